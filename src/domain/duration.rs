@@ -1,0 +1,127 @@
+//! Durations as written in SLA policies: `15m`, `1h`, `2h30m`, `1bd`,
+//! `1bd4h`, `none`. A business day (`bd`) means the standard working day of
+//! the calendar the duration is measured on, so it becomes seconds only once
+//! that calendar is known.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A target as written: no target, or business days plus hours and minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BusinessDuration {
+    None,
+    Span { business_days: u32, seconds: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a duration such as 15m, 1h, 2h30m, 1bd or none, found '{0}'")]
+pub struct DurationSyntax(pub String);
+
+impl FromStr for BusinessDuration {
+    type Err = DurationSyntax;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || DurationSyntax(s.to_string());
+        let text = s.trim();
+        if text == "none" {
+            return Ok(BusinessDuration::None);
+        }
+        let mut rest = text;
+        let mut days: u32 = 0;
+        let mut seconds: u64 = 0;
+        // Units must come in this order, each at most once.
+        let units: [(&str, u64); 3] = [("bd", 0), ("h", 3600), ("m", 60)];
+        let mut next_unit = 0;
+        let mut any = false;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 || digits > 6 {
+                return Err(err());
+            }
+            let n: u64 = rest[..digits].parse().map_err(|_| err())?;
+            rest = &rest[digits..];
+            let pos = units[next_unit..]
+                .iter()
+                .position(|(u, _)| rest.starts_with(u))
+                .ok_or_else(err)?;
+            let (unit, mult) = units[next_unit + pos];
+            rest = &rest[unit.len()..];
+            next_unit += pos + 1;
+            if unit == "bd" {
+                days = n as u32;
+            } else {
+                seconds += n * mult;
+            }
+            any = true;
+        }
+        if !any || (days == 0 && seconds == 0) {
+            return Err(err());
+        }
+        Ok(BusinessDuration::Span {
+            business_days: days,
+            seconds,
+        })
+    }
+}
+
+impl BusinessDuration {
+    /// Seconds of business time on a calendar whose business day is `day_seconds` long.
+    pub fn to_seconds(self, day_seconds: i64) -> Option<i64> {
+        match self {
+            BusinessDuration::None => None,
+            BusinessDuration::Span { business_days, seconds } => {
+                Some(business_days as i64 * day_seconds + seconds as i64)
+            }
+        }
+    }
+}
+
+impl fmt::Display for BusinessDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BusinessDuration::None => f.write_str("none"),
+            BusinessDuration::Span { business_days, seconds } => {
+                if business_days > 0 {
+                    write!(f, "{business_days}bd")?;
+                }
+                let (h, m) = (seconds / 3600, seconds % 3600 / 60);
+                if h > 0 {
+                    write!(f, "{h}h")?;
+                }
+                if m > 0 {
+                    write!(f, "{m}m")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_policy_forms() {
+        let p = |s: &str| s.parse::<BusinessDuration>().map(|d| d.to_seconds(570 * 60));
+        assert_eq!(p("15m"), Ok(Some(900)));
+        assert_eq!(p("1h"), Ok(Some(3600)));
+        assert_eq!(p("2h30m"), Ok(Some(9000)));
+        assert_eq!(p("1bd"), Ok(Some(34_200)));
+        assert_eq!(p("3bd"), Ok(Some(102_600)));
+        assert_eq!(p("1bd4h"), Ok(Some(34_200 + 14_400)));
+        assert_eq!(p("none"), Ok(None));
+        for bad in ["", "0m", "1", "h", "30m2h", "1h1h", "1d", "1.5h", "-1h", "1 h", "9999999m"] {
+            assert!(p(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn displays_as_written() {
+        for s in ["15m", "1h", "2h30m", "1bd", "1bd4h", "none"] {
+            assert_eq!(s.parse::<BusinessDuration>().unwrap().to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The pure core of sladesk: business calendars, UK bank holidays, SLA
+//! policies, the ticket lifecycle and its clocks.
+//!
+//! Nothing here does I/O or reads the system clock: callers pass text in and
+//! `now` as a parameter, so every answer is deterministic and replayable.
+//! It must not import actix, diesel, lettre, handlebars, cron or tokio.
+
+pub mod calendar;
+pub mod clock;
+pub mod duration;
+pub mod holidays;
+pub mod policy;
+pub mod ticket;

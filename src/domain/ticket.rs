@@ -1,0 +1,623 @@
+//! The ticket lifecycle as a pure state machine over timestamped commands.
+//!
+//! `Ticket::decide` checks a command against the current state and returns
+//! the events it produces (or why it is refused); `Ticket::evolve` folds an
+//! event into the state. A ticket is the fold of its events, so replaying
+//! the same history always gives the same ticket. Clocks are computed from
+//! the events in `clock.rs`; nothing here reads the system clock.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::clock::{self, AlertKey, AlertLevel, ClockKind, SlaError};
+use super::policy::{CalendarChoice, Policy, PolicyCalendars};
+
+/// Severity 1 (critical) to 4 (minor), as the service listing defines them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum Severity {
+    S1 = 1,
+    S2 = 2,
+    S3 = 3,
+    S4 = 4,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::S1, Severity::S2, Severity::S3, Severity::S4];
+
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    pub fn index(self) -> usize {
+        self as usize - 1
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Severity::S1 => "Critical",
+            Severity::S2 => "Major",
+            Severity::S3 => "Intermediate",
+            Severity::S4 => "Minor",
+        }
+    }
+}
+
+impl TryFrom<u8> for Severity {
+    type Error = String;
+    fn try_from(n: u8) -> Result<Self, Self::Error> {
+        match n {
+            1 => Ok(Severity::S1),
+            2 => Ok(Severity::S2),
+            3 => Ok(Severity::S3),
+            4 => Ok(Severity::S4),
+            _ => Err(format!("unknown severity {n}: expected 1, 2, 3 or 4")),
+        }
+    }
+}
+
+impl From<Severity> for u8 {
+    fn from(s: Severity) -> u8 {
+        s.number()
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse::<u8>()
+            .map_err(|_| format!("unknown severity '{s}': expected 1, 2, 3 or 4"))
+            .and_then(Severity::try_from)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Open,
+    PendingCustomer,
+    PendingThirdParty,
+    Resolved,
+    Closed,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::New,
+        Status::Open,
+        Status::PendingCustomer,
+        Status::PendingThirdParty,
+        Status::Resolved,
+        Status::Closed,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::PendingCustomer => "pending_customer",
+            Status::PendingThirdParty => "pending_third_party",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Resolved, closed and cancelled stop both clocks.
+    pub fn stops_clocks(self) -> bool {
+        matches!(self, Status::Resolved | Status::Closed | Status::Cancelled)
+    }
+
+    /// Statuses a policy may name as pausing a clock.
+    pub fn can_pause(self) -> bool {
+        matches!(self, Status::Open | Status::PendingCustomer | Status::PendingThirdParty)
+    }
+
+    /// Closed and cancelled tickets take no more replies or changes.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Closed | Status::Cancelled)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown status '{s}': expected one of new, open, pending_customer, pending_third_party, resolved, closed, cancelled"
+            )
+        })
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "role", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    Agent(String),
+    Customer(String),
+    /// sladesk itself: automatic acknowledgements, the scheduler.
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Internal,
+}
+
+/// What someone asks of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// A public reply by an agent: the first one stops the response clock.
+    AgentReply { body: String },
+    /// An internal note: never seen by the customer, stops nothing.
+    InternalNote { body: String },
+    /// A reply from the customer: resumes a ticket waiting on them.
+    CustomerReply { body: String },
+    /// A public message sladesk sends by itself (an acknowledgement): not a response.
+    Notice { body: String },
+    Assign { to: Option<String> },
+    SetStatus { to: Status },
+    SetSeverity { to: Severity },
+    Resolve,
+    Reopen,
+    Close,
+    Cancel,
+    /// The scheduler's look: records warnings and breaches that have fallen due.
+    Tick,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub at: DateTime<Utc>,
+    pub by: Actor,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub by: Actor,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Created {
+        severity: Severity,
+        policy: String,
+        policy_version: String,
+    },
+    Commented {
+        visibility: Visibility,
+        body: String,
+    },
+    AssigneeChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    /// A warning or breach, recorded once, with the instant it truly fell due.
+    AlertRecorded {
+        clock: ClockKind,
+        level: AlertLevel,
+        severity: Severity,
+        due_at: DateTime<Utc>,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the ticket is {0}: it takes no more {1}")]
+    Final(Status, &'static str),
+    #[error("cannot {action} a ticket that is {status}")]
+    InvalidTransition { action: &'static str, status: Status },
+    #[error("{0} cannot {1}")]
+    NotAllowed(&'static str, &'static str),
+    #[error("the command at {at} is earlier than the ticket's last event at {last}")]
+    OutOfOrder { at: DateTime<Utc>, last: DateTime<Utc> },
+    #[error("the reopen window ({window}) closed at {closed_at}")]
+    ReopenWindowPassed { window: String, closed_at: DateTime<Utc> },
+    #[error("nothing to change: the ticket is already {0}")]
+    Unchanged(String),
+    #[error("use {0} instead")]
+    UseInstead(&'static str),
+    #[error("the ticket runs on policy {ticket} but {given} was given")]
+    PolicyMismatch { ticket: String, given: String },
+    #[error(transparent)]
+    Sla(#[from] SlaError),
+}
+
+/// The policy version and compiled calendars a ticket's clocks run on.
+#[derive(Clone, Copy)]
+pub struct SlaContext<'a> {
+    pub policy: &'a Policy,
+    pub calendars: &'a PolicyCalendars,
+}
+
+impl SlaContext<'_> {
+    pub fn calendar(&self, severity: Severity) -> &super::calendar::Calendar {
+        self.calendars.get(self.policy.targets(severity).calendar)
+    }
+
+    pub fn business(&self) -> &super::calendar::Calendar {
+        self.calendars.get(CalendarChoice::Business)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("a ticket's history must start with its creation")]
+    NotCreatedFirst,
+    #[error("a ticket's history has a second creation at event {0}")]
+    CreatedTwice(usize),
+}
+
+/// A ticket: the fold of its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub policy: String,
+    pub policy_version: String,
+    pub received_at: DateTime<Utc>,
+    pub severity: Severity,
+    pub status: Status,
+    pub assignee: Option<String>,
+    /// The first public reply by an agent, or the resolution if none came before it.
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub reopen_count: u32,
+    pub alerts: BTreeSet<AlertKey>,
+    pub events: Vec<Event>,
+}
+
+impl Ticket {
+    /// A new ticket received at `at` (for email: when our intake received it).
+    pub fn create(at: DateTime<Utc>, by: Actor, severity: Severity, policy: &Policy) -> Ticket {
+        let event = Event {
+            at,
+            by,
+            kind: EventKind::Created {
+                severity,
+                policy: policy.name.clone(),
+                policy_version: policy.version.clone(),
+            },
+        };
+        Ticket::from_created(&event).expect("a created event")
+    }
+
+    fn from_created(event: &Event) -> Option<Ticket> {
+        let EventKind::Created {
+            severity,
+            policy,
+            policy_version,
+        } = &event.kind
+        else {
+            return None;
+        };
+        Some(Ticket {
+            policy: policy.clone(),
+            policy_version: policy_version.clone(),
+            received_at: event.at,
+            severity: *severity,
+            status: Status::New,
+            assignee: None,
+            first_response_at: None,
+            resolved_at: None,
+            reopen_count: 0,
+            alerts: BTreeSet::new(),
+            events: vec![event.clone()],
+        })
+    }
+
+    /// Rebuilds a ticket from its whole history.
+    pub fn replay(events: &[Event]) -> Result<Ticket, ReplayError> {
+        let first = events.first().ok_or(ReplayError::NotCreatedFirst)?;
+        let mut t = Ticket::from_created(first).ok_or(ReplayError::NotCreatedFirst)?;
+        for (i, e) in events.iter().enumerate().skip(1) {
+            if matches!(e.kind, EventKind::Created { .. }) {
+                return Err(ReplayError::CreatedTwice(i));
+            }
+            t.evolve(e);
+        }
+        Ok(t)
+    }
+
+    pub fn last_event_at(&self) -> DateTime<Utc> {
+        self.events.last().map(|e| e.at).unwrap_or(self.received_at)
+    }
+
+    /// Folds one event into the state. Events are facts: this never fails.
+    pub fn evolve(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::Created { .. } => {}
+            EventKind::Commented { visibility, .. } => {
+                if *visibility == Visibility::Public
+                    && matches!(event.by, Actor::Agent(_))
+                    && self.first_response_at.is_none()
+                {
+                    self.first_response_at = Some(event.at);
+                }
+            }
+            EventKind::AssigneeChanged { to, .. } => self.assignee = to.clone(),
+            EventKind::StatusChanged { from, to } => {
+                self.status = *to;
+                if *to == Status::Resolved {
+                    self.resolved_at = Some(event.at);
+                    self.first_response_at.get_or_insert(event.at);
+                }
+                if *from == Status::Resolved && *to == Status::Open {
+                    self.reopen_count += 1;
+                }
+            }
+            EventKind::SeverityChanged { to, .. } => self.severity = *to,
+            EventKind::AlertRecorded {
+                clock, level, severity, ..
+            } => {
+                self.alerts.insert(AlertKey {
+                    clock: *clock,
+                    level: *level,
+                    severity: *severity,
+                });
+            }
+        }
+        self.events.push(event.clone());
+    }
+
+    /// The events a command produces, or why it is refused.
+    pub fn decide(&self, cmd: &Command, ctx: &SlaContext) -> Result<Vec<Event>, CommandError> {
+        use Action::*;
+        if ctx.policy.version != self.policy_version || ctx.policy.name != self.policy {
+            return Err(CommandError::PolicyMismatch {
+                ticket: format!("{}@{}", self.policy, self.policy_version),
+                given: format!("{}@{}", ctx.policy.name, ctx.policy.version),
+            });
+        }
+        let last = self.last_event_at();
+        if cmd.at < last {
+            return Err(CommandError::OutOfOrder { at: cmd.at, last });
+        }
+        let ev = |kind| Event {
+            at: cmd.at,
+            by: cmd.by.clone(),
+            kind,
+        };
+        let status_to = |to| {
+            ev(EventKind::StatusChanged {
+                from: self.status,
+                to,
+            })
+        };
+        let is_agent = matches!(cmd.by, Actor::Agent(_));
+        let agents_only = |what: &'static str| -> Result<(), CommandError> {
+            match cmd.by {
+                Actor::Agent(_) => Ok(()),
+                Actor::Customer(_) => Err(CommandError::NotAllowed("a customer", what)),
+                Actor::System => Err(CommandError::NotAllowed("the system", what)),
+            }
+        };
+        let not_final = |what: &'static str| -> Result<(), CommandError> {
+            if self.status.is_final() {
+                Err(CommandError::Final(self.status, what))
+            } else {
+                Ok(())
+            }
+        };
+
+        let mut out = Vec::new();
+        match &cmd.action {
+            AgentReply { body } => {
+                agents_only("post an agent reply")?;
+                not_final("replies")?;
+                out.push(ev(EventKind::Commented {
+                    visibility: Visibility::Public,
+                    body: body.clone(),
+                }));
+                if self.status == Status::New {
+                    out.push(status_to(Status::Open));
+                }
+            }
+            InternalNote { body } => {
+                agents_only("write an internal note")?;
+                out.push(ev(EventKind::Commented {
+                    visibility: Visibility::Internal,
+                    body: body.clone(),
+                }));
+            }
+            CustomerReply { body } => {
+                if is_agent {
+                    return Err(CommandError::UseInstead("agent_reply for an agent's reply"));
+                }
+                if cmd.by == Actor::System {
+                    return Err(CommandError::UseInstead("notice for sladesk's own messages"));
+                }
+                not_final("replies")?;
+                out.push(ev(EventKind::Commented {
+                    visibility: Visibility::Public,
+                    body: body.clone(),
+                }));
+                if self.status == Status::PendingCustomer {
+                    out.push(status_to(Status::Open));
+                }
+            }
+            Notice { body } => {
+                if cmd.by != Actor::System {
+                    return Err(CommandError::UseInstead("agent_reply or customer_reply"));
+                }
+                not_final("notices")?;
+                out.push(ev(EventKind::Commented {
+                    visibility: Visibility::Public,
+                    body: body.clone(),
+                }));
+            }
+            Assign { to } => {
+                agents_only("assign a ticket")?;
+                not_final("changes")?;
+                if *to == self.assignee {
+                    return Err(CommandError::Unchanged(match to {
+                        Some(a) => format!("assigned to {a}"),
+                        None => "unassigned".into(),
+                    }));
+                }
+                out.push(ev(EventKind::AssigneeChanged {
+                    from: self.assignee.clone(),
+                    to: to.clone(),
+                }));
+                if self.status == Status::New && to.is_some() {
+                    out.push(status_to(Status::Open));
+                }
+            }
+            SetStatus { to } => {
+                agents_only("change a ticket's status")?;
+                not_final("changes")?;
+                match to {
+                    Status::New => return Err(CommandError::InvalidTransition { action: "move back to new", status: self.status }),
+                    Status::Resolved => return Err(CommandError::UseInstead("resolve")),
+                    Status::Closed => return Err(CommandError::UseInstead("close")),
+                    Status::Cancelled => return Err(CommandError::UseInstead("cancel")),
+                    _ => {}
+                }
+                if self.status == Status::Resolved {
+                    return Err(CommandError::UseInstead("reopen"));
+                }
+                if *to == self.status {
+                    return Err(CommandError::Unchanged(to.to_string()));
+                }
+                out.push(status_to(*to));
+            }
+            SetSeverity { to } => {
+                agents_only("change a ticket's severity")?;
+                not_final("changes")?;
+                if *to == self.severity {
+                    return Err(CommandError::Unchanged(format!("severity {to}")));
+                }
+                out.push(ev(EventKind::SeverityChanged {
+                    from: self.severity,
+                    to: *to,
+                }));
+            }
+            Resolve => {
+                agents_only("resolve a ticket")?;
+                if self.status.stops_clocks() {
+                    return Err(CommandError::InvalidTransition {
+                        action: "resolve",
+                        status: self.status,
+                    });
+                }
+                out.push(status_to(Status::Resolved));
+            }
+            Reopen => {
+                agents_only("reopen a ticket")?;
+                if self.status != Status::Resolved {
+                    return Err(CommandError::InvalidTransition {
+                        action: "reopen",
+                        status: self.status,
+                    });
+                }
+                if let (Some(resolved_at), Some(window)) = (
+                    self.resolved_at,
+                    ctx.policy.reopen_window.to_seconds(ctx.business().standard_day_seconds()),
+                ) {
+                    let closes = ctx
+                        .business()
+                        .add_seconds(resolved_at.timestamp(), window)
+                        .map_err(SlaError::from)?;
+                    if cmd.at.timestamp() > closes {
+                        return Err(CommandError::ReopenWindowPassed {
+                            window: ctx.policy.reopen_window.to_string(),
+                            closed_at: DateTime::from_timestamp(closes, 0).unwrap_or(cmd.at),
+                        });
+                    }
+                }
+                out.push(status_to(Status::Open));
+            }
+            Close => {
+                if cmd.by != Actor::System {
+                    agents_only("close a ticket")?;
+                }
+                if self.status != Status::Resolved {
+                    return Err(CommandError::InvalidTransition {
+                        action: "close",
+                        status: self.status,
+                    });
+                }
+                out.push(status_to(Status::Closed));
+            }
+            Cancel => {
+                agents_only("cancel a ticket")?;
+                if self.status.stops_clocks() {
+                    return Err(CommandError::InvalidTransition {
+                        action: "cancel",
+                        status: self.status,
+                    });
+                }
+                out.push(status_to(Status::Cancelled));
+            }
+            Tick => {
+                if cmd.by != Actor::System {
+                    return Err(CommandError::NotAllowed("only the scheduler", "tick a ticket"));
+                }
+                let sla = clock::sla(self, ctx, cmd.at)?;
+                for alert in sla.pending_alerts {
+                    if alert.due_at <= cmd.at {
+                        out.push(ev(EventKind::AlertRecorded {
+                            clock: alert.key.clock,
+                            level: alert.key.level,
+                            severity: alert.key.severity,
+                            due_at: alert.due_at,
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies a command: the events it produced and the new state.
+    pub fn apply(&self, cmd: &Command, ctx: &SlaContext) -> Result<(Ticket, Vec<Event>), CommandError> {
+        let events = self.decide(cmd, ctx)?;
+        let mut next = self.clone();
+        for e in &events {
+            next.evolve(e);
+        }
+        Ok((next, events))
+    }
+
+    /// Whether a given clock alert has been recorded already.
+    pub fn has_alert(&self, clock: ClockKind, level: AlertLevel, severity: Severity) -> bool {
+        self.alerts.contains(&AlertKey { clock, level, severity })
+    }
+}

@@ -1,0 +1,5 @@
+//! sladesk: an ITIL service desk and SLA tracking engine.
+
+pub mod cli;
+pub mod domain;
+pub mod policies;
