@@ -1,1 +1,397 @@
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `sladesk` command line: thin adapters from arguments, files and
+//! stdin to the domain core. Other tools drive these interfaces, so their
+//! output formats are stable (see DESIGN.md, "Outside interfaces").
+
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::domain::clock::sla;
+use crate::domain::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
+use crate::domain::ticket::{Actor, Severity, SlaContext, Ticket};
+use crate::policies::{CalendarCache, PolicySet};
+
+#[derive(Parser)]
+#[command(name = "sladesk", version, about = "An ITIL service desk and SLA tracking engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Sources {
+    /// Directory of SLA policy files (*.toml).
+    #[arg(long, env = "SLADESK_POLICIES", default_value = "sla-policies", global = true)]
+    policies: PathBuf,
+    /// A GOV.UK bank holidays JSON file whose years replace the computed ones.
+    #[arg(long = "holidays-file", env = "SLADESK_HOLIDAYS_FILE", global = true)]
+    holidays_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// UK bank holidays.
+    Holidays {
+        #[command(subcommand)]
+        command: HolidaysCommand,
+    },
+    /// Business-time arithmetic on a named calendar.
+    Calendar {
+        #[command(flatten)]
+        sources: Sources,
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// SLA questions answered by the core.
+    Sla {
+        #[command(flatten)]
+        sources: Sources,
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
+    /// SLA policy files.
+    Policy {
+        #[command(flatten)]
+        sources: Sources,
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum HolidaysCommand {
+    /// Lists a region's bank holidays: `YYYY-MM-DD<TAB>title` per line.
+    List {
+        #[arg(long)]
+        region: Region,
+        #[arg(long)]
+        from: i32,
+        #[arg(long)]
+        to: i32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// A GOV.UK bank holidays JSON file to apply first.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// The instant at which N business minutes have elapsed from START.
+    Add {
+        /// `24x7` or a policy's name (its base calendar).
+        #[arg(long)]
+        calendar: String,
+        #[arg(long)]
+        region: Region,
+        /// RFC 3339 instant, any offset.
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        minutes: i64,
+    },
+    /// JSON lines in, one JSON answer line out per input line, in order.
+    Batch,
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Response and resolve due instants of a ticket received at START.
+    Due {
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        region: Region,
+        #[arg(long)]
+        severity: Severity,
+        #[arg(long)]
+        start: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validates every policy file and lists name, version and effective date.
+    Check,
+}
+
+/// A CLI failure: a message for stderr and the exit status.
+struct Failure(String, u8);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string(), 1)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Failure(msg, code)) => {
+            eprintln!("sladesk: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Holidays {
+            command:
+                HolidaysCommand::List {
+                    region,
+                    from,
+                    to,
+                    format,
+                    file,
+                },
+        } => holidays_list(region, from, to, format, file.as_deref()),
+        Command::Calendar { sources, command } => {
+            let (policies, holidays) = load(&sources)?;
+            let mut cache = CalendarCache::new(&policies, &holidays);
+            match command {
+                CalendarCommand::Add {
+                    calendar,
+                    region,
+                    start,
+                    minutes,
+                } => {
+                    let start = parse_instant(&start).map_err(|e| Failure(format!("--start: {e}"), 2))?;
+                    if minutes < 0 {
+                        return Err(Failure("--minutes: expected a whole number ≥ 0".into(), 2));
+                    }
+                    let cal = cache.calendar(&calendar, region).map_err(|e| Failure(format!("--calendar: {e}"), 2))?;
+                    let due = cal.add(start, Duration::minutes(minutes))?;
+                    println!("{}", fmt_instant(due));
+                    Ok(ExitCode::SUCCESS)
+                }
+                CalendarCommand::Batch => {
+                    let stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
+                    let stdout = std::io::stdout();
+                    let failed = batch(&mut cache, stdin, stdout.lock())?;
+                    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                }
+            }
+        }
+        Command::Sla {
+            sources,
+            command:
+                SlaCommand::Due {
+                    policy,
+                    region,
+                    severity,
+                    start,
+                },
+        } => {
+            let (policies, holidays) = load(&sources)?;
+            let start = parse_instant(&start).map_err(|e| Failure(format!("--start: {e}"), 2))?;
+            let mut cache = CalendarCache::new(&policies, &holidays);
+            let (policy, calendars) = cache.policy(&policy, region).ok_or_else(|| {
+                Failure(
+                    format!("--policy: unknown policy '{policy}': expected one of {}", policies.names().join(", ")),
+                    2,
+                )
+            })?;
+            let ctx = SlaContext { policy, calendars };
+            let ticket = Ticket::create(start, Actor::System, severity, policy);
+            let view = sla(&ticket, &ctx, start)?;
+            #[derive(serde::Serialize)]
+            struct Due {
+                response_due: Option<String>,
+                resolve_due: Option<String>,
+            }
+            let out = Due {
+                response_due: view.response.due.map(fmt_instant),
+                resolve_due: view.resolve.due.map(fmt_instant),
+            };
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            sources,
+            command: PolicyCommand::Check,
+        } => {
+            let policies = PolicySet::load_dir(&sources.policies)?;
+            for (p, file) in policies.iter() {
+                println!("{}\t{}\t{}\t{}", p.name, p.version, p.effective_from, file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(sources: &Sources) -> Result<(PolicySet, Holidays), Failure> {
+    let policies = PolicySet::load_dir(&sources.policies)?;
+    let mut holidays = Holidays::from_rules();
+    if let Some(f) = &sources.holidays_file {
+        import(&mut holidays, f)?;
+    }
+    Ok((policies, holidays))
+}
+
+fn import(holidays: &mut Holidays, file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{}: cannot read: {e}", file.display()), 1))?;
+    holidays
+        .import_govuk_json(&text)
+        .map_err(|e| Failure(format!("{}: {e}", file.display()), 1))
+}
+
+fn holidays_list(region: Region, from: i32, to: i32, format: Format, file: Option<&Path>) -> Result<ExitCode, Failure> {
+    if from > to {
+        return Err(Failure(format!("--from {from} is after --to {to}"), 2));
+    }
+    if !(1583..=9999).contains(&from) || !(1583..=9999).contains(&to) {
+        return Err(Failure("--from and --to: expected years between 1583 and 9999".into(), 2));
+    }
+    if from < RULES_FIRST_YEAR || to > RULES_LAST_YEAR {
+        eprintln!(
+            "sladesk: note: the rules are kept for {RULES_FIRST_YEAR}–{RULES_LAST_YEAR}; other years have no one-off days unless imported"
+        );
+    }
+    let mut holidays = Holidays::from_rules();
+    if let Some(f) = file {
+        import(&mut holidays, f)?;
+    }
+    let list = holidays.list(region, from, to);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match format {
+        Format::Text => {
+            for h in &list {
+                writeln!(out, "{}\t{}", h.date, h.title)?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Any RFC 3339 offset in; whole seconds kept.
+pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 instant such as 2026-11-26T09:00:00Z, found '{s}' ({e})"))
+}
+
+/// RFC 3339 in UTC with `Z`, whole seconds.
+pub fn fmt_instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[derive(Deserialize)]
+struct BatchLine<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    calendar: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    start: Option<Cow<'a, str>>,
+    minutes: Option<i64>,
+    #[serde(borrow)]
+    from: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    to: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+}
+
+enum Answer {
+    Due(DateTime<Utc>),
+    Minutes(i64),
+}
+
+fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answer, String> {
+    let calendar = line.calendar.as_deref().ok_or("missing field: calendar")?;
+    let region: Region = line
+        .region
+        .as_deref()
+        .ok_or("missing field: region")?
+        .parse()
+        .map_err(|e| format!("region: {e}"))?;
+    let cal = cache.calendar(calendar, region).map_err(|e| format!("calendar: {e}"))?;
+    match (&line.start, line.minutes, &line.from, &line.to) {
+        (Some(start), Some(minutes), None, None) => {
+            let start = parse_instant(start).map_err(|e| format!("start: {e}"))?;
+            if minutes < 0 {
+                return Err("minutes: expected a whole number ≥ 0".into());
+            }
+            let due = cal
+                .add_seconds(start.timestamp(), minutes.checked_mul(60).ok_or("minutes: too large")?)
+                .map_err(|e| e.to_string())?;
+            Ok(Answer::Due(DateTime::from_timestamp(due, 0).ok_or("due: out of range")?))
+        }
+        (None, None, Some(from), Some(to)) => {
+            let from = parse_instant(from).map_err(|e| format!("from: {e}"))?;
+            let to = parse_instant(to).map_err(|e| format!("to: {e}"))?;
+            let secs = cal
+                .between_seconds(from.timestamp(), to.timestamp())
+                .map_err(|e| e.to_string())?;
+            Ok(Answer::Minutes(secs.div_euclid(60)))
+        }
+        _ => Err("expected either start and minutes, or from and to".into()),
+    }
+}
+
+/// Runs the batch protocol; returns whether any line failed. Output is
+/// flushed whenever the input has nothing more buffered, so a caller that
+/// writes one line and waits gets its answer, and a bulk caller gets speed.
+pub fn batch<R: Read, W: Write>(cache: &mut CalendarCache, mut input: BufReader<R>, output: W) -> std::io::Result<bool> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
+    let mut failed = false;
+    let mut buf = String::new();
+    loop {
+        buf.clear();
+        if input.read_line(&mut buf)? == 0 {
+            break;
+        }
+        let text = buf.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let (id, result) = match serde_json::from_str::<BatchLine>(text) {
+            Ok(line) => (line.id, answer(cache, &line)),
+            Err(e) => {
+                let id = serde_json::from_str::<IdOnly>(text).ok().and_then(|l| l.id);
+                (id, Err(format!("unreadable line: {e}")))
+            }
+        };
+        let id = id.map(RawValue::get).unwrap_or("null");
+        match result {
+            Ok(Answer::Due(t)) => writeln!(out, "{{\"id\":{id},\"due\":\"{}\"}}", fmt_instant(t))?,
+            Ok(Answer::Minutes(m)) => writeln!(out, "{{\"id\":{id},\"business_minutes\":{m}}}")?,
+            Err(msg) => {
+                failed = true;
+                writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
+            }
+        }
+        if input.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(failed)
+}
