@@ -174,7 +174,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     if minutes < 0 {
                         return Err(Failure("--minutes: expected a whole number ≥ 0".into(), 2));
                     }
-                    let cal = cache.calendar(&calendar, region).map_err(|e| Failure(format!("--calendar: {e}"), 2))?;
+                    let cal = cache
+                        .calendar(&calendar, region)
+                        .map_err(|e| Failure(format!("--calendar: {e}"), 2))?;
                     let due = cal.add(start, Duration::minutes(minutes))?;
                     println!("{}", fmt_instant(due));
                     Ok(ExitCode::SUCCESS)
@@ -202,7 +204,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let mut cache = CalendarCache::new(&policies, &holidays);
             let (policy, calendars) = cache.policy(&policy, region).ok_or_else(|| {
                 Failure(
-                    format!("--policy: unknown policy '{policy}': expected one of {}", policies.names().join(", ")),
+                    format!(
+                        "--policy: unknown policy '{policy}': expected one of {}",
+                        policies.names().join(", ")
+                    ),
                     2,
                 )
             })?;
@@ -244,7 +249,8 @@ fn load(sources: &Sources) -> Result<(PolicySet, Holidays), Failure> {
 }
 
 fn import(holidays: &mut Holidays, file: &Path) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{}: cannot read: {e}", file.display()), 1))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| Failure(format!("{}: cannot read: {e}", file.display()), 1))?;
     holidays
         .import_govuk_json(&text)
         .map_err(|e| Failure(format!("{}: {e}", file.display()), 1))
@@ -255,7 +261,10 @@ fn holidays_list(region: Region, from: i32, to: i32, format: Format, file: Optio
         return Err(Failure(format!("--from {from} is after --to {to}"), 2));
     }
     if !(1583..=9999).contains(&from) || !(1583..=9999).contains(&to) {
-        return Err(Failure("--from and --to: expected years between 1583 and 9999".into(), 2));
+        return Err(Failure(
+            "--from and --to: expected years between 1583 and 9999".into(),
+            2,
+        ));
     }
     if from < RULES_FIRST_YEAR || to > RULES_LAST_YEAR {
         eprintln!(
@@ -342,7 +351,9 @@ fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answer, String>
             let due = cal
                 .add_seconds(start.timestamp(), minutes.checked_mul(60).ok_or("minutes: too large")?)
                 .map_err(|e| e.to_string())?;
-            Ok(Answer::Due(DateTime::from_timestamp(due, 0).ok_or("due: out of range")?))
+            Ok(Answer::Due(
+                DateTime::from_timestamp(due, 0).ok_or("due: out of range")?,
+            ))
         }
         (None, None, Some(from), Some(to)) => {
             let from = parse_instant(from).map_err(|e| format!("from: {e}"))?;
@@ -359,7 +370,11 @@ fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answer, String>
 /// Runs the batch protocol; returns whether any line failed. Output is
 /// flushed whenever the input has nothing more buffered, so a caller that
 /// writes one line and waits gets its answer, and a bulk caller gets speed.
-pub fn batch<R: Read, W: Write>(cache: &mut CalendarCache, mut input: BufReader<R>, output: W) -> std::io::Result<bool> {
+pub fn batch<R: Read, W: Write>(
+    cache: &mut CalendarCache,
+    mut input: BufReader<R>,
+    output: W,
+) -> std::io::Result<bool> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut failed = false;
     let mut buf = String::new();

@@ -128,7 +128,8 @@ impl<'a> CalendarCache<'a> {
                     policy.business_spec(self.holidays, region)
                 };
                 let (first, last) = span_dates();
-                self.named.push((name.to_string(), region, Calendar::compile(&spec, first, last)));
+                self.named
+                    .push((name.to_string(), region, Calendar::compile(&spec, first, last)));
                 self.named.len() - 1
             }
         };
@@ -138,7 +139,11 @@ impl<'a> CalendarCache<'a> {
     /// A policy with its compiled calendars for `region`.
     pub fn policy(&mut self, name: &str, region: Region) -> Option<(&'a Policy, &PolicyCalendars)> {
         let policy = self.policies.get(name)?;
-        let i = match self.policy_calendars.iter().position(|(n, r, _)| n == name && *r == region) {
+        let i = match self
+            .policy_calendars
+            .iter()
+            .position(|(n, r, _)| n == name && *r == region)
+        {
             Some(i) => i,
             None => {
                 self.policy_calendars

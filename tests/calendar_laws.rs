@@ -40,9 +40,20 @@ fn specs() -> &'static Vec<(&'static str, CalendarSpec)> {
             ),
             (
                 "lunch/scotland",
-                CalendarSpec { time_zone: london, hours: lunch, closed_dates: h.dates(Region::Scotland, 1989, 2101) },
+                CalendarSpec {
+                    time_zone: london,
+                    hours: lunch,
+                    closed_dates: h.dates(Region::Scotland, 1989, 2101),
+                },
             ),
-            ("24x7", CalendarSpec { time_zone: london, hours: WeeklyHours::always(), closed_dates: Default::default() }),
+            (
+                "24x7",
+                CalendarSpec {
+                    time_zone: london,
+                    hours: WeeklyHours::always(),
+                    closed_dates: Default::default(),
+                },
+            ),
             (
                 "24x7-with-holidays",
                 CalendarSpec {
@@ -51,10 +62,21 @@ fn specs() -> &'static Vec<(&'static str, CalendarSpec)> {
                     closed_dates: h.dates(Region::NorthernIreland, 1989, 2101),
                 },
             ),
-            ("odd/london", CalendarSpec { time_zone: london, hours: odd.clone(), closed_dates: Default::default() }),
+            (
+                "odd/london",
+                CalendarSpec {
+                    time_zone: london,
+                    hours: odd.clone(),
+                    closed_dates: Default::default(),
+                },
+            ),
             (
                 "odd/new-york",
-                CalendarSpec { time_zone: chrono_tz::America::New_York, hours: odd, closed_dates: Default::default() },
+                CalendarSpec {
+                    time_zone: chrono_tz::America::New_York,
+                    hours: odd,
+                    closed_dates: Default::default(),
+                },
             ),
         ]
     })
@@ -205,7 +227,11 @@ fn between_counts_what_the_oracle_counts_over_bst_weeks() {
             let a = DateTime::parse_from_rfc3339(start).unwrap().timestamp();
             let b = a + 14 * 86_400;
             let minutes = (a..b).step_by(60).filter(|&t| oracle_open(spec, t)).count() as i64;
-            assert_eq!(calendars()[i].between_seconds(a, b).unwrap(), minutes * 60, "{name} from {start}");
+            assert_eq!(
+                calendars()[i].between_seconds(a, b).unwrap(),
+                minutes * 60,
+                "{name} from {start}"
+            );
         }
     }
 }

@@ -23,7 +23,16 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn holidays_list_prints_date_tab_title_lines() {
-    let o = sladesk(&["holidays", "list", "--region", "northern-ireland", "--from", "2026", "--to", "2026"]);
+    let o = sladesk(&[
+        "holidays",
+        "list",
+        "--region",
+        "northern-ireland",
+        "--from",
+        "2026",
+        "--to",
+        "2026",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
@@ -35,10 +44,15 @@ fn holidays_list_prints_date_tab_title_lines() {
 
 #[test]
 fn holidays_list_as_json() {
-    let o = sladesk(&["holidays", "list", "--region", "scotland", "--from", "2030", "--to", "2030", "--format", "json"]);
+    let o = sladesk(&[
+        "holidays", "list", "--region", "scotland", "--from", "2030", "--to", "2030", "--format", "json",
+    ]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v[0], serde_json::json!({"date": "2030-01-01", "title": "New Year’s Day"}));
+    assert_eq!(
+        v[0],
+        serde_json::json!({"date": "2030-01-01", "title": "New Year’s Day"})
+    );
     assert_eq!(v.as_array().unwrap().len(), 9);
 }
 
@@ -53,21 +67,53 @@ fn holidays_list_applies_an_imported_file_first() {
             {"title":"A new royal occasion","date":"2031-06-06","notes":"","bunting":true}]}}"#,
     )
     .unwrap();
-    let o = sladesk(&["holidays", "list", "--region", "england-and-wales", "--from", "2031", "--to", "2031", "--file", file.to_str().unwrap()]);
+    let o = sladesk(&[
+        "holidays",
+        "list",
+        "--region",
+        "england-and-wales",
+        "--from",
+        "2031",
+        "--to",
+        "2031",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "2031-01-01\tNew Year’s Day\n2031-06-06\tA new royal occasion\n");
+    assert_eq!(
+        stdout(&o),
+        "2031-01-01\tNew Year’s Day\n2031-06-06\tA new royal occasion\n"
+    );
 }
 
 #[test]
 fn a_malformed_holiday_file_is_rejected_naming_the_file_and_field() {
     let dir = tempdir();
     let file = dir.join("bad.json");
-    std::fs::write(&file, r#"{"scotland":{"division":"scotland","events":[{"title":"X","date":"31/12/2031"}]}}"#).unwrap();
-    let o = sladesk(&["holidays", "list", "--region", "scotland", "--from", "2031", "--to", "2031", "--file", file.to_str().unwrap()]);
+    std::fs::write(
+        &file,
+        r#"{"scotland":{"division":"scotland","events":[{"title":"X","date":"31/12/2031"}]}}"#,
+    )
+    .unwrap();
+    let o = sladesk(&[
+        "holidays",
+        "list",
+        "--region",
+        "scotland",
+        "--from",
+        "2031",
+        "--to",
+        "2031",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o).trim(),
-        format!("sladesk: {}: scotland.events[0].date: expected a date YYYY-MM-DD, found '31/12/2031'", file.display())
+        format!(
+            "sladesk: {}: scotland.events[0].date: expected a date YYYY-MM-DD, found '31/12/2031'",
+            file.display()
+        )
     );
     assert!(stdout(&o).is_empty(), "nothing is listed from a rejected file");
 }
@@ -75,43 +121,158 @@ fn a_malformed_holiday_file_is_rejected_naming_the_file_and_field() {
 #[test]
 fn calendar_add_prints_one_utc_instant() {
     // Thursday 24 Dec 2026 16:00 GMT + 2h on Silver: Christmas and the Boxing Day substitute are closed.
-    let o = sladesk(&["calendar", "add", "--calendar", "silver", "--region", "england-and-wales", "--start", "2026-12-24T16:00:00+00:00", "--minutes", "120"]);
+    let o = sladesk(&[
+        "calendar",
+        "add",
+        "--calendar",
+        "silver",
+        "--region",
+        "england-and-wales",
+        "--start",
+        "2026-12-24T16:00:00+00:00",
+        "--minutes",
+        "120",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "2026-12-29T08:30:00Z\n");
     // Offsets other than Z are accepted; the answer is always in UTC.
-    let o = sladesk(&["calendar", "add", "--calendar", "24x7", "--region", "scotland", "--start", "2026-10-25T01:30:00+01:00", "--minutes", "60"]);
+    let o = sladesk(&[
+        "calendar",
+        "add",
+        "--calendar",
+        "24x7",
+        "--region",
+        "scotland",
+        "--start",
+        "2026-10-25T01:30:00+01:00",
+        "--minutes",
+        "60",
+    ]);
     assert_eq!(stdout(&o), "2026-10-25T01:30:00Z\n");
 }
 
 #[test]
 fn calendar_add_names_the_bad_argument() {
-    let o = sladesk(&["calendar", "add", "--calendar", "silver", "--region", "england-and-wales", "--start", "tomorrow", "--minutes", "60"]);
+    let o = sladesk(&[
+        "calendar",
+        "add",
+        "--calendar",
+        "silver",
+        "--region",
+        "england-and-wales",
+        "--start",
+        "tomorrow",
+        "--minutes",
+        "60",
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).starts_with("sladesk: --start: expected an RFC 3339 instant"), "{}", stderr(&o));
-    let o = sladesk(&["calendar", "add", "--calendar", "diamond", "--region", "england-and-wales", "--start", "2026-12-24T16:00:00Z", "--minutes", "60"]);
-    assert!(stderr(&o).contains("unknown calendar 'diamond': expected 24x7 or a policy name (bronze, gold, platinum, silver)"), "{}", stderr(&o));
-    let o = sladesk(&["calendar", "add", "--calendar", "silver", "--region", "wales", "--start", "2026-12-24T16:00:00Z", "--minutes", "60"]);
+    assert!(
+        stderr(&o).starts_with("sladesk: --start: expected an RFC 3339 instant"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sladesk(&[
+        "calendar",
+        "add",
+        "--calendar",
+        "diamond",
+        "--region",
+        "england-and-wales",
+        "--start",
+        "2026-12-24T16:00:00Z",
+        "--minutes",
+        "60",
+    ]);
+    assert!(
+        stderr(&o)
+            .contains("unknown calendar 'diamond': expected 24x7 or a policy name (bronze, gold, platinum, silver)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sladesk(&[
+        "calendar",
+        "add",
+        "--calendar",
+        "silver",
+        "--region",
+        "wales",
+        "--start",
+        "2026-12-24T16:00:00Z",
+        "--minutes",
+        "60",
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("unknown holiday region 'wales'"), "{}", stderr(&o));
 }
 
 #[test]
 fn sla_due_answers_both_clocks_as_json() {
-    let o = sladesk(&["sla", "due", "--policy", "silver", "--region", "england-and-wales", "--severity", "1", "--start", "2027-04-30T16:00:00Z"]);
+    let o = sladesk(&[
+        "sla",
+        "due",
+        "--policy",
+        "silver",
+        "--region",
+        "england-and-wales",
+        "--severity",
+        "1",
+        "--start",
+        "2027-04-30T16:00:00Z",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "{\"response_due\":\"2027-05-04T07:30:00Z\",\"resolve_due\":\"2027-05-04T16:00:00Z\"}\n");
-    let o = sladesk(&["sla", "due", "--policy", "silver", "--region", "scotland", "--severity", "4", "--start", "2027-04-30T16:00:00Z"]);
-    assert_eq!(stdout(&o), "{\"response_due\":\"2027-05-04T08:30:00Z\",\"resolve_due\":null}\n", "S4: two hours, no resolve target");
-    let o = sladesk(&["sla", "due", "--policy", "silver", "--region", "scotland", "--severity", "5", "--start", "2027-04-30T16:00:00Z"]);
+    assert_eq!(
+        stdout(&o),
+        "{\"response_due\":\"2027-05-04T07:30:00Z\",\"resolve_due\":\"2027-05-04T16:00:00Z\"}\n"
+    );
+    let o = sladesk(&[
+        "sla",
+        "due",
+        "--policy",
+        "silver",
+        "--region",
+        "scotland",
+        "--severity",
+        "4",
+        "--start",
+        "2027-04-30T16:00:00Z",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "{\"response_due\":\"2027-05-04T08:30:00Z\",\"resolve_due\":null}\n",
+        "S4: two hours, no resolve target"
+    );
+    let o = sladesk(&[
+        "sla",
+        "due",
+        "--policy",
+        "silver",
+        "--region",
+        "scotland",
+        "--severity",
+        "5",
+        "--start",
+        "2027-04-30T16:00:00Z",
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("unknown severity 5: expected 1, 2, 3 or 4"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown severity 5: expected 1, 2, 3 or 4"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn a_bad_policy_file_is_named_with_its_line_and_field() {
     let dir = tempdir();
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies/silver.toml")).unwrap();
-    std::fs::write(dir.join("silver.toml"), text.replace("response = \"2h\"\nresolve = \"5bd\"", "response = \"2 hours\"\nresolve = \"5bd\"")).unwrap();
+    std::fs::write(
+        dir.join("silver.toml"),
+        text.replace(
+            "response = \"2h\"\nresolve = \"5bd\"",
+            "response = \"2 hours\"\nresolve = \"5bd\"",
+        ),
+    )
+    .unwrap();
     let o = sladesk(&["policy", "check", "--policies", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let line = text.lines().position(|l| l == "[severity.3]").unwrap() + 2;
@@ -128,7 +289,10 @@ fn a_bad_policy_file_is_named_with_its_line_and_field() {
 fn policy_check_lists_the_shipped_policies_with_versions() {
     let o = sladesk(&["policy", "check"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let names: Vec<String> = stdout(&o).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect();
+    let names: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["bronze", "gold", "platinum", "silver"]);
 }
 
@@ -158,12 +322,17 @@ fn calendar_batch_streams_one_answer_per_line_in_order() {
         "Friday 17:00 + 1h in Scotland skips St Andrew's Day"
     );
     assert_eq!(
-        ask(r#"{"id":"b","calendar":"silver","region":"england-and-wales","from":"2026-11-27T00:00:00Z","to":"2026-11-30T08:30:59Z"}"#),
+        ask(
+            r#"{"id":"b","calendar":"silver","region":"england-and-wales","from":"2026-11-27T00:00:00Z","to":"2026-11-30T08:30:59Z"}"#
+        ),
         r#"{"id":"b","business_minutes":600}"#,
         "whole minutes, rounded down"
     );
     let unreadable = ask("this is not json");
-    assert!(unreadable.starts_with(r#"{"id":null,"error":"unreadable line: "#), "{unreadable}");
+    assert!(
+        unreadable.starts_with(r#"{"id":null,"error":"unreadable line: "#),
+        "{unreadable}"
+    );
     assert_eq!(
         ask(r#"{"id":{"k":[1,2]},"calendar":"silver","region":"mars","start":"2026-11-27T17:00:00Z","minutes":1}"#),
         r#"{"id":{"k":[1,2]},"error":"region: unknown holiday region 'mars': expected england-and-wales, scotland or northern-ireland"}"#
@@ -182,7 +351,11 @@ fn calendar_batch_streams_one_answer_per_line_in_order() {
         "the run goes on after bad lines"
     );
     drop(input);
-    assert_eq!(child.wait().unwrap().code(), Some(1), "exit 1 at the end when any line failed");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(1),
+        "exit 1 at the end when any line failed"
+    );
 }
 
 #[test]
@@ -212,7 +385,11 @@ fn calendar_batch_exits_zero_when_every_line_succeeds() {
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!("sladesk-cli-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let d = std::env::temp_dir().join(format!(
+        "sladesk-cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

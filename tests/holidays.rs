@@ -65,7 +65,9 @@ fn importing_the_official_feed_lists_it_exactly() {
         let year: i32 = date[..4].parse().unwrap();
         if (2012..=2028).contains(&year) {
             assert!(
-                h.for_year(region, year).iter().any(|x| x.date.to_string() == date && x.title == title),
+                h.for_year(region, year)
+                    .iter()
+                    .any(|x| x.date.to_string() == date && x.title == title),
                 "{region} {date} {title} missing after import"
             );
         }
@@ -81,16 +83,31 @@ fn every_year_from_1990_to_2100_has_a_sane_list() {
             let list = computed(region, year);
             let expected_len = match region {
                 Region::EnglandAndWales => 8,
-                Region::Scotland => if year >= 2007 { 9 } else { 8 },
+                Region::Scotland => {
+                    if year >= 2007 {
+                        9
+                    } else {
+                        8
+                    }
+                }
                 Region::NorthernIreland => 10,
             };
             assert!(list.len() >= expected_len, "{region} {year}: {} days", list.len());
             for w in list.windows(2) {
-                assert!(w[0].date < w[1].date, "{region} {year}: {} listed twice or out of order", w[1].date);
+                assert!(
+                    w[0].date < w[1].date,
+                    "{region} {year}: {} listed twice or out of order",
+                    w[1].date
+                );
             }
             for h in &list {
                 use chrono::Datelike;
-                assert!(h.date.weekday().num_days_from_monday() < 5, "{region} {}: {} falls on a weekend", h.date, h.title);
+                assert!(
+                    h.date.weekday().num_days_from_monday() < 5,
+                    "{region} {}: {} falls on a weekend",
+                    h.date,
+                    h.title
+                );
                 assert_eq!(h.date.year(), year, "{region}: {} spills out of {year}", h.title);
             }
         }

@@ -16,11 +16,20 @@ use sladesk::policies::PolicySet;
 fn setups() -> &'static Vec<(Policy, PolicyCalendars)> {
     static S: OnceLock<Vec<(Policy, PolicyCalendars)>> = OnceLock::new();
     S.get_or_init(|| {
-        let set = PolicySet::load_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies"))).unwrap();
+        let set = PolicySet::load_dir(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sla-policies"
+        )))
+        .unwrap();
         let h = Holidays::from_rules();
         ["silver", "gold", "platinum", "bronze"]
             .iter()
-            .zip([Region::EnglandAndWales, Region::Scotland, Region::NorthernIreland, Region::Scotland])
+            .zip([
+                Region::EnglandAndWales,
+                Region::Scotland,
+                Region::NorthernIreland,
+                Region::Scotland,
+            ])
             .map(|(n, r)| {
                 let p = set.get(n).unwrap().clone();
                 let c = p.calendars(&h, r);
@@ -62,7 +71,11 @@ fn action() -> impl Strategy<Value = Action> {
 
 fn step() -> impl Strategy<Value = (i64, Actor, Action)> {
     // Mostly minutes to days forward, sometimes backwards in time.
-    (prop_oneof![8 => 0i64..(3 * 86_400), 1 => -3600i64..0], actor(), action())
+    (
+        prop_oneof![8 => 0i64..(3 * 86_400), 1 => -3600i64..0],
+        actor(),
+        action(),
+    )
 }
 
 proptest! {

@@ -1,7 +1,7 @@
 //! The service desk's day, told as tickets. Every expected instant is
 //! written in Europe/London wall time with its zone, as an agent would say it.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use sladesk::domain::clock::{AlertLevel, ClockKind, ClockState, SlaView, sla};
 use sladesk::domain::holidays::{Holidays, Region};
 use sladesk::domain::policy::{Policy, PolicyCalendars};
@@ -34,11 +34,14 @@ fn show(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn policy(name: &str) -> Policy {
-    PolicySet::load_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")))
-        .unwrap()
-        .get(name)
-        .unwrap()
-        .clone()
+    PolicySet::load_dir(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sla-policies"
+    )))
+    .unwrap()
+    .get(name)
+    .unwrap()
+    .clone()
 }
 
 struct Case {
@@ -56,15 +59,27 @@ impl Case {
         let policy = policy(policy_name);
         let calendars = policy.calendars(&Holidays::from_rules(), region);
         let ticket = Ticket::create(london(at), CUSTOMER(), severity, &policy);
-        Case { policy, calendars, ticket, history: vec![] }
+        Case {
+            policy,
+            calendars,
+            ticket,
+            history: vec![],
+        }
     }
 
     fn ctx(&self) -> SlaContext<'_> {
-        SlaContext { policy: &self.policy, calendars: &self.calendars }
+        SlaContext {
+            policy: &self.policy,
+            calendars: &self.calendars,
+        }
     }
 
     fn try_do(&mut self, at: &str, by: Actor, action: Action) -> Result<Vec<EventKind>, CommandError> {
-        let cmd = Command { at: london(at), by, action };
+        let cmd = Command {
+            at: london(at),
+            by,
+            action,
+        };
         let (next, events) = self.ticket.apply(&cmd, &self.ctx())?;
         self.ticket = next;
         self.history.push(cmd);
@@ -82,7 +97,9 @@ impl Case {
 }
 
 fn reply() -> Action {
-    Action::AgentReply { body: "Looking into it".into() }
+    Action::AgentReply {
+        body: "Looking into it".into(),
+    }
 }
 
 #[test]
@@ -107,38 +124,79 @@ fn silver_s1_raised_friday_five_pm_before_a_bank_holiday_monday() {
         vec!["Tue 2027-05-04 08:15:00 BST", "Tue 2027-05-04 08:24:00 BST"],
         "75% and 90% of an hour"
     );
-    assert_eq!(s.next_check_at, Some(london("2027-05-04 08:15 BST")), "first check: the 75% warning, got {}", show(s.next_check_at));
+    assert_eq!(
+        s.next_check_at,
+        Some(london("2027-05-04 08:15 BST")),
+        "first check: the 75% warning, got {}",
+        show(s.next_check_at)
+    );
 
     // Over the long weekend nothing elapses.
     let s = c.sla("2027-05-03 12:00 BST");
-    assert_eq!(s.response.elapsed_seconds, 30 * 60, "only Friday's last half hour counts by Monday noon");
+    assert_eq!(
+        s.response.elapsed_seconds,
+        30 * 60,
+        "only Friday's last half hour counts by Monday noon"
+    );
     assert_eq!(s.response.state, ClockState::Running);
 }
 
 #[test]
 fn a_ticket_waiting_on_the_customer_over_a_weekend_pauses_its_resolve_clock() {
     for (region, due, why) in [
-        (Region::EnglandAndWales, "2026-12-01 16:30 GMT", "11h30 before the pause, 17h after Monday 09:00: Tuesday 16:30 GMT"),
-        (Region::Scotland, "2026-12-02 15:30 GMT", "Monday is St Andrew's Day in Scotland, so Wednesday 15:30 GMT"),
+        (
+            Region::EnglandAndWales,
+            "2026-12-01 16:30 GMT",
+            "11h30 before the pause, 17h after Monday 09:00: Tuesday 16:30 GMT",
+        ),
+        (
+            Region::Scotland,
+            "2026-12-02 15:30 GMT",
+            "Monday is St Andrew's Day in Scotland, so Wednesday 15:30 GMT",
+        ),
     ] {
         let mut c = Case::raise("silver", region, Severity::S2, "2026-11-26 10:00 GMT");
         c.act("2026-11-26 10:30 GMT", AGENT(), reply());
-        c.act("2026-11-27 12:00 GMT", AGENT(), Action::SetStatus { to: Status::PendingCustomer });
+        c.act(
+            "2026-11-27 12:00 GMT",
+            AGENT(),
+            Action::SetStatus {
+                to: Status::PendingCustomer,
+            },
+        );
 
         let s = c.sla("2026-11-28 12:00 GMT");
         assert_eq!(s.resolve.state, ClockState::Paused, "{region}: paused on Saturday");
         assert_eq!(s.resolve.due, None, "{region}: no due instant while paused");
-        assert_eq!(s.resolve.elapsed_seconds, (7 * 60 + 30 + 4 * 60) * 60, "{region}: Thursday 7h30 and Friday 4h");
+        assert_eq!(
+            s.resolve.elapsed_seconds,
+            (7 * 60 + 30 + 4 * 60) * 60,
+            "{region}: Thursday 7h30 and Friday 4h"
+        );
         assert_eq!(s.response.state, ClockState::Met);
         assert_eq!(s.next_check_at, None, "{region}: nothing to check while paused");
 
-        let events = c.act("2026-11-30 09:00 GMT", CUSTOMER(), Action::CustomerReply { body: "Here are the logs".into() });
+        let events = c.act(
+            "2026-11-30 09:00 GMT",
+            CUSTOMER(),
+            Action::CustomerReply {
+                body: "Here are the logs".into(),
+            },
+        );
         assert!(
-            events.contains(&EventKind::StatusChanged { from: Status::PendingCustomer, to: Status::Open }),
+            events.contains(&EventKind::StatusChanged {
+                from: Status::PendingCustomer,
+                to: Status::Open
+            }),
             "the customer's reply resumes the ticket"
         );
         let s = c.sla("2026-11-30 09:00 GMT");
-        assert_eq!(s.resolve.due, Some(london(due)), "{region}: {why}; got {}", show(s.resolve.due));
+        assert_eq!(
+            s.resolve.due,
+            Some(london(due)),
+            "{region}: {why}; got {}",
+            show(s.resolve.due)
+        );
     }
 }
 
@@ -155,7 +213,11 @@ fn reopening_inside_the_window_resumes_without_counting_the_resolved_days() {
     assert_eq!(c.ticket.status, Status::Open);
     assert_eq!(c.ticket.reopen_count, 1);
     let s = c.sla("2026-11-09 10:00 GMT");
-    assert_eq!(s.resolve.elapsed_seconds, 12 * 3600 + 1800, "Monday 8h30 and Tuesday 4h; the resolved days are not counted");
+    assert_eq!(
+        s.resolve.elapsed_seconds,
+        12 * 3600 + 1800,
+        "Monday 8h30 and Tuesday 4h; the resolved days are not counted"
+    );
     assert_eq!(
         s.resolve.due,
         Some(london("2026-11-12 16:30 GMT")),
@@ -173,7 +235,10 @@ fn reopening_after_the_window_is_refused_and_says_when_it_closed() {
     let err = c.try_do("2026-11-10 12:01 GMT", AGENT(), Action::Reopen).unwrap_err();
     assert_eq!(
         err,
-        CommandError::ReopenWindowPassed { window: "5bd".into(), closed_at: london("2026-11-10 12:00 GMT") },
+        CommandError::ReopenWindowPassed {
+            window: "5bd".into(),
+            closed_at: london("2026-11-10 12:00 GMT")
+        },
         "the window closed Tuesday 10 Nov 12:00 GMT"
     );
     assert_eq!(c.ticket.status, Status::Resolved, "a refused command changes nothing");
@@ -185,9 +250,18 @@ fn raising_severity_from_3_to_1_applies_the_new_targets_from_the_original_start(
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2026-11-02 09:00 GMT");
     c.act("2026-11-02 09:45 GMT", AGENT(), reply());
     let before = c.sla("2026-11-02 14:00 GMT");
-    assert_eq!(before.resolve.due, Some(london("2026-11-09 09:00 GMT")), "S3: 47h30 of business time from Monday 09:00 is the next Monday 09:00 GMT, got {}", show(before.resolve.due));
+    assert_eq!(
+        before.resolve.due,
+        Some(london("2026-11-09 09:00 GMT")),
+        "S3: 47h30 of business time from Monday 09:00 is the next Monday 09:00 GMT, got {}",
+        show(before.resolve.due)
+    );
 
-    c.act("2026-11-02 14:00 GMT", AGENT(), Action::SetSeverity { to: Severity::S1 });
+    c.act(
+        "2026-11-02 14:00 GMT",
+        AGENT(),
+        Action::SetSeverity { to: Severity::S1 },
+    );
     let s = c.sla("2026-11-02 14:00 GMT");
     assert_eq!(s.resolve.elapsed_seconds, 5 * 3600, "the 5 hours already run are kept");
     assert_eq!(
@@ -203,10 +277,19 @@ fn raising_severity_from_3_to_1_applies_the_new_targets_from_the_original_start(
 fn raising_severity_late_records_the_breach_at_its_true_instant() {
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2026-11-02 09:00 GMT");
     c.act("2026-11-02 09:45 GMT", AGENT(), reply());
-    c.act("2026-11-03 12:00 GMT", AGENT(), Action::SetSeverity { to: Severity::S1 });
+    c.act(
+        "2026-11-03 12:00 GMT",
+        AGENT(),
+        Action::SetSeverity { to: Severity::S1 },
+    );
     let s = c.sla("2026-11-03 12:00 GMT");
     assert_eq!(s.resolve.state, ClockState::BreachedRunning);
-    assert_eq!(s.resolve.breached_at, Some(london("2026-11-03 09:00 GMT")), "S1's target fell at Tuesday 09:00 GMT, got {}", show(s.resolve.breached_at));
+    assert_eq!(
+        s.resolve.breached_at,
+        Some(london("2026-11-03 09:00 GMT")),
+        "S1's target fell at Tuesday 09:00 GMT, got {}",
+        show(s.resolve.breached_at)
+    );
     assert_eq!(
         show(s.next_check_at),
         "Mon 2026-11-02 16:07:30 GMT",
@@ -217,7 +300,12 @@ fn raising_severity_late_records_the_breach_at_its_true_instant() {
     let due: Vec<(AlertLevel, String)> = events
         .iter()
         .filter_map(|e| match e {
-            EventKind::AlertRecorded { clock: ClockKind::Resolve, level, due_at, .. } => Some((*level, show(Some(*due_at)))),
+            EventKind::AlertRecorded {
+                clock: ClockKind::Resolve,
+                level,
+                due_at,
+                ..
+            } => Some((*level, show(Some(*due_at)))),
             _ => None,
         })
         .collect();
@@ -230,14 +318,22 @@ fn raising_severity_late_records_the_breach_at_its_true_instant() {
         ],
         "each warning and the breach carry the instant they fell due"
     );
-    assert!(c.act("2026-11-03 12:10 GMT", Actor::System, Action::Tick).is_empty(), "a second tick records nothing again");
+    assert!(
+        c.act("2026-11-03 12:10 GMT", Actor::System, Action::Tick).is_empty(),
+        "a second tick records nothing again"
+    );
     assert_eq!(c.sla("2026-11-03 12:10 GMT").next_check_at, None);
 }
 
 #[test]
 fn a_platinum_ticket_across_the_night_the_clocks_go_back() {
     // Clocks go back at 02:00 BST on Sunday 25 October 2026: 01:00–02:00 happens twice.
-    let c = Case::raise("platinum", Region::EnglandAndWales, Severity::S1, "2026-10-24 22:00 BST");
+    let c = Case::raise(
+        "platinum",
+        Region::EnglandAndWales,
+        Severity::S1,
+        "2026-10-24 22:00 BST",
+    );
     let s = c.sla("2026-10-24 22:00 BST");
     assert_eq!(s.response.due, Some(london("2026-10-24 22:15 BST")));
     assert_eq!(
@@ -246,19 +342,49 @@ fn a_platinum_ticket_across_the_night_the_clocks_go_back() {
         "four real hours after 22:00 BST is the second 01:00, in GMT; got {}",
         show(s.resolve.due)
     );
-    let c = Case::raise("platinum", Region::EnglandAndWales, Severity::S2, "2026-10-24 22:00 BST");
+    let c = Case::raise(
+        "platinum",
+        Region::EnglandAndWales,
+        Severity::S2,
+        "2026-10-24 22:00 BST",
+    );
     let s = c.sla("2026-10-25 04:00 GMT");
-    assert_eq!(s.resolve.elapsed_seconds, 7 * 3600, "22:00 BST to 04:00 GMT is seven hours, not six");
-    assert_eq!(s.resolve.due, Some(london("2026-10-25 05:00 GMT")), "eight hours: 05:00 GMT, got {}", show(s.resolve.due));
+    assert_eq!(
+        s.resolve.elapsed_seconds,
+        7 * 3600,
+        "22:00 BST to 04:00 GMT is seven hours, not six"
+    );
+    assert_eq!(
+        s.resolve.due,
+        Some(london("2026-10-25 05:00 GMT")),
+        "eight hours: 05:00 GMT, got {}",
+        show(s.resolve.due)
+    );
 }
 
 #[test]
 fn gold_severity_2_runs_24x7_beside_severity_3_on_business_hours() {
-    let s2 = Case::raise("gold", Region::EnglandAndWales, Severity::S2, "2026-12-18 16:00 GMT").sla("2026-12-18 16:00 GMT");
-    let s3 = Case::raise("gold", Region::EnglandAndWales, Severity::S3, "2026-12-18 16:00 GMT").sla("2026-12-18 16:00 GMT");
-    assert_eq!(s2.response.due, Some(london("2026-12-18 17:00 GMT")), "S2 on-call: an hour, Friday 17:00 GMT");
-    assert_eq!(s2.resolve.due, Some(london("2026-12-19 16:00 GMT")), "S2 on-call: a 24h day, Saturday 16:00 GMT, got {}", show(s2.resolve.due));
-    assert_eq!(s3.response.due, Some(london("2026-12-21 08:30 GMT")), "S3 business hours: Monday 08:30 GMT, got {}", show(s3.response.due));
+    let s2 =
+        Case::raise("gold", Region::EnglandAndWales, Severity::S2, "2026-12-18 16:00 GMT").sla("2026-12-18 16:00 GMT");
+    let s3 =
+        Case::raise("gold", Region::EnglandAndWales, Severity::S3, "2026-12-18 16:00 GMT").sla("2026-12-18 16:00 GMT");
+    assert_eq!(
+        s2.response.due,
+        Some(london("2026-12-18 17:00 GMT")),
+        "S2 on-call: an hour, Friday 17:00 GMT"
+    );
+    assert_eq!(
+        s2.resolve.due,
+        Some(london("2026-12-19 16:00 GMT")),
+        "S2 on-call: a 24h day, Saturday 16:00 GMT, got {}",
+        show(s2.resolve.due)
+    );
+    assert_eq!(
+        s3.response.due,
+        Some(london("2026-12-21 08:30 GMT")),
+        "S3 business hours: Monday 08:30 GMT, got {}",
+        show(s3.response.due)
+    );
     assert_eq!(
         s3.resolve.due,
         Some(london("2026-12-23 16:00 GMT")),
@@ -270,11 +396,30 @@ fn gold_severity_2_runs_24x7_beside_severity_3_on_business_hours() {
 #[test]
 fn the_response_clock_stops_at_the_first_public_agent_reply_only() {
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S2, "2026-11-26 10:00 GMT");
-    c.act("2026-11-26 10:00 GMT", Actor::System, Action::Notice { body: "We have your request".into() });
-    c.act("2026-11-26 10:10 GMT", AGENT(), Action::InternalNote { body: "Probably the VPN".into() });
-    assert_eq!(c.sla("2026-11-26 10:20 GMT").response.state, ClockState::Running, "an acknowledgement and an internal note are not responses");
+    c.act(
+        "2026-11-26 10:00 GMT",
+        Actor::System,
+        Action::Notice {
+            body: "We have your request".into(),
+        },
+    );
+    c.act(
+        "2026-11-26 10:10 GMT",
+        AGENT(),
+        Action::InternalNote {
+            body: "Probably the VPN".into(),
+        },
+    );
+    assert_eq!(
+        c.sla("2026-11-26 10:20 GMT").response.state,
+        ClockState::Running,
+        "an acknowledgement and an internal note are not responses"
+    );
     let events = c.act("2026-11-26 10:40 GMT", AGENT(), reply());
-    assert!(events.contains(&EventKind::StatusChanged { from: Status::New, to: Status::Open }));
+    assert!(events.contains(&EventKind::StatusChanged {
+        from: Status::New,
+        to: Status::Open
+    }));
     let s = c.sla("2026-11-26 12:00 GMT");
     assert_eq!(s.response.state, ClockState::Met);
     assert_eq!(s.response.stopped_at, Some(london("2026-11-26 10:40 GMT")));
@@ -290,37 +435,84 @@ fn a_response_after_the_due_instant_is_breached_and_met() {
     assert_eq!(s.response.state, ClockState::BreachedMet);
     assert_eq!(s.response.breached_at, Some(london("2026-11-26 11:00 GMT")));
     // The breach was never recorded by a tick: it still is due for recording, warnings for a met clock are not.
-    assert_eq!(s.pending_alerts.iter().filter(|a| a.key.clock == ClockKind::Response).count(), 1);
+    assert_eq!(
+        s.pending_alerts
+            .iter()
+            .filter(|a| a.key.clock == ClockKind::Response)
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn the_lifecycle_refuses_what_a_service_desk_would_refuse() {
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2026-11-26 10:00 GMT");
     assert_eq!(
-        c.try_do("2026-11-26 10:05 GMT", AGENT(), Action::Close).unwrap_err().to_string(),
+        c.try_do("2026-11-26 10:05 GMT", AGENT(), Action::Close)
+            .unwrap_err()
+            .to_string(),
         "cannot close a ticket that is new"
     );
     assert_eq!(
-        c.try_do("2026-11-26 10:05 GMT", CUSTOMER(), Action::SetSeverity { to: Severity::S1 }).unwrap_err().to_string(),
+        c.try_do(
+            "2026-11-26 10:05 GMT",
+            CUSTOMER(),
+            Action::SetSeverity { to: Severity::S1 }
+        )
+        .unwrap_err()
+        .to_string(),
         "a customer cannot change a ticket's severity"
     );
     assert_eq!(
-        c.try_do("2026-11-26 10:05 GMT", CUSTOMER(), Action::SetStatus { to: Status::Open }).unwrap_err().to_string(),
+        c.try_do(
+            "2026-11-26 10:05 GMT",
+            CUSTOMER(),
+            Action::SetStatus { to: Status::Open }
+        )
+        .unwrap_err()
+        .to_string(),
         "a customer cannot change a ticket's status"
     );
-    assert!(matches!(c.try_do("2026-11-26 09:59 GMT", AGENT(), reply()), Err(CommandError::OutOfOrder { .. })));
+    assert!(matches!(
+        c.try_do("2026-11-26 09:59 GMT", AGENT(), reply()),
+        Err(CommandError::OutOfOrder { .. })
+    ));
     c.act("2026-11-26 10:05 GMT", AGENT(), Action::Resolve);
     c.act("2026-11-26 10:06 GMT", AGENT(), Action::Close);
     assert_eq!(
-        c.try_do("2026-11-26 10:07 GMT", CUSTOMER(), Action::CustomerReply { body: "one more thing".into() })
-            .unwrap_err()
-            .to_string(),
+        c.try_do(
+            "2026-11-26 10:07 GMT",
+            CUSTOMER(),
+            Action::CustomerReply {
+                body: "one more thing".into()
+            }
+        )
+        .unwrap_err()
+        .to_string(),
         "the ticket is closed: it takes no more replies"
     );
-    assert_eq!(c.try_do("2026-11-26 10:07 GMT", AGENT(), Action::Reopen).unwrap_err().to_string(), "cannot reopen a ticket that is closed");
-    assert!(c.try_do("2026-11-26 10:07 GMT", AGENT(), Action::InternalNote { body: "for the record".into() }).is_ok());
+    assert_eq!(
+        c.try_do("2026-11-26 10:07 GMT", AGENT(), Action::Reopen)
+            .unwrap_err()
+            .to_string(),
+        "cannot reopen a ticket that is closed"
+    );
+    assert!(
+        c.try_do(
+            "2026-11-26 10:07 GMT",
+            AGENT(),
+            Action::InternalNote {
+                body: "for the record".into()
+            }
+        )
+        .is_ok()
+    );
     let s = c.sla("2026-11-27 10:00 GMT");
-    assert_eq!((s.response.state, s.resolve.state), (ClockState::Met, ClockState::Met), "resolution counts as the response");
+    assert_eq!(
+        (s.response.state, s.resolve.state),
+        (ClockState::Met, ClockState::Met),
+        "resolution counts as the response"
+    );
 }
 
 #[test]
@@ -328,7 +520,10 @@ fn cancelling_stops_both_clocks_without_judging_them() {
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S2, "2026-11-26 10:00 GMT");
     c.act("2026-11-26 10:30 GMT", AGENT(), Action::Cancel);
     let s = c.sla("2026-12-26 10:00 GMT");
-    assert_eq!((s.response.state, s.resolve.state), (ClockState::Cancelled, ClockState::Cancelled));
+    assert_eq!(
+        (s.response.state, s.resolve.state),
+        (ClockState::Cancelled, ClockState::Cancelled)
+    );
     assert_eq!(s.next_check_at, None);
     assert!(c.try_do("2026-11-26 10:31 GMT", AGENT(), Action::Resolve).is_err());
 }
@@ -336,10 +531,26 @@ fn cancelling_stops_both_clocks_without_judging_them() {
 #[test]
 fn replaying_the_same_history_gives_the_same_ticket_and_clocks() {
     let mut c = Case::raise("gold", Region::Scotland, Severity::S3, "2026-11-27 16:00 GMT");
-    c.act("2026-11-27 16:10 GMT", AGENT(), Action::Assign { to: Some("alice".into()) });
+    c.act(
+        "2026-11-27 16:10 GMT",
+        AGENT(),
+        Action::Assign {
+            to: Some("alice".into()),
+        },
+    );
     c.act("2026-11-27 16:20 GMT", AGENT(), reply());
-    c.act("2026-11-27 16:30 GMT", AGENT(), Action::SetStatus { to: Status::PendingThirdParty });
-    c.act("2026-12-01 09:00 GMT", AGENT(), Action::SetSeverity { to: Severity::S2 });
+    c.act(
+        "2026-11-27 16:30 GMT",
+        AGENT(),
+        Action::SetStatus {
+            to: Status::PendingThirdParty,
+        },
+    );
+    c.act(
+        "2026-12-01 09:00 GMT",
+        AGENT(),
+        Action::SetSeverity { to: Severity::S2 },
+    );
     c.act("2026-12-01 09:30 GMT", Actor::System, Action::Tick);
     c.act("2026-12-01 10:00 GMT", AGENT(), Action::Resolve);
     c.act("2026-12-02 10:00 GMT", AGENT(), Action::Reopen);
@@ -365,7 +576,15 @@ fn a_ticket_keeps_the_policy_version_it_started_with() {
     let edited = Policy::from_toml("silver.toml", &text.replace("resolve = \"3bd\"", "resolve = \"2bd\"")).unwrap();
     assert_ne!(edited.version, c.policy.version);
     let cals = edited.calendars(&Holidays::from_rules(), Region::EnglandAndWales);
-    let err = sla(&c.ticket, &SlaContext { policy: &edited, calendars: &cals }, london("2026-11-26 11:00 GMT")).unwrap_err();
+    let err = sla(
+        &c.ticket,
+        &SlaContext {
+            policy: &edited,
+            calendars: &cals,
+        },
+        london("2026-11-26 11:00 GMT"),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("runs on policy silver@"), "{err}");
     assert_eq!(c.ticket.policy_version, c.policy.version);
 }

@@ -65,7 +65,10 @@ pub enum ClockState {
 
 impl ClockState {
     pub fn is_breached(self) -> bool {
-        matches!(self, ClockState::BreachedRunning | ClockState::BreachedPaused | ClockState::BreachedMet)
+        matches!(
+            self,
+            ClockState::BreachedRunning | ClockState::BreachedPaused | ClockState::BreachedMet
+        )
     }
 }
 
@@ -113,9 +116,8 @@ type Segments = Vec<(i64, Option<i64>)>;
 
 fn segments(ticket: &Ticket, ctx: &SlaContext) -> (Segments, Segments) {
     let p = ctx.policy;
-    let runs_response = |status: Status, responded: bool| {
-        !responded && !status.stops_clocks() && !p.response_pause.contains(&status)
-    };
+    let runs_response =
+        |status: Status, responded: bool| !responded && !status.stops_clocks() && !p.response_pause.contains(&status);
     let runs_resolve = |status: Status| !status.stops_clocks() && !p.resolve_pause.contains(&status);
 
     let mut response: Segments = Vec::new();
@@ -197,16 +199,27 @@ fn ts(s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(s, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-fn view(
+/// One clock's run: what `view` measures.
+struct ClockRun<'a> {
     kind: ClockKind,
-    segs: &Segments,
+    segs: &'a Segments,
     stopped_at: Option<DateTime<Utc>>,
-    cancelled: bool,
     target: Option<i64>,
+}
+
+fn view(
+    run: ClockRun,
     cal: &Calendar,
-    ctx: &SlaContext,
+    at_risk_percents: &[u8],
+    cancelled: bool,
     now: i64,
 ) -> Result<ClockView, CalendarError> {
+    let ClockRun {
+        kind,
+        segs,
+        stopped_at,
+        target,
+    } = run;
     let m = Measure { cal, segs, now };
     let elapsed = m.elapsed()?;
     let running = matches!(segs.last(), Some((_, None)));
@@ -221,7 +234,7 @@ fn view(
         if running {
             due = crossing.map(ts);
         }
-        for &p in &ctx.policy.at_risk {
+        for &p in at_risk_percents {
             let x = (t * p as i64 + 99) / 100;
             at_risk.push(Threshold {
                 percent: p,
@@ -267,31 +280,41 @@ pub fn sla(ticket: &Ticket, ctx: &SlaContext, now: DateTime<Utc>) -> Result<SlaV
     let (resp_segs, res_segs) = segments(ticket, ctx);
     let cancelled = ticket.status == Status::Cancelled;
 
+    let at_risk = &ctx.policy.at_risk;
     let response = view(
-        ClockKind::Response,
-        &resp_segs,
-        ticket.first_response_at,
-        cancelled,
-        targets.response.to_seconds(day),
+        ClockRun {
+            kind: ClockKind::Response,
+            segs: &resp_segs,
+            stopped_at: ticket.first_response_at,
+            target: targets.response.to_seconds(day),
+        },
         cal,
-        ctx,
+        at_risk,
+        cancelled,
         now_s,
     )?;
-    let resolve_stopped = matches!(ticket.status, Status::Resolved | Status::Closed).then_some(ticket.resolved_at).flatten();
+    let resolve_stopped = matches!(ticket.status, Status::Resolved | Status::Closed)
+        .then_some(ticket.resolved_at)
+        .flatten();
     let resolve = view(
-        ClockKind::Resolve,
-        &res_segs,
-        resolve_stopped,
-        cancelled,
-        targets.resolve.to_seconds(day),
+        ClockRun {
+            kind: ClockKind::Resolve,
+            segs: &res_segs,
+            stopped_at: resolve_stopped,
+            target: targets.resolve.to_seconds(day),
+        },
         cal,
-        ctx,
+        at_risk,
+        cancelled,
         now_s,
     )?;
 
     let mut pending = Vec::new();
     for c in [&response, &resolve] {
-        let stopped = matches!(c.state, ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled);
+        let stopped = matches!(
+            c.state,
+            ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled
+        );
         if !stopped {
             for th in &c.at_risk {
                 if let Some(at) = th.at {

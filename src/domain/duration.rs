@@ -113,7 +113,9 @@ mod tests {
         assert_eq!(p("3bd"), Ok(Some(102_600)));
         assert_eq!(p("1bd4h"), Ok(Some(34_200 + 14_400)));
         assert_eq!(p("none"), Ok(None));
-        for bad in ["", "0m", "1", "h", "30m2h", "1h1h", "1d", "1.5h", "-1h", "1 h", "9999999m"] {
+        for bad in [
+            "", "0m", "1", "h", "30m2h", "1h1h", "1d", "1.5h", "-1h", "1 h", "9999999m",
+        ] {
             assert!(p(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -29,11 +29,7 @@ pub enum Region {
 }
 
 impl Region {
-    pub const ALL: [Region; 3] = [
-        Region::EnglandAndWales,
-        Region::Scotland,
-        Region::NorthernIreland,
-    ];
+    pub const ALL: [Region; 3] = [Region::EnglandAndWales, Region::Scotland, Region::NorthernIreland];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,7 +143,10 @@ fn pair_with_substitutes(out: &mut Vec<Holiday>, first: (NaiveDate, &str), secon
         // Sunday first: Monday is the second holiday's own date, so the
         // first's substitute is Tuesday. GOV.UK lists it so (2012, 2016, 2017).
         Weekday::Sun => {
-            out.push(Holiday { date: d2, title: t2.to_string() });
+            out.push(Holiday {
+                date: d2,
+                title: t2.to_string(),
+            });
             out.push(Holiday {
                 date: d1 + Duration::days(2),
                 title: format!("{t1}{SUBSTITUTE}"),
@@ -164,15 +163,24 @@ fn pair_with_substitutes(out: &mut Vec<Holiday>, first: (NaiveDate, &str), secon
             });
         }
         Weekday::Fri => {
-            out.push(Holiday { date: d1, title: t1.to_string() });
+            out.push(Holiday {
+                date: d1,
+                title: t1.to_string(),
+            });
             out.push(Holiday {
                 date: d1 + Duration::days(3),
                 title: format!("{t2}{SUBSTITUTE}"),
             });
         }
         _ => {
-            out.push(Holiday { date: d1, title: t1.to_string() });
-            out.push(Holiday { date: d2, title: t2.to_string() });
+            out.push(Holiday {
+                date: d1,
+                title: t1.to_string(),
+            });
+            out.push(Holiday {
+                date: d2,
+                title: t2.to_string(),
+            });
         }
     }
 }
@@ -219,7 +227,11 @@ pub fn computed(region: Region, year: i32) -> Vec<Holiday> {
         push(&mut out, day(2011, 4, 29), "Royal wedding");
     }
     if year == 2023 {
-        push(&mut out, day(2023, 5, 8), "Bank holiday for the coronation of King Charles III");
+        push(
+            &mut out,
+            day(2023, 5, 8),
+            "Bank holiday for the coronation of King Charles III",
+        );
     }
 
     // Spring: moved for the Golden, Diamond and Platinum Jubilees.
@@ -432,15 +444,27 @@ mod tests {
     #[test]
     fn christmas_on_saturday_moves_both_days() {
         let h = computed(Region::EnglandAndWales, 2021);
-        assert!(h.contains(&Holiday { date: day(2021, 12, 27), title: "Christmas Day (substitute day)".into() }));
-        assert!(h.contains(&Holiday { date: day(2021, 12, 28), title: "Boxing Day (substitute day)".into() }));
+        assert!(h.contains(&Holiday {
+            date: day(2021, 12, 27),
+            title: "Christmas Day (substitute day)".into()
+        }));
+        assert!(h.contains(&Holiday {
+            date: day(2021, 12, 28),
+            title: "Boxing Day (substitute day)".into()
+        }));
     }
 
     #[test]
     fn christmas_on_sunday_keeps_boxing_day_on_monday() {
         let h = computed(Region::EnglandAndWales, 2022);
-        assert!(h.contains(&Holiday { date: day(2022, 12, 26), title: "Boxing Day".into() }));
-        assert!(h.contains(&Holiday { date: day(2022, 12, 27), title: "Christmas Day (substitute day)".into() }));
+        assert!(h.contains(&Holiday {
+            date: day(2022, 12, 26),
+            title: "Boxing Day".into()
+        }));
+        assert!(h.contains(&Holiday {
+            date: day(2022, 12, 27),
+            title: "Christmas Day (substitute day)".into()
+        }));
     }
 
     #[test]
@@ -452,13 +476,24 @@ mod tests {
     fn scotland_has_no_easter_monday_and_summer_is_first_monday() {
         let h = computed(Region::Scotland, 2024);
         assert!(!h.iter().any(|h| h.title == "Easter Monday"));
-        assert!(h.contains(&Holiday { date: day(2024, 8, 5), title: "Summer bank holiday".into() }));
+        assert!(h.contains(&Holiday {
+            date: day(2024, 8, 5),
+            title: "Summer bank holiday".into()
+        }));
     }
 
     #[test]
     fn st_andrews_day_only_from_2007() {
-        assert!(!computed(Region::Scotland, 2006).iter().any(|h| h.title.starts_with("St Andrew")));
-        assert!(computed(Region::Scotland, 2007).iter().any(|h| h.title.starts_with("St Andrew")));
+        assert!(
+            !computed(Region::Scotland, 2006)
+                .iter()
+                .any(|h| h.title.starts_with("St Andrew"))
+        );
+        assert!(
+            computed(Region::Scotland, 2007)
+                .iter()
+                .any(|h| h.title.starts_with("St Andrew"))
+        );
     }
 
     #[test]
@@ -483,7 +518,10 @@ mod tests {
             "scotland.events[0].date: expected a date YYYY-MM-DD, found '2031-02-30'"
         );
         // Nothing of the valid region was applied either.
-        assert_eq!(h.for_year(Region::EnglandAndWales, 2031), computed(Region::EnglandAndWales, 2031));
+        assert_eq!(
+            h.for_year(Region::EnglandAndWales, 2031),
+            computed(Region::EnglandAndWales, 2031)
+        );
     }
 
     #[test]
@@ -493,11 +531,26 @@ mod tests {
             {"title":"Extra day","date":"2031-06-06","notes":"","bunting":true},
             {"title":"New Year’s Day","date":"2033-01-03","notes":"Substitute day","bunting":true}]}}"#;
         h.import_govuk_json(text).unwrap();
-        assert_eq!(h.for_year(Region::Scotland, 2031), vec![Holiday { date: day(2031, 6, 6), title: "Extra day".into() }]);
-        assert!(h.for_year(Region::Scotland, 2032).is_empty(), "a year between the first and last is covered");
-        assert_eq!(h.for_year(Region::Scotland, 2033)[0].title, "New Year’s Day (substitute day)");
+        assert_eq!(
+            h.for_year(Region::Scotland, 2031),
+            vec![Holiday {
+                date: day(2031, 6, 6),
+                title: "Extra day".into()
+            }]
+        );
+        assert!(
+            h.for_year(Region::Scotland, 2032).is_empty(),
+            "a year between the first and last is covered"
+        );
+        assert_eq!(
+            h.for_year(Region::Scotland, 2033)[0].title,
+            "New Year’s Day (substitute day)"
+        );
         assert_eq!(h.for_year(Region::Scotland, 2034), computed(Region::Scotland, 2034));
-        assert_eq!(h.for_year(Region::EnglandAndWales, 2031), computed(Region::EnglandAndWales, 2031));
+        assert_eq!(
+            h.for_year(Region::EnglandAndWales, 2031),
+            computed(Region::EnglandAndWales, 2031)
+        );
     }
 
     #[test]

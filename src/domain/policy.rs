@@ -101,8 +101,11 @@ struct RawCalendar {
     bank_holidays: bool,
     #[serde(default)]
     always_open: bool,
-    hours: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>>>,
+    hours: Option<Spanned<RawHours>>,
 }
+
+/// Day key (`weekdays`, `mon`…) → intervals such as `08:00-17:30`.
+type RawHours = BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>;
 
 fn yes() -> bool {
     true
@@ -134,7 +137,12 @@ impl Ctx<'_> {
     fn line(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())].matches('\n').count() + 1
     }
-    fn err<T>(&self, span: Option<std::ops::Range<usize>>, field: &str, message: impl Into<String>) -> Result<T, PolicyError> {
+    fn err<T>(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Result<T, PolicyError> {
         Err(PolicyError {
             file: self.file.to_string(),
             line: span.map(|s| self.line(s.start)),
@@ -154,11 +162,23 @@ impl Policy {
         };
 
         let name = raw.name.get_ref().trim().to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return cx.err(Some(raw.name.span()), "name", "expected a lower-case name of letters, digits and '-'");
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return cx.err(
+                Some(raw.name.span()),
+                "name",
+                "expected a lower-case name of letters, digits and '-'",
+            );
         }
         if name == "24x7" {
-            return cx.err(Some(raw.name.span()), "name", "'24x7' is the built-in always-open calendar's name");
+            return cx.err(
+                Some(raw.name.span()),
+                "name",
+                "'24x7' is the built-in always-open calendar's name",
+            );
         }
         let effective_from = NaiveDate::parse_from_str(raw.effective_from.get_ref(), "%Y-%m-%d").or_else(|_| {
             cx.err(
@@ -174,16 +194,27 @@ impl Policy {
             cx.err(
                 Some(cal.time_zone.span()),
                 "calendar.time_zone",
-                format!("unknown time zone '{}': expected an IANA name such as Europe/London", cal.time_zone.get_ref()),
+                format!(
+                    "unknown time zone '{}': expected an IANA name such as Europe/London",
+                    cal.time_zone.get_ref()
+                ),
             )
         })?;
         let hours = match (&cal.hours, cal.always_open) {
             (Some(h), true) => {
-                return cx.err(Some(h.span()), "calendar.hours", "give either always_open = true or hours, not both");
+                return cx.err(
+                    Some(h.span()),
+                    "calendar.hours",
+                    "give either always_open = true or hours, not both",
+                );
             }
             (None, true) => WeeklyHours::always(),
             (None, false) => {
-                return cx.err(Some(raw.calendar.span()), "calendar", "missing hours (or always_open = true)");
+                return cx.err(
+                    Some(raw.calendar.span()),
+                    "calendar",
+                    "missing hours (or always_open = true)",
+                );
             }
             (Some(h), false) => {
                 let mut w = WeeklyHours::default();
@@ -244,11 +275,14 @@ impl Policy {
             let s = sev.get_ref();
             let duration = |v: &Option<Spanned<String>>, what: &str| -> Result<BusinessDuration, PolicyError> {
                 match v {
-                    None => cx.err(Some(sev.span()), &format!("{field}.{what}"), "missing target (write \"none\" for no target)"),
-                    Some(v) => v
-                        .get_ref()
-                        .parse()
-                        .or_else(|e: super::duration::DurationSyntax| cx.err(Some(v.span()), &format!("{field}.{what}"), e.to_string())),
+                    None => cx.err(
+                        Some(sev.span()),
+                        &format!("{field}.{what}"),
+                        "missing target (write \"none\" for no target)",
+                    ),
+                    Some(v) => v.get_ref().parse().or_else(|e: super::duration::DurationSyntax| {
+                        cx.err(Some(v.span()), &format!("{field}.{what}"), e.to_string())
+                    }),
                 }
             };
             let response = duration(&s.response, "response")?;
@@ -286,11 +320,17 @@ impl Policy {
         let targets: [SeverityTargets; 4] = full.try_into().expect("four severities");
 
         // Pauses.
-        let statuses = |list: &Option<Vec<Spanned<String>>>, field: &str, default: Vec<Status>| -> Result<Vec<Status>, PolicyError> {
+        let statuses = |list: &Option<Vec<Spanned<String>>>,
+                        field: &str,
+                        default: Vec<Status>|
+         -> Result<Vec<Status>, PolicyError> {
             let Some(list) = list else { return Ok(default) };
             let mut out = Vec::new();
             for s in list {
-                let st: Status = s.get_ref().parse().or_else(|e: String| cx.err(Some(s.span()), field, e))?;
+                let st: Status = s
+                    .get_ref()
+                    .parse()
+                    .or_else(|e: String| cx.err(Some(s.span()), field, e))?;
                 if !st.can_pause() {
                     return cx.err(
                         Some(s.span()),
@@ -315,7 +355,11 @@ impl Policy {
                 for p in list.get_ref() {
                     let n = *p.get_ref();
                     if !(1..=100).contains(&n) {
-                        return cx.err(Some(p.span()), "at_risk", format!("threshold {n} is outside 1–100 (percent of the target)"));
+                        return cx.err(
+                            Some(p.span()),
+                            "at_risk",
+                            format!("threshold {n} is outside 1–100 (percent of the target)"),
+                        );
                     }
                     v.push(n as u8);
                 }
@@ -444,7 +488,9 @@ resolve = "none"
 "#;
 
     fn err(text: &str) -> String {
-        Policy::from_toml("sla-policies/test.toml", text).unwrap_err().to_string()
+        Policy::from_toml("sla-policies/test.toml", text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -460,7 +506,11 @@ resolve = "none"
     #[test]
     fn the_version_ignores_layout_but_not_rules() {
         let a = Policy::from_toml("a", SILVER).unwrap();
-        let b = Policy::from_toml("b", &format!("# a comment\n{}", SILVER.replace("= \"1h\"", "=   \"1h\""))).unwrap();
+        let b = Policy::from_toml(
+            "b",
+            &format!("# a comment\n{}", SILVER.replace("= \"1h\"", "=   \"1h\"")),
+        )
+        .unwrap();
         let c = Policy::from_toml("c", &SILVER.replace("resolve = \"3bd\"", "resolve = \"4bd\"")).unwrap();
         assert_eq!(a.version, b.version);
         assert_ne!(a.version, c.version);
@@ -492,8 +542,14 @@ resolve = "none"
             err(&SILVER.replace("effective_from", "at_risk = [75, 101]\neffective_from")),
             "sla-policies/test.toml:4: at_risk: threshold 101 is outside 1–100 (percent of the target)"
         );
-        assert!(err(&SILVER.replace("[severity.4]\nresponse = \"2h\"\nresolve = \"none\"\n", "")).contains("severity.4: missing targets"));
-        assert!(err(&SILVER.replace("response = \"2h\"\nresolve = \"none\"", "response = \"2h\"")).contains(":19: severity.4.resolve: missing target"));
+        assert!(
+            err(&SILVER.replace("[severity.4]\nresponse = \"2h\"\nresolve = \"none\"\n", ""))
+                .contains("severity.4: missing targets")
+        );
+        assert!(
+            err(&SILVER.replace("response = \"2h\"\nresolve = \"none\"", "response = \"2h\""))
+                .contains(":19: severity.4.resolve: missing target")
+        );
         let e = err(&SILVER.replace("description", "desc"));
         assert!(e.starts_with("sla-policies/test.toml:3: unknown field `desc`"), "{e}");
         let e = err(&SILVER.replace("[calendar]", "[calendar\n"));

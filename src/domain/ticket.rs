@@ -172,16 +172,30 @@ pub enum Visibility {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// A public reply by an agent: the first one stops the response clock.
-    AgentReply { body: String },
+    AgentReply {
+        body: String,
+    },
     /// An internal note: never seen by the customer, stops nothing.
-    InternalNote { body: String },
+    InternalNote {
+        body: String,
+    },
     /// A reply from the customer: resumes a ticket waiting on them.
-    CustomerReply { body: String },
+    CustomerReply {
+        body: String,
+    },
     /// A public message sladesk sends by itself (an acknowledgement): not a response.
-    Notice { body: String },
-    Assign { to: Option<String> },
-    SetStatus { to: Status },
-    SetSeverity { to: Severity },
+    Notice {
+        body: String,
+    },
+    Assign {
+        to: Option<String>,
+    },
+    SetStatus {
+        to: Status,
+    },
+    SetSeverity {
+        to: Severity,
+    },
     Resolve,
     Reopen,
     Close,
@@ -415,12 +429,7 @@ impl Ticket {
             by: cmd.by.clone(),
             kind,
         };
-        let status_to = |to| {
-            ev(EventKind::StatusChanged {
-                from: self.status,
-                to,
-            })
-        };
+        let status_to = |to| ev(EventKind::StatusChanged { from: self.status, to });
         let is_agent = matches!(cmd.by, Actor::Agent(_));
         let agents_only = |what: &'static str| -> Result<(), CommandError> {
             match cmd.by {
@@ -504,7 +513,12 @@ impl Ticket {
                 agents_only("change a ticket's status")?;
                 not_final("changes")?;
                 match to {
-                    Status::New => return Err(CommandError::InvalidTransition { action: "move back to new", status: self.status }),
+                    Status::New => {
+                        return Err(CommandError::InvalidTransition {
+                            action: "move back to new",
+                            status: self.status,
+                        });
+                    }
                     Status::Resolved => return Err(CommandError::UseInstead("resolve")),
                     Status::Closed => return Err(CommandError::UseInstead("close")),
                     Status::Cancelled => return Err(CommandError::UseInstead("cancel")),
@@ -549,7 +563,9 @@ impl Ticket {
                 }
                 if let (Some(resolved_at), Some(window)) = (
                     self.resolved_at,
-                    ctx.policy.reopen_window.to_seconds(ctx.business().standard_day_seconds()),
+                    ctx.policy
+                        .reopen_window
+                        .to_seconds(ctx.business().standard_day_seconds()),
                 ) {
                     let closes = ctx
                         .business()
