@@ -39,7 +39,9 @@ fn calendar(c: &mut Criterion) {
         ("24x7", Calendar::compile(&always_spec(), first, last)),
     ];
     // Starts spread over a week so the scan inside a day is exercised.
-    let starts: Vec<DateTime<Utc>> = (0..64).map(|i| at("2026-03-23T06:17:00Z") + Duration::minutes(i * 157)).collect();
+    let starts: Vec<DateTime<Utc>> = (0..64)
+        .map(|i| at("2026-03-23T06:17:00Z") + Duration::minutes(i * 157))
+        .collect();
     let spans = [
         ("1h", Duration::hours(1)),
         ("1bd", Duration::minutes(570)),
@@ -50,7 +52,11 @@ fn calendar(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("calendar/{name}"));
         for (label, d) in spans {
             // For `add`, d is business time; for `between`, wall time.
-            let business = if *name == "silver" && label == "1y" { Duration::minutes(570 * 253) } else { d };
+            let business = if *name == "silver" && label == "1y" {
+                Duration::minutes(570 * 253)
+            } else {
+                d
+            };
             g.bench_with_input(BenchmarkId::new("add", label), &business, |b, d| {
                 let mut i = 0;
                 b.iter(|| {
@@ -71,8 +77,12 @@ fn calendar(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("calendar/compile");
     g.sample_size(20);
-    g.bench_function("silver 1990-2100", |b| b.iter(|| Calendar::compile(black_box(&silver_spec()), first, last)));
-    g.bench_function("24x7 1990-2100", |b| b.iter(|| Calendar::compile(black_box(&always_spec()), first, last)));
+    g.bench_function("silver 1990-2100", |b| {
+        b.iter(|| Calendar::compile(black_box(&silver_spec()), first, last))
+    });
+    g.bench_function("24x7 1990-2100", |b| {
+        b.iter(|| Calendar::compile(black_box(&always_spec()), first, last))
+    });
     g.finish();
 }
 
@@ -88,15 +98,37 @@ fn clocks(c: &mut Criterion) {
     let mut t = Ticket::create(at("2026-11-26T10:00:00Z"), Actor::System, Severity::S3, &policy);
     for (when, action) in [
         ("2026-11-26T10:30:00Z", Action::AgentReply { body: "on it".into() }),
-        ("2026-11-26T11:00:00Z", Action::SetStatus { to: Status::PendingCustomer }),
+        (
+            "2026-11-26T11:00:00Z",
+            Action::SetStatus {
+                to: Status::PendingCustomer,
+            },
+        ),
         ("2026-11-27T09:00:00Z", Action::SetStatus { to: Status::Open }),
         ("2026-11-27T10:00:00Z", Action::SetSeverity { to: Severity::S2 }),
-        ("2026-11-27T11:00:00Z", Action::SetStatus { to: Status::PendingThirdParty }),
+        (
+            "2026-11-27T11:00:00Z",
+            Action::SetStatus {
+                to: Status::PendingThirdParty,
+            },
+        ),
     ] {
-        t = t.apply(&Command { at: at(when), by: agent(), action }, &ctx).unwrap().0;
+        t = t
+            .apply(
+                &Command {
+                    at: at(when),
+                    by: agent(),
+                    action,
+                },
+                &ctx,
+            )
+            .unwrap()
+            .0;
     }
     let now = at("2026-11-30T12:00:00Z");
-    c.bench_function("clock/sla of a 6-event ticket", |b| b.iter(|| black_box(sla(black_box(&t), &ctx, now).unwrap())));
+    c.bench_function("clock/sla of a 6-event ticket", |b| {
+        b.iter(|| black_box(sla(black_box(&t), &ctx, now).unwrap()))
+    });
 }
 
 criterion_group!(benches, calendar, clocks);

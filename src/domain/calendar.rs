@@ -377,6 +377,27 @@ impl Calendar {
     /// The instant at which `d` of business time has elapsed counting from `t`.
     /// If `t` is closed, counting starts at the next opening; a result that
     /// lands exactly on a closing time stays there.
+    ///
+    /// ```
+    /// use chrono::{DateTime, Duration, NaiveDate, Utc};
+    /// use sladesk::domain::calendar::{Calendar, CalendarSpec, DayInterval, WeeklyHours};
+    ///
+    /// let spec = CalendarSpec {
+    ///     time_zone: chrono_tz::Europe::London,
+    ///     hours: WeeklyHours::weekdays(&[DayInterval::parse("08:00-17:30").unwrap()]).unwrap(),
+    ///     closed_dates: Default::default(),
+    /// };
+    /// let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    /// let cal = Calendar::compile(&spec, d("2026-01-01"), d("2026-12-31"));
+    /// let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    ///
+    /// // Friday 16:30 GMT + 1h: the hour ends exactly at closing time, and stays there.
+    /// assert_eq!(cal.add(t("2026-11-27T16:30:00Z"), Duration::hours(1)).unwrap(), t("2026-11-27T17:30:00Z"));
+    /// // One more minute goes on to Monday 08:01.
+    /// assert_eq!(cal.add(t("2026-11-27T16:30:00Z"), Duration::minutes(61)).unwrap(), t("2026-11-30T08:01:00Z"));
+    /// // Monday 30 March 2026 is in BST: 08:00 local is 07:00 UTC.
+    /// assert_eq!(cal.add(t("2026-03-27T17:30:00Z"), Duration::minutes(30)).unwrap(), t("2026-03-30T07:30:00Z"));
+    /// ```
     pub fn add(&self, t: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CalendarError> {
         self.add_seconds(to_ts(t), d.num_seconds()).map(from_ts)
     }

@@ -193,6 +193,18 @@ fn push(out: &mut Vec<Holiday>, date: NaiveDate, title: &str) {
 }
 
 /// Holidays of one region and year from the rules alone, sorted by date.
+///
+/// ```
+/// use sladesk::domain::holidays::{computed, Region};
+///
+/// // Christmas 2027 falls on a Saturday: both days move to the weekdays after.
+/// let titles: Vec<String> = computed(Region::EnglandAndWales, 2027)
+///     .into_iter()
+///     .filter(|h| h.date.to_string() >= "2027-12-01".to_string())
+///     .map(|h| format!("{} {}", h.date, h.title))
+///     .collect();
+/// assert_eq!(titles, ["2027-12-27 Christmas Day (substitute day)", "2027-12-28 Boxing Day (substitute day)"]);
+/// ```
 pub fn computed(region: Region, year: i32) -> Vec<Holiday> {
     use Region::*;
     let mut out = Vec::new();
