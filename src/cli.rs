@@ -175,9 +175,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         return Err(Failure("--minutes: expected a whole number ≥ 0".into(), 2));
                     }
                     let cal = cache
-                        .calendar(&calendar, region)
+                        .calendar(&calendar, region, start)
                         .map_err(|e| Failure(format!("--calendar: {e}"), 2))?;
-                    let due = cal.add(start, Duration::minutes(minutes))?;
+                    let minutes =
+                        Duration::try_minutes(minutes).ok_or_else(|| Failure("--minutes: too large".into(), 2))?;
+                    let due = cal.add(start, minutes)?;
                     println!("{}", fmt_instant(due));
                     Ok(ExitCode::SUCCESS)
                 }
@@ -201,16 +203,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let (policies, holidays) = load(&sources)?;
             let start = parse_instant(&start).map_err(|e| Failure(format!("--start: {e}"), 2))?;
+            let policy = policies
+                .effective(&policy, start)
+                .map_err(|e| Failure(format!("--policy: {e}"), 2))?;
             let mut cache = CalendarCache::new(&policies, &holidays);
-            let (policy, calendars) = cache.policy(&policy, region).ok_or_else(|| {
-                Failure(
-                    format!(
-                        "--policy: unknown policy '{policy}': expected one of {}",
-                        policies.names().join(", ")
-                    ),
-                    2,
-                )
-            })?;
+            let calendars = cache.policy_calendars(policy, region);
             let ctx = SlaContext { policy, calendars };
             let ticket = Ticket::create(start, Actor::System, severity, policy);
             let view = sla(&ticket, &ctx, start)?;
@@ -341,10 +338,12 @@ fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answer, String>
         .ok_or("missing field: region")?
         .parse()
         .map_err(|e| format!("region: {e}"))?;
-    let cal = cache.calendar(calendar, region).map_err(|e| format!("calendar: {e}"))?;
     match (&line.start, line.minutes, &line.from, &line.to) {
         (Some(start), Some(minutes), None, None) => {
             let start = parse_instant(start).map_err(|e| format!("start: {e}"))?;
+            let cal = cache
+                .calendar(calendar, region, start)
+                .map_err(|e| format!("calendar: {e}"))?;
             if minutes < 0 {
                 return Err("minutes: expected a whole number ≥ 0".into());
             }
@@ -358,6 +357,9 @@ fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answer, String>
         (None, None, Some(from), Some(to)) => {
             let from = parse_instant(from).map_err(|e| format!("from: {e}"))?;
             let to = parse_instant(to).map_err(|e| format!("to: {e}"))?;
+            let cal = cache
+                .calendar(calendar, region, from)
+                .map_err(|e| format!("calendar: {e}"))?;
             let secs = cal
                 .between_seconds(from.timestamp(), to.timestamp())
                 .map_err(|e| e.to_string())?;

@@ -1,9 +1,15 @@
 //! Loading SLA policies from `sla-policies/*.toml` and compiling the
-//! calendars they name, once per (calendar, region), for the adapters.
+//! calendars they name, once per (policy version, region), for the adapters.
 //! File reading lives here; parsing and validation live in the domain.
+//!
+//! Several files may carry versions of one policy with different
+//! `effective_from` dates: a new ticket takes the version in effect on the
+//! day it is received (in the policy's time zone), and keeps it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::calendar::{Calendar, CalendarSpec, WeeklyHours};
 use crate::domain::holidays::{Holidays, Region};
@@ -22,16 +28,33 @@ pub enum LoadError {
     },
     #[error("{0}")]
     Invalid(#[from] PolicyError),
-    #[error("{path}: the policy name '{name}' is also used by {other}")]
-    Duplicate { path: String, name: String, other: String },
+    #[error("{path}: effective_from: policy '{name}' already has a version effective from {date} in {other}")]
+    Duplicate {
+        path: String,
+        name: String,
+        date: chrono::NaiveDate,
+        other: String,
+    },
     #[error("{0}: no policy files (*.toml) found")]
     Empty(String),
 }
 
-/// The policies loaded from one directory, by name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("unknown policy '{name}': expected one of {known}")]
+    Unknown { name: String, known: String },
+    #[error("no version of policy '{name}' is in effect on {date}: the first takes effect on {first}")]
+    NotYetEffective {
+        name: String,
+        date: chrono::NaiveDate,
+        first: chrono::NaiveDate,
+    },
+}
+
+/// The policies loaded from one directory: each name's versions, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
-    policies: BTreeMap<String, (Policy, PathBuf)>,
+    policies: BTreeMap<String, Vec<(Policy, PathBuf)>>,
 }
 
 impl PolicySet {
@@ -57,24 +80,62 @@ impl PolicySet {
                 source,
             })?;
             let policy = Policy::from_toml(&path.display().to_string(), &text)?;
-            if let Some((_, other)) = set.policies.get(&policy.name) {
+            let versions = set.policies.entry(policy.name.clone()).or_default();
+            if let Some((_, other)) = versions.iter().find(|(p, _)| p.effective_from == policy.effective_from) {
                 return Err(LoadError::Duplicate {
                     path: path.display().to_string(),
                     name: policy.name.clone(),
+                    date: policy.effective_from,
                     other: other.display().to_string(),
                 });
             }
-            set.policies.insert(policy.name.clone(), (policy, path));
+            versions.push((policy, path));
+            versions.sort_by_key(|(p, _)| p.effective_from);
         }
         Ok(set)
     }
 
-    pub fn get(&self, name: &str) -> Option<&Policy> {
-        self.policies.get(name).map(|(p, _)| p)
+    fn versions(&self, name: &str) -> Result<&[(Policy, PathBuf)], LookupError> {
+        self.policies
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| LookupError::Unknown {
+                name: name.to_string(),
+                known: self.names().join(", "),
+            })
     }
 
+    /// The version of `name` in effect at `at`: the latest whose
+    /// `effective_from` is on or before that day in the policy's time zone.
+    pub fn effective(&self, name: &str, at: DateTime<Utc>) -> Result<&Policy, LookupError> {
+        let versions = self.versions(name)?;
+        versions
+            .iter()
+            .rev()
+            .map(|(p, _)| p)
+            .find(|p| at.with_timezone(&p.time_zone).date_naive() >= p.effective_from)
+            .ok_or_else(|| {
+                let first = &versions[0].0;
+                LookupError::NotYetEffective {
+                    name: name.to_string(),
+                    date: at.with_timezone(&first.time_zone).date_naive(),
+                    first: first.effective_from,
+                }
+            })
+    }
+
+    /// A ticket's recorded version, exactly.
+    pub fn version(&self, name: &str, version: &str) -> Option<&Policy> {
+        self.policies
+            .get(name)?
+            .iter()
+            .map(|(p, _)| p)
+            .find(|p| p.version == version)
+    }
+
+    /// Every loaded version with the file it came from.
     pub fn iter(&self) -> impl Iterator<Item = (&Policy, &Path)> {
-        self.policies.values().map(|(p, f)| (p, f.as_path()))
+        self.policies.values().flatten().map(|(p, f)| (p, f.as_path()))
     }
 
     pub fn names(&self) -> Vec<&str> {
@@ -87,15 +148,17 @@ impl PolicySet {
 pub struct CalendarCache<'a> {
     policies: &'a PolicySet,
     holidays: &'a Holidays,
-    named: Vec<(String, Region, Calendar)>,
+    always: Option<Calendar>,
+    business: Vec<(String, Region, Calendar)>,
     policy_calendars: Vec<(String, Region, PolicyCalendars)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown calendar '{name}': expected 24x7 or a policy name ({known})")]
-pub struct UnknownCalendar {
-    pub name: String,
-    pub known: String,
+pub enum UnknownCalendar {
+    #[error("unknown calendar '{name}': expected 24x7 or a policy name ({known})")]
+    Unknown { name: String, known: String },
+    #[error(transparent)]
+    NotYetEffective(LookupError),
 }
 
 impl<'a> CalendarCache<'a> {
@@ -103,54 +166,60 @@ impl<'a> CalendarCache<'a> {
         Self {
             policies,
             holidays,
-            named: Vec::new(),
+            always: None,
+            business: Vec::new(),
             policy_calendars: Vec::new(),
         }
     }
 
-    /// A calendar by name: `24x7`, or a policy's base calendar for `region`.
-    pub fn calendar(&mut self, name: &str, region: Region) -> Result<&Calendar, UnknownCalendar> {
-        let found = self.named.iter().position(|(n, r, _)| n == name && *r == region);
-        let i = match found {
+    /// A calendar by name: `24x7`, or the base calendar for `region` of the
+    /// policy version in effect at `at`.
+    pub fn calendar(&mut self, name: &str, region: Region, at: DateTime<Utc>) -> Result<&Calendar, UnknownCalendar> {
+        let (first, last) = span_dates();
+        if name == ALWAYS {
+            return Ok(self.always.get_or_insert_with(|| {
+                let spec = CalendarSpec {
+                    time_zone: chrono_tz::Europe::London,
+                    hours: WeeklyHours::always(),
+                    closed_dates: Default::default(),
+                };
+                Calendar::compile(&spec, first, last)
+            }));
+        }
+        let policy = self.policies.effective(name, at).map_err(|e| match e {
+            LookupError::Unknown { name, known } => UnknownCalendar::Unknown { name, known },
+            other => UnknownCalendar::NotYetEffective(other),
+        })?;
+        let i = match self
+            .business
+            .iter()
+            .position(|(v, r, _)| *v == policy.version && *r == region)
+        {
             Some(i) => i,
             None => {
-                let spec = if name == ALWAYS {
-                    CalendarSpec {
-                        time_zone: chrono_tz::Europe::London,
-                        hours: WeeklyHours::always(),
-                        closed_dates: Default::default(),
-                    }
-                } else {
-                    let policy = self.policies.get(name).ok_or_else(|| UnknownCalendar {
-                        name: name.to_string(),
-                        known: self.policies.names().join(", "),
-                    })?;
-                    policy.business_spec(self.holidays, region)
-                };
-                let (first, last) = span_dates();
-                self.named
-                    .push((name.to_string(), region, Calendar::compile(&spec, first, last)));
-                self.named.len() - 1
+                let spec = policy.business_spec(self.holidays, region);
+                self.business
+                    .push((policy.version.clone(), region, Calendar::compile(&spec, first, last)));
+                self.business.len() - 1
             }
         };
-        Ok(&self.named[i].2)
+        Ok(&self.business[i].2)
     }
 
-    /// A policy with its compiled calendars for `region`.
-    pub fn policy(&mut self, name: &str, region: Region) -> Option<(&'a Policy, &PolicyCalendars)> {
-        let policy = self.policies.get(name)?;
+    /// A policy's compiled calendars for `region`.
+    pub fn policy_calendars(&mut self, policy: &Policy, region: Region) -> &PolicyCalendars {
         let i = match self
             .policy_calendars
             .iter()
-            .position(|(n, r, _)| n == name && *r == region)
+            .position(|(v, r, _)| *v == policy.version && *r == region)
         {
             Some(i) => i,
             None => {
                 self.policy_calendars
-                    .push((name.to_string(), region, policy.calendars(self.holidays, region)));
+                    .push((policy.version.clone(), region, policy.calendars(self.holidays, region)));
                 self.policy_calendars.len() - 1
             }
         };
-        Some((policy, &self.policy_calendars[i].2))
+        &self.policy_calendars[i].2
     }
 }

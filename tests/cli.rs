@@ -393,3 +393,70 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn a_new_policy_version_applies_from_its_effective_date_only() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies/silver.toml")).unwrap();
+    std::fs::write(dir.join("silver.toml"), &text).unwrap();
+    std::fs::write(
+        dir.join("silver-2027.toml"),
+        text.replace("effective_from = \"2023-01-01\"", "effective_from = \"2027-01-01\"")
+            .replace(
+                "response = \"1h\"\nresolve = \"1bd\"",
+                "response = \"30m\"\nresolve = \"1bd\"",
+            ),
+    )
+    .unwrap();
+    let due = |start: &str| {
+        let o = sladesk(&[
+            "sla",
+            "due",
+            "--policies",
+            dir.to_str().unwrap(),
+            "--policy",
+            "silver",
+            "--region",
+            "scotland",
+            "--severity",
+            "1",
+            "--start",
+            start,
+        ]);
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let (_, out, _) = due("2026-12-31T09:00:00Z");
+    assert!(
+        out.starts_with("{\"response_due\":\"2026-12-31T10:00:00Z\""),
+        "received in 2026: the old hour, got {out}"
+    );
+    let (_, out, _) = due("2027-01-05T09:00:00Z");
+    assert!(
+        out.starts_with("{\"response_due\":\"2027-01-05T09:30:00Z\""),
+        "received in 2027: the new 30 minutes, got {out}"
+    );
+    let (code, _, err) = due("2022-06-01T09:00:00Z");
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.trim(),
+        "sladesk: --policy: no version of policy 'silver' is in effect on 2022-06-01: the first takes effect on 2023-01-01"
+    );
+
+    let o = sladesk(&["policy", "check", "--policies", dir.to_str().unwrap()]);
+    let lines: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("silver ") && lines[0].ends_with(" 2023-01-01"));
+    assert!(lines[1].ends_with(" 2027-01-01"));
+    assert_ne!(lines[0].split(' ').nth(1), lines[1].split(' ').nth(1), "two versions");
+
+    std::fs::write(dir.join("silver-copy.toml"), &text).unwrap();
+    let o = sladesk(&["policy", "check", "--policies", dir.to_str().unwrap()]);
+    assert!(
+        stderr(&o).contains("effective_from: policy 'silver' already has a version effective from 2023-01-01"),
+        "{}",
+        stderr(&o)
+    );
+}

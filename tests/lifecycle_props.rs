@@ -31,7 +31,7 @@ fn setups() -> &'static Vec<(Policy, PolicyCalendars)> {
                 Region::Scotland,
             ])
             .map(|(n, r)| {
-                let p = set.get(n).unwrap().clone();
+                let p = set.iter().find(|(p, _)| p.name == *n).unwrap().0.clone();
                 let c = p.calendars(&h, r);
                 (p, c)
             })

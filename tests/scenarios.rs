@@ -33,15 +33,11 @@ fn show(t: Option<DateTime<Utc>>) -> String {
     }
 }
 
-fn policy(name: &str) -> Policy {
-    PolicySet::load_dir(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sla-policies"
-    )))
-    .unwrap()
-    .get(name)
-    .unwrap()
-    .clone()
+/// The shipped policy version in effect when the ticket is received.
+fn policy(name: &str, received: DateTime<Utc>) -> Policy {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies");
+    let set = PolicySet::load_dir(std::path::Path::new(dir)).unwrap();
+    set.effective(name, received).unwrap().clone()
 }
 
 struct Case {
@@ -56,7 +52,7 @@ const CUSTOMER: fn() -> Actor = || Actor::Customer("carol@example.org".into());
 
 impl Case {
     fn raise(policy_name: &str, region: Region, severity: Severity, at: &str) -> Case {
-        let policy = policy(policy_name);
+        let policy = policy(policy_name, london(at));
         let calendars = policy.calendars(&Holidays::from_rules(), region);
         let ticket = Ticket::create(london(at), CUSTOMER(), severity, &policy);
         Case {

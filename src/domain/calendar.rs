@@ -173,8 +173,10 @@ pub struct CalendarSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    #[error("{0} is outside the calendar's span ({1} to {2})")]
+    #[error("{0:?} is outside the calendar's span ({1:?} to {2:?})")]
     OutOfRange(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    #[error("the result falls after the calendar's span ends ({0:?})")]
+    BeyondSpan(DateTime<Utc>),
     #[error("negative duration")]
     NegativeDuration,
     #[error("the calendar has no business time left after {0}")]
@@ -430,11 +432,7 @@ impl Calendar {
         }
         let j = lo + self.cum_ends[lo..hi].partition_point(|&c| c < target);
         if j == n {
-            return Err(CalendarError::OutOfRange(
-                from_ts(self.span_end),
-                from_ts(self.span_start),
-                from_ts(self.span_end),
-            ));
+            return Err(CalendarError::BeyondSpan(from_ts(self.span_end)));
         }
         Ok(self.starts[j] + (target - self.cum_starts[j]))
     }
@@ -604,7 +602,7 @@ mod tests {
         ));
         assert!(matches!(
             c.add(london("2027-12-31 17:00"), Duration::hours(2)),
-            Err(CalendarError::OutOfRange(..))
+            Err(CalendarError::BeyondSpan(..))
         ));
         assert_eq!(
             c.add(london("2026-12-07 12:00"), Duration::seconds(-1)),
