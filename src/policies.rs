@@ -149,8 +149,26 @@ pub struct CalendarCache<'a> {
     policies: &'a PolicySet,
     holidays: &'a Holidays,
     always: Option<Calendar>,
-    business: Vec<(String, Region, Calendar)>,
-    policy_calendars: Vec<(String, Region, PolicyCalendars)>,
+    business: Vec<((String, Region), Calendar)>,
+    policy_calendars: Vec<((String, Region), PolicyCalendars)>,
+}
+
+/// The value cached for (policy version, region), made and kept on first use.
+/// Looked up without allocating: this is on the batch's per-line path.
+fn cached<'c, V>(
+    list: &'c mut Vec<((String, Region), V)>,
+    version: &str,
+    region: Region,
+    make: impl FnOnce() -> V,
+) -> &'c V {
+    let i = match list.iter().position(|((v, r), _)| v == version && *r == region) {
+        Some(i) => i,
+        None => {
+            list.push(((version.to_string(), region), make()));
+            list.len() - 1
+        }
+    };
+    &list[i].1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,36 +208,17 @@ impl<'a> CalendarCache<'a> {
             LookupError::Unknown { name, known } => UnknownCalendar::Unknown { name, known },
             other => UnknownCalendar::NotYetEffective(other),
         })?;
-        let i = match self
-            .business
-            .iter()
-            .position(|(v, r, _)| *v == policy.version && *r == region)
-        {
-            Some(i) => i,
-            None => {
-                let spec = policy.business_spec(self.holidays, region);
-                self.business
-                    .push((policy.version.clone(), region, Calendar::compile(&spec, first, last)));
-                self.business.len() - 1
-            }
-        };
-        Ok(&self.business[i].2)
+        let holidays = self.holidays;
+        Ok(cached(&mut self.business, &policy.version, region, || {
+            Calendar::compile(&policy.business_spec(holidays, region), first, last)
+        }))
     }
 
     /// A policy's compiled calendars for `region`.
     pub fn policy_calendars(&mut self, policy: &Policy, region: Region) -> &PolicyCalendars {
-        let i = match self
-            .policy_calendars
-            .iter()
-            .position(|(v, r, _)| *v == policy.version && *r == region)
-        {
-            Some(i) => i,
-            None => {
-                self.policy_calendars
-                    .push((policy.version.clone(), region, policy.calendars(self.holidays, region)));
-                self.policy_calendars.len() - 1
-            }
-        };
-        &self.policy_calendars[i].2
+        let holidays = self.holidays;
+        cached(&mut self.policy_calendars, &policy.version, region, || {
+            policy.calendars(holidays, region)
+        })
     }
 }
