@@ -1,0 +1,253 @@
+//! Rows as diesel reads and writes them. No behaviour here: `app` turns
+//! rows into domain values and back.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organisations)]
+pub struct Organisation {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub tier: String,
+    pub region: String,
+    pub email_domains: String,
+    pub monthly_charge_pence: i64,
+    pub contract_start: Option<NaiveDate>,
+    pub contract_end: Option<NaiveDate>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub tier: &'a str,
+    pub region: &'a str,
+    pub email_domains: &'a str,
+    pub monthly_charge_pence: i64,
+    pub contract_start: Option<NaiveDate>,
+    pub contract_end: Option<NaiveDate>,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub email_key: String,
+    pub name: String,
+    pub role: String,
+    pub organisation_id: Option<i64>,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub disabled: bool,
+    pub time_zone: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub organisation_id: Option<i64>,
+    pub password_hash: Option<&'a str>,
+    pub disabled: bool,
+    pub time_zone: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub token_hash: String,
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct NewApiToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub scope: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = queues)]
+pub struct Queue {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub inbound_address: Option<String>,
+    pub lead_id: Option<i64>,
+    pub default_severity: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = queues)]
+pub struct NewQueue<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub inbound_address: Option<&'a str>,
+    pub lead_id: Option<i64>,
+    pub default_severity: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = policy_versions)]
+pub struct PolicyVersion {
+    pub version: String,
+    pub name: String,
+    pub effective_from: NaiveDate,
+    pub source: String,
+    pub first_seen_at: NaiveDateTime,
+}
+
+/// A ticket row: identity and routing, and the SLA fields the core computed.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tickets)]
+pub struct TicketRow {
+    pub id: i64,
+    pub reference: String,
+    pub organisation_id: i64,
+    pub requester_id: i64,
+    pub queue_id: i64,
+    pub assignee_id: Option<i64>,
+    pub severity: i32,
+    pub status: String,
+    pub subject: String,
+    pub source: String,
+    pub received_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub policy: String,
+    pub policy_version: String,
+    pub row_version: i64,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub reopen_count: i32,
+    pub response_state: String,
+    pub response_elapsed_seconds: i64,
+    pub response_due_at: Option<NaiveDateTime>,
+    pub response_breached_at: Option<NaiveDateTime>,
+    pub resolve_state: String,
+    pub resolve_elapsed_seconds: i64,
+    pub resolve_due_at: Option<NaiveDateTime>,
+    pub resolve_breached_at: Option<NaiveDateTime>,
+    pub next_check_at: Option<NaiveDateTime>,
+    pub sla_computed_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tickets)]
+pub struct NewTicket<'a> {
+    pub reference: &'a str,
+    pub organisation_id: i64,
+    pub requester_id: i64,
+    pub queue_id: i64,
+    pub severity: i32,
+    pub status: &'a str,
+    pub subject: &'a str,
+    pub source: &'a str,
+    pub received_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub policy: &'a str,
+    pub policy_version: &'a str,
+    pub row_version: i64,
+    pub reopen_count: i32,
+    pub response_state: &'a str,
+    pub response_elapsed_seconds: i64,
+    pub resolve_state: &'a str,
+    pub resolve_elapsed_seconds: i64,
+    pub sla_computed_at: NaiveDateTime,
+}
+
+/// The state the core computed, written with every event.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct TicketState {
+    pub assignee_id: Option<i64>,
+    pub severity: i32,
+    pub status: String,
+    pub queue_id: i64,
+    pub updated_at: NaiveDateTime,
+    pub row_version: i64,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub reopen_count: i32,
+    pub response_state: String,
+    pub response_elapsed_seconds: i64,
+    pub response_due_at: Option<NaiveDateTime>,
+    pub response_breached_at: Option<NaiveDateTime>,
+    pub resolve_state: String,
+    pub resolve_elapsed_seconds: i64,
+    pub resolve_due_at: Option<NaiveDateTime>,
+    pub resolve_breached_at: Option<NaiveDateTime>,
+    pub next_check_at: Option<NaiveDateTime>,
+    pub sla_computed_at: NaiveDateTime,
+    pub policy_version: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ticket_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub seq: i32,
+    pub at: NaiveDateTime,
+    pub actor_role: String,
+    pub actor_id: Option<i64>,
+    pub kind: String,
+    pub visibility: String,
+    pub body: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ticket_events)]
+pub struct NewEvent<'a> {
+    pub ticket_id: i64,
+    pub seq: i32,
+    pub at: NaiveDateTime,
+    pub actor_role: &'a str,
+    pub actor_id: Option<i64>,
+    pub kind: &'a str,
+    pub visibility: &'a str,
+    pub body: Option<&'a str>,
+    pub data: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAudit<'a> {
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub remote_addr: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}

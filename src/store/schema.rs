@@ -1,0 +1,158 @@
+//! The diesel schema shared by both backends: only SQL types SQLite and
+//! PostgreSQL have in common (BigInt, Integer, Text, Bool, Timestamp, Date).
+//! Kept by hand in step with `migrations/sqlite` and `migrations/postgresql`.
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        tier -> Text,
+        region -> Text,
+        email_domains -> Text,
+        monthly_charge_pence -> BigInt,
+        contract_start -> Nullable<Date>,
+        contract_end -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        email_key -> Text,
+        name -> Text,
+        role -> Text,
+        organisation_id -> Nullable<BigInt>,
+        password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        disabled -> Bool,
+        time_zone -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked -> Bool,
+    }
+}
+
+diesel::table! {
+    queues (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        inbound_address -> Nullable<Text>,
+        lead_id -> Nullable<BigInt>,
+        default_severity -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_members (queue_id, user_id) {
+        queue_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    policy_versions (version) {
+        version -> Text,
+        name -> Text,
+        effective_from -> Date,
+        source -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        reference -> Text,
+        organisation_id -> BigInt,
+        requester_id -> BigInt,
+        queue_id -> BigInt,
+        assignee_id -> Nullable<BigInt>,
+        severity -> Integer,
+        status -> Text,
+        subject -> Text,
+        source -> Text,
+        received_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        policy -> Text,
+        policy_version -> Text,
+        row_version -> BigInt,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        reopen_count -> Integer,
+        response_state -> Text,
+        response_elapsed_seconds -> BigInt,
+        response_due_at -> Nullable<Timestamp>,
+        response_breached_at -> Nullable<Timestamp>,
+        resolve_state -> Text,
+        resolve_elapsed_seconds -> BigInt,
+        resolve_due_at -> Nullable<Timestamp>,
+        resolve_breached_at -> Nullable<Timestamp>,
+        next_check_at -> Nullable<Timestamp>,
+        sla_computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        seq -> Integer,
+        at -> Timestamp,
+        actor_role -> Text,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        visibility -> Text,
+        body -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        remote_addr -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(tickets -> organisations (organisation_id));
+diesel::joinable!(tickets -> queues (queue_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    api_tokens,
+    queues,
+    queue_members,
+    policy_versions,
+    tickets,
+    ticket_events,
+    audit_log,
+);
