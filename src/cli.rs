@@ -12,10 +12,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::app::Principal;
+use crate::app::admin::{NewOrganisationRequest, NewUserRequest};
 use crate::domain::clock::sla;
 use crate::domain::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
 use crate::domain::ticket::{Actor, Severity, SlaContext, Ticket};
 use crate::policies::{CalendarCache, PolicySet};
+use crate::server::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, Settings, build_app};
 
 #[derive(Parser)]
 #[command(name = "sladesk", version, about = "An ITIL service desk and SLA tracking engine")]
@@ -34,8 +37,54 @@ struct Sources {
     holidays_file: Option<PathBuf>,
 }
 
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// sqlite://PATH (default sqlite://sladesk.db) or postgres://USER@HOST:PORT/DB
+    #[arg(long = "database-url", env = "SLADESK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Settings file (default: sladesk.toml if present).
+    #[arg(long, env = "SLADESK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of SLA policy files (default sla-policies).
+    #[arg(long, env = "SLADESK_POLICIES")]
+    policies: Option<PathBuf>,
+    /// A GOV.UK bank holidays JSON file whose years replace the computed ones.
+    #[arg(long = "holidays-file", env = "SLADESK_HOLIDAYS_FILE")]
+    holidays_file: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address and port to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "SLADESK_LISTEN")]
+    listen: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the HTTP server (REST API under /api/v1).
+    Serve(ServeArgs),
+    /// Creates a fresh SQLite database with demo data, prints logins and tokens, and serves it.
+    Demo(ServeArgs),
+    /// Applies pending database migrations.
+    Migrate(DbArgs),
+    /// Customer organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Users: customers (contacts) and staff.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// UK bank holidays.
     Holidays {
         #[command(subcommand)]
@@ -61,6 +110,71 @@ enum Command {
         sources: Sources,
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Adds an organisation.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Support tier: a policy name (bronze, silver, gold, platinum).
+        #[arg(long)]
+        tier: String,
+        #[arg(long)]
+        region: String,
+        /// Mail domain of the organisation's contacts; repeat for several.
+        #[arg(long = "email-domain")]
+        email_domains: Vec<String>,
+        /// Monthly charge in pence.
+        #[arg(long, default_value_t = 0)]
+        monthly_charge_pence: i64,
+        #[arg(long)]
+        contract_start: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        contract_end: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user. The password, if any, is read from SLADESK_PASSWORD.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        role: crate::app::Role,
+        #[arg(long)]
+        email: String,
+        /// The organisation's slug (customers only).
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates an API token and prints it alone on stdout, once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// full, or intake (mail intake only).
+        #[arg(long, default_value = "full")]
+        scope: String,
+        #[arg(long)]
+        expires_in_days: Option<i64>,
     },
 }
 
@@ -148,8 +262,148 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Merges flags and environment (already in `db`) over the settings file over defaults.
+fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Settings, Failure> {
+    let (path, named) = match &db.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("sladesk.toml"), false),
+    };
+    let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
+    let url = db
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .unwrap_or_else(|| default_db.to_string());
+    let database_url = url
+        .parse()
+        .map_err(|e: crate::store::StoreError| Failure(format!("--database-url: {e}"), 2))?;
+    Ok(Settings {
+        listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+        database_url,
+        policies: db
+            .policies
+            .clone()
+            .or(file.policies)
+            .unwrap_or_else(|| PathBuf::from("sla-policies")),
+        holidays_file: db.holidays_file.clone().or(file.holidays_file),
+        pool_size: file.pool_size.unwrap_or(16),
+        workers: file
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+    })
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
+        Command::Serve(args) => {
+            let s = settings(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
+            crate::server::init_tracing();
+            let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            serve_until_stopped(app, &s)
+        }
+        Command::Demo(args) => {
+            let s = settings(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
+            crate::server::init_tracing();
+            let app = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            serve_until_stopped(app, &s)
+        }
+        Command::Migrate(db) => {
+            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            let applied = s.database_url.migrate()?;
+            if applied.is_empty() {
+                println!("the database is up to date");
+            }
+            for v in applied {
+                println!("applied {v}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org {
+            command:
+                OrgCommand::Add {
+                    db,
+                    slug,
+                    name,
+                    tier,
+                    region,
+                    email_domains,
+                    monthly_charge_pence,
+                    contract_start,
+                    contract_end,
+                },
+        } => {
+            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let org = app
+                .create_organisation(
+                    &Principal::operator(),
+                    NewOrganisationRequest {
+                        slug,
+                        name,
+                        tier,
+                        region,
+                        email_domains,
+                        monthly_charge_pence,
+                        contract_start,
+                        contract_end,
+                    },
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&org)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    db,
+                    role,
+                    email,
+                    org,
+                    name,
+                },
+        } => {
+            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let password = std::env::var("SLADESK_PASSWORD").ok();
+            let user = app
+                .create_user(
+                    &Principal::operator(),
+                    NewUserRequest {
+                        email,
+                        name,
+                        role,
+                        organisation: org,
+                        password,
+                    },
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&user)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    db,
+                    user,
+                    name,
+                    scope,
+                    expires_in_days,
+                },
+        } => {
+            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let token = app
+                .create_token(
+                    &Principal::operator(),
+                    &user,
+                    &name,
+                    &scope,
+                    expires_in_days.map(chrono::Duration::days),
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Holidays {
             command:
                 HolidaysCommand::List {
@@ -234,6 +488,31 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A use case's refusal at the command line: the message, and 1 (or 2 for bad input).
+fn cli_error(e: crate::app::AppError) -> Failure {
+    let code = if matches!(e, crate::app::AppError::Invalid { .. }) {
+        2
+    } else {
+        1
+    };
+    let msg = match e {
+        crate::app::AppError::Invalid { field, message } => format!("--{}: {message}", field.replace('_', "-")),
+        other => other.to_string(),
+    };
+    Failure(msg, code)
+}
+
+fn serve_until_stopped(app: std::sync::Arc<crate::app::App>, s: &Settings) -> Result<ExitCode, Failure> {
+    let listener =
+        std::net::TcpListener::bind(&s.listen).map_err(|e| Failure(format!("--listen {}: {e}", s.listen), 1))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "sladesk listening");
+    eprintln!("sladesk: listening on http://{addr}");
+    let workers = s.workers;
+    actix_web::rt::System::new().block_on(async move { crate::server::serve(app, listener, workers)?.await })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(sources: &Sources) -> Result<(PolicySet, Holidays), Failure> {

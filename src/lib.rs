@@ -1,6 +1,10 @@
 //! sladesk: an ITIL service desk and SLA tracking engine.
 
+pub mod api;
+pub mod app;
 pub mod cli;
+pub mod demo;
 pub mod domain;
 pub mod policies;
+pub mod server;
 pub mod store;

@@ -55,6 +55,8 @@ pub enum LookupError {
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     policies: BTreeMap<String, Vec<(Policy, PathBuf)>>,
+    /// Each version's file text, so storage can keep versions that later leave the directory.
+    sources: BTreeMap<String, String>,
 }
 
 impl PolicySet {
@@ -81,6 +83,7 @@ impl PolicySet {
             })?;
             let policy = Policy::from_toml(&path.display().to_string(), &text)?;
             let versions = set.policies.entry(policy.name.clone()).or_default();
+
             if let Some((_, other)) = versions.iter().find(|(p, _)| p.effective_from == policy.effective_from) {
                 return Err(LoadError::Duplicate {
                     path: path.display().to_string(),
@@ -89,6 +92,7 @@ impl PolicySet {
                     other: other.display().to_string(),
                 });
             }
+            set.sources.insert(policy.version.clone(), text);
             versions.push((policy, path));
             versions.sort_by_key(|(p, _)| p.effective_from);
         }
@@ -131,6 +135,11 @@ impl PolicySet {
             .iter()
             .map(|(p, _)| p)
             .find(|p| p.version == version)
+    }
+
+    /// The file text a loaded version was parsed from.
+    pub fn source(&self, version: &str) -> Option<&str> {
+        self.sources.get(version).map(String::as_str)
     }
 
     /// Every loaded version with the file it came from.

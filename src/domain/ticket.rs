@@ -190,6 +190,10 @@ pub enum Action {
     Assign {
         to: Option<String>,
     },
+    /// Moves the ticket to another queue: routing only, no clock changes.
+    MoveQueue {
+        to: String,
+    },
     SetStatus {
         to: Status,
     },
@@ -227,6 +231,12 @@ pub enum EventKind {
         severity: Severity,
         policy: String,
         policy_version: String,
+        #[serde(default)]
+        queue: Option<String>,
+    },
+    QueueChanged {
+        from: Option<String>,
+        to: String,
     },
     Commented {
         visibility: Visibility,
@@ -310,6 +320,7 @@ pub struct Ticket {
     pub severity: Severity,
     pub status: Status,
     pub assignee: Option<String>,
+    pub queue: Option<String>,
     /// The first public reply by an agent, or the resolution if none came before it.
     pub first_response_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -321,6 +332,17 @@ pub struct Ticket {
 impl Ticket {
     /// A new ticket received at `at` (for email: when our intake received it).
     pub fn create(at: DateTime<Utc>, by: Actor, severity: Severity, policy: &Policy) -> Ticket {
+        Ticket::create_in(at, by, severity, policy, None)
+    }
+
+    /// A new ticket received at `at` into `queue`.
+    pub fn create_in(
+        at: DateTime<Utc>,
+        by: Actor,
+        severity: Severity,
+        policy: &Policy,
+        queue: Option<String>,
+    ) -> Ticket {
         let event = Event {
             at,
             by,
@@ -328,6 +350,7 @@ impl Ticket {
                 severity,
                 policy: policy.name.clone(),
                 policy_version: policy.version.clone(),
+                queue,
             },
         };
         Ticket::from_created(&event).expect("a created event")
@@ -338,6 +361,7 @@ impl Ticket {
             severity,
             policy,
             policy_version,
+            queue,
         } = &event.kind
         else {
             return None;
@@ -349,6 +373,7 @@ impl Ticket {
             severity: *severity,
             status: Status::New,
             assignee: None,
+            queue: queue.clone(),
             first_response_at: None,
             resolved_at: None,
             reopen_count: 0,
@@ -387,6 +412,7 @@ impl Ticket {
                 }
             }
             EventKind::AssigneeChanged { to, .. } => self.assignee = to.clone(),
+            EventKind::QueueChanged { to, .. } => self.queue = Some(to.clone()),
             EventKind::StatusChanged { from, to } => {
                 self.status = *to;
                 if *to == Status::Resolved {
@@ -508,6 +534,17 @@ impl Ticket {
                 if self.status == Status::New && to.is_some() {
                     out.push(status_to(Status::Open));
                 }
+            }
+            MoveQueue { to } => {
+                agents_only("move a ticket to another queue")?;
+                not_final("changes")?;
+                if self.queue.as_ref() == Some(to) {
+                    return Err(CommandError::Unchanged(format!("in queue {to}")));
+                }
+                out.push(ev(EventKind::QueueChanged {
+                    from: self.queue.clone(),
+                    to: to.clone(),
+                }));
             }
             SetStatus { to } => {
                 agents_only("change a ticket's status")?;

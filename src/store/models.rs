@@ -156,6 +156,7 @@ pub struct TicketRow {
     pub resolve_elapsed_seconds: i64,
     pub resolve_due_at: Option<NaiveDateTime>,
     pub resolve_breached_at: Option<NaiveDateTime>,
+    pub at_risk_at: Option<NaiveDateTime>,
     pub next_check_at: Option<NaiveDateTime>,
     pub sla_computed_at: NaiveDateTime,
 }
@@ -206,6 +207,7 @@ pub struct TicketState {
     pub resolve_elapsed_seconds: i64,
     pub resolve_due_at: Option<NaiveDateTime>,
     pub resolve_breached_at: Option<NaiveDateTime>,
+    pub at_risk_at: Option<NaiveDateTime>,
     pub next_check_at: Option<NaiveDateTime>,
     pub sla_computed_at: NaiveDateTime,
     pub policy_version: String,

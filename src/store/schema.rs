@@ -106,6 +106,7 @@ diesel::table! {
         resolve_elapsed_seconds -> BigInt,
         resolve_due_at -> Nullable<Timestamp>,
         resolve_breached_at -> Nullable<Timestamp>,
+        at_risk_at -> Nullable<Timestamp>,
         next_check_at -> Nullable<Timestamp>,
         sla_computed_at -> Timestamp,
     }

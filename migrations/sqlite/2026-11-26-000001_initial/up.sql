@@ -94,6 +94,7 @@ CREATE TABLE tickets (
     resolve_elapsed_seconds BIGINT NOT NULL,
     resolve_due_at TIMESTAMP,
     resolve_breached_at TIMESTAMP,
+    at_risk_at TIMESTAMP,
     next_check_at TIMESTAMP,
     sla_computed_at TIMESTAMP NOT NULL
 );

@@ -1,0 +1,558 @@
+//! Organisations, users, API tokens and queues: creation, listing, and
+//! turning a bearer token into a `Principal`.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
+use crate::domain::holidays::Region;
+use crate::store::models::*;
+use crate::store::schema::{api_tokens, organisations, queue_members, queues, users};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationView {
+    pub slug: String,
+    pub name: String,
+    pub tier: String,
+    pub region: String,
+    pub email_domains: Vec<String>,
+    pub monthly_charge_pence: i64,
+    pub contract_start: Option<NaiveDate>,
+    pub contract_end: Option<NaiveDate>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Organisation> for OrganisationView {
+    fn from(o: Organisation) -> Self {
+        OrganisationView {
+            slug: o.slug,
+            name: o.name,
+            tier: o.tier,
+            region: o.region,
+            email_domains: o
+                .email_domains
+                .split(',')
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect(),
+            monthly_charge_pence: o.monthly_charge_pence,
+            contract_start: o.contract_start,
+            contract_end: o.contract_end,
+            status: o.status,
+            created_at: utc(o.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organisation: Option<String>,
+    pub disabled: bool,
+    pub time_zone: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueView {
+    pub slug: String,
+    pub name: String,
+    pub inbound_address: Option<String>,
+    pub lead: Option<String>,
+    pub default_severity: i32,
+    pub members: Vec<String>,
+}
+
+/// What is needed to add an organisation.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisationRequest {
+    pub slug: String,
+    pub name: String,
+    pub tier: String,
+    pub region: String,
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub monthly_charge_pence: i64,
+    pub contract_start: Option<NaiveDate>,
+    pub contract_end: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    /// The organisation's slug; required for customers, refused for staff.
+    pub organisation: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewQueueRequest {
+    pub slug: String,
+    pub name: String,
+    pub inbound_address: Option<String>,
+    /// Email of the queue lead (a staff member).
+    pub lead: Option<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+    pub default_severity: Option<i32>,
+}
+
+fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
+    if s.is_empty()
+        || s.len() > 64
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(invalid(field, "expected 1–64 lower-case letters, digits or '-'"));
+    }
+    Ok(())
+}
+
+fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppError> {
+    if s.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(invalid(field, format!("at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// The case-insensitive key an email address is unique by.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn valid_email(field: &str, e: &str) -> Result<(), AppError> {
+    let e = e.trim();
+    match e.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && e.len() <= 254 && !e.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(invalid(field, format!("'{e}' is not an email address"))),
+    }
+}
+
+/// SHA-256 of a token, hex: tokens are long random strings, so a fast hash
+/// is enough to keep them out of the database in clear.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl App {
+    pub fn create_organisation(
+        &self,
+        who: &Principal,
+        req: NewOrganisationRequest,
+        now: DateTime<Utc>,
+    ) -> Result<OrganisationView, AppError> {
+        who.require_admin()?;
+        valid_slug("slug", &req.slug)?;
+        valid_text("name", &req.name, 200)?;
+        if self.policies.effective(&req.tier, now).is_err() {
+            return Err(invalid(
+                "tier",
+                format!(
+                    "unknown tier '{}': expected one of {}",
+                    req.tier,
+                    self.policies.names().join(", ")
+                ),
+            ));
+        }
+        let region: Region = req
+            .region
+            .parse()
+            .map_err(|e: crate::domain::holidays::UnknownRegion| invalid("region", e.to_string()))?;
+        if req.monthly_charge_pence < 0 {
+            return Err(invalid("monthly_charge_pence", "must not be negative"));
+        }
+        if let (Some(s), Some(e)) = (req.contract_start, req.contract_end)
+            && e < s
+        {
+            return Err(invalid("contract_end", "is before contract_start"));
+        }
+        let mut domains = Vec::new();
+        for d in &req.email_domains {
+            let d = d.trim().to_lowercase();
+            if d.is_empty() || !d.contains('.') || d.contains(['@', ',', ' ']) {
+                return Err(invalid("email_domains", format!("'{d}' is not a mail domain")));
+            }
+            domains.push(d);
+        }
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let taken: i64 = organisations::table
+                .filter(organisations::slug.eq(&req.slug))
+                .count()
+                .get_result(c)?;
+            if taken > 0 {
+                return Err(AppError::Conflict(format!(
+                    "an organisation with slug '{}' exists",
+                    req.slug
+                )));
+            }
+            diesel::insert_into(organisations::table)
+                .values(NewOrganisation {
+                    slug: &req.slug,
+                    name: req.name.trim(),
+                    tier: &req.tier,
+                    region: region.as_str(),
+                    email_domains: &domains.join(","),
+                    monthly_charge_pence: req.monthly_charge_pence,
+                    contract_start: req.contract_start,
+                    contract_end: req.contract_end,
+                    status: "active",
+                    created_at: naive(now),
+                })
+                .execute(c)?;
+            let row = self.organisation_by_slug(c, &req.slug)?;
+            audit(
+                c,
+                who,
+                "organisation.create",
+                &format!("organisation:{}", row.slug),
+                None,
+                now,
+            )?;
+            Ok(row.into())
+        })
+    }
+
+    pub fn list_organisations(&self, who: &Principal) -> Result<Vec<OrganisationView>, AppError> {
+        let mut conn = self.conn()?;
+        let mut q = organisations::table.order(organisations::slug).into_boxed();
+        if who.role == Role::Customer {
+            q = q.filter(organisations::id.eq(who.organisation_id.unwrap_or(-1)));
+        }
+        Ok(q.select(Organisation::as_select())
+            .load(&mut conn)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    pub fn organisation_by_slug(
+        &self,
+        conn: &mut crate::store::DbConnection,
+        slug: &str,
+    ) -> Result<Organisation, AppError> {
+        organisations::table
+            .filter(organisations::slug.eq(slug))
+            .select(Organisation::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("organisation '{slug}'")))
+    }
+
+    pub fn create_user(&self, who: &Principal, req: NewUserRequest, now: DateTime<Utc>) -> Result<UserView, AppError> {
+        who.require_admin()?;
+        valid_email("email", &req.email)?;
+        let name = req
+            .name
+            .clone()
+            .unwrap_or_else(|| req.email.split('@').next().unwrap_or_default().to_string());
+        valid_text("name", &name, 200)?;
+        let password_hash = match &req.password {
+            None => None,
+            Some(p) if p.chars().count() < 12 => return Err(invalid("password", "at least 12 characters")),
+            Some(p) => Some(hash_password(p)?),
+        };
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let organisation_id = match (req.role, &req.organisation) {
+                (Role::Customer, None) => return Err(invalid("organisation", "a customer belongs to an organisation")),
+                (Role::Customer, Some(slug)) => Some(
+                    self.organisation_by_slug(c, slug)
+                        .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?
+                        .id,
+                ),
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "organisation",
+                        "staff do not belong to a customer organisation",
+                    ));
+                }
+                (_, None) => None,
+            };
+            let key = email_key(&req.email);
+            let taken: i64 = users::table.filter(users::email_key.eq(&key)).count().get_result(c)?;
+            if taken > 0 {
+                return Err(AppError::Conflict(format!(
+                    "a user with email '{}' exists",
+                    req.email.trim()
+                )));
+            }
+            diesel::insert_into(users::table)
+                .values(NewUser {
+                    email: req.email.trim(),
+                    email_key: &key,
+                    name: name.trim(),
+                    role: req.role.as_str(),
+                    organisation_id,
+                    password_hash: password_hash.as_deref(),
+                    disabled: false,
+                    time_zone: "Europe/London",
+                    created_at: naive(now),
+                })
+                .execute(c)?;
+            let row = self.user_by_email(c, &key)?;
+            audit(
+                c,
+                who,
+                "user.create",
+                &format!("user:{}", row.email),
+                Some(req.role.as_str()),
+                now,
+            )?;
+            Ok(UserView {
+                id: row.id,
+                email: row.email,
+                name: row.name,
+                role: row.role,
+                organisation: req.organisation.clone(),
+                disabled: row.disabled,
+                time_zone: row.time_zone,
+                created_at: utc(row.created_at),
+            })
+        })
+    }
+
+    pub fn list_users(&self, who: &Principal) -> Result<Vec<UserView>, AppError> {
+        if !matches!(who.role, Role::Admin | Role::Manager) {
+            return Err(AppError::Forbidden("only managers and admins may list users".into()));
+        }
+        let mut conn = self.conn()?;
+        let rows: Vec<(User, Option<String>)> = users::table
+            .left_join(organisations::table)
+            .order(users::email_key)
+            .select((User::as_select(), organisations::slug.nullable()))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(u, org)| UserView {
+                id: u.id,
+                email: u.email,
+                name: u.name,
+                role: u.role,
+                organisation: org,
+                disabled: u.disabled,
+                time_zone: u.time_zone,
+                created_at: utc(u.created_at),
+            })
+            .collect())
+    }
+
+    pub fn user_by_email(&self, conn: &mut crate::store::DbConnection, email: &str) -> Result<User, AppError> {
+        users::table
+            .filter(users::email_key.eq(email_key(email)))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
+    }
+
+    /// Creates an API token for a user; the token itself is returned once and stored only hashed.
+    pub fn create_token(
+        &self,
+        who: &Principal,
+        email: &str,
+        name: &str,
+        scope: &str,
+        valid_for: Option<Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<String, AppError> {
+        who.require_admin()?;
+        if !matches!(scope, "full" | "intake") {
+            return Err(invalid("scope", "expected full or intake"));
+        }
+        valid_text("name", name, 100)?;
+        let mut raw = [0u8; 32];
+        rand::fill(&mut raw);
+        let token = format!("sld_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let user = self
+                .user_by_email(c, email)
+                .map_err(|_| invalid("user", format!("unknown user '{email}'")))?;
+            diesel::insert_into(api_tokens::table)
+                .values(NewApiToken {
+                    user_id: user.id,
+                    name,
+                    token_hash: &token_hash(&token),
+                    scope,
+                    created_at: naive(now),
+                    expires_at: valid_for.map(|d| naive(now + d)),
+                })
+                .execute(c)?;
+            audit(c, who, "token.create", &format!("user:{}", user.email), Some(name), now)?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(token)
+    }
+
+    /// The principal a bearer token stands for, if it is valid now.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        remote_addr: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AppError> {
+        let hash = token_hash(token.trim());
+        let mut conn = self.conn()?;
+        let found: Option<(ApiToken, User)> = api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::token_hash.eq(&hash))
+            .select((ApiToken::as_select(), User::as_select()))
+            .first(&mut conn)
+            .optional()?;
+        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
+        if tok.revoked {
+            return Err(AppError::Unauthenticated("the token was revoked".into()));
+        }
+        if tok.expires_at.is_some_and(|e| utc(e) <= now) {
+            return Err(AppError::Unauthenticated("the token has expired".into()));
+        }
+        if user.disabled {
+            return Err(AppError::Unauthenticated("the user is disabled".into()));
+        }
+        if tok.scope != "full" {
+            return Err(AppError::Forbidden("this token is for mail intake only".into()));
+        }
+        // Record use at most once a minute: a write per request would
+        // serialise every read behind SQLite's single writer.
+        if tok.last_used_at.is_none_or(|l| utc(l) + Duration::minutes(1) < now) {
+            diesel::update(api_tokens::table.find(tok.id))
+                .set(api_tokens::last_used_at.eq(naive(now)))
+                .execute(&mut conn)?;
+        }
+        Ok(Principal {
+            user_id: user.id,
+            email: user.email,
+            role: user.role.parse().map_err(|e: String| AppError::Conflict(e))?,
+            organisation_id: user.organisation_id,
+            remote_addr,
+        })
+    }
+
+    pub fn create_queue(
+        &self,
+        who: &Principal,
+        req: NewQueueRequest,
+        now: DateTime<Utc>,
+    ) -> Result<QueueView, AppError> {
+        who.require_admin()?;
+        valid_slug("slug", &req.slug)?;
+        valid_text("name", &req.name, 200)?;
+        if let Some(a) = &req.inbound_address {
+            valid_email("inbound_address", a)?;
+        }
+        let severity = req.default_severity.unwrap_or(3);
+        if !(1..=4).contains(&severity) {
+            return Err(invalid("default_severity", "expected 1, 2, 3 or 4"));
+        }
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let staff = |c: &mut crate::store::DbConnection, field: &str, email: &str| -> Result<User, AppError> {
+                let u = self
+                    .user_by_email(c, email)
+                    .map_err(|_| invalid(field, format!("unknown user '{email}'")))?;
+                if u.role == "customer" {
+                    return Err(invalid(field, format!("'{email}' is a customer, not staff")));
+                }
+                Ok(u)
+            };
+            let lead = req.lead.as_deref().map(|e| staff(c, "lead", e)).transpose()?;
+            let taken: i64 = queues::table.filter(queues::slug.eq(&req.slug)).count().get_result(c)?;
+            if taken > 0 {
+                return Err(AppError::Conflict(format!("a queue with slug '{}' exists", req.slug)));
+            }
+            diesel::insert_into(queues::table)
+                .values(NewQueue {
+                    slug: &req.slug,
+                    name: req.name.trim(),
+                    inbound_address: req.inbound_address.as_deref().map(str::trim),
+                    lead_id: lead.as_ref().map(|l| l.id),
+                    default_severity: severity,
+                    created_at: naive(now),
+                })
+                .execute(c)?;
+            let row: Queue = queues::table
+                .filter(queues::slug.eq(&req.slug))
+                .select(Queue::as_select())
+                .first(c)?;
+            for m in &req.members {
+                let u = staff(c, "members", m)?;
+                diesel::insert_into(queue_members::table)
+                    .values((queue_members::queue_id.eq(row.id), queue_members::user_id.eq(u.id)))
+                    .execute(c)?;
+            }
+            audit(c, who, "queue.create", &format!("queue:{}", row.slug), None, now)?;
+            Ok(QueueView {
+                slug: row.slug,
+                name: row.name,
+                inbound_address: row.inbound_address,
+                lead: req.lead.clone(),
+                default_severity: row.default_severity,
+                members: req.members.clone(),
+            })
+        })
+    }
+
+    pub fn list_queues(&self, who: &Principal) -> Result<Vec<QueueView>, AppError> {
+        if who.role == Role::Customer {
+            return Err(AppError::Forbidden("customers do not see queues".into()));
+        }
+        let mut conn = self.conn()?;
+        let rows: Vec<(Queue, Option<String>)> = queues::table
+            .left_join(users::table.on(queues::lead_id.eq(users::id.nullable())))
+            .order(queues::slug)
+            .select((Queue::as_select(), users::email.nullable()))
+            .load(&mut conn)?;
+        let members: Vec<(i64, String)> = queue_members::table
+            .inner_join(users::table.on(queue_members::user_id.eq(users::id)))
+            .select((queue_members::queue_id, users::email))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(q, lead)| QueueView {
+                members: members
+                    .iter()
+                    .filter(|(id, _)| *id == q.id)
+                    .map(|(_, e)| e.clone())
+                    .collect(),
+                slug: q.slug,
+                name: q.name,
+                inbound_address: q.inbound_address,
+                lead,
+                default_severity: q.default_severity,
+            })
+            .collect())
+    }
+}
+
+/// Argon2id with the crate's default parameters, in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| invalid("password", e.to_string()))
+}

@@ -1,0 +1,266 @@
+//! Use cases: the only writer to the store. Each loads what it needs,
+//! applies the domain core, and writes events, the new state and an audit
+//! row in one transaction. The API, the CLI and (later) mail intake and the
+//! scheduler all call these; none of them writes to the store on its own.
+//!
+//! Everything here is blocking (diesel): async callers run it on a blocking
+//! thread (`web::block`), never on an actix worker.
+
+pub mod admin;
+pub mod tickets;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::domain::holidays::{Holidays, Region};
+use crate::domain::policy::{Policy, PolicyCalendars};
+use crate::policies::PolicySet;
+use crate::store::models::{NewAudit, PolicyVersion};
+use crate::store::schema::{audit_log, policy_versions};
+use crate::store::{DbConnection, Pool, StoreError};
+
+/// Why a use case refused or failed. Adapters map these once (HTTP: problem+json).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Unknown, or not visible to the caller: the same answer either way.
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("authentication required: {0}")]
+    Unauthenticated(String),
+    #[error(transparent)]
+    Command(#[from] crate::domain::ticket::CommandError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Store(StoreError::Query(e))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Store(StoreError::Pool(e))
+    }
+}
+
+pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Staff and customer roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Agent,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Agent => "agent",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::Customer
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "customer" => Ok(Role::Customer),
+            "agent" => Ok(Role::Agent),
+            "manager" => Ok(Role::Manager),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!(
+                "unknown role '{s}': expected customer, agent, manager or admin"
+            )),
+        }
+    }
+}
+
+/// Who is asking, as established by authentication.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub email: String,
+    pub role: Role,
+    pub organisation_id: Option<i64>,
+    pub remote_addr: Option<String>,
+}
+
+impl Principal {
+    /// The operator at a terminal: an admin acting as sladesk itself.
+    pub fn operator() -> Principal {
+        Principal {
+            user_id: 0,
+            email: "operator (cli)".into(),
+            role: Role::Admin,
+            organisation_id: None,
+            remote_addr: None,
+        }
+    }
+
+    fn actor_id(&self) -> Option<i64> {
+        (self.user_id > 0).then_some(self.user_id)
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only an admin may do this".into()))
+        }
+    }
+}
+
+/// The current instant in whole seconds: business time is exact to the
+/// second, and an API that shows `…:23.960966952Z` beside a due instant of
+/// `…:23Z` invites questions.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(0)
+}
+
+pub fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// The application: the pool, the policies, the holidays and compiled calendars.
+pub struct App {
+    pub pool: Pool,
+    pub policies: Arc<PolicySet>,
+    pub holidays: Arc<Holidays>,
+    calendars: RwLock<HashMap<(String, Region), Arc<PolicyCalendars>>>,
+    stored_policies: RwLock<HashMap<String, Arc<Policy>>>,
+}
+
+impl App {
+    /// Builds the application and records every loaded policy version in the
+    /// store, so a ticket's version can be rebuilt after its file changes.
+    pub fn new(pool: Pool, policies: PolicySet, holidays: Holidays) -> Result<App, AppError> {
+        let app = App {
+            pool,
+            policies: Arc::new(policies),
+            holidays: Arc::new(holidays),
+            calendars: RwLock::new(HashMap::new()),
+            stored_policies: RwLock::new(HashMap::new()),
+        };
+        let mut conn = app.pool.get()?;
+        let now = naive(Utc::now());
+        conn.write(|c| {
+            for (p, _) in app.policies.iter() {
+                let exists: i64 = policy_versions::table
+                    .filter(policy_versions::version.eq(&p.version))
+                    .count()
+                    .get_result(c)?;
+                if exists == 0 {
+                    diesel::insert_into(policy_versions::table)
+                        .values(PolicyVersion {
+                            version: p.version.clone(),
+                            name: p.name.clone(),
+                            effective_from: p.effective_from,
+                            source: app.policies.source(&p.version).unwrap_or_default().to_string(),
+                            first_seen_at: now,
+                        })
+                        .execute(c)?;
+                }
+            }
+            Ok::<_, AppError>(())
+        })?;
+        Ok(app)
+    }
+
+    pub fn conn(&self) -> Result<diesel::r2d2::PooledConnection<crate::store::Manager>, AppError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// A policy by exact version: loaded files first, then versions kept in the store.
+    pub fn policy_version(&self, conn: &mut DbConnection, name: &str, version: &str) -> Result<Arc<Policy>, AppError> {
+        if let Some(p) = self.policies.version(name, version) {
+            return Ok(Arc::new(p.clone()));
+        }
+        if let Some(p) = self.stored_policies.read().expect("lock").get(version) {
+            return Ok(p.clone());
+        }
+        let row: PolicyVersion = policy_versions::table
+            .filter(policy_versions::version.eq(version))
+            .select(PolicyVersion::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::Conflict(format!("policy {name}@{version} is neither loaded nor stored")))?;
+        let p = Arc::new(
+            Policy::from_toml(&format!("stored policy {name}@{version}"), &row.source)
+                .map_err(|e| AppError::Conflict(e.to_string()))?,
+        );
+        self.stored_policies
+            .write()
+            .expect("lock")
+            .insert(version.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// Compiled calendars of a policy version for a region, compiled once.
+    pub fn calendars(&self, policy: &Policy, region: Region) -> Arc<PolicyCalendars> {
+        let key = (policy.version.clone(), region);
+        if let Some(c) = self.calendars.read().expect("lock").get(&key) {
+            return c.clone();
+        }
+        let compiled = Arc::new(policy.calendars(&self.holidays, region));
+        self.calendars
+            .write()
+            .expect("lock")
+            .entry(key)
+            .or_insert(compiled)
+            .clone()
+    }
+}
+
+/// Writes one audit row; call inside the use case's transaction.
+pub fn audit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values(NewAudit {
+            at: naive(at),
+            actor_id: who.actor_id(),
+            actor: &who.email,
+            action,
+            target,
+            remote_addr: who.remote_addr.as_deref(),
+            detail,
+        })
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,1012 @@
+//! Ticket use cases: raise, read, list, timeline, and every change, each
+//! change applied by the domain core and written with its events and the
+//! recomputed SLA state in one transaction.
+//!
+//! Concurrency: a change reads the ticket and its events, applies the core,
+//! inserts the new events at the next sequence numbers and updates the row
+//! only if its `row_version` is unchanged. A concurrent writer makes one of
+//! the two fail (unique `(ticket_id, seq)` or a stale version); that one is
+//! retried from a fresh read, so no event is lost. A caller that sent
+//! `If-Match` gets a conflict instead of a retry.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
+use crate::domain::clock::{ClockState, ClockView, SlaView, sla};
+use crate::domain::holidays::Region;
+use crate::domain::policy::Policy;
+use crate::domain::ticket::{
+    Action, Actor, Command, Event, EventKind, Severity, SlaContext, Status, Ticket, Visibility,
+};
+use crate::store::DbConnection;
+use crate::store::models::*;
+use crate::store::schema::{organisations, queues, ticket_events, tickets, users};
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+const MAX_SUBJECT: usize = 300;
+const MAX_BODY: usize = 100_000;
+const RETRIES: usize = 30;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketRequest {
+    pub subject: String,
+    pub description: String,
+    pub severity: Option<Severity>,
+    /// Queue slug; the first queue if absent.
+    pub queue: Option<String>,
+    /// Staff only: the organisation's slug (customers raise for their own).
+    pub organisation: Option<String>,
+    /// Staff only: the requesting contact's email.
+    pub requester: Option<String>,
+    /// email, web, api or phone; `api` if absent.
+    pub source: Option<String>,
+}
+
+/// A change asked of a ticket, as the API and CLI name it.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Reply(String),
+    Note(String),
+    Status(Status),
+    Severity(Severity),
+    /// Assignee email, or none to unassign.
+    Assign(Option<String>),
+    Queue(String),
+    Resolve,
+    Reopen,
+    Close,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockSummary {
+    pub state: ClockState,
+    pub elapsed_seconds: i64,
+    pub due_at: Option<DateTime<Utc>>,
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+    pub severity: i32,
+    pub source: String,
+    pub organisation: String,
+    pub requester: String,
+    pub queue: String,
+    pub assignee: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub reopen_count: i32,
+    pub version: i64,
+    pub policy: String,
+    pub response: ClockSummary,
+    pub resolve: ClockSummary,
+    pub at_risk_at: Option<DateTime<Utc>>,
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub seq: i32,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub actor_role: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub visibility: String,
+    pub body: Option<String>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockDetail {
+    #[serde(flatten)]
+    pub clock: ClockView,
+    pub remaining_seconds: Option<i64>,
+}
+
+/// A ticket's SLA as the core computes it now, with the policy and calendar in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaDetail {
+    pub reference: String,
+    pub computed_at: DateTime<Utc>,
+    pub policy: String,
+    pub policy_version: String,
+    pub calendar: String,
+    pub time_zone: String,
+    pub region: String,
+    pub severity: i32,
+    pub response: ClockDetail,
+    pub resolve: ClockDetail,
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// Filters for listing tickets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketFilter {
+    pub status: Option<String>,
+    pub severity: Option<i32>,
+    pub queue: Option<String>,
+    /// An agent's email, `me`, or `none`.
+    pub assignee: Option<String>,
+    pub organisation: Option<String>,
+    pub breached: Option<bool>,
+    pub at_risk: Option<bool>,
+    /// Text the subject contains.
+    pub q: Option<String>,
+    /// `next_check_at` (default: most urgent first) or `created` (newest first).
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketPage {
+    pub items: Vec<TicketView>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug)]
+enum Attempt {
+    Retry,
+    Failed(AppError),
+}
+
+impl From<AppError> for Attempt {
+    fn from(e: AppError) -> Self {
+        Attempt::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for Attempt {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                Attempt::Retry
+            }
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::SerializationFailure, _) => {
+                Attempt::Retry
+            }
+            other => Attempt::Failed(other.into()),
+        }
+    }
+}
+
+fn actor_of(who: &Principal) -> Actor {
+    match who.role {
+        Role::Customer => Actor::Customer(who.user_id.to_string()),
+        _ => Actor::Agent(who.user_id.to_string()),
+    }
+}
+
+fn actor_parts(a: &Actor) -> (&'static str, Option<i64>) {
+    match a {
+        Actor::Agent(id) => ("agent", id.parse().ok()),
+        Actor::Customer(id) => ("customer", id.parse().ok()),
+        Actor::System => ("system", None),
+    }
+}
+
+fn event_kind_name(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::Created { .. } => "created",
+        EventKind::Commented { .. } => "commented",
+        EventKind::AssigneeChanged { .. } => "assignee_changed",
+        EventKind::QueueChanged { .. } => "queue_changed",
+        EventKind::StatusChanged { .. } => "status_changed",
+        EventKind::SeverityChanged { .. } => "severity_changed",
+        EventKind::AlertRecorded { .. } => "alert_recorded",
+    }
+}
+
+/// What a customer may see: their side of the conversation and the ticket's
+/// status and severity; never internal notes, routing or escalations.
+fn event_visibility(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::Commented {
+            visibility: Visibility::Internal,
+            ..
+        }
+        | EventKind::AssigneeChanged { .. }
+        | EventKind::QueueChanged { .. }
+        | EventKind::AlertRecorded { .. } => "internal",
+        _ => "public",
+    }
+}
+
+fn state_name(s: ClockState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn parse_state(s: &str) -> ClockState {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(ClockState::Running)
+}
+
+/// The earliest instant a running clock reaches its first at-risk threshold.
+fn at_risk_at(view: &SlaView) -> Option<DateTime<Utc>> {
+    [&view.response, &view.resolve]
+        .into_iter()
+        .filter(|c| {
+            !matches!(
+                c.state,
+                ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled
+            )
+        })
+        .filter_map(|c| c.at_risk.first().and_then(|t| t.at))
+        .min()
+}
+
+fn state_row(
+    ticket: &Ticket,
+    view: &SlaView,
+    queue_id: i64,
+    assignee_id: Option<i64>,
+    row_version: i64,
+    now: DateTime<Utc>,
+) -> TicketState {
+    TicketState {
+        assignee_id,
+        severity: ticket.severity.number() as i32,
+        status: ticket.status.as_str().to_string(),
+        queue_id,
+        updated_at: naive(now),
+        row_version,
+        first_response_at: ticket.first_response_at.map(naive),
+        resolved_at: ticket.resolved_at.map(naive),
+        reopen_count: ticket.reopen_count as i32,
+        response_state: state_name(view.response.state),
+        response_elapsed_seconds: view.response.elapsed_seconds,
+        response_due_at: view.response.due.map(naive),
+        response_breached_at: view.response.breached_at.map(naive),
+        resolve_state: state_name(view.resolve.state),
+        resolve_elapsed_seconds: view.resolve.elapsed_seconds,
+        resolve_due_at: view.resolve.due.map(naive),
+        resolve_breached_at: view.resolve.breached_at.map(naive),
+        at_risk_at: at_risk_at(view).map(naive),
+        next_check_at: view.next_check_at.map(naive),
+        sla_computed_at: naive(now),
+        policy_version: ticket.policy_version.clone(),
+    }
+}
+
+fn insert_events(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    first_seq: usize,
+    events: &[Event],
+) -> Result<(), diesel::result::Error> {
+    for (i, e) in events.iter().enumerate() {
+        let (role, id) = actor_parts(&e.by);
+        let body = match &e.kind {
+            EventKind::Commented { body, .. } => Some(body.as_str()),
+            _ => None,
+        };
+        diesel::insert_into(ticket_events::table)
+            .values(NewEvent {
+                ticket_id,
+                seq: (first_seq + i) as i32,
+                at: naive(e.at),
+                actor_role: role,
+                actor_id: id,
+                kind: event_kind_name(&e.kind),
+                visibility: event_visibility(&e.kind),
+                body,
+                data: serde_json::to_string(e).expect("events serialise"),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A loaded ticket: its row, its domain state, and what the core needs.
+struct Loaded {
+    row: TicketRow,
+    ticket: Ticket,
+    policy: Arc<Policy>,
+    region: Region,
+}
+
+fn parse_reference(reference: &str) -> Result<String, AppError> {
+    let r = reference.trim().to_ascii_uppercase();
+    let ok = r.len() >= 9 && r.starts_with("SD-") && r[3..].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(r)
+    } else {
+        Err(AppError::NotFound(format!("ticket '{reference}'")))
+    }
+}
+
+impl App {
+    fn load_ticket(&self, conn: &mut DbConnection, who: &Principal, reference: &str) -> Result<Loaded, AppError> {
+        let reference = parse_reference(reference)?;
+        let not_found = || AppError::NotFound(format!("ticket {reference}"));
+        let (row, region): (TicketRow, String) = tickets::table
+            .inner_join(organisations::table)
+            .filter(tickets::reference.eq(&reference))
+            .select((TicketRow::as_select(), organisations::region))
+            .first(conn)
+            .optional()?
+            .ok_or_else(not_found)?;
+        if who.role == Role::Customer && who.organisation_id != Some(row.organisation_id) {
+            return Err(not_found());
+        }
+        let rows: Vec<String> = ticket_events::table
+            .filter(ticket_events::ticket_id.eq(row.id))
+            .order(ticket_events::seq)
+            .select(ticket_events::data)
+            .load(conn)?;
+        let events: Vec<Event> = rows
+            .iter()
+            .map(|d| serde_json::from_str(d))
+            .collect::<Result<_, _>>()
+            .map_err(|e| AppError::Conflict(format!("ticket {reference} has an unreadable event: {e}")))?;
+        let ticket = Ticket::replay(&events).map_err(|e| AppError::Conflict(format!("ticket {reference}: {e}")))?;
+        let policy = self.policy_version(conn, &ticket.policy, &ticket.policy_version)?;
+        let region = Region::from_str(&region).map_err(|e| AppError::Conflict(e.to_string()))?;
+        Ok(Loaded {
+            row,
+            ticket,
+            policy,
+            region,
+        })
+    }
+
+    fn view_of(&self, conn: &mut DbConnection, row: &TicketRow) -> Result<TicketView, AppError> {
+        let org: String = organisations::table
+            .find(row.organisation_id)
+            .select(organisations::slug)
+            .first(conn)?;
+        let requester: String = users::table.find(row.requester_id).select(users::email).first(conn)?;
+        let queue: String = queues::table.find(row.queue_id).select(queues::slug).first(conn)?;
+        let assignee: Option<String> = match row.assignee_id {
+            Some(id) => Some(users::table.find(id).select(users::email).first(conn)?),
+            None => None,
+        };
+        Ok(row_view(row, org, requester, queue, assignee))
+    }
+
+    /// Raises a ticket. For customers: in their own organisation, as requester.
+    pub fn create_ticket(
+        &self,
+        who: &Principal,
+        req: NewTicketRequest,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        if req.subject.trim().is_empty() {
+            return Err(invalid("subject", "must not be empty"));
+        }
+        if req.subject.chars().count() > MAX_SUBJECT {
+            return Err(invalid("subject", format!("at most {MAX_SUBJECT} characters")));
+        }
+        if req.description.trim().is_empty() {
+            return Err(invalid("description", "must not be empty"));
+        }
+        if req.description.chars().count() > MAX_BODY {
+            return Err(invalid("description", format!("at most {MAX_BODY} characters")));
+        }
+        let source = req.source.clone().unwrap_or_else(|| "api".into());
+        if !matches!(source.as_str(), "email" | "web" | "api" | "phone") {
+            return Err(invalid("source", "expected email, web, api or phone"));
+        }
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let (org, requester) = match who.role {
+                Role::Customer => {
+                    if req.organisation.is_some() || req.requester.is_some() {
+                        return Err(AppError::Forbidden(
+                            "customers raise tickets for themselves: leave out organisation and requester".into(),
+                        ));
+                    }
+                    let org: Organisation = organisations::table
+                        .find(who.organisation_id.unwrap_or(-1))
+                        .select(Organisation::as_select())
+                        .first(c)?;
+                    (org, self.user_by_email(c, &who.email)?)
+                }
+                _ => {
+                    let slug = req
+                        .organisation
+                        .as_deref()
+                        .ok_or_else(|| invalid("organisation", "required when staff raise a ticket"))?;
+                    let org = self
+                        .organisation_by_slug(c, slug)
+                        .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
+                    let email = req
+                        .requester
+                        .as_deref()
+                        .ok_or_else(|| invalid("requester", "required when staff raise a ticket"))?;
+                    let requester = self
+                        .user_by_email(c, email)
+                        .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
+                    if requester.organisation_id != Some(org.id) {
+                        return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
+                    }
+                    (org, requester)
+                }
+            };
+            if org.status == "terminated" {
+                return Err(AppError::Forbidden(format!("organisation {} is terminated", org.slug)));
+            }
+            let queue: Queue = match &req.queue {
+                Some(slug) => queues::table
+                    .filter(queues::slug.eq(slug))
+                    .select(Queue::as_select())
+                    .first(c)
+                    .optional()?
+                    .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?,
+                None => queues::table
+                    .order(queues::id)
+                    .select(Queue::as_select())
+                    .first(c)
+                    .optional()?
+                    .ok_or_else(|| AppError::Conflict("no queue exists yet: an admin must create one".into()))?,
+            };
+            let severity = match req.severity {
+                Some(s) => s,
+                None => Severity::try_from(queue.default_severity as u8).map_err(AppError::Conflict)?,
+            };
+            let policy = self
+                .policies
+                .effective(&org.tier, now)
+                .map_err(|e| AppError::Conflict(format!("organisation {}: {e}", org.slug)))?;
+            let region: Region = org
+                .region
+                .parse()
+                .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
+            let calendars = self.calendars(policy, region);
+            let ctx = SlaContext {
+                policy,
+                calendars: &calendars,
+            };
+            let ticket = Ticket::create_in(now, actor_of(who), severity, policy, Some(queue.slug.clone()));
+            let report = Command {
+                at: now,
+                by: Actor::Customer(requester.id.to_string()),
+                action: Action::CustomerReply {
+                    body: req.description.clone(),
+                },
+            };
+            let (ticket, more) = ticket.apply(&report, &ctx)?;
+            let view = sla(&ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+
+            let mut raw = [0u8; 12];
+            rand::fill(&mut raw);
+            let placeholder = format!("new-{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            diesel::insert_into(tickets::table)
+                .values(NewTicket {
+                    reference: &placeholder,
+                    organisation_id: org.id,
+                    requester_id: requester.id,
+                    queue_id: queue.id,
+                    severity: severity.number() as i32,
+                    status: ticket.status.as_str(),
+                    subject: req.subject.trim(),
+                    source: &source,
+                    received_at: naive(now),
+                    created_at: naive(now),
+                    updated_at: naive(now),
+                    policy: &policy.name,
+                    policy_version: &policy.version,
+                    row_version: 0,
+                    reopen_count: 0,
+                    response_state: "running",
+                    response_elapsed_seconds: 0,
+                    resolve_state: "running",
+                    resolve_elapsed_seconds: 0,
+                    sla_computed_at: naive(now),
+                })
+                .execute(c)?;
+            let id: i64 = tickets::table
+                .filter(tickets::reference.eq(&placeholder))
+                .select(tickets::id)
+                .first(c)?;
+            let reference = format!("SD-{id:06}");
+            diesel::update(tickets::table.find(id))
+                .set((
+                    tickets::reference.eq(&reference),
+                    state_row(&ticket, &view, queue.id, None, 1, now),
+                ))
+                .execute(c)?;
+            let mut events = vec![ticket.events[0].clone()];
+            events.extend(more);
+            insert_events(c, id, 1, &events)?;
+            audit(c, who, "ticket.create", &format!("ticket:{reference}"), None, now)?;
+            let row: TicketRow = tickets::table.find(id).select(TicketRow::as_select()).first(c)?;
+            self.view_of(c, &row)
+        })
+    }
+
+    pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
+        let mut conn = self.conn()?;
+        let reference = parse_reference(reference)?;
+        let row: TicketRow = tickets::table
+            .filter(tickets::reference.eq(&reference))
+            .select(TicketRow::as_select())
+            .first(&mut conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("ticket {reference}")))?;
+        if who.role == Role::Customer && who.organisation_id != Some(row.organisation_id) {
+            return Err(AppError::NotFound(format!("ticket {reference}")));
+        }
+        self.view_of(&mut conn, &row)
+    }
+
+    /// The timeline; customers see public events only.
+    pub fn ticket_events(&self, who: &Principal, reference: &str) -> Result<Vec<EventView>, AppError> {
+        let mut conn = self.conn()?;
+        let loaded = self.load_ticket(&mut conn, who, reference)?;
+        let mut q = ticket_events::table
+            .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
+            .filter(ticket_events::ticket_id.eq(loaded.row.id))
+            .order(ticket_events::seq)
+            .into_boxed();
+        if who.role == Role::Customer {
+            q = q.filter(ticket_events::visibility.eq("public"));
+        }
+        let rows: Vec<(EventRow, Option<String>)> = q
+            .select((EventRow::as_select(), users::email.nullable()))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(e, email)| EventView {
+                seq: e.seq,
+                at: utc(e.at),
+                actor: email,
+                actor_role: e.actor_role,
+                kind: e.kind,
+                visibility: e.visibility,
+                body: e.body,
+                data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
+    }
+
+    /// The SLA as the core computes it now.
+    pub fn ticket_sla(&self, who: &Principal, reference: &str, now: DateTime<Utc>) -> Result<SlaDetail, AppError> {
+        let mut conn = self.conn()?;
+        let l = self.load_ticket(&mut conn, who, reference)?;
+        let calendars = self.calendars(&l.policy, l.region);
+        let ctx = SlaContext {
+            policy: &l.policy,
+            calendars: &calendars,
+        };
+        let now = now.max(l.ticket.last_event_at());
+        let v = sla(&l.ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let targets = l.policy.targets(l.ticket.severity);
+        let detail = |c: ClockView| ClockDetail {
+            remaining_seconds: c.target_seconds.map(|t| (t - c.elapsed_seconds).max(0)),
+            clock: c,
+        };
+        Ok(SlaDetail {
+            reference: l.row.reference.clone(),
+            computed_at: now,
+            policy: l.policy.name.clone(),
+            policy_version: l.policy.version.clone(),
+            calendar: match targets.calendar {
+                crate::domain::policy::CalendarChoice::Business => "business".into(),
+                crate::domain::policy::CalendarChoice::Always => "24x7".into(),
+            },
+            time_zone: l.policy.time_zone.name().to_string(),
+            region: l.region.as_str().to_string(),
+            severity: l.ticket.severity.number() as i32,
+            next_check_at: v.next_check_at,
+            response: detail(v.response),
+            resolve: detail(v.resolve),
+        })
+    }
+
+    /// Applies changes to a ticket, in order, in one transaction.
+    pub fn change_ticket(
+        &self,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        if_match: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        if changes.is_empty() {
+            return Err(invalid("(body)", "nothing to change"));
+        }
+        for ch in changes {
+            if let Change::Reply(b) | Change::Note(b) = ch {
+                if b.trim().is_empty() {
+                    return Err(invalid("body", "must not be empty"));
+                }
+                if b.chars().count() > MAX_BODY {
+                    return Err(invalid("body", format!("at most {MAX_BODY} characters")));
+                }
+            }
+        }
+        let mut conn = self.conn()?;
+        for _ in 0..RETRIES {
+            match conn.write(|c| self.try_change(c, who, reference, changes, if_match, now)) {
+                Ok(v) => return Ok(v),
+                Err(Attempt::Retry) if if_match.is_none() => continue,
+                Err(Attempt::Retry) => {
+                    return Err(AppError::Conflict("the ticket changed meanwhile: read it again".into()));
+                }
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        }
+        Err(AppError::Conflict("the ticket is too busy: try again".into()))
+    }
+
+    fn try_change(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        if_match: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, Attempt> {
+        let l = self.load_ticket(c, who, reference)?;
+        if let Some(v) = if_match
+            && v != l.row.row_version
+        {
+            return Err(AppError::Conflict(format!(
+                "the ticket is at version {}, not {v}: read it again",
+                l.row.row_version
+            ))
+            .into());
+        }
+        let calendars = self.calendars(&l.policy, l.region);
+        let ctx = SlaContext {
+            policy: &l.policy,
+            calendars: &calendars,
+        };
+        // Commands are ordered per ticket: a request that started a moment
+        // before the last committed change is applied just after it.
+        let at = now.max(l.ticket.last_event_at());
+        let actor = actor_of(who);
+        let mut ticket = l.ticket.clone();
+        let mut events = Vec::new();
+        let mut assignee_id = l.row.assignee_id;
+        let mut queue_id = l.row.queue_id;
+        for ch in changes {
+            let action = match ch {
+                Change::Reply(body) => match who.role {
+                    Role::Customer => Action::CustomerReply { body: body.clone() },
+                    _ => Action::AgentReply { body: body.clone() },
+                },
+                Change::Note(body) => Action::InternalNote { body: body.clone() },
+                Change::Status(s) => Action::SetStatus { to: *s },
+                Change::Severity(s) => Action::SetSeverity { to: *s },
+                Change::Assign(None) => {
+                    assignee_id = None;
+                    Action::Assign { to: None }
+                }
+                Change::Assign(Some(email)) => {
+                    if who.role == Role::Customer {
+                        return Err(AppError::Forbidden("a customer cannot assign a ticket".into()).into());
+                    }
+                    let u = self
+                        .user_by_email(c, email)
+                        .map_err(|_| invalid("assignee", format!("unknown user '{email}'")))?;
+                    if u.role == "customer" || u.disabled {
+                        return Err(invalid("assignee", format!("'{email}' is not an active member of staff")).into());
+                    }
+                    assignee_id = Some(u.id);
+                    Action::Assign {
+                        to: Some(u.id.to_string()),
+                    }
+                }
+                Change::Queue(slug) => {
+                    if who.role == Role::Customer {
+                        return Err(AppError::Forbidden("a customer cannot move a ticket".into()).into());
+                    }
+                    let q: Queue = queues::table
+                        .filter(queues::slug.eq(slug))
+                        .select(Queue::as_select())
+                        .first(c)
+                        .optional()
+                        .map_err(AppError::from)?
+                        .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?;
+                    queue_id = q.id;
+                    Action::MoveQueue { to: q.slug }
+                }
+                Change::Resolve => Action::Resolve,
+                Change::Reopen => Action::Reopen,
+                Change::Close => Action::Close,
+                Change::Cancel => Action::Cancel,
+            };
+            let (next, evs) = ticket
+                .apply(
+                    &Command {
+                        at,
+                        by: actor.clone(),
+                        action,
+                    },
+                    &ctx,
+                )
+                .map_err(AppError::from)?;
+            ticket = next;
+            events.extend(evs);
+        }
+        let view = sla(&ticket, &ctx, at).map_err(|e| AppError::Conflict(e.to_string()))?;
+        insert_events(c, l.row.id, l.ticket.events.len() + 1, &events)?;
+        let updated = diesel::update(
+            tickets::table
+                .find(l.row.id)
+                .filter(tickets::row_version.eq(l.row.row_version)),
+        )
+        .set(state_row(
+            &ticket,
+            &view,
+            queue_id,
+            assignee_id,
+            l.row.row_version + 1,
+            at,
+        ))
+        .execute(c)?;
+        if updated == 0 {
+            return Err(Attempt::Retry);
+        }
+        let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
+        audit(
+            c,
+            who,
+            "ticket.change",
+            &format!("ticket:{}", l.row.reference),
+            Some(&summary.join(",")),
+            now,
+        )?;
+        let row: TicketRow = tickets::table
+            .find(l.row.id)
+            .select(TicketRow::as_select())
+            .first(c)
+            .map_err(AppError::from)?;
+        Ok(self.view_of(c, &row)?)
+    }
+
+    /// Lists the tickets the caller may see, filtered, most urgent first by
+    /// default, with keyset pagination.
+    pub fn list_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketPage, AppError> {
+        let limit = f.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(invalid("limit", "expected 1 to 200"));
+        }
+        let by_created = match f.sort.as_deref() {
+            None | Some("next_check_at") => false,
+            Some("created") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "sort",
+                    format!("unknown sort '{other}': expected next_check_at or created"),
+                ));
+            }
+        };
+        let mut conn = self.conn()?;
+        let c = &mut conn;
+        let mut q = tickets::table
+            .inner_join(organisations::table)
+            .inner_join(queues::table)
+            .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .into_boxed();
+        if who.role == Role::Customer {
+            q = q.filter(tickets::organisation_id.eq(who.organisation_id.unwrap_or(-1)));
+        }
+        if let Some(s) = &f.status {
+            let st: Status = s.parse().map_err(|e: String| invalid("status", e))?;
+            q = q.filter(tickets::status.eq(st.as_str()));
+        }
+        if let Some(s) = f.severity {
+            if !(1..=4).contains(&s) {
+                return Err(invalid("severity", "expected 1, 2, 3 or 4"));
+            }
+            q = q.filter(tickets::severity.eq(s));
+        }
+        if let Some(slug) = &f.queue {
+            q = q.filter(queues::slug.eq(slug.clone()));
+        }
+        if let Some(slug) = &f.organisation {
+            q = q.filter(organisations::slug.eq(slug.clone()));
+        }
+        if let Some(a) = &f.assignee {
+            q = match a.as_str() {
+                "none" => q.filter(tickets::assignee_id.is_null()),
+                "me" => q.filter(tickets::assignee_id.eq(who.user_id)),
+                email => {
+                    let id = self.user_by_email(c, email).map(|u| u.id).unwrap_or(-1);
+                    q.filter(tickets::assignee_id.eq(id))
+                }
+            };
+        }
+        if let Some(b) = f.breached {
+            let breached = tickets::response_breached_at
+                .is_not_null()
+                .or(tickets::resolve_breached_at.is_not_null());
+            q = if b {
+                q.filter(breached)
+            } else {
+                q.filter(diesel::dsl::not(breached))
+            };
+        }
+        if let Some(b) = f.at_risk {
+            let not_breached = tickets::response_breached_at
+                .is_null()
+                .and(tickets::resolve_breached_at.is_null());
+            let risky = tickets::at_risk_at.le(naive(now)).and(not_breached);
+            q = if b {
+                q.filter(risky)
+            } else {
+                q.filter(diesel::dsl::not(risky.assume_not_null()).or(tickets::at_risk_at.is_null()))
+            };
+        }
+        if let Some(text) = &f.q {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(lower(tickets::subject).like(format!("%{escaped}%")).escape('\\'));
+        }
+        // Keyset pagination: the cursor is the last row's sort key and id.
+        let cursor = match &f.after {
+            None => None,
+            Some(s) => Some(Cursor::parse(s).ok_or_else(|| invalid("after", "not a cursor this API gave out"))?),
+        };
+        if by_created {
+            if let Some(Cursor { at: Some(at), id }) = cursor {
+                q = q.filter(
+                    tickets::created_at
+                        .lt(at)
+                        .or(tickets::created_at.eq(at).and(tickets::id.lt(id))),
+                );
+            }
+            q = q.order((tickets::created_at.desc(), tickets::id.desc()));
+        } else {
+            match cursor {
+                Some(Cursor { at: Some(at), id }) => {
+                    q = q.filter(
+                        tickets::next_check_at
+                            .gt(at)
+                            .or(tickets::next_check_at.eq(at).and(tickets::id.gt(id)))
+                            .or(tickets::next_check_at.is_null()),
+                    )
+                }
+                Some(Cursor { at: None, id }) => q = q.filter(tickets::next_check_at.is_null().and(tickets::id.gt(id))),
+                None => {}
+            }
+            // NULLs (nothing to watch) last, on both backends.
+            q = q.order((
+                tickets::next_check_at.is_null(),
+                tickets::next_check_at.asc(),
+                tickets::id.asc(),
+            ));
+        }
+        let rows: Vec<(TicketRow, String, String, String)> = q
+            .limit(limit + 1)
+            .select((TicketRow::as_select(), organisations::slug, users::email, queues::slug))
+            .load(c)?;
+        let more = rows.len() as i64 > limit;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let next = if more {
+            rows.last().map(|(r, ..)| {
+                Cursor {
+                    at: if by_created {
+                        Some(r.created_at)
+                    } else {
+                        r.next_check_at
+                    },
+                    id: r.id,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for (r, org, requester, queue) in rows {
+            let assignee = match r.assignee_id {
+                Some(id) => Some(users::table.find(id).select(users::email).first(c)?),
+                None => None,
+            };
+            items.push(row_view(r, org.clone(), requester.clone(), queue.clone(), assignee));
+        }
+        Ok(TicketPage { items, next })
+    }
+}
+
+fn row_view(
+    row: &TicketRow,
+    organisation: String,
+    requester: String,
+    queue: String,
+    assignee: Option<String>,
+) -> TicketView {
+    let clock = |state: &str, elapsed, due: Option<NaiveDateTime>, breached: Option<NaiveDateTime>| ClockSummary {
+        state: parse_state(state),
+        elapsed_seconds: elapsed,
+        due_at: due.map(utc),
+        breached_at: breached.map(utc),
+    };
+    TicketView {
+        reference: row.reference.clone(),
+        subject: row.subject.clone(),
+        status: row.status.clone(),
+        severity: row.severity,
+        source: row.source.clone(),
+        organisation,
+        requester,
+        queue,
+        assignee,
+        received_at: utc(row.received_at),
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+        first_response_at: row.first_response_at.map(utc),
+        resolved_at: row.resolved_at.map(utc),
+        reopen_count: row.reopen_count,
+        version: row.row_version,
+        policy: row.policy.clone(),
+        response: clock(
+            &row.response_state,
+            row.response_elapsed_seconds,
+            row.response_due_at,
+            row.response_breached_at,
+        ),
+        resolve: clock(
+            &row.resolve_state,
+            row.resolve_elapsed_seconds,
+            row.resolve_due_at,
+            row.resolve_breached_at,
+        ),
+        at_risk_at: row.at_risk_at.map(utc),
+        next_check_at: row.next_check_at.map(utc),
+    }
+}
+
+/// An opaque page cursor: `<unix seconds or ->.<id>`.
+struct Cursor {
+    at: Option<NaiveDateTime>,
+    id: i64,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        match self.at {
+            Some(t) => format!("{}.{}", t.and_utc().timestamp(), self.id),
+            None => format!("-.{}", self.id),
+        }
+    }
+
+    fn parse(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('.')?;
+        let id = b.parse().ok()?;
+        let at = match a {
+            "-" => None,
+            n => Some(DateTime::from_timestamp(n.parse().ok()?, 0)?.naive_utc()),
+        };
+        Some(Cursor { at, id })
+    }
+}
+
+/// Parses a change's status or severity from API text.
+pub fn parse_status(s: &str) -> Result<Status, AppError> {
+    s.parse().map_err(|e: String| invalid("status", e))
+}
+
+pub fn parse_severity(n: i64) -> Result<Severity, AppError> {
+    u8::try_from(n)
+        .ok()
+        .and_then(|n| Severity::try_from(n).ok())
+        .ok_or_else(|| invalid("severity", format!("unknown severity {n}: expected 1, 2, 3 or 4")))
+}

@@ -1,0 +1,109 @@
+//! Building and running the HTTP server: settings from flags, environment
+//! and `sladesk.toml`; the application from them; the actix server from a
+//! listener, so tests bind port 0 and learn the port.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::web;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::domain::holidays::Holidays;
+use crate::policies::PolicySet;
+use crate::store::DatabaseUrl;
+
+/// Settings after flags, `SLADESK_*` environment variables and the config
+/// file have been merged, in that order of precedence.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: DatabaseUrl,
+    pub policies: PathBuf,
+    pub holidays_file: Option<PathBuf>,
+    pub pool_size: u32,
+    pub workers: usize,
+}
+
+/// `sladesk.toml`: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub policies: Option<PathBuf>,
+    pub holidays_file: Option<PathBuf>,
+    pub pool_size: Option<u32>,
+    pub workers: Option<usize>,
+}
+
+impl FileSettings {
+    /// Reads `path`; a missing default file is no error, a missing named one is.
+    pub fn load(path: &Path, named: bool) -> Result<FileSettings, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| format!(":{}", text[..s.start].matches('\n').count() + 1))
+                    .unwrap_or_default();
+                format!("{}{line}: {}", path.display(), e.message().trim())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Ok(FileSettings::default()),
+            Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+        }
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://sladesk.db";
+
+/// Loads policies and holidays, opens (and migrates) the database, and
+/// builds the application.
+pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
+    let policies = PolicySet::load_dir(&s.policies).map_err(|e| e.to_string())?;
+    let mut holidays = Holidays::from_rules();
+    if let Some(f) = &s.holidays_file {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+        holidays
+            .import_govuk_json(&text)
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    let pool = s.database_url.pool(s.pool_size).map_err(|e| e.to_string())?;
+    let app = App::new(pool, policies, holidays).map_err(|e| e.to_string())?;
+    Ok(Arc::new(app))
+}
+
+/// The actix server on `listener`. Actix stops gracefully on SIGTERM and
+/// SIGINT: it stops accepting, lets requests in flight finish (30 s at most),
+/// then exits.
+pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::new(app);
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .app_data(data.clone())
+            .configure(crate::api::configure)
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Structured logs for the server: JSON lines, level from `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .json()
+        .with_writer(std::io::stderr)
+        .try_init();
+}
