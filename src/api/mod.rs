@@ -285,7 +285,8 @@ async fn transition(
     change(app, who, &req, reference, vec![ch]).await
 }
 
-/// `PATCH` with any of `status`, `severity`, `assignee` (email or null) and `queue`.
+/// `PATCH` with any of `assignee` (email or null), `queue`, `severity` and
+/// `status`, applied in that order in one transaction.
 async fn patch_ticket(
     app: State,
     Caller(who): Caller,
@@ -294,6 +295,7 @@ async fn patch_ticket(
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, Problem> {
     let mut changes = Vec::new();
+    // serde_json's map iterates in key order: assignee, queue, severity, status.
     for (k, v) in body.into_inner() {
         let ch = match (k.as_str(), v) {
             ("status", Value::String(s)) => Change::Status(parse_status(&s)?),

@@ -324,6 +324,14 @@ struct Loaded {
     region: Region,
 }
 
+/// PostgreSQL text cannot hold NUL, so neither backend accepts it.
+fn no_nul(field: &str, s: &str) -> Result<(), AppError> {
+    if s.contains('\0') {
+        return Err(invalid(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 fn parse_reference(reference: &str) -> Result<String, AppError> {
     let r = reference.trim().to_ascii_uppercase();
     let ok = r.len() >= 9 && r.starts_with("SD-") && r[3..].chars().all(|c| c.is_ascii_digit());
@@ -402,6 +410,8 @@ impl App {
         if req.description.chars().count() > MAX_BODY {
             return Err(invalid("description", format!("at most {MAX_BODY} characters")));
         }
+        no_nul("subject", &req.subject)?;
+        no_nul("description", &req.description)?;
         let source = req.source.clone().unwrap_or_else(|| "api".into());
         if !matches!(source.as_str(), "email" | "web" | "api" | "phone") {
             return Err(invalid("source", "expected email, web, api or phone"));
@@ -633,6 +643,7 @@ impl App {
                 if b.chars().count() > MAX_BODY {
                     return Err(invalid("body", format!("at most {MAX_BODY} characters")));
                 }
+                no_nul("body", b)?;
             }
         }
         let mut conn = self.conn()?;
@@ -658,6 +669,7 @@ impl App {
         if_match: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<TicketView, Attempt> {
+        c.lock_ticket(&parse_reference(reference)?)?;
         let l = self.load_ticket(c, who, reference)?;
         if let Some(v) = if_match
             && v != l.row.row_version

@@ -17,8 +17,8 @@ use super::clock::{self, AlertKey, AlertLevel, ClockKind, SlaError};
 use super::policy::{CalendarChoice, Policy, PolicyCalendars};
 
 /// Severity 1 (critical) to 4 (minor), as the service listing defines them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u8", into = "u8")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "u8")]
 pub enum Severity {
     S1 = 1,
     S2 = 2,
@@ -57,6 +57,31 @@ impl TryFrom<u8> for Severity {
             4 => Ok(Severity::S4),
             _ => Err(format!("unknown severity {n}: expected 1, 2, 3 or 4")),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Severity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a severity 1, 2, 3 or 4")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Severity, E> {
+                u8::try_from(n)
+                    .ok()
+                    .and_then(|n| Severity::try_from(n).ok())
+                    .ok_or_else(|| E::custom(format!("unknown severity {n}: expected 1, 2, 3 or 4")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Severity, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("unknown severity {n}: expected 1, 2, 3 or 4"))),
+                }
+            }
+        }
+        d.deserialize_u64(V)
     }
 }
 

@@ -169,6 +169,21 @@ impl ManageConnection for Manager {
 pub type Pool = r2d2::Pool<Manager>;
 
 impl DbConnection {
+    /// Locks one ticket row for the rest of the write transaction, so
+    /// concurrent changes to one ticket queue instead of colliding. SQLite's
+    /// IMMEDIATE transaction already holds the database's write lock.
+    pub fn lock_ticket(&mut self, reference: &str) -> diesel::QueryResult<()> {
+        match self {
+            DbConnection::Postgres(pg) => {
+                diesel::sql_query("SELECT 1 FROM tickets WHERE reference = $1 FOR UPDATE")
+                    .bind::<diesel::sql_types::Text, _>(reference)
+                    .execute(pg)?;
+                Ok(())
+            }
+            DbConnection::Sqlite(_) => Ok(()),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             DbConnection::Sqlite(_) => Backend::Sqlite,

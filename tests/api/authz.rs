@@ -1,0 +1,203 @@
+//! Who may do what: every ticket endpoint × every role × own or another
+//! organisation, and the collection endpoints × every role, with the exact
+//! status and no foreign data in any body.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Db, TestApp, spawn_app};
+
+crate::both_backends!(every_endpoint_answers_every_role_exactly);
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Admin,
+    Manager,
+    Agent,
+    OwnCustomer,
+    OtherCustomer,
+    Nobody,
+}
+
+const ALL: [Who; 6] = [
+    Who::Admin,
+    Who::Manager,
+    Who::Agent,
+    Who::OwnCustomer,
+    Who::OtherCustomer,
+    Who::Nobody,
+];
+
+fn token(t: &TestApp, w: Who) -> Option<String> {
+    match w {
+        Who::Admin => Some(t.admin.clone()),
+        Who::Manager => Some(t.manager.clone()),
+        Who::Agent => Some(t.agent.clone()),
+        Who::OwnCustomer => Some(t.carol.clone()),
+        Who::OtherCustomer => Some(t.gina.clone()),
+        Who::Nobody => None,
+    }
+}
+
+/// (method, path after the ticket, body, statuses for Admin, Manager, Agent, OwnCustomer, OtherCustomer, Nobody)
+type Row = (Method, &'static str, Option<Value>, [u16; 6]);
+
+async fn every_endpoint_answers_every_role_exactly(db: Db) {
+    let t = spawn_app(db).await;
+    let ticket_rows: Vec<Row> = vec![
+        (Method::GET, "", None, [200, 200, 200, 200, 404, 401]),
+        (Method::GET, "/events", None, [200, 200, 200, 200, 404, 401]),
+        (Method::GET, "/sla", None, [200, 200, 200, 200, 404, 401]),
+        (
+            Method::POST,
+            "/replies",
+            Some(json!({"body": "hi"})),
+            [200, 200, 200, 200, 404, 401],
+        ),
+        (
+            Method::POST,
+            "/notes",
+            Some(json!({"body": "hi"})),
+            [200, 200, 200, 403, 404, 401],
+        ),
+        (
+            Method::PATCH,
+            "",
+            Some(json!({"severity": 2})),
+            [200, 200, 200, 403, 404, 401],
+        ),
+        (
+            Method::PATCH,
+            "",
+            Some(json!({"status": "pending_third_party"})),
+            [200, 200, 200, 403, 404, 401],
+        ),
+        (
+            Method::PATCH,
+            "",
+            Some(json!({"assignee": "bob@desk.example"})),
+            [200, 200, 200, 403, 404, 401],
+        ),
+        (
+            Method::PATCH,
+            "",
+            Some(json!({"queue": "platform"})),
+            [200, 200, 200, 403, 404, 401],
+        ),
+        (Method::POST, "/resolve", None, [200, 200, 200, 403, 404, 401]),
+        (Method::POST, "/cancel", None, [200, 200, 200, 403, 404, 401]),
+    ];
+    for (method, suffix, body, expected) in ticket_rows {
+        for (i, who) in ALL.into_iter().enumerate() {
+            // A fresh acme ticket per cell, so no cell depends on another.
+            let subject = format!("secret-acme-subject-{i}");
+            let reference = t.raise(&t.carol, &subject, 3).await;
+            let path = format!("/api/v1/tickets/{reference}{suffix}");
+            let a = t
+                .call(method.clone(), &path, token(&t, who).as_deref(), body.clone())
+                .await;
+            assert_eq!(a.status.as_u16(), expected[i], "{method} {path} as {who:?}: {}", a.text);
+            if a.status.as_u16() >= 400 {
+                assert_eq!(a.content_type, "application/problem+json", "{method} {path} as {who:?}");
+            }
+            if matches!(who, Who::OtherCustomer | Who::Nobody) {
+                assert!(
+                    !a.text.contains(&subject) && !a.text.contains("acme"),
+                    "{method} {path} as {who:?} leaks: {}",
+                    a.text
+                );
+            }
+        }
+    }
+
+    // Collections.
+    let org = |slug: &str| json!({"slug": slug, "name": "New Co", "tier": "bronze", "region": "northern-ireland"});
+    let user = |email: &str| json!({"email": email, "role": "agent"});
+    let queue = |slug: &str| json!({"slug": slug, "name": "Q"});
+    for (i, who) in ALL.into_iter().enumerate() {
+        let tok = token(&t, who);
+        let tok = tok.as_deref();
+        let cases: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
+            (
+                Method::GET,
+                "/api/v1/tickets".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/organisations".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/organisations".into(),
+                Some(org(&format!("new-{i}"))),
+                [201, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/users".into(),
+                None,
+                [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                Some(user(&format!("new{i}@desk.example"))),
+                [201, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/queues".into(),
+                None,
+                [200, 200, 200, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/queues".into(),
+                Some(queue(&format!("q-{i}"))),
+                [201, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/tokens".into(),
+                Some(json!({"user": "bob@desk.example", "name": "x"})),
+                [201, 403, 403, 403, 403, 401],
+            ),
+        ];
+        for (method, path, body, expected) in cases {
+            let a = t.call(method.clone(), &path, tok, body).await;
+            assert_eq!(a.status.as_u16(), expected[i], "{method} {path} as {who:?}: {}", a.text);
+            if matches!(who, Who::OtherCustomer) && a.status.is_success() {
+                assert!(
+                    !a.text.contains("acme"),
+                    "{method} {path} as {who:?} leaks acme: {}",
+                    a.text
+                );
+            }
+        }
+    }
+    // The other customer's list shows their own tickets only.
+    t.raise(&t.gina, "globex's own", 3).await;
+    let a = t.get("/api/v1/tickets", &t.gina).await;
+    let items = a.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items.iter().all(|i| i["organisation"] == "globex"));
+    // Every change was audited with its actor.
+    let app = t.app.clone();
+    let audited = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::audit_log;
+        let mut c = app.pool.get().unwrap();
+        audit_log::table
+            .filter(audit_log::action.eq("ticket.change"))
+            .select(audit_log::actor)
+            .load::<String>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(audited.contains(&"alice@desk.example".to_string()) && audited.contains(&"carol@acme.example".to_string()));
+}

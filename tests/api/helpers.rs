@@ -1,0 +1,316 @@
+//! A real sladesk server on a random port, on SQLite or on the machine's
+//! PostgreSQL, seeded with a small desk, and an HTTP client for it.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use sladesk::app::{App, Principal, Role};
+use sladesk::server::{Settings, build_app, serve};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub app: Arc<App>,
+    pub client: reqwest::Client,
+    pub admin: String,
+    pub manager: String,
+    pub agent: String,
+    pub agent2: String,
+    /// A contact of `acme` (Silver, Scotland).
+    pub carol: String,
+    /// Another contact of `acme`.
+    pub colin: String,
+    /// A contact of `globex` (Platinum, England and Wales).
+    pub gina: String,
+    handle: actix_web::dev::ServerHandle,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique() -> String {
+    format!("{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("SLADESK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn fresh_postgres_database() -> (String, Cleanup) {
+    let admin_url = postgres_url();
+    let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is needed for this test and is not reachable at {admin_url} ({e}).\n\
+             Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
+             or point SLADESK_TEST_POSTGRES_URL at a server where the user may create databases."
+        )
+    });
+    let name = format!("sladesk_test_{}", unique());
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create the test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin_url.clone());
+    (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server first so it lets go of the database.
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+        match &self.cleanup {
+            Cleanup::Dir(d) => {
+                let _ = std::fs::remove_dir_all(d);
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+pub async fn spawn_app(db: Db) -> TestApp {
+    let (url, cleanup) = match db {
+        Db::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("sladesk-api-{}", unique()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (format!("sqlite://{}", dir.join("test.db").display()), Cleanup::Dir(dir))
+        }
+        Db::Postgres => fresh_postgres_database(),
+    };
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.parse().unwrap(),
+        policies: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")),
+        holidays_file: None,
+        pool_size: 8,
+        workers: 2,
+    };
+    let app = tokio::task::spawn_blocking(move || build_app(&settings).unwrap())
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_app = app.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = serve(server_app, listener, 2).unwrap();
+            tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    let handle = rx.recv().unwrap();
+
+    let seeded = app.clone();
+    let tokens = tokio::task::spawn_blocking(move || seed(&seeded)).await.unwrap();
+    TestApp {
+        address,
+        app,
+        client: reqwest::Client::new(),
+        admin: tokens[0].clone(),
+        manager: tokens[1].clone(),
+        agent: tokens[2].clone(),
+        agent2: tokens[3].clone(),
+        carol: tokens[4].clone(),
+        colin: tokens[5].clone(),
+        gina: tokens[6].clone(),
+        handle,
+        cleanup,
+    }
+}
+
+fn seed(app: &App) -> Vec<String> {
+    let op = Principal::operator();
+    let now = sladesk::app::now();
+    for (slug, tier, region) in [
+        ("acme", "silver", "scotland"),
+        ("globex", "platinum", "england-and-wales"),
+    ] {
+        app.create_organisation(
+            &op,
+            NewOrganisationRequest {
+                slug: slug.into(),
+                name: format!("{slug} Ltd"),
+                tier: tier.into(),
+                region: region.into(),
+                email_domains: vec![format!("{slug}.example")],
+                monthly_charge_pence: 250_000,
+                contract_start: None,
+                contract_end: None,
+            },
+            now,
+        )
+        .unwrap();
+    }
+    let users = [
+        ("admin@desk.example", Role::Admin, None),
+        ("manager@desk.example", Role::Manager, None),
+        ("alice@desk.example", Role::Agent, None),
+        ("bob@desk.example", Role::Agent, None),
+        ("carol@acme.example", Role::Customer, Some("acme")),
+        ("colin@acme.example", Role::Customer, Some("acme")),
+        ("gina@globex.example", Role::Customer, Some("globex")),
+    ];
+    for (email, role, org) in users {
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: email.into(),
+                name: None,
+                role,
+                organisation: org.map(str::to_string),
+                password: None,
+            },
+            now,
+        )
+        .unwrap();
+    }
+    for (slug, name) in [("service-desk", "Service desk"), ("platform", "Platform team")] {
+        app.create_queue(
+            &op,
+            NewQueueRequest {
+                slug: slug.into(),
+                name: name.into(),
+                inbound_address: Some(format!("{slug}@desk.example")),
+                lead: Some("alice@desk.example".into()),
+                members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
+                default_severity: Some(3),
+            },
+            now,
+        )
+        .unwrap();
+    }
+    users
+        .iter()
+        .map(|(email, ..)| app.create_token(&op, email, "test", "full", None, now).unwrap())
+        .collect()
+}
+
+/// A response read whole: status, content type and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    async fn read(r: Response) -> Answer {
+        let status = r.status();
+        let header = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = header("content-type").unwrap_or_default();
+        let etag = header("etag");
+        let text = r.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            etag,
+            text,
+            json,
+        }
+    }
+
+    /// Asserts a problem+json answer with this status; returns its detail.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.content_type, "application/problem+json", "{}", self.text);
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        self.json["detail"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl TestApp {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut rb = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        Answer::read(rb.send().await.unwrap()).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let r = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Answer::read(r).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    /// A customer raises a ticket; returns its reference.
+    pub async fn raise(&self, token: &str, subject: &str, severity: u8) -> String {
+        let a = self
+            .post(
+                "/api/v1/tickets",
+                token,
+                json!({"subject": subject, "description": "It stopped working this morning.", "severity": severity}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        a.json["reference"].as_str().unwrap().to_string()
+    }
+}
+
+/// Runs one async test body against both backends, as two test functions.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Db::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Db::Postgres).await }
+            )*
+        }
+    };
+}
