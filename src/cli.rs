@@ -304,8 +304,27 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Demo(args) => {
             let s = settings(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
             crate::server::init_tracing();
-            let app = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
-            serve_until_stopped(app, &s)
+            eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
+            let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            let listener = bind(&s)?;
+            let addr = listener.local_addr()?;
+            println!("sladesk demo: {} tickets over the last three months", demo.tickets);
+            println!("  API:       http://{addr}/api/v1/tickets");
+            println!("  health:    http://{addr}/healthz");
+            println!("  password:  {} (every demo user)", crate::demo::DEMO_PASSWORD);
+            println!("  logins and API tokens:");
+            for (role, email, token) in &demo.logins {
+                println!("    {role:<22} {email:<34} {token}");
+            }
+            println!(
+                "  try:       curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/tickets?limit=5",
+                demo.logins
+                    .iter()
+                    .find(|l| l.0 == "agent")
+                    .map(|l| l.2.as_str())
+                    .unwrap_or("")
+            );
+            run_server(demo.app, listener, s.workers)
         }
         Command::Migrate(db) => {
             let s = settings(&db, None, DEFAULT_DATABASE)?;
@@ -504,14 +523,24 @@ fn cli_error(e: crate::app::AppError) -> Failure {
     Failure(msg, code)
 }
 
+fn bind(s: &Settings) -> Result<std::net::TcpListener, Failure> {
+    std::net::TcpListener::bind(&s.listen).map_err(|e| Failure(format!("--listen {}: {e}", s.listen), 1))
+}
+
 fn serve_until_stopped(app: std::sync::Arc<crate::app::App>, s: &Settings) -> Result<ExitCode, Failure> {
-    let listener =
-        std::net::TcpListener::bind(&s.listen).map_err(|e| Failure(format!("--listen {}: {e}", s.listen), 1))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "sladesk listening");
-    eprintln!("sladesk: listening on http://{addr}");
-    let workers = s.workers;
+    let listener = bind(s)?;
+    eprintln!("sladesk: listening on http://{}", listener.local_addr()?);
+    run_server(app, listener, s.workers)
+}
+
+fn run_server(
+    app: std::sync::Arc<crate::app::App>,
+    listener: std::net::TcpListener,
+    workers: usize,
+) -> Result<ExitCode, Failure> {
+    tracing::info!(addr = %listener.local_addr()?, "sladesk listening");
     actix_web::rt::System::new().block_on(async move { crate::server::serve(app, listener, workers)?.await })?;
+    eprintln!("sladesk: stopped");
     Ok(ExitCode::SUCCESS)
 }
 

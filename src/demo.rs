@@ -1,3 +1,324 @@
-pub fn create(_s: &crate::server::Settings) -> Result<std::sync::Arc<crate::app::App>, String> {
-    Err("demo: not yet".into())
+//! `sladesk demo`: a fresh database with the demo desk of
+//! `fixtures/demo/desk.toml` and about 200 tickets with realistic histories
+//! over the three months before today, made through the same use cases as
+//! real traffic (so every stored SLA field is the core's own result).
+//!
+//! The histories come from a seeded generator, so two runs on the same day
+//! give the same desk.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use crate::app::tickets::{Change, NewTicketRequest};
+use crate::app::{App, AppError, Principal, Role};
+use crate::domain::ticket::{Severity, Status};
+use crate::server::{Settings, build_app};
+use crate::store::Backend;
+
+pub const DEMO_PASSWORD: &str = "demo-password";
+const TICKETS: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Desk {
+    subjects: Vec<String>,
+    organisations: Vec<DemoOrg>,
+    staff: Vec<DemoStaff>,
+    queues: Vec<DemoQueue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoOrg {
+    slug: String,
+    name: String,
+    tier: String,
+    region: String,
+    email_domains: Vec<String>,
+    monthly_charge_pence: i64,
+    contract_start: Option<NaiveDate>,
+    contacts: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoStaff {
+    email: String,
+    name: String,
+    role: Role,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoQueue {
+    slug: String,
+    name: String,
+    inbound_address: String,
+    lead: String,
+    members: Vec<String>,
+    default_severity: i32,
+}
+
+/// A small deterministic generator (xorshift64*): the demo needs
+/// repeatability, not cryptographic quality.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn minutes(&mut self, from: i64, to: i64) -> Duration {
+        Duration::minutes(from + self.below((to - from).max(1) as u64) as i64)
+    }
+}
+
+/// What a demo run made, for the banner.
+pub struct Demo {
+    pub app: Arc<App>,
+    pub logins: Vec<(String, String, String)>,
+    pub tickets: usize,
+}
+
+fn fixtures_path(policies: &Path) -> std::path::PathBuf {
+    // The fixtures sit beside the policy directory in a checkout.
+    let base = policies
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    base.join("fixtures/demo/desk.toml")
+}
+
+/// Builds the demo database and application.
+pub fn create(s: &Settings) -> Result<Demo, String> {
+    let desk_file = fixtures_path(&s.policies);
+    let text = std::fs::read_to_string(&desk_file).map_err(|e| format!("{}: cannot read: {e}", desk_file.display()))?;
+    let desk: Desk = toml::from_str(&text).map_err(|e| format!("{}: {}", desk_file.display(), e.message().trim()))?;
+
+    if s.database_url.backend == Backend::Sqlite {
+        for suffix in ["", "-wal", "-shm"] {
+            let f = format!("{}{suffix}", s.database_url.target);
+            match std::fs::remove_file(&f) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("{f}: cannot remove the old demo database: {e}")),
+            }
+        }
+    }
+    let app = build_app(s)?;
+    let fail = |e: AppError| format!("demo: {e}");
+    let op = Principal::operator();
+    let now = crate::app::now();
+    if !app.list_organisations(&op).map_err(fail)?.is_empty() {
+        return Err("demo: the database already has organisations; give an empty one".into());
+    }
+
+    let mut logins = Vec::new();
+    let token = |email: &str| app.create_token(&op, email, "demo", "full", None, now).map_err(fail);
+    for st in &desk.staff {
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: st.email.clone(),
+                name: Some(st.name.clone()),
+                role: st.role,
+                organisation: None,
+                password: Some(DEMO_PASSWORD.into()),
+            },
+            now - Duration::days(120),
+        )
+        .map_err(fail)?;
+        logins.push((st.role.as_str().to_string(), st.email.clone(), token(&st.email)?));
+    }
+    for o in &desk.organisations {
+        app.create_organisation(
+            &op,
+            NewOrganisationRequest {
+                slug: o.slug.clone(),
+                name: o.name.clone(),
+                tier: o.tier.clone(),
+                region: o.region.clone(),
+                email_domains: o.email_domains.clone(),
+                monthly_charge_pence: o.monthly_charge_pence,
+                contract_start: o.contract_start,
+                contract_end: None,
+            },
+            now - Duration::days(120),
+        )
+        .map_err(fail)?;
+        for (i, c) in o.contacts.iter().enumerate() {
+            app.create_user(
+                &op,
+                NewUserRequest {
+                    email: c.clone(),
+                    name: None,
+                    role: Role::Customer,
+                    organisation: Some(o.slug.clone()),
+                    password: Some(DEMO_PASSWORD.into()),
+                },
+                now - Duration::days(120),
+            )
+            .map_err(fail)?;
+            if i == 0 {
+                logins.push((format!("customer ({})", o.slug), c.clone(), token(c)?));
+            }
+        }
+    }
+    for q in &desk.queues {
+        app.create_queue(
+            &op,
+            NewQueueRequest {
+                slug: q.slug.clone(),
+                name: q.name.clone(),
+                inbound_address: Some(q.inbound_address.clone()),
+                lead: Some(q.lead.clone()),
+                members: q.members.clone(),
+                default_severity: Some(q.default_severity),
+            },
+            now - Duration::days(120),
+        )
+        .map_err(fail)?;
+    }
+
+    let principal = |email: &str| app.principal_for(email).map_err(fail);
+    let agents: Vec<Principal> = desk
+        .staff
+        .iter()
+        .filter(|s| s.role == Role::Agent)
+        .map(|s| principal(&s.email))
+        .collect::<Result<_, _>>()?;
+    let mut dice = Dice(0x5EED_0000_0000_0001 ^ now.date_naive().to_string().len() as u64);
+    let mut made = 0;
+    for i in 0..TICKETS {
+        let org = &desk.organisations[dice.below(desk.organisations.len() as u64) as usize];
+        let contact = principal(&org.contacts[dice.below(org.contacts.len() as u64) as usize])?;
+        let agent = &agents[dice.below(agents.len() as u64) as usize];
+        // Spread over 90 days, most recent last; working hours mostly.
+        let day = 90 - (i as i64 * 90 / TICKETS as i64);
+        let received = (now - Duration::days(day))
+            .date_naive()
+            .and_hms_opt(7, 0, 0)
+            .expect("valid")
+            .and_utc()
+            + dice.minutes(0, 11 * 60);
+        if received > now - Duration::minutes(20) {
+            continue;
+        }
+        let severity = match dice.below(100) {
+            0..=5 => Severity::S1,
+            6..=20 => Severity::S2,
+            21..=70 => Severity::S3,
+            _ => Severity::S4,
+        };
+        let queue = if dice.chance(30) { "platform" } else { "service-desk" };
+        let view = app
+            .create_ticket(
+                &contact,
+                NewTicketRequest {
+                    subject: desk.subjects[dice.below(desk.subjects.len() as u64) as usize].clone(),
+                    description: "Reported by the customer; see the first message for details.".into(),
+                    severity: Some(severity),
+                    queue: Some(queue.into()),
+                    organisation: None,
+                    requester: None,
+                    source: Some(if dice.chance(60) { "email" } else { "web" }.into()),
+                },
+                received,
+            )
+            .map_err(fail)?;
+        made += 1;
+        history(&app, &mut dice, &view.reference, &contact, agent, received, now)?;
+    }
+    Ok(Demo {
+        app,
+        logins,
+        tickets: made,
+    })
+}
+
+/// Plays one ticket's history, stopping at `now`: some answered late, some
+/// waiting on the customer, some with severity raised, some reopened.
+fn history(
+    app: &App,
+    dice: &mut Dice,
+    reference: &str,
+    customer: &Principal,
+    agent: &Principal,
+    received: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut t = received;
+    let mut step = |who: &Principal, after: Duration, change: Change| -> Result<bool, String> {
+        t += after;
+        if t >= now {
+            return Ok(false);
+        }
+        match app.change_ticket(who, reference, &[change], None, t) {
+            Ok(_) => Ok(true),
+            // A step the state no longer allows is skipped, as a person would.
+            Err(AppError::Command(_)) => Ok(true),
+            Err(e) => Err(format!("demo {reference}: {e}")),
+        }
+    };
+    let late = dice.chance(15);
+    if !step(agent, dice.minutes(1, 20), Change::Assign(Some(agent.email.clone())))? {
+        return Ok(());
+    }
+    let reply_after = if late {
+        dice.minutes(90, 600)
+    } else {
+        dice.minutes(5, 50)
+    };
+    if !step(
+        agent,
+        reply_after,
+        Change::Reply("Thanks, we are looking into this now.".into()),
+    )? {
+        return Ok(());
+    }
+    if dice.chance(10) && !step(agent, dice.minutes(10, 120), Change::Severity(Severity::S1))? {
+        return Ok(());
+    }
+    if dice.chance(35) {
+        if !step(agent, dice.minutes(30, 240), Change::Status(Status::PendingCustomer))? {
+            return Ok(());
+        }
+        if !step(
+            customer,
+            dice.minutes(60, 4 * 24 * 60),
+            Change::Reply("Here is the information you asked for.".into()),
+        )? {
+            return Ok(());
+        }
+    }
+    let resolve_after = if dice.chance(20) {
+        dice.minutes(24 * 60, 8 * 24 * 60)
+    } else {
+        dice.minutes(60, 20 * 60)
+    };
+    if !step(agent, resolve_after, Change::Resolve)? {
+        return Ok(());
+    }
+    if dice.chance(12) {
+        if !step(agent, dice.minutes(60, 2 * 24 * 60), Change::Reopen)? {
+            return Ok(());
+        }
+        if !step(agent, dice.minutes(60, 24 * 60), Change::Resolve)? {
+            return Ok(());
+        }
+    }
+    step(agent, Duration::days(3), Change::Close)?;
+    Ok(())
 }

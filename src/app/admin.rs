@@ -369,6 +369,19 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
     }
 
+    /// The principal of an active user, for work done on their behalf (demo, imports).
+    pub fn principal_for(&self, email: &str) -> Result<Principal, AppError> {
+        let mut conn = self.conn()?;
+        let u = self.user_by_email(&mut conn, email)?;
+        Ok(Principal {
+            user_id: u.id,
+            email: u.email,
+            role: u.role.parse().map_err(AppError::Conflict)?,
+            organisation_id: u.organisation_id,
+            remote_addr: None,
+        })
+    }
+
     /// Creates an API token for a user; the token itself is returned once and stored only hashed.
     pub fn create_token(
         &self,
