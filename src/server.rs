@@ -80,8 +80,23 @@ pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
 /// then exits.
 pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let data = web::Data::new(app);
+    let metrics = web::Data::new(crate::api::metrics::Metrics::default());
     let server = actix_web::HttpServer::new(move || {
+        let m = metrics.clone();
         actix_web::App::new()
+            .wrap_fn(move |req, srv| {
+                let started = std::time::Instant::now();
+                let method = req.method().to_string();
+                let m = m.clone();
+                let fut = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let res = fut.await?;
+                    let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
+                    m.observe(&method, &route, res.status().as_u16(), started.elapsed());
+                    Ok(res)
+                }
+            })
+            .app_data(metrics.clone())
             .wrap(tracing_actix_web::TracingLogger::default())
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()

@@ -467,7 +467,13 @@ fn the_demo_builds_a_desk_and_serves_it() {
     let dir = tempdir();
     let db = dir.join("demo.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--database-url", &format!("sqlite://{}", db.display())])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}", db.display()),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -487,10 +493,22 @@ fn the_demo_builds_a_desk_and_serves_it() {
         }
     }
     assert!(banner.starts_with("sladesk demo: 200 tickets"), "{banner}");
-    for who in ["admin@sladesk.example", "manager@sladesk.example", "alice@sladesk.example", "nadia.patel@northwind.example"] {
+    for who in [
+        "admin@sladesk.example",
+        "manager@sladesk.example",
+        "alice@sladesk.example",
+        "nadia.patel@northwind.example",
+    ] {
         assert!(banner.contains(who), "{who} missing from the banner:\n{banner}");
     }
-    let addr = banner.split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let token = banner
         .lines()
         .find(|l| l.contains("manager@sladesk.example"))
@@ -499,17 +517,26 @@ fn the_demo_builds_a_desk_and_serves_it() {
         .to_string();
     let get = |path: &str| {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut text = String::new();
         s.read_to_string(&mut text).unwrap();
-        text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
     };
     let body = get("/api/v1/tickets?limit=200&sort=created");
     let page: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 200);
     let count = |f: &dyn Fn(&serde_json::Value) -> bool| items.iter().filter(|i| f(i)).count();
-    assert!(count(&|i| i["resolve"]["state"] == "breached_met" || i["response"]["state"] == "breached_met") > 5, "some breached");
+    assert!(
+        count(&|i| i["resolve"]["state"] == "breached_met" || i["response"]["state"] == "breached_met") > 5,
+        "some breached"
+    );
     assert!(count(&|i| i["response"]["state"] == "met") > 100, "most met");
     assert!(count(&|i| i["reopen_count"].as_i64() > Some(0)) > 3, "some reopened");
     let orgs: std::collections::BTreeSet<&str> = items.iter().map(|i| i["organisation"].as_str().unwrap()).collect();
@@ -517,8 +544,15 @@ fn the_demo_builds_a_desk_and_serves_it() {
     let tiers: std::collections::BTreeSet<&str> = items.iter().map(|i| i["policy"].as_str().unwrap()).collect();
     assert_eq!(tiers.len(), 4, "one organisation per tier");
     let first = items.last().unwrap()["received_at"].as_str().unwrap().to_string();
-    let age = chrono::Utc::now() - chrono::DateTime::parse_from_rfc3339(&first).unwrap().with_timezone(&chrono::Utc);
-    assert!((80..=91).contains(&age.num_days()), "spread over three months: oldest is {} days old", age.num_days());
+    let age = chrono::Utc::now()
+        - chrono::DateTime::parse_from_rfc3339(&first)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+    assert!(
+        (80..=91).contains(&age.num_days()),
+        "spread over three months: oldest is {} days old",
+        age.num_days()
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

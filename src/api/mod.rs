@@ -2,6 +2,7 @@
 //! call one use case on a blocking thread, and shape the answer. No SQL and
 //! no business rules here.
 
+pub mod metrics;
 pub mod problem;
 
 use std::future::Future;
@@ -105,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
+    .route("/metrics", web::get().to(metrics::metrics))
     .service(
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))

@@ -12,6 +12,7 @@ crate::both_backends!(
     a_stale_if_match_is_a_conflict,
     tickets_list_most_urgent_first_with_filters_and_pages,
     health_and_readiness_answer,
+    metrics_count_requests_by_route_and_open_tickets_by_tier,
 );
 
 async fn a_ticket_lives_its_whole_life_over_http(db: Db) {
@@ -311,4 +312,38 @@ async fn health_and_readiness_answer(db: Db) {
     let a = t.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.json["status"], "ready");
+}
+
+async fn metrics_count_requests_by_route_and_open_tickets_by_tier(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "Metrics", 2).await;
+    t.raise(&t.gina, "Metrics too", 1).await;
+    t.get(&format!("/api/v1/tickets/{r}"), &t.agent).await;
+    let a = t.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.content_type.starts_with("text/plain"), "{}", a.content_type);
+    assert!(
+        a.text
+            .contains("sladesk_open_tickets{tier=\"silver\",severity=\"2\"} 1"),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text
+            .contains("sladesk_open_tickets{tier=\"platinum\",severity=\"1\"} 1"),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text
+            .contains("sladesk_http_requests_total{method=\"POST\",route=\"/api/v1/tickets\",status=\"201\"} 2"),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text.contains("route=\"/api/v1/tickets/{reference}\""),
+        "routes by pattern, not by reference"
+    );
+    assert!(!a.text.contains(&r), "no ticket reference in metrics");
+    assert!(a.text.contains("sladesk_up 1"));
 }

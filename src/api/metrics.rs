@@ -1,0 +1,160 @@
+//! `GET /metrics` in the Prometheus text format: request counts and
+//! latencies by route pattern (never by raw path, which would carry ticket
+//! references), and the desk's state from the store: open tickets by tier
+//! and severity, and breaches. It shows counts only, no customer data.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+
+use super::State;
+use crate::store::schema::tickets;
+
+const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request metrics, shared by every worker.
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let secs = took.as_secs_f64();
+        let mut map = self.series.lock().expect("metrics lock");
+        let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
+        s.count += 1;
+        s.sum += secs;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        let map = self.series.lock().expect("metrics lock");
+        out.push_str("# HELP sladesk_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE sladesk_http_requests_total counter\n");
+        for ((m, r, st), s) in map.iter() {
+            let _ = writeln!(
+                out,
+                "sladesk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}",
+                s.count
+            );
+        }
+        out.push_str("# HELP sladesk_http_request_duration_seconds Request latency by method and route.\n");
+        out.push_str("# TYPE sladesk_http_request_duration_seconds histogram\n");
+        let mut by_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
+        for ((m, r, _), s) in map.iter() {
+            let agg = by_route.entry((m, r)).or_default();
+            agg.count += s.count;
+            agg.sum += s.sum;
+            for i in 0..BUCKETS.len() {
+                agg.buckets[i] += s.buckets[i];
+            }
+        }
+        for ((m, r), s) in by_route {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "sladesk_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "sladesk_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "sladesk_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "sladesk_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.count
+            );
+        }
+    }
+}
+
+type Counts = Vec<(String, i32, i64)>;
+
+pub async fn metrics(app: State, m: web::Data<Metrics>) -> HttpResponse {
+    let app = app.get_ref().clone();
+    let desk = web::block(move || -> Result<(Counts, Counts, i64, i64), String> {
+        let mut c = app.pool.get().map_err(|e| e.to_string())?;
+        let open = ["new", "open", "pending_customer", "pending_third_party"];
+        let open_counts: Counts = tickets::table
+            .filter(tickets::status.eq_any(open))
+            .group_by((tickets::policy, tickets::severity))
+            .select((tickets::policy, tickets::severity, diesel::dsl::count_star()))
+            .load(&mut c)
+            .map_err(|e| e.to_string())?;
+        let breached_now: Counts = tickets::table
+            .filter(tickets::status.eq_any(open))
+            .filter(
+                tickets::response_breached_at
+                    .is_not_null()
+                    .or(tickets::resolve_breached_at.is_not_null()),
+            )
+            .group_by((tickets::policy, tickets::severity))
+            .select((tickets::policy, tickets::severity, diesel::dsl::count_star()))
+            .load(&mut c)
+            .map_err(|e| e.to_string())?;
+        let response_breaches: i64 = tickets::table
+            .filter(tickets::response_breached_at.is_not_null())
+            .count()
+            .get_result(&mut c)
+            .map_err(|e| e.to_string())?;
+        let resolve_breaches: i64 = tickets::table
+            .filter(tickets::resolve_breached_at.is_not_null())
+            .count()
+            .get_result(&mut c)
+            .map_err(|e| e.to_string())?;
+        Ok((open_counts, breached_now, response_breaches, resolve_breaches))
+    })
+    .await;
+    let mut out = String::new();
+    match desk {
+        Ok(Ok((open, breached, resp, res))) => {
+            out.push_str("# HELP sladesk_open_tickets Tickets not yet resolved, by tier and severity.\n");
+            out.push_str("# TYPE sladesk_open_tickets gauge\n");
+            for (tier, sev, n) in &open {
+                let _ = writeln!(out, "sladesk_open_tickets{{tier=\"{tier}\",severity=\"{sev}\"}} {n}");
+            }
+            out.push_str(
+                "# HELP sladesk_open_tickets_breached Open tickets with a breached clock, by tier and severity.\n",
+            );
+            out.push_str("# TYPE sladesk_open_tickets_breached gauge\n");
+            for (tier, sev, n) in &breached {
+                let _ = writeln!(
+                    out,
+                    "sladesk_open_tickets_breached{{tier=\"{tier}\",severity=\"{sev}\"}} {n}"
+                );
+            }
+            out.push_str("# HELP sladesk_tickets_breached Tickets whose clock ever breached, by clock.\n");
+            out.push_str("# TYPE sladesk_tickets_breached gauge\n");
+            let _ = writeln!(out, "sladesk_tickets_breached{{clock=\"response\"}} {resp}");
+            let _ = writeln!(out, "sladesk_tickets_breached{{clock=\"resolve\"}} {res}");
+            out.push_str("# HELP sladesk_up Whether the store answered.\n# TYPE sladesk_up gauge\nsladesk_up 1\n");
+        }
+        _ => out.push_str("# HELP sladesk_up Whether the store answered.\n# TYPE sladesk_up gauge\nsladesk_up 0\n"),
+    }
+    m.render(&mut out);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+}
