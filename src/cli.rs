@@ -234,6 +234,25 @@ enum SlaCommand {
         #[arg(long)]
         start: String,
     },
+    /// Moves open tickets onto the policy version and holiday data now in
+    /// force, showing old and new due instants and breach states per ticket.
+    Recompute {
+        /// sqlite://PATH (default sqlite://sladesk.db) or postgres://…
+        #[arg(long = "database-url", env = "SLADESK_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Settings file (default: sladesk.toml if present).
+        #[arg(long, env = "SLADESK_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only this organisation's tickets (its slug).
+        #[arg(long)]
+        org: Option<String>,
+        /// Only this ticket.
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -463,6 +482,61 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
                 }
             }
+        }
+        Command::Sla {
+            sources,
+            command:
+                SlaCommand::Recompute {
+                    database_url,
+                    config,
+                    org,
+                    ticket,
+                    dry_run,
+                },
+        } => {
+            let db = DbArgs {
+                database_url,
+                config,
+                policies: Some(sources.policies.clone()),
+                holidays_file: sources.holidays_file.clone(),
+            };
+            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let lines = app
+                .recompute(
+                    &Principal::operator(),
+                    org.as_deref(),
+                    ticket.as_deref(),
+                    dry_run,
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            let show = |t: Option<DateTime<Utc>>| t.map(fmt_instant).unwrap_or_else(|| "-".into());
+            let yes_no = |b: bool| if b { "breached" } else { "not breached" };
+            let changed = lines.iter().filter(|l| l.changed).count();
+            for l in lines.iter().filter(|l| l.changed) {
+                println!(
+                    "{}\t{} -> {}\tresponse due {} -> {}\tresolve due {} -> {}\t{} -> {}",
+                    l.reference,
+                    l.old_policy,
+                    l.new_policy,
+                    show(l.old_response_due),
+                    show(l.new_response_due),
+                    show(l.old_resolve_due),
+                    show(l.new_resolve_due),
+                    yes_no(l.old_breached),
+                    yes_no(l.new_breached),
+                );
+            }
+            println!(
+                "{} open tickets checked, {changed} {}",
+                lines.len(),
+                if dry_run {
+                    "would change (dry run: nothing written)"
+                } else {
+                    "changed"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sla {
             sources,

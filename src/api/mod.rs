@@ -125,6 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queues", web::get().to(list_queues))
             .route("/queues", web::post().to(create_queue))
             .route("/tokens", web::post().to(create_token))
+            .route("/sla/recompute", web::post().to(recompute))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Problem::not_found("no such endpoint under /api/v1"))
             })),
@@ -387,4 +388,30 @@ async fn create_token(app: State, Caller(who): Caller, b: web::Json<NewTokenRequ
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(serde_json::json!({"user": user, "token": token})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecomputeRequest {
+    organisation: Option<String>,
+    ticket: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Admin: recompute open tickets on the policy and holidays now in force.
+async fn recompute(app: State, Caller(who): Caller, b: web::Json<RecomputeRequest>) -> Result<HttpResponse, Problem> {
+    let b = b.into_inner();
+    let app = app.get_ref().clone();
+    let lines = run(move || {
+        app.recompute(
+            &who,
+            b.organisation.as_deref(),
+            b.ticket.as_deref(),
+            b.dry_run,
+            crate::app::now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(lines))
 }

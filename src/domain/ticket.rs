@@ -231,6 +231,10 @@ pub enum Action {
     Cancel,
     /// The scheduler's look: records warnings and breaches that have fallen due.
     Tick,
+    /// Moves the ticket onto the policy version given in the context (an
+    /// operator's deliberate recompute after a policy or holiday change).
+    /// The clocks are then computed from the original start on that version.
+    Recompute,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,6 +282,14 @@ pub enum EventKind {
     SeverityChanged {
         from: Severity,
         to: Severity,
+    },
+    /// The ticket's clocks now run on another policy version (or were
+    /// recomputed on the same one after a holiday change).
+    PolicyChanged {
+        from_policy: String,
+        from_version: String,
+        policy: String,
+        version: String,
     },
     /// A warning or breach, recorded once, with the instant it truly fell due.
     AlertRecorded {
@@ -449,6 +461,10 @@ impl Ticket {
                 }
             }
             EventKind::SeverityChanged { to, .. } => self.severity = *to,
+            EventKind::PolicyChanged { policy, version, .. } => {
+                self.policy = policy.clone();
+                self.policy_version = version.clone();
+            }
             EventKind::AlertRecorded {
                 clock, level, severity, ..
             } => {
@@ -465,7 +481,8 @@ impl Ticket {
     /// The events a command produces, or why it is refused.
     pub fn decide(&self, cmd: &Command, ctx: &SlaContext) -> Result<Vec<Event>, CommandError> {
         use Action::*;
-        if ctx.policy.version != self.policy_version || ctx.policy.name != self.policy {
+        let recompute = matches!(cmd.action, Action::Recompute);
+        if !recompute && (ctx.policy.version != self.policy_version || ctx.policy.name != self.policy) {
             return Err(CommandError::PolicyMismatch {
                 ticket: format!("{}@{}", self.policy, self.policy_version),
                 given: format!("{}@{}", ctx.policy.name, ctx.policy.version),
@@ -663,6 +680,20 @@ impl Ticket {
                     });
                 }
                 out.push(status_to(Status::Cancelled));
+            }
+            Recompute => {
+                if matches!(cmd.by, Actor::Customer(_)) {
+                    return Err(CommandError::NotAllowed("a customer", "recompute a ticket's SLA"));
+                }
+                if self.status.is_final() {
+                    return Err(CommandError::Final(self.status, "recomputes"));
+                }
+                out.push(ev(EventKind::PolicyChanged {
+                    from_policy: self.policy.clone(),
+                    from_version: self.policy_version.clone(),
+                    policy: ctx.policy.name.clone(),
+                    version: ctx.policy.version.clone(),
+                }));
             }
             Tick => {
                 if cmd.by != Actor::System {

@@ -22,6 +22,7 @@ pub enum Db {
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub app: Arc<App>,
     pub client: reqwest::Client,
     pub admin: String,
@@ -99,6 +100,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
         }
         Db::Postgres => fresh_postgres_database(),
     };
+    let database_url = url.clone();
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         database_url: url.parse().unwrap(),
@@ -127,6 +129,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
     let tokens = tokio::task::spawn_blocking(move || seed(&seeded)).await.unwrap();
     TestApp {
         address,
+        database_url,
         app,
         client: reqwest::Client::new(),
         admin: tokens[0].clone(),

@@ -8,4 +8,5 @@ mod helpers;
 mod authz;
 mod bad_input;
 mod concurrency;
+mod recompute;
 mod tickets;
