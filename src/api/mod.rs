@@ -51,7 +51,11 @@ impl FromRequest for Caller {
                     _ => return Err(AppError::Unauthenticated("expected Authorization: Bearer <token>".into()).into()),
                 },
             };
-            let p = web::block(move || app.authenticate(&token, remote, crate::app::now())).await??;
+            let now = crate::app::now();
+            if let Some(p) = app.cached_principal(&token, remote.clone(), now) {
+                return Ok(Caller(p));
+            }
+            let p = web::block(move || app.authenticate(&token, remote, now)).await??;
             Ok(Caller(p))
         })
     }

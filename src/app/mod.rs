@@ -159,7 +159,13 @@ pub struct App {
     pub holidays: Arc<Holidays>,
     calendars: RwLock<HashMap<(String, Region), Arc<PolicyCalendars>>>,
     stored_policies: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Token hash → principal and when it was read, for `TOKEN_CACHE_SECONDS`.
+    pub(crate) token_cache: RwLock<HashMap<String, (Principal, DateTime<Utc>)>>,
 }
+
+/// How long an authenticated token is trusted without reading the store
+/// again: a disabled user or revoked token stops working within this time.
+pub const TOKEN_CACHE_SECONDS: i64 = 10;
 
 impl App {
     /// Builds the application and records every loaded policy version in the
@@ -171,6 +177,7 @@ impl App {
             holidays: Arc::new(holidays),
             calendars: RwLock::new(HashMap::new()),
             stored_policies: RwLock::new(HashMap::new()),
+            token_cache: RwLock::new(HashMap::new()),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

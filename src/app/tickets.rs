@@ -28,6 +28,7 @@ use crate::store::models::*;
 use crate::store::schema::{organisations, queues, ticket_events, tickets, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::alias!(users as assignees: Assignees);
 
 const MAX_SUBJECT: usize = 300;
 const MAX_BODY: usize = 100_000;
@@ -383,17 +384,21 @@ impl App {
         })
     }
 
+    /// A ticket's view in one query: its row and the names it refers to.
     fn view_of(&self, conn: &mut DbConnection, row: &TicketRow) -> Result<TicketView, AppError> {
-        let org: String = organisations::table
-            .find(row.organisation_id)
-            .select(organisations::slug)
+        let (org, requester, queue, assignee): (String, String, String, Option<String>) = tickets::table
+            .inner_join(organisations::table)
+            .inner_join(queues::table)
+            .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
+            .filter(tickets::id.eq(row.id))
+            .select((
+                organisations::slug,
+                users::email,
+                queues::slug,
+                assignees.field(users::email).nullable(),
+            ))
             .first(conn)?;
-        let requester: String = users::table.find(row.requester_id).select(users::email).first(conn)?;
-        let queue: String = queues::table.find(row.queue_id).select(queues::slug).first(conn)?;
-        let assignee: Option<String> = match row.assignee_id {
-            Some(id) => Some(users::table.find(id).select(users::email).first(conn)?),
-            None => None,
-        };
         Ok(row_view(row, org, requester, queue, assignee))
     }
 
@@ -535,34 +540,83 @@ impl App {
                 .select(tickets::id)
                 .first(c)?;
             let reference = format!("SD-{id:06}");
+            let state = state_row(&ticket, &view, queue.id, None, 1, now);
             diesel::update(tickets::table.find(id))
-                .set((
-                    tickets::reference.eq(&reference),
-                    state_row(&ticket, &view, queue.id, None, 1, now),
-                ))
+                .set((tickets::reference.eq(&reference), state))
                 .execute(c)?;
             let mut events = vec![ticket.events[0].clone()];
             events.extend(more);
             insert_events(c, id, 1, &events)?;
             audit(c, who, "ticket.create", &format!("ticket:{reference}"), None, now)?;
-            let row: TicketRow = tickets::table.find(id).select(TicketRow::as_select()).first(c)?;
-            self.view_of(c, &row)
+            // Everything the view shows is in hand: no need to read it back.
+            let row = TicketRow {
+                id,
+                reference,
+                organisation_id: org.id,
+                requester_id: requester.id,
+                queue_id: queue.id,
+                assignee_id: None,
+                severity: severity.number() as i32,
+                status: ticket.status.as_str().to_string(),
+                subject: req.subject.trim().to_string(),
+                source: source.clone(),
+                received_at: naive(now),
+                created_at: naive(now),
+                updated_at: naive(now),
+                policy: policy.name.clone(),
+                policy_version: policy.version.clone(),
+                row_version: 1,
+                first_response_at: None,
+                resolved_at: None,
+                reopen_count: 0,
+                response_state: state_name(view.response.state),
+                response_elapsed_seconds: view.response.elapsed_seconds,
+                response_due_at: view.response.due.map(naive),
+                response_breached_at: view.response.breached_at.map(naive),
+                resolve_state: state_name(view.resolve.state),
+                resolve_elapsed_seconds: view.resolve.elapsed_seconds,
+                resolve_due_at: view.resolve.due.map(naive),
+                resolve_breached_at: view.resolve.breached_at.map(naive),
+                at_risk_at: at_risk_at(&view).map(naive),
+                next_check_at: view.next_check_at.map(naive),
+                sla_computed_at: naive(now),
+            };
+            Ok(row_view(
+                &row,
+                org.slug.clone(),
+                requester.email.clone(),
+                queue.slug.clone(),
+                None,
+            ))
         })
     }
 
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         let mut conn = self.conn()?;
         let reference = parse_reference(reference)?;
-        let row: TicketRow = tickets::table
+        let found: Option<(TicketRow, String, String, String, Option<String>)> = tickets::table
+            .inner_join(organisations::table)
+            .inner_join(queues::table)
+            .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
             .filter(tickets::reference.eq(&reference))
-            .select(TicketRow::as_select())
+            .select((
+                TicketRow::as_select(),
+                organisations::slug,
+                users::email,
+                queues::slug,
+                assignees.field(users::email).nullable(),
+            ))
             .first(&mut conn)
-            .optional()?
-            .ok_or_else(|| AppError::NotFound(format!("ticket {reference}")))?;
-        if who.role == Role::Customer && who.organisation_id != Some(row.organisation_id) {
-            return Err(AppError::NotFound(format!("ticket {reference}")));
+            .optional()?;
+        match found {
+            Some((row, org, requester, queue, assignee))
+                if who.role != Role::Customer || who.organisation_id == Some(row.organisation_id) =>
+            {
+                Ok(row_view(&row, org, requester, queue, assignee))
+            }
+            _ => Err(AppError::NotFound(format!("ticket {reference}"))),
         }
-        self.view_of(&mut conn, &row)
     }
 
     /// The timeline; customers see public events only.
@@ -818,6 +872,7 @@ impl App {
             .inner_join(organisations::table)
             .inner_join(queues::table)
             .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
             .into_boxed();
         if who.role == Role::Customer {
             q = q.filter(tickets::organisation_id.eq(who.organisation_id.unwrap_or(-1)));
@@ -911,9 +966,15 @@ impl App {
                 tickets::id.asc(),
             ));
         }
-        let rows: Vec<(TicketRow, String, String, String)> = q
+        let rows: Vec<(TicketRow, String, String, String, Option<String>)> = q
             .limit(limit + 1)
-            .select((TicketRow::as_select(), organisations::slug, users::email, queues::slug))
+            .select((
+                TicketRow::as_select(),
+                organisations::slug,
+                users::email,
+                queues::slug,
+                assignees.field(users::email).nullable(),
+            ))
             .load(c)?;
         let more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
@@ -932,14 +993,12 @@ impl App {
         } else {
             None
         };
-        let mut items = Vec::with_capacity(rows.len());
-        for (r, org, requester, queue) in rows {
-            let assignee = match r.assignee_id {
-                Some(id) => Some(users::table.find(id).select(users::email).first(c)?),
-                None => None,
-            };
-            items.push(row_view(r, org.clone(), requester.clone(), queue.clone(), assignee));
-        }
+        let items = rows
+            .iter()
+            .map(|(r, org, requester, queue, assignee)| {
+                row_view(r, org.clone(), requester.clone(), queue.clone(), assignee.clone())
+            })
+            .collect();
         Ok(TicketPage { items, next })
     }
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Load test of `sladesk serve` on loopback with wrk: ticket creation and
+# ticket reads, 64 connections for 30 s each (DURATION overrides), on SQLite
+# (default) or PostgreSQL. The server is started by `sladesk demo` on a fresh
+# database (200 demo tickets), so the data is the README's demo desk.
+# Reports requests/s and latency percentiles from wrk, and the server's RSS
+# idle and at its peak under load.
+#
+# Usage: benches/load.sh [sqlite|postgres]    (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-sqlite}
+duration=${DURATION:-30s}
+port=${PORT:-18090}
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
+  if [ "$backend" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sladesk_load WITH (FORCE)" postgres >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --quiet
+case "$backend" in
+  sqlite) url="sqlite://$work/load.db" ;;
+  postgres)
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sladesk_load WITH (FORCE)" postgres >/dev/null
+    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE sladesk_load" postgres >/dev/null
+    url="postgres://postgres@127.0.0.1:5432/sladesk_load" ;;
+  *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
+esac
+
+RUST_LOG=warn target/release/sladesk demo --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
+server=$!
+for _ in $(seq 1 120); do grep -q "try:" "$work/banner" 2>/dev/null && break; sleep 0.5; done
+agent=$(awk '$2 == "alice@sladesk.example" {print $3}' "$work/banner")
+customer=$(awk '$3 == "nadia.patel@northwind.example" {print $4}' "$work/banner")
+[ -n "$agent" ] && [ -n "$customer" ] || { echo "the demo did not start:"; cat "$work/banner" "$work/log"; exit 1; }
+sleep 1
+rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
+echo "backend: $backend; idle RSS: $(( $(rss) / 1024 )) MiB"
+
+peak="$work/peak"; echo 0 >"$peak"
+( max=0; while kill -0 "$server" 2>/dev/null; do r=$(rss || echo 0); if [ "${r:-0}" -gt "$max" ]; then max=$r; echo "$max" >"$peak.tmp" && mv "$peak.tmp" "$peak"; fi; sleep 0.2; done ) &
+sampler=$!
+
+cat >"$work/create.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $customer"
+wrk.body = '{"subject":"Load test ticket","description":"Raised by benches/load.sh","severity":3}'
+LUA
+echo "== reads: GET /api/v1/tickets/SD-000100, 64 connections, $duration"
+wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets/SD-000100" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== creations: POST /api/v1/tickets, 64 connections, $duration"
+wrk -t2 -c64 -d"$duration" --latency -s "$work/create.lua" "http://127.0.0.1:$port/api/v1/tickets" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "peak RSS under load: $(( $(cat "$peak") / 1024 )) MiB"
