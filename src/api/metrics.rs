@@ -94,6 +94,7 @@ impl Metrics {
 
 type Counts = Vec<(String, i32, i64)>;
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(app: State, m: web::Data<Metrics>) -> HttpResponse {
     let app = app.get_ref().clone();
     let desk = web::block(move || -> Result<(Counts, Counts, i64, i64), String> {

@@ -16,9 +16,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use crate::app::admin::{OrganisationView, QueueView, UserView};
 use crate::app::tickets::{Change, NewTicketRequest, TicketFilter, TicketView, parse_severity, parse_status};
+use crate::app::tickets::{EventView, RecomputeLine, SlaDetail, TicketPage};
 use crate::app::{App, AppError, Principal, invalid};
 use problem::Problem;
+use utoipa::OpenApi;
 
 /// Largest request body accepted (a ticket description is at most 100,000 characters).
 pub const BODY_LIMIT: usize = 512 * 1024;
@@ -111,6 +114,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics::metrics))
+    .route("/api/v1/openapi.json", web::get().to(openapi))
     .service(
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))
@@ -156,10 +160,12 @@ fn json_problem(err: actix_web::error::JsonPayloadError) -> Problem {
     }
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Database reachable and migrations current"), (status = 503, description = "Not ready, with the reason")))]
 async fn readyz(app: State) -> HttpResponse {
     let app = app.get_ref().clone();
     let checked = web::block(move || -> Result<bool, String> {
@@ -178,6 +184,8 @@ async fn readyz(app: State) -> HttpResponse {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = NewTicketRequest, security(("bearer" = [])),
+    responses((status = 201, description = "Raised; Location and ETag set", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn create_ticket(
     app: State,
     Caller(who): Caller,
@@ -188,6 +196,8 @@ async fn create_ticket(
     Ok(ticket_response(StatusCode::CREATED, v))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketFilter), security(("bearer" = [])),
+    responses((status = 200, description = "One page, most urgent first by default", body = TicketPage), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem)))]
 async fn list_tickets(app: State, Caller(who): Caller, q: web::Query<TicketFilter>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let page = run(move || app.list_tickets(&who, &q, crate::app::now())).await?;
@@ -196,12 +206,16 @@ async fn list_tickets(app: State, Caller(who): Caller, q: web::Query<TicketFilte
         .json(page))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
+    responses((status = 200, description = "The ticket; ETag is its version", body = TicketView), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
 async fn get_ticket(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let v = run(move || app.get_ticket(&who, &path)).await?;
     Ok(ticket_response(StatusCode::OK, v))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/events", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
+    responses((status = 200, description = "The timeline; customers see public events only", body = Vec<EventView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
 async fn ticket_events(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let v = run(move || app.ticket_events(&who, &path)).await?;
@@ -210,6 +224,8 @@ async fn ticket_events(app: State, Caller(who): Caller, path: web::Path<String>)
         .json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/sla", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
+    responses((status = 200, description = "Both clocks as the core computes them now", body = SlaDetail), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
 async fn ticket_sla(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let v = run(move || app.ticket_sla(&who, &path, crate::app::now())).await?;
@@ -218,10 +234,26 @@ async fn ticket_sla(app: State, Caller(who): Caller, path: web::Path<String>) ->
         .json(v))
 }
 
-#[derive(Deserialize)]
+/// A reply or note.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Body {
+pub struct ReplyBody {
     body: String,
+}
+
+/// Fields `PATCH` accepts; each is optional, and they apply in the order
+/// assignee, queue, severity, status in one transaction.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TicketPatch {
+    /// A staff member's email, or null to unassign.
+    assignee: Option<String>,
+    /// A queue's slug.
+    queue: Option<String>,
+    #[schema(minimum = 1, maximum = 4)]
+    severity: Option<u8>,
+    /// open, pending_customer or pending_third_party (use the transitions for the rest).
+    status: Option<String>,
 }
 
 async fn change(
@@ -237,12 +269,13 @@ async fn change(
     Ok(ticket_response(StatusCode::OK, v))
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets/{reference}/replies", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), request_body = ReplyBody, security(("bearer" = [])), responses((status = 200, description = "The changed ticket", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "The ticket's state does not allow it, or If-Match is stale", body = Problem), (status = 422, body = Problem)))]
 async fn reply(
     app: State,
     Caller(who): Caller,
     req: HttpRequest,
     path: web::Path<String>,
-    b: web::Json<Body>,
+    b: web::Json<ReplyBody>,
 ) -> Result<HttpResponse, Problem> {
     change(
         app,
@@ -254,12 +287,13 @@ async fn reply(
     .await
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets/{reference}/notes", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), request_body = ReplyBody, security(("bearer" = [])), responses((status = 200, description = "The changed ticket", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "The ticket's state does not allow it, or If-Match is stale", body = Problem), (status = 422, body = Problem)))]
 async fn note(
     app: State,
     Caller(who): Caller,
     req: HttpRequest,
     path: web::Path<String>,
-    b: web::Json<Body>,
+    b: web::Json<ReplyBody>,
 ) -> Result<HttpResponse, Problem> {
     change(
         app,
@@ -271,6 +305,9 @@ async fn note(
     .await
 }
 
+#[utoipa::path(post, path = "/api/v1/tickets/{reference}/{transition}", tag = "tickets",
+    params(("reference" = String, Path, description = "Ticket reference"), ("transition" = String, Path, description = "resolve, reopen, close or cancel")),
+    security(("bearer" = [])), responses((status = 200, description = "The changed ticket", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "The ticket's state does not allow it, or If-Match is stale", body = Problem), (status = 422, body = Problem)))]
 async fn transition(
     app: State,
     Caller(who): Caller,
@@ -294,6 +331,7 @@ async fn transition(
 
 /// `PATCH` with any of `assignee` (email or null), `queue`, `severity` and
 /// `status`, applied in that order in one transaction.
+#[utoipa::path(patch, path = "/api/v1/tickets/{reference}", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), request_body = TicketPatch, security(("bearer" = [])), responses((status = 200, description = "The changed ticket", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "The ticket's state does not allow it, or If-Match is stale", body = Problem), (status = 422, body = Problem)))]
 async fn patch_ticket(
     app: State,
     Caller(who): Caller,
@@ -324,11 +362,13 @@ async fn patch_ticket(
     change(app, who, &req, path.into_inner(), changes).await
 }
 
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "administration", security(("bearer" = [])), responses((status = 200, description = "Customers see their own only", body = Vec<OrganisationView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem)))]
 async fn list_organisations(app: State, Caller(who): Caller) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     Ok(HttpResponse::Ok().json(run(move || app.list_organisations(&who)).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/organisations", tag = "administration", request_body = NewOrganisationRequest, security(("bearer" = [])), responses((status = 201, body = OrganisationView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_organisation(
     app: State,
     Caller(who): Caller,
@@ -339,29 +379,33 @@ async fn create_organisation(
         .json(run(move || app.create_organisation(&who, b.into_inner(), crate::app::now())).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "administration", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem)))]
 async fn list_users(app: State, Caller(who): Caller) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     Ok(HttpResponse::Ok().json(run(move || app.list_users(&who)).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "administration", request_body = NewUserRequest, security(("bearer" = [])), responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_user(app: State, Caller(who): Caller, b: web::Json<NewUserRequest>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     Ok(HttpResponse::Created().json(run(move || app.create_user(&who, b.into_inner(), crate::app::now())).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/queues", tag = "administration", security(("bearer" = [])), responses((status = 200, body = Vec<QueueView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem)))]
 async fn list_queues(app: State, Caller(who): Caller) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     Ok(HttpResponse::Ok().json(run(move || app.list_queues(&who)).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/queues", tag = "administration", request_body = NewQueueRequest, security(("bearer" = [])), responses((status = 201, body = QueueView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_queue(app: State, Caller(who): Caller, b: web::Json<NewQueueRequest>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     Ok(HttpResponse::Created().json(run(move || app.create_queue(&who, b.into_inner(), crate::app::now())).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewTokenRequest {
+pub struct NewTokenRequest {
     user: String,
     name: String,
     #[serde(default)]
@@ -369,6 +413,7 @@ struct NewTokenRequest {
     expires_in_days: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "administration", request_body = NewTokenRequest, security(("bearer" = [])), responses((status = 201, description = "The token, shown this once", body = Object), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(app: State, Caller(who): Caller, b: web::Json<NewTokenRequest>) -> Result<HttpResponse, Problem> {
     let b = b.into_inner();
     let days = match b.expires_in_days {
@@ -394,9 +439,9 @@ async fn create_token(app: State, Caller(who): Caller, b: web::Json<NewTokenRequ
         .json(serde_json::json!({"user": user, "token": token})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecomputeRequest {
+pub struct RecomputeRequest {
     organisation: Option<String>,
     ticket: Option<String>,
     #[serde(default)]
@@ -404,6 +449,7 @@ struct RecomputeRequest {
 }
 
 /// Admin: recompute open tickets on the policy and holidays now in force.
+#[utoipa::path(post, path = "/api/v1/sla/recompute", tag = "administration", request_body = RecomputeRequest, security(("bearer" = [])), responses((status = 200, description = "Per ticket: old and new policy, due instants and breach state", body = Vec<RecomputeLine>), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn recompute(app: State, Caller(who): Caller, b: web::Json<RecomputeRequest>) -> Result<HttpResponse, Problem> {
     let b = b.into_inner();
     let app = app.get_ref().clone();
@@ -418,4 +464,38 @@ async fn recompute(app: State, Caller(who): Caller, b: web::Json<RecomputeReques
     })
     .await?;
     Ok(HttpResponse::Ok().json(lines))
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and types above.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "sladesk", description = "ITIL service desk and SLA tracking. Instants are RFC 3339 UTC; errors are application/problem+json."),
+    paths(
+        healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
+        reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
+        create_queue, create_token, recompute
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "tickets"), (name = "administration"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+async fn openapi() -> HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok().content_type("application/json").body(doc.as_str())
 }

@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::app::AppError;
 use crate::domain::ticket::CommandError;
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem: `type`, `title`, `status`, `detail`, and for an invalid field its name.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,

@@ -11,7 +11,7 @@ use crate::domain::holidays::Region;
 use crate::store::models::*;
 use crate::store::schema::{api_tokens, organisations, queue_members, queues, users};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganisationView {
     pub slug: String,
     pub name: String,
@@ -47,7 +47,7 @@ impl From<Organisation> for OrganisationView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -59,7 +59,7 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub slug: String,
     pub name: String,
@@ -70,7 +70,7 @@ pub struct QueueView {
 }
 
 /// What is needed to add an organisation.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisationRequest {
     pub slug: String,
@@ -85,7 +85,7 @@ pub struct NewOrganisationRequest {
     pub contract_end: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
@@ -96,7 +96,7 @@ pub struct NewUserRequest {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewQueueRequest {
     pub slug: String,

@@ -62,7 +62,7 @@ pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
 }
 
 /// Staff and customer roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Customer,

@@ -34,11 +34,13 @@ const MAX_SUBJECT: usize = 300;
 const MAX_BODY: usize = 100_000;
 const RETRIES: usize = 30;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketRequest {
     pub subject: String,
     pub description: String,
+    /// 1 (critical) to 4 (minor); the queue's default if absent.
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 4)]
     pub severity: Option<Severity>,
     /// Queue slug; the first queue if absent.
     pub queue: Option<String>,
@@ -66,15 +68,17 @@ pub enum Change {
     Cancel,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockSummary {
+    /// running, paused, met, breached_running, breached_paused, breached_met or cancelled
+    #[schema(value_type = String)]
     pub state: ClockState,
     pub elapsed_seconds: i64,
     pub due_at: Option<DateTime<Utc>>,
     pub breached_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub reference: String,
     pub subject: String,
@@ -99,7 +103,7 @@ pub struct TicketView {
     pub next_check_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub seq: i32,
     pub at: DateTime<Utc>,
@@ -109,18 +113,22 @@ pub struct EventView {
     pub kind: String,
     pub visibility: String,
     pub body: Option<String>,
+    /// The domain event as recorded.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockDetail {
+    /// kind, state, elapsed_seconds, target_seconds, due, breached_at, stopped_at and at_risk thresholds.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub clock: ClockView,
     pub remaining_seconds: Option<i64>,
 }
 
 /// A ticket's SLA as the core computes it now, with the policy and calendar in force.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlaDetail {
     pub reference: String,
     pub computed_at: DateTime<Utc>,
@@ -136,8 +144,9 @@ pub struct SlaDetail {
 }
 
 /// Filters for listing tickets.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TicketFilter {
     pub status: Option<String>,
     pub severity: Option<i32>,
@@ -156,7 +165,7 @@ pub struct TicketFilter {
     pub after: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     pub items: Vec<TicketView>,
     pub next: Option<String>,
@@ -1077,7 +1086,7 @@ impl Cursor {
 }
 
 /// What a recompute did (or would do) to one ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecomputeLine {
     pub reference: String,
     pub old_policy: String,

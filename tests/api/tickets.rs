@@ -13,6 +13,7 @@ crate::both_backends!(
     tickets_list_most_urgent_first_with_filters_and_pages,
     health_and_readiness_answer,
     metrics_count_requests_by_route_and_open_tickets_by_tier,
+    the_openapi_document_matches_the_routes_served,
 );
 
 async fn a_ticket_lives_its_whole_life_over_http(db: Db) {
@@ -346,4 +347,63 @@ async fn metrics_count_requests_by_route_and_open_tickets_by_tier(db: Db) {
     );
     assert!(!a.text.contains(&r), "no ticket reference in metrics");
     assert!(a.text.contains("sladesk_up 1"));
+}
+
+async fn the_openapi_document_matches_the_routes_served(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "OpenAPI", 3).await;
+    let a = t.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.json["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        a.json["openapi"]
+    );
+    let paths = a.json["paths"].as_object().unwrap();
+    let mut documented = Vec::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+            let concrete = path.replace("{reference}", &r).replace("{transition}", "resolve");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = if m == Method::GET { None } else { Some(json!({})) };
+            let got = t.call(m, &concrete, None, body).await.status.as_u16();
+            let secured = op.get("security").is_some();
+            if secured {
+                assert_eq!(got, 401, "{method} {path} is documented as needing a token");
+            } else {
+                assert!(got == 200 || got == 503, "{method} {path} answered {got}");
+            }
+        }
+    }
+    documented.sort();
+    let mut served = vec![
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /api/v1/openapi.json",
+        "POST /api/v1/tickets",
+        "GET /api/v1/tickets",
+        "GET /api/v1/tickets/{reference}",
+        "PATCH /api/v1/tickets/{reference}",
+        "GET /api/v1/tickets/{reference}/events",
+        "GET /api/v1/tickets/{reference}/sla",
+        "POST /api/v1/tickets/{reference}/replies",
+        "POST /api/v1/tickets/{reference}/notes",
+        "POST /api/v1/tickets/{reference}/{transition}",
+        "GET /api/v1/organisations",
+        "POST /api/v1/organisations",
+        "GET /api/v1/users",
+        "POST /api/v1/users",
+        "GET /api/v1/queues",
+        "POST /api/v1/queues",
+        "POST /api/v1/tokens",
+        "POST /api/v1/sla/recompute",
+    ];
+    served.sort();
+    assert_eq!(documented, served, "every route served is documented, and nothing else");
+    let schemas = a.json["components"]["schemas"].as_object().unwrap();
+    for s in ["TicketView", "NewTicketRequest", "Problem", "SlaDetail", "EventView"] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
 }
