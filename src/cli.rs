@@ -603,7 +603,6 @@ fn bind(s: &Settings) -> Result<std::net::TcpListener, Failure> {
 
 fn serve_until_stopped(app: std::sync::Arc<crate::app::App>, s: &Settings) -> Result<ExitCode, Failure> {
     let listener = bind(s)?;
-    eprintln!("sladesk: listening on http://{}", listener.local_addr()?);
     run_server(app, listener, s.workers)
 }
 
@@ -612,8 +611,17 @@ fn run_server(
     listener: std::net::TcpListener,
     workers: usize,
 ) -> Result<ExitCode, Failure> {
-    tracing::info!(addr = %listener.local_addr()?, "sladesk listening");
-    actix_web::rt::System::new().block_on(async move { crate::server::serve(app, listener, workers)?.await })?;
+    let addr = listener.local_addr()?;
+    actix_web::rt::System::new().block_on(async move {
+        let server = actix_web::rt::spawn(crate::server::serve(app, listener, workers)?);
+        // The server sets its SIGTERM/SIGINT handlers when first polled: let
+        // it run once before saying it listens, so whoever waits for this
+        // line may stop it.
+        actix_web::rt::task::yield_now().await;
+        tracing::info!(%addr, "sladesk listening");
+        eprintln!("sladesk: listening on http://{addr}");
+        server.await.map_err(std::io::Error::other)?
+    })?;
     eprintln!("sladesk: stopped");
     Ok(ExitCode::SUCCESS)
 }

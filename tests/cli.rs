@@ -556,3 +556,73 @@ fn the_demo_builds_a_desk_and_serves_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn serve_reads_sladesk_toml_and_stops_gracefully_on_sigterm() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("sladesk.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicies = \"{}/sla-policies\"\n",
+            dir.join("served.db").display(),
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("SLADESK_DATABASE_URL")
+        .env_remove("SLADESK_LISTEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("sladesk: listening on http://127.0.0.1:"), "{line}");
+    assert!(
+        dir.join("served.db").exists(),
+        "the database named in sladesk.toml was created and migrated"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    assert!(code.success(), "a graceful stop exits 0, got {code:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(rest.contains("sladesk: stopped"), "{rest}");
+}
+
+#[test]
+fn a_bad_settings_file_names_its_line() {
+    let dir = tempdir();
+    std::fs::write(dir.join("sladesk.toml"), "listen = \"127.0.0.1:0\"\nlisten_port = 9\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .arg("migrate")
+        .current_dir(&dir)
+        .env_remove("SLADESK_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("sladesk: sladesk.toml:2: unknown field `listen_port`"),
+        "{err}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(["migrate", "--database-url", "mysql://nope"])
+        .current_dir(tempdir())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8(o.stderr)
+            .unwrap()
+            .contains("expected sqlite://PATH or postgres://")
+    );
+}
