@@ -8,7 +8,9 @@ use crate::helpers::{Db, spawn_app};
 
 crate::both_backends!(
     bad_requests_get_clear_problems,
-    metacharacters_are_stored_and_returned_verbatim
+    metacharacters_are_stored_and_returned_verbatim,
+    every_json_endpoint_refuses_malformed_unknown_mistyped_and_oversized_bodies,
+    administration_validates_each_field,
 );
 
 async fn bad_requests_get_clear_problems(db: Db) {
@@ -173,4 +175,145 @@ async fn metacharacters_are_stored_and_returned_verbatim(db: Db) {
     let a = t.get("/api/v1/tickets?q=100%25%20_done_", &t.agent).await;
     assert_eq!(a.json["items"].as_array().unwrap().len(), 1, "{}", a.text);
     assert_eq!(a.json["items"][0]["subject"], subject);
+}
+
+async fn every_json_endpoint_refuses_malformed_unknown_mistyped_and_oversized_bodies(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "ok", 3).await;
+    let endpoints = [
+        (Method::POST, "/api/v1/tickets".to_string()),
+        (Method::PATCH, format!("/api/v1/tickets/{r}")),
+        (Method::POST, format!("/api/v1/tickets/{r}/replies")),
+        (Method::POST, format!("/api/v1/tickets/{r}/notes")),
+        (Method::POST, "/api/v1/organisations".to_string()),
+        (Method::POST, "/api/v1/users".to_string()),
+        (Method::POST, "/api/v1/queues".to_string()),
+        (Method::POST, "/api/v1/tokens".to_string()),
+        (Method::POST, "/api/v1/sla/recompute".to_string()),
+    ];
+    for (m, path) in endpoints {
+        let who = if path.contains("/tickets") { &t.agent } else { &t.admin };
+        let a = t
+            .raw(m.clone(), &path, who, "application/json", b"{not json".to_vec())
+            .await;
+        assert_eq!(a.problem(400).split(':').next(), Some("body"), "{m} {path}: {}", a.text);
+        let a = t
+            .raw(m.clone(), &path, who, "application/json", b"[1, 2, 3]".to_vec())
+            .await;
+        a.problem(400);
+        let a = t
+            .raw(
+                m.clone(),
+                &path,
+                who,
+                "application/json",
+                br#"{"surprise": true}"#.to_vec(),
+            )
+            .await;
+        let d = a.problem(400);
+        assert!(d.contains("surprise"), "{m} {path}: the unknown field is named: {d}");
+        let a = t
+            .raw(m.clone(), &path, who, "application/xml", b"<ticket/>".to_vec())
+            .await;
+        a.problem(415);
+        let huge = format!("{{\"body\": \"{}\"}}", "x".repeat(600 * 1024));
+        let a = t
+            .raw(m.clone(), &path, who, "application/json", huge.into_bytes())
+            .await;
+        a.problem(413);
+        let a = t
+            .raw(
+                m.clone(),
+                &path,
+                who,
+                "application/json",
+                b"{\"body\": \"\xc3\x28\"}".to_vec(),
+            )
+            .await;
+        a.problem(400);
+    }
+    let a = t.get(&format!("/api/v1/tickets/{r}"), &t.agent).await;
+    assert_eq!(a.json["version"], 1, "nothing above changed the ticket");
+}
+
+async fn administration_validates_each_field(db: Db) {
+    let t = spawn_app(db).await;
+    let org = |slug: &str, tier: &str, region: &str| json!({"slug": slug, "name": "X", "tier": tier, "region": region});
+    let cases = [
+        (
+            "/api/v1/organisations",
+            org("Bad Slug", "silver", "scotland"),
+            "slug: expected 1–64 lower-case letters, digits or '-'",
+        ),
+        (
+            "/api/v1/organisations",
+            org("ok", "diamond", "scotland"),
+            "tier: unknown tier 'diamond': expected one of bronze, gold, platinum, silver",
+        ),
+        (
+            "/api/v1/organisations",
+            org("ok", "silver", "wales"),
+            "region: unknown holiday region 'wales': expected england-and-wales, scotland or northern-ireland",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "not-an-email", "role": "agent"}),
+            "email: 'not-an-email' is not an email address",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "x@y.example", "role": "customer"}),
+            "organisation: a customer belongs to an organisation",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "x@y.example", "role": "agent", "organisation": "acme"}),
+            "organisation: staff do not belong to a customer organisation",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "x@y.example", "role": "agent", "password": "short"}),
+            "password: at least 12 characters",
+        ),
+        (
+            "/api/v1/queues",
+            json!({"slug": "q", "name": "Q", "default_severity": 5}),
+            "default_severity: expected 1, 2, 3 or 4",
+        ),
+        (
+            "/api/v1/queues",
+            json!({"slug": "q", "name": "Q", "lead": "carol@acme.example"}),
+            "lead: 'carol@acme.example' is a customer, not staff",
+        ),
+        (
+            "/api/v1/tokens",
+            json!({"user": "nobody@x.example", "name": "t"}),
+            "user: unknown user 'nobody@x.example'",
+        ),
+        (
+            "/api/v1/tokens",
+            json!({"user": "bob@desk.example", "name": "t", "scope": "root"}),
+            "scope: expected full or intake",
+        ),
+    ];
+    for (path, body, detail) in cases {
+        let a = t.post(path, &t.admin, body.clone()).await;
+        assert_eq!(a.problem(422), detail, "{path} {body}");
+    }
+    let a = t
+        .post(
+            "/api/v1/users",
+            &t.admin,
+            json!({"email": "ALICE@desk.example", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(
+        a.problem(409),
+        "a user with email 'ALICE@desk.example' exists",
+        "emails are unique whatever their case"
+    );
+    let a = t
+        .post("/api/v1/organisations", &t.admin, org("acme", "silver", "scotland"))
+        .await;
+    assert_eq!(a.problem(409), "an organisation with slug 'acme' exists");
 }
