@@ -18,8 +18,10 @@ use diesel::prelude::*;
 use crate::domain::holidays::{Holidays, Region};
 use crate::domain::policy::{Policy, PolicyCalendars};
 use crate::policies::PolicySet;
-use crate::store::models::{NewAudit, PolicyVersion};
-use crate::store::schema::{audit_log, policy_versions};
+use sha2::Digest;
+
+use crate::store::models::{HolidaySet, NewAudit, PolicyVersion};
+use crate::store::schema::{audit_log, holiday_sets, policy_versions};
 use crate::store::{DbConnection, Pool, StoreError};
 
 /// Why a use case refused or failed. Adapters map these once (HTTP: problem+json).
@@ -159,6 +161,9 @@ pub struct App {
     pub holidays: Arc<Holidays>,
     calendars: RwLock<HashMap<(String, Region), Arc<PolicyCalendars>>>,
     stored_policies: RwLock<HashMap<String, Arc<Policy>>>,
+    /// The fingerprint of the holiday data loaded now; new tickets record it.
+    pub holiday_set: String,
+    stored_holidays: RwLock<HashMap<String, Arc<Holidays>>>,
     /// Token hash → principal and when it was read, for `TOKEN_CACHE_SECONDS`.
     pub(crate) token_cache: RwLock<HashMap<String, (Principal, DateTime<Utc>)>>,
 }
@@ -171,7 +176,19 @@ impl App {
     /// Builds the application and records every loaded policy version in the
     /// store, so a ticket's version can be rebuilt after its file changes.
     pub fn new(pool: Pool, policies: PolicySet, holidays: Holidays) -> Result<App, AppError> {
+        let (first, last) = (
+            crate::domain::holidays::RULES_FIRST_YEAR - 1,
+            crate::domain::holidays::RULES_LAST_YEAR + 1,
+        );
+        let holiday_source = holidays.to_govuk_json(first, last);
+        let holiday_set: String = sha2::Sha256::digest(holiday_source.as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let app = App {
+            holiday_set: holiday_set.clone(),
+            stored_holidays: RwLock::new(HashMap::new()),
             pool,
             policies: Arc::new(policies),
             holidays: Arc::new(holidays),
@@ -182,6 +199,19 @@ impl App {
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());
         conn.write(|c| {
+            let known: i64 = holiday_sets::table
+                .filter(holiday_sets::fingerprint.eq(&holiday_set))
+                .count()
+                .get_result(c)?;
+            if known == 0 {
+                diesel::insert_into(holiday_sets::table)
+                    .values(HolidaySet {
+                        fingerprint: holiday_set.clone(),
+                        source: holiday_source.clone(),
+                        first_seen_at: now,
+                    })
+                    .execute(c)?;
+            }
             for (p, _) in app.policies.iter() {
                 let exists: i64 = policy_versions::table
                     .filter(policy_versions::version.eq(&p.version))
@@ -233,19 +263,53 @@ impl App {
         Ok(p)
     }
 
-    /// Compiled calendars of a policy version for a region, compiled once.
-    pub fn calendars(&self, policy: &Policy, region: Region) -> Arc<PolicyCalendars> {
-        let key = (policy.version.clone(), region);
+    /// Compiled calendars of a policy version for a region on a recorded
+    /// holiday set, compiled once.
+    pub fn calendars(
+        &self,
+        conn: &mut DbConnection,
+        policy: &Policy,
+        region: Region,
+        holiday_set: &str,
+    ) -> Result<Arc<PolicyCalendars>, AppError> {
+        let key = (format!("{}/{holiday_set}", policy.version), region);
         if let Some(c) = self.calendars.read().expect("lock").get(&key) {
-            return c.clone();
+            return Ok(c.clone());
         }
-        let compiled = Arc::new(policy.calendars(&self.holidays, region));
-        self.calendars
+        let holidays = self.holidays_of(conn, holiday_set)?;
+        let compiled = Arc::new(policy.calendars(&holidays, region));
+        Ok(self
+            .calendars
             .write()
             .expect("lock")
             .entry(key)
             .or_insert(compiled)
-            .clone()
+            .clone())
+    }
+
+    /// The holiday data a ticket recorded: the loaded data, or a set kept in the store.
+    fn holidays_of(&self, conn: &mut DbConnection, fingerprint: &str) -> Result<Arc<Holidays>, AppError> {
+        if fingerprint == self.holiday_set {
+            return Ok(self.holidays.clone());
+        }
+        if let Some(h) = self.stored_holidays.read().expect("lock").get(fingerprint) {
+            return Ok(h.clone());
+        }
+        let source: String = holiday_sets::table
+            .find(fingerprint)
+            .select(holiday_sets::source)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::Conflict(format!("holiday set {fingerprint} is not stored")))?;
+        let mut h = Holidays::from_rules();
+        h.import_govuk_json(&source)
+            .map_err(|e| AppError::Conflict(format!("holiday set {fingerprint}: {e}")))?;
+        let h = Arc::new(h);
+        self.stored_holidays
+            .write()
+            .expect("lock")
+            .insert(fingerprint.to_string(), h.clone());
+        Ok(h)
     }
 }
 

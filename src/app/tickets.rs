@@ -276,6 +276,7 @@ fn state_row(
     queue_id: i64,
     assignee_id: Option<i64>,
     row_version: i64,
+    holiday_set: &str,
     now: DateTime<Utc>,
 ) -> TicketState {
     TicketState {
@@ -300,6 +301,7 @@ fn state_row(
         next_check_at: view.next_check_at.map(naive),
         sla_computed_at: naive(now),
         policy_version: ticket.policy_version.clone(),
+        holiday_set: holiday_set.to_string(),
     }
 }
 
@@ -501,7 +503,7 @@ impl App {
                 .region
                 .parse()
                 .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
-            let calendars = self.calendars(policy, region);
+            let calendars = self.calendars(c, policy, region, &self.holiday_set)?;
             let ctx = SlaContext {
                 policy,
                 calendars: &calendars,
@@ -535,6 +537,7 @@ impl App {
                     updated_at: naive(now),
                     policy: &policy.name,
                     policy_version: &policy.version,
+                    holiday_set: &self.holiday_set,
                     row_version: 0,
                     reopen_count: 0,
                     response_state: "running",
@@ -549,7 +552,7 @@ impl App {
                 .select(tickets::id)
                 .first(c)?;
             let reference = format!("SD-{id:06}");
-            let state = state_row(&ticket, &view, queue.id, None, 1, now);
+            let state = state_row(&ticket, &view, queue.id, None, 1, &self.holiday_set, now);
             diesel::update(tickets::table.find(id))
                 .set((tickets::reference.eq(&reference), state))
                 .execute(c)?;
@@ -574,6 +577,7 @@ impl App {
                 updated_at: naive(now),
                 policy: policy.name.clone(),
                 policy_version: policy.version.clone(),
+                holiday_set: self.holiday_set.clone(),
                 row_version: 1,
                 first_response_at: None,
                 resolved_at: None,
@@ -662,7 +666,7 @@ impl App {
     pub fn ticket_sla(&self, who: &Principal, reference: &str, now: DateTime<Utc>) -> Result<SlaDetail, AppError> {
         let mut conn = self.conn()?;
         let l = self.load_ticket(&mut conn, who, reference)?;
-        let calendars = self.calendars(&l.policy, l.region);
+        let calendars = self.calendars(&mut conn, &l.policy, l.region, &l.row.holiday_set)?;
         let ctx = SlaContext {
             policy: &l.policy,
             calendars: &calendars,
@@ -749,7 +753,7 @@ impl App {
             ))
             .into());
         }
-        let calendars = self.calendars(&l.policy, l.region);
+        let calendars = self.calendars(c, &l.policy, l.region, &l.row.holiday_set)?;
         let ctx = SlaContext {
             policy: &l.policy,
             calendars: &calendars,
@@ -835,6 +839,7 @@ impl App {
             queue_id,
             assignee_id,
             l.row.row_version + 1,
+            &l.row.holiday_set,
             at,
         ))
         .execute(c)?;
@@ -1097,6 +1102,9 @@ pub struct RecomputeLine {
     pub new_resolve_due: Option<DateTime<Utc>>,
     pub old_breached: bool,
     pub new_breached: bool,
+    /// Fingerprints of the holiday data before and after.
+    pub old_holidays: String,
+    pub new_holidays: String,
     pub changed: bool,
     pub applied: bool,
 }
@@ -1147,7 +1155,7 @@ impl App {
                     .effective(&tier, l.ticket.received_at)
                     .map_err(|e| AppError::Conflict(format!("{r}: {e}")))?
                     .clone();
-                let calendars = self.calendars(&policy, l.region);
+                let calendars = self.calendars(c, &policy, l.region, &self.holiday_set)?;
                 let ctx = SlaContext {
                     policy: &policy,
                     calendars: &calendars,
@@ -1172,10 +1180,13 @@ impl App {
                     new_resolve_due: view.resolve.due,
                     old_breached,
                     new_breached,
+                    old_holidays: l.row.holiday_set.clone(),
+                    new_holidays: self.holiday_set.clone(),
                     changed: false,
                     applied: false,
                 };
                 line.changed = line.old_policy != line.new_policy
+                    || line.old_holidays != line.new_holidays
                     || line.old_response_due != line.new_response_due
                     || line.old_resolve_due != line.new_resolve_due
                     || old_breached != new_breached;
@@ -1187,13 +1198,17 @@ impl App {
                         l.row.queue_id,
                         l.row.assignee_id,
                         l.row.row_version + 1,
+                        &self.holiday_set,
                         at,
                     );
                     state.policy_version = policy.version.clone();
                     diesel::update(tickets::table.find(l.row.id))
                         .set((state, tickets::policy.eq(&policy.name)))
                         .execute(c)?;
-                    let detail = format!("{} -> {}", line.old_policy, line.new_policy);
+                    let detail = format!(
+                        "{} -> {}; holidays {} -> {}",
+                        line.old_policy, line.new_policy, line.old_holidays, line.new_holidays
+                    );
                     audit(c, who, "ticket.recompute", &format!("ticket:{r}"), Some(&detail), now)?;
                     line.applied = true;
                 }

@@ -430,6 +430,27 @@ impl Holidays {
         (from..=to).flat_map(|y| self.for_year(region, y)).collect()
     }
 
+    /// Every region's holidays for the years `from..=to` in the GOV.UK feed
+    /// format, deterministic byte for byte: importing it into rules-only
+    /// holidays gives back exactly these days for those years.
+    pub fn to_govuk_json(&self, from: i32, to: i32) -> String {
+        let mut out = serde_json::Map::new();
+        for region in Region::ALL {
+            let events: Vec<serde_json::Value> = self
+                .list(region, from, to)
+                .into_iter()
+                .map(
+                    |h| serde_json::json!({"title": h.title, "date": h.date.to_string(), "notes": "", "bunting": true}),
+                )
+                .collect();
+            out.insert(
+                region.as_str().to_string(),
+                serde_json::json!({"division": region.as_str(), "events": events}),
+            );
+        }
+        serde_json::Value::Object(out).to_string()
+    }
+
     /// The closed dates of a region for the years `from..=to`.
     pub fn dates(&self, region: Region, from: i32, to: i32) -> BTreeSet<NaiveDate> {
         self.list(region, from, to).into_iter().map(|h| h.date).collect()
@@ -563,6 +584,20 @@ mod tests {
             h.for_year(Region::EnglandAndWales, 2031),
             computed(Region::EnglandAndWales, 2031)
         );
+    }
+
+    #[test]
+    fn an_export_imports_back_to_the_same_days() {
+        let mut h = Holidays::from_rules();
+        h.import_govuk_json(r#"{"scotland":{"division":"scotland","events":[{"title":"Extra","date":"2031-06-06","notes":"","bunting":true}]}}"#)
+            .unwrap();
+        let text = h.to_govuk_json(1990, 2100);
+        let mut back = Holidays::from_rules();
+        back.import_govuk_json(&text).unwrap();
+        for r in Region::ALL {
+            assert_eq!(back.list(r, 1990, 2100), h.list(r, 1990, 2100));
+        }
+        assert_eq!(back.to_govuk_json(1990, 2100), text, "deterministic");
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub struct TicketRow {
     pub updated_at: NaiveDateTime,
     pub policy: String,
     pub policy_version: String,
+    pub holiday_set: String,
     pub row_version: i64,
     pub first_response_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
@@ -177,6 +178,7 @@ pub struct NewTicket<'a> {
     pub updated_at: NaiveDateTime,
     pub policy: &'a str,
     pub policy_version: &'a str,
+    pub holiday_set: &'a str,
     pub row_version: i64,
     pub reopen_count: i32,
     pub response_state: &'a str,
@@ -211,6 +213,7 @@ pub struct TicketState {
     pub next_check_at: Option<NaiveDateTime>,
     pub sla_computed_at: NaiveDateTime,
     pub policy_version: String,
+    pub holiday_set: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -252,4 +255,12 @@ pub struct NewAudit<'a> {
     pub target: &'a str,
     pub remote_addr: Option<&'a str>,
     pub detail: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holiday_sets)]
+pub struct HolidaySet {
+    pub fingerprint: String,
+    pub source: String,
+    pub first_seen_at: NaiveDateTime,
 }

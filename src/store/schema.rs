@@ -78,6 +78,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    holiday_sets (fingerprint) {
+        fingerprint -> Text,
+        source -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tickets (id) {
         id -> BigInt,
         reference -> Text,
@@ -94,6 +102,7 @@ diesel::table! {
         updated_at -> Timestamp,
         policy -> Text,
         policy_version -> Text,
+        holiday_set -> Text,
         row_version -> BigInt,
         first_response_at -> Nullable<Timestamp>,
         resolved_at -> Nullable<Timestamp>,
@@ -153,6 +162,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     queues,
     queue_members,
     policy_versions,
+    holiday_sets,
     tickets,
     ticket_events,
     audit_log,

@@ -66,6 +66,15 @@ CREATE TABLE policy_versions (
     first_seen_at TIMESTAMP NOT NULL
 );
 
+-- Holiday data as used for SLA clocks: every region's days 1990-2100 in the
+-- GOV.UK feed format, keyed by its hash, so a ticket keeps the holidays it
+-- started with until it is recomputed on purpose.
+CREATE TABLE holiday_sets (
+    fingerprint TEXT PRIMARY KEY NOT NULL,
+    source TEXT NOT NULL,
+    first_seen_at TIMESTAMP NOT NULL
+);
+
 CREATE TABLE tickets (
     id BIGSERIAL PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
@@ -82,6 +91,7 @@ CREATE TABLE tickets (
     updated_at TIMESTAMP NOT NULL,
     policy TEXT NOT NULL,
     policy_version TEXT NOT NULL REFERENCES policy_versions(version),
+    holiday_set TEXT NOT NULL REFERENCES holiday_sets(fingerprint),
     row_version BIGINT NOT NULL DEFAULT 0,
     first_response_at TIMESTAMP,
     resolved_at TIMESTAMP,

@@ -1,1 +1,1 @@
-DROP TABLE audit_log; DROP TABLE ticket_events; DROP TABLE tickets; DROP TABLE policy_versions; DROP TABLE queue_members; DROP TABLE queues; DROP TABLE api_tokens; DROP TABLE users; DROP TABLE organisations;
+DROP TABLE audit_log; DROP TABLE ticket_events; DROP TABLE tickets; DROP TABLE holiday_sets; DROP TABLE policy_versions; DROP TABLE queue_members; DROP TABLE queues; DROP TABLE api_tokens; DROP TABLE users; DROP TABLE organisations;
