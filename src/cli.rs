@@ -515,10 +515,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let changed = lines.iter().filter(|l| l.changed).count();
             for l in lines.iter().filter(|l| l.changed) {
                 println!(
-                    "{}\t{} -> {}\tresponse due {} -> {}\tresolve due {} -> {}\t{} -> {}",
+                    "{}\t{} -> {}\tholidays {} -> {}\tresponse due {} -> {}\tresolve due {} -> {}\t{} -> {}",
                     l.reference,
                     l.old_policy,
                     l.new_policy,
+                    l.old_holidays,
+                    l.new_holidays,
                     show(l.old_response_due),
                     show(l.new_response_due),
                     show(l.old_resolve_due),

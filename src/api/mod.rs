@@ -41,7 +41,8 @@ impl FromRequest for Caller {
             .headers()
             .get(header::AUTHORIZATION)
             .map(|h| h.to_str().map(str::to_string));
-        let remote = req.connection_info().realip_remote_addr().map(str::to_string);
+        // The peer address, not X-Forwarded-For: a client can write any header it likes.
+        let remote = req.peer_addr().map(|a| a.ip().to_string());
         Box::pin(async move {
             let app = app.ok_or_else(|| Problem::bad_request("server misconfigured"))?;
             let token = match header {
