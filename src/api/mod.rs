@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
-use crate::app::admin::{OrganisationView, QueueView, UserView};
+use crate::app::admin::{OrganisationView, QueueView, TokenView, UserPatch, UserView};
 use crate::app::tickets::{Change, NewTicketRequest, TicketFilter, TicketView, parse_severity, parse_status};
 use crate::app::tickets::{EventView, RecomputeLine, SlaDetail, TicketPage};
 use crate::app::{App, AppError, Principal, invalid};
@@ -134,6 +134,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queues", web::get().to(list_queues))
             .route("/queues", web::post().to(create_queue))
             .route("/tokens", web::post().to(create_token))
+            .route("/tokens", web::get().to(list_tokens))
+            .route("/tokens/{id}", web::delete().to(revoke_token))
+            .route("/users/{email}", web::patch().to(update_user))
             .route("/sla/recompute", web::post().to(recompute))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Problem::not_found("no such endpoint under /api/v1"))
@@ -440,6 +443,36 @@ async fn create_token(app: State, Caller(who): Caller, b: web::Json<NewTokenRequ
         .json(serde_json::json!({"user": user, "token": token})))
 }
 
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "Every token, never the secret", body = Vec<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_tokens(app: State, Caller(who): Caller) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    Ok(HttpResponse::Ok().json(run(move || app.list_tokens(&who)).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "administration", params(("id" = i64, Path, description = "The token's id")),
+    security(("bearer" = [])), responses((status = 204, description = "Revoked"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_token(app: State, Caller(who): Caller, path: web::Path<i64>) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    run(move || app.revoke_token(&who, id, crate::app::now())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{email}", tag = "administration", params(("email" = String, Path, description = "The user's email")),
+    request_body = UserPatch, security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_user(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+    b: web::Json<UserPatch>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let email = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.update_user(&who, &email, b.into_inner(), crate::app::now())).await?))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecomputeRequest {
@@ -487,7 +520,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
-        create_queue, create_token, recompute
+        create_queue, create_token, list_tokens, revoke_token, update_user, recompute
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))

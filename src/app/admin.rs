@@ -59,6 +59,28 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
 }
 
+/// A token as admins see it: never the token itself, which is not stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub user: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// What an admin may change on a user.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    /// A disabled user's tokens stop working (within the token cache's 10 s).
+    pub disabled: Option<bool>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub slug: String,
@@ -367,6 +389,103 @@ impl App {
             .first(conn)
             .optional()?
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
+    }
+
+    pub fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>, AppError> {
+        who.require_admin()?;
+        let mut conn = self.conn()?;
+        let rows: Vec<(ApiToken, String)> = api_tokens::table
+            .inner_join(users::table)
+            .order(api_tokens::id)
+            .select((ApiToken::as_select(), users::email))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, user)| TokenView {
+                id: t.id,
+                name: t.name,
+                user,
+                scope: t.scope,
+                created_at: utc(t.created_at),
+                expires_at: t.expires_at.map(utc),
+                last_used_at: t.last_used_at.map(utc),
+                revoked: t.revoked,
+            })
+            .collect())
+    }
+
+    /// Revokes a token; it stops working at once on this server.
+    pub fn revoke_token(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+        who.require_admin()?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let (name, user): (String, String) = api_tokens::table
+                .inner_join(users::table)
+                .filter(api_tokens::id.eq(id))
+                .select((api_tokens::name, users::email))
+                .first(c)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+            diesel::update(api_tokens::table.find(id))
+                .set(api_tokens::revoked.eq(true))
+                .execute(c)?;
+            audit(c, who, "token.revoke", &format!("user:{user}"), Some(&name), now)
+        })?;
+        self.token_cache.write().expect("lock").clear();
+        Ok(())
+    }
+
+    /// Renames or disables (or enables) a user.
+    pub fn update_user(
+        &self,
+        who: &Principal,
+        email: &str,
+        patch: UserPatch,
+        now: DateTime<Utc>,
+    ) -> Result<UserView, AppError> {
+        who.require_admin()?;
+        if let Some(n) = &patch.name {
+            valid_text("name", n, 200)?;
+        }
+        if patch.name.is_none() && patch.disabled.is_none() {
+            return Err(invalid("(body)", "nothing to change"));
+        }
+        let mut conn = self.conn()?;
+        let view = conn.write(|c| {
+            let u = self.user_by_email(c, email)?;
+            if let Some(n) = &patch.name {
+                diesel::update(users::table.find(u.id))
+                    .set(users::name.eq(n.trim()))
+                    .execute(c)?;
+            }
+            if let Some(d) = patch.disabled {
+                if d && u.id == who.user_id {
+                    return Err(AppError::Conflict("you cannot disable yourself".into()));
+                }
+                diesel::update(users::table.find(u.id))
+                    .set(users::disabled.eq(d))
+                    .execute(c)?;
+            }
+            let detail = format!("name={:?} disabled={:?}", patch.name, patch.disabled);
+            audit(c, who, "user.update", &format!("user:{}", u.email), Some(&detail), now)?;
+            let (u, org): (User, Option<String>) = users::table
+                .left_join(organisations::table)
+                .filter(users::id.eq(u.id))
+                .select((User::as_select(), organisations::slug.nullable()))
+                .first(c)?;
+            Ok(UserView {
+                id: u.id,
+                email: u.email,
+                name: u.name,
+                role: u.role,
+                organisation: org,
+                disabled: u.disabled,
+                time_zone: u.time_zone,
+                created_at: utc(u.created_at),
+            })
+        })?;
+        self.token_cache.write().expect("lock").clear();
+        Ok(view)
     }
 
     /// The principal of an active user, for work done on their behalf (demo, imports).

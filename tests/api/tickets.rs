@@ -14,6 +14,7 @@ crate::both_backends!(
     health_and_readiness_answer,
     metrics_count_requests_by_route_and_open_tickets_by_tier,
     the_openapi_document_matches_the_routes_served,
+    admins_list_and_revoke_tokens_and_disable_users,
 );
 
 async fn a_ticket_lives_its_whole_life_over_http(db: Db) {
@@ -364,7 +365,11 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
     for (path, ops) in paths {
         for (method, op) in ops.as_object().unwrap() {
             documented.push(format!("{} {path}", method.to_uppercase()));
-            let concrete = path.replace("{reference}", &r).replace("{transition}", "resolve");
+            let concrete = path
+                .replace("{reference}", &r)
+                .replace("{transition}", "resolve")
+                .replace("{id}", "1")
+                .replace("{email}", "bob@desk.example");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = if m == Method::GET { None } else { Some(json!({})) };
             let got = t.call(m, &concrete, None, body).await.status.as_u16();
@@ -399,6 +404,9 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/queues",
         "POST /api/v1/tokens",
         "POST /api/v1/sla/recompute",
+        "GET /api/v1/tokens",
+        "DELETE /api/v1/tokens/{id}",
+        "PATCH /api/v1/users/{email}",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");
@@ -406,4 +414,69 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
     for s in ["TicketView", "NewTicketRequest", "Problem", "SlaDetail", "EventView"] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
+}
+
+async fn admins_list_and_revoke_tokens_and_disable_users(db: Db) {
+    let t = spawn_app(db).await;
+    let a = t.get("/api/v1/tokens", &t.admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(!a.text.contains("sld_"), "tokens are never shown again");
+    let bob = a
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["user"] == "bob@desk.example")
+        .unwrap()
+        .clone();
+    assert_eq!(t.get("/api/v1/tickets", &t.agent2).await.status, StatusCode::OK);
+
+    for who in [&t.manager, &t.agent, &t.carol] {
+        t.get("/api/v1/tokens", who).await.problem(403);
+        t.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", bob["id"]),
+            Some(who),
+            None,
+        )
+        .await
+        .problem(403);
+        t.patch("/api/v1/users/colin@acme.example", who, json!({"disabled": true}))
+            .await
+            .problem(403);
+    }
+    let a = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", bob["id"]),
+            Some(&t.admin),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert_eq!(
+        t.get("/api/v1/tickets", &t.agent2).await.problem(401),
+        "the token was revoked"
+    );
+    t.call(Method::DELETE, "/api/v1/tokens/99999", Some(&t.admin), None)
+        .await
+        .problem(404);
+
+    assert_eq!(t.get("/api/v1/tickets", &t.colin).await.status, StatusCode::OK);
+    let a = t
+        .patch("/api/v1/users/colin@acme.example", &t.admin, json!({"disabled": true}))
+        .await;
+    assert_eq!(a.json["disabled"], true, "{}", a.text);
+    assert_eq!(
+        t.get("/api/v1/tickets", &t.colin).await.problem(401),
+        "the user is disabled"
+    );
+    let a = t
+        .patch("/api/v1/users/admin@desk.example", &t.admin, json!({"disabled": true}))
+        .await;
+    assert_eq!(a.problem(409), "you cannot disable yourself");
+    let a = t
+        .patch("/api/v1/users/nobody@desk.example", &t.admin, json!({"disabled": true}))
+        .await;
+    a.problem(404);
 }
