@@ -59,6 +59,21 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
 }
 
+impl UserView {
+    fn of(u: User, organisation: Option<String>) -> UserView {
+        UserView {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            organisation,
+            disabled: u.disabled,
+            time_zone: u.time_zone,
+            created_at: utc(u.created_at),
+        }
+    }
+}
+
 /// A token as admins see it: never the token itself, which is not stored.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
@@ -344,16 +359,7 @@ impl App {
                 Some(req.role.as_str()),
                 now,
             )?;
-            Ok(UserView {
-                id: row.id,
-                email: row.email,
-                name: row.name,
-                role: row.role,
-                organisation: req.organisation.clone(),
-                disabled: row.disabled,
-                time_zone: row.time_zone,
-                created_at: utc(row.created_at),
-            })
+            Ok(UserView::of(row, req.organisation.clone()))
         })
     }
 
@@ -367,19 +373,7 @@ impl App {
             .order(users::email_key)
             .select((User::as_select(), organisations::slug.nullable()))
             .load(&mut conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(u, org)| UserView {
-                id: u.id,
-                email: u.email,
-                name: u.name,
-                role: u.role,
-                organisation: org,
-                disabled: u.disabled,
-                time_zone: u.time_zone,
-                created_at: utc(u.created_at),
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(u, org)| UserView::of(u, org)).collect())
     }
 
     pub fn user_by_email(&self, conn: &mut crate::store::DbConnection, email: &str) -> Result<User, AppError> {
@@ -473,16 +467,7 @@ impl App {
                 .filter(users::id.eq(u.id))
                 .select((User::as_select(), organisations::slug.nullable()))
                 .first(c)?;
-            Ok(UserView {
-                id: u.id,
-                email: u.email,
-                name: u.name,
-                role: u.role,
-                organisation: org,
-                disabled: u.disabled,
-                time_zone: u.time_zone,
-                created_at: utc(u.created_at),
-            })
+            Ok(UserView::of(u, org))
         })?;
         self.token_cache.write().expect("lock").clear();
         Ok(view)
