@@ -87,7 +87,11 @@ pub struct TicketView {
     pub source: String,
     pub organisation: String,
     pub requester: String,
-    pub queue: String,
+    /// Staff only: customers are not shown routing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
     pub received_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -99,8 +103,27 @@ pub struct TicketView {
     pub policy: String,
     pub response: ClockSummary,
     pub resolve: ClockSummary,
+    /// Staff only: when the ticket becomes at risk.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at_risk_at: Option<DateTime<Utc>>,
+    /// Staff only: when the scheduler next looks at the ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
+}
+
+impl TicketView {
+    /// The view as `who` may see it: customers see their ticket, its
+    /// conversation's state and its due instants, not routing or escalation
+    /// timing (the same rule as the timeline's internal events).
+    fn seen_by(mut self, who: &Principal) -> TicketView {
+        if who.role == Role::Customer {
+            self.queue = None;
+            self.assignee = None;
+            self.at_risk_at = None;
+            self.next_check_at = None;
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -360,6 +383,46 @@ fn parse_reference(reference: &str) -> Result<String, AppError> {
     }
 }
 
+/// The public ticket use cases: each answers with the view the caller may see.
+impl App {
+    /// Raises a ticket. For customers: in their own organisation, as requester.
+    pub fn create_ticket(
+        &self,
+        who: &Principal,
+        req: NewTicketRequest,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        self.create_ticket_as_stored(who, req, now).map(|v| v.seen_by(who))
+    }
+
+    pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
+        self.get_ticket_as_stored(who, reference).map(|v| v.seen_by(who))
+    }
+
+    /// Applies changes to a ticket, in order, in one transaction.
+    pub fn change_ticket(
+        &self,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        if_match: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        self.change_ticket_as_stored(who, reference, changes, if_match, now)
+            .map(|v| v.seen_by(who))
+    }
+
+    /// Lists the tickets the caller may see, filtered, most urgent first by
+    /// default, with keyset pagination.
+    pub fn list_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketPage, AppError> {
+        let page = self.list_tickets_as_stored(who, f, now)?;
+        Ok(TicketPage {
+            items: page.items.into_iter().map(|v| v.seen_by(who)).collect(),
+            next: page.next,
+        })
+    }
+}
+
 impl App {
     fn load_ticket(&self, conn: &mut DbConnection, who: &Principal, reference: &str) -> Result<Loaded, AppError> {
         let reference = parse_reference(reference)?;
@@ -414,7 +477,7 @@ impl App {
     }
 
     /// Raises a ticket. For customers: in their own organisation, as requester.
-    pub fn create_ticket(
+    fn create_ticket_as_stored(
         &self,
         who: &Principal,
         req: NewTicketRequest,
@@ -604,7 +667,7 @@ impl App {
         })
     }
 
-    pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
+    fn get_ticket_as_stored(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         let mut conn = self.conn()?;
         let reference = parse_reference(reference)?;
         let found: Option<(TicketRow, String, String, String, Option<String>)> = tickets::table
@@ -697,7 +760,7 @@ impl App {
     }
 
     /// Applies changes to a ticket, in order, in one transaction.
-    pub fn change_ticket(
+    fn change_ticket_as_stored(
         &self,
         who: &Principal,
         reference: &str,
@@ -865,7 +928,12 @@ impl App {
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
     /// default, with keyset pagination.
-    pub fn list_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketPage, AppError> {
+    fn list_tickets_as_stored(
+        &self,
+        who: &Principal,
+        f: &TicketFilter,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, AppError> {
         let limit = f.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(invalid("limit", "expected 1 to 200"));
@@ -1038,7 +1106,7 @@ fn row_view(
         source: row.source.clone(),
         organisation,
         requester,
-        queue,
+        queue: Some(queue),
         assignee,
         received_at: utc(row.received_at),
         created_at: utc(row.created_at),

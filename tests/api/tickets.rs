@@ -22,7 +22,19 @@ async fn a_ticket_lives_its_whole_life_over_http(db: Db) {
     let r = t.raise(&t.carol, "VPN tunnel down", 2).await;
     let path = format!("/api/v1/tickets/{r}");
 
-    let a = t.get(&path, &t.carol).await;
+    let customer = t.get(&path, &t.carol).await;
+    for staff_only in ["queue", "assignee", "next_check_at", "at_risk_at"] {
+        assert!(
+            customer.json.get(staff_only).is_none(),
+            "customers do not see {staff_only}: {}",
+            customer.text
+        );
+    }
+    assert!(
+        customer.json["response"]["due_at"].is_string(),
+        "customers see when we will respond"
+    );
+    let a = t.get(&path, &t.agent).await;
     assert_eq!(a.json["status"], "new");
     assert_eq!(a.json["organisation"], "acme");
     assert_eq!(a.json["requester"], "carol@acme.example");
