@@ -199,6 +199,7 @@ impl App {
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());
         conn.write(|c| {
+            c.lock_registration()?;
             let known: i64 = holiday_sets::table
                 .filter(holiday_sets::fingerprint.eq(&holiday_set))
                 .count()

@@ -97,9 +97,11 @@ impl DatabaseUrl {
                     .map_err(|e| StoreError::Connect(format!("{}: {e}", self.target)))?;
                 // WAL lets readers run beside the one writer; the busy
                 // timeout makes a second writer wait instead of failing.
+                // The busy timeout first: switching to WAL itself needs a lock
+                // that another process opening the file may hold.
                 c.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(c))
@@ -115,7 +117,16 @@ impl DatabaseUrl {
         let mut conn = self.connect()?;
         let applied = match &mut conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-            DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+            DbConnection::Postgres(c) => {
+                // Several servers starting at once on an empty database take
+                // turns; the later ones find nothing pending.
+                diesel::sql_query("SELECT pg_advisory_lock(7243002)").execute(c)?;
+                let done = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.into_iter().map(|m| m.to_string()).collect::<Vec<_>>());
+                diesel::sql_query("SELECT pg_advisory_unlock(7243002)").execute(c)?;
+                return done.map_err(|e| StoreError::Migrate(e.to_string()));
+            }
         }
         .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(applied.iter().map(|v| v.to_string()).collect())
@@ -174,6 +185,19 @@ pub type Pool = r2d2::Pool<Manager>;
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl DbConnection {
+    /// Serialises start-up registration (policy versions, holiday sets)
+    /// between several `serve` processes starting at once on PostgreSQL,
+    /// for the rest of the write transaction.
+    pub fn lock_registration(&mut self) -> diesel::QueryResult<()> {
+        match self {
+            DbConnection::Postgres(pg) => {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(7243001)").execute(pg)?;
+                Ok(())
+            }
+            DbConnection::Sqlite(_) => Ok(()),
+        }
+    }
+
     /// Locks one ticket row for the rest of the write transaction, so
     /// concurrent changes to one ticket queue instead of colliding. SQLite's
     /// IMMEDIATE transaction already holds the database's write lock.

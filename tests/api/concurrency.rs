@@ -4,7 +4,10 @@ use serde_json::json;
 
 use crate::helpers::{Db, spawn_app};
 
-crate::both_backends!(fifty_parallel_replies_to_one_ticket_lose_none);
+crate::both_backends!(
+    fifty_parallel_replies_to_one_ticket_lose_none,
+    several_servers_starting_at_once_on_one_database_all_start,
+);
 
 async fn fifty_parallel_replies_to_one_ticket_lose_none(db: Db) {
     let t = spawn_app(db).await;
@@ -52,4 +55,36 @@ async fn fifty_parallel_replies_to_one_ticket_lose_none(db: Db) {
         51,
         "one version per reply after creation"
     );
+}
+
+async fn several_servers_starting_at_once_on_one_database_all_start(db: Db) {
+    // An empty database, so the migrations race too.
+    let dir = std::env::temp_dir().join(format!("sladesk-starts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (url, _cleanup) = match db {
+        Db::Sqlite => (
+            format!("sqlite://{}/{:?}.db", dir.display(), std::thread::current().id()).replace(['(', ')'], ""),
+            crate::helpers::Cleanup::Dir(dir),
+        ),
+        Db::Postgres => crate::helpers::fresh_postgres_database(),
+    };
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let settings = sladesk::server::Settings {
+                    listen: "127.0.0.1:0".into(),
+                    database_url: url.parse().unwrap(),
+                    policies: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")),
+                    holidays_file: None,
+                    pool_size: 2,
+                    workers: 1,
+                };
+                sladesk::server::build_app(&settings).map(|_| ())
+            })
+        })
+        .collect();
+    for s in starts {
+        s.join().unwrap().unwrap();
+    }
 }

@@ -36,10 +36,10 @@ pub struct TestApp {
     /// A contact of `globex` (Platinum, England and Wales).
     pub gina: String,
     handle: actix_web::dev::ServerHandle,
-    cleanup: Cleanup,
+    _cleanup: Cleanup,
 }
 
-enum Cleanup {
+pub enum Cleanup {
     Dir(PathBuf),
     Database { admin_url: String, name: String },
 }
@@ -54,7 +54,7 @@ pub fn postgres_url() -> String {
     std::env::var("SLADESK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn fresh_postgres_database() -> (String, Cleanup) {
+pub fn fresh_postgres_database() -> (String, Cleanup) {
     let admin_url = postgres_url();
     let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
         panic!(
@@ -73,12 +73,9 @@ fn fresh_postgres_database() -> (String, Cleanup) {
     (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
 }
 
-impl Drop for TestApp {
+impl Drop for Cleanup {
     fn drop(&mut self) {
-        // Stop the server first so it lets go of the database.
-        let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
-        match &self.cleanup {
+        match self {
             Cleanup::Dir(d) => {
                 let _ = std::fs::remove_dir_all(d);
             }
@@ -88,6 +85,15 @@ impl Drop for TestApp {
                 }
             }
         }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server first so it lets go of the database.
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+        // `cleanup` drops after this, removing the database.
     }
 }
 
@@ -140,7 +146,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
         colin: tokens[5].clone(),
         gina: tokens[6].clone(),
         handle,
-        cleanup,
+        _cleanup: cleanup,
     }
 }
 
