@@ -114,22 +114,43 @@ impl DatabaseUrl {
 
     /// Runs every pending migration; returns the versions applied.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.connect()?;
-        let applied = match &mut conn {
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        let names =
+            |v: Vec<diesel::migration::MigrationVersion>| v.into_iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        match &mut self.connect()? {
+            DbConnection::Sqlite(c) => {
+                // Another process migrating the same file at the same moment
+                // makes ours fail on tables it created: look again, and run
+                // what is still pending, a few times before giving up.
+                let mut attempt = 0;
+                loop {
+                    match c
+                        .run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(names)
+                        .map_err(|e| e.to_string())
+                    {
+                        Ok(v) => return Ok(v),
+                        Err(_) if !c.has_pending_migration(SQLITE_MIGRATIONS).unwrap_or(true) => return Ok(Vec::new()),
+                        Err(e) if attempt >= 5 => return Err(StoreError::Migrate(e)),
+                        Err(e) => {
+                            tracing::info!(error = %e, "migrations raced with another process; looking again");
+                            attempt += 1;
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                }
+            }
             DbConnection::Postgres(c) => {
                 // Several servers starting at once on an empty database take
                 // turns; the later ones find nothing pending.
                 diesel::sql_query("SELECT pg_advisory_lock(7243002)").execute(c)?;
                 let done = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|v| v.into_iter().map(|m| m.to_string()).collect::<Vec<_>>());
+                    .map(names)
+                    .map_err(|e| e.to_string());
                 diesel::sql_query("SELECT pg_advisory_unlock(7243002)").execute(c)?;
-                return done.map_err(|e| StoreError::Migrate(e.to_string()));
+                done.map_err(StoreError::Migrate)
             }
         }
-        .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(applied.iter().map(|v| v.to_string()).collect())
     }
 
     /// Migrates, then builds a pool of `size` connections.
