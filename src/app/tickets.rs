@@ -502,169 +502,180 @@ impl App {
             return Err(invalid("source", "expected email, web, api or phone"));
         }
         let mut conn = self.conn()?;
-        conn.write(|c| {
-            let (org, requester) = match who.role {
-                Role::Customer => {
-                    if req.organisation.is_some() || req.requester.is_some() {
-                        return Err(AppError::Forbidden(
-                            "customers raise tickets for themselves: leave out organisation and requester".into(),
-                        ));
-                    }
-                    let org: Organisation = organisations::table
-                        .find(who.organisation_id.unwrap_or(-1))
-                        .select(Organisation::as_select())
-                        .first(c)?;
-                    (org, self.user_by_email(c, &who.email)?)
-                }
-                _ => {
-                    let slug = req
-                        .organisation
-                        .as_deref()
-                        .ok_or_else(|| invalid("organisation", "required when staff raise a ticket"))?;
-                    let org = self
-                        .organisation_by_slug(c, slug)
-                        .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
-                    let email = req
-                        .requester
-                        .as_deref()
-                        .ok_or_else(|| invalid("requester", "required when staff raise a ticket"))?;
-                    let requester = self
-                        .user_by_email(c, email)
-                        .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
-                    if requester.organisation_id != Some(org.id) {
-                        return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
-                    }
-                    (org, requester)
-                }
-            };
-            if org.status == "terminated" {
-                return Err(AppError::Forbidden(format!("organisation {} is terminated", org.slug)));
-            }
-            let queue: Queue = match &req.queue {
-                Some(slug) => queues::table
-                    .filter(queues::slug.eq(slug))
-                    .select(Queue::as_select())
-                    .first(c)
-                    .optional()?
-                    .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?,
-                None => queues::table
-                    .order(queues::id)
-                    .select(Queue::as_select())
-                    .first(c)
-                    .optional()?
-                    .ok_or_else(|| AppError::Conflict("no queue exists yet: an admin must create one".into()))?,
-            };
-            let severity = match req.severity {
-                Some(s) => s,
-                None => Severity::try_from(queue.default_severity as u8).map_err(AppError::Conflict)?,
-            };
-            let policy = self
-                .policies
-                .effective(&org.tier, now)
-                .map_err(|e| AppError::Conflict(format!("organisation {}: {e}", org.slug)))?;
-            let region: Region = org
-                .region
-                .parse()
-                .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
-            let calendars = self.calendars(c, policy, region, &self.holiday_set)?;
-            let ctx = SlaContext {
-                policy,
-                calendars: &calendars,
-            };
-            let ticket = Ticket::create_in(now, actor_of(who), severity, policy, Some(queue.slug.clone()));
-            let report = Command {
-                at: now,
-                by: Actor::Customer(requester.id.to_string()),
-                action: Action::CustomerReply {
-                    body: req.description.clone(),
-                },
-            };
-            let (ticket, more) = ticket.apply(&report, &ctx)?;
-            let view = sla(&ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+        conn.write(|c| self.create_ticket_in(c, who, &req, &source, now))
+    }
 
-            let mut raw = [0u8; 12];
-            rand::fill(&mut raw);
-            let placeholder = format!("new-{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-            diesel::insert_into(tickets::table)
-                .values(NewTicket {
-                    reference: &placeholder,
-                    organisation_id: org.id,
-                    requester_id: requester.id,
-                    queue_id: queue.id,
-                    severity: severity.number() as i32,
-                    status: ticket.status.as_str(),
-                    subject: req.subject.trim(),
-                    source: &source,
-                    received_at: naive(now),
-                    created_at: naive(now),
-                    updated_at: naive(now),
-                    policy: &policy.name,
-                    policy_version: &policy.version,
-                    holiday_set: &self.holiday_set,
-                    row_version: 0,
-                    reopen_count: 0,
-                    response_state: "running",
-                    response_elapsed_seconds: 0,
-                    resolve_state: "running",
-                    resolve_elapsed_seconds: 0,
-                    sla_computed_at: naive(now),
-                })
-                .execute(c)?;
-            let id: i64 = tickets::table
-                .filter(tickets::reference.eq(&placeholder))
-                .select(tickets::id)
-                .first(c)?;
-            let reference = format!("SD-{id:06}");
-            let state = state_row(&ticket, &view, queue.id, None, 1, &self.holiday_set, now);
-            diesel::update(tickets::table.find(id))
-                .set((tickets::reference.eq(&reference), state))
-                .execute(c)?;
-            let mut events = vec![ticket.events[0].clone()];
-            events.extend(more);
-            insert_events(c, id, 1, &events)?;
-            audit(c, who, "ticket.create", &format!("ticket:{reference}"), None, now)?;
-            // Everything the view shows is in hand: no need to read it back.
-            let row = TicketRow {
-                id,
-                reference,
+    /// Raises a validated ticket inside the caller's write transaction, so
+    /// mail intake can record the message in the same transaction.
+    pub(crate) fn create_ticket_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        req: &NewTicketRequest,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        let (org, requester) = match who.role {
+            Role::Customer => {
+                if req.organisation.is_some() || req.requester.is_some() {
+                    return Err(AppError::Forbidden(
+                        "customers raise tickets for themselves: leave out organisation and requester".into(),
+                    ));
+                }
+                let org: Organisation = organisations::table
+                    .find(who.organisation_id.unwrap_or(-1))
+                    .select(Organisation::as_select())
+                    .first(c)?;
+                (org, self.user_by_email(c, &who.email)?)
+            }
+            _ => {
+                let slug = req
+                    .organisation
+                    .as_deref()
+                    .ok_or_else(|| invalid("organisation", "required when staff raise a ticket"))?;
+                let org = self
+                    .organisation_by_slug(c, slug)
+                    .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
+                let email = req
+                    .requester
+                    .as_deref()
+                    .ok_or_else(|| invalid("requester", "required when staff raise a ticket"))?;
+                let requester = self
+                    .user_by_email(c, email)
+                    .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
+                if requester.organisation_id != Some(org.id) {
+                    return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
+                }
+                (org, requester)
+            }
+        };
+        if org.status == "terminated" {
+            return Err(AppError::Forbidden(format!("organisation {} is terminated", org.slug)));
+        }
+        let queue: Queue = match &req.queue {
+            Some(slug) => queues::table
+                .filter(queues::slug.eq(slug))
+                .select(Queue::as_select())
+                .first(c)
+                .optional()?
+                .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?,
+            None => queues::table
+                .order(queues::id)
+                .select(Queue::as_select())
+                .first(c)
+                .optional()?
+                .ok_or_else(|| AppError::Conflict("no queue exists yet: an admin must create one".into()))?,
+        };
+        let severity = match req.severity {
+            Some(s) => s,
+            None => Severity::try_from(queue.default_severity as u8).map_err(AppError::Conflict)?,
+        };
+        let policy = self
+            .policies
+            .effective(&org.tier, now)
+            .map_err(|e| AppError::Conflict(format!("organisation {}: {e}", org.slug)))?;
+        let region: Region = org
+            .region
+            .parse()
+            .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
+        let calendars = self.calendars(c, policy, region, &self.holiday_set)?;
+        let ctx = SlaContext {
+            policy,
+            calendars: &calendars,
+        };
+        let ticket = Ticket::create_in(now, actor_of(who), severity, policy, Some(queue.slug.clone()));
+        let report = Command {
+            at: now,
+            by: Actor::Customer(requester.id.to_string()),
+            action: Action::CustomerReply {
+                body: req.description.clone(),
+            },
+        };
+        let (ticket, more) = ticket.apply(&report, &ctx)?;
+        let view = sla(&ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+
+        let mut raw = [0u8; 12];
+        rand::fill(&mut raw);
+        let placeholder = format!("new-{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        diesel::insert_into(tickets::table)
+            .values(NewTicket {
+                reference: &placeholder,
                 organisation_id: org.id,
                 requester_id: requester.id,
                 queue_id: queue.id,
-                assignee_id: None,
                 severity: severity.number() as i32,
-                status: ticket.status.as_str().to_string(),
-                subject: req.subject.trim().to_string(),
-                source: source.clone(),
+                status: ticket.status.as_str(),
+                subject: req.subject.trim(),
+                source: &source,
                 received_at: naive(now),
                 created_at: naive(now),
                 updated_at: naive(now),
-                policy: policy.name.clone(),
-                policy_version: policy.version.clone(),
-                holiday_set: self.holiday_set.clone(),
-                row_version: 1,
-                first_response_at: None,
-                resolved_at: None,
+                policy: &policy.name,
+                policy_version: &policy.version,
+                holiday_set: &self.holiday_set,
+                row_version: 0,
                 reopen_count: 0,
-                response_state: state_name(view.response.state),
-                response_elapsed_seconds: view.response.elapsed_seconds,
-                response_due_at: view.response.due.map(naive),
-                response_breached_at: view.response.breached_at.map(naive),
-                resolve_state: state_name(view.resolve.state),
-                resolve_elapsed_seconds: view.resolve.elapsed_seconds,
-                resolve_due_at: view.resolve.due.map(naive),
-                resolve_breached_at: view.resolve.breached_at.map(naive),
-                at_risk_at: at_risk_at(&view).map(naive),
-                next_check_at: view.next_check_at.map(naive),
+                response_state: "running",
+                response_elapsed_seconds: 0,
+                resolve_state: "running",
+                resolve_elapsed_seconds: 0,
                 sla_computed_at: naive(now),
-            };
-            Ok(row_view(
-                &row,
-                org.slug.clone(),
-                requester.email.clone(),
-                queue.slug.clone(),
-                None,
-            ))
-        })
+            })
+            .execute(c)?;
+        let id: i64 = tickets::table
+            .filter(tickets::reference.eq(&placeholder))
+            .select(tickets::id)
+            .first(c)?;
+        let reference = format!("SD-{id:06}");
+        let state = state_row(&ticket, &view, queue.id, None, 1, &self.holiday_set, now);
+        diesel::update(tickets::table.find(id))
+            .set((tickets::reference.eq(&reference), state))
+            .execute(c)?;
+        let mut events = vec![ticket.events[0].clone()];
+        events.extend(more);
+        insert_events(c, id, 1, &events)?;
+        audit(c, who, "ticket.create", &format!("ticket:{reference}"), None, now)?;
+        // Everything the view shows is in hand: no need to read it back.
+        let row = TicketRow {
+            id,
+            reference,
+            organisation_id: org.id,
+            requester_id: requester.id,
+            queue_id: queue.id,
+            assignee_id: None,
+            severity: severity.number() as i32,
+            status: ticket.status.as_str().to_string(),
+            subject: req.subject.trim().to_string(),
+            source: source.to_string(),
+            received_at: naive(now),
+            created_at: naive(now),
+            updated_at: naive(now),
+            policy: policy.name.clone(),
+            policy_version: policy.version.clone(),
+            holiday_set: self.holiday_set.clone(),
+            row_version: 1,
+            first_response_at: None,
+            resolved_at: None,
+            reopen_count: 0,
+            response_state: state_name(view.response.state),
+            response_elapsed_seconds: view.response.elapsed_seconds,
+            response_due_at: view.response.due.map(naive),
+            response_breached_at: view.response.breached_at.map(naive),
+            resolve_state: state_name(view.resolve.state),
+            resolve_elapsed_seconds: view.resolve.elapsed_seconds,
+            resolve_due_at: view.resolve.due.map(naive),
+            resolve_breached_at: view.resolve.breached_at.map(naive),
+            at_risk_at: at_risk_at(&view).map(naive),
+            next_check_at: view.next_check_at.map(naive),
+            sla_computed_at: naive(now),
+        };
+        Ok(row_view(
+            &row,
+            org.slug.clone(),
+            requester.email.clone(),
+            queue.slug.clone(),
+            None,
+        ))
     }
 
     fn get_ticket_as_stored(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
