@@ -606,7 +606,7 @@ impl App {
                 severity: severity.number() as i32,
                 status: ticket.status.as_str(),
                 subject: req.subject.trim(),
-                source: &source,
+                source,
                 received_at: naive(now),
                 created_at: naive(now),
                 updated_at: naive(now),
