@@ -70,6 +70,10 @@ enum Command {
     Demo(ServeArgs),
     /// Applies pending database migrations.
     Migrate(DbArgs),
+    /// Takes one RFC 5322 message on stdin (for an MTA pipe). Exit 0 once it
+    /// is committed, 75 on a transient failure (retry), 65 if it can never
+    /// be accepted.
+    Ingest(DbArgs),
     /// Customer organisations.
     Org {
         #[command(subcommand)]
@@ -344,6 +348,24 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .unwrap_or("")
             );
             run_server(demo.app, listener, s.workers)
+        }
+        Command::Ingest(db) => {
+            // sysexits(3): what an MTA pipe understands.
+            const EX_DATAERR: u8 = 65;
+            const EX_TEMPFAIL: u8 = 75;
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut raw)
+                .map_err(|e| Failure(format!("reading the message on stdin: {e}"), EX_TEMPFAIL))?;
+            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
+            match app.ingest(&raw, "pipe", crate::app::now()) {
+                Ok(outcome) => {
+                    println!("{}", serde_json::to_string(&outcome)?);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::app::intake::IngestFailure::Unacceptable(e)) => Err(Failure(e.to_string(), EX_DATAERR)),
+                Err(crate::app::intake::IngestFailure::Failed(e)) => Err(Failure(e.to_string(), EX_TEMPFAIL)),
+            }
         }
         Command::Migrate(db) => {
             let s = settings(&db, None, DEFAULT_DATABASE)?;

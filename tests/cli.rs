@@ -626,3 +626,43 @@ fn a_bad_settings_file_names_its_line() {
             .contains("expected sqlite://PATH or postgres://")
     );
 }
+
+#[test]
+fn ingest_exits_as_an_mta_pipe_expects() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("mail.db").display());
+    let ingest = |db: &str, input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(["ingest", "--database-url", db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let message = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/email/06-unknown-sender.eml"
+    ))
+    .unwrap();
+    let (code, out, err) = ingest(&db, &message);
+    assert_eq!(code, Some(0), "committed (quarantined) is success: {err}");
+    assert!(out.contains("\"outcome\":\"quarantined\""), "{out}");
+    let (code, out, _) = ingest(&db, &message);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"outcome\":\"duplicate\""), "{out}");
+    let (code, _, err) = ingest(&db, b"");
+    assert_eq!(code, Some(65), "an empty message can never be accepted");
+    assert_eq!(err.trim(), "sladesk: the message is empty");
+    let (code, _, err) = ingest("sqlite:///nonexistent-dir/for/sure/mail.db", &message);
+    assert_eq!(code, Some(75), "the store unavailable is a temporary failure: {err}");
+}

@@ -138,6 +138,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens/{id}", web::delete().to(revoke_token))
             .route("/users/{email}", web::patch().to(update_user))
             .route("/sla/recompute", web::post().to(recompute))
+            .service(
+                web::resource("/inbound/email")
+                    .app_data(web::PayloadConfig::new(crate::app::intake::MAX_MESSAGE_BYTES + 1024))
+                    .route(web::post().to(inbound_email)),
+            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Problem::not_found("no such endpoint under /api/v1"))
             })),
@@ -520,7 +525,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
-        create_queue, create_token, list_tokens, revoke_token, update_user, recompute
+        create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))
@@ -532,4 +537,55 @@ async fn openapi() -> HttpResponse {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
     HttpResponse::Ok().content_type("application/json").body(doc.as_str())
+}
+
+/// Mail intake over HTTP: the raw message as `message/rfc822`, with a token
+/// of scope `intake`.
+#[utoipa::path(post, path = "/api/v1/inbound/email", tag = "mail", request_body(content = String, content_type = "message/rfc822"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Committed: what became of the message", body = crate::app::intake::IngestOutcome),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, description = "The message can never be accepted", body = Problem), (status = 503, body = Problem)))]
+async fn inbound_email(app: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Problem> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Problem::from(AppError::Unauthenticated(
+                "send Authorization: Bearer <intake token>".into(),
+            ))
+        })?;
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !ct.trim().to_ascii_lowercase().starts_with("message/rfc822") {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the raw message as message/rfc822",
+        ));
+    }
+    let app = app.get_ref().clone();
+    let outcome = web::block(move || -> Result<_, Problem> {
+        let now = crate::app::now();
+        app.authenticate_intake(&token, now)?;
+        match app.ingest(&body, "http", now) {
+            Ok(o) => Ok(o),
+            Err(crate::app::intake::IngestFailure::Unacceptable(e)) => Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unacceptable-message",
+                "The message can never be accepted",
+                e.to_string(),
+            )),
+            Err(crate::app::intake::IngestFailure::Failed(e)) => Err(e.into()),
+        }
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(outcome))
 }

@@ -537,6 +537,29 @@ impl App {
         })
     }
 
+    /// Checks a token scoped to mail intake (and only intake).
+    pub fn authenticate_intake(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let mut conn = self.conn()?;
+        let found: Option<(ApiToken, User)> = api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::token_hash.eq(token_hash(token.trim())))
+            .select((ApiToken::as_select(), User::as_select()))
+            .first(&mut conn)
+            .optional()?;
+        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
+        if tok.revoked || tok.expires_at.is_some_and(|e| utc(e) <= now) || user.disabled {
+            return Err(AppError::Unauthenticated(
+                "the token is revoked, expired or its user disabled".into(),
+            ));
+        }
+        if tok.scope != "intake" {
+            return Err(AppError::Forbidden(
+                "mail intake takes a token with scope intake".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The principal a bearer token stands for, if it is valid now.
     pub fn authenticate(
         &self,

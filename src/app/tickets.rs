@@ -807,6 +807,23 @@ impl App {
         Err(AppError::Conflict("the ticket is too busy: try again".into()))
     }
 
+    /// Applies changes inside the caller's write transaction (the ticket row
+    /// is locked there, so no retry is needed).
+    pub(crate) fn change_ticket_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        match self.try_change(c, who, reference, changes, None, now) {
+            Ok(v) => Ok(v),
+            Err(Attempt::Retry) => Err(AppError::Conflict("the ticket changed meanwhile: try again".into())),
+            Err(Attempt::Failed(e)) => Err(e),
+        }
+    }
+
     fn try_change(
         &self,
         c: &mut DbConnection,

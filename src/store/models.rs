@@ -264,3 +264,17 @@ pub struct HolidaySet {
     pub source: String,
     pub first_seen_at: NaiveDateTime,
 }
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = inbound_messages)]
+pub struct NewInbound<'a> {
+    pub message_id: &'a str,
+    pub via: &'a str,
+    pub received_at: NaiveDateTime,
+    pub from_address: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub raw: &'a [u8],
+}

@@ -149,6 +149,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    inbound_messages (id) {
+        id -> BigInt,
+        message_id -> Text,
+        via -> Text,
+        received_at -> Timestamp,
+        from_address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        raw -> Binary,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
@@ -166,4 +181,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_events,
     audit_log,
+    inbound_messages,
 );

@@ -8,5 +8,6 @@ mod helpers;
 mod authz;
 mod bad_input;
 mod concurrency;
+mod intake;
 mod recompute;
 mod tickets;

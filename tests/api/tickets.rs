@@ -419,6 +419,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/tokens",
         "DELETE /api/v1/tokens/{id}",
         "PATCH /api/v1/users/{email}",
+        "POST /api/v1/inbound/email",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

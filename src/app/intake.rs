@@ -1,0 +1,491 @@
+//! Mail intake: one RFC 5322 message in, a ticket or a reply out (or a
+//! recorded reason why not), whichever way it arrived (pipe, HTTP, IMAP).
+//!
+//! The message is parsed with mail-parser; sender, recipients and threading
+//! are resolved against the store; the ticket change and the record of the
+//! message (keyed by Message-ID, with the original bytes) are written in one
+//! transaction, so a redelivery finds the record and changes nothing.
+//! The clock starts at our receipt (`now`), never at the Date header.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use mail_parser::{Message, MessageParser, MimeHeaders};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::tickets::{Change, NewTicketRequest, TicketView};
+use super::{App, AppError, Principal, Role, audit, naive};
+use crate::store::DbConnection;
+use crate::store::models::{NewInbound, NewUser, Organisation, Queue, User};
+use crate::store::schema::{inbound_messages, organisations, queues, tickets, users};
+
+/// Messages larger than this are refused (the MTA then bounces them).
+pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IngestOutcome {
+    /// A new ticket.
+    Created { reference: String },
+    /// A customer reply on an existing ticket.
+    Replied { reference: String },
+    /// This Message-ID was taken in before; nothing changed.
+    Duplicate { first_outcome: String },
+    /// Automatic mail (auto-replies, bounces, lists): recorded, no ticket, no reply.
+    Ignored { reason: String },
+    /// Kept for an agent to accept or reject.
+    Quarantined { reason: String },
+}
+
+impl IngestOutcome {
+    fn name(&self) -> &'static str {
+        match self {
+            IngestOutcome::Created { .. } => "created",
+            IngestOutcome::Replied { .. } => "replied",
+            IngestOutcome::Duplicate { .. } => "duplicate",
+            IngestOutcome::Ignored { .. } => "ignored",
+            IngestOutcome::Quarantined { .. } => "quarantined",
+        }
+    }
+}
+
+/// Why a message can never be accepted (exit 65 for a pipe, 422 over HTTP).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unacceptable(pub String);
+
+fn addr_list(m: &Message, which: &str) -> Vec<String> {
+    let list = match which {
+        "to" => m.to(),
+        "cc" => m.cc(),
+        _ => m.from(),
+    };
+    list.map(|a| {
+        a.iter()
+            .filter_map(|x| x.address())
+            .map(|x| x.trim().to_lowercase())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// A ticket reference in a subject tag `[SD-000123]`.
+fn subject_reference(subject: &str) -> Option<String> {
+    let upper = subject.to_ascii_uppercase();
+    let start = upper.find("[SD-")?;
+    let rest = &upper[start + 1..];
+    let end = rest.find(']')?;
+    let r = &rest[..end];
+    (r.len() >= 9 && r[3..].chars().all(|c| c.is_ascii_digit())).then(|| r.to_string())
+}
+
+/// A ticket reference in a Message-ID sladesk sent (`<SD-000123.…@…>`).
+fn reference_in_message_ids(ids: &[String]) -> Option<String> {
+    ids.iter().find_map(|id| {
+        let id = id.trim_matches(['<', '>']).to_ascii_uppercase();
+        let r = id.split('.').next()?;
+        (r.len() >= 9 && r.starts_with("SD-") && r[3..].chars().all(|c| c.is_ascii_digit())).then(|| r.to_string())
+    })
+}
+
+/// RFC 3834 and common practice: mail that must never open a ticket or get a reply.
+fn automatic(m: &Message, from: Option<&str>) -> Option<String> {
+    if let Some(v) = m.header_raw("Auto-Submitted") {
+        let v = v.trim().to_ascii_lowercase();
+        if !v.is_empty() && !v.starts_with("no") {
+            return Some(format!("Auto-Submitted: {v}"));
+        }
+    }
+    if let Some(v) = m.header_raw("Precedence") {
+        let v = v.trim().to_ascii_lowercase();
+        if matches!(v.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
+            return Some(format!("Precedence: {v}"));
+        }
+    }
+    if m.header_raw("List-Id").is_some() {
+        return Some("mailing-list mail (List-Id)".into());
+    }
+    if m.header_raw("X-Autoreply").is_some() || m.header_raw("X-Autorespond").is_some() {
+        return Some("auto-reply header".into());
+    }
+    if let Some(f) = from {
+        let local = f.split('@').next().unwrap_or_default();
+        if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
+            return Some(format!("from {f}"));
+        }
+    }
+    let ct = m.root_part().content_type();
+    if let Some(ct) = ct
+        && ct.ctype().eq_ignore_ascii_case("multipart")
+        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    {
+        return Some("delivery or read report (multipart/report)".into());
+    }
+    None
+}
+
+/// The new text of a reply: quoted history and the signature cut where the
+/// cut is unambiguous (a quote header, an Outlook original-message line,
+/// lines starting `>`, the `-- ` signature separator). The full original
+/// stays in the inbound record.
+pub fn strip_reply(text: &str) -> String {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_end();
+        let starts_history = (t.starts_with("On ") && t.ends_with("wrote:"))
+            || t.starts_with("-----Original Message-----")
+            || t == "-- "
+            || t.starts_with("________________________________");
+        if starts_history {
+            break;
+        }
+        if t.starts_with('>') {
+            continue;
+        }
+        out.push(line);
+    }
+    let s = out.join("\n").trim().to_string();
+    if s.is_empty() { text.trim().to_string() } else { s }
+}
+
+fn synthetic_message_id(raw: &[u8]) -> String {
+    let h: String = Sha256::digest(raw)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{h}@no-message-id.sladesk.invalid")
+}
+
+impl App {
+    /// Takes one message in. `via` names the path (`pipe`, `http`, `imap`).
+    /// Store failures are `AppError::Store` (transient: try again later).
+    pub fn ingest(&self, raw: &[u8], via: &str, now: DateTime<Utc>) -> Result<IngestOutcome, IngestFailure> {
+        if raw.len() > MAX_MESSAGE_BYTES {
+            return Err(IngestFailure::Unacceptable(Unacceptable(format!(
+                "the message is {} bytes, over the {MAX_MESSAGE_BYTES}-byte limit",
+                raw.len()
+            ))));
+        }
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Err(IngestFailure::Unacceptable(Unacceptable("the message is empty".into())));
+        }
+        let parsed = MessageParser::default().parse(raw);
+        let mut conn = self.conn()?;
+        let outcome = conn.write(|c| -> Result<IngestOutcome, AppError> {
+            let Some(m) = parsed.as_ref() else {
+                let id = synthetic_message_id(raw);
+                return record(
+                    c,
+                    &id,
+                    via,
+                    now,
+                    None,
+                    None,
+                    IngestOutcome::Quarantined {
+                        reason: "not a parseable message".into(),
+                    },
+                    None,
+                    raw,
+                );
+            };
+            let message_id = m
+                .message_id()
+                .map(|s| s.trim().trim_matches(['<', '>']).to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| synthetic_message_id(raw));
+            if let Some(first) = inbound_messages::table
+                .filter(inbound_messages::message_id.eq(&message_id))
+                .select(inbound_messages::outcome)
+                .first::<String>(c)
+                .optional()?
+            {
+                return Ok(IngestOutcome::Duplicate { first_outcome: first });
+            }
+            let from = addr_list(m, "from").into_iter().next();
+            let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let keep = |c: &mut DbConnection, outcome: IngestOutcome, ticket: Option<i64>| {
+                record(
+                    c,
+                    &message_id,
+                    via,
+                    now,
+                    from.as_deref(),
+                    subject.as_deref(),
+                    outcome,
+                    ticket,
+                    raw,
+                )
+            };
+            if let Some(reason) = automatic(m, from.as_deref()) {
+                return keep(c, IngestOutcome::Ignored { reason }, None);
+            }
+            let Some(from_addr) = from.clone() else {
+                return keep(
+                    c,
+                    IngestOutcome::Quarantined {
+                        reason: "no sender address".into(),
+                    },
+                    None,
+                );
+            };
+            // Sender → contact → organisation.
+            let contact = match self.contact_for(c, &from_addr, now)? {
+                Ok(u) => u,
+                Err(reason) => return keep(c, IngestOutcome::Quarantined { reason }, None),
+            };
+            let who = Principal {
+                user_id: contact.id,
+                email: contact.email.clone(),
+                role: Role::Customer,
+                organisation_id: contact.organisation_id,
+                remote_addr: None,
+            };
+            let body = m
+                .body_text(0)
+                .map(|b| b.to_string())
+                .unwrap_or_default()
+                .replace('\0', "");
+            let body = if body.trim().is_empty() {
+                "(no text)".to_string()
+            } else {
+                body
+            };
+
+            // Threading: a subject tag, or a reply to a message we sent.
+            let mut ids: Vec<String> = Vec::new();
+            for h in [m.in_reply_to(), m.references()] {
+                if let Some(list) = h.as_text_list() {
+                    ids.extend(list.iter().map(|s| s.to_string()));
+                } else if let Some(t) = h.as_text() {
+                    ids.push(t.to_string());
+                }
+            }
+            let threaded = subject
+                .as_deref()
+                .and_then(subject_reference)
+                .or_else(|| reference_in_message_ids(&ids));
+            let mut follow_up_of = None;
+            if let Some(reference) = threaded {
+                let found: Option<(i64, i64, String)> = tickets::table
+                    .filter(tickets::reference.eq(&reference))
+                    .select((tickets::id, tickets::organisation_id, tickets::status))
+                    .first(c)
+                    .optional()?;
+                match found {
+                    Some((_, org, _)) if Some(org) != contact.organisation_id => {
+                        return keep(
+                            c,
+                            IngestOutcome::Quarantined {
+                                reason: format!("{from_addr} is not a contact of the organisation of {reference}"),
+                            },
+                            None,
+                        );
+                    }
+                    Some((id, _, status)) if status != "closed" && status != "cancelled" => {
+                        let view = self.reply_in(c, &who, &reference, strip_reply(&body), now)?;
+                        return keep(
+                            c,
+                            IngestOutcome::Replied {
+                                reference: view.reference,
+                            },
+                            Some(id),
+                        );
+                    }
+                    Some(_) => follow_up_of = Some(reference),
+                    None => {}
+                }
+            }
+
+            // A new ticket, in the queue the message was addressed to.
+            let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
+            let queue: Option<Queue> = queues::table
+                .filter(queues::inbound_address.is_not_null())
+                .select(Queue::as_select())
+                .load(c)?
+                .into_iter()
+                .find(|q| {
+                    q.inbound_address
+                        .as_deref()
+                        .is_some_and(|a| recipients.iter().any(|r| r.eq_ignore_ascii_case(a)))
+                });
+            let mut description = strip_reply(&body);
+            if let Some(old) = &follow_up_of {
+                description = format!("Follow-up to {old}, which is closed.\n\n{description}");
+            }
+            let subject_text = subject.clone().unwrap_or_else(|| "(no subject)".into());
+            let subject_text: String = subject_text.chars().take(300).collect();
+            let req = NewTicketRequest {
+                subject: subject_text,
+                description: description.chars().take(100_000).collect(),
+                severity: None,
+                queue: queue.map(|q| q.slug),
+                organisation: None,
+                requester: None,
+                source: Some("email".into()),
+            };
+            let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
+            let id: i64 = tickets::table
+                .filter(tickets::reference.eq(&view.reference))
+                .select(tickets::id)
+                .first(c)?;
+            keep(
+                c,
+                IngestOutcome::Created {
+                    reference: view.reference,
+                },
+                Some(id),
+            )
+        });
+        match outcome {
+            Ok(o) => Ok(o),
+            // The same message arriving twice at once: the other one won.
+            Err(AppError::Store(crate::store::StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )))) => Ok(IngestOutcome::Duplicate {
+                first_outcome: "concurrent".into(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The contact a sender address belongs to, creating one for a known
+    /// organisation's mail domain; `Err(reason)` to quarantine.
+    fn contact_for(
+        &self,
+        c: &mut DbConnection,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<User, String>, AppError> {
+        if let Ok(u) = self.user_by_email(c, address) {
+            if u.role != "customer" {
+                return Ok(Err(format!("{address} is staff, not a customer contact")));
+            }
+            if u.disabled {
+                return Ok(Err(format!("{address} is a disabled contact")));
+            }
+            return Ok(Ok(u));
+        }
+        let Some((_, domain)) = address.rsplit_once('@') else {
+            return Ok(Err(format!("'{address}' is not an address")));
+        };
+        let orgs: Vec<Organisation> = organisations::table.select(Organisation::as_select()).load(c)?;
+        let Some(org) = orgs
+            .into_iter()
+            .find(|o| o.status != "terminated" && o.email_domains.split(',').any(|d| d.eq_ignore_ascii_case(domain)))
+        else {
+            return Ok(Err(format!(
+                "{address} is not a contact and {domain} is no organisation's mail domain"
+            )));
+        };
+        let key = super::admin::email_key(address);
+        diesel::insert_into(users::table)
+            .values(NewUser {
+                email: address,
+                email_key: &key,
+                name: address.split('@').next().unwrap_or(address),
+                role: "customer",
+                organisation_id: Some(org.id),
+                password_hash: None,
+                disabled: false,
+                time_zone: "Europe/London",
+                created_at: naive(now),
+            })
+            .execute(c)?;
+        audit(
+            c,
+            &Principal::operator(),
+            "user.create_from_mail",
+            &format!("user:{address}"),
+            Some(&org.slug),
+            now,
+        )?;
+        Ok(Ok(self.user_by_email(c, address)?))
+    }
+
+    fn reply_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        self.change_ticket_in(c, who, reference, &[Change::Reply(body)], now)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    c: &mut DbConnection,
+    message_id: &str,
+    via: &str,
+    now: DateTime<Utc>,
+    from: Option<&str>,
+    subject: Option<&str>,
+    outcome: IngestOutcome,
+    ticket_id: Option<i64>,
+    raw: &[u8],
+) -> Result<IngestOutcome, AppError> {
+    let reason = match &outcome {
+        IngestOutcome::Ignored { reason } | IngestOutcome::Quarantined { reason } => Some(reason.as_str()),
+        _ => None,
+    };
+    diesel::insert_into(inbound_messages::table)
+        .values(NewInbound {
+            message_id,
+            via,
+            received_at: naive(now),
+            from_address: from,
+            subject: subject.map(|s| s.chars().take(300).collect::<String>()).as_deref(),
+            outcome: outcome.name(),
+            reason,
+            ticket_id,
+            raw,
+        })
+        .execute(c)?;
+    Ok(outcome)
+}
+
+/// How intake failed: the message can never be accepted, or try again later.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestFailure {
+    #[error(transparent)]
+    Unacceptable(#[from] Unacceptable),
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_references_in_subjects_and_message_ids() {
+        assert_eq!(subject_reference("Re: [SD-000123] VPN down"), Some("SD-000123".into()));
+        assert_eq!(subject_reference("RE: [sd-000123]"), Some("SD-000123".into()));
+        assert_eq!(subject_reference("[SD-12] short"), None);
+        assert_eq!(subject_reference("no tag"), None);
+        assert_eq!(
+            reference_in_message_ids(&["<SD-000042.3.abc@desk.example>".into()]),
+            Some("SD-000042".into())
+        );
+        assert_eq!(reference_in_message_ids(&["<CAF=abc@mail.gmail.com>".into()]), None);
+    }
+
+    #[test]
+    fn strips_quoted_history_and_signatures() {
+        let gmail = "Thanks, that fixed it.\n\nOn Mon, 30 Nov 2026 at 09:00, Desk <support@x> wrote:\n> old text\n";
+        assert_eq!(strip_reply(gmail), "Thanks, that fixed it.");
+        let outlook = "Still broken.\r\n\r\n-----Original Message-----\r\nFrom: Desk\r\n";
+        assert_eq!(strip_reply(outlook), "Still broken.");
+        assert_eq!(strip_reply("Hello\n-- \nCarol\nAcme"), "Hello");
+        assert_eq!(
+            strip_reply("> only a quote"),
+            "> only a quote",
+            "never strip everything"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Mail intake end to end: the corpus in fixtures/email, each message with
+//! its expected outcome; redelivery changes nothing; the HTTP path.
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+use sladesk::app::Principal;
+use sladesk::app::intake::IngestOutcome;
+
+use crate::helpers::{Db, spawn_app};
+
+crate::both_backends!(
+    the_email_corpus_becomes_tickets_replies_and_recorded_refusals,
+    mail_intake_over_http
+);
+
+#[derive(Deserialize)]
+struct Manifest {
+    message: Vec<Expect>,
+}
+
+#[derive(Deserialize)]
+struct Expect {
+    file: String,
+    outcome: String,
+    queue: Option<String>,
+    subject: Option<String>,
+    reference: Option<String>,
+    contains: Option<String>,
+    lacks: Option<String>,
+}
+
+fn corpus() -> Vec<(Expect, Vec<u8>)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email");
+    let m: Manifest = toml::from_str(&std::fs::read_to_string(format!("{dir}/manifest.toml")).unwrap()).unwrap();
+    m.message
+        .into_iter()
+        .map(|e| {
+            let raw = std::fs::read(format!("{dir}/{}", e.file)).unwrap();
+            (e, raw)
+        })
+        .collect()
+}
+
+fn name(o: &IngestOutcome) -> &'static str {
+    match o {
+        IngestOutcome::Created { .. } => "created",
+        IngestOutcome::Replied { .. } => "replied",
+        IngestOutcome::Duplicate { .. } => "duplicate",
+        IngestOutcome::Ignored { .. } => "ignored",
+        IngestOutcome::Quarantined { .. } => "quarantined",
+    }
+}
+
+async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) {
+    let t = spawn_app(db).await;
+    for (expect, raw) in corpus() {
+        let app = t.app.clone();
+        let bytes = raw.clone();
+        let outcome = tokio::task::spawn_blocking(move || app.ingest(&bytes, "test", sladesk::app::now()))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{}: {e}", expect.file));
+        assert_eq!(name(&outcome), expect.outcome, "{}: {outcome:?}", expect.file);
+        let reference = match &outcome {
+            IngestOutcome::Created { reference } | IngestOutcome::Replied { reference } => reference.clone(),
+            _ => continue,
+        };
+        if let Some(r) = &expect.reference {
+            assert_eq!(&reference, r, "{}", expect.file);
+        }
+        let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await.json;
+        assert_eq!(ticket["source"], "email", "{}", expect.file);
+        if let Some(q) = &expect.queue {
+            assert_eq!(ticket["queue"], q.as_str(), "{}", expect.file);
+        }
+        if let Some(s) = &expect.subject {
+            assert_eq!(ticket["subject"], s.as_str(), "{}", expect.file);
+        }
+        let events = t
+            .get(&format!("/api/v1/tickets/{reference}/events"), &t.agent)
+            .await
+            .json;
+        let last_comment = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|e| e["type"] == "commented")
+            .and_then(|e| e["body"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(c) = &expect.contains {
+            assert!(
+                last_comment.contains(c.as_str()),
+                "{}: {last_comment:?} lacks {c:?}",
+                expect.file
+            );
+        }
+        if let Some(l) = &expect.lacks {
+            assert!(
+                !last_comment.contains(l.as_str()),
+                "{}: {last_comment:?} has {l:?}",
+                expect.file
+            );
+        }
+    }
+    // A contact at acme's mail domain was added to acme.
+    let users = t.get("/api/v1/users", &t.admin).await.json;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["email"] == "priya.shah@acme.example" && u["organisation"] == "acme")
+    );
+
+    // Redelivery of the whole corpus changes nothing.
+    let before = t.get("/api/v1/tickets?limit=200", &t.agent).await.json["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    for (expect, raw) in corpus() {
+        let app = t.app.clone();
+        let outcome = tokio::task::spawn_blocking(move || app.ingest(&raw, "test", sladesk::app::now()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(name(&outcome), "duplicate", "{} redelivered: {outcome:?}", expect.file);
+    }
+    let after = t.get("/api/v1/tickets?limit=200", &t.agent).await.json["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    let events = t.get("/api/v1/tickets/SD-000001/events", &t.agent).await.json;
+    let replies = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "commented")
+        .count();
+    assert_eq!(replies, 2, "the report and one reply, not two");
+}
+
+async fn mail_intake_over_http(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let intake = tokio::task::spawn_blocking(move || {
+        app.create_token(
+            &Principal::operator(),
+            "admin@desk.example",
+            "mta",
+            "intake",
+            None,
+            sladesk::app::now(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let message = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/01-gmail-new.eml")).unwrap();
+    let post = |token: String, ct: &'static str, body: Vec<u8>| {
+        let client = t.client.clone();
+        let url = format!("{}/api/v1/inbound/email", t.address);
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(intake.clone(), "message/rfc822", message.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["outcome"], "created", "{v}");
+    let r = post(intake.clone(), "message/rfc822", message.clone()).await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v["outcome"], "duplicate",
+        "the same Message-ID over another path is one ticket: {v}"
+    );
+    assert_eq!(
+        post(t.admin.clone(), "message/rfc822", message.clone()).await.status(),
+        StatusCode::FORBIDDEN,
+        "a full token is not an intake token"
+    );
+    assert_eq!(
+        post(intake.clone(), "text/plain", message.clone()).await.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        post(intake.clone(), "message/rfc822", b"   \n".to_vec()).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        post("sld_nope".into(), "message/rfc822", message).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // An intake token is no key to the rest of the API.
+    assert_eq!(t.get("/api/v1/tickets", &intake).await.status, StatusCode::FORBIDDEN);
+}
