@@ -135,7 +135,7 @@ pub fn strip_reply(text: &str) -> String {
         let t = line.trim_end();
         let starts_history = (t.starts_with("On ") && t.ends_with("wrote:"))
             || t.starts_with("-----Original Message-----")
-            || t == "-- "
+            || t == "--"
             || t.starts_with("________________________________");
         if starts_history {
             break;
