@@ -74,6 +74,11 @@ enum Command {
     /// is committed, 75 on a transient failure (retry), 65 if it can never
     /// be accepted.
     Ingest(DbArgs),
+    /// The outbox of notifications.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Customer organisations.
     Org {
         #[command(subcommand)]
@@ -114,6 +119,15 @@ enum Command {
         sources: Sources,
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Delivers what is due, once, and reports.
+    Deliver {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -285,6 +299,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn mail_settings(db: &DbArgs) -> Result<crate::server::MailSettings, Failure> {
+    let (path, named) = match &db.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("sladesk.toml"), false),
+    };
+    let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
+    Ok(crate::server::MailSettings::from_file(&file))
+}
+
 /// Merges flags and environment (already in `db`) over the settings file over defaults.
 fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Settings, Failure> {
     let (path, named) = match &db.config {
@@ -322,6 +345,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let s = settings(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
             crate::server::init_tracing();
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_outbox_worker(app.clone(), mail_settings(&args.db)?).map_err(|e| Failure(e, 1))?;
             serve_until_stopped(app, &s)
         }
         Command::Demo(args) => {
@@ -329,6 +353,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::server::init_tracing();
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_outbox_worker(demo.app.clone(), mail_settings(&args.db)?)
+                .map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
             println!("sladesk demo: {} tickets over the last three months", demo.tickets);
@@ -348,6 +374,33 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .unwrap_or("")
             );
             run_server(demo.app, listener, s.workers)
+        }
+        Command::Outbox {
+            command: OutboxCommand::Deliver { db },
+        } => {
+            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            let mail = mail_settings(&db)?;
+            let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            let templates = crate::mail::Templates::load(&mail.templates)?;
+            let from: lettre::message::Mailbox = mail
+                .from
+                .parse()
+                .map_err(|e| Failure(format!("mail_from '{}': {e}", mail.from), 2))?;
+            let report = app
+                .deliver_outbox(
+                    &crate::mail::Outbound::Folder(mail.outbox_dir.clone()),
+                    &templates,
+                    &from,
+                    crate::app::now(),
+                    10_000,
+                )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(if report.failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Ingest(db) => {
             // sysexits(3): what an MTA pipe understands.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod mail;
 pub mod policies;
 pub mod server;
 pub mod store;

@@ -37,6 +37,68 @@ pub struct FileSettings {
     pub holidays_file: Option<PathBuf>,
     pub pool_size: Option<u32>,
     pub workers: Option<usize>,
+    /// Folder the local outbox writes `.eml` files to (default `outbox`).
+    pub outbox_dir: Option<PathBuf>,
+    /// Folder of the email templates (default `templates/email`).
+    pub email_templates: Option<PathBuf>,
+    /// The From of notifications (default `Service desk <desk@sladesk.invalid>`).
+    pub mail_from: Option<String>,
+}
+
+/// Where and how notifications leave.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub outbox_dir: PathBuf,
+    pub templates: PathBuf,
+    pub from: String,
+}
+
+impl MailSettings {
+    pub fn from_file(f: &FileSettings) -> MailSettings {
+        MailSettings {
+            outbox_dir: f.outbox_dir.clone().unwrap_or_else(|| PathBuf::from("outbox")),
+            templates: f
+                .email_templates
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("templates/email")),
+            from: f
+                .mail_from
+                .clone()
+                .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
+        }
+    }
+}
+
+/// Delivers the outbox every two seconds on a thread of its own, for as
+/// long as the process runs; failures are logged and retried.
+pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
+    let templates = crate::mail::Templates::load(&mail.templates).map_err(|e| e.to_string())?;
+    let from: lettre::message::Mailbox = mail
+        .from
+        .parse()
+        .map_err(|e| format!("mail_from '{}': {e}", mail.from))?;
+    let outbound = crate::mail::Outbound::Folder(mail.outbox_dir.clone());
+    std::thread::Builder::new()
+        .name("outbox".into())
+        .spawn(move || {
+            loop {
+                match app.deliver_outbox(&outbound, &templates, &from, crate::app::now(), 100) {
+                    Ok(r) if r.sent + r.failed + r.set_aside_in_doubt > 0 => {
+                        tracing::info!(
+                            sent = r.sent,
+                            failed = r.failed,
+                            in_doubt = r.set_aside_in_doubt,
+                            "outbox"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "outbox delivery"),
+                }
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 impl FileSettings {

@@ -563,8 +563,9 @@ fn serve_reads_sladesk_toml_and_stops_gracefully_on_sigterm() {
     std::fs::write(
         dir.join("sladesk.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicies = \"{}/sla-policies\"\n",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicies = \"{}/sla-policies\"\nemail_templates = \"{}/templates/email\"\n",
             dir.join("served.db").display(),
+            env!("CARGO_MANIFEST_DIR"),
             env!("CARGO_MANIFEST_DIR")
         ),
     )

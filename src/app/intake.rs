@@ -218,6 +218,15 @@ impl App {
                     raw,
                 )
             };
+            if super::outbox::is_ours(c, &message_id)? {
+                return keep(
+                    c,
+                    IngestOutcome::Ignored {
+                        reason: "our own outgoing mail".into(),
+                    },
+                    None,
+                );
+            }
             if let Some(reason) = automatic(m, from.as_deref()) {
                 return keep(c, IngestOutcome::Ignored { reason }, None);
             }
@@ -330,6 +339,8 @@ impl App {
                 .filter(tickets::reference.eq(&view.reference))
                 .select(tickets::id)
                 .first(c)?;
+            let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
+            super::outbox::enqueue_acknowledgement(c, id, &view, &from_addr, &contact.name, real_id.as_deref(), now)?;
             keep(
                 c,
                 IngestOutcome::Created {

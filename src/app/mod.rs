@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod intake;
+pub mod outbox;
 pub mod tickets;
 
 use std::collections::HashMap;

@@ -278,3 +278,35 @@ pub struct NewInbound<'a> {
     pub ticket_id: Option<i64>,
     pub raw: &'a [u8],
 }
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutbox<'a> {
+    pub ticket_id: Option<i64>,
+    pub kind: &'a str,
+    pub to_address: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub context: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub kind: String,
+    pub to_address: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub context: String,
+    pub created_at: NaiveDateTime,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub in_doubt: bool,
+    pub last_error: Option<String>,
+}

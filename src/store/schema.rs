@@ -164,6 +164,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        kind -> Text,
+        to_address -> Text,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        context -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        in_doubt -> Bool,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
@@ -182,4 +201,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     audit_log,
     inbound_messages,
+    outbox,
 );

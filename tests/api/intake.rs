@@ -10,7 +10,8 @@ use crate::helpers::{Db, spawn_app};
 
 crate::both_backends!(
     the_email_corpus_becomes_tickets_replies_and_recorded_refusals,
-    mail_intake_over_http
+    mail_intake_over_http,
+    an_acknowledgement_leaves_once_and_replies_to_it_thread,
 );
 
 #[derive(Deserialize)]
@@ -202,4 +203,122 @@ async fn mail_intake_over_http(db: Db) {
     );
     // An intake token is no key to the rest of the API.
     assert_eq!(t.get("/api/v1/tickets", &intake).await.status, StatusCode::FORBIDDEN);
+}
+
+async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
+    use diesel::prelude::*;
+    use sladesk::store::schema::outbox;
+
+    let t = spawn_app(db).await;
+    let dir = std::env::temp_dir().join(format!(
+        "sladesk-outbox-{}-{}",
+        std::process::id(),
+        t.address.rsplit(':').next().unwrap()
+    ));
+    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/01-gmail-new.eml")).unwrap();
+    let app = t.app.clone();
+    let out = dir.clone();
+    let (first, second, files) = tokio::task::spawn_blocking(move || {
+        let now = sladesk::app::now();
+        assert!(matches!(
+            app.ingest(&raw, "test", now).unwrap(),
+            IngestOutcome::Created { .. }
+        ));
+        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/email"
+        )))
+        .unwrap();
+        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let outbound = sladesk::mail::Outbound::Folder(out.clone());
+        let first = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
+        let second = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
+        let files: Vec<Vec<u8>> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        (first, second, files)
+    })
+    .await
+    .unwrap();
+    assert_eq!((first.sent, second.sent), (1, 0), "sent once");
+    assert_eq!(files.len(), 1);
+    let parsed = mail_parser::MessageParser::default().parse(&files[0]).unwrap();
+    assert_eq!(
+        parsed.subject(),
+        Some("[SD-000001] We have your request: VPN tunnel to the data centre is down")
+    );
+    assert_eq!(
+        parsed.in_reply_to().as_text(),
+        Some("CAF7x0kQ1-gmail-new@mail.gmail.com")
+    );
+    assert_eq!(parsed.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
+    assert_eq!(
+        parsed.to().and_then(|a| a.first()).and_then(|a| a.address()),
+        Some("carol@acme.example")
+    );
+    let text = parsed.body_text(0).unwrap().to_string();
+    assert!(
+        text.contains("We will respond by") && text.contains("SD-000001"),
+        "{text}"
+    );
+    assert!(parsed.body_html(0).unwrap().contains("<strong>SD-000001</strong>"));
+    let our_id = parsed.message_id().unwrap().to_string();
+    assert!(our_id.starts_with("SD-000001.ack."), "{our_id}");
+
+    // Our own message coming back is ignored; a reply quoting it threads.
+    let reply = format!(
+        "From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Re: thanks\r\nMessage-ID: <reply-1@acme.example>\r\nIn-Reply-To: <{our_id}>\r\n\r\nOne more detail: it started at 08:50.\r\n"
+    );
+    let app = t.app.clone();
+    let (looped_outcome, reply_outcome, in_doubt) = tokio::task::spawn_blocking(move || {
+        let now = sladesk::app::now();
+        let looped = app.ingest(&files[0], "test", now).unwrap();
+        let reply = app.ingest(reply.as_bytes(), "test", now).unwrap();
+        // A sender that stopped mid-send: the row stays claimed past its claim.
+        let mut c = app.pool.get().unwrap();
+        diesel::update(outbox::table)
+            .set((
+                outbox::sent_at.eq(None::<chrono::NaiveDateTime>),
+                outbox::claimed_until.eq(Some((now - chrono::Duration::minutes(1)).naive_utc())),
+            ))
+            .execute(&mut c)
+            .unwrap();
+        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/email"
+        )))
+        .unwrap();
+        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let report = app
+            .deliver_outbox(
+                &sladesk::mail::Outbound::Folder(std::env::temp_dir().join("sladesk-never")),
+                &templates,
+                &from,
+                now,
+                10,
+            )
+            .unwrap();
+        (looped, reply, report)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        looped_outcome,
+        IngestOutcome::Ignored {
+            reason: "our own outgoing mail".into()
+        }
+    );
+    assert_eq!(
+        reply_outcome,
+        IngestOutcome::Replied {
+            reference: "SD-000001".into()
+        }
+    );
+    assert_eq!(
+        (in_doubt.sent, in_doubt.set_aside_in_doubt),
+        (0, 1),
+        "in doubt is set aside, not resent"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,0 +1,188 @@
+//! Outgoing mail: templates from `templates/email/` (handlebars, strict),
+//! messages built with lettre, and delivery of the outbox through a lettre
+//! transport. The app layer decides what is sent and writes outbox rows; this
+//! module turns a row into a message and hands it over.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use handlebars::Handlebars;
+use lettre::Transport;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+
+use crate::store::models::OutboxRow;
+
+/// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
+pub const KINDS: [&str; 1] = ["acknowledgement"];
+
+/// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
+pub fn for_people(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%H:%M on %A %-d %B %Y").to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{path}: {message}")]
+    Template { path: String, message: String },
+    #[error("rendering {kind}: {message}")]
+    Render { kind: String, message: String },
+    #[error("building the message: {0}")]
+    Build(String),
+    #[error("sending: {0}")]
+    Send(String),
+}
+
+/// The loaded templates: subjects and text without escaping, HTML with
+/// every value HTML-escaped; all strict, so a missing value is an error,
+/// never an empty gap in a customer's mail.
+pub struct Templates {
+    plain: Handlebars<'static>,
+    html: Handlebars<'static>,
+}
+
+impl Templates {
+    pub fn load(dir: &Path) -> Result<Templates, MailError> {
+        let mut plain = Handlebars::new();
+        plain.set_strict_mode(true);
+        plain.register_escape_fn(handlebars::no_escape);
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        for kind in KINDS {
+            for part in ["subject", "txt", "html"] {
+                let reg = if part == "html" { &mut html } else { &mut plain };
+                let path = dir.join(format!("{kind}.{part}.hbs"));
+                let text = std::fs::read_to_string(&path).map_err(|e| MailError::Template {
+                    path: path.display().to_string(),
+                    message: format!("cannot read: {e}"),
+                })?;
+                reg.register_template_string(&format!("{kind}.{part}"), text)
+                    .map_err(|e| MailError::Template {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        Ok(Templates { plain, html })
+    }
+
+    /// Subject, plain text and HTML of a notification.
+    pub fn render(&self, kind: &str, context: &serde_json::Value) -> Result<(String, String, String), MailError> {
+        let err = |e: handlebars::RenderError| MailError::Render {
+            kind: kind.to_string(),
+            message: e.to_string(),
+        };
+        let subject = self.plain.render(&format!("{kind}.subject"), context).map_err(err)?;
+        // A subject is one line whatever the data holds: no header injection.
+        let subject = subject.replace(['\r', '\n'], " ").trim().to_string();
+        let text = self.plain.render(&format!("{kind}.txt"), context).map_err(err)?;
+        let html = self.html.render(&format!("{kind}.html"), context).map_err(err)?;
+        Ok((subject, text, html))
+    }
+}
+
+/// `Auto-Submitted` (RFC 3834): our mail must never start a loop.
+#[derive(Clone)]
+struct AutoSubmitted(&'static str);
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(if s.trim() == "auto-replied" {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        }))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_string())
+    }
+}
+
+/// Builds the message of an outbox row.
+pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<lettre::Message, MailError> {
+    let context: serde_json::Value =
+        serde_json::from_str(&row.context).map_err(|e| MailError::Build(format!("outbox {}: {e}", row.id)))?;
+    let (subject, text, html) = templates.render(&row.kind, &context)?;
+    let to: Mailbox = row
+        .to_address
+        .parse()
+        .map_err(|e| MailError::Build(format!("to {}: {e}", row.to_address)))?;
+    let mut b = lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!("<{}>", row.message_id)))
+        .header(AutoSubmitted(if row.kind == "acknowledgement" {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        }));
+    if let Some(parent) = &row.in_reply_to {
+        b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
+    }
+    b.multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// Where delivered mail goes.
+pub enum Outbound {
+    /// A folder of `.eml` files: the embedded default, works offline.
+    Folder(PathBuf),
+}
+
+impl Outbound {
+    pub fn send(&self, message: &lettre::Message) -> Result<(), MailError> {
+        match self {
+            Outbound::Folder(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
+                lettre::FileTransport::new(dir)
+                    .send(message)
+                    .map(|_| ())
+                    .map_err(|e| MailError::Send(e.to_string()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_instants_read_as_people_say_them() {
+        let t: DateTime<Utc> = "2026-12-29T09:00:00Z".parse().unwrap();
+        assert_eq!(
+            for_people(t, chrono_tz::Europe::London),
+            "09:00 on Tuesday 29 December 2026"
+        );
+        let bst: DateTime<Utc> = "2027-05-04T07:30:00Z".parse().unwrap();
+        assert_eq!(
+            for_people(bst, chrono_tz::Europe::London),
+            "08:30 on Tuesday 4 May 2027"
+        );
+    }
+
+    #[test]
+    fn templates_escape_html_and_keep_subjects_on_one_line() {
+        let t = Templates::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/email"))).unwrap();
+        let ctx = serde_json::json!({
+            "reference": "SD-000001", "subject": "Evil\r\nBcc: victim@example.org <script>",
+            "severity": 2, "severity_title": "Major", "requester_name": "<b>Carol</b>",
+            "response_due": "09:00 on Monday 30 November 2026", "resolve_due": null, "desk_name": "Desk"
+        });
+        let (subject, text, html) = t.render("acknowledgement", &ctx).unwrap();
+        assert!(!subject.contains('\n') && !subject.contains('\r'), "{subject:?}");
+        assert!(text.contains("Hello <b>Carol</b>"), "plain text is not HTML-escaped");
+        assert!(html.contains("Hello &lt;b&gt;Carol&lt;/b&gt;"), "{html}");
+        assert!(!text.contains("aim to resolve"), "no resolve target, no promise");
+        let missing = serde_json::json!({"reference": "SD-000001"});
+        assert!(
+            t.render("acknowledgement", &missing).is_err(),
+            "strict: a missing value is an error"
+        );
+    }
+}
