@@ -305,7 +305,11 @@ fn mail_settings(db: &DbArgs) -> Result<crate::server::MailSettings, Failure> {
         None => (PathBuf::from("sladesk.toml"), false),
     };
     let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
-    Ok(crate::server::MailSettings::from_file(&file))
+    let mut mail = crate::server::MailSettings::from_file(&file);
+    if let Ok(dir) = std::env::var("SLADESK_OUTBOX_DIR") {
+        mail.outbox_dir = PathBuf::from(dir);
+    }
+    Ok(mail)
 }
 
 /// Merges flags and environment (already in `db`) over the settings file over defaults.

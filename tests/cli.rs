@@ -476,6 +476,7 @@ fn the_demo_builds_a_desk_and_serves_it() {
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "warn")
+        .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -553,6 +554,37 @@ fn the_demo_builds_a_desk_and_serves_it() {
         "spread over three months: oldest is {} days old",
         age.num_days()
     );
+    // A demo contact's mail piped into `sladesk ingest` becomes a ticket,
+    // and the running demo's outbox worker sends its acknowledgement.
+    let message = b"From: Nadia Patel <nadia.patel@northwind.example>\r\nTo: support@sladesk.example\r\nSubject: Portal login fails\r\nMessage-ID: <demo-pipe-1@northwind.example>\r\n\r\nNobody can log in to the portal since 10:00.\r\n";
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(["ingest", "--database-url", &format!("sqlite://{}", db.display())])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ingest.stdin.take().unwrap().write_all(message).unwrap();
+    let o = ingest.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(said.contains("\"outcome\":\"created\""), "{said}");
+    let outbox = dir.join("outbox");
+    let mut sent = Vec::new();
+    for _ in 0..50 {
+        sent = std::fs::read_dir(&outbox)
+            .map(|d| d.filter_map(|e| e.ok()).collect())
+            .unwrap_or_default();
+        if !sent.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(sent.len(), 1, "one acknowledgement in the outbox folder");
+    let eml = std::fs::read_to_string(sent[0].path()).unwrap();
+    assert!(eml.contains("We have your request: Portal login fails"), "{eml}");
+    assert!(eml.contains("To: nadia.patel@northwind.example"), "{eml}");
     let _ = child.kill();
     let _ = child.wait();
 }
