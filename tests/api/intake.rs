@@ -12,6 +12,7 @@ crate::both_backends!(
     the_email_corpus_becomes_tickets_replies_and_recorded_refusals,
     mail_intake_over_http,
     an_acknowledgement_leaves_once_and_replies_to_it_thread,
+    a_reply_to_a_closed_ticket_opens_a_follow_up,
 );
 
 #[derive(Deserialize)]
@@ -140,7 +141,7 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
         .iter()
         .filter(|e| e["type"] == "commented")
         .count();
-    assert_eq!(replies, 2, "the report and one reply, not two");
+    assert_eq!(replies, 3, "the report and the two replies, each once");
 }
 
 async fn mail_intake_over_http(db: Db) {
@@ -321,4 +322,45 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
         "in doubt is set aside, not resent"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn a_reply_to_a_closed_ticket_opens_a_follow_up(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "Printer jam", 4).await;
+    t.call(
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{r}/resolve"),
+        Some(&t.agent),
+        None,
+    )
+    .await;
+    t.call(
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{r}/close"),
+        Some(&t.agent),
+        None,
+    )
+    .await;
+    let mail = format!(
+        "From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Re: [{r}] Printer jam\r\nMessage-ID: <follow-up-1@acme.example>\r\n\r\nIt jammed again.\r\n"
+    );
+    let app = t.app.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || app.ingest(mail.as_bytes(), "test", sladesk::app::now()).unwrap())
+            .await
+            .unwrap();
+    let IngestOutcome::Created { reference } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_ne!(reference, r);
+    let events = t
+        .get(&format!("/api/v1/tickets/{reference}/events"), &t.agent)
+        .await
+        .json;
+    let body = events[1]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!("Follow-up to {r}, which is closed.")),
+        "{body}"
+    );
+    assert!(body.ends_with("It jammed again."), "{body}");
 }
