@@ -309,6 +309,9 @@ fn mail_settings(db: &DbArgs) -> Result<crate::server::MailSettings, Failure> {
     if let Ok(dir) = std::env::var("SLADESK_OUTBOX_DIR") {
         mail.outbox_dir = PathBuf::from(dir);
     }
+    if let Ok(url) = std::env::var("SLADESK_SMTP_URL") {
+        mail.smtp_url = Some(url).filter(|u| !u.is_empty());
+    }
     Ok(mail)
 }
 

@@ -43,6 +43,8 @@ pub struct FileSettings {
     pub email_templates: Option<PathBuf>,
     /// The From of notifications (default `Service desk <desk@sladesk.invalid>`).
     pub mail_from: Option<String>,
+    /// Send through SMTP instead of the folder: `smtp://host:25`, `smtps://user:pass@host:465`.
+    pub smtp_url: Option<String>,
 }
 
 /// Where and how notifications leave.
@@ -51,6 +53,7 @@ pub struct MailSettings {
     pub outbox_dir: PathBuf,
     pub templates: PathBuf,
     pub from: String,
+    pub smtp_url: Option<String>,
 }
 
 impl MailSettings {
@@ -65,7 +68,13 @@ impl MailSettings {
                 .mail_from
                 .clone()
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
+            smtp_url: f.smtp_url.clone(),
         }
+    }
+
+    /// The transport these settings name.
+    pub fn outbound(&self) -> Result<crate::mail::Outbound, String> {
+        crate::mail::Outbound::new(self.outbox_dir.clone(), self.smtp_url.as_deref()).map_err(|e| e.to_string())
     }
 }
 
@@ -77,7 +86,7 @@ pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> Result<(), Stri
         .from
         .parse()
         .map_err(|e| format!("mail_from '{}': {e}", mail.from))?;
-    let outbound = crate::mail::Outbound::Folder(mail.outbox_dir.clone());
+    let outbound = mail.outbound()?;
     std::thread::Builder::new()
         .name("outbox".into())
         .spawn(move || {

@@ -132,11 +132,27 @@ pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<l
 pub enum Outbound {
     /// A folder of `.eml` files: the embedded default, works offline.
     Folder(PathBuf),
+    /// An SMTP server, from a URL: `smtp://host:25` (plain, or
+    /// `?tls=required` for STARTTLS), `smtps://user:password@host:465`
+    /// (TLS); credentials in the URL authenticate.
+    Smtp(Box<lettre::SmtpTransport>),
 }
 
 impl Outbound {
+    /// SMTP when a URL is given, else the folder.
+    pub fn new(folder: PathBuf, smtp_url: Option<&str>) -> Result<Outbound, MailError> {
+        match smtp_url {
+            None => Ok(Outbound::Folder(folder)),
+            Some(url) => lettre::SmtpTransport::from_url(url)
+                .map(|b| Outbound::Smtp(Box::new(b.timeout(Some(std::time::Duration::from_secs(30))).build())))
+                .map_err(|e| MailError::Send(format!("smtp_url: {e}"))),
+        }
+    }
+
     pub fn send(&self, message: &lettre::Message) -> Result<(), MailError> {
         match self {
+            // A returned Ok is the server's 250 for the message.
+            Outbound::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
             Outbound::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
                 lettre::FileTransport::new(dir)

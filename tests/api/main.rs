@@ -10,4 +10,5 @@ mod bad_input;
 mod concurrency;
 mod intake;
 mod recompute;
+mod smtp;
 mod tickets;
