@@ -99,11 +99,24 @@ impl DatabaseUrl {
                 // timeout makes a second writer wait instead of failing.
                 // The busy timeout first: switching to WAL itself needs a lock
                 // that another process opening the file may hold.
-                c.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
+                c.batch_execute("PRAGMA busy_timeout = 10000;")
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                // Switching to WAL can answer "locked" at once, without the
+                // busy handler, while another connection is opening the file
+                // or migrating it: wait and try again for a while.
+                let mut tries = 0;
+                loop {
+                    match c.batch_execute("PRAGMA journal_mode = WAL;") {
+                        Ok(()) => break,
+                        Err(e) if tries < 100 && e.to_string().contains("locked") => {
+                            tries += 1;
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        Err(e) => return Err(StoreError::Connect(e.to_string())),
+                    }
+                }
+                c.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(c))
             }
             Backend::Postgres => diesel::PgConnection::establish(&self.target)
@@ -130,7 +143,7 @@ impl DatabaseUrl {
                     {
                         Ok(v) => return Ok(v),
                         Err(_) if !c.has_pending_migration(SQLITE_MIGRATIONS).unwrap_or(true) => return Ok(Vec::new()),
-                        Err(e) if attempt >= 5 => return Err(StoreError::Migrate(e)),
+                        Err(e) if attempt >= 50 => return Err(StoreError::Migrate(e)),
                         Err(e) => {
                             tracing::info!(error = %e, "migrations raced with another process; looking again");
                             attempt += 1;
