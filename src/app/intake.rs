@@ -22,6 +22,56 @@ use crate::store::schema::{inbound_messages, organisations, queues, tickets, use
 /// Messages larger than this are refused (the MTA then bounces them).
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 
+/// Attachments of one message together may not exceed this; a message
+/// over it is quarantined (kept whole) for an agent to decide.
+pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+
+/// The attachments of a message: file name, content type and bytes.
+fn attachments_of<'m>(m: &'m Message) -> Vec<(String, String, &'m [u8])> {
+    m.attachments()
+        .map(|a| {
+            let name = a
+                .attachment_name()
+                .map(|n| n.replace(['/', '\\', '\0'], "_"))
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "attachment".into());
+            let ctype = a
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{}", c.ctype(), sub),
+                    None => c.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            (name, ctype, a.contents())
+        })
+        .collect()
+}
+
+fn store_attachments(
+    c: &mut DbConnection,
+    ticket_id: i64,
+    message_id: &str,
+    files: &[(String, String, &[u8])],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for (name, ctype, data) in files {
+        diesel::insert_into(crate::store::schema::attachments::table)
+            .values(crate::store::models::NewAttachment {
+                ticket_id,
+                inbound_message_id: Some(message_id),
+                filename: name,
+                content_type: ctype,
+                size: data.len() as i64,
+                sha256: Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect(),
+                data,
+                created_at: naive(now),
+            })
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -251,6 +301,17 @@ impl App {
                 organisation_id: contact.organisation_id,
                 remote_addr: None,
             };
+            let files = attachments_of(m);
+            let total: usize = files.iter().map(|f| f.2.len()).sum();
+            if total > MAX_ATTACHMENT_BYTES {
+                return keep(
+                    c,
+                    IngestOutcome::Quarantined {
+                        reason: format!("attachments total {total} bytes, over the {MAX_ATTACHMENT_BYTES}-byte limit"),
+                    },
+                    None,
+                );
+            }
             let body = m
                 .body_text(0)
                 .map(|b| b.to_string())
@@ -294,6 +355,7 @@ impl App {
                     }
                     Some((id, _, status)) if status != "closed" && status != "cancelled" => {
                         let view = self.reply_in(c, &who, &reference, strip_reply(&body), now)?;
+                        store_attachments(c, id, &message_id, &files, now)?;
                         return keep(
                             c,
                             IngestOutcome::Replied {
@@ -340,6 +402,7 @@ impl App {
                 .select(tickets::id)
                 .first(c)?;
             let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
+            store_attachments(c, id, &message_id, &files, now)?;
             super::outbox::enqueue_acknowledgement(c, id, &view, &from_addr, &contact.name, real_id.as_deref(), now)?;
             keep(
                 c,

@@ -310,3 +310,16 @@ pub struct OutboxRow {
     pub in_doubt: bool,
     pub last_error: Option<String>,
 }
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = attachments)]
+pub struct NewAttachment<'a> {
+    pub ticket_id: i64,
+    pub inbound_message_id: Option<&'a str>,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: String,
+    pub data: &'a [u8],
+    pub created_at: NaiveDateTime,
+}

@@ -183,6 +183,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        inbound_message_id -> Nullable<Text>,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
@@ -202,4 +216,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     inbound_messages,
     outbox,
+    attachments,
 );

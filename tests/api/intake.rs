@@ -106,6 +106,28 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
             );
         }
     }
+    // The screenshot was kept with its name, type, size and SHA-256.
+    let app = t.app.clone();
+    let files: Vec<(String, String, i64, String)> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::attachments::dsl::*;
+        attachments
+            .select((filename, content_type, size, sha256))
+            .load(&mut app.pool.get().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        (files[0].0.as_str(), files[0].1.as_str(), files[0].2),
+        ("error.png", "image/png", 70)
+    );
+    assert_eq!(
+        files[0].3, "c414cd0e204de974f73753c7e28d7638e7b3691bb8b1a2bab6b25bb7fed7ce77",
+        "the SHA-256 of the decoded file"
+    );
+
     // A contact at acme's mail domain was added to acme.
     let users = t.get("/api/v1/users", &t.admin).await.json;
     assert!(
