@@ -403,7 +403,17 @@ impl App {
                 .first(c)?;
             let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
             store_attachments(c, id, &message_id, &files, now)?;
-            super::outbox::enqueue_acknowledgement(c, id, &view, &from_addr, &contact.name, real_id.as_deref(), now)?;
+            if !super::outbox::enqueue_acknowledgement(
+                c,
+                id,
+                &view,
+                &from_addr,
+                &contact.name,
+                real_id.as_deref(),
+                now,
+            )? {
+                tracing::info!(to = %from_addr, "acknowledgement withheld: automatic-reply limit for this address");
+            }
             keep(
                 c,
                 IngestOutcome::Created {

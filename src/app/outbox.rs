@@ -21,8 +21,13 @@ pub const MAIL_DOMAIN: &str = "sladesk.invalid";
 /// confirmed send means the sender stopped mid-send.
 const CLAIM_SECONDS: i64 = 300;
 
+/// At most this many automatic replies to one address in an hour (RFC 3834
+/// asks responders to limit them; a runaway sender cannot make us flood).
+pub const AUTO_REPLIES_PER_HOUR: i64 = 5;
+
 /// Queues the acknowledgement of a ticket raised by mail: the reference and
-/// when we will respond and resolve, in Europe/London words.
+/// when we will respond and resolve, in Europe/London words. Returns false
+/// when the address has had its share of automatic replies this hour.
 pub(crate) fn enqueue_acknowledgement(
     c: &mut DbConnection,
     ticket_id: i64,
@@ -31,7 +36,16 @@ pub(crate) fn enqueue_acknowledgement(
     requester_name: &str,
     in_reply_to: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
+    let recent: i64 = outbox::table
+        .filter(outbox::kind.eq("acknowledgement"))
+        .filter(outbox::to_address.eq(to))
+        .filter(outbox::created_at.gt(naive(now - Duration::hours(1))))
+        .count()
+        .get_result(c)?;
+    if recent >= AUTO_REPLIES_PER_HOUR {
+        return Ok(false);
+    }
     let tz = chrono_tz::Europe::London;
     let severity_title = crate::domain::ticket::Severity::try_from(view.severity as u8)
         .map(|s| s.title())
@@ -62,7 +76,7 @@ pub(crate) fn enqueue_acknowledgement(
             next_attempt_at: naive(now),
         })
         .execute(c)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Whether a Message-ID is one sladesk sent (mail that loops back).

@@ -13,6 +13,7 @@ crate::both_backends!(
     mail_intake_over_http,
     an_acknowledgement_leaves_once_and_replies_to_it_thread,
     a_reply_to_a_closed_ticket_opens_a_follow_up,
+    automatic_replies_to_one_sender_are_limited,
 );
 
 #[derive(Deserialize)]
@@ -385,4 +386,33 @@ async fn a_reply_to_a_closed_ticket_opens_a_follow_up(db: Db) {
         "{body}"
     );
     assert!(body.ends_with("It jammed again."), "{body}");
+}
+
+async fn automatic_replies_to_one_sender_are_limited(db: Db) {
+    use diesel::prelude::*;
+    use sladesk::store::schema::outbox;
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let (tickets, acks) = tokio::task::spawn_blocking(move || {
+        let now = sladesk::app::now();
+        let mut tickets = 0;
+        for i in 0..8 {
+            let mail = format!(
+                "From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Problem {i}\r\nMessage-ID: <flood-{i}@acme.example>\r\n\r\nHelp {i}\r\n"
+            );
+            if matches!(app.ingest(mail.as_bytes(), "test", now).unwrap(), IngestOutcome::Created { .. }) {
+                tickets += 1;
+            }
+        }
+        let acks: i64 = outbox::table.count().get_result(&mut app.pool.get().unwrap()).unwrap();
+        (tickets, acks)
+    })
+    .await
+    .unwrap();
+    assert_eq!(tickets, 8, "every message is a ticket");
+    assert_eq!(
+        acks,
+        sladesk::app::outbox::AUTO_REPLIES_PER_HOUR,
+        "but acknowledgements stop at the hourly limit"
+    );
 }
