@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Queues where tickets wait for agents.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Users: customers (contacts) and staff.
     User {
         #[command(subcommand)]
@@ -156,6 +161,31 @@ enum OrgCommand {
         contract_start: Option<chrono::NaiveDate>,
         #[arg(long)]
         contract_end: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Adds a queue.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The address customers write to; mail to it lands in this queue.
+        #[arg(long)]
+        inbound_address: Option<String>,
+        /// The queue lead's email (staff).
+        #[arg(long)]
+        lead: Option<String>,
+        /// A member's email (staff); repeat for several.
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// Severity of tickets that do not say (1–4, default 3).
+        #[arg(long)]
+        default_severity: Option<i32>,
     },
 }
 
@@ -470,6 +500,36 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )
                 .map_err(cli_error)?;
             println!("{}", serde_json::to_string(&org)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue {
+            command:
+                QueueCommand::Add {
+                    db,
+                    slug,
+                    name,
+                    inbound_address,
+                    lead,
+                    members,
+                    default_severity,
+                },
+        } => {
+            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let queue = app
+                .create_queue(
+                    &Principal::operator(),
+                    crate::app::admin::NewQueueRequest {
+                        slug,
+                        name,
+                        inbound_address,
+                        lead,
+                        members,
+                        default_severity,
+                    },
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&queue)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::User {

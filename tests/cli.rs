@@ -699,3 +699,83 @@ fn ingest_exits_as_an_mta_pipe_expects() {
     let (code, _, err) = ingest("sqlite:///nonexistent-dir/for/sure/mail.db", &message);
     assert_eq!(code, Some(75), "the store unavailable is a temporary failure: {err}");
 }
+
+#[test]
+fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("real.db").display());
+    let run = |args: &[&str], input: Option<&[u8]>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(args)
+            .args(["--database-url", &db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "off")
+            .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = input {
+            child.stdin.take().unwrap().write_all(bytes).unwrap();
+        }
+        drop(child.stdin.take());
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    run(&["migrate"], None);
+    run(
+        &[
+            "org",
+            "add",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Ltd",
+            "--tier",
+            "silver",
+            "--region",
+            "scotland",
+            "--email-domain",
+            "acme.example",
+        ],
+        None,
+    );
+    run(
+        &["user", "add", "--role", "agent", "--email", "alice@desk.example"],
+        None,
+    );
+    let q = run(
+        &[
+            "queue",
+            "add",
+            "--slug",
+            "service-desk",
+            "--name",
+            "Service desk",
+            "--inbound-address",
+            "help@desk.example",
+            "--lead",
+            "alice@desk.example",
+            "--member",
+            "alice@desk.example",
+        ],
+        None,
+    );
+    assert!(q.contains("\"inbound_address\":\"help@desk.example\""), "{q}");
+    let token = run(&["token", "create", "--user", "alice@desk.example"], None);
+    assert!(
+        token.trim().starts_with("sld_") && token.lines().count() == 1,
+        "the token alone on stdout: {token}"
+    );
+    let out = run(
+        &["ingest"],
+        Some(b"From: New Person <new.person@acme.example>\r\nTo: help@desk.example\r\nSubject: Cannot print\r\nMessage-ID: <real-1@acme.example>\r\n\r\nThe printer says offline.\r\n"),
+    );
+    assert!(out.contains("\"outcome\":\"created\""), "{out}");
+    let delivered = run(&["outbox", "deliver"], None);
+    assert!(delivered.contains("\"sent\":1"), "{delivered}");
+    let files: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+}
