@@ -18,7 +18,7 @@ use crate::domain::clock::sla;
 use crate::domain::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
 use crate::domain::ticket::{Actor, Severity, SlaContext, Ticket};
 use crate::policies::{CalendarCache, PolicySet};
-use crate::server::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, Settings, build_app};
+use crate::server::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, MailSettings, Settings, build_app};
 
 #[derive(Parser)]
 #[command(name = "sladesk", version, about = "An ITIL service desk and SLA tracking engine")]
@@ -329,29 +329,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn mail_settings(db: &DbArgs) -> Result<crate::server::MailSettings, Failure> {
+/// Merges flags and environment (already in `db`, or `SLADESK_*` read
+/// here) over the settings file over defaults, reading the file once.
+fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<(Settings, MailSettings), Failure> {
     let (path, named) = match &db.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("sladesk.toml"), false),
     };
     let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
-    let mut mail = crate::server::MailSettings::from_file(&file);
+    let mut mail = MailSettings::from_file(&file);
     if let Ok(dir) = std::env::var("SLADESK_OUTBOX_DIR") {
         mail.outbox_dir = PathBuf::from(dir);
     }
     if let Ok(url) = std::env::var("SLADESK_SMTP_URL") {
         mail.smtp_url = Some(url).filter(|u| !u.is_empty());
     }
-    Ok(mail)
-}
-
-/// Merges flags and environment (already in `db`) over the settings file over defaults.
-fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Settings, Failure> {
-    let (path, named) = match &db.config {
-        Some(p) => (p.clone(), true),
-        None => (PathBuf::from("sladesk.toml"), false),
-    };
-    let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
     let url = db
         .database_url
         .clone()
@@ -360,7 +352,7 @@ fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Set
     let database_url = url
         .parse()
         .map_err(|e: crate::store::StoreError| Failure(format!("--database-url: {e}"), 2))?;
-    Ok(Settings {
+    let settings = Settings {
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
         database_url,
         policies: db
@@ -373,25 +365,34 @@ fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Set
         workers: file
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
-    })
+    };
+    Ok((settings, mail))
+}
+
+fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Settings, Failure> {
+    config(db, listen, default_db).map(|(s, _)| s)
+}
+
+/// The application on the database these arguments name.
+fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
+    build_app(&settings(db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Serve(args) => {
-            let s = settings(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
+            let (s, mail) = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
             crate::server::init_tracing();
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
-            crate::server::spawn_outbox_worker(app.clone(), mail_settings(&args.db)?).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_outbox_worker(app.clone(), mail).map_err(|e| Failure(e, 1))?;
             serve_until_stopped(app, &s)
         }
         Command::Demo(args) => {
-            let s = settings(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
+            let (s, mail) = config(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
             crate::server::init_tracing();
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
-            crate::server::spawn_outbox_worker(demo.app.clone(), mail_settings(&args.db)?)
-                .map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_outbox_worker(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
             println!("sladesk demo: {} tickets over the last three months", demo.tickets);
@@ -415,23 +416,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Outbox {
             command: OutboxCommand::Deliver { db },
         } => {
-            let s = settings(&db, None, DEFAULT_DATABASE)?;
-            let mail = mail_settings(&db)?;
+            let (s, mail) = config(&db, None, DEFAULT_DATABASE)?;
+            let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
-            let templates = crate::mail::Templates::load(&mail.templates)?;
-            let from: lettre::message::Mailbox = mail
-                .from
-                .parse()
-                .map_err(|e| Failure(format!("mail_from '{}': {e}", mail.from), 2))?;
-            let report = app
-                .deliver_outbox(
-                    &crate::mail::Outbound::Folder(mail.outbox_dir.clone()),
-                    &templates,
-                    &from,
-                    crate::app::now(),
-                    10_000,
-                )
-                .map_err(cli_error)?;
+            let report = delivery.run(&app, 10_000).map_err(cli_error)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(if report.failed > 0 {
                 ExitCode::from(1)
@@ -482,7 +470,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     contract_end,
                 },
         } => {
-            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let app = open_app(&db)?;
             let org = app
                 .create_organisation(
                     &Principal::operator(),
@@ -514,7 +502,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     default_severity,
                 },
         } => {
-            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let app = open_app(&db)?;
             let queue = app
                 .create_queue(
                     &Principal::operator(),
@@ -542,7 +530,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     name,
                 },
         } => {
-            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let app = open_app(&db)?;
             let password = std::env::var("SLADESK_PASSWORD").ok();
             let user = app
                 .create_user(
@@ -570,7 +558,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     expires_in_days,
                 },
         } => {
-            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let app = open_app(&db)?;
             let token = app
                 .create_token(
                     &Principal::operator(),
@@ -642,7 +630,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 policies: Some(sources.policies.clone()),
                 holidays_file: sources.holidays_file.clone(),
             };
-            let app = build_app(&settings(&db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))?;
+            let app = open_app(&db)?;
             let lines = app
                 .recompute(
                     &Principal::operator(),

@@ -72,26 +72,43 @@ impl MailSettings {
         }
     }
 
-    /// The transport these settings name.
-    pub fn outbound(&self) -> Result<crate::mail::Outbound, String> {
-        crate::mail::Outbound::new(self.outbox_dir.clone(), self.smtp_url.as_deref()).map_err(|e| e.to_string())
+    /// What delivery needs, checked once: the transport (SMTP when a URL is
+    /// set, else the folder), the loaded templates and the From address.
+    pub fn prepare(&self) -> Result<Delivery, String> {
+        Ok(Delivery {
+            outbound: crate::mail::Outbound::new(self.outbox_dir.clone(), self.smtp_url.as_deref())
+                .map_err(|e| e.to_string())?,
+            templates: crate::mail::Templates::load(&self.templates).map_err(|e| e.to_string())?,
+            from: self
+                .from
+                .parse()
+                .map_err(|e| format!("mail_from '{}': {e}", self.from))?,
+        })
+    }
+}
+
+/// A prepared way out for the outbox.
+pub struct Delivery {
+    pub outbound: crate::mail::Outbound,
+    pub templates: crate::mail::Templates,
+    pub from: lettre::message::Mailbox,
+}
+
+impl Delivery {
+    pub fn run(&self, app: &App, limit: i64) -> Result<crate::app::outbox::DeliveryReport, crate::app::AppError> {
+        app.deliver_outbox(&self.outbound, &self.templates, &self.from, crate::app::now(), limit)
     }
 }
 
 /// Delivers the outbox every two seconds on a thread of its own, for as
 /// long as the process runs; failures are logged and retried.
 pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
-    let templates = crate::mail::Templates::load(&mail.templates).map_err(|e| e.to_string())?;
-    let from: lettre::message::Mailbox = mail
-        .from
-        .parse()
-        .map_err(|e| format!("mail_from '{}': {e}", mail.from))?;
-    let outbound = mail.outbound()?;
+    let delivery = mail.prepare()?;
     std::thread::Builder::new()
         .name("outbox".into())
         .spawn(move || {
             loop {
-                match app.deliver_outbox(&outbound, &templates, &from, crate::app::now(), 100) {
+                match delivery.run(&app, 100) {
                     Ok(r) if r.sent + r.failed + r.set_aside_in_doubt > 0 => {
                         tracing::info!(
                             sent = r.sent,

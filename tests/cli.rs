@@ -774,6 +774,27 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
         Some(b"From: New Person <new.person@acme.example>\r\nTo: help@desk.example\r\nSubject: Cannot print\r\nMessage-ID: <real-1@acme.example>\r\n\r\nThe printer says offline.\r\n"),
     );
     assert!(out.contains("\"outcome\":\"created\""), "{out}");
+    // With an SMTP URL set, delivery goes there and not to the folder: here
+    // nothing listens, so it fails, is kept for a retry, and writes no file.
+    let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(["outbox", "deliver", "--database-url", &db])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "off")
+        .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+        .env("SLADESK_SMTP_URL", "smtp://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"failed\":1"));
+    assert!(!dir.join("outbox").exists(), "nothing went to the folder");
+    // Retries back off; bring the row due again and deliver to the folder.
+    {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut c = diesel::SqliteConnection::establish(&dir.join("real.db").display().to_string()).unwrap();
+        c.batch_execute("UPDATE outbox SET next_attempt_at = created_at")
+            .unwrap();
+    }
     let delivered = run(&["outbox", "deliver"], None);
     assert!(delivered.contains("\"sent\":1"), "{delivered}");
     let files: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().collect();

@@ -37,24 +37,12 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let app = req.app_data::<State>().cloned();
-        let header = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|h| h.to_str().map(str::to_string));
+        let token = bearer_token(req);
         // The peer address, not X-Forwarded-For: a client can write any header it likes.
         let remote = req.peer_addr().map(|a| a.ip().to_string());
         Box::pin(async move {
             let app = app.ok_or_else(|| Problem::bad_request("server misconfigured"))?;
-            let token = match header {
-                None => return Err(AppError::Unauthenticated("send Authorization: Bearer <token>".into()).into()),
-                Some(Err(_)) => {
-                    return Err(AppError::Unauthenticated("the Authorization header is not text".into()).into());
-                }
-                Some(Ok(h)) => match h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
-                    Some(t) if !t.trim().is_empty() => t.trim().to_string(),
-                    _ => return Err(AppError::Unauthenticated("expected Authorization: Bearer <token>".into()).into()),
-                },
-            };
+            let token = token?;
             let now = crate::app::now();
             if let Some(p) = app.cached_principal(&token, remote.clone(), now) {
                 return Ok(Caller(p));
@@ -62,6 +50,22 @@ impl FromRequest for Caller {
             let p = web::block(move || app.authenticate(&token, remote, now)).await??;
             Ok(Caller(p))
         })
+    }
+}
+
+/// The bearer token of a request, or why there is none.
+fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
+    let unauthenticated = |why: &str| Problem::from(AppError::Unauthenticated(why.into()));
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("send Authorization: Bearer <token>"))?;
+    let h = header
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not text"))?;
+    match h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
+        Some(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => Err(unauthenticated("expected Authorization: Bearer <token>")),
     }
 }
 
@@ -547,17 +551,7 @@ async fn openapi() -> HttpResponse {
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
         (status = 422, description = "The message can never be accepted", body = Problem), (status = 503, body = Problem)))]
 async fn inbound_email(app: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Problem> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Problem::from(AppError::Unauthenticated(
-                "send Authorization: Bearer <intake token>".into(),
-            ))
-        })?;
+    let token = bearer_token(&req)?;
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
