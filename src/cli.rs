@@ -384,7 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (s, mail) = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
             crate::server::init_tracing();
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
-            crate::server::spawn_outbox_worker(app.clone(), mail).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_mail_workers(app.clone(), mail).map_err(|e| Failure(e, 1))?;
             serve_until_stopped(app, &s)
         }
         Command::Demo(args) => {
@@ -392,7 +392,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::server::init_tracing();
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
-            crate::server::spawn_outbox_worker(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
             println!("sladesk demo: {} tickets over the last three months", demo.tickets);

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod imap;
 pub mod mail;
 pub mod policies;
 pub mod server;

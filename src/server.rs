@@ -45,15 +45,18 @@ pub struct FileSettings {
     pub mail_from: Option<String>,
     /// Send through SMTP instead of the folder: `smtp://host:25`, `smtps://user:pass@host:465`.
     pub smtp_url: Option<String>,
+    /// Read mail from an IMAP folder (see `crate::imap`).
+    pub imap: Option<crate::imap::ImapSettings>,
 }
 
-/// Where and how notifications leave.
+/// Where and how notifications leave, and where mail comes in from.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     pub outbox_dir: PathBuf,
     pub templates: PathBuf,
     pub from: String,
     pub smtp_url: Option<String>,
+    pub imap: Option<crate::imap::ImapSettings>,
 }
 
 impl MailSettings {
@@ -69,6 +72,7 @@ impl MailSettings {
                 .clone()
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
             smtp_url: f.smtp_url.clone(),
+            imap: f.imap.clone(),
         }
     }
 
@@ -98,6 +102,15 @@ impl Delivery {
     pub fn run(&self, app: &App, limit: i64) -> Result<crate::app::outbox::DeliveryReport, crate::app::AppError> {
         app.deliver_outbox(&self.outbound, &self.templates, &self.from, crate::app::now(), limit)
     }
+}
+
+/// The background work of a server: the outbox worker, and the IMAP
+/// poller when `[imap]` is configured.
+pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
+    if let Some(imap) = mail.imap.clone() {
+        crate::imap::spawn_imap_poller(app.clone(), imap)?;
+    }
+    spawn_outbox_worker(app, mail)
 }
 
 /// Delivers the outbox every two seconds on a thread of its own, for as

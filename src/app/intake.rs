@@ -212,6 +212,19 @@ impl App {
     /// Takes one message in. `via` names the path (`pipe`, `http`, `imap`).
     /// Store failures are `AppError::Store` (transient: try again later).
     pub fn ingest(&self, raw: &[u8], via: &str, now: DateTime<Utc>) -> Result<IngestOutcome, IngestFailure> {
+        self.ingest_at(raw, via, now, None)
+    }
+
+    /// As [`App::ingest`], and records `position` (where a mailbox reader
+    /// stands) in the same transaction, so the message and the reader's
+    /// progress are committed together or not at all.
+    pub fn ingest_at(
+        &self,
+        raw: &[u8],
+        via: &str,
+        now: DateTime<Utc>,
+        position: Option<&MailboxPosition>,
+    ) -> Result<IngestOutcome, IngestFailure> {
         if raw.len() > MAX_MESSAGE_BYTES {
             return Err(IngestFailure::Unacceptable(Unacceptable(format!(
                 "the message is {} bytes, over the {MAX_MESSAGE_BYTES}-byte limit",
@@ -224,203 +237,11 @@ impl App {
         let parsed = MessageParser::default().parse(raw);
         let mut conn = self.conn()?;
         let outcome = conn.write(|c| -> Result<IngestOutcome, AppError> {
-            let Some(m) = parsed.as_ref() else {
-                let id = synthetic_message_id(raw);
-                return record(
-                    c,
-                    &id,
-                    via,
-                    now,
-                    None,
-                    None,
-                    IngestOutcome::Quarantined {
-                        reason: "not a parseable message".into(),
-                    },
-                    None,
-                    raw,
-                );
-            };
-            let message_id = m
-                .message_id()
-                .map(|s| s.trim().trim_matches(['<', '>']).to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| synthetic_message_id(raw));
-            if let Some(first) = inbound_messages::table
-                .filter(inbound_messages::message_id.eq(&message_id))
-                .select(inbound_messages::outcome)
-                .first::<String>(c)
-                .optional()?
-            {
-                return Ok(IngestOutcome::Duplicate { first_outcome: first });
+            let outcome = self.ingest_in(c, parsed.as_ref(), raw, via, now)?;
+            if let Some(p) = position {
+                save_position(c, p, now)?;
             }
-            let from = addr_list(m, "from").into_iter().next();
-            let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            let keep = |c: &mut DbConnection, outcome: IngestOutcome, ticket: Option<i64>| {
-                record(
-                    c,
-                    &message_id,
-                    via,
-                    now,
-                    from.as_deref(),
-                    subject.as_deref(),
-                    outcome,
-                    ticket,
-                    raw,
-                )
-            };
-            if super::outbox::is_ours(c, &message_id)? {
-                return keep(
-                    c,
-                    IngestOutcome::Ignored {
-                        reason: "our own outgoing mail".into(),
-                    },
-                    None,
-                );
-            }
-            if let Some(reason) = automatic(m, from.as_deref()) {
-                return keep(c, IngestOutcome::Ignored { reason }, None);
-            }
-            let Some(from_addr) = from.clone() else {
-                return keep(
-                    c,
-                    IngestOutcome::Quarantined {
-                        reason: "no sender address".into(),
-                    },
-                    None,
-                );
-            };
-            // Sender → contact → organisation.
-            let contact = match self.contact_for(c, &from_addr, now)? {
-                Ok(u) => u,
-                Err(reason) => return keep(c, IngestOutcome::Quarantined { reason }, None),
-            };
-            let who = Principal {
-                user_id: contact.id,
-                email: contact.email.clone(),
-                role: Role::Customer,
-                organisation_id: contact.organisation_id,
-                remote_addr: None,
-            };
-            let files = attachments_of(m);
-            let total: usize = files.iter().map(|f| f.2.len()).sum();
-            if total > MAX_ATTACHMENT_BYTES {
-                return keep(
-                    c,
-                    IngestOutcome::Quarantined {
-                        reason: format!("attachments total {total} bytes, over the {MAX_ATTACHMENT_BYTES}-byte limit"),
-                    },
-                    None,
-                );
-            }
-            let body = m
-                .body_text(0)
-                .map(|b| b.to_string())
-                .unwrap_or_default()
-                .replace('\0', "");
-            let body = if body.trim().is_empty() {
-                "(no text)".to_string()
-            } else {
-                body
-            };
-
-            // Threading: a subject tag, or a reply to a message we sent.
-            let mut ids: Vec<String> = Vec::new();
-            for h in [m.in_reply_to(), m.references()] {
-                if let Some(list) = h.as_text_list() {
-                    ids.extend(list.iter().map(|s| s.to_string()));
-                } else if let Some(t) = h.as_text() {
-                    ids.push(t.to_string());
-                }
-            }
-            let threaded = subject
-                .as_deref()
-                .and_then(subject_reference)
-                .or_else(|| reference_in_message_ids(&ids));
-            let mut follow_up_of = None;
-            if let Some(reference) = threaded {
-                let found: Option<(i64, i64, String)> = tickets::table
-                    .filter(tickets::reference.eq(&reference))
-                    .select((tickets::id, tickets::organisation_id, tickets::status))
-                    .first(c)
-                    .optional()?;
-                match found {
-                    Some((_, org, _)) if Some(org) != contact.organisation_id => {
-                        return keep(
-                            c,
-                            IngestOutcome::Quarantined {
-                                reason: format!("{from_addr} is not a contact of the organisation of {reference}"),
-                            },
-                            None,
-                        );
-                    }
-                    Some((id, _, status)) if status != "closed" && status != "cancelled" => {
-                        let view = self.reply_in(c, &who, &reference, strip_reply(&body), now)?;
-                        store_attachments(c, id, &message_id, &files, now)?;
-                        return keep(
-                            c,
-                            IngestOutcome::Replied {
-                                reference: view.reference,
-                            },
-                            Some(id),
-                        );
-                    }
-                    Some(_) => follow_up_of = Some(reference),
-                    None => {}
-                }
-            }
-
-            // A new ticket, in the queue the message was addressed to.
-            let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
-            let queue: Option<Queue> = queues::table
-                .filter(queues::inbound_address.is_not_null())
-                .select(Queue::as_select())
-                .load(c)?
-                .into_iter()
-                .find(|q| {
-                    q.inbound_address
-                        .as_deref()
-                        .is_some_and(|a| recipients.iter().any(|r| r.eq_ignore_ascii_case(a)))
-                });
-            let mut description = strip_reply(&body);
-            if let Some(old) = &follow_up_of {
-                description = format!("Follow-up to {old}, which is closed.\n\n{description}");
-            }
-            let subject_text = subject.clone().unwrap_or_else(|| "(no subject)".into());
-            let subject_text: String = subject_text.chars().take(300).collect();
-            let req = NewTicketRequest {
-                subject: subject_text,
-                description: description.chars().take(100_000).collect(),
-                severity: None,
-                queue: queue.map(|q| q.slug),
-                organisation: None,
-                requester: None,
-                source: Some("email".into()),
-            };
-            let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
-            let id: i64 = tickets::table
-                .filter(tickets::reference.eq(&view.reference))
-                .select(tickets::id)
-                .first(c)?;
-            let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
-            store_attachments(c, id, &message_id, &files, now)?;
-            if !super::outbox::enqueue_acknowledgement(
-                c,
-                id,
-                &view,
-                &from_addr,
-                &contact.name,
-                real_id.as_deref(),
-                now,
-            )? {
-                tracing::info!(to = %from_addr, "acknowledgement withheld: automatic-reply limit for this address");
-            }
-            keep(
-                c,
-                IngestOutcome::Created {
-                    reference: view.reference,
-                },
-                Some(id),
-            )
+            Ok(outcome)
         });
         match outcome {
             Ok(o) => Ok(o),
@@ -433,6 +254,205 @@ impl App {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn ingest_in(
+        &self,
+        c: &mut DbConnection,
+        parsed: Option<&Message>,
+        raw: &[u8],
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
+        let Some(m) = parsed else {
+            let id = synthetic_message_id(raw);
+            return record(
+                c,
+                &id,
+                via,
+                now,
+                None,
+                None,
+                IngestOutcome::Quarantined {
+                    reason: "not a parseable message".into(),
+                },
+                None,
+                raw,
+            );
+        };
+        let message_id = m
+            .message_id()
+            .map(|s| s.trim().trim_matches(['<', '>']).to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| synthetic_message_id(raw));
+        if let Some(first) = inbound_messages::table
+            .filter(inbound_messages::message_id.eq(&message_id))
+            .select(inbound_messages::outcome)
+            .first::<String>(c)
+            .optional()?
+        {
+            return Ok(IngestOutcome::Duplicate { first_outcome: first });
+        }
+        let from = addr_list(m, "from").into_iter().next();
+        let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let keep = |c: &mut DbConnection, outcome: IngestOutcome, ticket: Option<i64>| {
+            record(
+                c,
+                &message_id,
+                via,
+                now,
+                from.as_deref(),
+                subject.as_deref(),
+                outcome,
+                ticket,
+                raw,
+            )
+        };
+        if super::outbox::is_ours(c, &message_id)? {
+            return keep(
+                c,
+                IngestOutcome::Ignored {
+                    reason: "our own outgoing mail".into(),
+                },
+                None,
+            );
+        }
+        if let Some(reason) = automatic(m, from.as_deref()) {
+            return keep(c, IngestOutcome::Ignored { reason }, None);
+        }
+        let Some(from_addr) = from.clone() else {
+            return keep(
+                c,
+                IngestOutcome::Quarantined {
+                    reason: "no sender address".into(),
+                },
+                None,
+            );
+        };
+        // Sender → contact → organisation.
+        let contact = match self.contact_for(c, &from_addr, now)? {
+            Ok(u) => u,
+            Err(reason) => return keep(c, IngestOutcome::Quarantined { reason }, None),
+        };
+        let who = Principal {
+            user_id: contact.id,
+            email: contact.email.clone(),
+            role: Role::Customer,
+            organisation_id: contact.organisation_id,
+            remote_addr: None,
+        };
+        let files = attachments_of(m);
+        let total: usize = files.iter().map(|f| f.2.len()).sum();
+        if total > MAX_ATTACHMENT_BYTES {
+            return keep(
+                c,
+                IngestOutcome::Quarantined {
+                    reason: format!("attachments total {total} bytes, over the {MAX_ATTACHMENT_BYTES}-byte limit"),
+                },
+                None,
+            );
+        }
+        let body = m
+            .body_text(0)
+            .map(|b| b.to_string())
+            .unwrap_or_default()
+            .replace('\0', "");
+        let body = if body.trim().is_empty() {
+            "(no text)".to_string()
+        } else {
+            body
+        };
+
+        // Threading: a subject tag, or a reply to a message we sent.
+        let mut ids: Vec<String> = Vec::new();
+        for h in [m.in_reply_to(), m.references()] {
+            if let Some(list) = h.as_text_list() {
+                ids.extend(list.iter().map(|s| s.to_string()));
+            } else if let Some(t) = h.as_text() {
+                ids.push(t.to_string());
+            }
+        }
+        let threaded = subject
+            .as_deref()
+            .and_then(subject_reference)
+            .or_else(|| reference_in_message_ids(&ids));
+        let mut follow_up_of = None;
+        if let Some(reference) = threaded {
+            let found: Option<(i64, i64, String)> = tickets::table
+                .filter(tickets::reference.eq(&reference))
+                .select((tickets::id, tickets::organisation_id, tickets::status))
+                .first(c)
+                .optional()?;
+            match found {
+                Some((_, org, _)) if Some(org) != contact.organisation_id => {
+                    return keep(
+                        c,
+                        IngestOutcome::Quarantined {
+                            reason: format!("{from_addr} is not a contact of the organisation of {reference}"),
+                        },
+                        None,
+                    );
+                }
+                Some((id, _, status)) if status != "closed" && status != "cancelled" => {
+                    let view = self.reply_in(c, &who, &reference, strip_reply(&body), now)?;
+                    store_attachments(c, id, &message_id, &files, now)?;
+                    return keep(
+                        c,
+                        IngestOutcome::Replied {
+                            reference: view.reference,
+                        },
+                        Some(id),
+                    );
+                }
+                Some(_) => follow_up_of = Some(reference),
+                None => {}
+            }
+        }
+
+        // A new ticket, in the queue the message was addressed to.
+        let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
+        let queue: Option<Queue> = queues::table
+            .filter(queues::inbound_address.is_not_null())
+            .select(Queue::as_select())
+            .load(c)?
+            .into_iter()
+            .find(|q| {
+                q.inbound_address
+                    .as_deref()
+                    .is_some_and(|a| recipients.iter().any(|r| r.eq_ignore_ascii_case(a)))
+            });
+        let mut description = strip_reply(&body);
+        if let Some(old) = &follow_up_of {
+            description = format!("Follow-up to {old}, which is closed.\n\n{description}");
+        }
+        let subject_text = subject.clone().unwrap_or_else(|| "(no subject)".into());
+        let subject_text: String = subject_text.chars().take(300).collect();
+        let req = NewTicketRequest {
+            subject: subject_text,
+            description: description.chars().take(100_000).collect(),
+            severity: None,
+            queue: queue.map(|q| q.slug),
+            organisation: None,
+            requester: None,
+            source: Some("email".into()),
+        };
+        let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
+        let id: i64 = tickets::table
+            .filter(tickets::reference.eq(&view.reference))
+            .select(tickets::id)
+            .first(c)?;
+        let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
+        store_attachments(c, id, &message_id, &files, now)?;
+        if !super::outbox::enqueue_acknowledgement(c, id, &view, &from_addr, &contact.name, real_id.as_deref(), now)? {
+            tracing::info!(to = %from_addr, "acknowledgement withheld: automatic-reply limit for this address");
+        }
+        keep(
+            c,
+            IngestOutcome::Created {
+                reference: view.reference,
+            },
+            Some(id),
+        )
     }
 
     /// The contact a sender address belongs to, creating one for a known
@@ -531,6 +551,63 @@ fn record(
         })
         .execute(c)?;
     Ok(outcome)
+}
+
+/// Where a mailbox reader stands: the folder (`source`), its UIDVALIDITY
+/// and the highest UID taken in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxPosition {
+    pub source: String,
+    pub uid_validity: i64,
+    pub last_uid: i64,
+}
+
+pub(crate) fn save_position(c: &mut DbConnection, p: &MailboxPosition, now: DateTime<Utc>) -> Result<(), AppError> {
+    use crate::store::schema::mailbox_positions as mp;
+    let n = diesel::update(mp::table.filter(mp::source.eq(&p.source)))
+        .set((
+            mp::uid_validity.eq(p.uid_validity),
+            mp::last_uid.eq(p.last_uid),
+            mp::updated_at.eq(naive(now)),
+        ))
+        .execute(c)?;
+    if n == 0 {
+        diesel::insert_into(mp::table)
+            .values((
+                mp::source.eq(&p.source),
+                mp::uid_validity.eq(p.uid_validity),
+                mp::last_uid.eq(p.last_uid),
+                mp::updated_at.eq(naive(now)),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// Where the reader of `source` stands, if it has read anything.
+    pub fn mailbox_position(&self, source: &str) -> Result<Option<MailboxPosition>, AppError> {
+        use crate::store::schema::mailbox_positions as mp;
+        let mut conn = self.conn()?;
+        let row: Option<(i64, i64)> = mp::table
+            .filter(mp::source.eq(source))
+            .select((mp::uid_validity, mp::last_uid))
+            .first(&mut *conn)
+            .optional()?;
+        Ok(row.map(|(uid_validity, last_uid)| MailboxPosition {
+            source: source.to_string(),
+            uid_validity,
+            last_uid,
+        }))
+    }
+
+    /// Records where the reader of a mailbox stands, outside any message
+    /// (for a message that can never be accepted, which stays in the folder).
+    pub fn set_mailbox_position(&self, p: &MailboxPosition) -> Result<(), AppError> {
+        let now = super::now();
+        let mut conn = self.conn()?;
+        conn.write(|c| save_position(c, p, now))
+    }
 }
 
 /// How intake failed: the message can never be accepted, or try again later.

@@ -20,6 +20,7 @@ pub struct Organisation {
     pub contract_end: Option<NaiveDate>,
     pub status: String,
     pub created_at: NaiveDateTime,
+    pub may_declare_severity: bool,
 }
 
 #[derive(Debug, Insertable)]

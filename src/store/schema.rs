@@ -15,6 +15,7 @@ diesel::table! {
         contract_end -> Nullable<Date>,
         status -> Text,
         created_at -> Timestamp,
+        may_declare_severity -> Bool,
     }
 }
 
@@ -161,6 +162,17 @@ diesel::table! {
         reason -> Nullable<Text>,
         ticket_id -> Nullable<BigInt>,
         raw -> Binary,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mailbox_positions (source) {
+        source -> Text,
+        uid_validity -> BigInt,
+        last_uid -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 

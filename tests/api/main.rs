@@ -3,11 +3,13 @@
 //! postgres://postgres@127.0.0.1:5432/postgres; each test in a fresh
 //! database, dropped after).
 
+mod dovecot;
 mod helpers;
 
 mod authz;
 mod bad_input;
 mod concurrency;
+mod imap;
 mod intake;
 mod recompute;
 mod smtp;
