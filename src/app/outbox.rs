@@ -47,9 +47,7 @@ pub(crate) fn enqueue_acknowledgement(
         return Ok(false);
     }
     let tz = chrono_tz::Europe::London;
-    let severity_title = crate::domain::ticket::Severity::try_from(view.severity as u8)
-        .map(|s| s.title())
-        .unwrap_or("");
+    let severity_title = severity_title(view.severity);
     let context = serde_json::json!({
         "reference": view.reference,
         "subject": view.subject,
@@ -60,10 +58,7 @@ pub(crate) fn enqueue_acknowledgement(
         "resolve_due": view.resolve.due_at.map(|t| for_people(t, tz)),
         "desk_name": "The service desk",
     });
-    let mut raw = [0u8; 6];
-    rand::fill(&mut raw);
-    let tag: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let message_id = format!("{}.ack.{tag}@{MAIL_DOMAIN}", view.reference);
+    let message_id = new_message_id(&view.reference, "ack");
     diesel::insert_into(outbox::table)
         .values(NewOutbox {
             ticket_id: Some(ticket_id),
@@ -79,6 +74,169 @@ pub(crate) fn enqueue_acknowledgement(
     Ok(true)
 }
 
+fn new_message_id(reference: &str, kind: &str) -> String {
+    let mut raw = [0u8; 6];
+    rand::fill(&mut raw);
+    let tag: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{reference}.{kind}.{tag}@{MAIL_DOMAIN}")
+}
+
+/// The message a notification on a ticket answers, for threading: the
+/// customer's latest mail on it, else the latest mail we sent about it.
+fn thread_parent(c: &mut DbConnection, ticket_id: i64) -> Result<Option<String>, AppError> {
+    use crate::store::schema::inbound_messages as im;
+    let theirs: Option<String> = im::table
+        .filter(im::ticket_id.eq(ticket_id))
+        .filter(im::outcome.eq_any(["created", "replied"]))
+        .order((im::received_at.desc(), im::id.desc()))
+        .select(im::message_id)
+        .first(c)
+        .optional()?;
+    if theirs.is_some() {
+        return Ok(theirs);
+    }
+    Ok(outbox::table
+        .filter(outbox::ticket_id.eq(ticket_id))
+        .order(outbox::id.desc())
+        .select(outbox::message_id)
+        .first(c)
+        .optional()?)
+}
+
+/// What a change to a ticket means for its requester, if anything.
+pub(crate) struct ChangeNotice<'a> {
+    pub ticket_id: i64,
+    pub view: &'a TicketView,
+    pub requester: &'a crate::store::models::User,
+    /// Who made the change, as the customer should read it.
+    pub by_name: &'a str,
+    pub by_customer: bool,
+    pub events: &'a [crate::domain::ticket::Event],
+    /// Until when a resolved ticket can be reopened.
+    pub reopen_until: Option<DateTime<Utc>>,
+    pub reopen_window: String,
+}
+
+/// Queues at most one mail to the requester for one change (an agent's
+/// reply with a status change is one message, not two): agent reply,
+/// pending on the customer, resolved (with how to reopen), reopened,
+/// closed. Customers are not told of their own changes, internal notes
+/// and routing tell the customer nothing, and only active customer
+/// contacts are written to.
+pub(crate) fn enqueue_change_notice(
+    c: &mut DbConnection,
+    n: &ChangeNotice,
+    now: DateTime<Utc>,
+) -> Result<Option<&'static str>, AppError> {
+    use crate::domain::ticket::{EventKind, Status, Visibility};
+    if n.by_customer || n.requester.role != "customer" || n.requester.disabled {
+        return Ok(None);
+    }
+    let reply = n.events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::Commented {
+            visibility: Visibility::Public,
+            body,
+        } => Some(body.clone()),
+        _ => None,
+    });
+    let status = n.events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::StatusChanged { from, to } => Some((*from, *to)),
+        _ => None,
+    });
+    let kind = match (status, &reply) {
+        (Some((_, Status::PendingCustomer)), _) => "pending_customer",
+        (Some((_, Status::Resolved)), _) => "resolved",
+        (Some((Status::Resolved, Status::Open)), _) => "reopened",
+        (Some((_, Status::Closed)), _) => "closed",
+        (_, Some(_)) => "agent_reply",
+        _ => return Ok(None),
+    };
+    let tz = chrono_tz::Europe::London;
+    let v = n.view;
+    let context = serde_json::json!({
+        "reference": v.reference,
+        "subject": v.subject,
+        "severity": v.severity,
+        "severity_title": severity_title(v.severity),
+        "status": v.status,
+        "requester_name": n.requester.name,
+        "agent_name": n.by_name,
+        "body": reply,
+        "response_due": v.response.due_at.map(|t| for_people(t, tz)),
+        "resolve_due": v.resolve.due_at.map(|t| for_people(t, tz)),
+        "reopen_until": n.reopen_until.map(|t| for_people(t, tz)),
+        "reopen_window": n.reopen_window,
+        "desk_name": "The service desk",
+    });
+    let in_reply_to = thread_parent(c, n.ticket_id)?;
+    diesel::insert_into(outbox::table)
+        .values(NewOutbox {
+            ticket_id: Some(n.ticket_id),
+            kind,
+            to_address: &n.requester.email,
+            message_id: &new_message_id(&v.reference, kind),
+            in_reply_to: in_reply_to.as_deref(),
+            context: context.to_string(),
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        })
+        .execute(c)?;
+    Ok(Some(kind))
+}
+
+fn severity_title(severity: i32) -> &'static str {
+    u8::try_from(severity)
+        .ok()
+        .and_then(|s| crate::domain::ticket::Severity::try_from(s).ok())
+        .map(|s| s.title())
+        .unwrap_or("")
+}
+
+/// Queues a warning or breach notice to a member of staff (the scheduler
+/// decides who): the ticket, which clock, and when it falls or fell due in
+/// Europe/London words.
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue_staff_alert(
+    c: &mut DbConnection,
+    ticket_id: i64,
+    view: &TicketView,
+    to: &str,
+    clock: &str,
+    breach: bool,
+    due_at: DateTime<Utc>,
+    escalation: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let kind = if breach { "sla_breach" } else { "sla_warning" };
+    let tz = chrono_tz::Europe::London;
+    let context = serde_json::json!({
+        "reference": view.reference,
+        "subject": view.subject,
+        "severity": view.severity,
+        "severity_title": severity_title(view.severity),
+        "organisation": view.organisation,
+        "queue": view.queue.clone().unwrap_or_default(),
+        "assignee": view.assignee.clone().unwrap_or_else(|| "nobody".into()),
+        "clock": clock,
+        "due": for_people(due_at, tz),
+        "escalation": escalation,
+        "desk_name": "The service desk",
+    });
+    diesel::insert_into(outbox::table)
+        .values(NewOutbox {
+            ticket_id: Some(ticket_id),
+            kind,
+            to_address: to,
+            message_id: &new_message_id(&view.reference, kind),
+            in_reply_to: None,
+            context: context.to_string(),
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        })
+        .execute(c)?;
+    Ok(())
+}
+
 /// Whether a Message-ID is one sladesk sent (mail that loops back).
 pub(crate) fn is_ours(c: &mut DbConnection, message_id: &str) -> Result<bool, AppError> {
     let n: i64 = outbox::table
@@ -86,6 +244,24 @@ pub(crate) fn is_ours(c: &mut DbConnection, message_id: &str) -> Result<bool, Ap
         .count()
         .get_result(c)?;
     Ok(n > 0 || message_id.ends_with(&format!("@{MAIL_DOMAIN}")))
+}
+
+impl App {
+    /// Marks every unsent row written before `before` as sent when it was
+    /// written. For generated history (the demo's three months of tickets),
+    /// whose notifications belong to the past and must not go out today.
+    pub fn settle_outbox_history(&self, before: DateTime<Utc>) -> Result<usize, AppError> {
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            Ok(diesel::update(
+                outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::created_at.lt(naive(before))),
+            )
+            .set(outbox::sent_at.eq(outbox::created_at.nullable()))
+            .execute(c)?)
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

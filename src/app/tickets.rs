@@ -951,7 +951,41 @@ impl App {
             .select(TicketRow::as_select())
             .first(c)
             .map_err(AppError::from)?;
-        Ok(self.view_of(c, &row)?)
+        let out = self.view_of(c, &row)?;
+        // The requester hears of it in the same transaction as the change.
+        let requester: User = users::table
+            .find(row.requester_id)
+            .select(User::as_select())
+            .first(c)
+            .map_err(AppError::from)?;
+        let by_name = self
+            .user_by_email(c, &who.email)
+            .map(|u| u.name)
+            .unwrap_or_else(|_| "The service desk".into());
+        let reopen_until = match (ticket.resolved_at, ticket.status) {
+            (Some(at), crate::domain::ticket::Status::Resolved) => l
+                .policy
+                .reopen_window
+                .to_seconds(ctx.business().standard_day_seconds())
+                .and_then(|w| ctx.business().add_seconds(at.timestamp(), w).ok())
+                .and_then(|t| DateTime::from_timestamp(t, 0)),
+            _ => None,
+        };
+        super::outbox::enqueue_change_notice(
+            c,
+            &super::outbox::ChangeNotice {
+                ticket_id: row.id,
+                view: &out,
+                requester: &requester,
+                by_name: &by_name,
+                by_customer: who.role == Role::Customer,
+                events: &events,
+                reopen_until,
+                reopen_window: l.policy.reopen_window.to_string(),
+            },
+            now,
+        )?;
+        Ok(out)
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by

@@ -15,7 +15,16 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::store::models::OutboxRow;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 1] = ["acknowledgement"];
+pub const KINDS: [&str; 8] = [
+    "acknowledgement",
+    "agent_reply",
+    "pending_customer",
+    "resolved",
+    "reopened",
+    "closed",
+    "sla_warning",
+    "sla_breach",
+];
 
 /// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
 pub fn for_people(t: DateTime<Utc>, tz: Tz) -> String {
@@ -115,12 +124,14 @@ pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<l
         .from(from.clone())
         .to(to)
         .subject(subject)
-        .message_id(Some(format!("<{}>", row.message_id)))
-        .header(AutoSubmitted(if row.kind == "acknowledgement" {
-            "auto-replied"
-        } else {
-            "auto-generated"
-        }));
+        .message_id(Some(format!("<{}>", row.message_id)));
+    // RFC 3834: an agent's reply is written by a person and carries no
+    // Auto-Submitted; everything sladesk writes by itself does.
+    match row.kind.as_str() {
+        "agent_reply" => {}
+        "acknowledgement" => b = b.header(AutoSubmitted("auto-replied")),
+        _ => b = b.header(AutoSubmitted("auto-generated")),
+    }
     if let Some(parent) = &row.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
     }
@@ -200,5 +211,26 @@ mod tests {
             t.render("acknowledgement", &missing).is_err(),
             "strict: a missing value is an error"
         );
+    }
+
+    #[test]
+    fn every_kind_renders_both_parts_with_its_values_escaped() {
+        let t = Templates::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/email"))).unwrap();
+        let evil = "<i>x</i> & \"y\"";
+        let ctx = serde_json::json!({
+            "reference": "SD-000042", "subject": evil, "severity": 1, "severity_title": "Critical",
+            "status": "open", "requester_name": evil, "agent_name": evil, "body": evil,
+            "response_due": "09:00 on Monday 30 November 2026", "resolve_due": "17:30 on Monday 30 November 2026",
+            "reopen_until": "17:30 on Monday 7 December 2026", "reopen_window": "5bd",
+            "organisation": evil, "queue": "service-desk", "assignee": "nobody", "clock": "resolve",
+            "due": "17:30 on Monday 30 November 2026", "escalation": "queue lead", "desk_name": "Desk",
+        });
+        for kind in KINDS {
+            let (subject, text, html) = t.render(kind, &ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(subject.contains("[SD-000042]"), "{kind}: {subject}");
+            assert!(text.contains("SD-000042") || text.contains(evil), "{kind}: {text}");
+            assert!(!html.contains("<i>"), "{kind}: an unescaped value in {html}");
+            assert!(html.contains("&lt;i&gt;"), "{kind}: {html}");
+        }
     }
 }

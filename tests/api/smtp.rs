@@ -3,11 +3,16 @@
 
 use std::process::{Child, Command, Stdio};
 
+use reqwest::Method;
+use serde_json::json;
 use sladesk::app::intake::IngestOutcome;
 
 use crate::helpers::{Db, spawn_app};
 
-crate::both_backends!(an_acknowledgement_arrives_at_a_real_smtp_server);
+crate::both_backends!(
+    an_acknowledgement_arrives_at_a_real_smtp_server,
+    a_conversation_by_mail_threads_and_tells_the_customer_what_changed,
+);
 
 struct SmtpServer {
     child: Child,
@@ -131,6 +136,162 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
     let text = m.body_text(0).unwrap();
     assert!(
         text.contains("Hello colin,") && text.contains("We will respond by"),
+        "{text}"
+    );
+}
+
+/// Delivers the outbox through `smtp` and returns what arrived, parsed
+/// later by the caller, oldest first.
+async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, expect: usize) -> Vec<Vec<u8>> {
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let app = t.app.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/email"
+        )))
+        .unwrap();
+        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url)).unwrap();
+        app.deliver_outbox(&outbound, &templates, &from, sladesk::app::now(), 50)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    let new = smtp.maildir.join("new");
+    let mut arrived: Vec<std::path::PathBuf> = Vec::new();
+    for _ in 0..50 {
+        arrived = std::fs::read_dir(&new)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if arrived.len() >= expect {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut mails: Vec<(std::time::SystemTime, Vec<u8>)> = arrived
+        .iter()
+        .map(|p| {
+            (
+                std::fs::metadata(p).unwrap().modified().unwrap(),
+                std::fs::read(p).unwrap(),
+            )
+        })
+        .collect();
+    mails.sort_by_key(|m| m.0);
+    for p in &arrived {
+        std::fs::remove_file(p).unwrap();
+    }
+    mails.into_iter().map(|m| m.1).collect()
+}
+
+async fn a_conversation_by_mail_threads_and_tells_the_customer_what_changed(db: Db) {
+    let t = spawn_app(db).await;
+    let smtp = start_smtp();
+    let raw = b"From: Carol <carol@acme.example>\r\nTo: service-desk@desk.example\r\nSubject: Payroll export fails\r\nMessage-ID: <conv-1@acme.example>\r\n\r\nThe export stops at 40%.\r\n";
+    let outcome = t.app.ingest(raw, "test", sladesk::app::now()).unwrap();
+    assert!(matches!(outcome, IngestOutcome::Created { .. }), "{outcome:?}");
+    let ack = deliver_and_collect(&t, &smtp, 1).await;
+    assert_eq!(ack.len(), 1, "the acknowledgement");
+    let path = "/api/v1/tickets/SD-000001";
+
+    // An agent's public reply: a person's words, threaded on the customer's
+    // mail, every value escaped in the HTML part.
+    let a = t
+        .call(
+            Method::POST,
+            &format!("{path}/replies"),
+            Some(&t.agent),
+            Some(json!({"body": "Which version? <script>alert(1)</script>\r\nBcc: evil@example.com"})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    // An internal note tells the customer nothing.
+    t.call(
+        Method::POST,
+        &format!("{path}/notes"),
+        Some(&t.agent),
+        Some(json!({"body": "probably the 4.2 bug"})),
+    )
+    .await;
+    let got = deliver_and_collect(&t, &smtp, 1).await;
+    assert_eq!(got.len(), 1, "one mail for the reply, none for the note");
+    let m = mail_parser::MessageParser::default().parse(&got[0]).unwrap();
+    assert_eq!(m.subject(), Some("[SD-000001] Payroll export fails"));
+    assert_eq!(m.in_reply_to().as_text(), Some("conv-1@acme.example"));
+    assert!(m.message_id().unwrap().starts_with("SD-000001.agent_reply."));
+    assert_eq!(
+        m.header_raw("Auto-Submitted"),
+        None,
+        "a person's reply is not automatic"
+    );
+    assert!(m.header_raw("Bcc").is_none(), "no header injection through the body");
+    let html = m.body_html(0).unwrap();
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"), "{html}");
+    assert!(
+        m.body_text(0).unwrap().contains("Which version? <script>"),
+        "plain text is as written"
+    );
+
+    // Pending on the customer: the clock is paused, and she is told so.
+    let a = t.patch(path, &t.agent, json!({"status": "pending_customer"})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let got = deliver_and_collect(&t, &smtp, 1).await;
+    assert_eq!(got.len(), 1);
+    let m = mail_parser::MessageParser::default().parse(&got[0]).unwrap();
+    assert_eq!(
+        m.subject(),
+        Some("[SD-000001] We need something from you: Payroll export fails")
+    );
+    assert_eq!(m.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+    assert!(m.body_text(0).unwrap().contains("paused"));
+
+    // The customer answers by mail: it resumes the ticket and sends nothing back.
+    let answer = b"From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Re: [SD-000001] We need something from you\r\nMessage-ID: <conv-2@acme.example>\r\nIn-Reply-To: <conv-1@acme.example>\r\n\r\nVersion 4.2.\r\n";
+    let outcome = t.app.ingest(answer, "test", sladesk::app::now()).unwrap();
+    assert!(matches!(outcome, IngestOutcome::Replied { .. }), "{outcome:?}");
+    assert_eq!(t.get(path, &t.agent).await.json["status"], "open");
+
+    // Resolved: how to reopen, and until when, threaded on her latest mail.
+    let a = t
+        .call(Method::POST, &format!("{path}/resolve"), Some(&t.agent), None)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = t
+        .call(Method::POST, &format!("{path}/reopen"), Some(&t.agent), None)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    t.call(Method::POST, &format!("{path}/resolve"), Some(&t.agent), None)
+        .await;
+    t.call(Method::POST, &format!("{path}/close"), Some(&t.agent), None)
+        .await;
+    let got = deliver_and_collect(&t, &smtp, 4).await;
+    let subjects: Vec<String> = got
+        .iter()
+        .map(|g| {
+            mail_parser::MessageParser::default()
+                .parse(g)
+                .unwrap()
+                .subject()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "[SD-000001] Resolved: Payroll export fails",
+            "[SD-000001] Reopened: Payroll export fails",
+            "[SD-000001] Resolved: Payroll export fails",
+            "[SD-000001] Closed: Payroll export fails",
+        ]
+    );
+    let resolved = mail_parser::MessageParser::default().parse(&got[0]).unwrap();
+    assert_eq!(resolved.in_reply_to().as_text(), Some("conv-2@acme.example"));
+    let text = resolved.body_text(0).unwrap();
+    assert!(
+        text.contains("reply to this message by ") && text.contains("5bd"),
         "{text}"
     );
 }
