@@ -161,6 +161,9 @@ enum OrgCommand {
         contract_start: Option<chrono::NaiveDate>,
         #[arg(long)]
         contract_end: Option<chrono::NaiveDate>,
+        /// Let its contacts set a new ticket's severity with [S1]..[S4] in a mail's subject.
+        #[arg(long)]
+        may_declare_severity: bool,
     },
 }
 
@@ -434,8 +437,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let mut raw = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut raw)
                 .map_err(|e| Failure(format!("reading the message on stdin: {e}"), EX_TEMPFAIL))?;
-            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            let (s, mail) = config(&db, None, DEFAULT_DATABASE)?;
             let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
+            mail.apply_to(&app);
             match app.ingest(&raw, "pipe", crate::app::now()) {
                 Ok(outcome) => {
                     println!("{}", serde_json::to_string(&outcome)?);
@@ -468,6 +472,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     monthly_charge_pence,
                     contract_start,
                     contract_end,
+                    may_declare_severity,
                 },
         } => {
             let app = open_app(&db)?;
@@ -483,6 +488,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         monthly_charge_pence,
                         contract_start,
                         contract_end,
+                        may_declare_severity,
                     },
                     crate::app::now(),
                 )

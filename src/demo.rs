@@ -41,6 +41,8 @@ struct DemoOrg {
     email_domains: Vec<String>,
     monthly_charge_pence: i64,
     contract_start: Option<NaiveDate>,
+    #[serde(default)]
+    may_declare_severity: bool,
     contacts: Vec<String>,
 }
 
@@ -154,6 +156,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
                 monthly_charge_pence: o.monthly_charge_pence,
                 contract_start: o.contract_start,
                 contract_end: None,
+                may_declare_severity: o.may_declare_severity,
             },
             now - Duration::days(120),
         )

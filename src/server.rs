@@ -47,6 +47,17 @@ pub struct FileSettings {
     pub smtp_url: Option<String>,
     /// Read mail from an IMAP folder (see `crate::imap`).
     pub imap: Option<crate::imap::ImapSettings>,
+    /// Mail from senders who are no contact and at no organisation's
+    /// domain: `quarantine` (default) or `reply` (refuse with a reply).
+    pub unknown_senders: Option<UnknownSenders>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownSenders {
+    #[default]
+    Quarantine,
+    Reply,
 }
 
 /// Where and how notifications leave, and where mail comes in from.
@@ -57,6 +68,7 @@ pub struct MailSettings {
     pub from: String,
     pub smtp_url: Option<String>,
     pub imap: Option<crate::imap::ImapSettings>,
+    pub unknown_senders: UnknownSenders,
 }
 
 impl MailSettings {
@@ -73,7 +85,13 @@ impl MailSettings {
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
             smtp_url: f.smtp_url.clone(),
             imap: f.imap.clone(),
+            unknown_senders: f.unknown_senders.unwrap_or_default(),
         }
+    }
+
+    /// Applies what intake needs to know to the application.
+    pub fn apply_to(&self, app: &App) {
+        app.set_reply_to_unknown_senders(self.unknown_senders == UnknownSenders::Reply);
     }
 
     /// What delivery needs, checked once: the transport (SMTP when a URL is
@@ -107,6 +125,7 @@ impl Delivery {
 /// The background work of a server: the outbox worker, and the IMAP
 /// poller when `[imap]` is configured.
 pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
+    mail.apply_to(&app);
     if let Some(imap) = mail.imap.clone() {
         crate::imap::spawn_imap_poller(app.clone(), imap)?;
     }

@@ -142,6 +142,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens/{id}", web::delete().to(revoke_token))
             .route("/users/{email}", web::patch().to(update_user))
             .route("/sla/recompute", web::post().to(recompute))
+            .service(web::resource("/inbound/quarantine").route(web::get().to(list_quarantine)))
+            .service(web::resource("/inbound/messages/{id}").route(web::get().to(inbound_raw)))
+            .service(web::resource("/inbound/messages/{id}/accept").route(web::post().to(accept_inbound)))
+            .service(web::resource("/inbound/messages/{id}/reject").route(web::post().to(reject_inbound)))
             .service(
                 web::resource("/inbound/email")
                     .app_data(web::PayloadConfig::new(crate::app::intake::MAX_MESSAGE_BYTES + 1024))
@@ -529,7 +533,8 @@ impl utoipa::Modify for BearerAuth {
     paths(
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
-        create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email
+        create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
+        list_quarantine, inbound_raw, accept_inbound, reject_inbound
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))
@@ -582,4 +587,79 @@ async fn inbound_email(app: State, req: HttpRequest, body: web::Bytes) -> Result
     })
     .await??;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+struct QuarantineQuery {
+    /// At most this many, 1 to 500 (default 100).
+    limit: Option<i64>,
+}
+
+/// Quarantined mail, oldest first: staff decide to accept or reject it.
+#[utoipa::path(get, path = "/api/v1/inbound/quarantine", tag = "mail", params(QuarantineQuery), security(("bearer" = [])),
+    responses((status = 200, description = "Messages awaiting a decision", body = Vec<crate::app::intake::QuarantinedMessage>),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, description = "Not for customers", body = Problem)))]
+async fn list_quarantine(
+    app: State,
+    Caller(who): Caller,
+    q: web::Query<QuarantineQuery>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let limit = q.limit.unwrap_or(100);
+    Ok(HttpResponse::Ok().json(run(move || app.quarantine(&who, limit)).await?))
+}
+
+/// The original of a message intake recorded, as it arrived.
+#[utoipa::path(get, path = "/api/v1/inbound/messages/{id}", tag = "mail", params(("id" = i64, Path, description = "The inbound message's id")),
+    security(("bearer" = [])), responses((status = 200, description = "The raw message", content_type = "message/rfc822", body = String),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn inbound_raw(app: State, Caller(who): Caller, path: web::Path<i64>) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    let raw = run(move || app.inbound_raw(&who, id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("message/rfc822")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"inbound-{id}.eml\""),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(raw))
+}
+
+/// Accepts a quarantined message: a new ticket for its sender, who becomes a
+/// contact of `organisation` if they are not one yet.
+#[utoipa::path(post, path = "/api/v1/inbound/messages/{id}/accept", tag = "mail", params(("id" = i64, Path, description = "The inbound message's id")),
+    request_body = crate::app::intake::AcceptRequest, security(("bearer" = [])),
+    responses((status = 200, description = "The ticket made", body = crate::app::intake::IngestOutcome),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, description = "Decided already, or cannot be made a ticket", body = Problem),
+        (status = 422, body = Problem)))]
+async fn accept_inbound(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<crate::app::intake::AcceptRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    let req = b.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.accept_quarantined(&who, id, &req, crate::app::now())).await?))
+}
+
+/// Rejects a quarantined message, with a reply to the sender if asked.
+#[utoipa::path(post, path = "/api/v1/inbound/messages/{id}/reject", tag = "mail", params(("id" = i64, Path, description = "The inbound message's id")),
+    request_body = crate::app::intake::RejectRequest, security(("bearer" = [])),
+    responses((status = 200, description = "Rejected", body = crate::app::intake::IngestOutcome),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, description = "Decided already", body = Problem),
+        (status = 422, body = Problem)))]
+async fn reject_inbound(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<crate::app::intake::RejectRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    let req = b.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.reject_quarantined(&who, id, &req, crate::app::now())).await?))
 }

@@ -23,6 +23,8 @@ pub struct OrganisationView {
     pub contract_end: Option<NaiveDate>,
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// Whether its contacts may set a new ticket's severity by mail (`[S1]` in the subject).
+    pub may_declare_severity: bool,
 }
 
 impl From<Organisation> for OrganisationView {
@@ -43,6 +45,7 @@ impl From<Organisation> for OrganisationView {
             contract_end: o.contract_end,
             status: o.status,
             created_at: utc(o.created_at),
+            may_declare_severity: o.may_declare_severity,
         }
     }
 }
@@ -120,6 +123,10 @@ pub struct NewOrganisationRequest {
     pub monthly_charge_pence: i64,
     pub contract_start: Option<NaiveDate>,
     pub contract_end: Option<NaiveDate>,
+    /// Whether its contacts may set a new ticket's severity by mail
+    /// (`[S1]` … `[S4]` in the subject); default no.
+    #[serde(default)]
+    pub may_declare_severity: bool,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -258,6 +265,7 @@ impl App {
                     contract_end: req.contract_end,
                     status: "active",
                     created_at: naive(now),
+                    may_declare_severity: req.may_declare_severity,
                 })
                 .execute(c)?;
             let row = self.organisation_by_slug(c, &req.slug)?;

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::tickets::{Change, NewTicketRequest, TicketView};
 use super::{App, AppError, Principal, Role, audit, naive};
+use crate::domain::ticket::Severity;
 use crate::store::DbConnection;
 use crate::store::models::{NewInbound, NewUser, Organisation, Queue, User};
 use crate::store::schema::{inbound_messages, organisations, queues, tickets, users};
@@ -86,16 +87,20 @@ pub enum IngestOutcome {
     Ignored { reason: String },
     /// Kept for an agent to accept or reject.
     Quarantined { reason: String },
+    /// Refused with a reply to the sender (unknown senders, when so configured).
+    Rejected { reason: String },
 }
 
 impl IngestOutcome {
-    fn name(&self) -> &'static str {
+    /// The outcome as recorded: created, replied, duplicate, ignored, quarantined or rejected.
+    pub fn name(&self) -> &'static str {
         match self {
             IngestOutcome::Created { .. } => "created",
             IngestOutcome::Replied { .. } => "replied",
             IngestOutcome::Duplicate { .. } => "duplicate",
             IngestOutcome::Ignored { .. } => "ignored",
             IngestOutcome::Quarantined { .. } => "quarantined",
+            IngestOutcome::Rejected { .. } => "rejected",
         }
     }
 }
@@ -197,6 +202,47 @@ pub fn strip_reply(text: &str) -> String {
     }
     let s = out.join("\n").trim().to_string();
     if s.is_empty() { text.trim().to_string() } else { s }
+}
+
+/// Why a sender gets no ticket: not known at all (which may be answered
+/// with a reply when so configured), or known but not allowed.
+enum Refusal {
+    Unknown(String),
+    Other(String),
+}
+
+/// Choices for a ticket made from mail; the defaults are what intake does.
+#[derive(Default)]
+struct MailTicket<'a> {
+    follow_up_of: Option<&'a str>,
+    queue: Option<&'a str>,
+    severity: Option<Severity>,
+}
+
+/// The readable text of a message: its text part, or its HTML turned into
+/// text by the parser; never empty.
+fn text_of(m: &Message) -> String {
+    let body = m
+        .body_text(0)
+        .map(|b| b.to_string())
+        .unwrap_or_default()
+        .replace('\0', "");
+    if body.trim().is_empty() {
+        "(no text)".to_string()
+    } else {
+        body
+    }
+}
+
+/// A severity a customer declares in a subject: `[S1]` to `[S4]`.
+pub fn declared_severity(subject: &str) -> Option<Severity> {
+    let upper = subject.to_ascii_uppercase();
+    (1..=4u8).find_map(|n| {
+        upper
+            .contains(&format!("[S{n}]"))
+            .then(|| Severity::try_from(n).ok())
+            .flatten()
+    })
 }
 
 fn synthetic_message_id(raw: &[u8]) -> String {
@@ -332,7 +378,19 @@ impl App {
         // Sender → contact → organisation.
         let contact = match self.contact_for(c, &from_addr, now)? {
             Ok(u) => u,
-            Err(reason) => return keep(c, IngestOutcome::Quarantined { reason }, None),
+            Err(Refusal::Unknown(reason)) if self.replies_to_unknown_senders() => {
+                let subject_text = subject.clone().unwrap_or_default();
+                let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
+                let sent =
+                    super::outbox::enqueue_refusal(c, &from_addr, &subject_text, &reason, real_id.as_deref(), now)?;
+                if !sent {
+                    tracing::info!(to = %from_addr, "refusal withheld: automatic-reply limit for this address");
+                }
+                return keep(c, IngestOutcome::Rejected { reason }, None);
+            }
+            Err(Refusal::Unknown(reason) | Refusal::Other(reason)) => {
+                return keep(c, IngestOutcome::Quarantined { reason }, None);
+            }
         };
         let who = Principal {
             user_id: contact.id,
@@ -352,16 +410,7 @@ impl App {
                 None,
             );
         }
-        let body = m
-            .body_text(0)
-            .map(|b| b.to_string())
-            .unwrap_or_default()
-            .replace('\0', "");
-        let body = if body.trim().is_empty() {
-            "(no text)".to_string()
-        } else {
-            body
-        };
+        let body = text_of(m);
 
         // Threading: a subject tag, or a reply to a message we sent.
         let mut ids: Vec<String> = Vec::new();
@@ -409,43 +458,18 @@ impl App {
             }
         }
 
-        // A new ticket, in the queue the message was addressed to.
-        let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
-        let queue: Option<Queue> = queues::table
-            .filter(queues::inbound_address.is_not_null())
-            .select(Queue::as_select())
-            .load(c)?
-            .into_iter()
-            .find(|q| {
-                q.inbound_address
-                    .as_deref()
-                    .is_some_and(|a| recipients.iter().any(|r| r.eq_ignore_ascii_case(a)))
-            });
-        let mut description = strip_reply(&body);
-        if let Some(old) = &follow_up_of {
-            description = format!("Follow-up to {old}, which is closed.\n\n{description}");
-        }
-        let subject_text = subject.clone().unwrap_or_else(|| "(no subject)".into());
-        let subject_text: String = subject_text.chars().take(300).collect();
-        let req = NewTicketRequest {
-            subject: subject_text,
-            description: description.chars().take(100_000).collect(),
-            severity: None,
-            queue: queue.map(|q| q.slug),
-            organisation: None,
-            requester: None,
-            source: Some("email".into()),
-        };
-        let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
-        let id: i64 = tickets::table
-            .filter(tickets::reference.eq(&view.reference))
-            .select(tickets::id)
-            .first(c)?;
-        let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
-        store_attachments(c, id, &message_id, &files, now)?;
-        if !super::outbox::enqueue_acknowledgement(c, id, &view, &from_addr, &contact.name, real_id.as_deref(), now)? {
-            tracing::info!(to = %from_addr, "acknowledgement withheld: automatic-reply limit for this address");
-        }
+        let (view, id) = self.ticket_from_mail(
+            c,
+            m,
+            &contact,
+            &message_id,
+            &files,
+            MailTicket {
+                follow_up_of: follow_up_of.as_deref(),
+                ..MailTicket::default()
+            },
+            now,
+        )?;
         keep(
             c,
             IngestOutcome::Created {
@@ -455,6 +479,106 @@ impl App {
         )
     }
 
+    /// A new ticket from a message, for `contact`: in the queue the message
+    /// was addressed to (or `opts.queue`), with the severity the sender
+    /// declared if their organisation may, its attachments, and the
+    /// acknowledgement queued. Returns the ticket and its row id.
+    #[allow(clippy::too_many_arguments)]
+    fn ticket_from_mail(
+        &self,
+        c: &mut DbConnection,
+        m: &Message,
+        contact: &User,
+        message_id: &str,
+        files: &[(String, String, &[u8])],
+        opts: MailTicket,
+        now: DateTime<Utc>,
+    ) -> Result<(TicketView, i64), AppError> {
+        let who = Principal {
+            user_id: contact.id,
+            email: contact.email.clone(),
+            role: Role::Customer,
+            organisation_id: contact.organisation_id,
+            remote_addr: None,
+        };
+        let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
+        let queue = match opts.queue {
+            Some(slug) => Some(slug.to_string()),
+            None => queues::table
+                .filter(queues::inbound_address.is_not_null())
+                .select(Queue::as_select())
+                .load(c)?
+                .into_iter()
+                .find(|q| {
+                    q.inbound_address
+                        .as_deref()
+                        .is_some_and(|a| recipients.iter().any(|r| r.eq_ignore_ascii_case(a)))
+                })
+                .map(|q| q.slug),
+        };
+        let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let mut description = strip_reply(&text_of(m));
+        if let Some(old) = opts.follow_up_of {
+            description = format!("Follow-up to {old}, which is closed.\n\n{description}");
+        }
+        let declared = subject.as_deref().and_then(declared_severity);
+        let (org_slug, may_declare): (String, bool) = organisations::table
+            .find(contact.organisation_id.unwrap_or_default())
+            .select((organisations::slug, organisations::may_declare_severity))
+            .first(c)?;
+        let severity = opts.severity.or(if may_declare { declared } else { None });
+        let req = NewTicketRequest {
+            subject: subject
+                .unwrap_or_else(|| "(no subject)".into())
+                .chars()
+                .take(300)
+                .collect(),
+            description: description.chars().take(100_000).collect(),
+            severity,
+            queue,
+            organisation: None,
+            requester: None,
+            source: Some("email".into()),
+        };
+        let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
+        let id: i64 = tickets::table
+            .filter(tickets::reference.eq(&view.reference))
+            .select(tickets::id)
+            .first(c)?;
+        store_attachments(c, id, message_id, files, now)?;
+        if let (Some(d), None) = (declared, opts.severity) {
+            // Agents confirm a declared severity (or change it): say so where they look.
+            let note = if may_declare {
+                format!(
+                    "The customer declared severity {} ([S{}] in the subject). Confirm it, or change it and tell them why.",
+                    d.number(),
+                    d.number()
+                )
+            } else {
+                format!(
+                    "The customer asked for severity {} ([S{}] in the subject), but {org_slug} may not declare severity by mail, \
+                     so the queue's default applies. Change it if the request warrants it.",
+                    d.number(),
+                    d.number()
+                )
+            };
+            self.change_ticket_in(c, &Principal::operator(), &view.reference, &[Change::Note(note)], now)?;
+        }
+        let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
+        if !super::outbox::enqueue_acknowledgement(
+            c,
+            id,
+            &view,
+            &contact.email,
+            &contact.name,
+            real_id.as_deref(),
+            now,
+        )? {
+            tracing::info!(to = %contact.email, "acknowledgement withheld: automatic-reply limit for this address");
+        }
+        Ok((view, id))
+    }
+
     /// The contact a sender address belongs to, creating one for a known
     /// organisation's mail domain; `Err(reason)` to quarantine.
     fn contact_for(
@@ -462,27 +586,29 @@ impl App {
         c: &mut DbConnection,
         address: &str,
         now: DateTime<Utc>,
-    ) -> Result<Result<User, String>, AppError> {
+    ) -> Result<Result<User, Refusal>, AppError> {
         if let Ok(u) = self.user_by_email(c, address) {
             if u.role != "customer" {
-                return Ok(Err(format!("{address} is staff, not a customer contact")));
+                return Ok(Err(Refusal::Other(format!(
+                    "{address} is staff, not a customer contact"
+                ))));
             }
             if u.disabled {
-                return Ok(Err(format!("{address} is a disabled contact")));
+                return Ok(Err(Refusal::Other(format!("{address} is a disabled contact"))));
             }
             return Ok(Ok(u));
         }
         let Some((_, domain)) = address.rsplit_once('@') else {
-            return Ok(Err(format!("'{address}' is not an address")));
+            return Ok(Err(Refusal::Other(format!("'{address}' is not an address"))));
         };
         let orgs: Vec<Organisation> = organisations::table.select(Organisation::as_select()).load(c)?;
         let Some(org) = orgs
             .into_iter()
             .find(|o| o.status != "terminated" && o.email_domains.split(',').any(|d| d.eq_ignore_ascii_case(domain)))
         else {
-            return Ok(Err(format!(
+            return Ok(Err(Refusal::Unknown(format!(
                 "{address} is not a contact and {domain} is no organisation's mail domain"
-            )));
+            ))));
         };
         let key = super::admin::email_key(address);
         diesel::insert_into(users::table)
@@ -534,7 +660,9 @@ fn record(
     raw: &[u8],
 ) -> Result<IngestOutcome, AppError> {
     let reason = match &outcome {
-        IngestOutcome::Ignored { reason } | IngestOutcome::Quarantined { reason } => Some(reason.as_str()),
+        IngestOutcome::Ignored { reason }
+        | IngestOutcome::Quarantined { reason }
+        | IngestOutcome::Rejected { reason } => Some(reason.as_str()),
         _ => None,
     };
     diesel::insert_into(inbound_messages::table)
@@ -551,6 +679,294 @@ fn record(
         })
         .execute(c)?;
     Ok(outcome)
+}
+
+/// A message kept for an agent's decision.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QuarantinedMessage {
+    pub id: i64,
+    pub message_id: String,
+    pub via: String,
+    pub received_at: DateTime<Utc>,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub reason: Option<String>,
+    pub size: i64,
+}
+
+/// An agent's acceptance of a quarantined message: the organisation the
+/// sender belongs to (required when the sender is not a contact yet; they
+/// become one), and optionally the queue and severity of the new ticket.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    pub organisation: Option<String>,
+    pub queue: Option<String>,
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 4)]
+    pub severity: Option<Severity>,
+}
+
+/// An agent's rejection: optionally with a reply telling the sender why.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    #[serde(default)]
+    pub reply: bool,
+}
+
+fn staff_only(who: &Principal) -> Result<(), AppError> {
+    if who.role.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("no such resource".into()))
+    }
+}
+
+impl App {
+    /// Quarantined messages, oldest first (the order to work them in).
+    pub fn quarantine(&self, who: &Principal, limit: i64) -> Result<Vec<QuarantinedMessage>, AppError> {
+        staff_only(who)?;
+        if !(1..=500).contains(&limit) {
+            return Err(super::invalid("limit", "expected 1 to 500"));
+        }
+        let mut conn = self.conn()?;
+        type Row = (
+            i64,
+            String,
+            String,
+            chrono::NaiveDateTime,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+        );
+        let rows: Vec<Row> = inbound_messages::table
+            .filter(inbound_messages::outcome.eq("quarantined"))
+            .order((inbound_messages::received_at.asc(), inbound_messages::id.asc()))
+            .limit(limit)
+            .select((
+                inbound_messages::id,
+                inbound_messages::message_id,
+                inbound_messages::via,
+                inbound_messages::received_at,
+                inbound_messages::from_address,
+                inbound_messages::subject,
+                inbound_messages::reason,
+                diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(LENGTH(raw) AS BIGINT)"),
+            ))
+            .load(&mut *conn)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, message_id, via, at, from, subject, reason, size)| QuarantinedMessage {
+                    id,
+                    message_id,
+                    via,
+                    received_at: super::utc(at),
+                    from,
+                    subject,
+                    reason,
+                    size,
+                },
+            )
+            .collect())
+    }
+
+    /// The original bytes of a message intake recorded (staff only).
+    pub fn inbound_raw(&self, who: &Principal, id: i64) -> Result<Vec<u8>, AppError> {
+        staff_only(who)?;
+        let mut conn = self.conn()?;
+        inbound_messages::table
+            .find(id)
+            .select(inbound_messages::raw)
+            .first(&mut *conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("no inbound message {id}")))
+    }
+
+    /// Makes a ticket of a quarantined message. The sender becomes a
+    /// contact of `req.organisation` if they are not one yet. The new ticket
+    /// never threads onto an existing one: an agent accepting mail that
+    /// quoted another organisation's reference decides it is new.
+    pub fn accept_quarantined(
+        &self,
+        who: &Principal,
+        id: i64,
+        req: &AcceptRequest,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
+        staff_only(who)?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let (message_id, raw, from) = quarantined(c, id)?;
+            let m = MessageParser::default().parse(&raw).ok_or_else(|| {
+                AppError::Conflict(
+                    "the message cannot be parsed: download the original and raise a ticket by hand".into(),
+                )
+            })?;
+            let from = from.ok_or_else(|| {
+                AppError::Conflict("the message has no sender address: raise a ticket by hand".into())
+            })?;
+            let contact = match self.user_by_email(c, &from) {
+                Ok(u) if u.role == "customer" && !u.disabled => {
+                    if let Some(slug) = &req.organisation {
+                        let org = self.organisation_by_slug(c, slug)?;
+                        if u.organisation_id != Some(org.id) {
+                            return Err(super::invalid(
+                                "organisation",
+                                format!("{from} is a contact of another organisation"),
+                            ));
+                        }
+                    }
+                    u
+                }
+                Ok(_) => {
+                    return Err(AppError::Conflict(format!(
+                        "{from} is staff or a disabled contact: reject the message, or enable the contact first"
+                    )));
+                }
+                Err(_) => {
+                    let slug = req.organisation.as_deref().ok_or_else(|| {
+                        super::invalid("organisation", format!("required: {from} is not a contact yet"))
+                    })?;
+                    let org = self.organisation_by_slug(c, slug)?;
+                    let key = super::admin::email_key(&from);
+                    diesel::insert_into(users::table)
+                        .values(NewUser {
+                            email: &from,
+                            email_key: &key,
+                            name: from.split('@').next().unwrap_or(&from),
+                            role: "customer",
+                            organisation_id: Some(org.id),
+                            password_hash: None,
+                            disabled: false,
+                            time_zone: "Europe/London",
+                            created_at: naive(now),
+                        })
+                        .execute(c)?;
+                    audit(
+                        c,
+                        who,
+                        "user.create_from_quarantine",
+                        &format!("user:{from}"),
+                        Some(slug),
+                        now,
+                    )?;
+                    self.user_by_email(c, &from)?
+                }
+            };
+            let files = attachments_of(&m);
+            let (view, ticket_id) = self.ticket_from_mail(
+                c,
+                &m,
+                &contact,
+                &message_id,
+                &files,
+                MailTicket {
+                    follow_up_of: None,
+                    queue: req.queue.as_deref(),
+                    severity: req.severity,
+                },
+                now,
+            )?;
+            decide(c, who, id, "created", Some(ticket_id), now)?;
+            audit(
+                c,
+                who,
+                "inbound.accept",
+                &format!("inbound:{id}"),
+                Some(&view.reference),
+                now,
+            )?;
+            Ok(IngestOutcome::Created {
+                reference: view.reference,
+            })
+        })
+    }
+
+    /// Rejects a quarantined message, optionally telling the sender why
+    /// (within the automatic-reply limit; never to automatic mail, which is
+    /// not quarantined in the first place).
+    pub fn reject_quarantined(
+        &self,
+        who: &Principal,
+        id: i64,
+        req: &RejectRequest,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, AppError> {
+        staff_only(who)?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let (_, raw, from) = quarantined(c, id)?;
+            let reason = "an agent reviewed it and did not accept it".to_string();
+            if req.reply {
+                let to =
+                    from.ok_or_else(|| super::invalid("reply", "the message has no sender address to reply to"))?;
+                let m = MessageParser::default().parse(&raw);
+                let subject = m
+                    .as_ref()
+                    .and_then(|m| m.subject())
+                    .map(|s| s.replace(['\r', '\n'], " "))
+                    .unwrap_or_default();
+                let real_id = m
+                    .as_ref()
+                    .and_then(|m| m.message_id())
+                    .map(|s| s.trim_matches(['<', '>']).to_string());
+                super::outbox::enqueue_refusal(c, &to, &subject, &reason, real_id.as_deref(), now)?;
+            }
+            decide(c, who, id, "rejected", None, now)?;
+            audit(
+                c,
+                who,
+                "inbound.reject",
+                &format!("inbound:{id}"),
+                Some(if req.reply { "with reply" } else { "silently" }),
+                now,
+            )?;
+            Ok(IngestOutcome::Rejected { reason })
+        })
+    }
+}
+
+/// A quarantined message's Message-ID, bytes and sender; a clear error if
+/// it does not exist or was decided already.
+fn quarantined(c: &mut DbConnection, id: i64) -> Result<(String, Vec<u8>, Option<String>), AppError> {
+    let row: Option<(String, String, Vec<u8>, Option<String>)> = inbound_messages::table
+        .find(id)
+        .select((
+            inbound_messages::message_id,
+            inbound_messages::outcome,
+            inbound_messages::raw,
+            inbound_messages::from_address,
+        ))
+        .first(c)
+        .optional()?;
+    match row {
+        None => Err(AppError::NotFound(format!("no inbound message {id}"))),
+        Some((_, outcome, ..)) if outcome != "quarantined" => Err(AppError::Conflict(format!(
+            "inbound message {id} is {outcome}, not quarantined: decided already"
+        ))),
+        Some((message_id, _, raw, from)) => Ok((message_id, raw, from)),
+    }
+}
+
+fn decide(
+    c: &mut DbConnection,
+    who: &Principal,
+    id: i64,
+    outcome: &str,
+    ticket_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    diesel::update(inbound_messages::table.find(id))
+        .set((
+            inbound_messages::outcome.eq(outcome),
+            inbound_messages::ticket_id.eq(ticket_id),
+            inbound_messages::decided_by.eq((who.user_id > 0).then_some(who.user_id)),
+            inbound_messages::decided_at.eq(Some(naive(now))),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 /// Where a mailbox reader stands: the folder (`source`), its UIDVALIDITY

@@ -168,6 +168,9 @@ pub struct App {
     stored_holidays: RwLock<HashMap<String, Arc<Holidays>>>,
     /// Token hash → principal and when it was read, for `TOKEN_CACHE_SECONDS`.
     pub(crate) token_cache: RwLock<HashMap<String, (Principal, DateTime<Utc>)>>,
+    /// Mail from unknown senders: quarantined (false, the default) or
+    /// refused with a reply (true); `unknown_senders` in sladesk.toml.
+    reply_to_unknown_senders: std::sync::atomic::AtomicBool,
 }
 
 /// How long an authenticated token is trusted without reading the store
@@ -175,6 +178,18 @@ pub struct App {
 pub const TOKEN_CACHE_SECONDS: i64 = 10;
 
 impl App {
+    /// Whether mail from unknown senders is refused with a reply instead of
+    /// quarantined. Replying to unknown addresses answers forged senders
+    /// too (backscatter), which is why quarantine is the default.
+    pub fn set_reply_to_unknown_senders(&self, reply: bool) {
+        self.reply_to_unknown_senders
+            .store(reply, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn replies_to_unknown_senders(&self) -> bool {
+        self.reply_to_unknown_senders.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Builds the application and records every loaded policy version in the
     /// store, so a ticket's version can be rebuilt after its file changes.
     pub fn new(pool: Pool, policies: PolicySet, holidays: Holidays) -> Result<App, AppError> {
@@ -197,6 +212,7 @@ impl App {
             calendars: RwLock::new(HashMap::new()),
             stored_policies: RwLock::new(HashMap::new()),
             token_cache: RwLock::new(HashMap::new()),
+            reply_to_unknown_senders: std::sync::atomic::AtomicBool::new(false),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

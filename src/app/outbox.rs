@@ -25,6 +25,52 @@ const CLAIM_SECONDS: i64 = 300;
 /// asks responders to limit them; a runaway sender cannot make us flood).
 pub const AUTO_REPLIES_PER_HOUR: i64 = 5;
 
+/// Mail sent to answer mail (acknowledgements, refusals) is limited per
+/// address and hour, so a runaway or forged sender cannot make us flood.
+fn auto_reply_limit_reached(c: &mut DbConnection, to: &str, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let recent: i64 = outbox::table
+        .filter(outbox::kind.eq_any(["acknowledgement", "rejected"]))
+        .filter(outbox::to_address.eq(to))
+        .filter(outbox::created_at.gt(naive(now - Duration::hours(1))))
+        .count()
+        .get_result(c)?;
+    Ok(recent >= AUTO_REPLIES_PER_HOUR)
+}
+
+/// Queues the answer to mail we will not take (no ticket): why, and what
+/// the sender can do. Returns false when the address has had its share
+/// of automatic replies this hour.
+pub(crate) fn enqueue_refusal(
+    c: &mut DbConnection,
+    to: &str,
+    subject: &str,
+    reason: &str,
+    in_reply_to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    if auto_reply_limit_reached(c, to, now)? {
+        return Ok(false);
+    }
+    let context = serde_json::json!({
+        "subject": if subject.is_empty() { "(no subject)" } else { subject },
+        "reason": reason,
+        "desk_name": "The service desk",
+    });
+    diesel::insert_into(outbox::table)
+        .values(NewOutbox {
+            ticket_id: None,
+            kind: "rejected",
+            to_address: to,
+            message_id: &new_message_id("refusal", "rejected"),
+            in_reply_to,
+            context: context.to_string(),
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        })
+        .execute(c)?;
+    Ok(true)
+}
+
 /// Queues the acknowledgement of a ticket raised by mail: the reference and
 /// when we will respond and resolve, in Europe/London words. Returns false
 /// when the address has had its share of automatic replies this hour.
@@ -37,13 +83,7 @@ pub(crate) fn enqueue_acknowledgement(
     in_reply_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
-    let recent: i64 = outbox::table
-        .filter(outbox::kind.eq("acknowledgement"))
-        .filter(outbox::to_address.eq(to))
-        .filter(outbox::created_at.gt(naive(now - Duration::hours(1))))
-        .count()
-        .get_result(c)?;
-    if recent >= AUTO_REPLIES_PER_HOUR {
+    if auto_reply_limit_reached(c, to, now)? {
         return Ok(false);
     }
     let tz = chrono_tz::Europe::London;

@@ -528,7 +528,10 @@ impl Ticket {
                 }
             }
             InternalNote { body } => {
-                agents_only("write an internal note")?;
+                // sladesk writes notes too (what intake or the scheduler saw).
+                if matches!(cmd.by, Actor::Customer(_)) {
+                    return Err(CommandError::NotAllowed("a customer", "write an internal note"));
+                }
                 out.push(ev(EventKind::Commented {
                     visibility: Visibility::Internal,
                     body: body.clone(),

@@ -15,7 +15,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::store::models::OutboxRow;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -24,6 +24,7 @@ pub const KINDS: [&str; 8] = [
     "closed",
     "sla_warning",
     "sla_breach",
+    "rejected",
 ];
 
 /// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
@@ -129,7 +130,7 @@ pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<l
     // Auto-Submitted; everything sladesk writes by itself does.
     match row.kind.as_str() {
         "agent_reply" => {}
-        "acknowledgement" => b = b.header(AutoSubmitted("auto-replied")),
+        "acknowledgement" | "rejected" => b = b.header(AutoSubmitted("auto-replied")),
         _ => b = b.header(AutoSubmitted("auto-generated")),
     }
     if let Some(parent) = &row.in_reply_to {
@@ -224,10 +225,15 @@ mod tests {
             "reopen_until": "17:30 on Monday 7 December 2026", "reopen_window": "5bd",
             "organisation": evil, "queue": "service-desk", "assignee": "nobody", "clock": "resolve",
             "due": "17:30 on Monday 30 November 2026", "escalation": "queue lead", "desk_name": "Desk",
+            "reason": evil,
         });
         for kind in KINDS {
             let (subject, text, html) = t.render(kind, &ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
-            assert!(subject.contains("[SD-000042]"), "{kind}: {subject}");
+            // A refusal is about mail that made no ticket.
+            assert!(
+                kind == "rejected" || subject.contains("[SD-000042]"),
+                "{kind}: {subject}"
+            );
             assert!(text.contains("SD-000042") || text.contains(evil), "{kind}: {text}");
             assert!(!html.contains("<i>"), "{kind}: an unescaped value in {html}");
             assert!(html.contains("&lt;i&gt;"), "{kind}: {html}");

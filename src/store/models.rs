@@ -36,6 +36,7 @@ pub struct NewOrganisation<'a> {
     pub contract_end: Option<NaiveDate>,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
+    pub may_declare_severity: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

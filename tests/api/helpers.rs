@@ -168,6 +168,8 @@ fn seed(app: &App) -> Vec<String> {
                 monthly_charge_pence: 250_000,
                 contract_start: None,
                 contract_end: None,
+                // Globex (Platinum) may declare severity by mail; Acme may not.
+                may_declare_severity: slug == "globex",
             },
             now,
         )

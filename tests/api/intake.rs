@@ -14,6 +14,9 @@ crate::both_backends!(
     an_acknowledgement_leaves_once_and_replies_to_it_thread,
     a_reply_to_a_closed_ticket_opens_a_follow_up,
     automatic_replies_to_one_sender_are_limited,
+    quarantined_mail_is_accepted_or_rejected_by_staff,
+    a_severity_declared_in_the_subject_counts_only_where_allowed,
+    unknown_senders_can_be_refused_with_a_reply_instead,
 );
 
 #[derive(Deserialize)]
@@ -44,16 +47,6 @@ fn corpus() -> Vec<(Expect, Vec<u8>)> {
         .collect()
 }
 
-fn name(o: &IngestOutcome) -> &'static str {
-    match o {
-        IngestOutcome::Created { .. } => "created",
-        IngestOutcome::Replied { .. } => "replied",
-        IngestOutcome::Duplicate { .. } => "duplicate",
-        IngestOutcome::Ignored { .. } => "ignored",
-        IngestOutcome::Quarantined { .. } => "quarantined",
-    }
-}
-
 async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) {
     let t = spawn_app(db).await;
     for (expect, raw) in corpus() {
@@ -63,7 +56,12 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
             .await
             .unwrap()
             .unwrap_or_else(|e| panic!("{}: {e}", expect.file));
-        assert_eq!(name(&outcome), expect.outcome, "{}: {outcome:?}", expect.file);
+        assert_eq!(
+            IngestOutcome::name(&outcome),
+            expect.outcome,
+            "{}: {outcome:?}",
+            expect.file
+        );
         let reference = match &outcome {
             IngestOutcome::Created { reference } | IngestOutcome::Replied { reference } => reference.clone(),
             _ => continue,
@@ -150,7 +148,12 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(name(&outcome), "duplicate", "{} redelivered: {outcome:?}", expect.file);
+        assert_eq!(
+            IngestOutcome::name(&outcome),
+            "duplicate",
+            "{} redelivered: {outcome:?}",
+            expect.file
+        );
     }
     let after = t.get("/api/v1/tickets?limit=200", &t.agent).await.json["items"]
         .as_array()
@@ -415,4 +418,183 @@ async fn automatic_replies_to_one_sender_are_limited(db: Db) {
         sladesk::app::outbox::AUTO_REPLIES_PER_HOUR,
         "but acknowledgements stop at the hourly limit"
     );
+}
+
+/// (kind, to) of every outbox row, oldest first.
+fn outbox_rows(app: &sladesk::app::App) -> Vec<(String, String)> {
+    use diesel::prelude::*;
+    use sladesk::store::schema::outbox;
+    outbox::table
+        .order(outbox::id.asc())
+        .select((outbox::kind, outbox::to_address))
+        .load(&mut app.pool.get().unwrap())
+        .unwrap()
+}
+
+async fn quarantined_mail_is_accepted_or_rejected_by_staff(db: Db) {
+    use reqwest::Method;
+    use serde_json::json;
+    let t = spawn_app(db).await;
+    let now = sladesk::app::now();
+    let stranger = b"From: Sam Stranger <sam@newco.example>\r\nTo: service-desk@desk.example\r\nSubject: [S2] Our VM will not boot\r\nMessage-ID: <q-1@newco.example>\r\n\r\nIt hangs at GRUB.\r\n";
+    let out = t.app.ingest(stranger, "test", now).unwrap();
+    assert!(matches!(out, IngestOutcome::Quarantined { .. }), "{out:?}");
+    let other = b"From: pat@spam.example\r\nTo: service-desk@desk.example\r\nSubject: Cheap licences\r\nMessage-ID: <q-2@spam.example>\r\n\r\nBuy now.\r\n";
+    t.app.ingest(other, "test", now).unwrap();
+
+    // Customers do not see the quarantine at all.
+    t.call(Method::GET, "/api/v1/inbound/quarantine", Some(&t.carol), None)
+        .await
+        .problem(404);
+    let list = t
+        .call(Method::GET, "/api/v1/inbound/quarantine", Some(&t.agent), None)
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let items = list.json.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["from"], "sam@newco.example");
+    assert!(
+        items[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no organisation's mail domain")
+    );
+    let id = items[0]["id"].as_i64().unwrap();
+    let spam = items[1]["id"].as_i64().unwrap();
+
+    // The original, as it arrived, for the agent to read.
+    let r = t
+        .client
+        .get(format!("{}/api/v1/inbound/messages/{id}", t.address))
+        .bearer_auth(&t.agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "message/rfc822");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), stranger.as_slice());
+
+    // Accepting needs to know whose contact the sender is.
+    let path = format!("/api/v1/inbound/messages/{id}/accept");
+    let detail = t
+        .call(Method::POST, &path, Some(&t.agent), Some(json!({})))
+        .await
+        .problem(422);
+    assert!(detail.contains("organisation"), "{detail}");
+    let a = t
+        .call(
+            Method::POST,
+            &path,
+            Some(&t.agent),
+            Some(json!({"organisation": "acme", "severity": 2})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["outcome"], "created");
+    let reference = a.json["reference"].as_str().unwrap().to_string();
+    let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(ticket.json["severity"], 2);
+    assert_eq!(ticket.json["requester"], "sam@newco.example");
+    assert_eq!(ticket.json["organisation"], "acme");
+    t.call(
+        Method::POST,
+        &path,
+        Some(&t.agent),
+        Some(json!({"organisation": "acme"})),
+    )
+    .await
+    .problem(409);
+
+    // Rejected with a reply; and a redelivery of either changes nothing.
+    let r = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/inbound/messages/{spam}/reject"),
+            Some(&t.agent),
+            Some(json!({"reply": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["outcome"], "rejected");
+    let list = t
+        .call(Method::GET, "/api/v1/inbound/quarantine", Some(&t.agent), None)
+        .await;
+    assert_eq!(list.json.as_array().unwrap().len(), 0);
+    assert_eq!(
+        t.app.ingest(stranger, "test", now).unwrap(),
+        IngestOutcome::Duplicate {
+            first_outcome: "created".into()
+        }
+    );
+    assert_eq!(
+        outbox_rows(&t.app),
+        vec![
+            ("acknowledgement".to_string(), "sam@newco.example".to_string()),
+            ("rejected".to_string(), "pat@spam.example".to_string()),
+        ]
+    );
+    // Now a contact of acme: his next mail is a ticket straight away.
+    let next = b"From: sam@newco.example\r\nTo: service-desk@desk.example\r\nSubject: Another\r\nMessage-ID: <q-3@newco.example>\r\n\r\nx\r\n";
+    assert!(matches!(
+        t.app.ingest(next, "test", now).unwrap(),
+        IngestOutcome::Created { .. }
+    ));
+}
+
+async fn a_severity_declared_in_the_subject_counts_only_where_allowed(db: Db) {
+    let t = spawn_app(db).await;
+    let now = sladesk::app::now();
+    // Globex may declare severity by mail.
+    let gina = b"From: gina@globex.example\r\nTo: service-desk@desk.example\r\nSubject: [S1] Production site down\r\nMessage-ID: <sev-1@globex.example>\r\n\r\nAll users affected.\r\n";
+    let IngestOutcome::Created { reference } = t.app.ingest(gina, "test", now).unwrap() else {
+        panic!("a ticket")
+    };
+    let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(ticket.json["severity"], 1);
+    let events = t.get(&format!("/api/v1/tickets/{reference}/events"), &t.agent).await;
+    assert!(events.text.contains("declared severity 1"), "{}", events.text);
+    // The note is for agents: the customer's timeline does not show it.
+    let theirs = t.get(&format!("/api/v1/tickets/{reference}/events"), &t.gina).await;
+    assert!(!theirs.text.contains("declared severity"), "{}", theirs.text);
+
+    // Acme may not: the queue's default applies, and agents are told she asked.
+    let carol = b"From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: [s1] Printer jammed\r\nMessage-ID: <sev-2@acme.example>\r\n\r\nPaper everywhere.\r\n";
+    let IngestOutcome::Created { reference } = t.app.ingest(carol, "test", now).unwrap() else {
+        panic!("a ticket")
+    };
+    let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(ticket.json["severity"], 3, "the queue's default");
+    let events = t.get(&format!("/api/v1/tickets/{reference}/events"), &t.agent).await;
+    assert!(events.text.contains("may not declare severity"), "{}", events.text);
+}
+
+async fn unknown_senders_can_be_refused_with_a_reply_instead(db: Db) {
+    let t = spawn_app(db).await;
+    t.app.set_reply_to_unknown_senders(true);
+    let now = sladesk::app::now();
+    for i in 0..7 {
+        let m = format!(
+            "From: sam@newco.example\r\nTo: service-desk@desk.example\r\nSubject: Help {i}\r\nMessage-ID: <r-{i}@newco.example>\r\n\r\nx\r\n"
+        );
+        let out = t.app.ingest(m.as_bytes(), "test", now).unwrap();
+        assert!(matches!(out, IngestOutcome::Rejected { .. }), "{out:?}");
+    }
+    // A bounce from an unknown address is automatic mail: never answered.
+    let bounce = b"From: MAILER-DAEMON@mx.newco.example\r\nTo: service-desk@desk.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <r-b@mx.newco.example>\r\n\r\nx\r\n";
+    assert!(matches!(
+        t.app.ingest(bounce, "test", now).unwrap(),
+        IngestOutcome::Ignored { .. }
+    ));
+    // Staff writing to a queue are not unknown: still quarantined, no reply.
+    let staff = b"From: alice@desk.example\r\nTo: service-desk@desk.example\r\nSubject: test\r\nMessage-ID: <r-s@desk.example>\r\n\r\nx\r\n";
+    assert!(matches!(
+        t.app.ingest(staff, "test", now).unwrap(),
+        IngestOutcome::Quarantined { .. }
+    ));
+    let rows = outbox_rows(&t.app);
+    assert_eq!(
+        rows.len() as i64,
+        sladesk::app::outbox::AUTO_REPLIES_PER_HOUR,
+        "replies stop at the hourly limit: {rows:?}"
+    );
+    assert!(rows.iter().all(|(k, to)| k == "rejected" && to == "sam@newco.example"));
 }

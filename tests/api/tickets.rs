@@ -420,6 +420,10 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "DELETE /api/v1/tokens/{id}",
         "PATCH /api/v1/users/{email}",
         "POST /api/v1/inbound/email",
+        "GET /api/v1/inbound/quarantine",
+        "GET /api/v1/inbound/messages/{id}",
+        "POST /api/v1/inbound/messages/{id}/accept",
+        "POST /api/v1/inbound/messages/{id}/reject",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");
