@@ -800,3 +800,101 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
     let files: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().collect();
     assert_eq!(files.len(), 1);
 }
+
+/// The whole email corpus through `sladesk ingest`, as an MTA pipe runs it:
+/// one process per message against a desk set up from the command line,
+/// each with its expected outcome from `fixtures/email/manifest.toml`; then
+/// all of it again, which changes nothing.
+#[test]
+fn the_email_corpus_through_the_ingest_pipe() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("corpus.db").display());
+    let run = |args: &[&str], input: Option<&[u8]>| -> (Option<i32>, String, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(args)
+            .args(["--database-url", &db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = input {
+            child.stdin.take().unwrap().write_all(bytes).unwrap();
+        }
+        drop(child.stdin.take());
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let ok = |args: &[&str]| {
+        let (code, _, err) = run(args, None);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    };
+    ok(&["migrate"]);
+    for (slug, tier, region) in [
+        ("acme", "silver", "scotland"),
+        ("globex", "platinum", "england-and-wales"),
+    ] {
+        let domain = format!("{slug}.example");
+        ok(&[
+            "org",
+            "add",
+            "--slug",
+            slug,
+            "--name",
+            slug,
+            "--tier",
+            tier,
+            "--region",
+            region,
+            "--email-domain",
+            &domain,
+        ]);
+    }
+    for (email, org) in [
+        ("carol@acme.example", "acme"),
+        ("colin@acme.example", "acme"),
+        ("gina@globex.example", "globex"),
+    ] {
+        ok(&["user", "add", "--role", "customer", "--email", email, "--org", org]);
+    }
+    ok(&["user", "add", "--role", "agent", "--email", "alice@desk.example"]);
+    for slug in ["service-desk", "platform"] {
+        let address = format!("{slug}@desk.example");
+        ok(&[
+            "queue",
+            "add",
+            "--slug",
+            slug,
+            "--name",
+            slug,
+            "--inbound-address",
+            &address,
+        ]);
+    }
+    let manifest: toml::Value = toml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/manifest.toml")).unwrap(),
+    )
+    .unwrap();
+    let messages = manifest["message"].as_array().unwrap();
+    assert!(messages.len() >= 30, "the corpus has {} messages", messages.len());
+    for pass in ["first", "again"] {
+        for m in messages {
+            let file = m["file"].as_str().unwrap();
+            let raw = std::fs::read(format!("{}/fixtures/email/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let (code, out, err) = run(&["ingest"], Some(&raw));
+            assert_eq!(code, Some(0), "{file}: {err}");
+            let said: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+            let expected = if pass == "first" {
+                m["outcome"].as_str().unwrap()
+            } else {
+                "duplicate"
+            };
+            assert_eq!(said["outcome"], expected, "{file} ({pass}): {out}");
+            if let (Some(r), "first") = (m.get("reference").and_then(|r| r.as_str()), pass) {
+                assert_eq!(said["reference"], r, "{file}");
+            }
+        }
+    }
+}

@@ -161,6 +161,10 @@ fn automatic(m: &Message, from: Option<&str>) -> Option<String> {
     if m.header_raw("List-Id").is_some() {
         return Some("mailing-list mail (List-Id)".into());
     }
+    // Only bulk senders offer an unsubscribe link; a person's mail never does.
+    if m.header_raw("List-Unsubscribe").is_some() {
+        return Some("bulk mail (List-Unsubscribe)".into());
+    }
     if m.header_raw("X-Autoreply").is_some() || m.header_raw("X-Autorespond").is_some() {
         return Some("auto-reply header".into());
     }
@@ -185,20 +189,29 @@ fn automatic(m: &Message, from: Option<&str>) -> Option<String> {
 /// lines starting `>`, the `-- ` signature separator). The full original
 /// stays in the inbound record.
 pub fn strip_reply(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
-    for line in text.lines() {
-        let t = line.trim_end();
-        let starts_history = (t.starts_with("On ") && t.ends_with("wrote:"))
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or_default();
+        let attribution = |start: &str, end: &str| {
+            t.starts_with(start) && (t.ends_with(end) || (next.ends_with(end) && next.len() < 80))
+        };
+        let starts_history = attribution("On ", "wrote:")
+            || attribution("Le ", "a écrit :")
+            || (t.starts_with("Am ") && (t.ends_with(':') || next.ends_with(':')) && t.contains("schrieb"))
             || t.starts_with("-----Original Message-----")
             || t == "--"
-            || t.starts_with("________________________________");
+            || t.starts_with("________________________________")
+            // Outlook's header block of the message replied to.
+            || (t.starts_with("From:") && (next.starts_with("Sent:") || next.starts_with("Date:")));
         if starts_history {
             break;
         }
         if t.starts_with('>') {
             continue;
         }
-        out.push(line);
+        out.push(*line);
     }
     let s = out.join("\n").trim().to_string();
     if s.is_empty() { text.trim().to_string() } else { s }
@@ -517,7 +530,17 @@ impl App {
                 .map(|q| q.slug),
         };
         let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let mut description = strip_reply(&text_of(m));
+        // A forward's history is its substance: keep it whole.
+        let forwarded = subject.as_deref().is_some_and(|s| {
+            let l = s.to_ascii_lowercase();
+            ["fw:", "fwd:", "wg:", "tr:"].iter().any(|p| l.starts_with(p))
+        });
+        let text = text_of(m);
+        let mut description = if forwarded {
+            text.trim().to_string()
+        } else {
+            strip_reply(&text)
+        };
         if let Some(old) = opts.follow_up_of {
             description = format!("Follow-up to {old}, which is closed.\n\n{description}");
         }

@@ -105,7 +105,7 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
             );
         }
     }
-    // The screenshot was kept with its name, type, size and SHA-256.
+    // Files were kept with their name, type, size and SHA-256.
     let app = t.app.clone();
     let files: Vec<(String, String, i64, String)> = tokio::task::spawn_blocking(move || {
         use diesel::prelude::*;
@@ -117,10 +117,16 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
     })
     .await
     .unwrap();
-    assert_eq!(files.len(), 1, "{files:?}");
+    // Attached, inline (Outlook's pasted screenshot) and in truncated MIME alike.
+    let kept: Vec<(&str, &str, i64)> = files.iter().map(|f| (f.0.as_str(), f.1.as_str(), f.2)).collect();
     assert_eq!(
-        (files[0].0.as_str(), files[0].1.as_str(), files[0].2),
-        ("error.png", "image/png", 70)
+        kept,
+        vec![
+            ("error.png", "image/png", 70),
+            ("image001.png", "image/png", 70),
+            ("capacity-q3.pdf", "application/pdf", 38),
+            ("job.log", "text/plain", 72),
+        ]
     );
     assert_eq!(
         files[0].3, "c414cd0e204de974f73753c7e28d7638e7b3691bb8b1a2bab6b25bb7fed7ce77",
@@ -167,7 +173,7 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
         .iter()
         .filter(|e| e["type"] == "commented")
         .count();
-    assert_eq!(replies, 3, "the report and the two replies, each once");
+    assert_eq!(replies, 5, "the report and the four replies, each once");
 }
 
 async fn mail_intake_over_http(db: Db) {
