@@ -130,6 +130,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/sla", web::get().to(ticket_sla))
             .route("/tickets/{reference}/replies", web::post().to(reply))
             .route("/tickets/{reference}/notes", web::post().to(note))
+            .route("/tickets/{reference}/attachments", web::get().to(list_attachments))
+            .route("/tickets/{reference}/attachments/{id}", web::get().to(get_attachment))
+            .route("/tickets/{reference}/messages", web::get().to(ticket_messages))
             .route("/tickets/{reference}/{transition}", web::post().to(transition))
             .route("/organisations", web::get().to(list_organisations))
             .route("/organisations", web::post().to(create_organisation))
@@ -534,7 +537,7 @@ impl utoipa::Modify for BearerAuth {
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
-        list_quarantine, inbound_raw, accept_inbound, reject_inbound
+        list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))
@@ -662,4 +665,65 @@ async fn reject_inbound(
     let id = path.into_inner();
     let req = b.into_inner();
     Ok(HttpResponse::Ok().json(run(move || app.reject_quarantined(&who, id, &req, crate::app::now())).await?))
+}
+
+/// The files that came with a ticket's mail.
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/attachments", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference")),
+    security(("bearer" = [])), responses((status = 200, description = "Name, type, size and SHA-256 of each", body = Vec<crate::app::intake::AttachmentView>),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn list_attachments(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let reference = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.ticket_attachments(&who, &reference)).await?))
+}
+
+/// One file, as a download. Only plain, inert types keep their type; any
+/// other (HTML, SVG, scripts) is served as bytes, so a file from a mail can
+/// never run in the desk's origin.
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/attachments/{id}", tag = "tickets",
+    params(("reference" = String, Path, description = "Ticket reference"), ("id" = i64, Path, description = "The attachment's id")),
+    security(("bearer" = [])), responses((status = 200, description = "The file", content_type = "application/octet-stream", body = String),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_attachment(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let (reference, id) = path.into_inner();
+    let (name, ctype, data) = run(move || app.ticket_attachment(&who, &reference, id)).await?;
+    const INERT: [&str; 6] = [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+    ];
+    let served = if INERT.contains(&ctype.as_str()) {
+        ctype
+    } else {
+        "application/octet-stream".to_string()
+    };
+    let disposition = actix_web::http::header::ContentDisposition {
+        disposition: actix_web::http::header::DispositionType::Attachment,
+        parameters: vec![actix_web::http::header::DispositionParam::Filename(
+            name.chars().filter(|c| !c.is_control()).collect(),
+        )],
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(served)
+        .insert_header(disposition)
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(data))
+}
+
+/// The mail recorded on a ticket, each with a link to its original (staff).
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/messages", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference")),
+    security(("bearer" = [])), responses((status = 200, description = "Messages, oldest first", body = Vec<crate::app::intake::TicketMessage>),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn ticket_messages(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let reference = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.ticket_messages(&who, &reference)).await?))
 }

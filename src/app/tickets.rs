@@ -424,6 +424,17 @@ impl App {
 }
 
 impl App {
+    /// The row id of a ticket `who` may see; not found otherwise, by the
+    /// same rule as reading the ticket.
+    pub(crate) fn visible_ticket_id(
+        &self,
+        conn: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+    ) -> Result<i64, AppError> {
+        Ok(self.load_ticket(conn, who, reference)?.row.id)
+    }
+
     fn load_ticket(&self, conn: &mut DbConnection, who: &Principal, reference: &str) -> Result<Loaded, AppError> {
         let reference = parse_reference(reference)?;
         let not_found = || AppError::NotFound(format!("ticket {reference}"));

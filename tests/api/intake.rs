@@ -17,6 +17,7 @@ crate::both_backends!(
     quarantined_mail_is_accepted_or_rejected_by_staff,
     a_severity_declared_in_the_subject_counts_only_where_allowed,
     unknown_senders_can_be_refused_with_a_reply_instead,
+    a_tickets_files_and_original_mail_are_there_for_those_who_may_see_them,
 );
 
 #[derive(Deserialize)]
@@ -603,4 +604,60 @@ async fn unknown_senders_can_be_refused_with_a_reply_instead(db: Db) {
         "replies stop at the hourly limit: {rows:?}"
     );
     assert!(rows.iter().all(|(k, to)| k == "rejected" && to == "sam@newco.example"));
+}
+
+async fn a_tickets_files_and_original_mail_are_there_for_those_who_may_see_them(db: Db) {
+    let t = spawn_app(db).await;
+    let raw = b"From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Two files\r\nMessage-ID: <files-1@acme.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee both.\r\n--b\r\nContent-Type: image/png; name=shot.png\r\nContent-Disposition: attachment; filename=shot.png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\r\n--b\r\nContent-Type: text/html; name=page.html\r\nContent-Disposition: attachment; filename=\"page.html\"\r\n\r\n<script>alert(document.cookie)</script>\r\n--b--\r\n";
+    let IngestOutcome::Created { reference } = t.app.ingest(raw, "test", sladesk::app::now()).unwrap() else {
+        panic!("a ticket")
+    };
+    let path = format!("/api/v1/tickets/{reference}/attachments");
+    let list = t.get(&path, &t.carol).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let files = list.json.as_array().unwrap().clone();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["filename"], "shot.png");
+    assert_eq!(files[0]["size"], 70);
+    // Another organisation's contact cannot tell the ticket exists.
+    t.get(&path, &t.gina).await.problem(404);
+
+    let download = |id: i64| {
+        let url = format!("{}{path}/{id}", t.address);
+        let client = t.client.clone();
+        let token = t.carol.clone();
+        async move { client.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let png = download(files[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(
+        png.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(png.bytes().await.unwrap().len(), 70);
+    let html = download(files[1]["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        html.headers()["content-type"],
+        "application/octet-stream",
+        "HTML from a mail never renders in the desk's origin"
+    );
+
+    // The original mail: staff only.
+    let messages = t.get(&format!("/api/v1/tickets/{reference}/messages"), &t.agent).await;
+    assert_eq!(messages.status, 200, "{}", messages.text);
+    let original = messages.json[0]["original"].as_str().unwrap().to_string();
+    assert_eq!(messages.json[0]["message_id"], "files-1@acme.example");
+    let r = t
+        .client
+        .get(format!("{}{original}", t.address))
+        .bearer_auth(&t.agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), raw.as_slice());
+    t.get(&format!("/api/v1/tickets/{reference}/messages"), &t.carol)
+        .await
+        .problem(404);
 }

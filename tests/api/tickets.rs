@@ -424,6 +424,9 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/inbound/messages/{id}",
         "POST /api/v1/inbound/messages/{id}/accept",
         "POST /api/v1/inbound/messages/{id}/reject",
+        "GET /api/v1/tickets/{reference}/attachments",
+        "GET /api/v1/tickets/{reference}/attachments/{id}",
+        "GET /api/v1/tickets/{reference}/messages",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");
