@@ -45,6 +45,9 @@ pub struct FileSettings {
     pub mail_from: Option<String>,
     /// Send through SMTP instead of the folder: `smtp://host:25`, `smtps://user:pass@host:465`.
     pub smtp_url: Option<String>,
+    /// PEM file of the CA that signed the SMTP server's certificate, for a
+    /// private relay; the public roots are trusted otherwise.
+    pub smtp_ca_file: Option<PathBuf>,
     /// Read mail from an IMAP folder (see `crate::imap`).
     pub imap: Option<crate::imap::ImapSettings>,
     /// Mail from senders who are no contact and at no organisation's
@@ -67,6 +70,7 @@ pub struct MailSettings {
     pub templates: PathBuf,
     pub from: String,
     pub smtp_url: Option<String>,
+    pub smtp_ca_file: Option<PathBuf>,
     pub imap: Option<crate::imap::ImapSettings>,
     pub unknown_senders: UnknownSenders,
 }
@@ -84,6 +88,7 @@ impl MailSettings {
                 .clone()
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
             smtp_url: f.smtp_url.clone(),
+            smtp_ca_file: f.smtp_ca_file.clone(),
             imap: f.imap.clone(),
             unknown_senders: f.unknown_senders.unwrap_or_default(),
         }
@@ -98,8 +103,12 @@ impl MailSettings {
     /// set, else the folder), the loaded templates and the From address.
     pub fn prepare(&self) -> Result<Delivery, String> {
         Ok(Delivery {
-            outbound: crate::mail::Outbound::new(self.outbox_dir.clone(), self.smtp_url.as_deref())
-                .map_err(|e| e.to_string())?,
+            outbound: crate::mail::Outbound::new(
+                self.outbox_dir.clone(),
+                self.smtp_url.as_deref(),
+                self.smtp_ca_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?,
             templates: crate::mail::Templates::load(&self.templates).map_err(|e| e.to_string())?,
             from: self
                 .from

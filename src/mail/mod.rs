@@ -151,14 +151,40 @@ pub enum Outbound {
 }
 
 impl Outbound {
-    /// SMTP when a URL is given, else the folder.
-    pub fn new(folder: PathBuf, smtp_url: Option<&str>) -> Result<Outbound, MailError> {
-        match smtp_url {
-            None => Ok(Outbound::Folder(folder)),
-            Some(url) => lettre::SmtpTransport::from_url(url)
-                .map(|b| Outbound::Smtp(Box::new(b.timeout(Some(std::time::Duration::from_secs(30))).build())))
-                .map_err(|e| MailError::Send(format!("smtp_url: {e}"))),
+    /// SMTP when a URL is given, else the folder. `ca_file` (PEM) is the
+    /// CA to trust for the server's certificate instead of the public
+    /// roots: for a relay inside the provider's own network.
+    pub fn new(folder: PathBuf, smtp_url: Option<&str>, ca_file: Option<&Path>) -> Result<Outbound, MailError> {
+        let Some(url) = smtp_url else {
+            return Ok(Outbound::Folder(folder));
+        };
+        let bad = |e: String| MailError::Send(format!("smtp_url: {e}"));
+        let mut builder = lettre::SmtpTransport::from_url(url).map_err(|e| bad(e.to_string()))?;
+        if let Some(ca) = ca_file {
+            use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+            let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+            let host = parsed.host_str().ok_or_else(|| bad("no host".into()))?.to_string();
+            let pem = std::fs::read(ca).map_err(|e| MailError::Send(format!("{}: {e}", ca.display())))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| MailError::Send(format!("{}: {e}", ca.display())))?;
+            let params = TlsParameters::builder(host)
+                .certificate_store(lettre::transport::smtp::client::CertificateStore::None)
+                .add_root_certificate(cert)
+                .build_rustls()
+                .map_err(|e| MailError::Send(format!("{}: {e}", ca.display())))?;
+            let tls = parsed
+                .query_pairs()
+                .find(|(k, _)| k == "tls")
+                .map(|(_, v)| v.to_string());
+            builder = builder.tls(match (parsed.scheme(), tls.as_deref()) {
+                ("smtps", _) => Tls::Wrapper(params),
+                (_, Some("required")) => Tls::Required(params),
+                (_, Some("opportunistic")) => Tls::Opportunistic(params),
+                _ => return Err(bad("smtp_ca_file needs TLS: smtps://, or ?tls=required".into())),
+            });
         }
+        Ok(Outbound::Smtp(Box::new(
+            builder.timeout(Some(std::time::Duration::from_secs(30))).build(),
+        )))
     }
 
     pub fn send(&self, message: &lettre::Message) -> Result<(), MailError> {

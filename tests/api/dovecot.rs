@@ -41,7 +41,7 @@ fn id(flag: &str, user: &str) -> u32 {
 }
 
 /// A throwaway CA and a certificate for 127.0.0.1 signed by it.
-fn certificates(dir: &Path) {
+pub fn certificates(dir: &Path) {
     let p = |n: &str| dir.join(n).display().to_string();
     run(Command::new("openssl").args([
         "req",

@@ -86,7 +86,7 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
         )))
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
-        let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url)).unwrap();
+        let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
         let first = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
         let second = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
         use diesel::prelude::*;
@@ -152,7 +152,7 @@ async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, exp
         )))
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
-        let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url)).unwrap();
+        let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
         app.deliver_outbox(&outbound, &templates, &from, sladesk::app::now(), 50)
             .unwrap()
     })
@@ -294,4 +294,110 @@ async fn a_conversation_by_mail_threads_and_tells_the_customer_what_changed(db: 
         text.contains("reply to this message by ") && text.contains("5bd"),
         "{text}"
     );
+}
+
+/// aiosmtpd with TLS and AUTH (tests/support/smtp_tls.py), stopped on drop.
+struct TlsSmtp {
+    child: Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl Drop for TlsSmtp {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_tls_smtp(dir: &std::path::Path, mode: &str) -> TlsSmtp {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = dir.join(format!("maildir-{mode}"));
+    let mut child = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_tls.py"))
+        .arg(port.to_string())
+        .arg(&maildir)
+        .arg(dir.join("server.pem"))
+        .arg(dir.join("server.key"))
+        .args(["desk", "smtp-secret", mode])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 with aiosmtpd (tests/setup.sh installs it)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the TLS SMTP server did not start");
+    TlsSmtp { child, port, maildir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_go_through_starttls_and_tls_with_authentication() {
+    let t = spawn_app(Db::Sqlite).await;
+    let dir = std::env::temp_dir().join(format!("sladesk-smtp-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    crate::dovecot::certificates(&dir);
+    let ca = dir.join("ca.pem");
+    for (i, mode) in ["starttls", "smtps"].into_iter().enumerate() {
+        let server = start_tls_smtp(&dir, mode);
+        let raw = format!(
+            "From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Over {mode}\r\nMessage-ID: <tls-{mode}@acme.example>\r\n\r\nx\r\n"
+        );
+        t.app.ingest(raw.as_bytes(), "test", sladesk::app::now()).unwrap();
+        let url = |password: &str| match mode {
+            "starttls" => format!("smtp://desk:{password}@127.0.0.1:{}?tls=required", server.port),
+            _ => format!("smtps://desk:{password}@127.0.0.1:{}", server.port),
+        };
+        let app = t.app.clone();
+        let (ca2, good, bad) = (ca.clone(), url("smtp-secret"), url("wrong"));
+        let (untrusted, refused, sent) = tokio::task::spawn_blocking(move || {
+            let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/templates/email"
+            )))
+            .unwrap();
+            let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+            let folder = std::env::temp_dir();
+            // Each attempt backs off the row; look a little later each time.
+            let at = |minutes: i64| {
+                sladesk::app::now() + chrono::Duration::hours(2 * i as i64) + chrono::Duration::minutes(minutes)
+            };
+            let public_roots = sladesk::mail::Outbound::new(folder.clone(), Some(&good), None).unwrap();
+            let untrusted = app.deliver_outbox(&public_roots, &templates, &from, at(0), 10).unwrap();
+            let wrong = sladesk::mail::Outbound::new(folder.clone(), Some(&bad), Some(&ca2)).unwrap();
+            let refused = app.deliver_outbox(&wrong, &templates, &from, at(30), 10).unwrap();
+            let right = sladesk::mail::Outbound::new(folder, Some(&good), Some(&ca2)).unwrap();
+            let sent = app.deliver_outbox(&right, &templates, &from, at(90), 10).unwrap();
+            (untrusted, refused, sent)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            (untrusted.sent, untrusted.failed),
+            (0, 1),
+            "{mode}: a certificate from an unknown CA is refused"
+        );
+        assert_eq!(
+            (refused.sent, refused.failed),
+            (0, 1),
+            "{mode}: a wrong password is refused"
+        );
+        assert_eq!((sent.sent, sent.failed), (1, 0), "{mode}: {sent:?}");
+        let arrived: Vec<_> = std::fs::read_dir(server.maildir.join("new")).unwrap().collect();
+        assert_eq!(arrived.len(), 1, "{mode}: exactly one message arrived");
+        let bytes = std::fs::read(arrived[0].as_ref().unwrap().path()).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        assert!(
+            m.subject().unwrap().contains(&format!("Over {mode}")),
+            "{:?}",
+            m.subject()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
