@@ -423,7 +423,6 @@ impl App {
                 None,
             );
         }
-        let body = text_of(m);
 
         // Threading: a subject tag, or a reply to a message we sent.
         let mut ids: Vec<String> = Vec::new();
@@ -456,7 +455,7 @@ impl App {
                     );
                 }
                 Some((id, _, status)) if status != "closed" && status != "cancelled" => {
-                    let view = self.reply_in(c, &who, &reference, strip_reply(&body), now)?;
+                    let view = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
                     store_attachments(c, id, &message_id, &files, now)?;
                     return keep(
                         c,
