@@ -341,6 +341,8 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<(Sett
     };
     let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
     let mut mail = MailSettings::from_file(&file);
+    mail.check()
+        .map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
     if let Ok(dir) = std::env::var("SLADESK_OUTBOX_DIR") {
         mail.outbox_dir = PathBuf::from(dir);
     }

@@ -53,6 +53,10 @@ pub struct FileSettings {
     /// Mail from senders who are no contact and at no organisation's
     /// domain: `quarantine` (default) or `reply` (refuse with a reply).
     pub unknown_senders: Option<UnknownSenders>,
+    /// The most a message's attachments may weigh together, in MB (default
+    /// 20); heavier mail is quarantined whole. At most 24 (a message itself
+    /// may not exceed 25 MB).
+    pub attachment_limit_mb: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -73,6 +77,7 @@ pub struct MailSettings {
     pub smtp_ca_file: Option<PathBuf>,
     pub imap: Option<crate::imap::ImapSettings>,
     pub unknown_senders: UnknownSenders,
+    pub attachment_limit_mb: Option<u32>,
 }
 
 impl MailSettings {
@@ -91,12 +96,26 @@ impl MailSettings {
             smtp_ca_file: f.smtp_ca_file.clone(),
             imap: f.imap.clone(),
             unknown_senders: f.unknown_senders.unwrap_or_default(),
+            attachment_limit_mb: f.attachment_limit_mb,
         }
     }
 
     /// Applies what intake needs to know to the application.
     pub fn apply_to(&self, app: &App) {
         app.set_reply_to_unknown_senders(self.unknown_senders == UnknownSenders::Reply);
+        if let Some(mb) = self.attachment_limit_mb {
+            app.set_attachment_limit(mb as usize * 1024 * 1024);
+        }
+    }
+
+    /// Settings that are wrong whatever the machine: refused at start.
+    pub fn check(&self) -> Result<(), String> {
+        match self.attachment_limit_mb {
+            Some(mb) if !(1..=24).contains(&mb) => Err(format!(
+                "attachment_limit_mb: {mb} is outside 1 to 24 (a message may not exceed 25 MB)"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// What delivery needs, checked once: the transport (SMTP when a URL is

@@ -97,6 +97,8 @@ pub struct UserPatch {
     pub name: Option<String>,
     /// A disabled user's tokens stop working (within the token cache's 10 s).
     pub disabled: Option<bool>,
+    /// IANA time zone the user reads times in (mail, pages), e.g. `Europe/London`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -449,7 +451,15 @@ impl App {
         if let Some(n) = &patch.name {
             valid_text("name", n, 200)?;
         }
-        if patch.name.is_none() && patch.disabled.is_none() {
+        if let Some(z) = &patch.time_zone
+            && z.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(invalid(
+                "time_zone",
+                format!("'{z}' is not an IANA time zone such as Europe/London"),
+            ));
+        }
+        if patch.name.is_none() && patch.disabled.is_none() && patch.time_zone.is_none() {
             return Err(invalid("(body)", "nothing to change"));
         }
         let mut conn = self.conn()?;
@@ -468,7 +478,15 @@ impl App {
                     .set(users::disabled.eq(d))
                     .execute(c)?;
             }
-            let detail = format!("name={:?} disabled={:?}", patch.name, patch.disabled);
+            if let Some(z) = &patch.time_zone {
+                diesel::update(users::table.find(u.id))
+                    .set(users::time_zone.eq(z))
+                    .execute(c)?;
+            }
+            let detail = format!(
+                "name={:?} disabled={:?} time_zone={:?}",
+                patch.name, patch.disabled, patch.time_zone
+            );
             audit(c, who, "user.update", &format!("user:{}", u.email), Some(&detail), now)?;
             let (u, org): (User, Option<String>) = users::table
                 .left_join(organisations::table)

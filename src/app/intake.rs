@@ -23,8 +23,9 @@ use crate::store::schema::{inbound_messages, organisations, queues, tickets, use
 /// Messages larger than this are refused (the MTA then bounces them).
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 
-/// Attachments of one message together may not exceed this; a message
-/// over it is quarantined (kept whole) for an agent to decide.
+/// Attachments of one message together may not exceed this by default
+/// (`attachment_limit_mb` in sladesk.toml); a message over it is
+/// quarantined (kept whole) for an agent to decide.
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
 /// The attachments of a message: file name, content type and bytes.
@@ -414,11 +415,12 @@ impl App {
         };
         let files = attachments_of(m);
         let total: usize = files.iter().map(|f| f.2.len()).sum();
-        if total > MAX_ATTACHMENT_BYTES {
+        let limit = self.attachment_limit();
+        if total > limit {
             return keep(
                 c,
                 IngestOutcome::Quarantined {
-                    reason: format!("attachments total {total} bytes, over the {MAX_ATTACHMENT_BYTES}-byte limit"),
+                    reason: format!("attachments total {total} bytes, over the {limit}-byte limit"),
                 },
                 None,
             );
@@ -587,15 +589,7 @@ impl App {
             self.change_ticket_in(c, &Principal::operator(), &view.reference, &[Change::Note(note)], now)?;
         }
         let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
-        if !super::outbox::enqueue_acknowledgement(
-            c,
-            id,
-            &view,
-            &contact.email,
-            &contact.name,
-            real_id.as_deref(),
-            now,
-        )? {
+        if !super::outbox::enqueue_acknowledgement(c, id, &view, contact, real_id.as_deref(), now)? {
             tracing::info!(to = %contact.email, "acknowledgement withheld: automatic-reply limit for this address");
         }
         Ok((view, id))

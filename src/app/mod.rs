@@ -171,6 +171,8 @@ pub struct App {
     /// Mail from unknown senders: quarantined (false, the default) or
     /// refused with a reply (true); `unknown_senders` in sladesk.toml.
     reply_to_unknown_senders: std::sync::atomic::AtomicBool,
+    /// The most a message's attachments may weigh together.
+    attachment_limit: std::sync::atomic::AtomicUsize,
 }
 
 /// How long an authenticated token is trusted without reading the store
@@ -184,6 +186,14 @@ impl App {
     pub fn set_reply_to_unknown_senders(&self, reply: bool) {
         self.reply_to_unknown_senders
             .store(reply, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn set_attachment_limit(&self, bytes: usize) {
+        self.attachment_limit.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn attachment_limit(&self) -> usize {
+        self.attachment_limit.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn replies_to_unknown_senders(&self) -> bool {
@@ -213,6 +223,7 @@ impl App {
             stored_policies: RwLock::new(HashMap::new()),
             token_cache: RwLock::new(HashMap::new()),
             reply_to_unknown_senders: std::sync::atomic::AtomicBool::new(false),
+            attachment_limit: std::sync::atomic::AtomicUsize::new(intake::MAX_ATTACHMENT_BYTES),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::tickets::TicketView;
 use super::{App, AppError, naive};
-use crate::mail::{Outbound, Templates, for_people};
+use crate::mail::{Outbound, Templates, for_people, for_person};
 use crate::store::DbConnection;
 use crate::store::models::{NewOutbox, OutboxRow};
 use crate::store::schema::outbox;
@@ -72,21 +72,23 @@ pub(crate) fn enqueue_refusal(
 }
 
 /// Queues the acknowledgement of a ticket raised by mail: the reference and
-/// when we will respond and resolve, in Europe/London words. Returns false
-/// when the address has had its share of automatic replies this hour.
+/// when we will respond and resolve, in words, in the requester's own time
+/// zone (Europe/London unless they set another). Returns false when the
+/// address has had its share of automatic replies this hour.
 pub(crate) fn enqueue_acknowledgement(
     c: &mut DbConnection,
     ticket_id: i64,
     view: &TicketView,
-    to: &str,
-    requester_name: &str,
+    requester: &crate::store::models::User,
     in_reply_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
+    let to = requester.email.as_str();
+    let requester_name = requester.name.as_str();
     if auto_reply_limit_reached(c, to, now)? {
         return Ok(false);
     }
-    let tz = chrono_tz::Europe::London;
+    let zone = requester.time_zone.as_str();
     let severity_title = severity_title(view.severity);
     let context = serde_json::json!({
         "reference": view.reference,
@@ -94,8 +96,8 @@ pub(crate) fn enqueue_acknowledgement(
         "severity": view.severity,
         "severity_title": severity_title,
         "requester_name": requester_name,
-        "response_due": view.response.due_at.map(|t| for_people(t, tz)).unwrap_or_else(|| "the next working day".into()),
-        "resolve_due": view.resolve.due_at.map(|t| for_people(t, tz)),
+        "response_due": view.response.due_at.map(|t| for_person(t, zone)).unwrap_or_else(|| "the next working day".into()),
+        "resolve_due": view.resolve.due_at.map(|t| for_person(t, zone)),
         "desk_name": "The service desk",
     });
     let message_id = new_message_id(&view.reference, "ack");
@@ -191,7 +193,7 @@ pub(crate) fn enqueue_change_notice(
         (_, Some(_)) => "agent_reply",
         _ => return Ok(None),
     };
-    let tz = chrono_tz::Europe::London;
+    let zone = n.requester.time_zone.as_str();
     let v = n.view;
     let context = serde_json::json!({
         "reference": v.reference,
@@ -202,9 +204,9 @@ pub(crate) fn enqueue_change_notice(
         "requester_name": n.requester.name,
         "agent_name": n.by_name,
         "body": reply,
-        "response_due": v.response.due_at.map(|t| for_people(t, tz)),
-        "resolve_due": v.resolve.due_at.map(|t| for_people(t, tz)),
-        "reopen_until": n.reopen_until.map(|t| for_people(t, tz)),
+        "response_due": v.response.due_at.map(|t| for_person(t, zone)),
+        "resolve_due": v.resolve.due_at.map(|t| for_person(t, zone)),
+        "reopen_until": n.reopen_until.map(|t| for_person(t, zone)),
         "reopen_window": n.reopen_window,
         "desk_name": "The service desk",
     });

@@ -18,6 +18,8 @@ crate::both_backends!(
     a_severity_declared_in_the_subject_counts_only_where_allowed,
     unknown_senders_can_be_refused_with_a_reply_instead,
     a_tickets_files_and_original_mail_are_there_for_those_who_may_see_them,
+    the_acknowledgement_speaks_in_the_requesters_time_zone,
+    the_attachment_limit_is_a_setting,
 );
 
 #[derive(Deserialize)]
@@ -660,4 +662,67 @@ async fn a_tickets_files_and_original_mail_are_there_for_those_who_may_see_them(
     t.get(&format!("/api/v1/tickets/{reference}/messages"), &t.carol)
         .await
         .problem(404);
+}
+
+fn outbox_contexts(app: &sladesk::app::App) -> Vec<serde_json::Value> {
+    use diesel::prelude::*;
+    use sladesk::store::schema::outbox;
+    outbox::table
+        .order(outbox::id.asc())
+        .select(outbox::context)
+        .load::<String>(&mut app.pool.get().unwrap())
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::from_str(c).unwrap())
+        .collect()
+}
+
+async fn the_acknowledgement_speaks_in_the_requesters_time_zone(db: Db) {
+    use reqwest::Method;
+    let t = spawn_app(db).await;
+    let a = t
+        .call(
+            Method::PATCH,
+            "/api/v1/users/gina@globex.example",
+            Some(&t.admin),
+            Some(serde_json::json!({"time_zone": "America/New_York"})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    t.call(
+        Method::PATCH,
+        "/api/v1/users/gina@globex.example",
+        Some(&t.admin),
+        Some(serde_json::json!({"time_zone": "Mars/Olympus"})),
+    )
+    .await
+    .problem(422);
+    let now = sladesk::app::now();
+    for (who, id) in [
+        ("gina@globex.example", "tz-1@globex.example"),
+        ("carol@acme.example", "tz-2@acme.example"),
+    ] {
+        let m = format!(
+            "From: {who}\r\nTo: service-desk@desk.example\r\nSubject: Zones\r\nMessage-ID: <{id}>\r\n\r\nx\r\n"
+        );
+        t.app.ingest(m.as_bytes(), "test", now).unwrap();
+    }
+    let ctx = outbox_contexts(&t.app);
+    let gina = ctx[0]["response_due"].as_str().unwrap();
+    let carol = ctx[1]["response_due"].as_str().unwrap();
+    assert!(gina.ends_with("(America/New_York)"), "{gina}");
+    assert!(!carol.contains('('), "the desk's own zone goes unnamed: {carol}");
+}
+
+async fn the_attachment_limit_is_a_setting(db: Db) {
+    let t = spawn_app(db).await;
+    t.app.set_attachment_limit(50);
+    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/17-attachment.eml")).unwrap();
+    let out = t.app.ingest(&raw, "test", sladesk::app::now()).unwrap();
+    assert_eq!(
+        out,
+        IngestOutcome::Quarantined {
+            reason: "attachments total 70 bytes, over the 50-byte limit".into()
+        }
+    );
 }
