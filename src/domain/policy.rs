@@ -56,6 +56,134 @@ pub struct Policy {
     /// Ascending percentages, each in 1..=100.
     pub at_risk: Vec<u8>,
     pub reopen_window: BusinessDuration,
+    /// Who is told at which threshold. Left out of the version hash when it
+    /// is the default for the thresholds, so adding the matrix changed no
+    /// existing policy's version.
+    #[serde(skip_serializing_if = "Escalation::is_default")]
+    pub escalation: Escalation,
+}
+
+/// A threshold a clock crosses: a percentage of its target, or the breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threshold {
+    AtRisk(u8),
+    Breach,
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Threshold::AtRisk(p) => write!(f, "{p}%"),
+            Threshold::Breach => write!(f, "breach"),
+        }
+    }
+}
+
+/// Whom an escalation notifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notify {
+    /// The assignee; the queue's members while nobody is assigned.
+    Assignee,
+    /// Every member of the ticket's queue.
+    Queue,
+    /// The queue's lead.
+    QueueLead,
+    /// The service desk's managers.
+    Managers,
+    /// The organisation's account contact.
+    AccountContact,
+}
+
+impl Notify {
+    const NAMES: [(&'static str, Notify); 5] = [
+        ("assignee", Notify::Assignee),
+        ("queue", Notify::Queue),
+        ("queue_lead", Notify::QueueLead),
+        ("managers", Notify::Managers),
+        ("account_contact", Notify::AccountContact),
+    ];
+}
+
+/// One line of the escalation matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationRule {
+    pub at: Threshold,
+    /// Only for these severities; every severity when empty.
+    pub severities: Vec<Severity>,
+    pub notify: Vec<Notify>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Escalation {
+    pub rules: Vec<EscalationRule>,
+    #[serde(skip)]
+    custom: bool,
+}
+
+impl Escalation {
+    fn is_default(&self) -> bool {
+        !self.custom
+    }
+
+    /// The default matrix: the first at-risk threshold tells the assignee
+    /// (or the queue), later ones the queue lead, a breach the managers, and
+    /// a severity 1 breach the organisation's account contact as well.
+    pub fn default_for(at_risk: &[u8]) -> Escalation {
+        let mut rules: Vec<EscalationRule> = at_risk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| EscalationRule {
+                at: Threshold::AtRisk(*p),
+                severities: vec![],
+                notify: vec![if i == 0 { Notify::Assignee } else { Notify::QueueLead }],
+            })
+            .collect();
+        rules.push(EscalationRule {
+            at: Threshold::Breach,
+            severities: vec![],
+            notify: vec![Notify::Managers],
+        });
+        rules.push(EscalationRule {
+            at: Threshold::Breach,
+            severities: vec![Severity::S1],
+            notify: vec![Notify::AccountContact],
+        });
+        Escalation { rules, custom: false }
+    }
+
+    /// Everyone to tell when `at` is crossed on a ticket of `severity`.
+    pub fn recipients(&self, at: Threshold, severity: Severity) -> Vec<Notify> {
+        let mut out = Vec::new();
+        for r in &self.rules {
+            if r.at == at && (r.severities.is_empty() || r.severities.contains(&severity)) {
+                for n in &r.notify {
+                    if !out.contains(n) {
+                        out.push(*n);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Policy {
+    /// The escalation level a threshold stands for: 1 for the first
+    /// at-risk threshold, one more for each later one, and the highest for
+    /// the breach; what a ticket shows as how far it has escalated.
+    pub fn escalation_level(&self, at: Threshold) -> u8 {
+        match at {
+            Threshold::AtRisk(p) => self
+                .at_risk
+                .iter()
+                .position(|x| *x == p)
+                .map(|i| i as u8 + 1)
+                .unwrap_or(1),
+            Threshold::Breach => self.at_risk.len() as u8 + 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +219,16 @@ struct RawPolicy {
     #[serde(default)]
     pause: RawPause,
     severity: Spanned<BTreeMap<Spanned<String>, Spanned<RawSeverity>>>,
+    escalation: Option<Vec<Spanned<RawEscalation>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    at: Spanned<toml::Value>,
+    #[serde(default)]
+    severities: Vec<Spanned<i64>>,
+    notify: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -377,6 +515,73 @@ impl Policy {
                 .or_else(|e: super::duration::DurationSyntax| cx.err(Some(w.span()), "reopen_window", e.to_string()))?,
         };
 
+        let escalation = match &raw.escalation {
+            None => Escalation::default_for(&at_risk),
+            Some(list) => {
+                let mut rules = Vec::new();
+                for (i, r) in list.iter().enumerate() {
+                    let r = r.get_ref();
+                    let field = format!("escalation[{i}]");
+                    let at = match r.at.get_ref() {
+                        toml::Value::String(s) if s == "breach" => Threshold::Breach,
+                        toml::Value::Integer(n) if at_risk.iter().any(|p| i64::from(*p) == *n) => {
+                            Threshold::AtRisk(*n as u8)
+                        }
+                        other => {
+                            return cx.err(
+                                Some(r.at.span()),
+                                &format!("{field}.at"),
+                                format!("{other} is neither one of the at_risk thresholds {at_risk:?} nor \"breach\""),
+                            );
+                        }
+                    };
+                    let mut severities = Vec::new();
+                    for s in &r.severities {
+                        let sev = u8::try_from(*s.get_ref())
+                            .ok()
+                            .and_then(|n| Severity::try_from(n).ok())
+                            .map_or_else(
+                                || {
+                                    cx.err(
+                                        Some(s.span()),
+                                        &format!("{field}.severities"),
+                                        "expected severities 1 to 4",
+                                    )
+                                },
+                                Ok,
+                            )?;
+                        severities.push(sev);
+                    }
+                    let mut notify = Vec::new();
+                    for n in r.notify.get_ref() {
+                        let who = Notify::NAMES
+                            .iter()
+                            .find(|(name, _)| name == n.get_ref())
+                            .map(|(_, w)| *w)
+                            .map_or_else(
+                                || {
+                                    cx.err(
+                                        Some(n.span()),
+                                        &format!("{field}.notify"),
+                                        format!(
+                                            "unknown '{}': expected assignee, queue, queue_lead, managers or account_contact",
+                                            n.get_ref()
+                                        ),
+                                    )
+                                },
+                                Ok,
+                            )?;
+                        notify.push(who);
+                    }
+                    if notify.is_empty() {
+                        return cx.err(Some(r.notify.span()), &format!("{field}.notify"), "tells nobody");
+                    }
+                    rules.push(EscalationRule { at, severities, notify });
+                }
+                Escalation { rules, custom: true }
+            }
+        };
+
         let mut policy = Policy {
             name,
             description: raw.description.trim().to_string(),
@@ -390,6 +595,7 @@ impl Policy {
             resolve_pause,
             at_risk,
             reopen_window,
+            escalation,
         };
         policy.version = policy.content_hash();
         Ok(policy)
@@ -491,6 +697,53 @@ resolve = "none"
         Policy::from_toml("sla-policies/test.toml", text)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn the_escalation_matrix_defaults_and_can_be_written_out() {
+        let p = Policy::from_toml("silver.toml", SILVER).unwrap();
+        assert_eq!(
+            p.escalation.recipients(Threshold::AtRisk(75), Severity::S3),
+            vec![Notify::Assignee]
+        );
+        assert_eq!(
+            p.escalation.recipients(Threshold::AtRisk(90), Severity::S3),
+            vec![Notify::QueueLead]
+        );
+        assert_eq!(
+            p.escalation.recipients(Threshold::Breach, Severity::S2),
+            vec![Notify::Managers]
+        );
+        assert_eq!(
+            p.escalation.recipients(Threshold::Breach, Severity::S1),
+            vec![Notify::Managers, Notify::AccountContact]
+        );
+        assert_eq!(p.escalation_level(Threshold::AtRisk(90)), 2);
+        assert_eq!(p.escalation_level(Threshold::Breach), 3);
+
+        let custom = format!(
+            "{SILVER}\n[[escalation]]\nat = 90\nnotify = [\"queue\", \"queue_lead\"]\n\n[[escalation]]\nat = \"breach\"\nseverities = [1, 2]\nnotify = [\"managers\"]\n"
+        );
+        let c = Policy::from_toml("silver.toml", &custom).unwrap();
+        assert!(c.escalation.recipients(Threshold::AtRisk(75), Severity::S1).is_empty());
+        assert_eq!(
+            c.escalation.recipients(Threshold::AtRisk(90), Severity::S4),
+            vec![Notify::Queue, Notify::QueueLead]
+        );
+        assert!(c.escalation.recipients(Threshold::Breach, Severity::S3).is_empty());
+        assert_ne!(c.version, p.version, "a written-out matrix is a rule: a new version");
+
+        let bad = format!("{SILVER}\n[[escalation]]\nat = 80\nnotify = [\"managers\"]\n");
+        assert_eq!(
+            err(&bad),
+            "sla-policies/test.toml:24: escalation[0].at: 80 is neither one of the at_risk thresholds [75, 90] nor \"breach\""
+        );
+        let bad = format!("{SILVER}\n[[escalation]]\nat = 75\nnotify = [\"ceo\"]\n");
+        assert!(
+            err(&bad).contains("escalation[0].notify: unknown 'ceo'"),
+            "{}",
+            err(&bad)
+        );
     }
 
     #[test]
