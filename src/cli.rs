@@ -164,6 +164,9 @@ enum OrgCommand {
         /// Let its contacts set a new ticket's severity with [S1]..[S4] in a mail's subject.
         #[arg(long)]
         may_declare_severity: bool,
+        /// Email of the person told of severity 1 breaches.
+        #[arg(long)]
+        account_contact: Option<String>,
     },
 }
 
@@ -475,6 +478,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     contract_start,
                     contract_end,
                     may_declare_severity,
+                    account_contact,
                 },
         } => {
             let app = open_app(&db)?;
@@ -491,6 +495,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         contract_start,
                         contract_end,
                         may_declare_severity,
+                        account_contact,
                     },
                     crate::app::now(),
                 )

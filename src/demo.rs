@@ -157,6 +157,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
                 contract_start: o.contract_start,
                 contract_end: None,
                 may_declare_severity: o.may_declare_severity,
+                account_contact: o.contacts.first().cloned(),
             },
             now - Duration::days(120),
         )

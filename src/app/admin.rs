@@ -25,6 +25,8 @@ pub struct OrganisationView {
     pub created_at: DateTime<Utc>,
     /// Whether its contacts may set a new ticket's severity by mail (`[S1]` in the subject).
     pub may_declare_severity: bool,
+    /// Who is told of its severity 1 breaches.
+    pub account_contact: Option<String>,
 }
 
 impl From<Organisation> for OrganisationView {
@@ -46,6 +48,7 @@ impl From<Organisation> for OrganisationView {
             status: o.status,
             created_at: utc(o.created_at),
             may_declare_severity: o.may_declare_severity,
+            account_contact: o.account_contact,
         }
     }
 }
@@ -129,6 +132,9 @@ pub struct NewOrganisationRequest {
     /// (`[S1]` … `[S4]` in the subject); default no.
     #[serde(default)]
     pub may_declare_severity: bool,
+    /// The email of the person told of severity 1 breaches.
+    #[serde(default)]
+    pub account_contact: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -212,6 +218,11 @@ impl App {
     ) -> Result<OrganisationView, AppError> {
         who.require_admin()?;
         valid_slug("slug", &req.slug)?;
+        if let Some(a) = &req.account_contact
+            && (a.contains(['\r', '\n', ' ', ',']) || !a.contains('@') || a.len() > 254)
+        {
+            return Err(invalid("account_contact", format!("'{a}' is not an email address")));
+        }
         valid_text("name", &req.name, 200)?;
         if self.policies.effective(&req.tier, now).is_err() {
             return Err(invalid(
@@ -268,6 +279,7 @@ impl App {
                     status: "active",
                     created_at: naive(now),
                     may_declare_severity: req.may_declare_severity,
+                    account_contact: req.account_contact.as_deref(),
                 })
                 .execute(c)?;
             let row = self.organisation_by_slug(c, &req.slug)?;

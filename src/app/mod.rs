@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod intake;
 pub mod outbox;
+pub mod sla_tick;
 pub mod tickets;
 
 use std::collections::HashMap;

@@ -66,6 +66,8 @@ pub enum Change {
     Reopen,
     Close,
     Cancel,
+    /// The scheduler's look: records warnings and breaches fallen due.
+    Tick,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -109,6 +111,10 @@ pub struct TicketView {
     /// Staff only: when the scheduler next looks at the ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
+    /// Staff only: how far it has escalated (0 none; one level per at-risk
+    /// threshold crossed; the highest once breached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_level: Option<i32>,
 }
 
 impl TicketView {
@@ -120,6 +126,7 @@ impl TicketView {
             self.queue = None;
             self.assignee = None;
             self.at_risk_at = None;
+            self.escalation_level = None;
             self.next_check_at = None;
         }
         self
@@ -679,6 +686,7 @@ impl App {
             at_risk_at: at_risk_at(&view).map(naive),
             next_check_at: view.next_check_at.map(naive),
             sla_computed_at: naive(now),
+            escalation_level: 0,
         };
         Ok(row_view(
             &row,
@@ -807,7 +815,7 @@ impl App {
         let mut conn = self.conn()?;
         for _ in 0..RETRIES {
             match conn.write(|c| self.try_change(c, who, reference, changes, if_match, now)) {
-                Ok(v) => return Ok(v),
+                Ok((v, _)) => return Ok(v),
                 Err(Attempt::Retry) if if_match.is_none() => continue,
                 Err(Attempt::Retry) => {
                     return Err(AppError::Conflict("the ticket changed meanwhile: read it again".into()));
@@ -828,6 +836,19 @@ impl App {
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
+        self.change_ticket_counted(c, who, reference, changes, now)
+            .map(|(v, _)| v)
+    }
+
+    /// As [`App::change_ticket_in`], with the number of events recorded.
+    pub(crate) fn change_ticket_counted(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<(TicketView, usize), AppError> {
         match self.try_change(c, who, reference, changes, None, now) {
             Ok(v) => Ok(v),
             Err(Attempt::Retry) => Err(AppError::Conflict("the ticket changed meanwhile: try again".into())),
@@ -843,7 +864,7 @@ impl App {
         changes: &[Change],
         if_match: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<TicketView, Attempt> {
+    ) -> Result<(TicketView, usize), Attempt> {
         c.lock_ticket(&parse_reference(reference)?)?;
         let l = self.load_ticket(c, who, reference)?;
         if let Some(v) = if_match
@@ -914,6 +935,7 @@ impl App {
                 Change::Reopen => Action::Reopen,
                 Change::Close => Action::Close,
                 Change::Cancel => Action::Cancel,
+                Change::Tick => Action::Tick,
             };
             let (next, evs) = ticket
                 .apply(
@@ -948,15 +970,18 @@ impl App {
         if updated == 0 {
             return Err(Attempt::Retry);
         }
-        let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
-        audit(
-            c,
-            who,
-            "ticket.change",
-            &format!("ticket:{}", l.row.reference),
-            Some(&summary.join(",")),
-            now,
-        )?;
+        // The scheduler's ticks are recorded as events; the audit log is for people's changes.
+        if !changes.iter().all(|ch| matches!(ch, Change::Tick)) {
+            let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
+            audit(
+                c,
+                who,
+                "ticket.change",
+                &format!("ticket:{}", l.row.reference),
+                Some(&summary.join(",")),
+                now,
+            )?;
+        }
         let row: TicketRow = tickets::table
             .find(l.row.id)
             .select(TicketRow::as_select())
@@ -982,6 +1007,7 @@ impl App {
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             _ => None,
         };
+        super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
         super::outbox::enqueue_change_notice(
             c,
             &super::outbox::ChangeNotice {
@@ -996,7 +1022,7 @@ impl App {
             },
             now,
         )?;
-        Ok(out)
+        Ok((out, events.len()))
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
@@ -1203,6 +1229,7 @@ fn row_view(
         ),
         at_risk_at: row.at_risk_at.map(utc),
         next_check_at: row.next_check_at.map(utc),
+        escalation_level: Some(row.escalation_level),
     }
 }
 

@@ -21,6 +21,7 @@ pub struct Organisation {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub may_declare_severity: bool,
+    pub account_contact: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -37,6 +38,7 @@ pub struct NewOrganisation<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub may_declare_severity: bool,
+    pub account_contact: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -162,6 +164,7 @@ pub struct TicketRow {
     pub at_risk_at: Option<NaiveDateTime>,
     pub next_check_at: Option<NaiveDateTime>,
     pub sla_computed_at: NaiveDateTime,
+    pub escalation_level: i32,
 }
 
 #[derive(Debug, Insertable)]

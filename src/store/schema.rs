@@ -16,6 +16,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         may_declare_severity -> Bool,
+        account_contact -> Nullable<Text>,
     }
 }
 
@@ -119,6 +120,7 @@ diesel::table! {
         at_risk_at -> Nullable<Timestamp>,
         next_check_at -> Nullable<Timestamp>,
         sla_computed_at -> Timestamp,
+        escalation_level -> Integer,
     }
 }
 
@@ -164,6 +166,19 @@ diesel::table! {
         raw -> Binary,
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_runs (job) {
+        job -> Text,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        next_run_at -> Nullable<Timestamp>,
     }
 }
 

@@ -170,6 +170,7 @@ fn seed(app: &App) -> Vec<String> {
                 contract_end: None,
                 // Globex (Platinum) may declare severity by mail; Acme may not.
                 may_declare_severity: slug == "globex",
+                account_contact: Some(format!("accounts@{slug}.example")),
             },
             now,
         )

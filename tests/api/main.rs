@@ -12,5 +12,6 @@ mod concurrency;
 mod imap;
 mod intake;
 mod recompute;
+mod scheduler;
 mod smtp;
 mod tickets;

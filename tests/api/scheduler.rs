@@ -1,0 +1,200 @@
+//! The SLA tick on simulated time: a fortnight over Christmas in Scotland
+//! (bank holidays on 25 and 28 December), every warning and breach checked
+//! against instants worked out by hand in Europe/London time; catch-up
+//! after downtime; the escalation matrix's recipients, each told once.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use sladesk::app::Principal;
+use sladesk::app::tickets::NewTicketRequest;
+use sladesk::domain::ticket::Severity;
+
+use crate::helpers::{Db, spawn_app};
+
+crate::both_backends!(
+    a_simulated_fortnight_warns_and_breaches_at_the_hand_computed_instants,
+    after_downtime_breaches_carry_their_true_instants_and_are_told_once,
+    a_severity_1_breach_reaches_the_account_contact,
+);
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn raise(app: &sladesk::app::App, severity: Severity, now: DateTime<Utc>) -> String {
+    let carol = app.principal_for("carol@acme.example").unwrap();
+    app.create_ticket(
+        &carol,
+        NewTicketRequest {
+            subject: "Payroll export fails".into(),
+            description: "Stops at 40%.".into(),
+            severity: Some(severity),
+            queue: Some("service-desk".into()),
+            organisation: None,
+            requester: None,
+            source: None,
+        },
+        now,
+    )
+    .unwrap()
+    .reference
+}
+
+/// (clock, level, due_at) of every alert recorded on the ticket, in order.
+fn alerts(app: &sladesk::app::App, reference: &str) -> Vec<(String, String, String)> {
+    app.ticket_events(&Principal::operator(), reference)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "alert_recorded")
+        .map(|e| {
+            let level = match &e.data["level"] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                e.data["clock"].as_str().unwrap().to_string(),
+                level,
+                e.data["due_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (kind, to) of every staff alert queued.
+fn staff_mail(app: &sladesk::app::App) -> Vec<(String, String)> {
+    use sladesk::store::schema::outbox;
+    outbox::table
+        .filter(outbox::kind.eq_any(["sla_warning", "sla_breach"]))
+        .order(outbox::id)
+        .select((outbox::kind, outbox::to_address))
+        .load(&mut app.pool.get().unwrap())
+        .unwrap()
+}
+
+async fn a_simulated_fortnight_warns_and_breaches_at_the_hand_computed_instants(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        // Wednesday 23 December 2026, 16:00 in London (GMT: UTC+0).
+        let start = at("2026-12-23T16:00:00Z");
+        let reference = raise(&app, Severity::S2, start);
+        let mut now = start;
+        let mut ticks = 0;
+        let clock = std::time::Instant::now();
+        while now < start + Duration::days(14) {
+            now += Duration::minutes(10);
+            app.sla_tick(now).unwrap();
+            ticks += 1;
+        }
+        let took = clock.elapsed();
+        // Silver, severity 2: respond within 1 hour, resolve within 3
+        // business days of 9 h 30 min, 08:00–17:30 Monday to Friday.
+        // Response: 75% after 45 min, 90% after 54 min, due after 60 min.
+        // Resolve (28 h 30 min): Wed 23rd 16:00–17:30 (1 h 30), Thu 24th
+        // (9 h 30, 11 h in all), Fri 25th Christmas and Mon 28th Boxing Day
+        // (substitute) closed, Tue 29th (9 h 30, 20 h 30 in all), then Wed
+        // 30th from 08:00: 75% (21 h 22 min 30 s) at 08:52:30, 90% (25 h 39
+        // min) at 13:09, the breach (28 h 30) at 16:00.
+        assert_eq!(
+            alerts(&app, &reference),
+            vec![
+                (
+                    "response".into(),
+                    "{\"at_risk\":75}".into(),
+                    "2026-12-23T16:45:00Z".into()
+                ),
+                (
+                    "response".into(),
+                    "{\"at_risk\":90}".into(),
+                    "2026-12-23T16:54:00Z".into()
+                ),
+                ("response".into(), "breach".into(), "2026-12-23T17:00:00Z".into()),
+                (
+                    "resolve".into(),
+                    "{\"at_risk\":75}".into(),
+                    "2026-12-30T08:52:30Z".into()
+                ),
+                (
+                    "resolve".into(),
+                    "{\"at_risk\":90}".into(),
+                    "2026-12-30T13:09:00Z".into()
+                ),
+                ("resolve".into(), "breach".into(), "2026-12-30T16:00:00Z".into()),
+            ]
+        );
+        // The matrix: 75% to the assignee, or the queue while unassigned
+        // (alice and bob); 90% to the queue lead (alice); a breach to the
+        // managers. Each once, whatever the number of ticks.
+        let w = |to: &str| ("sla_warning".to_string(), to.to_string());
+        let b = |to: &str| ("sla_breach".to_string(), to.to_string());
+        assert_eq!(
+            staff_mail(&app),
+            vec![
+                w("alice@desk.example"),
+                w("bob@desk.example"),
+                w("alice@desk.example"),
+                b("manager@desk.example"),
+                w("alice@desk.example"),
+                w("bob@desk.example"),
+                w("alice@desk.example"),
+                b("manager@desk.example"),
+            ]
+        );
+        let view = app.get_ticket(&Principal::operator(), &reference).unwrap();
+        assert_eq!(view.escalation_level, Some(3), "breached: the top level");
+        assert_eq!(view.next_check_at, None, "nothing left to watch");
+        // Most ticks find nothing: the index answers them.
+        assert!(ticks > 2000, "{ticks}");
+        eprintln!("{ticks} ticks over a simulated fortnight in {took:?}");
+    })
+    .await
+    .unwrap();
+}
+
+async fn after_downtime_breaches_carry_their_true_instants_and_are_told_once(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let start = at("2026-12-23T16:00:00Z");
+        let reference = raise(&app, Severity::S2, start);
+        // Nothing ran for three hours; the first tick after finds everything.
+        let report = app.sla_tick(start + Duration::hours(3)).unwrap();
+        assert_eq!((report.tickets, report.alerts, report.failed), (1, 3, 0), "{report:?}");
+        let due: Vec<String> = alerts(&app, &reference).into_iter().map(|a| a.2).collect();
+        assert_eq!(
+            due,
+            vec!["2026-12-23T16:45:00Z", "2026-12-23T16:54:00Z", "2026-12-23T17:00:00Z"],
+            "each at the instant it fell due, not when it was noticed"
+        );
+        let events = app.ticket_events(&Principal::operator(), &reference).unwrap();
+        let breach = events.iter().find(|e| e.data["level"] == "breach").unwrap();
+        assert_eq!(breach.at, start + Duration::hours(3), "recorded when noticed");
+        assert_eq!(staff_mail(&app).len(), 4);
+        // Ticking again, at the same instant or later, adds nothing.
+        for h in [3, 4] {
+            let again = app.sla_tick(start + Duration::hours(h)).unwrap();
+            assert_eq!(again.alerts, 0);
+        }
+        assert_eq!(staff_mail(&app).len(), 4, "no notice twice");
+    })
+    .await
+    .unwrap();
+}
+
+async fn a_severity_1_breach_reaches_the_account_contact(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let start = at("2026-12-22T09:00:00Z");
+        raise(&app, Severity::S1, start);
+        app.sla_tick(start + Duration::hours(2)).unwrap();
+        let breaches: Vec<String> = staff_mail(&app)
+            .into_iter()
+            .filter(|(k, _)| k == "sla_breach")
+            .map(|(_, to)| to)
+            .collect();
+        assert_eq!(breaches, vec!["accounts@acme.example", "manager@desk.example"]);
+    })
+    .await
+    .unwrap();
+}
