@@ -74,6 +74,11 @@ enum Command {
     /// is committed, 75 on a transient failure (retry), 65 if it can never
     /// be accepted.
     Ingest(DbArgs),
+    /// The scheduler's jobs: SLA tick, monthly reports, audit purge, contract end.
+    Scheduler {
+        #[command(subcommand)]
+        command: SchedulerCommand,
+    },
     /// The outbox of notifications.
     Outbox {
         #[command(subcommand)]
@@ -167,6 +172,27 @@ enum OrgCommand {
         /// Email of the person told of severity 1 breaches.
         #[arg(long)]
         account_contact: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchedulerCommand {
+    /// Runs the jobs: in the foreground, as `serve` does; `--once` for one
+    /// pass over the jobs whose slot has come, or with `--job` that job now.
+    Run {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        once: bool,
+        /// sla_tick, monthly_reports, audit_purge or contract_end: run it now,
+        /// whatever its slot (with --once).
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Each job's schedule, last run, outcome and next run.
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -337,12 +363,20 @@ pub fn main() -> ExitCode {
 
 /// Merges flags and environment (already in `db`, or `SLADESK_*` read
 /// here) over the settings file over defaults, reading the file once.
-fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<(Settings, MailSettings), Failure> {
+/// Everything the settings file and environment say, read once.
+struct Config {
+    settings: Settings,
+    mail: MailSettings,
+    scheduler: crate::scheduler::SchedulerSettings,
+}
+
+fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Config, Failure> {
     let (path, named) = match &db.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("sladesk.toml"), false),
     };
     let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
+    let file_scheduler = file.scheduler.clone().unwrap_or_default();
     let mut mail = MailSettings::from_file(&file);
     mail.check()
         .map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
@@ -374,11 +408,15 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<(Sett
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
     };
-    Ok((settings, mail))
+    Ok(Config {
+        settings,
+        mail,
+        scheduler: file_scheduler,
+    })
 }
 
 fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Settings, Failure> {
-    config(db, listen, default_db).map(|(s, _)| s)
+    config(db, listen, default_db).map(|c| c.settings)
 }
 
 /// The application on the database these arguments name.
@@ -389,18 +427,30 @@ fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Serve(args) => {
-            let (s, mail) = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
+            let Config {
+                settings: s,
+                mail,
+                scheduler,
+            } = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
+            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
             crate::server::init_tracing();
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
             crate::server::spawn_mail_workers(app.clone(), mail).map_err(|e| Failure(e, 1))?;
+            crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
             serve_until_stopped(app, &s)
         }
         Command::Demo(args) => {
-            let (s, mail) = config(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
+            let Config {
+                settings: s,
+                mail,
+                scheduler,
+            } = config(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
+            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
             crate::server::init_tracing();
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
             crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
+            crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
             println!("sladesk demo: {} tickets over the last three months", demo.tickets);
@@ -424,7 +474,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Outbox {
             command: OutboxCommand::Deliver { db },
         } => {
-            let (s, mail) = config(&db, None, DEFAULT_DATABASE)?;
+            let Config {
+                settings: s,
+                mail,
+                scheduler: _,
+            } = config(&db, None, DEFAULT_DATABASE)?;
             let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
             let report = delivery.run(&app, 10_000).map_err(cli_error)?;
@@ -435,6 +489,51 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Scheduler {
+            command: SchedulerCommand::Run { db, once, job },
+        } => {
+            let c = config(&db, None, DEFAULT_DATABASE)?;
+            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(|e| Failure(e, 2))?;
+            if let Some(j) = &job {
+                if !crate::scheduler::JOBS.contains(&j.as_str()) {
+                    return Err(Failure(
+                        format!(
+                            "--job: no job '{j}': expected one of {}",
+                            crate::scheduler::JOBS.join(", ")
+                        ),
+                        2,
+                    ));
+                }
+                if !once {
+                    return Err(Failure("--job runs a job once: add --once".into(), 2));
+                }
+            }
+            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+            if once {
+                let outcomes = scheduler.run_due(&app, crate::app::now(), job.as_deref(), job.is_some());
+                let failed = outcomes.iter().any(|o| o.outcome == "failed");
+                for o in &outcomes {
+                    println!("{}", serde_json::to_string(o)?);
+                }
+                return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+            }
+            crate::server::init_tracing();
+            loop {
+                scheduler.run_due(&app, crate::app::now(), None, false);
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+        Command::Scheduler {
+            command: SchedulerCommand::Status { db },
+        } => {
+            let c = config(&db, None, DEFAULT_DATABASE)?;
+            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(|e| Failure(e, 2))?;
+            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+            for s in scheduler.status(&app, crate::app::now()).map_err(|e| Failure(e, 1))? {
+                println!("{}", serde_json::to_string(&s)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Ingest(db) => {
             // sysexits(3): what an MTA pipe understands.
             const EX_DATAERR: u8 = 65;
@@ -442,7 +541,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let mut raw = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut raw)
                 .map_err(|e| Failure(format!("reading the message on stdin: {e}"), EX_TEMPFAIL))?;
-            let (s, mail) = config(&db, None, DEFAULT_DATABASE)?;
+            let Config {
+                settings: s,
+                mail,
+                scheduler: _,
+            } = config(&db, None, DEFAULT_DATABASE)?;
             let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
             mail.apply_to(&app);
             match app.ingest(&raw, "pipe", crate::app::now()) {

@@ -8,5 +8,6 @@ pub mod domain;
 pub mod imap;
 pub mod mail;
 pub mod policies;
+pub mod scheduler;
 pub mod server;
 pub mod store;

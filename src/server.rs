@@ -57,6 +57,8 @@ pub struct FileSettings {
     /// 20); heavier mail is quarantined whole. At most 24 (a message itself
     /// may not exceed 25 MB).
     pub attachment_limit_mb: Option<u32>,
+    /// The scheduler's jobs (see `crate::scheduler`).
+    pub scheduler: Option<crate::scheduler::SchedulerSettings>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -898,3 +898,78 @@ fn the_email_corpus_through_the_ingest_pipe() {
         }
     }
 }
+
+#[test]
+fn the_scheduler_runs_jobs_once_for_an_operator_and_reports_their_status() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("jobs.db").display());
+    let run = |args: &[&str]| -> (Option<i32>, String, String) {
+        let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(args)
+            .args(["--database-url", &db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let lines =
+        |out: &str| -> Vec<serde_json::Value> { out.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    assert_eq!(run(&["migrate"]).0, Some(0));
+    let (code, out, err) = run(&["scheduler", "status"]);
+    assert_eq!(code, Some(0), "{err}");
+    let jobs = lines(&out);
+    let names: Vec<&str> = jobs.iter().map(|j| j["job"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sla_tick", "monthly_reports", "audit_purge", "contract_end"]);
+    assert_eq!(jobs[1]["schedule"], "0 0 6 1 * * (Europe/London)");
+    assert!(
+        jobs[1]["next_run"].as_str().unwrap().starts_with("06:00 on "),
+        "{}",
+        jobs[1]
+    );
+
+    for job in ["sla_tick", "audit_purge", "contract_end", "monthly_reports"] {
+        let (code, out, err) = run(&["scheduler", "run", "--once", "--job", job]);
+        assert_eq!(code, Some(0), "{job}: {err}");
+        let o = &lines(&out)[0];
+        assert_eq!(
+            (o["job"].as_str(), o["outcome"].as_str()),
+            (Some(job), Some("ran")),
+            "{o}"
+        );
+    }
+    let (_, out, _) = run(&["scheduler", "status"]);
+    for j in lines(&out) {
+        assert!(j["last_outcome"].as_str().unwrap().starts_with("ok: "), "{j}");
+        assert!(j["running_on"].is_null());
+    }
+    // A pass over the jobs runs none before its slot.
+    let (_, out, _) = run(&["scheduler", "run", "--once"]);
+    assert!(lines(&out).iter().all(|o| o["outcome"] == "not_due"), "{out}");
+
+    // A run still holding its lease (an overrun, or another process) is not started again.
+    {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut c = diesel::SqliteConnection::establish(&dir.join("jobs.db").display().to_string()).unwrap();
+        c.batch_execute(
+            "UPDATE job_runs SET lease_owner = 'elsewhere:1', lease_until = '2999-01-01 00:00:00' WHERE job = 'sla_tick'",
+        )
+        .unwrap();
+    }
+    let (_, out, _) = run(&["scheduler", "run", "--once", "--job", "sla_tick"]);
+    assert_eq!(lines(&out)[0]["outcome"], "busy", "{out}");
+    assert_eq!(lines(&out)[0]["detail"], "elsewhere:1");
+
+    let (code, _, err) = run(&["scheduler", "run", "--once", "--job", "payroll"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no job 'payroll'"), "{err}");
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "[scheduler]\nsla_tick = \"every minute\"\n").unwrap();
+    let (code, _, err) = run(&["scheduler", "status", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("[scheduler] sla_tick: 'every minute' is not a cron expression"),
+        "{err}"
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod intake;
+pub mod jobs;
 pub mod outbox;
 pub mod sla_tick;
 pub mod tickets;

@@ -1,0 +1,205 @@
+//! The scheduler's record of its jobs: a lease per job, so one run happens
+//! at a time across every process sharing the database (an overrunning job
+//! is not started again, and a process that died mid-run holds the lease
+//! only until it expires), and what each job's last run did.
+//! The work itself is in the jobs' own use cases (`sla_tick`, the purge).
+
+use chrono::{DateTime, Months, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{App, AppError, Principal, audit, naive, utc};
+use crate::store::schema::{audit_log, job_runs, organisations};
+
+/// A job as the store knows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JobRecord {
+    pub job: String,
+    pub running_on: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a job may start now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// Yours, for the lease's length.
+    Taken,
+    /// Not due yet: its next slot.
+    NotDue(DateTime<Utc>),
+    /// Another run holds it (overrun, or another process).
+    Busy(String),
+}
+
+type JobRow = (
+    String,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+);
+
+impl App {
+    /// Takes `job`'s lease if its slot has come (`force`: whatever the slot)
+    /// and nobody holds it. A job seen for the first time is due at
+    /// `first_slot`.
+    pub fn take_job_lease(
+        &self,
+        job: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_seconds: i64,
+        first_slot: DateTime<Utc>,
+        force: bool,
+    ) -> Result<Lease, AppError> {
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let exists: i64 = job_runs::table.filter(job_runs::job.eq(job)).count().get_result(c)?;
+            if exists == 0 {
+                diesel::insert_into(job_runs::table)
+                    .values((job_runs::job.eq(job), job_runs::next_run_at.eq(Some(naive(first_slot)))))
+                    .execute(c)?;
+            }
+            // The row is locked for the rest of the transaction (SQLite's
+            // single writer already is), so reading then taking is safe.
+            if let crate::store::DbConnection::Postgres(pg) = c {
+                job_runs::table
+                    .find(job)
+                    .select(job_runs::job)
+                    .for_update()
+                    .first::<String>(pg)?;
+            }
+            let row: (
+                Option<String>,
+                Option<chrono::NaiveDateTime>,
+                Option<chrono::NaiveDateTime>,
+            ) = job_runs::table
+                .find(job)
+                .select((job_runs::lease_owner, job_runs::lease_until, job_runs::next_run_at))
+                .first(c)?;
+            let (holder, until, next) = row;
+            if let (Some(h), Some(u)) = (&holder, until)
+                && utc(u) > now
+            {
+                return Ok(Lease::Busy(h.clone()));
+            }
+            if !force && let Some(n) = next.map(utc).filter(|n| *n > now) {
+                return Ok(Lease::NotDue(n));
+            }
+            diesel::update(job_runs::table.find(job))
+                .set((
+                    job_runs::lease_owner.eq(Some(owner)),
+                    job_runs::lease_until.eq(Some(naive(now + chrono::Duration::seconds(lease_seconds)))),
+                    job_runs::last_started_at.eq(Some(naive(now))),
+                ))
+                .execute(c)?;
+            Ok(Lease::Taken)
+        })
+    }
+
+    /// Records the end of a run and the job's next slot, releasing the lease.
+    pub fn finish_job(
+        &self,
+        job: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        outcome: Result<String, String>,
+        next: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let (text, error) = match &outcome {
+                Ok(t) => (format!("ok: {t}"), None),
+                Err(e) => ("failed".to_string(), Some(e.as_str())),
+            };
+            diesel::update(job_runs::table.find(job).filter(job_runs::lease_owner.eq(owner)))
+                .set((
+                    job_runs::lease_owner.eq(None::<String>),
+                    job_runs::lease_until.eq(None::<chrono::NaiveDateTime>),
+                    job_runs::last_finished_at.eq(Some(naive(now))),
+                    job_runs::last_outcome.eq(Some(text)),
+                    job_runs::last_error.eq(error),
+                    job_runs::next_run_at.eq(Some(naive(next))),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+    }
+
+    /// Every job the store has seen.
+    pub fn job_records(&self) -> Result<Vec<JobRecord>, AppError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<JobRow> = job_runs::table
+            .order(job_runs::job)
+            .select((
+                job_runs::job,
+                job_runs::lease_owner,
+                job_runs::lease_until,
+                job_runs::last_started_at,
+                job_runs::last_finished_at,
+                job_runs::last_outcome,
+                job_runs::last_error,
+                job_runs::next_run_at,
+            ))
+            .load(&mut *conn)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(job, owner, until, started, finished, outcome, error, next)| JobRecord {
+                    job,
+                    running_on: owner,
+                    lease_until: until.map(utc),
+                    last_started_at: started.map(utc),
+                    last_finished_at: finished.map(utc),
+                    last_outcome: outcome,
+                    last_error: error,
+                    next_run_at: next.map(utc),
+                },
+            )
+            .collect())
+    }
+
+    /// Deletes audit rows older than `months` months (1 to 6, as the
+    /// service listing offers), and records that it did.
+    pub fn purge_audit_log(&self, months: u32, now: DateTime<Utc>) -> Result<usize, AppError> {
+        if !(1..=6).contains(&months) {
+            return Err(super::invalid("audit_retention_months", "expected 1 to 6"));
+        }
+        let cutoff = now
+            .checked_sub_months(Months::new(months))
+            .ok_or_else(|| super::invalid("audit_retention_months", "out of range"))?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let n = diesel::delete(audit_log::table.filter(audit_log::at.lt(naive(cutoff)))).execute(c)?;
+            audit(
+                c,
+                &Principal::operator(),
+                "audit.purge",
+                "audit_log",
+                Some(&format!("{n} rows before {cutoff} ({months} months)")),
+                now,
+            )?;
+            Ok(n)
+        })
+    }
+
+    /// Organisations whose contract ended before `today` and are not yet
+    /// marked terminated: what the end-of-contract job will export and,
+    /// after the retention period, delete (the reports issue).
+    pub fn contracts_ended(&self, today: chrono::NaiveDate) -> Result<Vec<String>, AppError> {
+        let mut conn = self.conn()?;
+        Ok(organisations::table
+            .filter(organisations::contract_end.lt(today))
+            .filter(organisations::status.ne("terminated"))
+            .order(organisations::slug)
+            .select(organisations::slug)
+            .load(&mut *conn)?)
+    }
+}
