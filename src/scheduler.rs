@@ -67,8 +67,10 @@ struct Job {
     name: &'static str,
     expression: String,
     schedule: cron::Schedule,
-    /// How long a run may hold the lease before another may start it.
-    lease_seconds: i64,
+    /// How long a run may hold the lease before another may start it;
+    /// `None`: no lease, every process runs it (the SLA tick, whose work is
+    /// shared by row locks, so a process killed mid-tick holds nothing up).
+    lease_seconds: Option<i64>,
 }
 
 pub struct Scheduler {
@@ -76,6 +78,8 @@ pub struct Scheduler {
     owner: String,
     retention_months: u32,
     pub enabled: bool,
+    /// This process's next slot of each job that takes no lease.
+    local_next: std::sync::Mutex<std::collections::HashMap<&'static str, DateTime<Utc>>>,
 }
 
 /// What one run of one job did.
@@ -110,7 +114,7 @@ impl Scheduler {
                 s.audit_retention_months
             ));
         }
-        let job = |name: &'static str, expression: &str, lease_seconds: i64| -> Result<Job, String> {
+        let job = |name: &'static str, expression: &str, lease_seconds: Option<i64>| -> Result<Job, String> {
             let schedule = cron::Schedule::from_str(expression).map_err(|e| {
                 format!("[scheduler] {name}: '{expression}' is not a cron expression with seconds: {e}")
             })?;
@@ -129,10 +133,10 @@ impl Scheduler {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         Ok(Scheduler {
             jobs: vec![
-                job("sla_tick", &s.sla_tick, 300)?,
-                job("monthly_reports", &s.monthly_reports, 3600)?,
-                job("audit_purge", &s.audit_purge, 3600)?,
-                job("contract_end", &s.contract_end, 3600)?,
+                job("sla_tick", &s.sla_tick, None)?,
+                job("monthly_reports", &s.monthly_reports, Some(3600))?,
+                job("audit_purge", &s.audit_purge, Some(3600))?,
+                job("contract_end", &s.contract_end, Some(3600))?,
             ],
             owner: format!(
                 "{host}:{}:{}",
@@ -141,6 +145,7 @@ impl Scheduler {
             ),
             retention_months: s.audit_retention_months,
             enabled: s.enabled,
+            local_next: Default::default(),
         })
     }
 
@@ -156,8 +161,12 @@ impl Scheduler {
         let mut out = Vec::new();
         for j in self.jobs.iter().filter(|j| only.is_none_or(|o| o == j.name)) {
             let next = next_after(&j.schedule, now).unwrap_or(now + chrono::Duration::days(366));
+            let Some(lease_seconds) = j.lease_seconds else {
+                out.push(self.run_unleased(app, j, now, next, force));
+                continue;
+            };
             let first = if force { now } else { next };
-            let lease = match app.take_job_lease(j.name, &self.owner, now, j.lease_seconds, first, force) {
+            let lease = match app.take_job_lease(j.name, &self.owner, now, lease_seconds, first, force) {
                 Ok(l) => l,
                 Err(e) => {
                     tracing::warn!(job = j.name, error = %e, "scheduler: lease");
@@ -196,6 +205,30 @@ impl Scheduler {
             });
         }
         out
+    }
+
+    /// A job without a lease runs at this process's own slots.
+    fn run_unleased(&self, app: &App, j: &Job, now: DateTime<Utc>, next: DateTime<Utc>, force: bool) -> RunOutcome {
+        {
+            let mut local = self.local_next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = *local.entry(j.name).or_insert(now);
+            if !force && slot > now {
+                return outcome(j.name, "not_due", slot.to_rfc3339());
+            }
+            local.insert(j.name, next);
+        }
+        let result = self.run_job(app, j.name, now);
+        if let Err(e) = &result {
+            tracing::error!(job = j.name, error = %e, "scheduler: failed; retried at its next slot");
+        }
+        let finished = crate::app::now().max(now);
+        if let Err(e) = app.record_job_run(j.name, &self.owner, now, finished, result.clone(), next) {
+            tracing::warn!(job = j.name, error = %e, "scheduler: recording the run");
+        }
+        match result {
+            Ok(d) => outcome(j.name, "ran", d),
+            Err(e) => outcome(j.name, "failed", e),
+        }
     }
 
     fn run_job(&self, app: &App, job: &str, now: DateTime<Utc>) -> Result<String, String> {

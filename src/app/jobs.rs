@@ -133,6 +133,42 @@ impl App {
         })
     }
 
+    /// Records a run of a job that takes no lease (the SLA tick, which every
+    /// process runs and which shares its work by row locks).
+    pub fn record_job_run(
+        &self,
+        job: &str,
+        owner: &str,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        outcome: Result<String, String>,
+        next: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let (text, error) = match &outcome {
+            Ok(t) => (format!("ok: {t} (on {owner})"), None),
+            Err(e) => (format!("failed (on {owner})"), Some(e.clone())),
+        };
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let values = (
+                job_runs::last_started_at.eq(Some(naive(started))),
+                job_runs::last_finished_at.eq(Some(naive(finished))),
+                job_runs::last_outcome.eq(Some(text.clone())),
+                job_runs::last_error.eq(error.clone()),
+                job_runs::next_run_at.eq(Some(naive(next))),
+            );
+            let n = diesel::update(job_runs::table.find(job))
+                .set(values.clone())
+                .execute(c)?;
+            if n == 0 {
+                diesel::insert_into(job_runs::table)
+                    .values((job_runs::job.eq(job), values))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Every job the store has seen.
     pub fn job_records(&self) -> Result<Vec<JobRecord>, AppError> {
         let mut conn = self.conn()?;
