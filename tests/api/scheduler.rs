@@ -198,3 +198,154 @@ async fn a_severity_1_breach_reaches_the_account_contact(db: Db) {
     .await
     .unwrap();
 }
+
+/// Two `sladesk scheduler run` processes on one PostgreSQL, 2,000 tickets
+/// with warnings and breaches falling due; one is killed with SIGKILL
+/// mid-tick and started again. Every warning and breach is recorded once,
+/// and each notice the matrix calls for is queued once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_nothing() {
+    use std::process::{Command, Stdio};
+    const N: i64 = 2000;
+    let t = spawn_app(Db::Postgres).await;
+    let app = t.app.clone();
+    let started = tokio::task::spawn_blocking(move || {
+        let gina = app.principal_for("gina@globex.example").unwrap();
+        let now = sladesk::app::now();
+        for i in 0..N {
+            // Platinum (24x7): raised over the last ten hours, so each has
+            // anything from none to all six of its alerts due.
+            let severity = [Severity::S1, Severity::S2, Severity::S3][(i % 3) as usize];
+            app.create_ticket(
+                &gina,
+                NewTicketRequest {
+                    subject: format!("Load {i}"),
+                    description: "x".into(),
+                    severity: Some(severity),
+                    queue: Some("service-desk".into()),
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                now - Duration::seconds(i * 18),
+            )
+            .unwrap();
+        }
+        sladesk::app::now()
+    })
+    .await
+    .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("sladesk-sched-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("sladesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = '{}'\n[scheduler]\nsla_tick = '* * * * * *'\nmonthly_reports = '0 0 0 1 1 *'\n\
+             audit_purge = '0 0 0 1 1 *'\ncontract_end = '0 0 0 1 1 *'\n",
+            t.database_url
+        ),
+    )
+    .unwrap();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(["scheduler", "run", "--config"])
+            .arg(&config)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let url = t.database_url.clone();
+    let count = move |sql: &str| -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut c = diesel::PgConnection::establish(&url).unwrap();
+        diesel::sql_query(sql).get_result::<Count>(&mut c).unwrap().n
+    };
+    let mut a = spawn();
+    let mut b = spawn();
+    let begun = std::time::Instant::now();
+    while count("SELECT COUNT(*) AS n FROM ticket_events WHERE kind = 'alert_recorded'") < 300 {
+        assert!(begun.elapsed().as_secs() < 120, "the schedulers recorded nothing");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    a.kill().unwrap(); // SIGKILL, mid-tick
+    a.wait().unwrap();
+    let mut again = spawn();
+    let due_then = format!(
+        "SELECT COUNT(*) AS n FROM tickets WHERE next_check_at <= '{}'",
+        started.naive_utc()
+    );
+    while count(&due_then) > 0 {
+        assert!(
+            begun.elapsed().as_secs() < 300,
+            "{} tickets still due",
+            count(&due_then)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for mut p in [b, again] {
+        p.kill().unwrap();
+        p.wait().unwrap();
+    }
+
+    // Every alert once.
+    let mut c = diesel::PgConnection::establish(&t.database_url).unwrap();
+    use sladesk::store::schema::{outbox, ticket_events};
+    let events: Vec<(i64, String)> = ticket_events::table
+        .filter(ticket_events::kind.eq("alert_recorded"))
+        .select((ticket_events::ticket_id, ticket_events::data))
+        .load(&mut c)
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut expected_mail = 0;
+    for (ticket, data) in &events {
+        let d: serde_json::Value = serde_json::from_str(data).unwrap();
+        let key = (
+            *ticket,
+            d["clock"].to_string(),
+            d["level"].to_string(),
+            d["severity"].to_string(),
+        );
+        assert!(seen.insert(key.clone()), "recorded twice: {key:?}");
+        expected_mail += match (d["level"].as_str(), d["severity"].as_i64()) {
+            (Some("breach"), Some(1)) => 2,        // managers and the account contact
+            (Some("breach"), _) => 1,              // managers
+            _ if d["level"]["at_risk"] == 75 => 2, // the queue: alice and bob
+            _ => 1,                                // 90%: the queue lead
+        };
+    }
+    assert!(events.len() > 3000, "{} alerts", events.len());
+    // Every notice once.
+    let mail: Vec<(Option<i64>, String, String)> = outbox::table
+        .filter(outbox::kind.eq_any(["sla_warning", "sla_breach"]))
+        .select((outbox::ticket_id, outbox::to_address, outbox::context))
+        .load(&mut c)
+        .unwrap();
+    let mut sent = std::collections::HashSet::new();
+    for (ticket, to, context) in &mail {
+        let ctx: serde_json::Value = serde_json::from_str(context).unwrap();
+        let key = (
+            *ticket,
+            to.clone(),
+            ctx["clock"].to_string(),
+            ctx["escalation"].to_string(),
+        );
+        assert!(sent.insert(key.clone()), "queued twice: {key:?}");
+    }
+    assert_eq!(mail.len(), expected_mail, "each notice the matrix calls for, once");
+    eprintln!(
+        "{N} tickets: {} alerts and {} notices, each once, in {:?} with one scheduler killed",
+        events.len(),
+        mail.len(),
+        begun.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
