@@ -270,7 +270,7 @@ async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_noth
         diesel::sql_query(sql).get_result::<Count>(&mut c).unwrap().n
     };
     let mut a = spawn();
-    let mut b = spawn();
+    let b = spawn();
     let begun = std::time::Instant::now();
     while count("SELECT COUNT(*) AS n FROM ticket_events WHERE kind = 'alert_recorded'") < 300 {
         assert!(begun.elapsed().as_secs() < 120, "the schedulers recorded nothing");
@@ -278,7 +278,7 @@ async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_noth
     }
     a.kill().unwrap(); // SIGKILL, mid-tick
     a.wait().unwrap();
-    let mut again = spawn();
+    let again = spawn();
     let due_then = format!(
         "SELECT COUNT(*) AS n FROM tickets WHERE next_check_at <= '{}'",
         started.naive_utc()
