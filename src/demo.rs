@@ -245,7 +245,10 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
         made += 1;
         history(&app, &mut dice, &view.reference, &contact, agent, received, now)?;
     }
-    // The history's notifications went out back then; only new ones leave.
+    // The scheduler has watched these tickets all along: their warnings and
+    // breaches so far are recorded, and the history's notifications went
+    // out back then; only new ones leave.
+    app.sla_tick(now).map_err(fail)?;
     app.settle_outbox_history(now + Duration::seconds(1)).map_err(fail)?;
     Ok(Demo {
         app,

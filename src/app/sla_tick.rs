@@ -116,7 +116,7 @@ pub(crate) fn escalate(
     policy: &Policy,
     events: &[Event],
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<i32, AppError> {
     let mut level = row.escalation_level;
     for e in events {
         let EventKind::AlertRecorded {
@@ -166,6 +166,19 @@ pub(crate) fn escalate(
     if level != row.escalation_level {
         diesel::update(tickets::table.find(row.id))
             .set(tickets::escalation_level.eq(level))
+            .execute(c)?;
+    }
+    Ok(level)
+}
+
+/// An unassigned severity 1 ticket that has started to escalate goes to the
+/// top of its queue (ordered by when it came in), until someone takes it.
+/// `row` is as written by the change; `level` its escalation level now.
+pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) -> Result<(), AppError> {
+    let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.next_check_at.is_some();
+    if raised {
+        diesel::update(tickets::table.find(row.id))
+            .set(tickets::queue_order_at.eq(Some(row.received_at)))
             .execute(c)?;
     }
     Ok(())

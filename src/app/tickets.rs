@@ -329,6 +329,8 @@ fn state_row(
         resolve_breached_at: view.resolve.breached_at.map(naive),
         at_risk_at: at_risk_at(view).map(naive),
         next_check_at: view.next_check_at.map(naive),
+        // Raised to the top afterwards if it qualifies (see `raise_in_queue`).
+        queue_order_at: view.next_check_at.map(naive),
         sla_computed_at: naive(now),
         policy_version: ticket.policy_version.clone(),
         holiday_set: holiday_set.to_string(),
@@ -687,6 +689,7 @@ impl App {
             next_check_at: view.next_check_at.map(naive),
             sla_computed_at: naive(now),
             escalation_level: 0,
+            queue_order_at: view.next_check_at.map(naive),
         };
         Ok(row_view(
             &row,
@@ -1007,7 +1010,8 @@ impl App {
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             _ => None,
         };
-        super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
+        let level = super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
+        super::sla_tick::raise_in_queue(c, &row, level)?;
         super::outbox::enqueue_change_notice(
             c,
             &super::outbox::ChangeNotice {
@@ -1131,19 +1135,23 @@ impl App {
             match cursor {
                 Some(Cursor { at: Some(at), id }) => {
                     q = q.filter(
-                        tickets::next_check_at
+                        tickets::queue_order_at
                             .gt(at)
-                            .or(tickets::next_check_at.eq(at).and(tickets::id.gt(id)))
-                            .or(tickets::next_check_at.is_null()),
+                            .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id)))
+                            .or(tickets::queue_order_at.is_null()),
                     )
                 }
-                Some(Cursor { at: None, id }) => q = q.filter(tickets::next_check_at.is_null().and(tickets::id.gt(id))),
+                Some(Cursor { at: None, id }) => {
+                    q = q.filter(tickets::queue_order_at.is_null().and(tickets::id.gt(id)))
+                }
                 None => {}
             }
-            // NULLs (nothing to watch) last, on both backends.
+            // Queue order: the nearest warning or breach first, an unassigned
+            // severity 1 ticket that has begun to escalate above all; NULLs
+            // (nothing to watch) last, on both backends.
             q = q.order((
-                tickets::next_check_at.is_null(),
-                tickets::next_check_at.asc(),
+                tickets::queue_order_at.is_null(),
+                tickets::queue_order_at.asc(),
                 tickets::id.asc(),
             ));
         }
@@ -1165,7 +1173,7 @@ impl App {
                     at: if by_created {
                         Some(r.created_at)
                     } else {
-                        r.next_check_at
+                        r.queue_order_at
                     },
                     id: r.id,
                 }

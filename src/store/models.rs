@@ -165,6 +165,7 @@ pub struct TicketRow {
     pub next_check_at: Option<NaiveDateTime>,
     pub sla_computed_at: NaiveDateTime,
     pub escalation_level: i32,
+    pub queue_order_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -219,6 +220,7 @@ pub struct TicketState {
     pub sla_computed_at: NaiveDateTime,
     pub policy_version: String,
     pub holiday_set: String,
+    pub queue_order_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

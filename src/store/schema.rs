@@ -121,6 +121,7 @@ diesel::table! {
         next_check_at -> Nullable<Timestamp>,
         sla_computed_at -> Timestamp,
         escalation_level -> Integer,
+        queue_order_at -> Nullable<Timestamp>,
     }
 }
 

@@ -15,6 +15,7 @@ crate::both_backends!(
     a_simulated_fortnight_warns_and_breaches_at_the_hand_computed_instants,
     after_downtime_breaches_carry_their_true_instants_and_are_told_once,
     a_severity_1_breach_reaches_the_account_contact,
+    an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -348,4 +349,70 @@ async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_noth
         begun.elapsed()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let (x, y) = tokio::task::spawn_blocking(move || {
+        let gina = app.principal_for("gina@globex.example").unwrap();
+        let now = sladesk::app::now();
+        let raise = |severity, minutes_ago: i64| {
+            app.create_ticket(
+                &gina,
+                NewTicketRequest {
+                    subject: format!("severity {severity:?}"),
+                    description: "x".into(),
+                    severity: Some(severity),
+                    queue: Some("service-desk".into()),
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                now - Duration::minutes(minutes_ago),
+            )
+            .unwrap()
+            .reference
+        };
+        // Platinum, 24x7. X (severity 3, 1 h to respond) is at 75% and
+        // next looks at 90% in a minute; Y (severity 1, 15 min) is at 75%
+        // and next looks at 90% in 90 seconds.
+        let x = raise(Severity::S3, 53);
+        let y = raise(Severity::S1, 12);
+        app.sla_tick(now).unwrap();
+        (x, y)
+    })
+    .await
+    .unwrap();
+    let a = t.get("/api/v1/tickets?status=new", &t.agent).await;
+    let order: Vec<&str> = a.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![y.as_str(), x.as_str()],
+        "Y, unassigned and escalating, first"
+    );
+    let a = t.get(&format!("/api/v1/tickets/{y}"), &t.agent).await;
+    assert_eq!(a.json["escalation_level"], 1);
+    // Once someone takes it, it goes back to its place by time to breach.
+    let a = t
+        .patch(
+            &format!("/api/v1/tickets/{y}"),
+            &t.agent,
+            serde_json::json!({"assignee": "alice@desk.example"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = t.get("/api/v1/tickets?limit=5", &t.agent).await;
+    let refs: Vec<&str> = a.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, vec![x.as_str(), y.as_str()]);
 }
