@@ -41,17 +41,18 @@ impl App {
     /// Looks at every ticket due by `now`.
     pub fn sla_tick(&self, now: DateTime<Utc>) -> Result<TickReport, AppError> {
         let mut report = TickReport::default();
-        // Tickets are taken in id order from a cursor, so one that stays due
-        // (it failed, or its clock needs it again at once) is not taken
-        // twice in one tick.
-        let mut after = 0i64;
+        // Tickets are taken in (next_check_at, id) order from a cursor, so
+        // one that stays due (it failed, or its clock needs it again at
+        // once) is not taken twice in one tick, and the index on
+        // next_check_at answers the query whatever the number of tickets.
+        let mut after: Option<(chrono::NaiveDateTime, i64)> = None;
         loop {
             let mut conn = self.conn()?;
-            let (last, more) = conn.write(|c| -> Result<(i64, bool), AppError> {
+            let (last, more) = conn.write(|c| -> Result<(Option<(chrono::NaiveDateTime, i64)>, bool), AppError> {
                 let due = claim(c, now, after, TICK_BATCH)?;
                 let mut last = after;
-                for (id, reference) in &due {
-                    last = *id;
+                for (id, at, reference) in &due {
+                    last = Some((*at, *id));
                     report.tickets += 1;
                     match savepoint(c, |c| {
                         self.change_ticket_counted(c, &Principal::operator(), reference, &[Change::Tick], now)
@@ -74,15 +75,34 @@ impl App {
     }
 }
 
-/// The next tickets due, after `after` in id order; locked and skipped by
-/// other processes on PostgreSQL.
-fn claim(c: &mut DbConnection, now: DateTime<Utc>, after: i64, limit: i64) -> Result<Vec<(i64, String)>, AppError> {
+/// The next tickets due, after `after` in (next_check_at, id) order;
+/// locked and skipped by other processes on PostgreSQL.
+fn claim(
+    c: &mut DbConnection,
+    now: DateTime<Utc>,
+    after: Option<(chrono::NaiveDateTime, i64)>,
+    limit: i64,
+) -> Result<Vec<(i64, chrono::NaiveDateTime, String)>, AppError> {
+    // Before any instant the core works with (1990 onwards), and within
+    // what both backends store.
+    let start = chrono::NaiveDate::from_ymd_opt(1900, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("valid");
+    let (at, id) = after.unwrap_or((start, 0));
     let q = tickets::table
         .filter(tickets::next_check_at.le(naive(now)))
-        .filter(tickets::id.gt(after))
-        .order(tickets::id)
+        .filter(
+            tickets::next_check_at
+                .gt(at)
+                .or(tickets::next_check_at.eq(at).and(tickets::id.gt(id))),
+        )
+        .order((tickets::next_check_at, tickets::id))
         .limit(limit)
-        .select((tickets::id, tickets::reference));
+        .select((
+            tickets::id,
+            tickets::next_check_at.assume_not_null(),
+            tickets::reference,
+        ));
     Ok(match c {
         DbConnection::Postgres(pg) => q.for_update().skip_locked().load(pg)?,
         DbConnection::Sqlite(sq) => q.load(sq)?,

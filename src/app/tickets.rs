@@ -991,16 +991,36 @@ impl App {
             .first(c)
             .map_err(AppError::from)?;
         let out = self.view_of(c, &row)?;
+        let level = super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
+        super::sla_tick::raise_in_queue(c, &row, level)?;
         // The requester hears of it in the same transaction as the change.
+        // Only a reply or a status change tells the requester anything; the
+        // scheduler's ticks (alerts only) skip the lookups.
+        let tells_requester = events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::StatusChanged { .. }
+                    | EventKind::Commented {
+                        visibility: crate::domain::ticket::Visibility::Public,
+                        ..
+                    }
+            )
+        });
+        if !tells_requester {
+            return Ok((out, events.len()));
+        }
         let requester: User = users::table
             .find(row.requester_id)
             .select(User::as_select())
             .first(c)
             .map_err(AppError::from)?;
-        let by_name = self
-            .user_by_email(c, &who.email)
-            .map(|u| u.name)
-            .unwrap_or_else(|_| "The service desk".into());
+        let by_name = if who.user_id > 0 {
+            self.user_by_email(c, &who.email)
+                .map(|u| u.name)
+                .unwrap_or_else(|_| "The service desk".into())
+        } else {
+            "The service desk".into()
+        };
         let reopen_until = match (ticket.resolved_at, ticket.status) {
             (Some(at), crate::domain::ticket::Status::Resolved) => l
                 .policy
@@ -1010,8 +1030,6 @@ impl App {
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             _ => None,
         };
-        let level = super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
-        super::sla_tick::raise_in_queue(c, &row, level)?;
         super::outbox::enqueue_change_notice(
             c,
             &super::outbox::ChangeNotice {

@@ -1,0 +1,238 @@
+//! The SLA tick at scale: a million open tickets, on SQLite or PostgreSQL.
+//!
+//!     cargo bench --bench tick                                    # SQLite, a temporary file
+//!     SLADESK_BENCH_DB=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench tick
+//!     SLADESK_BENCH_TICKETS=100000 cargo bench --bench tick       # fewer tickets
+//!
+//! One ticket is raised through the application (Platinum, severity 2, two
+//! hours ago: its three response alerts are due); the rest are copies of it
+//! made in SQL, ticket row and events, so every one is a real ticket the
+//! core can replay, each watched from a later instant so that none is due.
+//! Then: a tick with nothing due (median of 21), and three rounds of a tick
+//! with 10,000 tickets made due (each records three alerts and queues four
+//! notices per ticket).
+//! On PostgreSQL the bench makes and drops a database of its own.
+
+use std::time::Instant;
+
+use chrono::Duration;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use sladesk::app::tickets::NewTicketRequest;
+use sladesk::app::{Principal, Role};
+use sladesk::domain::ticket::Severity;
+use sladesk::server::{Settings, build_app};
+
+const DUE: i64 = 10_000;
+
+fn main() {
+    let n: i64 = std::env::var("SLADESK_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let (url, pg_admin) = match std::env::var("SLADESK_BENCH_DB") {
+        Ok(admin) if admin.starts_with("postgres") => {
+            let mut c = PgConnection::establish(&admin).expect("PostgreSQL for the bench");
+            // One statement each: together they would run as one transaction.
+            c.batch_execute("DROP DATABASE IF EXISTS sladesk_bench WITH (FORCE)")
+                .unwrap();
+            c.batch_execute("CREATE DATABASE sladesk_bench").unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            (format!("{base}/sladesk_bench"), Some(admin))
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("sladesk-tick-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (format!("sqlite://{}", dir.join("bench.db").display()), None)
+        }
+    };
+    let backend = if pg_admin.is_some() { "PostgreSQL" } else { "SQLite" };
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.parse().unwrap(),
+        policies: concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies").into(),
+        holidays_file: None,
+        pool_size: 4,
+        workers: 1,
+    };
+    let app = build_app(&settings).unwrap();
+    let op = Principal::operator();
+    let now = sladesk::app::now();
+    app.create_organisation(
+        &op,
+        NewOrganisationRequest {
+            slug: "globex".into(),
+            name: "Globex".into(),
+            tier: "platinum".into(),
+            region: "england-and-wales".into(),
+            email_domains: vec!["globex.example".into()],
+            monthly_charge_pence: 0,
+            contract_start: None,
+            contract_end: None,
+            may_declare_severity: false,
+            account_contact: None,
+        },
+        now,
+    )
+    .unwrap();
+    for (email, role, org) in [
+        ("alice@desk.example", Role::Agent, None),
+        ("bob@desk.example", Role::Agent, None),
+        ("manager@desk.example", Role::Manager, None),
+        ("gina@globex.example", Role::Customer, Some("globex")),
+    ] {
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: email.into(),
+                name: None,
+                role,
+                organisation: org.map(str::to_string),
+                password: None,
+            },
+            now,
+        )
+        .unwrap();
+    }
+    app.create_queue(
+        &op,
+        NewQueueRequest {
+            slug: "service-desk".into(),
+            name: "Service desk".into(),
+            inbound_address: None,
+            lead: Some("alice@desk.example".into()),
+            members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
+            default_severity: Some(3),
+        },
+        now,
+    )
+    .unwrap();
+    let gina = app.principal_for("gina@globex.example").unwrap();
+    app.create_ticket(
+        &gina,
+        NewTicketRequest {
+            subject: "Template".into(),
+            description: "x".into(),
+            severity: Some(Severity::S2),
+            queue: None,
+            organisation: None,
+            requester: None,
+            source: None,
+        },
+        now - Duration::hours(2),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let copies = n - 1;
+    let sql = if pg_admin.is_some() {
+        format!(
+            "INSERT INTO tickets (reference, organisation_id, requester_id, queue_id, assignee_id, severity, status, subject, source,
+                received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at, resolved_at,
+                reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, next_check_at, sla_computed_at,
+                escalation_level, queue_order_at)
+             SELECT 'SD-' || lpad((1000000 + g)::text, 7, '0'), organisation_id, requester_id, queue_id, assignee_id, severity, status,
+                subject, source, received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at,
+                resolved_at, reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at,
+                TIMESTAMP '{later}' + g * INTERVAL '1 second', sla_computed_at, escalation_level,
+                TIMESTAMP '{later}' + g * INTERVAL '1 second'
+             FROM tickets, generate_series(1, {copies}) AS g WHERE tickets.id = 1;
+             INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data)
+             SELECT t.id, e.seq, e.at, e.actor_role, e.actor_id, e.kind, e.visibility, e.body, e.data
+             FROM tickets t JOIN ticket_events e ON e.ticket_id = 1 WHERE t.id > 1;
+             ANALYZE;",
+            later = (now + Duration::days(1)).naive_utc()
+        )
+    } else {
+        format!(
+            "INSERT INTO tickets (reference, organisation_id, requester_id, queue_id, assignee_id, severity, status, subject, source,
+                received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at, resolved_at,
+                reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, next_check_at, sla_computed_at,
+                escalation_level, queue_order_at)
+             WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {copies})
+             SELECT printf('SD-%07d', 1000000 + n), organisation_id, requester_id, queue_id, assignee_id, severity, status,
+                subject, source, received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at,
+                resolved_at, reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at,
+                datetime('{later}', '+' || n || ' seconds'), sla_computed_at, escalation_level,
+                datetime('{later}', '+' || n || ' seconds')
+             FROM tickets, g WHERE tickets.id = 1;
+             INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data)
+             SELECT t.id, e.seq, e.at, e.actor_role, e.actor_id, e.kind, e.visibility, e.body, e.data
+             FROM tickets t JOIN ticket_events e ON e.ticket_id = 1 WHERE t.id > 1;
+             ANALYZE;",
+            later = (now + Duration::days(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
+        )
+    };
+    let mut conn = app.pool.get().unwrap();
+    conn.batch_execute(&sql).unwrap();
+    // The template itself must not be due either.
+    conn.batch_execute(&format!(
+        "UPDATE tickets SET next_check_at = {t}, queue_order_at = {t} WHERE id = 1",
+        t = if pg_admin.is_some() {
+            format!("TIMESTAMP '{}'", (now + Duration::days(1)).naive_utc())
+        } else {
+            format!(
+                "'{}'",
+                (now + Duration::days(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
+            )
+        }
+    ))
+    .unwrap();
+    println!(
+        "{backend}: {n} open tickets made in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut idle = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let r = app.sla_tick(now).unwrap();
+        idle.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.tickets, 0);
+    }
+    idle.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "{backend}: tick with nothing due: median {:.2} ms (21 runs, min {:.2}, max {:.2})",
+        idle[10], idle[0], idle[20]
+    );
+
+    let mut busy = Vec::new();
+    assert!(n > 3 * DUE, "SLADESK_BENCH_TICKETS must exceed {}", 3 * DUE);
+    for round in 0..3 {
+        let (lo, hi) = (2 + round * DUE, 2 + (round + 1) * DUE);
+        let due = if pg_admin.is_some() {
+            format!("TIMESTAMP '{}'", (now - Duration::seconds(1)).naive_utc())
+        } else {
+            format!(
+                "'{}'",
+                (now - Duration::seconds(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
+            )
+        };
+        conn.batch_execute(&format!(
+            "UPDATE tickets SET next_check_at = {due}, queue_order_at = {due} WHERE id >= {lo} AND id < {hi}"
+        ))
+        .unwrap();
+        let t = Instant::now();
+        let r = app.sla_tick(now).unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "{backend}: tick with {} due: {:.0} ms ({} alerts recorded, {} failed)",
+            r.tickets, ms, r.alerts, r.failed
+        );
+        assert_eq!(r.tickets as i64, DUE);
+        busy.push(ms);
+    }
+    busy.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("{backend}: tick with {DUE} due: median {:.0} ms of 3", busy[1]);
+    drop(conn);
+    drop(app);
+    if let Some(admin) = pg_admin {
+        let mut c = PgConnection::establish(&admin).unwrap();
+        let _ = c.batch_execute("DROP DATABASE IF EXISTS sladesk_bench WITH (FORCE)");
+    }
+}
