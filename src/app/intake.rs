@@ -626,6 +626,27 @@ impl App {
                 "{address} is not a contact and {domain} is no organisation's mail domain"
             ))));
         };
+        let who = Principal::operator();
+        Ok(Ok(self.add_contact(
+            c,
+            address,
+            &org,
+            &who,
+            "user.create_from_mail",
+            now,
+        )?))
+    }
+
+    /// A new customer contact of `org` for a mail address, audited as `action`.
+    fn add_contact(
+        &self,
+        c: &mut DbConnection,
+        address: &str,
+        org: &Organisation,
+        who: &Principal,
+        action: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User, AppError> {
         let key = super::admin::email_key(address);
         diesel::insert_into(users::table)
             .values(NewUser {
@@ -640,15 +661,8 @@ impl App {
                 created_at: naive(now),
             })
             .execute(c)?;
-        audit(
-            c,
-            &Principal::operator(),
-            "user.create_from_mail",
-            &format!("user:{address}"),
-            Some(&org.slug),
-            now,
-        )?;
-        Ok(Ok(self.user_by_email(c, address)?))
+        audit(c, who, action, &format!("user:{address}"), Some(&org.slug), now)?;
+        self.user_by_email(c, address)
     }
 
     fn reply_in(
@@ -846,29 +860,7 @@ impl App {
                         super::invalid("organisation", format!("required: {from} is not a contact yet"))
                     })?;
                     let org = self.organisation_by_slug(c, slug)?;
-                    let key = super::admin::email_key(&from);
-                    diesel::insert_into(users::table)
-                        .values(NewUser {
-                            email: &from,
-                            email_key: &key,
-                            name: from.split('@').next().unwrap_or(&from),
-                            role: "customer",
-                            organisation_id: Some(org.id),
-                            password_hash: None,
-                            disabled: false,
-                            time_zone: "Europe/London",
-                            created_at: naive(now),
-                        })
-                        .execute(c)?;
-                    audit(
-                        c,
-                        who,
-                        "user.create_from_quarantine",
-                        &format!("user:{from}"),
-                        Some(slug),
-                        now,
-                    )?;
-                    self.user_by_email(c, &from)?
+                    self.add_contact(c, &from, &org, who, "user.create_from_quarantine", now)?
                 }
             };
             let files = attachments_of(&m);

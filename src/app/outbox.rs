@@ -56,18 +56,18 @@ pub(crate) fn enqueue_refusal(
         "reason": reason,
         "desk_name": "The service desk",
     });
-    diesel::insert_into(outbox::table)
-        .values(NewOutbox {
+    queue_mail(
+        c,
+        Queued {
             ticket_id: None,
             kind: "rejected",
-            to_address: to,
+            to,
             message_id: &new_message_id("refusal", "rejected"),
             in_reply_to,
-            context: context.to_string(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .execute(c)?;
+            context: &context,
+        },
+        now,
+    )?;
     Ok(true)
 }
 
@@ -101,19 +101,47 @@ pub(crate) fn enqueue_acknowledgement(
         "desk_name": "The service desk",
     });
     let message_id = new_message_id(&view.reference, "ack");
-    diesel::insert_into(outbox::table)
-        .values(NewOutbox {
+    queue_mail(
+        c,
+        Queued {
             ticket_id: Some(ticket_id),
             kind: "acknowledgement",
-            to_address: to,
+            to,
             message_id: &message_id,
             in_reply_to,
-            context: context.to_string(),
+            context: &context,
+        },
+        now,
+    )?;
+    Ok(true)
+}
+
+/// One notification for the outbox.
+struct Queued<'a> {
+    ticket_id: Option<i64>,
+    kind: &'a str,
+    to: &'a str,
+    message_id: &'a str,
+    in_reply_to: Option<&'a str>,
+    context: &'a serde_json::Value,
+}
+
+/// Writes a notification to the outbox, due now; the caller's transaction
+/// is the event's.
+fn queue_mail(c: &mut DbConnection, q: Queued, now: DateTime<Utc>) -> Result<(), AppError> {
+    diesel::insert_into(outbox::table)
+        .values(NewOutbox {
+            ticket_id: q.ticket_id,
+            kind: q.kind,
+            to_address: q.to,
+            message_id: q.message_id,
+            in_reply_to: q.in_reply_to,
+            context: q.context.to_string(),
             created_at: naive(now),
             next_attempt_at: naive(now),
         })
         .execute(c)?;
-    Ok(true)
+    Ok(())
 }
 
 fn new_message_id(reference: &str, kind: &str) -> String {
@@ -211,18 +239,18 @@ pub(crate) fn enqueue_change_notice(
         "desk_name": "The service desk",
     });
     let in_reply_to = thread_parent(c, n.ticket_id)?;
-    diesel::insert_into(outbox::table)
-        .values(NewOutbox {
+    queue_mail(
+        c,
+        Queued {
             ticket_id: Some(n.ticket_id),
             kind,
-            to_address: &n.requester.email,
+            to: &n.requester.email,
             message_id: &new_message_id(&v.reference, kind),
             in_reply_to: in_reply_to.as_deref(),
-            context: context.to_string(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .execute(c)?;
+            context: &context,
+        },
+        now,
+    )?;
     Ok(Some(kind))
 }
 
@@ -264,18 +292,18 @@ pub fn enqueue_staff_alert(
         "escalation": escalation,
         "desk_name": "The service desk",
     });
-    diesel::insert_into(outbox::table)
-        .values(NewOutbox {
+    queue_mail(
+        c,
+        Queued {
             ticket_id: Some(ticket_id),
             kind,
-            to_address: to,
+            to,
             message_id: &new_message_id(&view.reference, kind),
             in_reply_to: None,
-            context: context.to_string(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .execute(c)?;
+            context: &context,
+        },
+        now,
+    )?;
     Ok(())
 }
 
