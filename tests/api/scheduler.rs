@@ -16,6 +16,7 @@ crate::both_backends!(
     after_downtime_breaches_carry_their_true_instants_and_are_told_once,
     a_severity_1_breach_reaches_the_account_contact,
     an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue,
+    the_audit_purge_keeps_the_retention_period_and_says_what_it_did,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -415,4 +416,52 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
         .map(|i| i["reference"].as_str().unwrap())
         .collect();
     assert_eq!(refs, vec![x.as_str(), y.as_str()]);
+}
+
+async fn the_audit_purge_keeps_the_retention_period_and_says_what_it_did(db: Db) {
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        use sladesk::store::schema::audit_log;
+        let now = at("2026-11-26T12:00:00Z");
+        let mut c = app.pool.get().unwrap();
+        let before: i64 = audit_log::table.count().get_result(&mut c).unwrap();
+        // Two rows from long ago, one just inside three months.
+        for (when, what) in [
+            ("2026-01-10T09:00:00Z", "old.one"),
+            ("2026-05-01T09:00:00Z", "old.two"),
+            ("2026-08-27T09:00:00Z", "recent"),
+        ] {
+            diesel::insert_into(audit_log::table)
+                .values((
+                    audit_log::at.eq(at(when).naive_utc()),
+                    audit_log::actor.eq("test"),
+                    audit_log::action.eq(what),
+                    audit_log::target.eq("x"),
+                ))
+                .execute(&mut c)
+                .unwrap();
+        }
+        assert!(
+            app.purge_audit_log(12, now).is_err(),
+            "the listing offers 1 to 6 months"
+        );
+        assert_eq!(app.purge_audit_log(3, now).unwrap(), 2);
+        let actions: Vec<String> = audit_log::table
+            .order(audit_log::id)
+            .select(audit_log::action)
+            .load(&mut c)
+            .unwrap();
+        assert!(actions.contains(&"recent".to_string()));
+        assert!(!actions.iter().any(|a| a.starts_with("old.")));
+        assert_eq!(
+            actions.last().map(String::as_str),
+            Some("audit.purge"),
+            "the purge leaves its own row"
+        );
+        assert_eq!(actions.len() as i64, before + 2);
+        assert!(app.contracts_ended(now.date_naive()).unwrap().is_empty());
+    })
+    .await
+    .unwrap();
 }
