@@ -262,21 +262,24 @@ fn severity_title(severity: i32) -> &'static str {
         .unwrap_or("")
 }
 
-/// Queues a warning or breach notice to a member of staff (the scheduler
-/// decides who): the ticket, which clock, and when it falls or fell due in
-/// Europe/London words.
+/// Queues a warning or breach notice to members of staff (the matrix
+/// decides who), one message each in one statement: the ticket, which
+/// clock, and when it falls or fell due in Europe/London words.
 #[allow(clippy::too_many_arguments)]
-pub fn enqueue_staff_alert(
+pub fn enqueue_staff_alerts(
     c: &mut DbConnection,
     ticket_id: i64,
     view: &TicketView,
-    to: &str,
+    to: &[String],
     clock: &str,
     breach: bool,
     due_at: DateTime<Utc>,
     escalation: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    if to.is_empty() {
+        return Ok(());
+    }
     let kind = if breach { "sla_breach" } else { "sla_warning" };
     let tz = chrono_tz::Europe::London;
     let context = serde_json::json!({
@@ -291,19 +294,36 @@ pub fn enqueue_staff_alert(
         "due": for_people(due_at, tz),
         "escalation": escalation,
         "desk_name": "The service desk",
-    });
-    queue_mail(
-        c,
-        Queued {
+    })
+    .to_string();
+    let ids: Vec<String> = to.iter().map(|_| new_message_id(&view.reference, kind)).collect();
+    let rows: Vec<NewOutbox> = to
+        .iter()
+        .zip(&ids)
+        .map(|(addr, id)| NewOutbox {
             ticket_id: Some(ticket_id),
             kind,
-            to,
-            message_id: &new_message_id(&view.reference, kind),
+            to_address: addr,
+            message_id: id,
             in_reply_to: None,
-            context: &context,
-        },
-        now,
-    )?;
+            context: context.clone(),
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        })
+        .collect();
+    // PostgreSQL: one multi-row statement, one round trip. SQLite runs
+    // in-process, and diesel's multi-row insert there opens a transaction of
+    // its own (refused inside ours): a row at a time.
+    match c {
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(outbox::table).values(&rows).execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            for r in &rows {
+                diesel::insert_into(outbox::table).values(r).execute(c)?;
+            }
+        }
+    }
     Ok(())
 }
 

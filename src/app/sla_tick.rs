@@ -169,19 +169,17 @@ pub(crate) fn escalate(
         if to.is_empty() && !notify.is_empty() {
             tracing::warn!(ticket = %row.reference, %at, clock, "escalation: nobody to tell");
         }
-        for addr in to {
-            super::outbox::enqueue_staff_alert(
-                c,
-                row.id,
-                view,
-                &addr,
-                clock,
-                at == Threshold::Breach,
-                *due_at,
-                &escalation,
-                now,
-            )?;
-        }
+        super::outbox::enqueue_staff_alerts(
+            c,
+            row.id,
+            view,
+            &to,
+            clock,
+            at == Threshold::Breach,
+            *due_at,
+            &escalation,
+            now,
+        )?;
     }
     if level != row.escalation_level {
         diesel::update(tickets::table.find(row.id))

@@ -343,14 +343,12 @@ fn insert_events(
     first_seq: usize,
     events: &[Event],
 ) -> Result<(), diesel::result::Error> {
-    for (i, e) in events.iter().enumerate() {
-        let (role, id) = actor_parts(&e.by);
-        let body = match &e.kind {
-            EventKind::Commented { body, .. } => Some(body.as_str()),
-            _ => None,
-        };
-        diesel::insert_into(ticket_events::table)
-            .values(NewEvent {
+    let rows: Vec<NewEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let (role, id) = actor_parts(&e.by);
+            NewEvent {
                 ticket_id,
                 seq: (first_seq + i) as i32,
                 at: naive(e.at),
@@ -358,10 +356,28 @@ fn insert_events(
                 actor_id: id,
                 kind: event_kind_name(&e.kind),
                 visibility: event_visibility(&e.kind),
-                body,
+                body: match &e.kind {
+                    EventKind::Commented { body, .. } => Some(body.as_str()),
+                    _ => None,
+                },
                 data: serde_json::to_string(e).expect("events serialise"),
-            })
-            .execute(conn)?;
+            }
+        })
+        .collect();
+    if !rows.is_empty() {
+        // PostgreSQL: one multi-row statement, one round trip. SQLite runs
+        // in-process, and diesel's multi-row insert there opens a
+        // transaction of its own (refused inside ours): a row at a time.
+        match conn {
+            DbConnection::Postgres(pg) => {
+                diesel::insert_into(ticket_events::table).values(&rows).execute(pg)?;
+            }
+            DbConnection::Sqlite(_) => {
+                for r in &rows {
+                    diesel::insert_into(ticket_events::table).values(r).execute(conn)?;
+                }
+            }
+        }
     }
     Ok(())
 }
