@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::tickets::{Change, TicketView};
-use super::{App, AppError, Principal, naive};
+use super::tickets::TicketView;
+use super::{App, AppError, naive};
 use crate::domain::clock::{AlertLevel, ClockKind};
-use crate::domain::policy::{Notify, Policy, Threshold};
+use crate::domain::policy::{Notify, Threshold};
 use crate::domain::ticket::{Event, EventKind};
 use crate::store::DbConnection;
 use crate::store::models::TicketRow;
@@ -50,20 +50,11 @@ impl App {
             let mut conn = self.conn()?;
             let (last, more) = conn.write(|c| -> Result<(Option<(chrono::NaiveDateTime, i64)>, bool), AppError> {
                 let due = claim(c, now, after, TICK_BATCH)?;
-                let mut last = after;
-                for (id, at, reference) in &due {
-                    last = Some((*at, *id));
-                    report.tickets += 1;
-                    match savepoint(c, |c| {
-                        self.change_ticket_counted(c, &Principal::operator(), reference, &[Change::Tick], now)
-                    }) {
-                        Ok((_, recorded)) => report.alerts += recorded,
-                        Err(e) => {
-                            report.failed += 1;
-                            tracing::warn!(ticket = %reference, error = %e, "sla tick");
-                        }
-                    }
-                }
+                let last = due.last().map(|(id, at, _)| (*at, *id)).or(after);
+                let (alerts, failed) = self.tick_batch(c, &due, now)?;
+                report.tickets += due.len();
+                report.alerts += alerts;
+                report.failed += failed;
                 Ok((last, due.len() as i64 == TICK_BATCH))
             })?;
             after = last;
@@ -73,6 +64,250 @@ impl App {
         }
         Ok(report)
     }
+}
+
+impl App {
+    /// Ticks one claimed batch with a handful of statements, whatever its
+    /// size: rows, events and recipients are read for the whole batch, the
+    /// core is applied to each ticket in memory, and the events, the new
+    /// state and the notices are written together. Each ticket goes through
+    /// the same core command (`Tick`) and the same escalation rules as any
+    /// change; a ticket the core refuses is left as it was and counted as
+    /// failed. Returns (alerts recorded, tickets failed).
+    fn tick_batch(
+        &self,
+        c: &mut DbConnection,
+        due: &[(i64, chrono::NaiveDateTime, String)],
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), AppError> {
+        use std::collections::HashMap;
+        use std::str::FromStr;
+
+        use crate::domain::clock::sla;
+        use crate::domain::holidays::Region;
+        use crate::domain::ticket::{Action, Actor, Command, SlaContext, Ticket};
+        use crate::store::schema::ticket_events;
+
+        if due.is_empty() {
+            return Ok((0, 0));
+        }
+        let ids: Vec<i64> = due.iter().map(|d| d.0).collect();
+        type Row = (TicketRow, String, String, Option<String>, String, Option<i64>);
+        let rows: Vec<Row> = tickets::table
+            .inner_join(organisations::table)
+            .inner_join(queues::table)
+            .filter(tickets::id.eq_any(&ids))
+            .select((
+                TicketRow::as_select(),
+                organisations::region,
+                organisations::slug,
+                organisations::account_contact,
+                queues::slug,
+                queues::lead_id,
+            ))
+            .load(c)?;
+        let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
+        let mut unreadable = std::collections::HashSet::new();
+        for (ticket_id, data) in ticket_events::table
+            .filter(ticket_events::ticket_id.eq_any(&ids))
+            .order((ticket_events::ticket_id, ticket_events::seq))
+            .select((ticket_events::ticket_id, ticket_events::data))
+            .load::<(i64, String)>(c)?
+        {
+            match serde_json::from_str(&data) {
+                Ok(e) => events.entry(ticket_id).or_default().push(e),
+                // Left out: its replay below fails and the ticket is counted as failed.
+                Err(e) => {
+                    tracing::warn!(ticket_id, error = %e, "sla tick: unreadable event");
+                    unreadable.insert(ticket_id);
+                }
+            }
+        }
+        // Everyone the matrix may name, read once for the batch.
+        let queue_ids: Vec<i64> = rows.iter().map(|r| r.0.queue_id).collect();
+        let mut members: HashMap<i64, Vec<String>> = HashMap::new();
+        for (q, email) in queue_members::table
+            .inner_join(users::table.on(users::id.eq(queue_members::user_id)))
+            .filter(queue_members::queue_id.eq_any(&queue_ids))
+            .filter(users::disabled.eq(false))
+            .order((queue_members::queue_id, users::email))
+            .select((queue_members::queue_id, users::email))
+            .load::<(i64, String)>(c)?
+        {
+            members.entry(q).or_default().push(email);
+        }
+        let people: Vec<i64> = rows.iter().flat_map(|r| [r.0.assignee_id, r.5]).flatten().collect();
+        let active: HashMap<i64, String> = users::table
+            .filter(users::id.eq_any(&people))
+            .filter(users::disabled.eq(false))
+            .select((users::id, users::email))
+            .load::<(i64, String)>(c)?
+            .into_iter()
+            .collect();
+        let managers: Vec<String> = users::table
+            .filter(users::role.eq("manager"))
+            .filter(users::disabled.eq(false))
+            .order(users::email)
+            .select(users::email)
+            .load(c)?;
+
+        let mut new_events: Vec<(i64, usize, Vec<Event>)> = Vec::new();
+        let mut states: Vec<(i64, i64, crate::store::models::TicketState, i32)> = Vec::new();
+        let mut notices: Vec<Notice> = Vec::new();
+        let mut failed = 0;
+        let mut alerts = 0;
+        for (row, region, org_slug, account_contact, queue_slug, lead) in &rows {
+            let outcome = (|| -> Result<(), String> {
+                if unreadable.contains(&row.id) {
+                    return Err("an event cannot be read".into());
+                }
+                let old = Ticket::replay(events.get(&row.id).map(Vec::as_slice).unwrap_or_default())
+                    .map_err(|e| e.to_string())?;
+                let policy = self
+                    .policy_version(c, &old.policy, &old.policy_version)
+                    .map_err(|e| e.to_string())?;
+                let region = Region::from_str(region).map_err(|e| e.to_string())?;
+                let calendars = self
+                    .calendars(c, &policy, region, &row.holiday_set)
+                    .map_err(|e| e.to_string())?;
+                let ctx = SlaContext {
+                    policy: &policy,
+                    calendars: &calendars,
+                };
+                let at = now.max(old.last_event_at());
+                let (next, recorded) = old
+                    .apply(
+                        &Command {
+                            at,
+                            by: Actor::System,
+                            action: Action::Tick,
+                        },
+                        &ctx,
+                    )
+                    .map_err(|e| e.to_string())?;
+                let view = sla(&next, &ctx, at).map_err(|e| e.to_string())?;
+                let mut state = super::tickets::state_row(
+                    &next,
+                    &view,
+                    row.queue_id,
+                    row.assignee_id,
+                    row.row_version + 1,
+                    &row.holiday_set,
+                    at,
+                );
+                let mut level = row.escalation_level;
+                for e in &recorded {
+                    let EventKind::AlertRecorded {
+                        clock,
+                        level: alert,
+                        severity,
+                        due_at,
+                    } = &e.kind
+                    else {
+                        continue;
+                    };
+                    let threshold = match alert {
+                        AlertLevel::AtRisk(p) => Threshold::AtRisk(*p),
+                        AlertLevel::Breach => Threshold::Breach,
+                    };
+                    level = level.max(i32::from(policy.escalation_level(threshold)));
+                    let notify = policy.escalation.recipients(threshold, *severity);
+                    let mut to: Vec<String> = Vec::new();
+                    for n in &notify {
+                        let queue = || members.get(&row.queue_id).cloned().unwrap_or_default();
+                        to.extend(match n {
+                            Notify::Assignee => match row.assignee_id.and_then(|a| active.get(&a)) {
+                                Some(a) => vec![a.clone()],
+                                None => queue(),
+                            },
+                            Notify::Queue => queue(),
+                            Notify::QueueLead => lead.and_then(|l| active.get(&l)).cloned().into_iter().collect(),
+                            Notify::Managers => managers.clone(),
+                            Notify::AccountContact => account_contact.clone().into_iter().collect(),
+                        });
+                    }
+                    to.sort();
+                    to.dedup();
+                    if to.is_empty() && !notify.is_empty() {
+                        tracing::warn!(ticket = %row.reference, %threshold, "escalation: nobody to tell");
+                    }
+                    let names: Vec<&str> = notify.iter().map(|n| notify_name(*n)).collect();
+                    notices.push(Notice {
+                        ticket_id: row.id,
+                        view: super::tickets::row_view(
+                            row,
+                            org_slug.clone(),
+                            String::new(),
+                            queue_slug.clone(),
+                            row.assignee_id.and_then(|a| active.get(&a).cloned()),
+                        ),
+                        to,
+                        clock: match clock {
+                            ClockKind::Response => "response",
+                            ClockKind::Resolve => "resolve",
+                        },
+                        breach: threshold == Threshold::Breach,
+                        due_at: *due_at,
+                        escalation: format!(
+                            "level {} ({threshold}), to {}",
+                            policy.escalation_level(threshold),
+                            names.join(", ")
+                        ),
+                    });
+                }
+                if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.next_check_at.is_some() {
+                    state.queue_order_at = Some(row.received_at);
+                }
+                alerts += recorded.len();
+                new_events.push((row.id, old.events.len() + 1, recorded));
+                states.push((row.id, row.row_version, state, level));
+                Ok(())
+            })();
+            if let Err(e) = outcome {
+                failed += 1;
+                tracing::warn!(ticket = %row.reference, error = %e, "sla tick");
+            }
+        }
+
+        for (ticket_id, first_seq, recorded) in &new_events {
+            super::tickets::insert_events(c, *ticket_id, *first_seq, recorded)?;
+        }
+        for (id, version, state, level) in states {
+            // The claim holds the row (SKIP LOCKED, or SQLite's one writer):
+            // its version cannot have moved, and the check says so if it did.
+            let n = diesel::update(tickets::table.find(id).filter(tickets::row_version.eq(version)))
+                .set((state, tickets::escalation_level.eq(level)))
+                .execute(c)?;
+            if n != 1 {
+                return Err(AppError::Conflict(format!("ticket {id} changed during the tick")));
+            }
+        }
+        for n in notices {
+            super::outbox::enqueue_staff_alerts(
+                c,
+                n.ticket_id,
+                &n.view,
+                &n.to,
+                n.clock,
+                n.breach,
+                n.due_at,
+                &n.escalation,
+                now,
+            )?;
+        }
+        Ok((alerts, failed))
+    }
+}
+
+/// A staff notice decided during a tick, written after the batch's events.
+struct Notice {
+    ticket_id: i64,
+    view: TicketView,
+    to: Vec<String>,
+    clock: &'static str,
+    breach: bool,
+    due_at: DateTime<Utc>,
+    escalation: String,
 }
 
 /// The next tickets due, after `after` in (next_check_at, id) order;
@@ -109,86 +344,6 @@ fn claim(
     })
 }
 
-/// Runs `f` in a savepoint: a ticket that fails is rolled back alone, and
-/// the rest of its batch commits.
-fn savepoint<T>(c: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
-    use diesel::connection::SimpleConnection;
-    c.batch_execute("SAVEPOINT tick")?;
-    match f(c) {
-        Ok(v) => {
-            c.batch_execute("RELEASE SAVEPOINT tick")?;
-            Ok(v)
-        }
-        Err(e) => {
-            c.batch_execute("ROLLBACK TO SAVEPOINT tick; RELEASE SAVEPOINT tick")?;
-            Err(e)
-        }
-    }
-}
-
-/// For each warning or breach among `events`: raises the ticket's
-/// escalation level and queues a notice to everyone the policy's matrix
-/// names. Runs in the transaction that records the events.
-pub(crate) fn escalate(
-    c: &mut DbConnection,
-    row: &TicketRow,
-    view: &TicketView,
-    policy: &Policy,
-    events: &[Event],
-    now: DateTime<Utc>,
-) -> Result<i32, AppError> {
-    let mut level = row.escalation_level;
-    for e in events {
-        let EventKind::AlertRecorded {
-            clock,
-            level: alert,
-            severity,
-            due_at,
-        } = &e.kind
-        else {
-            continue;
-        };
-        let at = match alert {
-            AlertLevel::AtRisk(p) => Threshold::AtRisk(*p),
-            AlertLevel::Breach => Threshold::Breach,
-        };
-        level = level.max(i32::from(policy.escalation_level(at)));
-        let notify = policy.escalation.recipients(at, *severity);
-        let mut to: Vec<String> = Vec::new();
-        for n in &notify {
-            to.extend(addresses(c, row, *n)?);
-        }
-        to.sort();
-        to.dedup();
-        let clock = match clock {
-            ClockKind::Response => "response",
-            ClockKind::Resolve => "resolve",
-        };
-        let names: Vec<&str> = notify.iter().map(|n| notify_name(*n)).collect();
-        let escalation = format!("level {} ({at}), to {}", policy.escalation_level(at), names.join(", "));
-        if to.is_empty() && !notify.is_empty() {
-            tracing::warn!(ticket = %row.reference, %at, clock, "escalation: nobody to tell");
-        }
-        super::outbox::enqueue_staff_alerts(
-            c,
-            row.id,
-            view,
-            &to,
-            clock,
-            at == Threshold::Breach,
-            *due_at,
-            &escalation,
-            now,
-        )?;
-    }
-    if level != row.escalation_level {
-        diesel::update(tickets::table.find(row.id))
-            .set(tickets::escalation_level.eq(level))
-            .execute(c)?;
-    }
-    Ok(level)
-}
-
 /// An unassigned severity 1 ticket that has started to escalate goes to the
 /// top of its queue (ordered by when it came in), until someone takes it.
 /// `row` is as written by the change; `level` its escalation level now.
@@ -210,52 +365,4 @@ fn notify_name(n: Notify) -> &'static str {
         Notify::Managers => "managers",
         Notify::AccountContact => "account contact",
     }
-}
-
-/// The addresses behind one kind of recipient, active people only.
-fn addresses(c: &mut DbConnection, row: &TicketRow, n: Notify) -> Result<Vec<String>, AppError> {
-    let active = |c: &mut DbConnection, id: i64| -> Result<Option<String>, AppError> {
-        Ok(users::table
-            .find(id)
-            .filter(users::disabled.eq(false))
-            .select(users::email)
-            .first(c)
-            .optional()?)
-    };
-    let members = |c: &mut DbConnection| -> Result<Vec<String>, AppError> {
-        Ok(queue_members::table
-            .inner_join(users::table.on(users::id.eq(queue_members::user_id)))
-            .filter(queue_members::queue_id.eq(row.queue_id))
-            .filter(users::disabled.eq(false))
-            .select(users::email)
-            .load(c)?)
-    };
-    Ok(match n {
-        Notify::Assignee => match row.assignee_id {
-            Some(id) => match active(c, id)? {
-                Some(a) => vec![a],
-                None => members(c)?,
-            },
-            None => members(c)?,
-        },
-        Notify::Queue => members(c)?,
-        Notify::QueueLead => {
-            let lead: Option<i64> = queues::table.find(row.queue_id).select(queues::lead_id).first(c)?;
-            match lead {
-                Some(id) => active(c, id)?.into_iter().collect(),
-                None => vec![],
-            }
-        }
-        Notify::Managers => users::table
-            .filter(users::role.eq("manager"))
-            .filter(users::disabled.eq(false))
-            .select(users::email)
-            .load(c)?,
-        Notify::AccountContact => organisations::table
-            .find(row.organisation_id)
-            .select(organisations::account_contact)
-            .first::<Option<String>>(c)?
-            .into_iter()
-            .collect(),
-    })
 }

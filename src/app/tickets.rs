@@ -66,8 +66,6 @@ pub enum Change {
     Reopen,
     Close,
     Cancel,
-    /// The scheduler's look: records warnings and breaches fallen due.
-    Tick,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -300,7 +298,7 @@ fn at_risk_at(view: &SlaView) -> Option<DateTime<Utc>> {
         .min()
 }
 
-fn state_row(
+pub(super) fn state_row(
     ticket: &Ticket,
     view: &SlaView,
     queue_id: i64,
@@ -337,7 +335,7 @@ fn state_row(
     }
 }
 
-fn insert_events(
+pub(super) fn insert_events(
     conn: &mut DbConnection,
     ticket_id: i64,
     first_seq: usize,
@@ -954,7 +952,6 @@ impl App {
                 Change::Reopen => Action::Reopen,
                 Change::Close => Action::Close,
                 Change::Cancel => Action::Cancel,
-                Change::Tick => Action::Tick,
             };
             let (next, evs) = ticket
                 .apply(
@@ -989,26 +986,24 @@ impl App {
         if updated == 0 {
             return Err(Attempt::Retry);
         }
-        // The scheduler's ticks are recorded as events; the audit log is for people's changes.
-        if !changes.iter().all(|ch| matches!(ch, Change::Tick)) {
-            let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
-            audit(
-                c,
-                who,
-                "ticket.change",
-                &format!("ticket:{}", l.row.reference),
-                Some(&summary.join(",")),
-                now,
-            )?;
-        }
+        let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
+        audit(
+            c,
+            who,
+            "ticket.change",
+            &format!("ticket:{}", l.row.reference),
+            Some(&summary.join(",")),
+            now,
+        )?;
         let row: TicketRow = tickets::table
             .find(l.row.id)
             .select(TicketRow::as_select())
             .first(c)
             .map_err(AppError::from)?;
         let out = self.view_of(c, &row)?;
-        let level = super::sla_tick::escalate(c, &row, &out, &l.policy, &events, now)?;
-        super::sla_tick::raise_in_queue(c, &row, level)?;
+        // Alerts (and so escalation) come only from the scheduler's tick;
+        // other changes keep the level, and may take a ticket off the top.
+        super::sla_tick::raise_in_queue(c, &row, row.escalation_level)?;
         // The requester hears of it in the same transaction as the change.
         // Only a reply or a status change tells the requester anything; the
         // scheduler's ticks (alerts only) skip the lookups.
@@ -1226,7 +1221,7 @@ impl App {
     }
 }
 
-fn row_view(
+pub(super) fn row_view(
     row: &TicketRow,
     organisation: String,
     requester: String,
