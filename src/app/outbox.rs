@@ -262,12 +262,20 @@ fn severity_title(severity: i32) -> &'static str {
         .unwrap_or("")
 }
 
-/// Queues a warning or breach notice to members of staff (the matrix
-/// decides who), one message each in one statement: the ticket, which
-/// clock, and when it falls or fell due in Europe/London words.
+/// A warning or breach notice to one member of staff, ready for the outbox.
+pub(crate) struct StaffAlert {
+    ticket_id: i64,
+    kind: &'static str,
+    to: String,
+    message_id: String,
+    context: String,
+}
+
+/// The notices of one warning or breach to members of staff (the matrix
+/// decides who): the ticket, which clock, and when it falls or fell due in
+/// Europe/London words; one message each.
 #[allow(clippy::too_many_arguments)]
-pub fn enqueue_staff_alerts(
-    c: &mut DbConnection,
+pub(crate) fn staff_alerts(
     ticket_id: i64,
     view: &TicketView,
     to: &[String],
@@ -275,11 +283,7 @@ pub fn enqueue_staff_alerts(
     breach: bool,
     due_at: DateTime<Utc>,
     escalation: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    if to.is_empty() {
-        return Ok(());
-    }
+) -> Vec<StaffAlert> {
     let kind = if breach { "sla_breach" } else { "sla_warning" };
     let tz = chrono_tz::Europe::London;
     let context = serde_json::json!({
@@ -296,30 +300,52 @@ pub fn enqueue_staff_alerts(
         "desk_name": "The service desk",
     })
     .to_string();
-    let ids: Vec<String> = to.iter().map(|_| new_message_id(&view.reference, kind)).collect();
-    let rows: Vec<NewOutbox> = to
-        .iter()
-        .zip(&ids)
-        .map(|(addr, id)| NewOutbox {
-            ticket_id: Some(ticket_id),
+    to.iter()
+        .map(|addr| StaffAlert {
+            ticket_id,
             kind,
-            to_address: addr,
-            message_id: id,
-            in_reply_to: None,
+            to: addr.clone(),
+            message_id: new_message_id(&view.reference, kind),
             context: context.clone(),
+        })
+        .collect()
+}
+
+/// Writes staff notices, of one ticket or many, in the caller's transaction.
+pub(crate) fn insert_staff_alerts(
+    c: &mut DbConnection,
+    alerts: &[StaffAlert],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let rows: Vec<NewOutbox> = alerts
+        .iter()
+        .map(|a| NewOutbox {
+            ticket_id: Some(a.ticket_id),
+            kind: a.kind,
+            to_address: &a.to,
+            message_id: &a.message_id,
+            in_reply_to: None,
+            context: a.context.clone(),
             created_at: naive(now),
             next_attempt_at: naive(now),
         })
         .collect();
-    // PostgreSQL: one multi-row statement, one round trip. SQLite runs
-    // in-process, and diesel's multi-row insert there opens a transaction of
-    // its own (refused inside ours): a row at a time.
+    insert_outbox_rows(c, &rows)
+}
+
+/// Inserts outbox rows. PostgreSQL: multi-row statements, a round trip per
+/// thousand rows. SQLite runs in-process, and diesel's multi-row insert
+/// there opens a transaction of its own (refused inside ours): a row at a
+/// time.
+pub(crate) fn insert_outbox_rows(c: &mut DbConnection, rows: &[NewOutbox]) -> Result<(), AppError> {
     match c {
         DbConnection::Postgres(pg) => {
-            diesel::insert_into(outbox::table).values(&rows).execute(pg)?;
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(outbox::table).values(chunk).execute(pg)?;
+            }
         }
         DbConnection::Sqlite(_) => {
-            for r in &rows {
+            for r in rows {
                 diesel::insert_into(outbox::table).values(r).execute(c)?;
             }
         }

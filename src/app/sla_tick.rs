@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::tickets::TicketView;
 use super::{App, AppError, naive};
 use crate::domain::clock::{AlertLevel, ClockKind};
 use crate::domain::policy::{Notify, Threshold};
@@ -153,7 +152,7 @@ impl App {
 
         let mut new_events: Vec<(i64, usize, Vec<Event>)> = Vec::new();
         let mut states: Vec<(i64, i64, crate::store::models::TicketState, i32)> = Vec::new();
-        let mut notices: Vec<Notice> = Vec::new();
+        let mut notices: Vec<super::outbox::StaffAlert> = Vec::new();
         let mut failed = 0;
         let mut alerts = 0;
         for (row, region, org_slug, account_contact, queue_slug, lead) in &rows {
@@ -232,28 +231,29 @@ impl App {
                         tracing::warn!(ticket = %row.reference, %threshold, "escalation: nobody to tell");
                     }
                     let names: Vec<&str> = notify.iter().map(|n| notify_name(*n)).collect();
-                    notices.push(Notice {
-                        ticket_id: row.id,
-                        view: super::tickets::row_view(
-                            row,
-                            org_slug.clone(),
-                            String::new(),
-                            queue_slug.clone(),
-                            row.assignee_id.and_then(|a| active.get(&a).cloned()),
-                        ),
-                        to,
-                        clock: match clock {
+                    let view = super::tickets::row_view(
+                        row,
+                        org_slug.clone(),
+                        String::new(),
+                        queue_slug.clone(),
+                        row.assignee_id.and_then(|a| active.get(&a).cloned()),
+                    );
+                    notices.extend(super::outbox::staff_alerts(
+                        row.id,
+                        &view,
+                        &to,
+                        match clock {
                             ClockKind::Response => "response",
                             ClockKind::Resolve => "resolve",
                         },
-                        breach: threshold == Threshold::Breach,
-                        due_at: *due_at,
-                        escalation: format!(
+                        threshold == Threshold::Breach,
+                        *due_at,
+                        &format!(
                             "level {} ({threshold}), to {}",
                             policy.escalation_level(threshold),
                             names.join(", ")
                         ),
-                    });
+                    ));
                 }
                 if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.next_check_at.is_some() {
                     state.queue_order_at = Some(row.received_at);
@@ -269,9 +269,11 @@ impl App {
             }
         }
 
-        for (ticket_id, first_seq, recorded) in &new_events {
-            super::tickets::insert_events(c, *ticket_id, *first_seq, recorded)?;
-        }
+        let rows: Vec<_> = new_events
+            .iter()
+            .flat_map(|(ticket_id, first_seq, recorded)| super::tickets::event_rows(*ticket_id, *first_seq, recorded))
+            .collect();
+        super::tickets::insert_event_rows(c, &rows)?;
         for (id, version, state, level) in states {
             // The claim holds the row (SKIP LOCKED, or SQLite's one writer):
             // its version cannot have moved, and the check says so if it did.
@@ -282,32 +284,9 @@ impl App {
                 return Err(AppError::Conflict(format!("ticket {id} changed during the tick")));
             }
         }
-        for n in notices {
-            super::outbox::enqueue_staff_alerts(
-                c,
-                n.ticket_id,
-                &n.view,
-                &n.to,
-                n.clock,
-                n.breach,
-                n.due_at,
-                &n.escalation,
-                now,
-            )?;
-        }
+        super::outbox::insert_staff_alerts(c, &notices, now)?;
         Ok((alerts, failed))
     }
-}
-
-/// A staff notice decided during a tick, written after the batch's events.
-struct Notice {
-    ticket_id: i64,
-    view: TicketView,
-    to: Vec<String>,
-    clock: &'static str,
-    breach: bool,
-    due_at: DateTime<Utc>,
-    escalation: String,
 }
 
 /// The next tickets due, after `after` in (next_check_at, id) order;

@@ -341,7 +341,12 @@ pub(super) fn insert_events(
     first_seq: usize,
     events: &[Event],
 ) -> Result<(), diesel::result::Error> {
-    let rows: Vec<NewEvent> = events
+    insert_event_rows(conn, &event_rows(ticket_id, first_seq, events))
+}
+
+/// The rows of a ticket's new events, numbered from `first_seq`.
+pub(super) fn event_rows(ticket_id: i64, first_seq: usize, events: &[Event]) -> Vec<NewEvent<'_>> {
+    events
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -361,19 +366,23 @@ pub(super) fn insert_events(
                 data: serde_json::to_string(e).expect("events serialise"),
             }
         })
-        .collect();
-    if !rows.is_empty() {
-        // PostgreSQL: one multi-row statement, one round trip. SQLite runs
-        // in-process, and diesel's multi-row insert there opens a
-        // transaction of its own (refused inside ours): a row at a time.
-        match conn {
-            DbConnection::Postgres(pg) => {
-                diesel::insert_into(ticket_events::table).values(&rows).execute(pg)?;
+        .collect()
+}
+
+/// Inserts event rows, of one ticket or many. PostgreSQL: multi-row
+/// statements, a round trip per thousand rows. SQLite runs in-process, and
+/// diesel's multi-row insert there opens a transaction of its own (refused
+/// inside ours): a row at a time.
+pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(ticket_events::table).values(chunk).execute(pg)?;
             }
-            DbConnection::Sqlite(_) => {
-                for r in &rows {
-                    diesel::insert_into(ticket_events::table).values(r).execute(conn)?;
-                }
+        }
+        DbConnection::Sqlite(_) => {
+            for r in rows {
+                diesel::insert_into(ticket_events::table).values(r).execute(conn)?;
             }
         }
     }
