@@ -274,19 +274,81 @@ impl App {
             .flat_map(|(ticket_id, first_seq, recorded)| super::tickets::event_rows(*ticket_id, *first_seq, recorded))
             .collect();
         super::tickets::insert_event_rows(c, &rows)?;
-        for (id, version, state, level) in states {
-            // The claim holds the row (SKIP LOCKED, or SQLite's one writer):
-            // its version cannot have moved, and the check says so if it did.
-            let n = diesel::update(tickets::table.find(id).filter(tickets::row_version.eq(version)))
-                .set((state, tickets::escalation_level.eq(level)))
-                .execute(c)?;
-            if n != 1 {
-                return Err(AppError::Conflict(format!("ticket {id} changed during the tick")));
-            }
-        }
+        write_states(c, states)?;
         super::outbox::insert_staff_alerts(c, &notices, now)?;
         Ok((alerts, failed))
     }
+}
+
+/// Writes the batch's new ticket state. A tick changes only the clocks,
+/// the escalation level, the queue position and the version (the core's
+/// `Tick` records alerts and nothing else), so only those are written. The
+/// claim holds the rows (SKIP LOCKED, or SQLite's one writer): their version
+/// cannot have moved, and the check says so if it did.
+fn write_states(
+    c: &mut DbConnection,
+    states: Vec<(i64, i64, crate::store::models::TicketState, i32)>,
+) -> Result<(), AppError> {
+    let expected = states.len();
+    let written = match c {
+        // One statement for the batch: the new values as arrays, unnested.
+        DbConnection::Postgres(pg) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+            let col = |f: &dyn Fn(&crate::store::models::TicketState) -> Option<chrono::NaiveDateTime>| -> Vec<Option<chrono::NaiveDateTime>> {
+                states.iter().map(|s| f(&s.2)).collect()
+            };
+            diesel::sql_query(
+                "UPDATE tickets AS t SET updated_at = v.updated_at, row_version = v.row_version, \
+                 response_state = v.response_state, response_elapsed_seconds = v.response_elapsed_seconds, \
+                 response_due_at = v.response_due_at, response_breached_at = v.response_breached_at, \
+                 resolve_state = v.resolve_state, resolve_elapsed_seconds = v.resolve_elapsed_seconds, \
+                 resolve_due_at = v.resolve_due_at, resolve_breached_at = v.resolve_breached_at, \
+                 at_risk_at = v.at_risk_at, next_check_at = v.next_check_at, queue_order_at = v.queue_order_at, \
+                 sla_computed_at = v.sla_computed_at, escalation_level = v.escalation_level \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::timestamp[], $4::bigint[], $5::text[], $6::bigint[], \
+                 $7::timestamp[], $8::timestamp[], $9::text[], $10::bigint[], $11::timestamp[], $12::timestamp[], \
+                 $13::timestamp[], $14::timestamp[], $15::timestamp[], $16::timestamp[], $17::int[]) \
+                 AS v(id, old_version, updated_at, row_version, response_state, response_elapsed_seconds, \
+                 response_due_at, response_breached_at, resolve_state, resolve_elapsed_seconds, resolve_due_at, \
+                 resolve_breached_at, at_risk_at, next_check_at, queue_order_at, sla_computed_at, escalation_level) \
+                 WHERE t.id = v.id AND t.row_version = v.old_version",
+            )
+            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.0).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.1).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(states.iter().map(|s| s.2.updated_at).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.row_version).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(states.iter().map(|s| s.2.response_state.clone()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.response_elapsed_seconds).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.response_due_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.response_breached_at))
+            .bind::<Array<Text>, _>(states.iter().map(|s| s.2.resolve_state.clone()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.resolve_elapsed_seconds).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.resolve_due_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.resolve_breached_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.at_risk_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.next_check_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.queue_order_at))
+            .bind::<Array<Timestamp>, _>(states.iter().map(|s| s.2.sla_computed_at).collect::<Vec<_>>())
+            .bind::<Array<Integer>, _>(states.iter().map(|s| s.3).collect::<Vec<_>>())
+            .execute(pg)?
+        }
+        DbConnection::Sqlite(_) => {
+            let mut n = 0;
+            for (id, version, state, level) in states {
+                n += diesel::update(tickets::table.find(id).filter(tickets::row_version.eq(version)))
+                    .set((state, tickets::escalation_level.eq(level)))
+                    .execute(c)?;
+            }
+            n
+        }
+    };
+    if written != expected {
+        return Err(AppError::Conflict(format!(
+            "{} of {expected} tickets changed during the tick",
+            expected - written
+        )));
+    }
+    Ok(())
 }
 
 /// The next tickets due, after `after` in (next_check_at, id) order;
