@@ -344,9 +344,11 @@ pub(crate) fn insert_outbox_rows(c: &mut DbConnection, rows: &[NewOutbox]) -> Re
                 diesel::insert_into(outbox::table).values(chunk).execute(pg)?;
             }
         }
-        DbConnection::Sqlite(_) => {
+        // Straight on the SQLite connection: its prepared-statement cache
+        // then serves every row after the first.
+        DbConnection::Sqlite(sq) => {
             for r in rows {
-                diesel::insert_into(outbox::table).values(r).execute(c)?;
+                diesel::insert_into(outbox::table).values(r).execute(sq)?;
             }
         }
     }

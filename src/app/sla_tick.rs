@@ -332,12 +332,14 @@ fn write_states(
             .bind::<Array<Integer>, _>(states.iter().map(|s| s.3).collect::<Vec<_>>())
             .execute(pg)?
         }
-        DbConnection::Sqlite(_) => {
+        // Straight on the SQLite connection: its prepared-statement cache
+        // then serves every row after the first.
+        DbConnection::Sqlite(sq) => {
             let mut n = 0;
             for (id, version, state, level) in states {
                 n += diesel::update(tickets::table.find(id).filter(tickets::row_version.eq(version)))
                     .set((state, tickets::escalation_level.eq(level)))
-                    .execute(c)?;
+                    .execute(sq)?;
             }
             n
         }

@@ -380,9 +380,11 @@ pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> R
                 diesel::insert_into(ticket_events::table).values(chunk).execute(pg)?;
             }
         }
-        DbConnection::Sqlite(_) => {
+        // Straight on the SQLite connection: its prepared-statement cache
+        // then serves every row after the first.
+        DbConnection::Sqlite(sq) => {
             for r in rows {
-                diesel::insert_into(ticket_events::table).values(r).execute(conn)?;
+                diesel::insert_into(ticket_events::table).values(r).execute(sq)?;
             }
         }
     }
