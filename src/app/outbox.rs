@@ -271,13 +271,23 @@ pub(crate) struct StaffAlert {
     context: String,
 }
 
+/// What a staff notice says about its ticket.
+pub(crate) struct AlertedTicket<'a> {
+    pub id: i64,
+    pub reference: &'a str,
+    pub subject: &'a str,
+    pub severity: i32,
+    pub organisation: &'a str,
+    pub queue: &'a str,
+    pub assignee: Option<&'a str>,
+}
+
 /// The notices of one warning or breach to members of staff (the matrix
 /// decides who): the ticket, which clock, and when it falls or fell due in
 /// Europe/London words; one message each.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn staff_alerts(
-    ticket_id: i64,
-    view: &TicketView,
+    ticket: &AlertedTicket,
     to: &[String],
     clock: &str,
     breach: bool,
@@ -287,13 +297,13 @@ pub(crate) fn staff_alerts(
     let kind = if breach { "sla_breach" } else { "sla_warning" };
     let tz = chrono_tz::Europe::London;
     let context = serde_json::json!({
-        "reference": view.reference,
-        "subject": view.subject,
-        "severity": view.severity,
-        "severity_title": severity_title(view.severity),
-        "organisation": view.organisation,
-        "queue": view.queue.clone().unwrap_or_default(),
-        "assignee": view.assignee.clone().unwrap_or_else(|| "nobody".into()),
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "severity": ticket.severity,
+        "severity_title": severity_title(ticket.severity),
+        "organisation": ticket.organisation,
+        "queue": ticket.queue,
+        "assignee": ticket.assignee.unwrap_or("nobody"),
         "clock": clock,
         "due": for_people(due_at, tz),
         "escalation": escalation,
@@ -302,10 +312,10 @@ pub(crate) fn staff_alerts(
     .to_string();
     to.iter()
         .map(|addr| StaffAlert {
-            ticket_id,
+            ticket_id: ticket.id,
             kind,
             to: addr.clone(),
-            message_id: new_message_id(&view.reference, kind),
+            message_id: new_message_id(ticket.reference, kind),
             context: context.clone(),
         })
         .collect()

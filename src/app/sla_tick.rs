@@ -231,16 +231,17 @@ impl App {
                         tracing::warn!(ticket = %row.reference, %threshold, "escalation: nobody to tell");
                     }
                     let names: Vec<&str> = notify.iter().map(|n| notify_name(*n)).collect();
-                    let view = super::tickets::row_view(
-                        row,
-                        org_slug.clone(),
-                        String::new(),
-                        queue_slug.clone(),
-                        row.assignee_id.and_then(|a| active.get(&a).cloned()),
-                    );
+                    let ticket = super::outbox::AlertedTicket {
+                        id: row.id,
+                        reference: &row.reference,
+                        subject: &row.subject,
+                        severity: row.severity,
+                        organisation: org_slug,
+                        queue: queue_slug,
+                        assignee: row.assignee_id.and_then(|a| active.get(&a)).map(String::as_str),
+                    };
                     notices.extend(super::outbox::staff_alerts(
-                        row.id,
-                        &view,
+                        &ticket,
                         &to,
                         match clock {
                             ClockKind::Response => "response",

@@ -335,7 +335,7 @@ pub(super) fn state_row(
     }
 }
 
-pub(super) fn insert_events(
+fn insert_events(
     conn: &mut DbConnection,
     ticket_id: i64,
     first_seq: usize,
@@ -843,7 +843,7 @@ impl App {
         let mut conn = self.conn()?;
         for _ in 0..RETRIES {
             match conn.write(|c| self.try_change(c, who, reference, changes, if_match, now)) {
-                Ok((v, _)) => return Ok(v),
+                Ok(v) => return Ok(v),
                 Err(Attempt::Retry) if if_match.is_none() => continue,
                 Err(Attempt::Retry) => {
                     return Err(AppError::Conflict("the ticket changed meanwhile: read it again".into()));
@@ -864,19 +864,6 @@ impl App {
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        self.change_ticket_counted(c, who, reference, changes, now)
-            .map(|(v, _)| v)
-    }
-
-    /// As [`App::change_ticket_in`], with the number of events recorded.
-    pub(crate) fn change_ticket_counted(
-        &self,
-        c: &mut DbConnection,
-        who: &Principal,
-        reference: &str,
-        changes: &[Change],
-        now: DateTime<Utc>,
-    ) -> Result<(TicketView, usize), AppError> {
         match self.try_change(c, who, reference, changes, None, now) {
             Ok(v) => Ok(v),
             Err(Attempt::Retry) => Err(AppError::Conflict("the ticket changed meanwhile: try again".into())),
@@ -892,7 +879,7 @@ impl App {
         changes: &[Change],
         if_match: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<(TicketView, usize), Attempt> {
+    ) -> Result<TicketView, Attempt> {
         c.lock_ticket(&parse_reference(reference)?)?;
         let l = self.load_ticket(c, who, reference)?;
         if let Some(v) = if_match
@@ -1029,7 +1016,7 @@ impl App {
             )
         });
         if !tells_requester {
-            return Ok((out, events.len()));
+            return Ok(out);
         }
         let requester: User = users::table
             .find(row.requester_id)
@@ -1066,7 +1053,7 @@ impl App {
             },
             now,
         )?;
-        Ok((out, events.len()))
+        Ok(out)
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
@@ -1232,7 +1219,7 @@ impl App {
     }
 }
 
-pub(super) fn row_view(
+fn row_view(
     row: &TicketRow,
     organisation: String,
     requester: String,
