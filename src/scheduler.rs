@@ -33,6 +33,14 @@ pub struct SchedulerSettings {
     /// How long the audit log is kept: 1 to 6 months (default 6).
     #[serde(default = "six")]
     pub audit_retention_months: u32,
+    /// Threads that work the SLA tick's batches at once on PostgreSQL
+    /// (1 to 16, default 2); SQLite always uses one.
+    #[serde(default = "tick_workers")]
+    pub tick_workers: usize,
+}
+
+fn tick_workers() -> usize {
+    crate::app::sla_tick::DEFAULT_TICK_WORKERS
 }
 
 fn yes() -> bool {
@@ -77,6 +85,7 @@ pub struct Scheduler {
     jobs: Vec<Job>,
     owner: String,
     retention_months: u32,
+    tick_workers: usize,
     pub enabled: bool,
     /// This process's next slot of each job that takes no lease.
     local_next: std::sync::Mutex<std::collections::HashMap<&'static str, DateTime<Utc>>>,
@@ -114,6 +123,12 @@ impl Scheduler {
                 s.audit_retention_months
             ));
         }
+        if !(1..=16).contains(&s.tick_workers) {
+            return Err(format!(
+                "[scheduler] tick_workers: {} is outside 1 to 16",
+                s.tick_workers
+            ));
+        }
         let job = |name: &'static str, expression: &str, lease_seconds: Option<i64>| -> Result<Job, String> {
             let schedule = cron::Schedule::from_str(expression).map_err(|e| {
                 format!("[scheduler] {name}: '{expression}' is not a cron expression with seconds: {e}")
@@ -144,6 +159,7 @@ impl Scheduler {
                 rand.iter().map(|b| format!("{b:02x}")).collect::<String>()
             ),
             retention_months: s.audit_retention_months,
+            tick_workers: s.tick_workers,
             enabled: s.enabled,
             local_next: Default::default(),
         })
@@ -234,7 +250,7 @@ impl Scheduler {
     fn run_job(&self, app: &App, job: &str, now: DateTime<Utc>) -> Result<String, String> {
         match job {
             "sla_tick" => app
-                .sla_tick(now)
+                .sla_tick_with(now, self.tick_workers)
                 .map(|r| format!("{} tickets, {} alerts, {} failed", r.tickets, r.alerts, r.failed))
                 .map_err(|e| e.to_string()),
             "audit_purge" => app

@@ -343,22 +343,35 @@ pub(crate) fn insert_staff_alerts(
     insert_outbox_rows(c, &rows)
 }
 
-/// Inserts outbox rows. PostgreSQL: multi-row statements, a round trip per
-/// thousand rows. SQLite runs in-process, and diesel's multi-row insert
-/// there opens a transaction of its own (refused inside ours): a row at a
-/// time.
+/// Inserts outbox rows, many in one statement. PostgreSQL takes them as one
+/// array per column (one statement whatever the number, parsed and planned
+/// once); SQLite as multi-row VALUES, a thousand rows at a time.
 pub(crate) fn insert_outbox_rows(c: &mut DbConnection, rows: &[NewOutbox]) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     match c {
         DbConnection::Postgres(pg) => {
-            for chunk in rows.chunks(1000) {
-                diesel::insert_into(outbox::table).values(chunk).execute(pg)?;
-            }
+            use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+            diesel::sql_query(
+                "INSERT INTO outbox (ticket_id, kind, to_address, message_id, in_reply_to, context, \
+                 created_at, next_attempt_at) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], \
+                 $4::text[], $5::text[], $6::text[], $7::timestamp[], $8::timestamp[])",
+            )
+            .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.ticket_id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.to_address).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.in_reply_to).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.context.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>())
+            .execute(pg)?;
         }
-        // Straight on the SQLite connection: its prepared-statement cache
-        // then serves every row after the first.
+        // 1,000 rows of 8 values stays inside SQLite's limit on binds.
         DbConnection::Sqlite(sq) => {
-            for r in rows {
-                diesel::insert_into(outbox::table).values(r).execute(sq)?;
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(outbox::table).values(chunk).execute(sq)?;
             }
         }
     }

@@ -36,9 +36,50 @@ pub struct TickReport {
 /// Tickets per transaction.
 pub const TICK_BATCH: i64 = 500;
 
+/// Batches worked at once on PostgreSQL, unless configured otherwise.
+pub const DEFAULT_TICK_WORKERS: usize = 2;
+
 impl App {
-    /// Looks at every ticket due by `now`.
+    /// Looks at every ticket due by `now`, with the default number of workers.
     pub fn sla_tick(&self, now: DateTime<Utc>) -> Result<TickReport, AppError> {
+        self.sla_tick_with(now, DEFAULT_TICK_WORKERS)
+    }
+
+    /// Looks at every ticket due by `now`. On PostgreSQL `workers` threads
+    /// each claim and work batches, on connections of their own: while one
+    /// waits for the database to write its batch, another computes the
+    /// next, and SKIP LOCKED keeps their batches apart exactly as it keeps
+    /// several processes apart. On SQLite one: it has one writer.
+    pub fn sla_tick_with(&self, now: DateTime<Utc>, workers: usize) -> Result<TickReport, AppError> {
+        let backend = self.conn()?.backend();
+        let workers = match backend {
+            crate::store::Backend::Sqlite => 1,
+            crate::store::Backend::Postgres => workers.max(1),
+        };
+        if workers == 1 {
+            return self.tick_worker(now);
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| self.tick_worker(now))).collect();
+            let mut report = TickReport::default();
+            let mut error = None;
+            for h in handles {
+                match h.join() {
+                    Ok(Ok(r)) => {
+                        report.tickets += r.tickets;
+                        report.alerts += r.alerts;
+                        report.failed += r.failed;
+                    }
+                    Ok(Err(e)) => error = error.or(Some(e)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            error.map_or(Ok(report), Err)
+        })
+    }
+
+    /// One worker's share of a tick: batches until none is left to claim.
+    fn tick_worker(&self, now: DateTime<Utc>) -> Result<TickReport, AppError> {
         let mut report = TickReport::default();
         // Tickets are taken in (next_check_at, id) order from a cursor, so
         // one that stays due (it failed, or its clock needs it again at
@@ -333,16 +374,49 @@ fn write_states(
             .bind::<Array<Integer>, _>(states.iter().map(|s| s.3).collect::<Vec<_>>())
             .execute(pg)?
         }
-        // Straight on the SQLite connection: its prepared-statement cache
-        // then serves every row after the first.
+        // One statement for the batch as well: the new values as a JSON
+        // array of rows, read by json_each. Timestamps are written as diesel
+        // writes them on SQLite, so they compare and read back alike.
         DbConnection::Sqlite(sq) => {
-            let mut n = 0;
-            for (id, version, state, level) in states {
-                n += diesel::update(tickets::table.find(id).filter(tickets::row_version.eq(version)))
-                    .set((state, tickets::escalation_level.eq(level)))
-                    .execute(sq)?;
-            }
-            n
+            use diesel::sql_types::Text;
+            let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.format("%F %T%.f").to_string());
+            let rows: Vec<serde_json::Value> = states
+                .iter()
+                .map(|(id, version, s, level)| {
+                    serde_json::json!([
+                        id,
+                        version,
+                        ts(Some(s.updated_at)),
+                        s.row_version,
+                        s.response_state,
+                        s.response_elapsed_seconds,
+                        ts(s.response_due_at),
+                        ts(s.response_breached_at),
+                        s.resolve_state,
+                        s.resolve_elapsed_seconds,
+                        ts(s.resolve_due_at),
+                        ts(s.resolve_breached_at),
+                        ts(s.at_risk_at),
+                        ts(s.next_check_at),
+                        ts(s.queue_order_at),
+                        ts(Some(s.sla_computed_at)),
+                        level,
+                    ])
+                })
+                .collect();
+            diesel::sql_query(
+                "UPDATE tickets SET updated_at = v.value ->> 2, row_version = v.value ->> 3, \
+                 response_state = v.value ->> 4, response_elapsed_seconds = v.value ->> 5, \
+                 response_due_at = v.value ->> 6, response_breached_at = v.value ->> 7, \
+                 resolve_state = v.value ->> 8, resolve_elapsed_seconds = v.value ->> 9, \
+                 resolve_due_at = v.value ->> 10, resolve_breached_at = v.value ->> 11, \
+                 at_risk_at = v.value ->> 12, next_check_at = v.value ->> 13, queue_order_at = v.value ->> 14, \
+                 sla_computed_at = v.value ->> 15, escalation_level = v.value ->> 16 \
+                 FROM json_each(?) AS v \
+                 WHERE tickets.id = v.value ->> 0 AND tickets.row_version = v.value ->> 1",
+            )
+            .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
+            .execute(sq)?
         }
     };
     if written != expected {

@@ -239,7 +239,10 @@ pub struct EventRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = ticket_events)]
+// NULL rather than DEFAULT for a None (the columns have no other default):
+// the statement is then the same for every row, so SQLite caches it and
+// takes many rows in one INSERT.
+#[diesel(table_name = ticket_events, treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
     pub ticket_id: i64,
     pub seq: i32,
@@ -287,7 +290,10 @@ pub struct NewInbound<'a> {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = outbox)]
+// NULL rather than DEFAULT for a None (the columns have no other default):
+// the statement is then the same for every row, so SQLite caches it and
+// takes many rows in one INSERT.
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewOutbox<'a> {
     pub ticket_id: Option<i64>,
     pub kind: &'a str,
