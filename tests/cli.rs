@@ -980,3 +980,248 @@ fn the_scheduler_runs_jobs_once_for_an_operator_and_reports_their_status() {
         "{err}"
     );
 }
+
+/// The demo as a user runs it, with a policy of one-minute targets
+/// (`fixtures/policies/rapid.toml`) beside the shipped ones and the tick
+/// every second: a severity 1 ticket mailed in warns at 75% (45 s) and 90%
+/// (54 s) and breaches at 60 s, each recorded at that instant, and the
+/// notices reach the outbox folder within seconds of it, to the people the
+/// default escalation matrix names.
+#[test]
+fn a_short_target_on_the_demo_warns_and_breaches_on_time_into_the_outbox() {
+    use std::io::Read;
+    let dir = tempdir();
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in std::fs::read_dir(root.join("sla-policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, policies.join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(root.join("fixtures/policies/rapid.toml"), policies.join("rapid.toml")).unwrap();
+    // The demo reads its desk from beside the policy directory.
+    std::fs::create_dir_all(dir.join("fixtures/demo")).unwrap();
+    std::fs::copy(
+        root.join("fixtures/demo/desk.toml"),
+        dir.join("fixtures/demo/desk.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("sladesk.toml"), "[scheduler]\nsla_tick = \"* * * * * *\"\n").unwrap();
+    let db = format!("sqlite://{}", dir.join("demo.db").display());
+    let outbox = dir.join("outbox");
+    let common = |c: &mut Command| {
+        c.args(["--database-url", &db])
+            .arg("--policies")
+            .arg(&policies)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("SLADESK_OUTBOX_DIR", &outbox);
+    };
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_sladesk"));
+    demo.args(["demo", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("sladesk.toml"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    common(&mut demo);
+    let mut child = demo.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+        if line.trim_start().starts_with("try:") {
+            break;
+        }
+    }
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = banner
+        .lines()
+        .find(|l| l.contains("manager@sladesk.example"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let run = |args: &[&str], input: &[u8]| -> String {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sladesk"));
+        c.args(args)
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        common(&mut c);
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    run(
+        &[
+            "org",
+            "add",
+            "--slug",
+            "rapidco",
+            "--name",
+            "Rapid Co",
+            "--tier",
+            "rapid",
+            "--region",
+            "england-and-wales",
+            "--email-domain",
+            "rapid.example",
+            "--may-declare-severity",
+            "--account-contact",
+            "account.manager@sladesk.example",
+        ],
+        b"",
+    );
+    let said = run(
+        &["ingest"],
+        b"From: Ola Ops <ola@rapid.example>\r\nTo: support@sladesk.example\r\nSubject: [S1] Payments are down\r\nMessage-ID: <rapid-1@rapid.example>\r\n\r\nEvery card payment fails.\r\n",
+    );
+    let said: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+    assert_eq!(said["outcome"], "created", "{said}");
+    let reference = said["reference"].as_str().unwrap().to_string();
+
+    let get = |path: &str| -> serde_json::Value {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    let ticket = get(&format!("/api/v1/tickets/{reference}"));
+    assert_eq!(ticket["severity"], 1, "declared in the subject: {ticket}");
+    assert_eq!(ticket["policy"], "rapid");
+    let received = chrono::DateTime::parse_from_rfc3339(ticket["received_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+
+    // (subject, recipient, when the file was written) of our staff notices.
+    let notices = || -> Vec<(String, String, std::time::SystemTime)> {
+        let Ok(d) = std::fs::read_dir(&outbox) else {
+            return Vec::new();
+        };
+        d.filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let subject = text.lines().find(|l| l.starts_with("Subject: "))?.to_string();
+                if !subject.contains(&format!("[{reference}]")) || !subject.contains("response") {
+                    return None;
+                }
+                let to = text
+                    .lines()
+                    .find(|l| l.starts_with("To: "))?
+                    .trim_start_matches("To: ")
+                    .to_string();
+                Some((subject, to, e.metadata().ok()?.modified().ok()?))
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while notices().iter().filter(|n| n.0.contains("BREACHED")).count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no breach notices after 120 s: {:?}",
+            notices()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    // Each alert recorded once, at the instant the core says it fell due.
+    let events = get(&format!("/api/v1/tickets/{reference}/events"));
+    let alerts: Vec<(String, String, String)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "alert_recorded" && e["data"]["clock"] == "response")
+        .map(|e| {
+            (
+                e["data"]["level"].to_string(),
+                e["at"].as_str().unwrap().to_string(),
+                e["data"]["due_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    for ((_, recorded, due), offset) in alerts.iter().zip([45, 54, 60]) {
+        assert_eq!(at(due), received + chrono::Duration::seconds(offset), "{alerts:?}");
+        assert_eq!(at(recorded), at(due), "recorded at its true instant: {alerts:?}");
+    }
+    let ticket = get(&format!("/api/v1/tickets/{reference}"));
+    assert_eq!(ticket["response"]["state"], "breached_running", "{ticket}");
+    assert_eq!(
+        at(ticket["response"]["breached_at"].as_str().unwrap()),
+        received + chrono::Duration::seconds(60)
+    );
+    assert_eq!(ticket["escalation_level"], 3, "{ticket}");
+
+    // The notices: 75% to the unassigned ticket's queue, 90% to its lead,
+    // the breach to the managers and (severity 1) the account contact; each
+    // once, and written within seconds of its instant.
+    let mut got: Vec<(String, String)> = notices()
+        .into_iter()
+        .map(|(subject, to, written)| {
+            let due = if subject.contains("BREACHED") {
+                60
+            } else if to == "alice@sladesk.example" && subject.contains("At risk") {
+                // Alice is in the queue (75%) and leads it (90%): the later one.
+                54
+            } else {
+                45
+            };
+            let late = chrono::DateTime::<chrono::Utc>::from(written) - (received + chrono::Duration::seconds(due));
+            assert!(
+                late.num_seconds() < 10,
+                "{subject} to {to} written {late} after it fell due"
+            );
+            (
+                if subject.contains("BREACHED") {
+                    "breach"
+                } else {
+                    "at risk"
+                }
+                .to_string(),
+                to,
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("at risk", "alice@sladesk.example"),
+        ("at risk", "alice@sladesk.example"),
+        ("at risk", "bilal@sladesk.example"),
+        ("at risk", "chen@sladesk.example"),
+        ("breach", "account.manager@sladesk.example"),
+        ("breach", "manager@sladesk.example"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let _ = child.kill();
+    let _ = child.wait();
+}
