@@ -5,8 +5,10 @@
 //! `now` as a parameter, so every answer is deterministic and replayable.
 //! It must not import actix, diesel, lettre, handlebars, cron or tokio.
 
+pub mod availability;
 pub mod calendar;
 pub mod clock;
+pub mod credits;
 pub mod duration;
 pub mod holidays;
 pub mod policy;

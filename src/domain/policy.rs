@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::calendar::{Calendar, CalendarSpec, DayInterval, WeeklyHours};
+use super::clock::ClockKind;
+use super::credits::{AvailabilityBand, CreditSchedule, TicketBreachRate};
 use super::duration::BusinessDuration;
 use super::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
 use super::ticket::{Severity, Status};
@@ -61,6 +63,9 @@ pub struct Policy {
     /// existing policy's version.
     #[serde(skip_serializing_if = "Escalation::is_default")]
     pub escalation: Escalation,
+    /// The service-credit schedule, if the tier has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<CreditSchedule>,
 }
 
 /// A threshold a clock crosses: a percentage of its target, or the breach.
@@ -220,6 +225,33 @@ struct RawPolicy {
     pause: RawPause,
     severity: Spanned<BTreeMap<Spanned<String>, Spanned<RawSeverity>>>,
     escalation: Option<Vec<Spanned<RawEscalation>>>,
+    credits: Option<Spanned<RawCredits>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredits {
+    cap: Option<Spanned<String>>,
+    maintenance_notice_days: Option<Spanned<i64>>,
+    #[serde(default)]
+    availability: Vec<Spanned<RawBand>>,
+    #[serde(default)]
+    ticket_breach: Vec<Spanned<RawBreachRate>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBand {
+    below: Spanned<String>,
+    credit: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreachRate {
+    severities: Spanned<Vec<Spanned<i64>>>,
+    clock: Spanned<String>,
+    credit: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +294,114 @@ struct RawSeverity {
     response: Option<Spanned<String>>,
     resolve: Option<Spanned<String>>,
     calendar: Option<Spanned<String>>,
+}
+
+fn parse_credits(cx: &Ctx, raw: &Spanned<RawCredits>) -> Result<CreditSchedule, PolicyError> {
+    use super::credits::parse_percent;
+    let c = raw.get_ref();
+    let percent = |s: &Spanned<String>, decimals: u32, field: &str| -> Result<i64, PolicyError> {
+        parse_percent(s.get_ref(), decimals).or_else(|e| cx.err(Some(s.span()), field, e))
+    };
+    let cap = match &c.cap {
+        Some(s) => percent(s, 2, "credits.cap")?,
+        None => 10_000,
+    };
+    let maintenance_notice_days = match &c.maintenance_notice_days {
+        None => 5,
+        Some(d) => match u32::try_from(*d.get_ref()) {
+            Ok(n) if n <= 365 => n,
+            _ => {
+                return cx.err(
+                    Some(d.span()),
+                    "credits.maintenance_notice_days",
+                    format!("{} is outside 0–365 days", d.get_ref()),
+                );
+            }
+        },
+    };
+    let mut availability = Vec::new();
+    for (i, b) in c.availability.iter().enumerate() {
+        let field = format!("credits.availability[{i}]");
+        let below = percent(&b.get_ref().below, 3, &format!("{field}.below"))?;
+        let credit = percent(&b.get_ref().credit, 2, &format!("{field}.credit"))?;
+        if availability.iter().any(|a: &AvailabilityBand| a.below == below) {
+            return cx.err(
+                Some(b.get_ref().below.span()),
+                &format!("{field}.below"),
+                "a band with this bound is already given",
+            );
+        }
+        availability.push(AvailabilityBand { below, credit });
+    }
+    availability.sort_by_key(|b| b.below);
+    // A lower availability must never earn a smaller credit.
+    for w in availability.windows(2) {
+        if w[0].credit < w[1].credit {
+            return cx.err(
+                Some(raw.span()),
+                "credits.availability",
+                format!(
+                    "below {} earns less ({}) than below {} ({}): a worse month must not earn a smaller credit",
+                    super::credits::percent_text(w[0].below, 3),
+                    super::credits::percent_text(w[0].credit, 2),
+                    super::credits::percent_text(w[1].below, 3),
+                    super::credits::percent_text(w[1].credit, 2)
+                ),
+            );
+        }
+    }
+    let mut ticket_breach = Vec::new();
+    for (i, r) in c.ticket_breach.iter().enumerate() {
+        let field = format!("credits.ticket_breach[{i}]");
+        let r = r.get_ref();
+        let mut severities = Vec::new();
+        for s in r.severities.get_ref() {
+            let sev = u8::try_from(*s.get_ref())
+                .ok()
+                .and_then(|n| Severity::try_from(n).ok())
+                .map_or_else(
+                    || {
+                        cx.err(
+                            Some(s.span()),
+                            &format!("{field}.severities"),
+                            "expected severities 1 to 4",
+                        )
+                    },
+                    Ok,
+                )?;
+            severities.push(sev);
+        }
+        if severities.is_empty() {
+            return cx.err(
+                Some(r.severities.span()),
+                &format!("{field}.severities"),
+                "names no severity",
+            );
+        }
+        let clock = match r.clock.get_ref().as_str() {
+            "response" => ClockKind::Response,
+            "resolve" => ClockKind::Resolve,
+            other => {
+                return cx.err(
+                    Some(r.clock.span()),
+                    &format!("{field}.clock"),
+                    format!("unknown clock '{other}': expected response or resolve"),
+                );
+            }
+        };
+        let credit = percent(&r.credit, 2, &format!("{field}.credit"))?;
+        ticket_breach.push(TicketBreachRate {
+            severities,
+            clock,
+            credit,
+        });
+    }
+    Ok(CreditSchedule {
+        availability,
+        ticket_breach,
+        cap,
+        maintenance_notice_days,
+    })
 }
 
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -582,6 +722,11 @@ impl Policy {
             }
         };
 
+        let credits = match &raw.credits {
+            None => None,
+            Some(c) => Some(parse_credits(&cx, c)?),
+        };
+
         let mut policy = Policy {
             name,
             description: raw.description.trim().to_string(),
@@ -596,6 +741,7 @@ impl Policy {
             at_risk,
             reopen_window,
             escalation,
+            credits,
         };
         policy.version = policy.content_hash();
         Ok(policy)
@@ -767,6 +913,49 @@ resolve = "none"
         let c = Policy::from_toml("c", &SILVER.replace("resolve = \"3bd\"", "resolve = \"4bd\"")).unwrap();
         assert_eq!(a.version, b.version);
         assert_ne!(a.version, c.version);
+    }
+
+    const CREDITS: &str = r#"
+[credits]
+cap = "100%"
+maintenance_notice_days = 5
+availability = [
+  { below = "99.9%", credit = "5%" },
+  { below = "99.5%", credit = "10%" },
+  { below = "99%", credit = "25%" },
+]
+ticket_breach = [{ severities = [1, 2], clock = "resolve", credit = "2.5%" }]
+"#;
+
+    #[test]
+    fn the_credit_schedule_is_data_and_is_checked_like_the_rest() {
+        let p = Policy::from_toml("sla-policies/test.toml", &format!("{SILVER}{CREDITS}")).unwrap();
+        let c = p.credits.as_ref().unwrap();
+        let bands: Vec<(i64, i64)> = c.availability.iter().map(|b| (b.below, b.credit)).collect();
+        assert_eq!(bands, [(99_000, 2_500), (99_500, 1_000), (99_900, 500)]);
+        assert_eq!(c.ticket_breach[0].credit, 250);
+        assert_eq!((c.cap, c.maintenance_notice_days), (10_000, 5));
+        let plain = Policy::from_toml("sla-policies/test.toml", SILVER).unwrap();
+        assert_ne!(p.version, plain.version, "credits are part of the policy");
+        let with = |from: &str, to: &str| err(&format!("{SILVER}{}", CREDITS.replace(from, to)));
+        assert_eq!(
+            with("\"2.5%\"", "\"2.555%\""),
+            "sla-policies/test.toml:31: credits.ticket_breach[0].credit: '2.555%' is not a percentage with at most 2 decimals, such as \"99.9%\""
+        );
+        assert_eq!(
+            with("clock = \"resolve\"", "clock = \"fix\""),
+            "sla-policies/test.toml:31: credits.ticket_breach[0].clock: unknown clock 'fix': expected response or resolve"
+        );
+        assert!(
+            with("\"10%\"", "\"30%\"")
+                .contains("credits.availability: below 99% earns less (25%) than below 99.5% (30%)"),
+            "{}",
+            with("\"10%\"", "\"30%\"")
+        );
+        assert_eq!(
+            with("cap = \"100%\"", "cap = \"150%\""),
+            "sla-policies/test.toml:24: credits.cap: '150%' is over 100%"
+        );
     }
 
     #[test]
