@@ -10,6 +10,7 @@ pub mod admin;
 pub mod intake;
 pub mod jobs;
 pub mod outbox;
+pub mod outages;
 pub mod sla_tick;
 pub mod tickets;
 

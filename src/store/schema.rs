@@ -225,6 +225,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outages (id) {
+        id -> BigInt,
+        kind -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
+        all_organisations -> Bool,
+        description -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outage_organisations (outage_id, organisation_id) {
+        outage_id -> BigInt,
+        organisation_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstream_credits (id) {
+        id -> BigInt,
+        reference -> Text,
+        month -> Text,
+        amount_pence -> BigInt,
+        description -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    upstream_credit_shares (upstream_credit_id, organisation_id) {
+        upstream_credit_id -> BigInt,
+        organisation_id -> BigInt,
+        amount_pence -> BigInt,
+    }
+}
+
+diesel::table! {
+    monthly_reports (scope, month) {
+        scope -> Text,
+        month -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(outage_organisations -> outages (outage_id));
+diesel::joinable!(outage_organisations -> organisations (organisation_id));
+diesel::joinable!(upstream_credit_shares -> upstream_credits (upstream_credit_id));
+diesel::joinable!(upstream_credit_shares -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
@@ -245,4 +300,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbound_messages,
     outbox,
     attachments,
+    outages,
+    outage_organisations,
+    upstream_credits,
+    upstream_credit_shares,
+    monthly_reports,
 );

@@ -1,0 +1,575 @@
+//! Outages and credits received from the platform provider: recorded by
+//! managers and admins, read by staff, and by customers for their own
+//! organisation. Availability and the monthly reports are computed from
+//! them; every change writes an audit row.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
+use crate::domain::availability::{Month, Outage, OutageKind};
+use crate::domain::credits::split_evenly;
+use crate::store::DbConnection;
+use crate::store::schema::{organisations, outage_organisations, outages, upstream_credit_shares, upstream_credits};
+
+/// Which organisations something concerns: `"all"` or a list of slugs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Affected {
+    /// `"all"`: every organisation (the platform itself).
+    All(String),
+    Some(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOutageRequest {
+    /// planned_maintenance, emergency_maintenance or platform_issue.
+    pub kind: String,
+    pub start: DateTime<Utc>,
+    /// Absent while the outage is still going on.
+    pub end: Option<DateTime<Utc>>,
+    /// When customers were told of it.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// `"all"`, or the slugs of the organisations affected.
+    #[schema(value_type = Object)]
+    pub organisations: Affected,
+    pub description: String,
+}
+
+/// A change to an outage; absent fields stay as they are. `end` ends an
+/// ongoing outage (or corrects its end).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutagePatch {
+    pub kind: Option<String>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub notified_at: Option<DateTime<Utc>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutageView {
+    pub id: i64,
+    pub kind: String,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    pub ongoing: bool,
+    pub notified_at: Option<DateTime<Utc>>,
+    /// `"all"`, or the slugs of the organisations affected.
+    #[schema(value_type = Object)]
+    pub organisations: Affected,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpstreamCreditRequest {
+    /// The provider's reference; unique.
+    pub reference: String,
+    /// The month it is passed on in, YYYY-MM.
+    pub month: String,
+    pub amount_pence: i64,
+    pub description: String,
+    /// `"all"` (every organisation active in the month) or slugs. Split
+    /// evenly unless `shares` says how.
+    #[schema(value_type = Object)]
+    pub organisations: Option<Affected>,
+    /// Each organisation's share in pence; must add up to `amount_pence`.
+    pub shares: Option<Vec<ShareRequest>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRequest {
+    pub organisation: String,
+    pub amount_pence: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UpstreamCreditView {
+    pub reference: String,
+    pub month: String,
+    pub amount_pence: i64,
+    pub description: String,
+    pub shares: Vec<ShareRequest>,
+}
+
+fn require_manager(who: &Principal) -> Result<(), AppError> {
+    match who.role {
+        Role::Manager | Role::Admin => Ok(()),
+        _ => Err(AppError::Forbidden("only a manager or an admin may do this".into())),
+    }
+}
+
+fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if t.chars().count() > max || t.contains('\0') {
+        return Err(invalid(field, format!("must be at most {max} characters, without NUL")));
+    }
+    Ok(t.to_string())
+}
+
+/// The organisation ids named, or None for all.
+fn resolve_affected(c: &mut DbConnection, field: &str, a: &Affected) -> Result<Option<Vec<i64>>, AppError> {
+    match a {
+        Affected::All(s) if s == "all" => Ok(None),
+        Affected::All(s) => Err(invalid(field, format!("'{s}': expected \"all\" or a list of organisation slugs"))),
+        Affected::Some(slugs) => {
+            if slugs.is_empty() {
+                return Err(invalid(field, "names no organisation: give slugs, or \"all\""));
+            }
+            let mut ids = Vec::new();
+            for s in slugs {
+                let id: Option<i64> = organisations::table
+                    .filter(organisations::slug.eq(s))
+                    .select(organisations::id)
+                    .first(c)
+                    .optional()?;
+                ids.push(id.ok_or_else(|| invalid(field, format!("unknown organisation '{s}'")))?);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(Some(ids))
+        }
+    }
+}
+
+type OutageRow = (
+    i64,
+    String,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    bool,
+    String,
+);
+
+fn outage_columns() -> (
+    outages::id,
+    outages::kind,
+    outages::starts_at,
+    outages::ends_at,
+    outages::notified_at,
+    outages::all_organisations,
+    outages::description,
+) {
+    (
+        outages::id,
+        outages::kind,
+        outages::starts_at,
+        outages::ends_at,
+        outages::notified_at,
+        outages::all_organisations,
+        outages::description,
+    )
+}
+
+fn check_period(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<(), AppError> {
+    if let Some(e) = end
+        && e <= start
+    {
+        return Err(invalid("end", "must be after start"));
+    }
+    let earliest: DateTime<Utc> = "1990-01-01T00:00:00Z".parse().expect("valid");
+    if start < earliest {
+        return Err(invalid("start", "is before 1990"));
+    }
+    Ok(())
+}
+
+impl App {
+    pub fn create_outage(
+        &self,
+        who: &Principal,
+        req: NewOutageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<OutageView, AppError> {
+        require_manager(who)?;
+        let kind: OutageKind = req.kind.parse().map_err(|e: String| invalid("kind", e))?;
+        check_period(req.start, req.end)?;
+        let description = text("description", &req.description, 2000)?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let affected = resolve_affected(c, "organisations", &req.organisations)?;
+            let id: i64 = diesel::insert_into(outages::table)
+                .values((
+                    outages::kind.eq(kind.name()),
+                    outages::starts_at.eq(naive(req.start)),
+                    outages::ends_at.eq(req.end.map(naive)),
+                    outages::notified_at.eq(req.notified_at.map(naive)),
+                    outages::all_organisations.eq(affected.is_none()),
+                    outages::description.eq(&description),
+                    outages::created_by.eq((who.user_id > 0).then_some(who.user_id)),
+                    outages::created_at.eq(naive(now)),
+                    outages::updated_at.eq(naive(now)),
+                ))
+                .returning(outages::id)
+                .get_result(c)?;
+            for org in affected.iter().flatten() {
+                diesel::insert_into(outage_organisations::table)
+                    .values((
+                        outage_organisations::outage_id.eq(id),
+                        outage_organisations::organisation_id.eq(org),
+                    ))
+                    .execute(c)?;
+            }
+            audit(c, who, "outage.create", &format!("outage:{id}"), Some(kind.name()), now)?;
+            self.outage_view(c, id, now)
+        })
+    }
+
+    pub fn patch_outage(
+        &self,
+        who: &Principal,
+        id: i64,
+        patch: OutagePatch,
+        now: DateTime<Utc>,
+    ) -> Result<OutageView, AppError> {
+        require_manager(who)?;
+        let kind = match &patch.kind {
+            Some(k) => Some(k.parse::<OutageKind>().map_err(|e: String| invalid("kind", e))?),
+            None => None,
+        };
+        let description = match &patch.description {
+            Some(d) => Some(text("description", d, 2000)?),
+            None => None,
+        };
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let row: OutageRow = outages::table
+                .find(id)
+                .select(outage_columns())
+                .first(c)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+            let start = patch.start.unwrap_or(utc(row.2));
+            let end = patch.end.or(row.3.map(utc));
+            check_period(start, end)?;
+            diesel::update(outages::table.find(id))
+                .set((
+                    outages::kind.eq(kind.map_or(row.1.clone(), |k| k.name().to_string())),
+                    outages::starts_at.eq(naive(start)),
+                    outages::ends_at.eq(end.map(naive)),
+                    outages::notified_at.eq(patch.notified_at.map(naive).or(row.4)),
+                    outages::description.eq(description.unwrap_or(row.6.clone())),
+                    outages::updated_at.eq(naive(now)),
+                ))
+                .execute(c)?;
+            let detail = serde_json::json!({
+                "before": {"kind": row.1, "start": utc(row.2), "end": row.3.map(utc), "notified_at": row.4.map(utc)},
+            })
+            .to_string();
+            audit(c, who, "outage.update", &format!("outage:{id}"), Some(&detail), now)?;
+            self.outage_view(c, id, now)
+        })
+    }
+
+    /// Outages overlapping `month` (all of them without one), newest first;
+    /// a customer sees those that concerned their organisation.
+    pub fn list_outages(
+        &self,
+        who: &Principal,
+        month: Option<Month>,
+        organisation: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutageView>, AppError> {
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let org_id = match (who.role, organisation) {
+            (Role::Customer, _) => who.organisation_id,
+            (_, Some(slug)) => Some(self.organisation_by_slug(c, slug)?.id),
+            (_, None) => None,
+        };
+        let mut q = outages::table.select(outages::id).into_boxed();
+        if let Some(m) = month {
+            q = q
+                .filter(outages::starts_at.lt(naive(m.end())))
+                .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(m.start()))));
+        }
+        if let Some(o) = org_id {
+            let named = outage_organisations::table
+                .filter(outage_organisations::organisation_id.eq(o))
+                .select(outage_organisations::outage_id);
+            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
+        }
+        let ids: Vec<i64> = q.order((outages::starts_at.desc(), outages::id.desc())).load(c)?;
+        ids.into_iter().map(|id| self.outage_view(c, id, now)).collect()
+    }
+
+    pub fn get_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
+        let mut conn = self.conn()?;
+        let view = self.outage_view(&mut conn, id, now)?;
+        if who.role == Role::Customer {
+            let mine = match (&view.organisations, who.organisation_id) {
+                (Affected::All(_), _) => true,
+                (Affected::Some(slugs), Some(o)) => {
+                    let slug: String = organisations::table
+                        .find(o)
+                        .select(organisations::slug)
+                        .first(&mut conn)?;
+                    slugs.contains(&slug)
+                }
+                _ => false,
+            };
+            if !mine {
+                return Err(AppError::NotFound(format!("outage {id}")));
+            }
+        }
+        Ok(view)
+    }
+
+    fn outage_view(&self, c: &mut DbConnection, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
+        let row: OutageRow = outages::table
+            .find(id)
+            .select(outage_columns())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+        let organisations = if row.5 {
+            Affected::All("all".into())
+        } else {
+            Affected::Some(
+                outage_organisations::table
+                    .inner_join(organisations::table)
+                    .filter(outage_organisations::outage_id.eq(id))
+                    .order(organisations::slug)
+                    .select(organisations::slug)
+                    .load(c)?,
+            )
+        };
+        Ok(OutageView {
+            id: row.0,
+            kind: row.1,
+            start: utc(row.2),
+            end: row.3.map(utc),
+            ongoing: row.3.is_none_or(|e| utc(e) > now),
+            notified_at: row.4.map(utc),
+            organisations,
+            description: row.6,
+        })
+    }
+
+    /// The outages that bear on one organisation in `month`, for the core.
+    pub(crate) fn outages_for(
+        &self,
+        c: &mut DbConnection,
+        organisation_id: i64,
+        month: Month,
+    ) -> Result<Vec<Outage>, AppError> {
+        let named = outage_organisations::table
+            .filter(outage_organisations::organisation_id.eq(organisation_id))
+            .select(outage_organisations::outage_id);
+        let rows: Vec<OutageRow> = outages::table
+            .filter(outages::starts_at.lt(naive(month.end())))
+            .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(month.start()))))
+            .filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)))
+            .order(outages::id)
+            .select(outage_columns())
+            .load(c)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Outage {
+                    id: r.0,
+                    kind: r.1.parse().map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.0)))?,
+                    start: utc(r.2),
+                    end: r.3.map(utc),
+                    notified_at: r.4.map(utc),
+                })
+            })
+            .collect()
+    }
+
+    pub fn create_upstream_credit(
+        &self,
+        who: &Principal,
+        req: NewUpstreamCreditRequest,
+        now: DateTime<Utc>,
+    ) -> Result<UpstreamCreditView, AppError> {
+        require_manager(who)?;
+        let reference = text("reference", &req.reference, 200)?;
+        let description = text("description", &req.description, 2000)?;
+        let month: Month = req.month.parse().map_err(|e: crate::domain::availability::MonthSyntax| {
+            invalid("month", e.to_string())
+        })?;
+        if req.amount_pence <= 0 {
+            return Err(invalid("amount_pence", "must be a positive number of pence"));
+        }
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let taken: i64 = upstream_credits::table
+                .filter(upstream_credits::reference.eq(&reference))
+                .count()
+                .get_result(c)?;
+            if taken > 0 {
+                return Err(AppError::Conflict(format!("upstream credit '{reference}' is already recorded")));
+            }
+            let shares: Vec<(i64, i64)> = match (&req.shares, &req.organisations) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("shares", "give shares or organisations, not both"));
+                }
+                (Some(list), None) => {
+                    let mut out = Vec::new();
+                    for s in list {
+                        if s.amount_pence < 0 {
+                            return Err(invalid("shares", "a share must not be negative"));
+                        }
+                        let ids = resolve_affected(c, "shares", &Affected::Some(vec![s.organisation.clone()]))?
+                            .unwrap_or_default();
+                        out.push((ids[0], s.amount_pence));
+                    }
+                    let sum: i64 = out.iter().map(|s| s.1).sum();
+                    if sum != req.amount_pence {
+                        return Err(invalid(
+                            "shares",
+                            format!("add up to {sum} pence, not amount_pence {}", req.amount_pence),
+                        ));
+                    }
+                    out
+                }
+                (None, affected) => {
+                    let ids = match resolve_affected(c, "organisations", affected.as_ref().unwrap_or(&Affected::All("all".into())))? {
+                        Some(ids) => ids,
+                        None => organisations::table
+                            .filter(organisations::status.eq("active"))
+                            .order(organisations::slug)
+                            .select(organisations::id)
+                            .load(c)?,
+                    };
+                    if ids.is_empty() {
+                        return Err(invalid("organisations", "there is no organisation to pass it on to"));
+                    }
+                    // Evenly, the odd pennies to the first in slug order.
+                    let mut by_slug: Vec<(String, i64)> = organisations::table
+                        .filter(organisations::id.eq_any(&ids))
+                        .select((organisations::slug, organisations::id))
+                        .load(c)?;
+                    by_slug.sort();
+                    by_slug
+                        .into_iter()
+                        .zip(split_evenly(req.amount_pence, ids.len()))
+                        .map(|((_, id), amount)| (id, amount))
+                        .collect()
+                }
+            };
+            diesel::insert_into(upstream_credits::table)
+                .values((
+                    upstream_credits::reference.eq(&reference),
+                    upstream_credits::month.eq(month.to_string()),
+                    upstream_credits::amount_pence.eq(req.amount_pence),
+                    upstream_credits::description.eq(&description),
+                    upstream_credits::created_by.eq((who.user_id > 0).then_some(who.user_id)),
+                    upstream_credits::created_at.eq(naive(now)),
+                ))
+                .execute(c)?;
+            let id: i64 = upstream_credits::table
+                .filter(upstream_credits::reference.eq(&reference))
+                .select(upstream_credits::id)
+                .first(c)?;
+            for (org, amount) in &shares {
+                diesel::insert_into(upstream_credit_shares::table)
+                    .values((
+                        upstream_credit_shares::upstream_credit_id.eq(id),
+                        upstream_credit_shares::organisation_id.eq(org),
+                        upstream_credit_shares::amount_pence.eq(amount),
+                    ))
+                    .execute(c)?;
+            }
+            audit(
+                c,
+                who,
+                "upstream_credit.create",
+                &format!("upstream_credit:{reference}"),
+                Some(&format!("{} pence for {month}", req.amount_pence)),
+                now,
+            )?;
+            Ok(self.upstream_credit_views(c, Some(&reference), None)?.remove(0))
+        })
+    }
+
+    pub fn list_upstream_credits(&self, who: &Principal, month: Option<Month>) -> Result<Vec<UpstreamCreditView>, AppError> {
+        require_manager(who)?;
+        let mut conn = self.conn()?;
+        self.upstream_credit_views(&mut conn, None, month)
+    }
+
+    fn upstream_credit_views(
+        &self,
+        c: &mut DbConnection,
+        reference: Option<&str>,
+        month: Option<Month>,
+    ) -> Result<Vec<UpstreamCreditView>, AppError> {
+        let mut q = upstream_credits::table
+            .select((
+                upstream_credits::id,
+                upstream_credits::reference,
+                upstream_credits::month,
+                upstream_credits::amount_pence,
+                upstream_credits::description,
+            ))
+            .order((upstream_credits::month.desc(), upstream_credits::reference))
+            .into_boxed();
+        if let Some(r) = reference {
+            q = q.filter(upstream_credits::reference.eq(r));
+        }
+        if let Some(m) = month {
+            q = q.filter(upstream_credits::month.eq(m.to_string()));
+        }
+        let rows: Vec<(i64, String, String, i64, String)> = q.load(c)?;
+        let mut out = Vec::new();
+        for (id, reference, month, amount_pence, description) in rows {
+            let shares = upstream_credit_shares::table
+                .inner_join(organisations::table)
+                .filter(upstream_credit_shares::upstream_credit_id.eq(id))
+                .order(organisations::slug)
+                .select((organisations::slug, upstream_credit_shares::amount_pence))
+                .load::<(String, i64)>(c)?
+                .into_iter()
+                .map(|(organisation, amount_pence)| ShareRequest {
+                    organisation,
+                    amount_pence,
+                })
+                .collect();
+            out.push(UpstreamCreditView {
+                reference,
+                month,
+                amount_pence,
+                description,
+                shares,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One organisation's shares of upstream credits passed on in `month`.
+    pub(crate) fn upstream_shares_for(
+        &self,
+        c: &mut DbConnection,
+        organisation_id: i64,
+        month: Month,
+    ) -> Result<Vec<crate::domain::credits::UpstreamShare>, AppError> {
+        Ok(upstream_credit_shares::table
+            .inner_join(upstream_credits::table)
+            .filter(upstream_credit_shares::organisation_id.eq(organisation_id))
+            .filter(upstream_credits::month.eq(month.to_string()))
+            .order(upstream_credits::reference)
+            .select((
+                upstream_credits::reference,
+                upstream_credits::description,
+                upstream_credit_shares::amount_pence,
+            ))
+            .load::<(String, String, i64)>(c)?
+            .into_iter()
+            .map(|(reference, description, amount_pence)| crate::domain::credits::UpstreamShare {
+                reference,
+                description,
+                amount_pence,
+            })
+            .collect())
+    }
+}
