@@ -130,6 +130,91 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Monthly SLA and service-credit reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Outages, from which availability is computed.
+    Outage {
+        #[command(subcommand)]
+        command: OutageCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// One organisation's month (or, without --org, the whole desk's).
+    Monthly {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The organisation's slug; the whole desk if absent.
+        #[arg(long)]
+        org: Option<String>,
+        /// YYYY-MM, a Europe/London month.
+        #[arg(long)]
+        month: String,
+        /// json, csv (the summary rows) or csv-tickets (a row per ticket).
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compute a closed month again and keep the new figures.
+        #[arg(long)]
+        recompute: bool,
+    },
+}
+
+/// An outage command, run once the app is built.
+type OutageUseCase = Box<dyn FnOnce(&crate::app::App) -> Result<serde_json::Value, crate::app::AppError>>;
+
+#[derive(Subcommand)]
+enum OutageCommand {
+    /// Records an outage.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// planned_maintenance, emergency_maintenance or platform_issue.
+        #[arg(long)]
+        kind: String,
+        /// RFC 3339 instant.
+        #[arg(long)]
+        start: String,
+        /// RFC 3339 instant; absent while it goes on.
+        #[arg(long)]
+        end: Option<String>,
+        /// When customers were told (RFC 3339).
+        #[arg(long)]
+        notified_at: Option<String>,
+        /// An affected organisation's slug; repeat for several; --all for every one.
+        #[arg(long = "org")]
+        orgs: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        description: String,
+    },
+    /// Ends an ongoing outage.
+    End {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        /// RFC 3339 instant.
+        #[arg(long)]
+        at: String,
+    },
+    /// Lists outages, newest first.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Those overlapping this month (YYYY-MM).
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -522,6 +607,130 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 scheduler.run_due(&app, crate::app::now(), None, false);
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
+        }
+        Command::Report {
+            command:
+                ReportCommand::Monthly {
+                    db,
+                    org,
+                    month,
+                    format,
+                    out,
+                    recompute,
+                },
+        } => {
+            let month: crate::domain::availability::Month = month
+                .parse()
+                .map_err(|e: crate::domain::availability::MonthSyntax| Failure(format!("--month: {e}"), 2))?;
+            if !["json", "csv", "csv-tickets"].contains(&format.as_str()) {
+                return Err(Failure(
+                    format!("--format: '{format}': expected json, csv or csv-tickets"),
+                    2,
+                ));
+            }
+            let c = config(&db, None, DEFAULT_DATABASE)?;
+            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+            let report = app
+                .monthly_report(
+                    &Principal::operator(),
+                    org.as_deref(),
+                    month,
+                    recompute,
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            let text = match format.as_str() {
+                "csv" => crate::reports::render::csv(&report).map_err(|e| Failure(e, 1))?,
+                "csv-tickets" => crate::reports::render::tickets_csv(&report).map_err(|e| Failure(e, 1))?,
+                _ => serde_json::to_string_pretty(&report)? + "\n",
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| Failure(format!("--out {}: {e}", path.display()), 1))?
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outage { command } => {
+            let instant = |flag: &str, v: &str| -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| Failure(format!("--{flag}: '{v}' is not an RFC 3339 instant: {e}"), 2))
+            };
+            let (db, run): (DbArgs, OutageUseCase) = match command {
+                OutageCommand::Add {
+                    db,
+                    kind,
+                    start,
+                    end,
+                    notified_at,
+                    orgs,
+                    all,
+                    description,
+                } => {
+                    if all != orgs.is_empty() {
+                        return Err(Failure("give --org (repeatable) or --all".into(), 2));
+                    }
+                    let req = crate::app::outages::NewOutageRequest {
+                        kind,
+                        start: instant("start", &start)?,
+                        end: end.as_deref().map(|e| instant("end", e)).transpose()?,
+                        notified_at: notified_at.as_deref().map(|e| instant("notified-at", e)).transpose()?,
+                        organisations: if all {
+                            crate::app::outages::Affected::All("all".into())
+                        } else {
+                            crate::app::outages::Affected::Some(orgs)
+                        },
+                        description,
+                    };
+                    (
+                        db,
+                        Box::new(move |app| {
+                            app.create_outage(&Principal::operator(), req, crate::app::now())
+                                .map(|v| serde_json::to_value(v).expect("serialises"))
+                        }),
+                    )
+                }
+                OutageCommand::End { db, id, at } => {
+                    let patch = crate::app::outages::OutagePatch {
+                        end: Some(instant("at", &at)?),
+                        ..Default::default()
+                    };
+                    (
+                        db,
+                        Box::new(move |app| {
+                            app.patch_outage(&Principal::operator(), id, patch, crate::app::now())
+                                .map(|v| serde_json::to_value(v).expect("serialises"))
+                        }),
+                    )
+                }
+                OutageCommand::List { db, month, org } => {
+                    let month = month
+                        .map(|m| m.parse::<crate::domain::availability::Month>())
+                        .transpose()
+                        .map_err(|e| Failure(format!("--month: {e}"), 2))?;
+                    (
+                        db,
+                        Box::new(move |app| {
+                            app.list_outages(&Principal::operator(), month, org.as_deref(), crate::app::now())
+                                .map(|v| serde_json::to_value(v).expect("serialises"))
+                        }),
+                    )
+                }
+            };
+            let c = config(&db, None, DEFAULT_DATABASE)?;
+            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+            let v = run(&app).map_err(cli_error)?;
+            match v {
+                serde_json::Value::Array(items) => {
+                    for i in items {
+                        println!("{i}");
+                    }
+                }
+                other => println!("{other}"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Scheduler {
             command: SchedulerCommand::Status { db },

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod imap;
 pub mod mail;
 pub mod policies;
+pub mod reports;
 pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -3,6 +3,7 @@
 //! no business rules here.
 
 pub mod metrics;
+mod outages;
 pub mod problem;
 
 use std::future::Future;
@@ -145,6 +146,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens/{id}", web::delete().to(revoke_token))
             .route("/users/{email}", web::patch().to(update_user))
             .route("/sla/recompute", web::post().to(recompute))
+            .route("/outages", web::get().to(outages::list_outages))
+            .route("/outages", web::post().to(outages::create_outage))
+            .route("/outages/{id}", web::get().to(outages::get_outage))
+            .route("/outages/{id}", web::patch().to(outages::patch_outage))
+            .route("/upstream-credits", web::get().to(outages::list_upstream_credits))
+            .route("/upstream-credits", web::post().to(outages::create_upstream_credit))
+            .route("/reports/monthly", web::get().to(outages::monthly_report))
             .service(web::resource("/inbound/quarantine").route(web::get().to(list_quarantine)))
             .service(web::resource("/inbound/messages/{id}").route(web::get().to(inbound_raw)))
             .service(web::resource("/inbound/messages/{id}/accept").route(web::post().to(accept_inbound)))
@@ -537,7 +545,9 @@ impl utoipa::Modify for BearerAuth {
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
-        list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages
+        list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
+        outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,
+        outages::list_upstream_credits, outages::create_upstream_credit, outages::monthly_report
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))

@@ -9,8 +9,9 @@
 pub mod admin;
 pub mod intake;
 pub mod jobs;
-pub mod outbox;
 pub mod outages;
+pub mod outbox;
+pub mod reports;
 pub mod sla_tick;
 pub mod tickets;
 

@@ -119,7 +119,10 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
 fn resolve_affected(c: &mut DbConnection, field: &str, a: &Affected) -> Result<Option<Vec<i64>>, AppError> {
     match a {
         Affected::All(s) if s == "all" => Ok(None),
-        Affected::All(s) => Err(invalid(field, format!("'{s}': expected \"all\" or a list of organisation slugs"))),
+        Affected::All(s) => Err(invalid(
+            field,
+            format!("'{s}': expected \"all\" or a list of organisation slugs"),
+        )),
         Affected::Some(slugs) => {
             if slugs.is_empty() {
                 return Err(invalid(field, "names no organisation: give slugs, or \"all\""));
@@ -376,7 +379,10 @@ impl App {
             .map(|r| {
                 Ok(Outage {
                     id: r.0,
-                    kind: r.1.parse().map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.0)))?,
+                    kind: r
+                        .1
+                        .parse()
+                        .map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.0)))?,
                     start: utc(r.2),
                     end: r.3.map(utc),
                     notified_at: r.4.map(utc),
@@ -394,9 +400,10 @@ impl App {
         require_manager(who)?;
         let reference = text("reference", &req.reference, 200)?;
         let description = text("description", &req.description, 2000)?;
-        let month: Month = req.month.parse().map_err(|e: crate::domain::availability::MonthSyntax| {
-            invalid("month", e.to_string())
-        })?;
+        let month: Month = req
+            .month
+            .parse()
+            .map_err(|e: crate::domain::availability::MonthSyntax| invalid("month", e.to_string()))?;
         if req.amount_pence <= 0 {
             return Err(invalid("amount_pence", "must be a positive number of pence"));
         }
@@ -407,7 +414,9 @@ impl App {
                 .count()
                 .get_result(c)?;
             if taken > 0 {
-                return Err(AppError::Conflict(format!("upstream credit '{reference}' is already recorded")));
+                return Err(AppError::Conflict(format!(
+                    "upstream credit '{reference}' is already recorded"
+                )));
             }
             let shares: Vec<(i64, i64)> = match (&req.shares, &req.organisations) {
                 (Some(_), Some(_)) => {
@@ -433,7 +442,11 @@ impl App {
                     out
                 }
                 (None, affected) => {
-                    let ids = match resolve_affected(c, "organisations", affected.as_ref().unwrap_or(&Affected::All("all".into())))? {
+                    let ids = match resolve_affected(
+                        c,
+                        "organisations",
+                        affected.as_ref().unwrap_or(&Affected::All("all".into())),
+                    )? {
                         Some(ids) => ids,
                         None => organisations::table
                             .filter(organisations::status.eq("active"))
@@ -492,7 +505,11 @@ impl App {
         })
     }
 
-    pub fn list_upstream_credits(&self, who: &Principal, month: Option<Month>) -> Result<Vec<UpstreamCreditView>, AppError> {
+    pub fn list_upstream_credits(
+        &self,
+        who: &Principal,
+        month: Option<Month>,
+    ) -> Result<Vec<UpstreamCreditView>, AppError> {
         require_manager(who)?;
         let mut conn = self.conn()?;
         self.upstream_credit_views(&mut conn, None, month)
@@ -565,11 +582,13 @@ impl App {
             ))
             .load::<(String, String, i64)>(c)?
             .into_iter()
-            .map(|(reference, description, amount_pence)| crate::domain::credits::UpstreamShare {
-                reference,
-                description,
-                amount_pence,
-            })
+            .map(
+                |(reference, description, amount_pence)| crate::domain::credits::UpstreamShare {
+                    reference,
+                    description,
+                    amount_pence,
+                },
+            )
             .collect())
     }
 }

@@ -1,0 +1,163 @@
+//! Outages and upstream credits over HTTP.
+
+use actix_web::{HttpResponse, web};
+
+use super::problem::Problem;
+use super::{Caller, State, run};
+use crate::app::invalid;
+use crate::app::outages::{NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, UpstreamCreditView};
+use crate::domain::availability::{Month, MonthSyntax};
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OutageQuery {
+    /// Those overlapping this month, YYYY-MM (Europe/London).
+    month: Option<String>,
+    /// Those concerning this organisation (staff; customers always see their own).
+    organisation: Option<String>,
+}
+
+fn month(m: &Option<String>) -> Result<Option<Month>, Problem> {
+    m.as_deref()
+        .map(|m| {
+            m.parse()
+                .map_err(|e: MonthSyntax| Problem::from(invalid("month", e.to_string())))
+        })
+        .transpose()
+}
+
+/// Outages, newest first.
+#[utoipa::path(get, path = "/api/v1/outages", tag = "availability", params(OutageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<OutageView>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn list_outages(
+    app: State,
+    Caller(who): Caller,
+    q: web::Query<OutageQuery>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let m = month(&q.month)?;
+    let org = q.organisation.clone();
+    Ok(HttpResponse::Ok().json(run(move || app.list_outages(&who, m, org.as_deref(), crate::app::now())).await?))
+}
+
+/// Records an outage (managers and admins).
+#[utoipa::path(post, path = "/api/v1/outages", tag = "availability", request_body = NewOutageRequest, security(("bearer" = [])),
+    responses((status = 201, body = OutageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn create_outage(
+    app: State,
+    Caller(who): Caller,
+    b: web::Json<NewOutageRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let v = run(move || app.create_outage(&who, b.into_inner(), crate::app::now())).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/outages/{}", v.id)))
+        .json(v))
+}
+
+#[utoipa::path(get, path = "/api/v1/outages/{id}", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), security(("bearer" = [])),
+    responses((status = 200, body = OutageView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn get_outage(app: State, Caller(who): Caller, path: web::Path<i64>) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.get_outage(&who, id, crate::app::now())).await?))
+}
+
+/// Ends an ongoing outage or corrects one (managers and admins).
+#[utoipa::path(patch, path = "/api/v1/outages/{id}", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), request_body = OutagePatch, security(("bearer" = [])),
+    responses((status = 200, body = OutageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn patch_outage(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<OutagePatch>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.patch_outage(&who, id, b.into_inner(), crate::app::now())).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MonthQuery {
+    /// YYYY-MM.
+    month: Option<String>,
+}
+
+/// Credits received from the platform provider (managers and admins).
+#[utoipa::path(get, path = "/api/v1/upstream-credits", tag = "availability", params(MonthQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<UpstreamCreditView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub(super) async fn list_upstream_credits(
+    app: State,
+    Caller(who): Caller,
+    q: web::Query<MonthQuery>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let m = month(&q.month)?;
+    Ok(HttpResponse::Ok().json(run(move || app.list_upstream_credits(&who, m)).await?))
+}
+
+/// Records a credit received from the platform provider, to be passed on.
+#[utoipa::path(post, path = "/api/v1/upstream-credits", tag = "availability", request_body = NewUpstreamCreditRequest, security(("bearer" = [])),
+    responses((status = 201, body = UpstreamCreditView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn create_upstream_credit(
+    app: State,
+    Caller(who): Caller,
+    b: web::Json<NewUpstreamCreditRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    Ok(HttpResponse::Created()
+        .json(run(move || app.create_upstream_credit(&who, b.into_inner(), crate::app::now())).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportQuery {
+    /// The organisation's slug; the whole desk (managers) if absent.
+    org: Option<String>,
+    /// YYYY-MM, a Europe/London month.
+    month: String,
+    /// json (default), csv (summary rows) or csv-tickets (a row per ticket).
+    format: Option<String>,
+}
+
+/// The monthly SLA and service-credit report. Managers see any
+/// organisation's and the whole desk's; a customer their own organisation's.
+#[utoipa::path(get, path = "/api/v1/reports/monthly", tag = "availability", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The report", body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn monthly_report(
+    app: State,
+    Caller(who): Caller,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let m: Month = q
+        .month
+        .parse()
+        .map_err(|e: MonthSyntax| Problem::from(invalid("month", e.to_string())))?;
+    let format = q.format.clone().unwrap_or_else(|| "json".into());
+    if !["json", "csv", "csv-tickets"].contains(&format.as_str()) {
+        return Err(invalid("format", format!("'{format}': expected json, csv or csv-tickets")).into());
+    }
+    let org = q.org.clone();
+    let report = run(move || app.monthly_report(&who, org.as_deref(), m, false, crate::app::now())).await?;
+    let csv = |text: Result<String, String>, name: &str| -> Result<HttpResponse, Problem> {
+        let text = text.map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+            .insert_header(("Cache-Control", "no-store"))
+            .body(text))
+    };
+    let stem = format!("sla-{}-{m}", q.org.as_deref().unwrap_or("desk"));
+    match format.as_str() {
+        "csv" => csv(crate::reports::render::csv(&report), &format!("{stem}.csv")),
+        "csv-tickets" => csv(
+            crate::reports::render::tickets_csv(&report),
+            &format!("{stem}-tickets.csv"),
+        ),
+        _ => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(report)),
+    }
+}

@@ -1,0 +1,343 @@
+//! Loading a month for its report: each ticket replayed from its events up
+//! to the month's end and put through the core, the organisation's outages
+//! and upstream credits, and its policy's credit schedule. A closed month's
+//! report is kept when first made (`monthly_reports`), so it reads the same
+//! later whatever changes; `recompute` replaces it, with an audit row.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use super::{App, AppError, Principal, Role, audit, naive};
+use crate::domain::availability::{Month, availability};
+use crate::domain::clock::{ClockKind, sla};
+use crate::domain::credits::{Breach, credits};
+use crate::domain::holidays::Region;
+use crate::domain::policy::{Policy, PolicyCalendars};
+use crate::domain::ticket::{Event, EventKind, SlaContext, Status, Ticket};
+use crate::reports::{MonthlyReport, OrganisationSummary, Scope, TicketMonth, assemble};
+use crate::store::DbConnection;
+use crate::store::models::Organisation;
+use crate::store::schema::{monthly_reports, organisations, ticket_events, tickets};
+
+/// Ids per query: inside both backends' limits on binds.
+const CHUNK: usize = 1000;
+
+impl App {
+    /// The month's report for one organisation (`Some(slug)`) or the whole
+    /// desk (`None`), as a JSON document. Managers and admins see any;
+    /// a customer only their own organisation's; agents none.
+    pub fn monthly_report(
+        &self,
+        who: &Principal,
+        organisation: Option<&str>,
+        month: Month,
+        recompute: bool,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value, AppError> {
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let org = match organisation {
+            Some(slug) => Some(self.organisation_by_slug(c, slug)?),
+            None => None,
+        };
+        match who.role {
+            Role::Manager | Role::Admin => {}
+            Role::Customer => match &org {
+                Some(o) if Some(o.id) == who.organisation_id => {}
+                Some(o) => return Err(AppError::NotFound(format!("organisation '{}'", o.slug))),
+                None => return Err(AppError::Forbidden("the whole desk's report is for managers".into())),
+            },
+            Role::Agent => return Err(AppError::Forbidden("reports are for managers".into())),
+        }
+        if recompute && !matches!(who.role, Role::Manager | Role::Admin) {
+            return Err(AppError::Forbidden("only a manager may recompute a report".into()));
+        }
+        let scope = org.as_ref().map_or("*".to_string(), |o| o.slug.clone());
+        let closed = now >= month.end();
+        if closed && !recompute {
+            let kept: Option<String> = monthly_reports::table
+                .filter(monthly_reports::scope.eq(&scope))
+                .filter(monthly_reports::month.eq(month.to_string()))
+                .select(monthly_reports::data)
+                .first(c)
+                .optional()?;
+            if let Some(data) = kept {
+                return serde_json::from_str(&data).map_err(|e| {
+                    AppError::Conflict(format!("the kept report for {scope} {month} cannot be read: {e}"))
+                });
+            }
+        }
+        let report = self.compute_report(c, org.as_ref(), month, now)?;
+        let value = serde_json::to_value(&report).expect("a report serialises");
+        if closed {
+            let data = value.to_string();
+            c.write(|c| -> Result<(), AppError> {
+                diesel::delete(
+                    monthly_reports::table
+                        .filter(monthly_reports::scope.eq(&scope))
+                        .filter(monthly_reports::month.eq(month.to_string())),
+                )
+                .execute(c)?;
+                diesel::insert_into(monthly_reports::table)
+                    .values((
+                        monthly_reports::scope.eq(&scope),
+                        monthly_reports::month.eq(month.to_string()),
+                        monthly_reports::data.eq(&data),
+                        monthly_reports::created_at.eq(naive(now)),
+                    ))
+                    .execute(c)?;
+                if recompute {
+                    audit(
+                        c,
+                        who,
+                        "report.recompute",
+                        &format!("report:{scope}:{month}"),
+                        None,
+                        now,
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(value)
+    }
+
+    /// Computes the report afresh (nothing kept or read from a snapshot).
+    pub fn compute_report(
+        &self,
+        c: &mut DbConnection,
+        org: Option<&Organisation>,
+        month: Month,
+        now: DateTime<Utc>,
+    ) -> Result<MonthlyReport, AppError> {
+        let as_of = now.min(month.end());
+        let orgs: Vec<Organisation> = match org {
+            Some(o) => vec![o.clone()],
+            None => organisations::table
+                .order(organisations::slug)
+                .select(Organisation::as_select())
+                .load(c)?,
+        };
+        let mut all = Vec::new();
+        let mut per_org = Vec::new();
+        for o in &orgs {
+            let tickets = self.tickets_in_month(c, o, month, as_of)?;
+            let (avail, cr) = self.availability_and_credits(c, o, month, as_of, &tickets)?;
+            per_org.push((o, avail, cr));
+            all.extend(tickets);
+        }
+        match org {
+            Some(o) => {
+                let (_, avail, cr) = per_org.pop().expect("one organisation");
+                Ok(assemble(
+                    Scope {
+                        organisation: Some(o.slug.clone()),
+                        name: o.name.clone(),
+                        policy: Some(o.tier.clone()),
+                    },
+                    month,
+                    as_of,
+                    all,
+                    Some(avail),
+                    cr,
+                    Vec::new(),
+                ))
+            }
+            None => {
+                let summaries = per_org
+                    .iter()
+                    .map(|(o, a, cr)| OrganisationSummary {
+                        organisation: o.slug.clone(),
+                        availability_percent: a.percent_text(),
+                        credits_pence: cr.as_ref().map_or(0, |c| c.total_pence),
+                    })
+                    .collect();
+                Ok(assemble(
+                    Scope {
+                        organisation: None,
+                        name: "The whole service desk".into(),
+                        policy: None,
+                    },
+                    month,
+                    as_of,
+                    all,
+                    None,
+                    None,
+                    summaries,
+                ))
+            }
+        }
+    }
+
+    fn availability_and_credits(
+        &self,
+        c: &mut DbConnection,
+        o: &Organisation,
+        month: Month,
+        as_of: DateTime<Utc>,
+        tickets: &[TicketMonth],
+    ) -> Result<
+        (
+            crate::domain::availability::Availability,
+            Option<crate::domain::credits::Credits>,
+        ),
+        AppError,
+    > {
+        // The schedule of the tier's policy in effect at the month's end.
+        let last_instant = month.end() - Duration::seconds(1);
+        let schedule = self
+            .policies
+            .effective(&o.tier, last_instant)
+            .ok()
+            .and_then(|p| p.credits.clone());
+        let notice = Duration::days(i64::from(schedule.as_ref().map_or(5, |s| s.maintenance_notice_days)));
+        let outages = self.outages_for(c, o.id, month)?;
+        let avail = availability(month, &outages, notice, as_of);
+        let Some(schedule) = schedule else {
+            return Ok((avail, None));
+        };
+        let mut breaches = Vec::new();
+        for t in tickets {
+            for clock in [&t.response, &t.resolve] {
+                if let Some(b) = clock.breached_at
+                    && b >= month.start()
+                    && b < month.end()
+                    && clock.stopped_at.is_none_or(|s| s >= b)
+                {
+                    breaches.push(Breach {
+                        reference: t.reference.clone(),
+                        severity: t.severity,
+                        clock: clock.kind,
+                    });
+                }
+            }
+        }
+        let upstream = self.upstream_shares_for(c, o.id, month)?;
+        let cr = credits(&schedule, o.monthly_charge_pence, &avail, &breaches, &upstream);
+        Ok((avail, Some(cr)))
+    }
+
+    /// Every ticket of `o` that bears on the month, replayed to `as_of`.
+    fn tickets_in_month(
+        &self,
+        c: &mut DbConnection,
+        o: &Organisation,
+        month: Month,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<TicketMonth>, AppError> {
+        // Received before the month ended, and not finished before it began
+        // (a finished ticket changes no more: its last change is its end).
+        let rows: Vec<(i64, String, String)> = tickets::table
+            .filter(tickets::organisation_id.eq(o.id))
+            .filter(tickets::received_at.lt(naive(month.end())))
+            .filter(
+                tickets::status
+                    .ne_all(["closed", "cancelled", "resolved"])
+                    .or(tickets::updated_at.ge(naive(month.start()))),
+            )
+            .order(tickets::id)
+            .select((tickets::id, tickets::reference, tickets::holiday_set))
+            .load(c)?;
+        let region = Region::from_str(&o.region).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let mut policies: HashMap<(String, String), Arc<Policy>> = HashMap::new();
+        let mut calendars: HashMap<(String, String), Arc<PolicyCalendars>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(CHUNK) {
+            let ids: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+            let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
+            for (id, data) in ticket_events::table
+                .filter(ticket_events::ticket_id.eq_any(&ids))
+                .filter(ticket_events::at.lt(naive(as_of)))
+                .order((ticket_events::ticket_id, ticket_events::seq))
+                .select((ticket_events::ticket_id, ticket_events::data))
+                .load::<(i64, String)>(c)?
+            {
+                let e: Event = serde_json::from_str(&data)
+                    .map_err(|e| AppError::Conflict(format!("ticket {id}: an event cannot be read: {e}")))?;
+                events.entry(id).or_default().push(e);
+            }
+            for (id, reference, holiday_set) in chunk {
+                let Some(evs) = events.get(id) else { continue };
+                let t = Ticket::replay(evs).map_err(|e| AppError::Conflict(format!("{reference}: {e}")))?;
+                let key = (t.policy.clone(), t.policy_version.clone());
+                let policy = match policies.get(&key) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.policy_version(c, &t.policy, &t.policy_version)?;
+                        policies.insert(key.clone(), p.clone());
+                        p
+                    }
+                };
+                let ckey = (t.policy_version.clone(), holiday_set.clone());
+                let cal = match calendars.get(&ckey) {
+                    Some(x) => x.clone(),
+                    None => {
+                        let x = self.calendars(c, &policy, region, holiday_set)?;
+                        calendars.insert(ckey, x.clone());
+                        x
+                    }
+                };
+                let ctx = SlaContext {
+                    policy: &policy,
+                    calendars: &cal,
+                };
+                let view = sla(&t, &ctx, as_of).map_err(|e| AppError::Conflict(format!("{reference}: {e}")))?;
+                let (paused_seconds, reopens) = pauses_and_reopens(&t, &policy.resolve_pause, month, as_of);
+                debug_assert_eq!(view.response.kind, ClockKind::Response);
+                out.push(TicketMonth {
+                    reference: reference.clone(),
+                    organisation: o.slug.clone(),
+                    severity: t.severity,
+                    status: t.status,
+                    received_at: t.received_at,
+                    resolved_at: t.resolved_at,
+                    response: view.response,
+                    resolve: view.resolve,
+                    paused_seconds,
+                    reopens,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Wall time spent in a pause status within [month start, as_of), and the
+/// reopens within the month.
+fn pauses_and_reopens(t: &Ticket, pause: &[Status], month: Month, as_of: DateTime<Utc>) -> (i64, u32) {
+    let (from, to) = (month.start(), as_of.min(month.end()));
+    let mut paused = 0;
+    let mut reopens = 0;
+    let mut since: Option<DateTime<Utc>> = None;
+    for e in &t.events {
+        if let EventKind::StatusChanged { from: old, to: new } = &e.kind {
+            let was = pause.contains(old);
+            let is = pause.contains(new);
+            if was
+                && !is
+                && let Some(s) = since.take()
+            {
+                paused += overlap(s, e.at, from, to);
+            }
+            if is && !was {
+                since = Some(e.at);
+            }
+            if *old == Status::Resolved && *new != Status::Closed && e.at >= from && e.at < to {
+                reopens += 1;
+            }
+        }
+    }
+    if let Some(s) = since {
+        paused += overlap(s, to, from, to);
+    }
+    (paused, reopens)
+}
+
+fn overlap(a: DateTime<Utc>, b: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    let (s, e) = (a.max(from), b.min(to));
+    if e > s { (e - s).num_seconds() } else { 0 }
+}
