@@ -427,6 +427,13 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/tickets/{reference}/attachments",
         "GET /api/v1/tickets/{reference}/attachments/{id}",
         "GET /api/v1/tickets/{reference}/messages",
+        "GET /api/v1/outages",
+        "POST /api/v1/outages",
+        "GET /api/v1/outages/{id}",
+        "PATCH /api/v1/outages/{id}",
+        "GET /api/v1/upstream-credits",
+        "POST /api/v1/upstream-credits",
+        "GET /api/v1/reports/monthly",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");
