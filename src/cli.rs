@@ -166,9 +166,6 @@ enum ReportCommand {
     },
 }
 
-/// An outage command, run once the app is built.
-type OutageUseCase = Box<dyn FnOnce(&crate::app::App) -> Result<serde_json::Value, crate::app::AppError>>;
-
 #[derive(Subcommand)]
 enum OutageCommand {
     /// Records an outage.
@@ -622,15 +619,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let month: crate::domain::availability::Month = month
                 .parse()
                 .map_err(|e: crate::domain::availability::MonthSyntax| Failure(format!("--month: {e}"), 2))?;
-            if !["json", "csv", "csv-tickets"].contains(&format.as_str()) {
-                return Err(Failure(
-                    format!("--format: '{format}': expected json, csv or csv-tickets"),
-                    2,
-                ));
-            }
-            let c = config(&db, None, DEFAULT_DATABASE)?;
-            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
-            let report = app
+            let format: crate::reports::render::Format =
+                format.parse().map_err(|e| Failure(format!("--format: {e}"), 2))?;
+            let report = open_app(&db)?
                 .monthly_report(
                     &Principal::operator(),
                     org.as_deref(),
@@ -639,11 +630,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     crate::app::now(),
                 )
                 .map_err(cli_error)?;
-            let text = match format.as_str() {
-                "csv" => crate::reports::render::csv(&report).map_err(|e| Failure(e, 1))?,
-                "csv-tickets" => crate::reports::render::tickets_csv(&report).map_err(|e| Failure(e, 1))?,
-                _ => serde_json::to_string_pretty(&report)? + "\n",
-            };
+            let text = crate::reports::render::render(&report, format).map_err(|e| Failure(e, 1))?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|e| Failure(format!("--out {}: {e}", path.display()), 1))?
@@ -653,12 +640,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Outage { command } => {
-            let instant = |flag: &str, v: &str| -> Result<chrono::DateTime<chrono::Utc>, Failure> {
-                chrono::DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| Failure(format!("--{flag}: '{v}' is not an RFC 3339 instant: {e}"), 2))
-            };
-            let (db, run): (DbArgs, OutageUseCase) = match command {
+            let instant = |flag: &str, v: &str| parse_instant(v).map_err(|e| Failure(format!("--{flag}: {e}"), 2));
+            match command {
                 OutageCommand::Add {
                     db,
                     kind,
@@ -684,51 +667,33 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         },
                         description,
                     };
-                    (
-                        db,
-                        Box::new(move |app| {
-                            app.create_outage(&Principal::operator(), req, crate::app::now())
-                                .map(|v| serde_json::to_value(v).expect("serialises"))
-                        }),
-                    )
+                    let v = open_app(&db)?
+                        .create_outage(&Principal::operator(), req, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
                 }
                 OutageCommand::End { db, id, at } => {
                     let patch = crate::app::outages::OutagePatch {
                         end: Some(instant("at", &at)?),
                         ..Default::default()
                     };
-                    (
-                        db,
-                        Box::new(move |app| {
-                            app.patch_outage(&Principal::operator(), id, patch, crate::app::now())
-                                .map(|v| serde_json::to_value(v).expect("serialises"))
-                        }),
-                    )
+                    let v = open_app(&db)?
+                        .patch_outage(&Principal::operator(), id, patch, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
                 }
                 OutageCommand::List { db, month, org } => {
                     let month = month
                         .map(|m| m.parse::<crate::domain::availability::Month>())
                         .transpose()
                         .map_err(|e| Failure(format!("--month: {e}"), 2))?;
-                    (
-                        db,
-                        Box::new(move |app| {
-                            app.list_outages(&Principal::operator(), month, org.as_deref(), crate::app::now())
-                                .map(|v| serde_json::to_value(v).expect("serialises"))
-                        }),
-                    )
-                }
-            };
-            let c = config(&db, None, DEFAULT_DATABASE)?;
-            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
-            let v = run(&app).map_err(cli_error)?;
-            match v {
-                serde_json::Value::Array(items) => {
-                    for i in items {
-                        println!("{i}");
+                    for v in open_app(&db)?
+                        .list_outages(&Principal::operator(), month, org.as_deref(), crate::app::now())
+                        .map_err(cli_error)?
+                    {
+                        println!("{}", serde_json::to_string(&v)?);
                     }
                 }
-                other => println!("{other}"),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -7,6 +7,7 @@ use super::{Caller, State, run};
 use crate::app::invalid;
 use crate::app::outages::{NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, UpstreamCreditView};
 use crate::domain::availability::{Month, MonthSyntax};
+use crate::reports::render::{Format, render};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -131,33 +132,29 @@ pub(super) async fn monthly_report(
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
-    let m: Month = q
-        .month
+    let m = month(&Some(q.month.clone()))?.expect("given");
+    let format: Format = q
+        .format
+        .as_deref()
+        .unwrap_or("json")
         .parse()
-        .map_err(|e: MonthSyntax| Problem::from(invalid("month", e.to_string())))?;
-    let format = q.format.clone().unwrap_or_else(|| "json".into());
-    if !["json", "csv", "csv-tickets"].contains(&format.as_str()) {
-        return Err(invalid("format", format!("'{format}': expected json, csv or csv-tickets")).into());
-    }
+        .map_err(|e: String| Problem::from(invalid("format", e)))?;
     let org = q.org.clone();
     let report = run(move || app.monthly_report(&who, org.as_deref(), m, false, crate::app::now())).await?;
-    let csv = |text: Result<String, String>, name: &str| -> Result<HttpResponse, Problem> {
-        let text = text.map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
-        Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
-            .insert_header(("Cache-Control", "no-store"))
-            .body(text))
-    };
     let stem = format!("sla-{}-{m}", q.org.as_deref().unwrap_or("desk"));
-    match format.as_str() {
-        "csv" => csv(crate::reports::render::csv(&report), &format!("{stem}.csv")),
-        "csv-tickets" => csv(
-            crate::reports::render::tickets_csv(&report),
-            &format!("{stem}-tickets.csv"),
-        ),
-        _ => Ok(HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(report)),
-    }
+    let file = match format {
+        Format::Json => {
+            return Ok(HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(report));
+        }
+        Format::Csv => format!("{stem}.csv"),
+        Format::CsvTickets => format!("{stem}-tickets.csv"),
+    };
+    let text = render(&report, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{file}\"")))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(text))
 }

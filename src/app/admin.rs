@@ -173,7 +173,7 @@ fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppError> {
+pub(super) fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppError> {
     if s.trim().is_empty() {
         return Err(invalid(field, "must not be empty"));
     }

@@ -135,6 +135,15 @@ impl Principal {
         (self.user_id > 0).then_some(self.user_id)
     }
 
+    /// Managers and admins: outages, credits, reports.
+    pub fn require_manager(&self) -> Result<(), AppError> {
+        if matches!(self.role, Role::Manager | Role::Admin) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only a manager or an admin may do this".into()))
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.role == Role::Admin {
             Ok(())

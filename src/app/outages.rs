@@ -97,22 +97,11 @@ pub struct UpstreamCreditView {
     pub shares: Vec<ShareRequest>,
 }
 
-fn require_manager(who: &Principal) -> Result<(), AppError> {
-    match who.role {
-        Role::Manager | Role::Admin => Ok(()),
-        _ => Err(AppError::Forbidden("only a manager or an admin may do this".into())),
-    }
-}
-
+/// Trimmed, not empty, at most `max` characters, no NUL.
 fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if t.chars().count() > max || t.contains('\0') {
-        return Err(invalid(field, format!("must be at most {max} characters, without NUL")));
-    }
-    Ok(t.to_string())
+    super::admin::valid_text(field, s, max)?;
+    super::tickets::no_nul(field, s)?;
+    Ok(s.trim().to_string())
 }
 
 /// The organisation ids named, or None for all.
@@ -193,7 +182,7 @@ impl App {
         req: NewOutageRequest,
         now: DateTime<Utc>,
     ) -> Result<OutageView, AppError> {
-        require_manager(who)?;
+        who.require_manager()?;
         let kind: OutageKind = req.kind.parse().map_err(|e: String| invalid("kind", e))?;
         check_period(req.start, req.end)?;
         let description = text("description", &req.description, 2000)?;
@@ -234,7 +223,7 @@ impl App {
         patch: OutagePatch,
         now: DateTime<Utc>,
     ) -> Result<OutageView, AppError> {
-        require_manager(who)?;
+        who.require_manager()?;
         let kind = match &patch.kind {
             Some(k) => Some(k.parse::<OutageKind>().map_err(|e: String| invalid("kind", e))?),
             None => None,
@@ -397,7 +386,7 @@ impl App {
         req: NewUpstreamCreditRequest,
         now: DateTime<Utc>,
     ) -> Result<UpstreamCreditView, AppError> {
-        require_manager(who)?;
+        who.require_manager()?;
         let reference = text("reference", &req.reference, 200)?;
         let description = text("description", &req.description, 2000)?;
         let month: Month = req
@@ -510,7 +499,7 @@ impl App {
         who: &Principal,
         month: Option<Month>,
     ) -> Result<Vec<UpstreamCreditView>, AppError> {
-        require_manager(who)?;
+        who.require_manager()?;
         let mut conn = self.conn()?;
         self.upstream_credit_views(&mut conn, None, month)
     }

@@ -413,7 +413,7 @@ struct Loaded {
 }
 
 /// PostgreSQL text cannot hold NUL, so neither backend accepts it.
-fn no_nul(field: &str, s: &str) -> Result<(), AppError> {
+pub(super) fn no_nul(field: &str, s: &str) -> Result<(), AppError> {
     if s.contains('\0') {
         return Err(invalid(field, "must not contain NUL characters"));
     }

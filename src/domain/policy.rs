@@ -354,23 +354,7 @@ fn parse_credits(cx: &Ctx, raw: &Spanned<RawCredits>) -> Result<CreditSchedule, 
     for (i, r) in c.ticket_breach.iter().enumerate() {
         let field = format!("credits.ticket_breach[{i}]");
         let r = r.get_ref();
-        let mut severities = Vec::new();
-        for s in r.severities.get_ref() {
-            let sev = u8::try_from(*s.get_ref())
-                .ok()
-                .and_then(|n| Severity::try_from(n).ok())
-                .map_or_else(
-                    || {
-                        cx.err(
-                            Some(s.span()),
-                            &format!("{field}.severities"),
-                            "expected severities 1 to 4",
-                        )
-                    },
-                    Ok,
-                )?;
-            severities.push(sev);
-        }
+        let severities = cx.severities(r.severities.get_ref(), &format!("{field}.severities"))?;
         if severities.is_empty() {
             return cx.err(
                 Some(r.severities.span()),
@@ -412,6 +396,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A list of severities as written: each 1 to 4.
+    fn severities(&self, list: &[Spanned<i64>], field: &str) -> Result<Vec<Severity>, PolicyError> {
+        list.iter()
+            .map(|s| {
+                u8::try_from(*s.get_ref())
+                    .ok()
+                    .and_then(|n| Severity::try_from(n).ok())
+                    .map_or_else(|| self.err(Some(s.span()), field, "expected severities 1 to 4"), Ok)
+            })
+            .collect()
+    }
+
     fn line(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())].matches('\n').count() + 1
     }
@@ -675,23 +671,7 @@ impl Policy {
                             );
                         }
                     };
-                    let mut severities = Vec::new();
-                    for s in &r.severities {
-                        let sev = u8::try_from(*s.get_ref())
-                            .ok()
-                            .and_then(|n| Severity::try_from(n).ok())
-                            .map_or_else(
-                                || {
-                                    cx.err(
-                                        Some(s.span()),
-                                        &format!("{field}.severities"),
-                                        "expected severities 1 to 4",
-                                    )
-                                },
-                                Ok,
-                            )?;
-                        severities.push(sev);
-                    }
+                    let severities = cx.severities(&r.severities, &format!("{field}.severities"))?;
                     let mut notify = Vec::new();
                     for n in r.notify.get_ref() {
                         let who = Notify::NAMES

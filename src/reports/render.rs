@@ -3,6 +3,39 @@
 
 use serde_json::Value;
 
+/// The forms a report is given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    /// The summary rows.
+    Csv,
+    /// A row per ticket.
+    CsvTickets,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "csv-tickets" => Ok(Format::CsvTickets),
+            other => Err(format!("'{other}': expected json, csv or csv-tickets")),
+        }
+    }
+}
+
+/// The report's JSON document in `format`.
+pub fn render(report: &Value, format: Format) -> Result<String, String> {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+        Format::Csv => csv(report),
+        Format::CsvTickets => tickets_csv(report),
+    }
+}
+
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
