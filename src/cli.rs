@@ -154,7 +154,7 @@ enum ReportCommand {
         /// YYYY-MM, a Europe/London month.
         #[arg(long)]
         month: String,
-        /// json, csv (the summary rows) or csv-tickets (a row per ticket).
+        /// json, html (tables and charts), csv (the summary rows) or csv-tickets (a row per ticket).
         #[arg(long, default_value = "json")]
         format: String,
         /// Write here instead of standard output.

@@ -1240,14 +1240,14 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
         out
     };
     ok(&["migrate"]);
-    for (slug, charge) in [("acme", "100000"), ("other", "50000")] {
+    for (slug, name, charge) in [("acme", "Acme & <Sons>", "100000"), ("other", "Other", "50000")] {
         ok(&[
             "org",
             "add",
             "--slug",
             slug,
             "--name",
-            slug,
+            name,
             "--tier",
             "silver",
             "--region",
@@ -1362,6 +1362,25 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
     assert_eq!(c["total_pence"], 4_234);
     assert!(report["month_closed"].as_bool().unwrap());
     assert_eq!(report["counting_rules"].as_array().unwrap().len(), 5);
+
+    // The page a manager sends: every figure, three charts, names escaped.
+    let page = ok(&[
+        "report", "monthly", "--org", "acme", "--month", "2026-10", "--format", "html",
+    ]);
+    for figure in [
+        "99.832%",
+        "£30.00",
+        "£12.34",
+        "£42.34",
+        "October 2026",
+        "Acme &amp; &lt;Sons&gt;",
+        "No target was breached this month.",
+        "no: planned and announced in time",
+    ] {
+        assert!(page.contains(figure), "{figure} missing from the HTML report");
+    }
+    assert!(!page.contains("<Sons>"), "the name is escaped");
+    assert_eq!(page.matches("<svg").count(), 3, "three charts");
 
     // Kept once the month is closed: an outage recorded later changes
     // nothing until the report is recomputed on purpose.

@@ -118,7 +118,7 @@ pub(super) struct ReportQuery {
     org: Option<String>,
     /// YYYY-MM, a Europe/London month.
     month: String,
-    /// json (default), csv (summary rows) or csv-tickets (a row per ticket).
+    /// json (default), html, csv (summary rows) or csv-tickets (a row per ticket).
     format: Option<String>,
 }
 
@@ -142,19 +142,28 @@ pub(super) async fn monthly_report(
     let org = q.org.clone();
     let report = run(move || app.monthly_report(&who, org.as_deref(), m, false, crate::app::now())).await?;
     let stem = format!("sla-{}-{m}", q.org.as_deref().unwrap_or("desk"));
-    let file = match format {
+    let (content_type, file) = match format {
         Format::Json => {
             return Ok(HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(report));
         }
-        Format::Csv => format!("{stem}.csv"),
-        Format::CsvTickets => format!("{stem}-tickets.csv"),
+        Format::Html => ("text/html; charset=utf-8", None),
+        Format::Csv => ("text/csv; charset=utf-8", Some(format!("{stem}.csv"))),
+        Format::CsvTickets => ("text/csv; charset=utf-8", Some(format!("{stem}-tickets.csv"))),
     };
     let text = render(&report, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{file}\"")))
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(content_type)
         .insert_header(("Cache-Control", "no-store"))
-        .body(text))
+        // The page is self-contained: its own styles and inline SVG, no script.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ));
+    if let Some(f) = file {
+        response.insert_header(("Content-Disposition", format!("attachment; filename=\"{f}\"")));
+    }
+    Ok(response.body(text))
 }

@@ -1,5 +1,6 @@
-//! The report's CSV forms, from its JSON document (so a kept report renders
-//! exactly as it was computed): the summary rows, and the ticket rows.
+//! The report's other forms, from its JSON document (so a kept report
+//! renders exactly as it was computed): HTML with charts, the CSV summary
+//! rows, and the CSV ticket rows.
 
 use serde_json::Value;
 
@@ -11,6 +12,8 @@ pub enum Format {
     Csv,
     /// A row per ticket.
     CsvTickets,
+    /// A page with tables and charts.
+    Html,
 }
 
 impl std::str::FromStr for Format {
@@ -20,7 +23,8 @@ impl std::str::FromStr for Format {
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
             "csv-tickets" => Ok(Format::CsvTickets),
-            other => Err(format!("'{other}': expected json, csv or csv-tickets")),
+            "html" => Ok(Format::Html),
+            other => Err(format!("'{other}': expected json, html, csv or csv-tickets")),
         }
     }
 }
@@ -33,6 +37,7 @@ pub fn render(report: &Value, format: Format) -> Result<String, String> {
             .map_err(|e| e.to_string()),
         Format::Csv => csv(report),
         Format::CsvTickets => tickets_csv(report),
+        Format::Html => html(report),
     }
 }
 
@@ -140,4 +145,244 @@ pub fn tickets_csv(r: &Value) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
     }
     finish(w)
+}
+
+/// The template is compiled in: a report renders the same from any working
+/// directory, in the CLI, the API and the scheduler's monthly job.
+const HTML_TEMPLATE: &str = include_str!("../../templates/reports/monthly.html.hbs");
+
+/// "£1,234.56" (negative: "−£12.00").
+pub fn pounds(pence: i64) -> String {
+    let sign = if pence < 0 { "−" } else { "" };
+    let p = pence.unsigned_abs();
+    let whole = (p / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}£{grouped}.{:02}", p % 100)
+}
+
+/// "184 h 20 min", "45 min", "0 min".
+pub fn hours_minutes(seconds: i64) -> String {
+    let m = seconds.max(0) / 60;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, m) => format!("{h} h {m:02} min"),
+    }
+}
+
+fn london(v: &Value) -> String {
+    v.as_str()
+        .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Europe::London)
+                .format("%-d %b %Y %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn severity_title(n: i64) -> &'static str {
+    u8::try_from(n)
+        .ok()
+        .and_then(|n| crate::domain::ticket::Severity::try_from(n).ok())
+        .map_or("", |s| s.title())
+}
+
+fn bar_chart(title: &str, series: Vec<(&str, Vec<f32>)>, x: Vec<String>, width: f32) -> Result<String, String> {
+    let mut chart = charts_rs::BarChart::new(series.into_iter().map(|(n, d)| (n, d).into()).collect(), x);
+    chart.title.text = title.to_string();
+    chart.width = width;
+    chart.height = 320.0;
+    chart.svg().map_err(|e| e.to_string())
+}
+
+/// The report as a page a manager can send and print: tables with every
+/// figure, and SVG charts drawn by charts-rs.
+pub fn html(r: &Value) -> Result<String, String> {
+    let month = r["month"].as_str().unwrap_or_default();
+    let month_name = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_else(|_| month.to_string());
+    let empty = Vec::new();
+    let volumes = r["volumes"].as_array().unwrap_or(&empty);
+    let compliance = r["compliance"].as_array().unwrap_or(&empty);
+    let clock_view = |c: &Value| {
+        serde_json::json!({
+            "met": int(&c["met"]),
+            "breached": int(&c["breached"]),
+            "percent": c["percent_met"].as_str().map_or("–".to_string(), |p| format!("{p}%")),
+            "mean": c["mean_business_seconds"].as_i64().map_or("–".to_string(), hours_minutes),
+            "median": c["median_business_seconds"].as_i64().map_or("–".to_string(), hours_minutes),
+        })
+    };
+    let severities: Vec<Value> = volumes
+        .iter()
+        .zip(compliance)
+        .map(|(v, c)| {
+            serde_json::json!({
+                "severity": int(&v["severity"]),
+                "title": severity_title(int(&v["severity"])),
+                "raised": int(&v["raised"]),
+                "resolved": int(&v["resolved"]),
+                "open_at_end": int(&v["open_at_end"]),
+                "response": clock_view(&c["response"]),
+                "resolve": clock_view(&c["resolve"]),
+            })
+        })
+        .collect();
+    let sum = |k: &str| volumes.iter().map(|v| int(&v[k])).sum::<i64>();
+    let breaches: Vec<Value> = r["breaches"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "reference": b["reference"],
+                "organisation": if r["organisation"].is_null() { b["organisation"].clone() } else { Value::Null },
+                "severity": b["severity"],
+                "clock": b["clock"],
+                "breached_at": london(&b["breached_at"]),
+                "late": hours_minutes(int(&b["late_business_seconds"])),
+                "state": if b["stopped"].as_bool().unwrap_or(false) { "stopped" } else { "still running at month end" },
+            })
+        })
+        .collect();
+    let availability = match &r["availability"] {
+        Value::Null => Value::Null,
+        a => {
+            let seconds = int(&a["seconds_in_month"]);
+            let down = int(&a["downtime_seconds"]);
+            let m = if seconds > 0 {
+                (seconds - down) * 100_000 / seconds
+            } else {
+                100_000
+            };
+            serde_json::json!({
+                "percent": format!("{}.{:03}", m / 1000, m % 1000),
+                "hours": seconds / 3600,
+                "downtime": hours_minutes(down),
+                "outages": a["outages"].as_array().unwrap_or(&empty).iter().map(|o| serde_json::json!({
+                    "id": o["id"],
+                    "kind": o["kind"].as_str().unwrap_or_default().replace('_', " "),
+                    "from": london(&o["from"]),
+                    "to": london(&o["to"]),
+                    "ongoing": o["ongoing"],
+                    "length": hours_minutes(int(&o["seconds"])),
+                    "counts": if o["counted"].as_bool().unwrap_or(false) { "yes" } else { "no: planned and announced in time" },
+                })).collect::<Vec<_>>(),
+            })
+        }
+    };
+    let credits = match &r["credits"] {
+        Value::Null => Value::Null,
+        c => serde_json::json!({
+            "charge": pounds(int(&c["monthly_charge_pence"])),
+            "cap": pounds(int(&c["cap_pence"])),
+            "total": pounds(int(&c["total_pence"])),
+            "lines": c["lines"].as_array().unwrap_or(&empty).iter().map(|l| serde_json::json!({
+                "description": l["description"],
+                "rate": l["rate_basis_points"].as_i64().map_or(String::new(), |bp| crate::domain::credits::percent_text(bp, 2)),
+                "causes": l["causes"].as_array().unwrap_or(&empty).iter().map(cell).collect::<Vec<_>>().join(", "),
+                "amount": pounds(int(&l["amount_pence"])),
+            })).collect::<Vec<_>>(),
+        }),
+    };
+    let organisations: Vec<Value> = r["organisations"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "organisation": o["organisation"],
+                "availability": o["availability_percent"],
+                "credits": pounds(int(&o["credits_pence"])),
+            })
+        })
+        .collect();
+
+    let percent = |c: &Value| {
+        c["percent_met"]
+            .as_str()
+            .and_then(|p| p.parse::<f32>().ok())
+            .unwrap_or(0.0)
+    };
+    let daily = r["daily"].as_array().unwrap_or(&empty);
+    let days: Vec<String> = daily
+        .iter()
+        .map(|d| {
+            d["date"]
+                .as_str()
+                .unwrap_or_default()
+                .get(8..)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let per_day = |k: &str| daily.iter().map(|d| int(&d[k]) as f32).collect::<Vec<f32>>();
+    let charts = serde_json::json!({
+        "compliance": bar_chart(
+            "Targets met (%)",
+            vec![
+                ("Response", compliance.iter().map(|c| percent(&c["response"])).collect()),
+                ("Resolve", compliance.iter().map(|c| percent(&c["resolve"])).collect()),
+            ],
+            ["Severity 1", "Severity 2", "Severity 3", "Severity 4"].map(String::from).to_vec(),
+            640.0,
+        )?,
+        "volume": bar_chart(
+            "Tickets per day",
+            vec![("Raised", per_day("raised")), ("Resolved", per_day("resolved"))],
+            days.clone(),
+            900.0,
+        )?,
+        "breaches": bar_chart("Breaches per day", vec![("Breaches", per_day("breaches"))], days, 900.0)?,
+    });
+    let view = serde_json::json!({
+        "organisation_name": r["organisation_name"],
+        "policy": r["policy"],
+        "month_name": month_name,
+        "period": format!("{} to {}", london(&r["period_start"]), london(&r["period_end"])),
+        "month_closed": r["month_closed"],
+        "as_of": london(&r["as_of"]),
+        "totals": {"raised": sum("raised"), "resolved": sum("resolved"), "open_at_end": sum("open_at_end")},
+        "reopened": int(&r["reopened"]),
+        "paused": hours_minutes(int(&r["paused_seconds"])),
+        "breach_count": breaches.len(),
+        "severities": severities,
+        "breaches": breaches,
+        "availability": availability,
+        "credits": credits,
+        "organisations": organisations,
+        "charts": charts,
+        "counting_rules": r["counting_rules"],
+    });
+    let mut hb = handlebars::Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_template_string("monthly", HTML_TEMPLATE)
+        .map_err(|e| format!("templates/reports/monthly.html.hbs: {e}"))?;
+    hb.render("monthly", &view)
+        .map_err(|e| format!("templates/reports/monthly.html.hbs: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_durations_read_as_people_write_them() {
+        assert_eq!(pounds(123_456_789), "£1,234,567.89");
+        assert_eq!(pounds(5), "£0.05");
+        assert_eq!(pounds(-3_750_000), "−£37,500.00");
+        assert_eq!(hours_minutes(663_600), "184 h 20 min");
+        assert_eq!(hours_minutes(2_700), "45 min");
+    }
 }
