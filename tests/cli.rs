@@ -1423,4 +1423,64 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
     let (code, _, err) = run(&["report", "monthly", "--org", "nobody", "--month", "2026-10"]);
     assert_ne!(code, Some(0));
     assert!(err.contains("nobody"), "{err}");
+
+    // The scheduler's monthly job mails last month's reports to the
+    // managers: one per organisation and one for the whole desk, once
+    // however often it runs.
+    ok(&["user", "add", "--role", "manager", "--email", "mo@desk.example"]);
+    let queued = || -> Vec<(String, String)> {
+        use diesel::prelude::*;
+        let mut c = diesel::SqliteConnection::establish(&dir.join("credits.db").display().to_string()).unwrap();
+        diesel::sql_query("SELECT to_address, context FROM outbox WHERE kind = 'monthly_report' ORDER BY id")
+            .load::<ReportMail>(&mut c)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.to_address, r.context))
+            .collect()
+    };
+    for _ in 0..2 {
+        let out = ok(&["scheduler", "run", "--once", "--job", "monthly_reports"]);
+        assert!(out.contains("\"outcome\":\"ran\""), "{out}");
+    }
+    let mails = queued();
+    assert_eq!(mails.len(), 3, "acme, other and the desk, once each");
+    assert!(mails.iter().all(|(to, _)| to == "mo@desk.example"));
+    let names: Vec<String> = mails
+        .iter()
+        .map(|(_, c)| {
+            serde_json::from_str::<serde_json::Value>(c).unwrap()["organisation_name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["Acme & <Sons>", "Other", "The whole service desk"]);
+    assert!(mails[0].1.contains("<svg"), "the page with its charts is the HTML part");
+    let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(["outbox", "deliver", "--database-url", &db])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "off")
+        .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sent: Vec<String> = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter()
+            .any(|m| m.contains("Subject: Service report ") && m.contains("Other")),
+        "{}",
+        sent[0]
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct ReportMail {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    to_address: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    context: String,
 }

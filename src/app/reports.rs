@@ -339,3 +339,110 @@ fn overlap(a: DateTime<Utc>, b: DateTime<Utc>, from: DateTime<Utc>, to: DateTime
     let (s, e) = (a.max(from), b.min(to));
     if e > s { (e - s).num_seconds() } else { 0 }
 }
+
+impl App {
+    /// The scheduler's monthly job: last month's report for each active
+    /// organisation and for the whole desk, kept, and mailed to every
+    /// manager through the outbox. Each mail has a Message-ID made of the
+    /// report and the recipient, so a job run again (after a crash, or by an
+    /// operator) queues nothing twice. Returns the mails queued.
+    pub fn send_monthly_reports(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
+        use sha2::Digest;
+
+        use super::outbox::MAIL_DOMAIN;
+        use crate::store::models::NewOutbox;
+        use crate::store::schema::{outbox, users};
+
+        let month = Month::containing(now).previous();
+        let mut conn = self.conn()?;
+        let managers: Vec<String> = users::table
+            .filter(users::role.eq("manager"))
+            .filter(users::disabled.eq(false))
+            .order(users::email)
+            .select(users::email)
+            .load(&mut conn)?;
+        let orgs: Vec<String> = organisations::table
+            .filter(organisations::status.eq("active"))
+            .order(organisations::slug)
+            .select(organisations::slug)
+            .load(&mut conn)?;
+        drop(conn);
+        let mut queued = 0;
+        for scope in orgs.iter().map(|s| Some(s.as_str())).chain([None]) {
+            let report = self.monthly_report(&Principal::operator(), scope, month, false, now)?;
+            let page = crate::reports::render::html(&report).map_err(AppError::Conflict)?;
+            let totals = |k: &str| {
+                report["volumes"]
+                    .as_array()
+                    .map_or(0, |v| v.iter().map(|s| s[k].as_i64().unwrap_or(0)).sum::<i64>())
+            };
+            let context = serde_json::json!({
+                "organisation_name": report["organisation_name"],
+                "month_name": month.first_day().format("%B %Y").to_string(),
+                "raised": totals("raised"),
+                "resolved": totals("resolved"),
+                "open_at_end": totals("open_at_end"),
+                "breaches": report["breaches"].as_array().map_or(0, Vec::len),
+                "availability": report["availability"]["seconds_in_month"].as_i64().map_or("not measured for the whole desk".to_string(), |_| {
+                    let a = &report["availability"];
+                    let (s, d) = (a["seconds_in_month"].as_i64().unwrap_or(1), a["downtime_seconds"].as_i64().unwrap_or(0));
+                    let m = (s - d) * 100_000 / s.max(1);
+                    format!("{}.{:03}%", m / 1000, m % 1000)
+                }),
+                "credits": report["credits"]["total_pence"].as_i64().map_or_else(
+                    || {
+                        let sum: i64 = report["organisations"].as_array().map_or(0, |o| {
+                            o.iter().map(|o| o["credits_pence"].as_i64().unwrap_or(0)).sum()
+                        });
+                        crate::reports::render::pounds(sum)
+                    },
+                    crate::reports::render::pounds,
+                ),
+                "query": match scope {
+                    Some(s) => format!("org={s}&month={month}"),
+                    None => format!("month={month}"),
+                },
+                "report_html": page,
+                "desk_name": "The service desk",
+            })
+            .to_string();
+            let label = scope.unwrap_or("desk");
+            let rows: Vec<(String, String)> = managers
+                .iter()
+                .map(|to| {
+                    let who: String = sha2::Sha256::digest(to.as_bytes())
+                        .iter()
+                        .take(6)
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    (to.clone(), format!("report.{label}.{month}.{who}@{MAIL_DOMAIN}"))
+                })
+                .collect();
+            let mut conn = self.conn()?;
+            queued += conn.write(|c| -> Result<usize, AppError> {
+                let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+                let sent: Vec<String> = outbox::table
+                    .filter(outbox::message_id.eq_any(&ids))
+                    .select(outbox::message_id)
+                    .load(c)?;
+                let new: Vec<NewOutbox> = rows
+                    .iter()
+                    .filter(|r| !sent.contains(&r.1))
+                    .map(|(to, id)| NewOutbox {
+                        ticket_id: None,
+                        kind: "monthly_report",
+                        to_address: to,
+                        message_id: id,
+                        in_reply_to: None,
+                        context: context.clone(),
+                        created_at: naive(now),
+                        next_attempt_at: naive(now),
+                    })
+                    .collect();
+                super::outbox::insert_outbox_rows(c, &new)?;
+                Ok(new.len())
+            })?;
+        }
+        Ok(queued)
+    }
+}
