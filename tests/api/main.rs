@@ -12,6 +12,7 @@ mod concurrency;
 mod imap;
 mod intake;
 mod recompute;
+mod reports;
 mod scheduler;
 mod smtp;
 mod tickets;
