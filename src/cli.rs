@@ -140,6 +140,45 @@ enum Command {
         #[command(subcommand)]
         command: OutageCommand,
     },
+    /// Credits received from the platform provider, passed on to customers.
+    UpstreamCredit {
+        #[command(subcommand)]
+        command: UpstreamCreditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpstreamCreditCommand {
+    /// Records a credit received, to be passed on in that month's reports.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The provider's reference; unique.
+        #[arg(long)]
+        reference: String,
+        /// YYYY-MM: the month it is passed on in.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        amount_pence: i64,
+        #[arg(long)]
+        description: String,
+        /// An organisation it concerns (repeatable; split evenly), or --all.
+        #[arg(long = "org")]
+        orgs: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        /// SLUG=PENCE: an organisation's share, instead of an even split (repeatable).
+        #[arg(long = "share")]
+        shares: Vec<String>,
+    },
+    /// Lists recorded credits, newest month first.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        month: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -689,6 +728,74 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         .map_err(|e| Failure(format!("--month: {e}"), 2))?;
                     for v in open_app(&db)?
                         .list_outages(&Principal::operator(), month, org.as_deref(), crate::app::now())
+                        .map_err(cli_error)?
+                    {
+                        println!("{}", serde_json::to_string(&v)?);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::UpstreamCredit { command } => {
+            use crate::app::outages::{Affected, NewUpstreamCreditRequest, ShareRequest};
+            match command {
+                UpstreamCreditCommand::Add {
+                    db,
+                    reference,
+                    month,
+                    amount_pence,
+                    description,
+                    orgs,
+                    all,
+                    shares,
+                } => {
+                    let given = [all, !orgs.is_empty(), !shares.is_empty()]
+                        .iter()
+                        .filter(|g| **g)
+                        .count();
+                    if given != 1 {
+                        return Err(Failure(
+                            "give one of --org (repeatable), --all or --share SLUG=PENCE".into(),
+                            2,
+                        ));
+                    }
+                    let shares = shares
+                        .iter()
+                        .map(|s| {
+                            s.split_once('=')
+                                .and_then(|(o, p)| {
+                                    Some(ShareRequest {
+                                        organisation: o.to_string(),
+                                        amount_pence: p.parse().ok()?,
+                                    })
+                                })
+                                .ok_or_else(|| Failure(format!("--share: '{s}': expected SLUG=PENCE"), 2))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let req = NewUpstreamCreditRequest {
+                        reference,
+                        month,
+                        amount_pence,
+                        description,
+                        organisations: match (all, orgs.is_empty()) {
+                            (true, _) => Some(Affected::All("all".into())),
+                            (false, false) => Some(Affected::Some(orgs)),
+                            (false, true) => None,
+                        },
+                        shares: (!shares.is_empty()).then_some(shares),
+                    };
+                    let v = open_app(&db)?
+                        .create_upstream_credit(&Principal::operator(), req, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
+                }
+                UpstreamCreditCommand::List { db, month } => {
+                    let month = month
+                        .map(|m| m.parse::<crate::domain::availability::Month>())
+                        .transpose()
+                        .map_err(|e| Failure(format!("--month: {e}"), 2))?;
+                    for v in open_app(&db)?
+                        .list_upstream_credits(&Principal::operator(), month)
                         .map_err(cli_error)?
                     {
                         println!("{}", serde_json::to_string(&v)?);

@@ -1310,18 +1310,20 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
         "--description",
         "Their tenancy only",
     ]);
-    {
-        use diesel::Connection;
-        use diesel::connection::SimpleConnection;
-        let mut c = diesel::SqliteConnection::establish(&dir.join("credits.db").display().to_string()).unwrap();
-        let acme: i64 = 1;
-        c.batch_execute(&format!(
-            "INSERT INTO upstream_credits (reference, month, amount_pence, description, created_at) \
-             VALUES ('UKC-CR-1', '2026-10', 1234, 'October storage incident', '2026-11-02 10:00:00'); \
-             INSERT INTO upstream_credit_shares VALUES (1, {acme}, 1234);"
-        ))
-        .unwrap();
-    }
+    ok(&[
+        "upstream-credit",
+        "add",
+        "--reference",
+        "UKC-CR-1",
+        "--month",
+        "2026-10",
+        "--amount-pence",
+        "1234",
+        "--description",
+        "October storage incident",
+        "--share",
+        "acme=1234",
+    ]);
     let report: serde_json::Value =
         serde_json::from_str(&ok(&["report", "monthly", "--org", "acme", "--month", "2026-10"])).unwrap();
     let a = &report["availability"];
