@@ -9,7 +9,8 @@ use crate::helpers::{Db, TestApp, spawn_app};
 
 crate::both_backends!(
     outages_credits_and_reports_answer_every_role_exactly,
-    bad_input_names_its_field
+    bad_input_names_its_field,
+    october_2026_for_acme_equals_its_hand_computed_golden_file,
 );
 
 /// Admin, manager, agent, acme's carol, globex's gina, nobody.
@@ -257,4 +258,232 @@ async fn bad_input_names_its_field(db: Db) {
         .await
         .problem(404);
     t.get("/api/v1/reports/monthly?org=acme", &t.manager).await.problem(400);
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// `fixtures/reports/october-2026-acme.md` works every figure out by hand;
+/// `october-2026-acme.json` is the report that must come out.
+/// `SLADESK_BLESS=1` writes the JSON afresh (then check it against the .md).
+async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
+    use sladesk::app::Principal;
+    use sladesk::app::outages::{Affected, NewOutageRequest, NewUpstreamCreditRequest, ShareRequest};
+    use sladesk::app::tickets::{Change, NewTicketRequest};
+    use sladesk::domain::ticket::{Severity, Status};
+
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let carol = app.principal_for("carol@acme.example").unwrap();
+        let alice = app.principal_for("alice@desk.example").unwrap();
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        let raise = |severity: Severity, when: &str| {
+            app.create_ticket(
+                &carol,
+                NewTicketRequest {
+                    subject: format!("Severity {} at {when}", u8::from(severity)),
+                    description: "Golden scenario.".into(),
+                    severity: Some(severity),
+                    queue: Some("service-desk".into()),
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                at(when),
+            )
+            .unwrap()
+            .reference
+        };
+        let change = |who: &Principal, r: &str, c: Change, when: &str| {
+            app.change_ticket(who, r, &[c], None, at(when)).unwrap();
+        };
+        let reply = || Change::Reply("Looking into it.".into());
+        // T1 (SD-000001): severity 2, met both.
+        let t1 = raise(Severity::S2, "2026-10-01T08:30:00Z");
+        change(&alice, &t1, reply(), "2026-10-01T09:00:00Z");
+        change(&alice, &t1, Change::Resolve, "2026-10-02T10:00:00Z");
+        // T2 (SD-000002): severity 1 at 16:00 BST: response breached at 17:00 BST, resolve met.
+        let t2 = raise(Severity::S1, "2026-10-05T15:00:00Z");
+        change(&alice, &t2, reply(), "2026-10-06T07:30:00Z");
+        change(&alice, &t2, Change::Resolve, "2026-10-06T14:00:00Z");
+        // T3 (SD-000003): severity 1, resolve breached (a credit line).
+        let t3 = raise(Severity::S1, "2026-10-14T08:00:00Z");
+        change(&alice, &t3, reply(), "2026-10-14T08:20:00Z");
+        change(&alice, &t3, Change::Resolve, "2026-10-16T09:00:00Z");
+        // T4 (SD-000004): severity 3, paused over the clock change, resolved, reopened, resolved.
+        let t4 = raise(Severity::S3, "2026-10-22T12:00:00Z");
+        change(&alice, &t4, reply(), "2026-10-22T12:30:00Z");
+        change(
+            &alice,
+            &t4,
+            Change::Status(Status::PendingCustomer),
+            "2026-10-22T14:00:00Z",
+        );
+        change(
+            &carol,
+            &t4,
+            Change::Reply("Here are the logs.".into()),
+            "2026-10-26T09:00:00Z",
+        );
+        change(&alice, &t4, Change::Resolve, "2026-10-26T11:00:00Z");
+        change(&alice, &t4, Change::Reopen, "2026-10-27T10:00:00Z");
+        change(&alice, &t4, Change::Resolve, "2026-10-27T12:00:00Z");
+        // T5 (SD-000005): severity 3 on 30 October, raised to 2 in November: open at the end.
+        let t5 = raise(Severity::S3, "2026-10-30T16:00:00Z");
+        change(&alice, &t5, reply(), "2026-10-30T16:30:00Z");
+        change(&alice, &t5, Change::Severity(Severity::S2), "2026-11-02T09:00:00Z");
+
+        let outage = |kind: &str, start: &str, end: &str, told: Option<&str>, orgs: Affected| {
+            app.create_outage(
+                &manager,
+                NewOutageRequest {
+                    kind: kind.into(),
+                    start: at(start),
+                    end: Some(at(end)),
+                    notified_at: told.map(at),
+                    organisations: orgs,
+                    description: format!("{kind} from {start}"),
+                },
+                at("2026-11-02T09:00:00Z"),
+            )
+            .unwrap();
+        };
+        let all = || Affected::All("all".into());
+        outage(
+            "platform_issue",
+            "2026-10-24T23:30:00Z",
+            "2026-10-25T02:00:00Z",
+            None,
+            all(),
+        );
+        outage(
+            "planned_maintenance",
+            "2026-10-25T01:30:00Z",
+            "2026-10-25T03:00:00Z",
+            Some("2026-10-10T09:00:00Z"),
+            all(),
+        );
+        outage(
+            "emergency_maintenance",
+            "2026-10-31T23:00:00Z",
+            "2026-11-01T01:00:00Z",
+            None,
+            Affected::Some(vec!["acme".into()]),
+        );
+        app.create_upstream_credit(
+            &manager,
+            NewUpstreamCreditRequest {
+                reference: "UKC-CR-9".into(),
+                month: "2026-10".into(),
+                amount_pence: 1_000,
+                description: "October platform incident".into(),
+                organisations: None,
+                shares: Some(vec![ShareRequest {
+                    organisation: "acme".into(),
+                    amount_pence: 1_000,
+                }]),
+            },
+            at("2026-11-02T09:00:00Z"),
+        )
+        .unwrap();
+        app.monthly_report(
+            &manager,
+            Some("acme"),
+            "2026-10".parse().unwrap(),
+            false,
+            at("2026-12-01T00:00:00Z"),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+
+    // The figures of the .md, asserted one by one before the whole file.
+    let r = &report;
+    assert_eq!(r["availability"]["downtime_seconds"], 12_600);
+    assert_eq!(r["credits"]["total_pence"], 11_000);
+    let lines: Vec<i64> = r["credits"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount_pence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [7_500, 2_500, 1_000]);
+    let v: Vec<(i64, i64, i64)> = r["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["raised"].as_i64().unwrap(),
+                v["resolved"].as_i64().unwrap(),
+                v["open_at_end"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(v, [(2, 2, 0), (1, 1, 0), (2, 1, 1), (0, 0, 0)]);
+    assert_eq!(
+        (r["reopened"].as_i64(), r["paused_seconds"].as_i64()),
+        (Some(1), Some(327_600))
+    );
+    let c = &r["compliance"];
+    assert_eq!(
+        c[0]["response"],
+        json!({"met": 1, "breached": 1, "percent_met": "50.0", "mean_business_seconds": 4200, "median_business_seconds": 1200})
+    );
+    assert_eq!(
+        c[0]["resolve"],
+        json!({"met": 1, "breached": 1, "percent_met": "50.0", "mean_business_seconds": 51300, "median_business_seconds": 30600})
+    );
+    assert_eq!(c[1]["resolve"]["mean_business_seconds"], 39_600);
+    assert_eq!(c[2]["response"]["met"], 2);
+    assert_eq!(
+        c[2]["resolve"],
+        json!({"met": 1, "breached": 0, "percent_met": "100.0", "mean_business_seconds": 21600, "median_business_seconds": 21600})
+    );
+    let b: Vec<(String, String, i64)> = r["breaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["clock"].as_str().unwrap().into(),
+                b["breached_at"].as_str().unwrap().into(),
+                b["late_business_seconds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        b,
+        [
+            ("response".into(), "2026-10-05T16:00:00Z".into(), 3_600),
+            ("resolve".into(), "2026-10-15T08:00:00Z".into(), 37_800)
+        ]
+    );
+
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reports/october-2026-acme.json");
+    let text = serde_json::to_string_pretty(&report).unwrap() + "\n";
+    if std::env::var("SLADESK_BLESS").is_ok() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+    assert_eq!(report, want, "the report differs from {}", golden.display());
+
+    // The HTML carries the same figures and its three charts.
+    let page = sladesk::reports::render::html(&report).unwrap();
+    for figure in [
+        "99.530%",
+        "£75.00",
+        "£25.00",
+        "£10.00",
+        "£110.00",
+        "91 h 00 min",
+        "1 h 00 min",
+        "10 h 30 min",
+    ] {
+        assert!(page.contains(figure), "{figure} missing from the HTML");
+    }
+    assert_eq!(page.matches("<svg").count(), 3);
 }
