@@ -11,6 +11,8 @@ crate::both_backends!(
     outages_credits_and_reports_answer_every_role_exactly,
     bad_input_names_its_field,
     october_2026_for_acme_equals_its_hand_computed_golden_file,
+    december_2026_over_scottish_bank_holidays_equals_its_golden_file,
+    march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it,
 );
 
 /// Admin, manager, agent, acme's carol, globex's gina, nobody.
@@ -463,13 +465,7 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
         ]
     );
 
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reports/october-2026-acme.json");
-    let text = serde_json::to_string_pretty(&report).unwrap() + "\n";
-    if std::env::var("SLADESK_BLESS").is_ok() {
-        std::fs::write(&golden, &text).unwrap();
-    }
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
-    assert_eq!(report, want, "the report differs from {}", golden.display());
+    equals_golden(&report, "october-2026-acme");
 
     // The HTML carries the same figures and its three charts.
     let page = sladesk::reports::render::html(&report).unwrap();
@@ -486,4 +482,189 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
         assert!(page.contains(figure), "{figure} missing from the HTML");
     }
     assert_eq!(page.matches("<svg").count(), 3);
+}
+
+/// The report must equal `fixtures/reports/NAME.json`; `SLADESK_BLESS=1`
+/// writes it afresh (then check it against NAME.md, worked by hand).
+fn equals_golden(report: &Value, name: &str) {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/reports/{name}.json"));
+    if std::env::var("SLADESK_BLESS").is_ok() {
+        std::fs::write(&golden, serde_json::to_string_pretty(report).unwrap() + "\n").unwrap();
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+    assert_eq!(report, &want, "the report differs from {}", golden.display());
+}
+
+fn raise_at(app: &sladesk::app::App, who: &str, severity: sladesk::domain::ticket::Severity, when: &str) -> String {
+    let p = app.principal_for(who).unwrap();
+    app.create_ticket(
+        &p,
+        sladesk::app::tickets::NewTicketRequest {
+            subject: format!("Severity {} at {when}", u8::from(severity)),
+            description: "Golden scenario.".into(),
+            severity: Some(severity),
+            queue: Some("service-desk".into()),
+            organisation: None,
+            requester: None,
+            source: None,
+        },
+        at(when),
+    )
+    .unwrap()
+    .reference
+}
+
+fn change_at(app: &sladesk::app::App, who: &str, reference: &str, c: sladesk::app::tickets::Change, when: &str) {
+    let p = app.principal_for(who).unwrap();
+    app.change_ticket(&p, reference, &[c], None, at(when)).unwrap();
+}
+
+/// `fixtures/reports/december-2026-acme.md`: Scotland's Christmas and
+/// Boxing Day (substitute) holidays stop the Silver clocks.
+async fn december_2026_over_scottish_bank_holidays_equals_its_golden_file(db: Db) {
+    use sladesk::app::tickets::Change;
+    use sladesk::domain::ticket::Severity;
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let (carol, alice) = ("carol@acme.example", "alice@desk.example");
+        let reply = || Change::Reply("Looking into it.".into());
+        let d2 = raise_at(&app, carol, Severity::S1, "2026-12-23T18:00:00Z");
+        change_at(&app, alice, &d2, reply(), "2026-12-24T08:30:00Z");
+        let d1 = raise_at(&app, carol, Severity::S2, "2026-12-24T16:00:00Z");
+        change_at(&app, alice, &d1, reply(), "2026-12-29T08:30:00Z");
+        change_at(&app, alice, &d2, Change::Resolve, "2026-12-29T09:00:00Z");
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        app.monthly_report(
+            &manager,
+            Some("acme"),
+            "2026-12".parse().unwrap(),
+            false,
+            at("2027-02-01T00:00:00Z"),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let b: Vec<(String, String, i64, bool)> = report["breaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["reference"].as_str().unwrap().into(),
+                b["breached_at"].as_str().unwrap().into(),
+                b["late_business_seconds"].as_i64().unwrap(),
+                b["stopped"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        b,
+        [
+            ("SD-000002".into(), "2026-12-24T17:00:00Z".into(), 3_600, true),
+            ("SD-000001".into(), "2026-12-24T17:30:00Z".into(), 3_600, true),
+            ("SD-000002".into(), "2026-12-31T16:00:00Z".into(), 5_400, false),
+        ]
+    );
+    let c = &report["compliance"];
+    assert_eq!(c[0]["response"]["mean_business_seconds"], 1_800);
+    assert_eq!(c[0]["resolve"]["mean_business_seconds"], 37_800);
+    assert_eq!(c[1]["response"]["mean_business_seconds"], 7_200);
+    assert_eq!(c[1]["resolve"]["breached"], 1);
+    assert_eq!(
+        c[1]["resolve"]["mean_business_seconds"],
+        Value::Null,
+        "still running: no time to resolve"
+    );
+    assert_eq!(report["availability"]["downtime_seconds"], 0);
+    assert_eq!(report["credits"]["total_pence"], 2_500);
+    equals_golden(&report, "december-2026-acme");
+}
+
+/// `fixtures/reports/march-2027-globex.md`: the clocks go forward (743 h),
+/// 24x7 Platinum clocks, forty severity 1 tickets left to breach, the cap
+/// reached, and an upstream credit passed on beyond it.
+async fn march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it(db: Db) {
+    use sladesk::app::outages::{Affected, NewOutageRequest, NewUpstreamCreditRequest};
+    use sladesk::domain::ticket::Severity;
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        for _ in 0..40 {
+            raise_at(&app, "gina@globex.example", Severity::S1, "2027-03-02T09:00:00Z");
+        }
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        for (start, end) in [
+            ("2027-03-10T00:00:00Z", "2027-03-10T06:00:00Z"),
+            ("2027-03-28T00:30:00Z", "2027-03-28T02:30:00Z"),
+        ] {
+            app.create_outage(
+                &manager,
+                NewOutageRequest {
+                    kind: "platform_issue".into(),
+                    start: at(start),
+                    end: Some(at(end)),
+                    notified_at: None,
+                    organisations: Affected::Some(vec!["globex".into()]),
+                    description: format!("Compute cluster from {start}"),
+                },
+                at("2027-04-01T09:00:00Z"),
+            )
+            .unwrap();
+        }
+        app.create_upstream_credit(
+            &manager,
+            NewUpstreamCreditRequest {
+                reference: "UKC-CR-31".into(),
+                month: "2027-03".into(),
+                amount_pence: 500,
+                description: "March compute credit".into(),
+                organisations: Some(Affected::Some(vec!["globex".into()])),
+                shares: None,
+            },
+            at("2027-04-02T09:00:00Z"),
+        )
+        .unwrap();
+        app.monthly_report(
+            &manager,
+            Some("globex"),
+            "2027-03".parse().unwrap(),
+            false,
+            at("2027-05-01T00:00:00Z"),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let a = &report["availability"];
+    assert_eq!(
+        (a["seconds_in_month"].as_i64(), a["downtime_seconds"].as_i64()),
+        (Some(2_674_800), Some(28_800))
+    );
+    let c = &report["credits"];
+    assert_eq!(c["capped"], true);
+    assert_eq!(
+        (c["own_pence"].as_i64(), c["cap_pence"].as_i64()),
+        (Some(250_000), Some(250_000))
+    );
+    assert_eq!(
+        (c["upstream_pence"].as_i64(), c["total_pence"].as_i64()),
+        (Some(500), Some(250_500))
+    );
+    let lines = c["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1 + 40 + 1 + 1);
+    assert_eq!(lines[0]["amount_pence"], 62_500);
+    assert!(lines[1..41].iter().all(|l| l["amount_pence"] == 5_000));
+    assert_eq!(lines[41]["kind"], "cap");
+    assert_eq!(lines[41]["amount_pence"], -12_500);
+    assert_eq!(report["breaches"].as_array().unwrap().len(), 80);
+    let first = &report["breaches"][0];
+    assert_eq!(first["breached_at"], "2027-03-02T09:15:00Z");
+    // Still running at the month's end, 23:00 UTC on the 31st (midnight BST):
+    // 710 h elapsed, 15 min of target.
+    assert_eq!(first["late_business_seconds"], 710 * 3600 - 900);
+    assert_eq!(report["breaches"][40]["late_business_seconds"], 706 * 3600);
+    assert_eq!(report["compliance"][0]["response"]["percent_met"], "0.0");
+    equals_golden(&report, "march-2027-globex");
 }
