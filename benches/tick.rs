@@ -16,13 +16,12 @@
 use std::time::Instant;
 
 use chrono::Duration;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
 use sladesk::app::tickets::NewTicketRequest;
 use sladesk::app::{Principal, Role};
 use sladesk::domain::ticket::Severity;
-use sladesk::server::{Settings, build_app};
+
+mod common;
 
 const DUE: i64 = 10_000;
 
@@ -31,32 +30,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let (url, pg_admin) = match std::env::var("SLADESK_BENCH_DB") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let mut c = PgConnection::establish(&admin).expect("PostgreSQL for the bench");
-            // One statement each: together they would run as one transaction.
-            c.batch_execute("DROP DATABASE IF EXISTS sladesk_bench WITH (FORCE)")
-                .unwrap();
-            c.batch_execute("CREATE DATABASE sladesk_bench").unwrap();
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            (format!("{base}/sladesk_bench"), Some(admin))
-        }
-        _ => {
-            let dir = std::env::temp_dir().join(format!("sladesk-tick-bench-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            (format!("sqlite://{}", dir.join("bench.db").display()), None)
-        }
-    };
-    let backend = if pg_admin.is_some() { "PostgreSQL" } else { "SQLite" };
-    let settings = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.parse().unwrap(),
-        policies: concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies").into(),
-        holidays_file: None,
-        pool_size: 4,
-        workers: 1,
-    };
-    let app = build_app(&settings).unwrap();
+    let db = common::BenchDb::new("sladesk_bench");
+    let backend = db.backend();
+    let app = db.app.clone();
     let op = Principal::operator();
     let now = sladesk::app::now();
     app.create_organisation(
@@ -125,64 +101,14 @@ fn main() {
     .unwrap();
 
     let started = Instant::now();
-    let copies = n - 1;
-    let sql = if pg_admin.is_some() {
-        format!(
-            "INSERT INTO tickets (reference, organisation_id, requester_id, queue_id, assignee_id, severity, status, subject, source,
-                received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at, resolved_at,
-                reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
-                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, next_check_at, sla_computed_at,
-                escalation_level, queue_order_at)
-             SELECT 'SD-' || lpad((1000000 + g)::text, 7, '0'), organisation_id, requester_id, queue_id, assignee_id, severity, status,
-                subject, source, received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at,
-                resolved_at, reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
-                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at,
-                TIMESTAMP '{later}' + g * INTERVAL '1 second', sla_computed_at, escalation_level,
-                TIMESTAMP '{later}' + g * INTERVAL '1 second'
-             FROM tickets, generate_series(1, {copies}) AS g WHERE tickets.id = 1;
-             INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data)
-             SELECT t.id, e.seq, e.at, e.actor_role, e.actor_id, e.kind, e.visibility, e.body, e.data
-             FROM tickets t JOIN ticket_events e ON e.ticket_id = 1 WHERE t.id > 1;
-             ANALYZE;",
-            later = (now + Duration::days(1)).naive_utc()
-        )
-    } else {
-        format!(
-            "INSERT INTO tickets (reference, organisation_id, requester_id, queue_id, assignee_id, severity, status, subject, source,
-                received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at, resolved_at,
-                reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
-                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, next_check_at, sla_computed_at,
-                escalation_level, queue_order_at)
-             WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {copies})
-             SELECT printf('SD-%07d', 1000000 + n), organisation_id, requester_id, queue_id, assignee_id, severity, status,
-                subject, source, received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at,
-                resolved_at, reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
-                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at,
-                datetime('{later}', '+' || n || ' seconds'), sla_computed_at, escalation_level,
-                datetime('{later}', '+' || n || ' seconds')
-             FROM tickets, g WHERE tickets.id = 1;
-             INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data)
-             SELECT t.id, e.seq, e.at, e.actor_role, e.actor_id, e.kind, e.visibility, e.body, e.data
-             FROM tickets t JOIN ticket_events e ON e.ticket_id = 1 WHERE t.id > 1;
-             ANALYZE;",
-            later = (now + Duration::days(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
-        )
-    };
-    let mut conn = app.pool.get().unwrap();
-    conn.batch_execute(&sql).unwrap();
+    // Each copy watched from a later instant, so that none is due.
+    let later = (now + Duration::days(1)).naive_utc();
+    db.copy_ticket(1, n - 1, 1_000_000, Some(later));
     // The template itself must not be due either.
-    conn.batch_execute(&format!(
+    db.execute(&format!(
         "UPDATE tickets SET next_check_at = {t}, queue_order_at = {t} WHERE id = 1",
-        t = if pg_admin.is_some() {
-            format!("TIMESTAMP '{}'", (now + Duration::days(1)).naive_utc())
-        } else {
-            format!(
-                "'{}'",
-                (now + Duration::days(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
-            )
-        }
-    ))
-    .unwrap();
+        t = db.timestamp(later)
+    ));
     println!(
         "{backend}: {n} open tickets made in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -205,18 +131,10 @@ fn main() {
     assert!(n > 3 * DUE, "SLADESK_BENCH_TICKETS must exceed {}", 3 * DUE);
     for round in 0..3 {
         let (lo, hi) = (2 + round * DUE, 2 + (round + 1) * DUE);
-        let due = if pg_admin.is_some() {
-            format!("TIMESTAMP '{}'", (now - Duration::seconds(1)).naive_utc())
-        } else {
-            format!(
-                "'{}'",
-                (now - Duration::seconds(1)).naive_utc().format("%Y-%m-%d %H:%M:%S")
-            )
-        };
-        conn.batch_execute(&format!(
+        let due = db.timestamp((now - Duration::seconds(1)).naive_utc());
+        db.execute(&format!(
             "UPDATE tickets SET next_check_at = {due}, queue_order_at = {due} WHERE id >= {lo} AND id < {hi}"
-        ))
-        .unwrap();
+        ));
         let t = Instant::now();
         let r = app.sla_tick(now).unwrap();
         let ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -229,10 +147,5 @@ fn main() {
     }
     busy.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("{backend}: tick with {DUE} due: median {:.0} ms of 3", busy[1]);
-    drop(conn);
     drop(app);
-    if let Some(admin) = pg_admin {
-        let mut c = PgConnection::establish(&admin).unwrap();
-        let _ = c.batch_execute("DROP DATABASE IF EXISTS sladesk_bench WITH (FORCE)");
-    }
 }

@@ -58,38 +58,17 @@ impl App {
         }
         let scope = org.as_ref().map_or("*".to_string(), |o| o.slug.clone());
         let closed = now >= month.end();
-        if closed && !recompute {
-            let kept: Option<String> = monthly_reports::table
-                .filter(monthly_reports::scope.eq(&scope))
-                .filter(monthly_reports::month.eq(month.to_string()))
-                .select(monthly_reports::data)
-                .first(c)
-                .optional()?;
-            if let Some(data) = kept {
-                return serde_json::from_str(&data).map_err(|e| {
-                    AppError::Conflict(format!("the kept report for {scope} {month} cannot be read: {e}"))
-                });
-            }
+        if closed
+            && !recompute
+            && let Some(kept) = kept_report(c, &scope, month)?
+        {
+            return Ok(kept);
         }
         let report = self.compute_report(c, org.as_ref(), month, now)?;
         let value = serde_json::to_value(&report).expect("a report serialises");
         if closed {
-            let data = value.to_string();
             c.write(|c| -> Result<(), AppError> {
-                diesel::delete(
-                    monthly_reports::table
-                        .filter(monthly_reports::scope.eq(&scope))
-                        .filter(monthly_reports::month.eq(month.to_string())),
-                )
-                .execute(c)?;
-                diesel::insert_into(monthly_reports::table)
-                    .values((
-                        monthly_reports::scope.eq(&scope),
-                        monthly_reports::month.eq(month.to_string()),
-                        monthly_reports::data.eq(&data),
-                        monthly_reports::created_at.eq(naive(now)),
-                    ))
-                    .execute(c)?;
+                keep_report(c, &scope, month, &value, now)?;
                 if recompute {
                     audit(
                         c,
@@ -114,63 +93,70 @@ impl App {
         month: Month,
         now: DateTime<Utc>,
     ) -> Result<MonthlyReport, AppError> {
+        match org {
+            Some(o) => Ok(self.compute_month(c, std::slice::from_ref(o), month, now)?.0.remove(0)),
+            None => {
+                let all = organisations::table
+                    .order(organisations::slug)
+                    .select(Organisation::as_select())
+                    .load(c)?;
+                Ok(self.compute_month(c, &all, month, now)?.1)
+            }
+        }
+    }
+
+    /// Each organisation's report and the whole desk's over them, reading
+    /// and replaying every ticket once.
+    fn compute_month(
+        &self,
+        c: &mut DbConnection,
+        orgs: &[Organisation],
+        month: Month,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<MonthlyReport>, MonthlyReport), AppError> {
         let as_of = now.min(month.end());
-        let orgs: Vec<Organisation> = match org {
-            Some(o) => vec![o.clone()],
-            None => organisations::table
-                .order(organisations::slug)
-                .select(Organisation::as_select())
-                .load(c)?,
-        };
         let mut all = Vec::new();
-        let mut per_org = Vec::new();
-        for o in &orgs {
+        let mut reports = Vec::new();
+        let mut summaries = Vec::new();
+        for o in orgs {
             let tickets = self.tickets_in_month(c, o, month, as_of)?;
             let (avail, cr) = self.availability_and_credits(c, o, month, as_of, &tickets)?;
-            per_org.push((o, avail, cr));
+            summaries.push(OrganisationSummary {
+                organisation: o.slug.clone(),
+                availability_percent: avail.percent_text(),
+                credits_pence: cr.as_ref().map_or(0, |c| c.total_pence),
+            });
+            reports.push(assemble(
+                Scope {
+                    organisation: Some(o.slug.clone()),
+                    name: o.name.clone(),
+                    policy: Some(o.tier.clone()),
+                    ticket_rows: true,
+                },
+                month,
+                as_of,
+                &tickets,
+                Some(avail),
+                cr,
+                Vec::new(),
+            ));
             all.extend(tickets);
         }
-        match org {
-            Some(o) => {
-                let (_, avail, cr) = per_org.pop().expect("one organisation");
-                Ok(assemble(
-                    Scope {
-                        organisation: Some(o.slug.clone()),
-                        name: o.name.clone(),
-                        policy: Some(o.tier.clone()),
-                    },
-                    month,
-                    as_of,
-                    all,
-                    Some(avail),
-                    cr,
-                    Vec::new(),
-                ))
-            }
-            None => {
-                let summaries = per_org
-                    .iter()
-                    .map(|(o, a, cr)| OrganisationSummary {
-                        organisation: o.slug.clone(),
-                        availability_percent: a.percent_text(),
-                        credits_pence: cr.as_ref().map_or(0, |c| c.total_pence),
-                    })
-                    .collect();
-                Ok(assemble(
-                    Scope {
-                        organisation: None,
-                        name: "The whole service desk".into(),
-                        policy: None,
-                    },
-                    month,
-                    as_of,
-                    all,
-                    None,
-                    None,
-                    summaries,
-                ))
-            }
-        }
+        let desk = assemble(
+            Scope {
+                organisation: None,
+                name: "The whole service desk".into(),
+                policy: None,
+                ticket_rows: false,
+            },
+            month,
+            as_of,
+            &all,
+            None,
+            None,
+            summaries,
+        );
+        Ok((reports, desk))
     }
 
     fn availability_and_credits(
@@ -242,6 +228,47 @@ impl App {
             .select((tickets::id, tickets::reference, tickets::holiday_set))
             .load(c)?;
         let region = Region::from_str(&o.region).map_err(|e| AppError::Conflict(e.to_string()))?;
+        // Reading and replaying is the work: share it between threads, each
+        // on a connection of its own, in contiguous parts kept in order.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(rows.len().div_ceil(CHUNK).max(1));
+        if workers == 1 {
+            return self.replay_part(c, &rows, o, region, month, as_of);
+        }
+        let part = rows.len().div_ceil(workers);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(part)
+                .map(|p| {
+                    s.spawn(move || -> Result<Vec<TicketMonth>, AppError> {
+                        let mut conn = self.conn()?;
+                        self.replay_part(&mut conn, p, o, region, month, as_of)
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(rows.len());
+            for h in handles {
+                match h.join() {
+                    Ok(part) => out.extend(part?),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Tickets `rows` (id, reference, holiday set) replayed to `as_of`.
+    fn replay_part(
+        &self,
+        c: &mut DbConnection,
+        rows: &[(i64, String, String)],
+        o: &Organisation,
+        region: Region,
+        month: Month,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<TicketMonth>, AppError> {
         let mut policies: HashMap<(String, String), Arc<Policy>> = HashMap::new();
         let mut calendars: HashMap<(String, String), Arc<PolicyCalendars>> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
@@ -361,15 +388,45 @@ impl App {
             .order(users::email)
             .select(users::email)
             .load(&mut conn)?;
-        let orgs: Vec<String> = organisations::table
-            .filter(organisations::status.eq("active"))
+        // Every organisation counts in the desk's report; those still
+        // active are sent their own.
+        let orgs: Vec<Organisation> = organisations::table
             .order(organisations::slug)
-            .select(organisations::slug)
+            .select(Organisation::as_select())
             .load(&mut conn)?;
+        // Kept reports stand (the job may run again); the rest are computed
+        // in one pass over every ticket, and kept.
+        let scopes: Vec<String> = orgs.iter().map(|o| o.slug.clone()).chain(["*".to_string()]).collect();
+        let mut reports = Vec::new();
+        for s in &scopes {
+            reports.push(kept_report(&mut conn, s, month)?);
+        }
+        if reports.iter().any(Option::is_none) {
+            let (mut fresh, desk) = self.compute_month(&mut conn, &orgs, month, now)?;
+            fresh.push(desk);
+            let closed = now >= month.end();
+            for (slot, (scope, report)) in reports.iter_mut().zip(scopes.iter().zip(fresh)) {
+                if slot.is_none() {
+                    let value = serde_json::to_value(&report).expect("a report serialises");
+                    if closed {
+                        conn.write(|c| keep_report(c, scope, month, &value, now))?;
+                    }
+                    *slot = Some(value);
+                }
+            }
+        }
         drop(conn);
         let mut queued = 0;
-        for scope in orgs.iter().map(|s| Some(s.as_str())).chain([None]) {
-            let report = self.monthly_report(&Principal::operator(), scope, month, false, now)?;
+        let active: Vec<&str> = orgs
+            .iter()
+            .filter(|o| o.status == "active")
+            .map(|o| o.slug.as_str())
+            .collect();
+        for (scope, report) in scopes.iter().zip(reports.into_iter().flatten()) {
+            if scope != "*" && !active.contains(&scope.as_str()) {
+                continue;
+            }
+            let scope = (scope != "*").then_some(scope.as_str());
             let page = crate::reports::render::html(&report).map_err(AppError::Conflict)?;
             let totals = |k: &str| {
                 report["volumes"]
@@ -445,4 +502,44 @@ impl App {
         }
         Ok(queued)
     }
+}
+
+/// A closed month's report as kept, if it is.
+fn kept_report(c: &mut DbConnection, scope: &str, month: Month) -> Result<Option<serde_json::Value>, AppError> {
+    let kept: Option<String> = monthly_reports::table
+        .filter(monthly_reports::scope.eq(scope))
+        .filter(monthly_reports::month.eq(month.to_string()))
+        .select(monthly_reports::data)
+        .first(c)
+        .optional()?;
+    kept.map(|data| {
+        serde_json::from_str(&data)
+            .map_err(|e| AppError::Conflict(format!("the kept report for {scope} {month} cannot be read: {e}")))
+    })
+    .transpose()
+}
+
+/// Keeps (or replaces) a closed month's report; in the caller's transaction.
+fn keep_report(
+    c: &mut DbConnection,
+    scope: &str,
+    month: Month,
+    report: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    diesel::delete(
+        monthly_reports::table
+            .filter(monthly_reports::scope.eq(scope))
+            .filter(monthly_reports::month.eq(month.to_string())),
+    )
+    .execute(c)?;
+    diesel::insert_into(monthly_reports::table)
+        .values((
+            monthly_reports::scope.eq(scope),
+            monthly_reports::month.eq(month.to_string()),
+            monthly_reports::data.eq(report.to_string()),
+            monthly_reports::created_at.eq(naive(now)),
+        ))
+        .execute(c)?;
+    Ok(())
 }

@@ -147,6 +147,7 @@ pub struct MonthlyReport {
     /// The whole desk's report: each organisation's availability and credits.
     pub organisations: Vec<OrganisationSummary>,
     pub daily: Vec<Day>,
+    /// Empty in the whole desk's report: see each organisation's.
     pub tickets: Vec<TicketLine>,
 }
 
@@ -188,6 +189,10 @@ pub struct Scope {
     pub organisation: Option<String>,
     pub name: String,
     pub policy: Option<String>,
+    /// A row per ticket: in an organisation's report; the whole desk's
+    /// leaves them to the organisations' (a million rows in one document
+    /// would help nobody).
+    pub ticket_rows: bool,
 }
 
 /// Assembles the report from tickets as they stood at `as_of`.
@@ -195,11 +200,12 @@ pub fn assemble(
     scope: Scope,
     month: Month,
     as_of: DateTime<Utc>,
-    mut tickets: Vec<TicketMonth>,
+    tickets: &[TicketMonth],
     availability: Option<Availability>,
     credits: Option<Credits>,
     organisations: Vec<OrganisationSummary>,
 ) -> MonthlyReport {
+    let mut tickets: Vec<&TicketMonth> = tickets.iter().collect();
     tickets.sort_by(|a, b| a.reference.cmp(&b.reference));
     let london = chrono_tz::Europe::London;
     let day_of = |t: DateTime<Utc>| t.with_timezone(&london).date_naive();
@@ -240,7 +246,7 @@ pub fn assemble(
     let mut breaches = Vec::new();
     let mut lines = Vec::new();
     let (mut reopened, mut paused) = (0, 0);
-    for t in &tickets {
+    for t in tickets {
         let si = usize::from(u8::from(t.severity)) - 1;
         if in_month(Some(t.received_at), month) {
             volumes[si].raised += 1;
@@ -285,6 +291,9 @@ pub fn assemble(
             if clock.stopped_at.is_some() {
                 times[si][ci].push(clock.elapsed_seconds);
             }
+        }
+        if !scope.ticket_rows {
+            continue;
         }
         lines.push(TicketLine {
             reference: t.reference.clone(),

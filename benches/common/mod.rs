@@ -1,0 +1,147 @@
+//! What the database benches share: a fresh database (a temporary SQLite
+//! file, or a database of their own on PostgreSQL named by
+//! SLADESK_BENCH_DB), the application on it, and copying a real ticket
+//! (row and events) many times in SQL.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use sladesk::app::App;
+use sladesk::server::{Settings, build_app};
+
+pub struct BenchDb {
+    pub app: Arc<App>,
+    pub postgres: bool,
+    admin: Option<String>,
+    name: String,
+}
+
+impl BenchDb {
+    pub fn new(name: &str) -> BenchDb {
+        let (url, admin) = match std::env::var("SLADESK_BENCH_DB") {
+            Ok(admin) if admin.starts_with("postgres") => {
+                let mut c = PgConnection::establish(&admin).expect("PostgreSQL for the bench");
+                // One statement each: together they would run as one transaction.
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let (base, _) = admin.rsplit_once('/').unwrap();
+                (format!("{base}/{name}"), Some(admin))
+            }
+            _ => {
+                let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                (format!("sqlite://{}", dir.join("bench.db").display()), None)
+            }
+        };
+        let settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            database_url: url.parse().unwrap(),
+            policies: concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies").into(),
+            holidays_file: None,
+            pool_size: 4,
+            workers: 1,
+        };
+        BenchDb {
+            app: build_app(&settings).unwrap(),
+            postgres: admin.is_some(),
+            admin,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.postgres { "PostgreSQL" } else { "SQLite" }
+    }
+
+    /// An instant as an SQL literal of this backend.
+    pub fn timestamp(&self, t: NaiveDateTime) -> String {
+        if self.postgres {
+            format!("TIMESTAMP '{t}'")
+        } else {
+            format!("'{}'", t.format("%Y-%m-%d %H:%M:%S"))
+        }
+    }
+
+    pub fn execute(&self, sql: &str) {
+        self.app.pool.get().unwrap().batch_execute(sql).unwrap();
+    }
+
+    /// The row id of a ticket.
+    pub fn ticket_id(&self, reference: &str) -> i64 {
+        use diesel::prelude::*;
+        use sladesk::store::schema::tickets;
+        let mut c = self.app.pool.get().unwrap();
+        tickets::table
+            .filter(tickets::reference.eq(reference))
+            .select(tickets::id)
+            .first(&mut c)
+            .unwrap()
+    }
+
+    /// Copies ticket `template` (row and events) `copies` times, in its
+    /// organisation, with references numbered from `first_reference`.
+    /// `next_check` (if given) is the first copy's next check, one second
+    /// later for each after it.
+    pub fn copy_ticket(&self, template: i64, copies: i64, first_reference: i64, next_check: Option<NaiveDateTime>) {
+        let (with, series, reference, plus) = if self.postgres {
+            (
+                String::new(),
+                format!("generate_series(1, {copies}) AS g(n)"),
+                format!("'SD-' || lpad(({first_reference} + n)::text, 7, '0')"),
+                next_check.map(|t| format!("{} + n * INTERVAL '1 second'", self.timestamp(t))),
+            )
+        } else {
+            (
+                format!("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {copies}) "),
+                "g".to_string(),
+                format!("printf('SD-%07d', {first_reference} + n)"),
+                next_check.map(|t| format!("datetime({}, '+' || n || ' seconds')", self.timestamp(t))),
+            )
+        };
+        let check = plus.clone().unwrap_or_else(|| "next_check_at".into());
+        let order = plus.unwrap_or_else(|| "queue_order_at".into());
+        let first_new: i64 = {
+            use diesel::prelude::*;
+            use sladesk::store::schema::tickets;
+            let mut c = self.app.pool.get().unwrap();
+            tickets::table
+                .select(diesel::dsl::max(tickets::id))
+                .first::<Option<i64>>(&mut c)
+                .unwrap()
+                .unwrap_or(0)
+                + 1
+        };
+        self.execute(&format!(
+            "INSERT INTO tickets (reference, organisation_id, requester_id, queue_id, assignee_id, severity, status, subject, source,
+                received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at, resolved_at,
+                reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, next_check_at, sla_computed_at,
+                escalation_level, queue_order_at)
+             {with}SELECT {reference}, organisation_id, requester_id, queue_id, assignee_id, severity, status,
+                subject, source, received_at, created_at, updated_at, policy, policy_version, holiday_set, row_version, first_response_at,
+                resolved_at, reopen_count, response_state, response_elapsed_seconds, response_due_at, response_breached_at, resolve_state,
+                resolve_elapsed_seconds, resolve_due_at, resolve_breached_at, at_risk_at, {check}, sla_computed_at, escalation_level,
+                {order}
+             FROM tickets, {series} WHERE tickets.id = {template};
+             INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data)
+             SELECT t.id, e.seq, e.at, e.actor_role, e.actor_id, e.kind, e.visibility, e.body, e.data
+             FROM tickets t JOIN ticket_events e ON e.ticket_id = {template} WHERE t.id >= {first_new};
+             ANALYZE;"
+        ));
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if let Some(admin) = &self.admin {
+            // Connections of the pool must go first: FORCE ends them.
+            let mut c = PgConnection::establish(admin).unwrap();
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}

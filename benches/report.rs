@@ -1,0 +1,189 @@
+//! Monthly reports at scale: ten organisations with 100,000 tickets each in
+//! October 2026 (1,000,000 in all), on SQLite or PostgreSQL.
+//!
+//!     cargo bench --bench report                                   # SQLite, a temporary file
+//!     SLADESK_BENCH_DB=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench report
+//!     SLADESK_BENCH_TICKETS=100000 cargo bench --bench report      # fewer tickets
+//!
+//! Each organisation's template ticket is raised and worked through the
+//! application (reply, pending customer, customer reply, resolved: six
+//! events); the rest are copies of it made in SQL, real tickets the core
+//! replays. Then: one organisation's report computed afresh (median of 3),
+//! and the scheduler's monthly job for everyone (every organisation's
+//! report and the whole desk's, kept, rendered to HTML and queued to the
+//! manager; median of 3, the kept reports and mails cleared between runs).
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use sladesk::app::outages::{Affected, NewOutageRequest};
+use sladesk::app::tickets::{Change, NewTicketRequest};
+use sladesk::app::{Principal, Role};
+use sladesk::domain::ticket::{Severity, Status};
+
+mod common;
+
+const ORGS: i64 = 10;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let n: i64 = std::env::var("SLADESK_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let per_org = n / ORGS;
+    let db = common::BenchDb::new("sladesk_report_bench");
+    let backend = db.backend();
+    let app = db.app.clone();
+    let op = Principal::operator();
+    let setup = at("2026-10-01T00:00:00Z");
+    for (email, role) in [
+        ("alice@desk.example", Role::Agent),
+        ("manager@desk.example", Role::Manager),
+    ] {
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: email.into(),
+                name: None,
+                role,
+                organisation: None,
+                password: None,
+            },
+            setup,
+        )
+        .unwrap();
+    }
+    app.create_queue(
+        &op,
+        NewQueueRequest {
+            slug: "service-desk".into(),
+            name: "Service desk".into(),
+            inbound_address: None,
+            lead: Some("alice@desk.example".into()),
+            members: vec!["alice@desk.example".into()],
+            default_severity: Some(3),
+        },
+        setup,
+    )
+    .unwrap();
+    let alice = app.principal_for("alice@desk.example").unwrap();
+    let started = Instant::now();
+    for o in 0..ORGS {
+        let slug = format!("org{o:02}");
+        app.create_organisation(
+            &op,
+            NewOrganisationRequest {
+                slug: slug.clone(),
+                name: format!("Organisation {o}"),
+                tier: ["platinum", "gold", "silver", "bronze"][o as usize % 4].into(),
+                region: "england-and-wales".into(),
+                email_domains: vec![format!("{slug}.example")],
+                monthly_charge_pence: 1_000_000,
+                contract_start: None,
+                contract_end: None,
+                may_declare_severity: false,
+                account_contact: None,
+            },
+            setup,
+        )
+        .unwrap();
+        let contact = format!("contact@{slug}.example");
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: contact.clone(),
+                name: None,
+                role: Role::Customer,
+                organisation: Some(slug.clone()),
+                password: None,
+            },
+            setup,
+        )
+        .unwrap();
+        let customer = app.principal_for(&contact).unwrap();
+        let reference = app
+            .create_ticket(
+                &customer,
+                NewTicketRequest {
+                    subject: "Template".into(),
+                    description: "x".into(),
+                    severity: Some(Severity::S2),
+                    queue: None,
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                at("2026-10-05T08:00:00Z"),
+            )
+            .unwrap()
+            .reference;
+        let change = |who: &Principal, c: Change, when: &str| {
+            app.change_ticket(who, &reference, &[c], None, at(when)).unwrap();
+        };
+        change(&alice, Change::Reply("On it.".into()), "2026-10-05T08:20:00Z");
+        change(&alice, Change::Status(Status::PendingCustomer), "2026-10-05T09:00:00Z");
+        change(
+            &customer,
+            Change::Reply("Logs attached.".into()),
+            "2026-10-05T13:00:00Z",
+        );
+        change(&alice, Change::Resolve, "2026-10-06T10:00:00Z");
+        db.copy_ticket(db.ticket_id(&reference), per_org - 1, 1_000_000 * (o + 1), None);
+    }
+    app.create_outage(
+        &op,
+        NewOutageRequest {
+            kind: "platform_issue".into(),
+            start: at("2026-10-14T09:00:00Z"),
+            end: Some(at("2026-10-14T10:30:00Z")),
+            notified_at: None,
+            organisations: Affected::All("all".into()),
+            description: "Storage failover".into(),
+        },
+        setup,
+    )
+    .unwrap();
+    println!(
+        "{backend}: {ORGS} organisations × {per_org} tickets in October made in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let now = at("2026-11-01T06:00:00Z");
+    let mut one = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = app
+            .monthly_report(&op, Some("org00"), "2026-10".parse().unwrap(), true, now)
+            .unwrap();
+        one.push(t.elapsed().as_secs_f64());
+        assert_eq!(r["tickets"].as_array().unwrap().len() as i64, per_org);
+    }
+    println!(
+        "{backend}: one organisation's report ({per_org} tickets): median {:.2} s ({})",
+        median(one.clone()),
+        one.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" · ")
+    );
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        db.execute("DELETE FROM monthly_reports; DELETE FROM outbox;");
+        let t = Instant::now();
+        let mails = app.send_monthly_reports(now).unwrap();
+        all.push(t.elapsed().as_secs_f64());
+        assert_eq!(mails as i64, ORGS + 1);
+    }
+    println!(
+        "{backend}: the monthly job, every organisation and the desk ({n} tickets): median {:.1} s ({})",
+        median(all.clone()),
+        all.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(" · ")
+    );
+}
