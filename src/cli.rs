@@ -669,7 +669,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     crate::app::now(),
                 )
                 .map_err(cli_error)?;
-            let text = crate::reports::render::render(&report, format).map_err(|e| Failure(e, 1))?;
+            let text = crate::reports::render::render(&report.value().map_err(cli_error)?, format)
+                .map_err(|e| Failure(e, 1))?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|e| Failure(format!("--out {}: {e}", path.display()), 1))?

@@ -92,7 +92,10 @@ impl BenchDb {
             (
                 String::new(),
                 format!("generate_series(1, {copies}) AS g(n)"),
-                format!("'SD-' || lpad(({first_reference} + n)::text, 7, '0')"),
+                // lpad cuts a longer text to the width: pad only up to 7 digits.
+                format!(
+                    "'SD-' || lpad(({first_reference} + n)::text, greatest(7, length(({first_reference} + n)::text)), '0')"
+                ),
                 next_check.map(|t| format!("{} + n * INTERVAL '1 second'", self.timestamp(t))),
             )
         } else {

@@ -144,15 +144,17 @@ pub(super) async fn monthly_report(
     let stem = format!("sla-{}-{m}", q.org.as_deref().unwrap_or("desk"));
     let (content_type, file) = match format {
         Format::Json => {
+            // The document as computed or kept, sent as it is.
             return Ok(HttpResponse::Ok()
+                .content_type("application/json")
                 .insert_header(("Cache-Control", "no-store"))
-                .json(report));
+                .body(report.0));
         }
         Format::Html => ("text/html; charset=utf-8", None),
         Format::Csv => ("text/csv; charset=utf-8", Some(format!("{stem}.csv"))),
         Format::CsvTickets => ("text/csv; charset=utf-8", Some(format!("{stem}-tickets.csv"))),
     };
-    let text = render(&report, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
+    let text = render(&report.value()?, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
     let mut response = HttpResponse::Ok();
     response
         .content_type(content_type)

@@ -37,7 +37,7 @@ impl App {
         month: Month,
         recompute: bool,
         now: DateTime<Utc>,
-    ) -> Result<serde_json::Value, AppError> {
+    ) -> Result<ReportJson, AppError> {
         let mut conn = self.conn()?;
         let c = &mut *conn;
         let org = match organisation {
@@ -65,10 +65,10 @@ impl App {
             return Ok(kept);
         }
         let report = self.compute_report(c, org.as_ref(), month, now)?;
-        let value = serde_json::to_value(&report).expect("a report serialises");
+        let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
         if closed {
             c.write(|c| -> Result<(), AppError> {
-                keep_report(c, &scope, month, &value, now)?;
+                keep_report(c, &scope, month, &text, now)?;
                 if recompute {
                     audit(
                         c,
@@ -82,7 +82,7 @@ impl App {
                 Ok(())
             })?;
         }
-        Ok(value)
+        Ok(text)
     }
 
     /// Computes the report afresh (nothing kept or read from a snapshot).
@@ -399,7 +399,7 @@ impl App {
         let scopes: Vec<String> = orgs.iter().map(|o| o.slug.clone()).chain(["*".to_string()]).collect();
         let mut reports = Vec::new();
         for s in &scopes {
-            reports.push(kept_report(&mut conn, s, month)?);
+            reports.push(kept_report(&mut conn, s, month)?.map(|k| k.value()).transpose()?);
         }
         if reports.iter().any(Option::is_none) {
             let (mut fresh, desk) = self.compute_month(&mut conn, &orgs, month, now)?;
@@ -407,11 +407,14 @@ impl App {
             let closed = now >= month.end();
             for (slot, (scope, report)) in reports.iter_mut().zip(scopes.iter().zip(fresh)) {
                 if slot.is_none() {
-                    let value = serde_json::to_value(&report).expect("a report serialises");
+                    let mut report = report;
+                    let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
                     if closed {
-                        conn.write(|c| keep_report(c, scope, month, &value, now))?;
+                        conn.write(|c| keep_report(c, scope, month, &text, now))?;
                     }
-                    *slot = Some(value);
+                    // The page needs no ticket rows: spare building them again.
+                    report.tickets.clear();
+                    *slot = Some(serde_json::to_value(&report).expect("a report serialises"));
                 }
             }
         }
@@ -504,19 +507,26 @@ impl App {
     }
 }
 
+/// A report as its JSON text: what is kept, and what the API sends as it is.
+#[derive(Debug, Clone)]
+pub struct ReportJson(pub String);
+
+impl ReportJson {
+    /// The document, to render or to read figures from.
+    pub fn value(&self) -> Result<serde_json::Value, AppError> {
+        serde_json::from_str(&self.0).map_err(|e| AppError::Conflict(format!("a kept report cannot be read: {e}")))
+    }
+}
+
 /// A closed month's report as kept, if it is.
-fn kept_report(c: &mut DbConnection, scope: &str, month: Month) -> Result<Option<serde_json::Value>, AppError> {
-    let kept: Option<String> = monthly_reports::table
+fn kept_report(c: &mut DbConnection, scope: &str, month: Month) -> Result<Option<ReportJson>, AppError> {
+    Ok(monthly_reports::table
         .filter(monthly_reports::scope.eq(scope))
         .filter(monthly_reports::month.eq(month.to_string()))
         .select(monthly_reports::data)
         .first(c)
-        .optional()?;
-    kept.map(|data| {
-        serde_json::from_str(&data)
-            .map_err(|e| AppError::Conflict(format!("the kept report for {scope} {month} cannot be read: {e}")))
-    })
-    .transpose()
+        .optional()?
+        .map(ReportJson))
 }
 
 /// Keeps (or replaces) a closed month's report; in the caller's transaction.
@@ -524,7 +534,7 @@ fn keep_report(
     c: &mut DbConnection,
     scope: &str,
     month: Month,
-    report: &serde_json::Value,
+    report: &ReportJson,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     diesel::delete(
@@ -537,7 +547,7 @@ fn keep_report(
         .values((
             monthly_reports::scope.eq(scope),
             monthly_reports::month.eq(month.to_string()),
-            monthly_reports::data.eq(report.to_string()),
+            monthly_reports::data.eq(&report.0),
             monthly_reports::created_at.eq(naive(now)),
         ))
         .execute(c)?;

@@ -398,6 +398,8 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
             at("2026-12-01T00:00:00Z"),
         )
         .unwrap()
+        .value()
+        .unwrap()
     })
     .await
     .unwrap();
@@ -543,6 +545,8 @@ async fn december_2026_over_scottish_bank_holidays_equals_its_golden_file(db: Db
             at("2027-02-01T00:00:00Z"),
         )
         .unwrap()
+        .value()
+        .unwrap()
     })
     .await
     .unwrap();
@@ -633,6 +637,8 @@ async fn march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it(db: Db)
             false,
             at("2027-05-01T00:00:00Z"),
         )
+        .unwrap()
+        .value()
         .unwrap()
     })
     .await
