@@ -130,6 +130,17 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Writes everything of one organisation to a folder (end of contract).
+    Export {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The organisation's slug.
+        #[arg(long)]
+        org: String,
+        /// The folder to write; created, and must be empty if it exists.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Monthly SLA and service-credit reports.
     Report {
         #[command(subcommand)]
@@ -677,6 +688,38 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
                 None => print!("{text}"),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { db, org, out } => {
+            if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+                return Err(Failure(
+                    format!("--out {}: exists and is not an empty folder", out.display()),
+                    2,
+                ));
+            }
+            let app = open_app(&db)?;
+            let mut sink = |path: &str, bytes: &[u8]| -> Result<(), String> {
+                let file = out.join(path);
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                std::fs::write(&file, bytes).map_err(|e| e.to_string())
+            };
+            let summary = app
+                .export_organisation(&Principal::operator(), &org, crate::app::now(), &mut sink)
+                .map_err(cli_error)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "organisation": summary.organisation,
+                    "out": out.display().to_string(),
+                    "tickets": summary.tickets,
+                    "attachments": summary.attachments,
+                    "messages": summary.messages,
+                    "reports": summary.reports,
+                    "files": summary.files.len() + 1,
+                })
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Outage { command } => {

@@ -1486,3 +1486,147 @@ struct ReportMail {
     #[diesel(sql_type = diesel::sql_types::Text)]
     context: String,
 }
+
+/// End of contract: `sladesk export` writes an organisation's tickets, their
+/// events, attachments and original mail, its people and its reports, with
+/// a manifest whose checksums match the files; nothing of another
+/// organisation; and it will not write into a folder that holds anything.
+#[test]
+fn an_organisation_is_exported_whole_with_a_manifest_that_checks() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("export.db").display());
+    let run = |args: &[&str], input: &[u8]| -> (Option<i32>, String, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(args)
+            .args(["--database-url", &db])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "off")
+            .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let ok = |args: &[&str], input: &[u8]| {
+        let (code, out, err) = run(args, input);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        out
+    };
+    ok(&["migrate"], b"");
+    for slug in ["acme", "other"] {
+        ok(
+            &[
+                "org",
+                "add",
+                "--slug",
+                slug,
+                "--name",
+                slug,
+                "--tier",
+                "silver",
+                "--region",
+                "scotland",
+                "--email-domain",
+                &format!("{slug}.example"),
+            ],
+            b"",
+        );
+    }
+    ok(
+        &["user", "add", "--role", "agent", "--email", "alice@desk.example"],
+        b"",
+    );
+    ok(
+        &[
+            "queue",
+            "add",
+            "--slug",
+            "service-desk",
+            "--name",
+            "Service desk",
+            "--inbound-address",
+            "help@desk.example",
+            "--member",
+            "alice@desk.example",
+        ],
+        b"",
+    );
+    let mail = |from: &str, id: &str, subject: &str| {
+        format!(
+            "From: {from}\r\nTo: help@desk.example\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee the log.\r\n\
+             --b\r\nContent-Type: text/plain; name=\"../../etc/app.log\"\r\nContent-Disposition: attachment; filename=\"../../etc/app.log\"\r\n\r\n\
+             ERROR disk full\r\n--b--\r\n"
+        )
+    };
+    ok(
+        &["ingest"],
+        mail("ann@acme.example", "x1@acme.example", "Disk full").as_bytes(),
+    );
+    ok(
+        &["ingest"],
+        mail("oz@other.example", "x2@other.example", "Other's secret").as_bytes(),
+    );
+    let out = dir.join("acme-export");
+    let said: serde_json::Value =
+        serde_json::from_str(ok(&["export", "--org", "acme", "--out", out.to_str().unwrap()], b"").trim()).unwrap();
+    assert_eq!(
+        (
+            said["tickets"].as_i64(),
+            said["attachments"].as_i64(),
+            said["messages"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{said}"
+    );
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    for want in [
+        "organisation.json",
+        "contacts.json",
+        "outages.json",
+        "tickets/SD-000001/ticket.json",
+        "tickets/SD-000001/events.json",
+    ] {
+        assert!(paths.contains(&want), "{want} missing: {paths:?}");
+    }
+    let attachment = paths.iter().find(|p| p.contains("/attachments/")).unwrap();
+    let name = attachment.rsplit_once("/attachments/").unwrap().1;
+    assert!(
+        !name.contains('/') && !name.starts_with('.'),
+        "no path from the data: {attachment}"
+    );
+    assert!(paths.iter().any(|p| p.contains("/messages/") && p.ends_with(".eml")));
+    for f in files {
+        let bytes = std::fs::read(out.join(f["path"].as_str().unwrap())).unwrap();
+        let sum: String = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        assert_eq!(f["sha256"].as_str().unwrap(), sum, "{}", f["path"]);
+        assert_eq!(f["bytes"].as_u64().unwrap() as usize, bytes.len());
+    }
+    let everything: String = paths
+        .iter()
+        .map(|p| String::from_utf8_lossy(&std::fs::read(out.join(p)).unwrap()).to_string())
+        .collect();
+    assert!(everything.contains("Disk full") && everything.contains("ERROR disk full"));
+    assert!(
+        !everything.contains("Other's secret") && !everything.contains("oz@other.example"),
+        "nothing of another organisation"
+    );
+
+    let (code, _, err) = run(&["export", "--org", "acme", "--out", out.to_str().unwrap()], b"");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("exists and is not an empty folder"), "{err}");
+}
