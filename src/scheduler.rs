@@ -257,20 +257,22 @@ impl Scheduler {
                 .purge_audit_log(self.retention_months, now)
                 .map(|n| format!("{n} audit rows older than {} months deleted", self.retention_months))
                 .map_err(|e| e.to_string()),
-            "contract_end" => {
-                let today = now.with_timezone(&London).date_naive();
-                app.contracts_ended(today)
-                    .map(|orgs| {
-                        if orgs.is_empty() {
-                            "no contract has ended".to_string()
-                        } else {
-                            // Export and deletion after the retention period come with the reports issue.
-                            format!("contract ended for {}", orgs.join(", "))
-                        }
-                    })
-                    .map_err(|e| e.to_string())
-            }
-            // The reports issue fills this slot.
+            "contract_end" => app
+                .end_contracts(now)
+                .map(|ended| {
+                    if ended.is_empty() {
+                        return "no contract has ended".to_string();
+                    }
+                    ended
+                        .iter()
+                        .map(|e| match e.deleted_tickets {
+                            Some(n) => format!("{}: data deleted ({n} tickets)", e.organisation),
+                            None => format!("{}: contract ended, data kept until {}", e.organisation, e.kept_until),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .map_err(|e| e.to_string()),
             "monthly_reports" => app
                 .send_monthly_reports(now)
                 .map(|n| format!("last month's reports kept; {n} mails to managers queued"))

@@ -150,3 +150,156 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     out.push(b'\n');
     out
 }
+
+/// Working days after the end of a contract before its data is deleted,
+/// as the service listing promises ("deleted within 5 working days of
+/// service termination").
+pub const RETENTION_WORKING_DAYS: u32 = 5;
+
+/// What the end-of-contract job did with one organisation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ended {
+    pub organisation: String,
+    /// The last day its data is kept (working days in its own region).
+    pub kept_until: chrono::NaiveDate,
+    /// Tickets deleted, if its data was deleted now.
+    pub deleted_tickets: Option<usize>,
+}
+
+impl App {
+    /// The last day an organisation's data is kept: `days` working days
+    /// (Monday to Friday, not its region's bank holidays) after `end`.
+    pub fn kept_until(
+        &self,
+        end: chrono::NaiveDate,
+        region: crate::domain::holidays::Region,
+        days: u32,
+    ) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let holidays = self.holidays.dates(region, end.year(), end.year() + 1);
+        let mut d = end;
+        let mut left = days;
+        while left > 0 {
+            d = d.succ_opt().expect("a date after the contract's end");
+            if d.weekday().num_days_from_monday() < 5 && !holidays.contains(&d) {
+                left -= 1;
+            }
+        }
+        d
+    }
+
+    /// The nightly end-of-contract job. Each organisation whose contract
+    /// ended and whose retention has run out has its data deleted: its
+    /// closed months' reports are kept first (they are what remains, and
+    /// name tickets only by reference), then its tickets with their events,
+    /// attachments, original mail and notifications are deleted, its people
+    /// anonymised and disabled, and the organisation marked `deleted`, in
+    /// one transaction with an audit row.
+    pub fn end_contracts(&self, now: DateTime<Utc>) -> Result<Vec<Ended>, AppError> {
+        use crate::domain::availability::Month;
+        use crate::store::models::Organisation;
+        use crate::store::schema::{
+            api_tokens, attachments, inbound_messages, organisations, outbox, ticket_events, users,
+        };
+        let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
+        let op = Principal::operator();
+        let mut conn = self.conn()?;
+        let ended: Vec<Organisation> = organisations::table
+            .filter(organisations::contract_end.lt(today))
+            .filter(organisations::status.ne("deleted"))
+            .order(organisations::slug)
+            .select(Organisation::as_select())
+            .load(&mut conn)?;
+        drop(conn);
+        let mut out = Vec::new();
+        for o in ended {
+            let region = o
+                .region
+                .parse()
+                .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
+            let end = o.contract_end.expect("filtered on it");
+            let kept_until = self.kept_until(end, region, RETENTION_WORKING_DAYS);
+            if today <= kept_until {
+                out.push(Ended {
+                    organisation: o.slug,
+                    kept_until,
+                    deleted_tickets: None,
+                });
+                continue;
+            }
+            // Every closed month with its tickets, kept before they go.
+            let mut conn = self.conn()?;
+            let first: Option<chrono::NaiveDateTime> = tickets::table
+                .filter(tickets::organisation_id.eq(o.id))
+                .select(diesel::dsl::min(tickets::received_at))
+                .first(&mut conn)?;
+            drop(conn);
+            if let Some(first) = first {
+                let mut m = Month::containing(super::utc(first));
+                while m.end() <= now {
+                    self.monthly_report(&op, Some(&o.slug), m, false, now)?;
+                    m = m.next();
+                }
+            }
+            let mut conn = self.conn()?;
+            let deleted = conn.write(|c| -> Result<usize, AppError> {
+                let ids: Vec<i64> = tickets::table
+                    .filter(tickets::organisation_id.eq(o.id))
+                    .select(tickets::id)
+                    .load(c)?;
+                for chunk in ids.chunks(1000) {
+                    diesel::delete(attachments::table.filter(attachments::ticket_id.eq_any(chunk))).execute(c)?;
+                    diesel::delete(outbox::table.filter(outbox::ticket_id.eq_any(chunk))).execute(c)?;
+                    diesel::delete(inbound_messages::table.filter(inbound_messages::ticket_id.eq_any(chunk)))
+                        .execute(c)?;
+                    diesel::delete(ticket_events::table.filter(ticket_events::ticket_id.eq_any(chunk))).execute(c)?;
+                    diesel::delete(tickets::table.filter(tickets::id.eq_any(chunk))).execute(c)?;
+                }
+                let people: Vec<i64> = users::table
+                    .filter(users::organisation_id.eq(o.id))
+                    .select(users::id)
+                    .load(c)?;
+                diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq_any(&people))).execute(c)?;
+                for id in &people {
+                    let gone = format!("deleted-{id}@{}", super::outbox::MAIL_DOMAIN);
+                    diesel::update(users::table.find(id))
+                        .set((
+                            users::email_key.eq(super::admin::email_key(&gone)),
+                            users::email.eq(&gone),
+                            users::name.eq(""),
+                            users::password_hash.eq(None::<String>),
+                            users::totp_secret.eq(None::<String>),
+                            users::disabled.eq(true),
+                        ))
+                        .execute(c)?;
+                }
+                diesel::update(organisations::table.find(o.id))
+                    .set((
+                        organisations::status.eq("deleted"),
+                        organisations::email_domains.eq(""),
+                        organisations::account_contact.eq(None::<String>),
+                    ))
+                    .execute(c)?;
+                audit(
+                    c,
+                    &op,
+                    "organisation.delete",
+                    &format!("organisation:{}", o.slug),
+                    Some(&format!(
+                        "{} tickets deleted, {} people anonymised; contract ended {end}",
+                        ids.len(),
+                        people.len()
+                    )),
+                    now,
+                )?;
+                Ok(ids.len())
+            })?;
+            out.push(Ended {
+                organisation: o.slug,
+                kept_until,
+                deleted_tickets: Some(deleted),
+            });
+        }
+        Ok(out)
+    }
+}

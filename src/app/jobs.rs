@@ -225,17 +225,4 @@ impl App {
             Ok(n)
         })
     }
-
-    /// Organisations whose contract ended before `today` and are not yet
-    /// marked terminated: what the end-of-contract job will export and,
-    /// after the retention period, delete (the reports issue).
-    pub fn contracts_ended(&self, today: chrono::NaiveDate) -> Result<Vec<String>, AppError> {
-        let mut conn = self.conn()?;
-        Ok(organisations::table
-            .filter(organisations::contract_end.lt(today))
-            .filter(organisations::status.ne("terminated"))
-            .order(organisations::slug)
-            .select(organisations::slug)
-            .load(&mut *conn)?)
-    }
 }

@@ -13,6 +13,7 @@ crate::both_backends!(
     october_2026_for_acme_equals_its_hand_computed_golden_file,
     december_2026_over_scottish_bank_holidays_equals_its_golden_file,
     march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it,
+    a_terminated_organisation_is_deleted_after_five_working_days_keeping_its_reports,
 );
 
 /// Admin, manager, agent, acme's carol, globex's gina, nobody.
@@ -673,4 +674,97 @@ async fn march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it(db: Db)
     assert_eq!(report["breaches"][40]["late_business_seconds"], 706 * 3600);
     assert_eq!(report["compliance"][0]["response"]["percent_met"], "0.0");
     equals_golden(&report, "march-2027-globex");
+}
+
+/// The listing's offboarding: data deleted within 5 working days of the
+/// end of the contract. Contract ends Friday 30 October 2026; the working
+/// days after it are 2–6 November, so the data is kept until Friday 6
+/// November and deleted by the first run after that. October's report is
+/// kept first and still reads the same afterwards.
+async fn a_terminated_organisation_is_deleted_after_five_working_days_keeping_its_reports(db: Db) {
+    use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
+    use sladesk::app::tickets::Change;
+    use sladesk::app::{Principal, Role};
+    use sladesk::domain::ticket::Severity;
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let setup = at("2026-09-01T09:00:00Z");
+        app.create_organisation(
+            &op,
+            NewOrganisationRequest {
+                slug: "initech".into(),
+                name: "Initech".into(),
+                tier: "bronze".into(),
+                region: "england-and-wales".into(),
+                email_domains: vec!["initech.example".into()],
+                monthly_charge_pence: 10_000,
+                contract_start: None,
+                contract_end: Some("2026-10-30".parse().unwrap()),
+                may_declare_severity: false,
+                account_contact: None,
+            },
+            setup,
+        )
+        .unwrap();
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: "peter@initech.example".into(),
+                name: Some("Peter".into()),
+                role: Role::Customer,
+                organisation: Some("initech".into()),
+                password: None,
+            },
+            setup,
+        )
+        .unwrap();
+        let r = raise_at(&app, "peter@initech.example", Severity::S3, "2026-10-20T10:00:00Z");
+        change_at(
+            &app,
+            "alice@desk.example",
+            &r,
+            Change::Reply("TPS cover sheet attached.".into()),
+            "2026-10-20T11:00:00Z",
+        );
+
+        let before = app.end_contracts(at("2026-11-05T12:00:00Z")).unwrap();
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].kept_until.to_string(), "2026-11-06");
+        assert_eq!(before[0].deleted_tickets, None, "still within the retention");
+        assert!(app.get_ticket(&op, &r).is_ok());
+
+        let now = at("2026-11-09T02:00:00Z");
+        let done = app.end_contracts(now).unwrap();
+        assert_eq!(done[0].deleted_tickets, Some(1));
+        assert!(app.get_ticket(&op, &r).is_err(), "the ticket is gone");
+        assert!(
+            app.principal_for("peter@initech.example").is_err(),
+            "the person is anonymised"
+        );
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        let kept = app
+            .monthly_report(&manager, Some("initech"), "2026-10".parse().unwrap(), false, now)
+            .unwrap()
+            .value()
+            .unwrap();
+        assert_eq!(kept["tickets"][0]["reference"], r.as_str(), "October's report is kept");
+        assert!(
+            !kept.to_string().contains("TPS cover sheet"),
+            "and holds no ticket text"
+        );
+        assert!(app.end_contracts(now).unwrap().is_empty(), "done once");
+        use diesel::prelude::*;
+        use sladesk::store::schema::audit_log;
+        let mut c = app.pool.get().unwrap();
+        let deleted: i64 = audit_log::table
+            .filter(audit_log::action.eq("organisation.delete"))
+            .count()
+            .get_result(&mut c)
+            .unwrap();
+        assert_eq!(deleted, 1);
+    })
+    .await
+    .unwrap();
 }

@@ -460,7 +460,7 @@ async fn the_audit_purge_keeps_the_retention_period_and_says_what_it_did(db: Db)
             "the purge leaves its own row"
         );
         assert_eq!(actions.len() as i64, before + 2);
-        assert!(app.contracts_ended(now.date_naive()).unwrap().is_empty());
+        assert!(app.end_contracts(now).unwrap().is_empty(), "no contract has ended");
     })
     .await
     .unwrap();
