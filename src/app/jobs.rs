@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{App, AppError, Principal, audit, naive, utc};
-use crate::store::schema::{audit_log, job_runs, organisations};
+use crate::store::schema::{audit_log, job_runs};
 
 /// A job as the store knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
