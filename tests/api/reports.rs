@@ -337,6 +337,13 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
         let t5 = raise(Severity::S3, "2026-10-30T16:00:00Z");
         change(&alice, &t5, reply(), "2026-10-30T16:30:00Z");
         change(&alice, &t5, Change::Severity(Severity::S2), "2026-11-02T09:00:00Z");
+        // T6 (SD-000006, raised last so the others keep their numbers):
+        // severity 3 on 7 October, raised to 1 mid-way; the new targets
+        // apply from the start, so its response had already breached.
+        let t6 = raise(Severity::S3, "2026-10-07T09:00:00Z");
+        change(&alice, &t6, Change::Severity(Severity::S1), "2026-10-07T10:30:00Z");
+        change(&alice, &t6, reply(), "2026-10-07T10:45:00Z");
+        change(&alice, &t6, Change::Resolve, "2026-10-07T15:00:00Z");
 
         let outage = |kind: &str, start: &str, end: &str, told: Option<&str>, orgs: Affected| {
             app.create_outage(
@@ -428,7 +435,7 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
             )
         })
         .collect();
-    assert_eq!(v, [(2, 2, 0), (1, 1, 0), (2, 1, 1), (0, 0, 0)]);
+    assert_eq!(v, [(3, 3, 0), (1, 1, 0), (2, 1, 1), (0, 0, 0)]);
     assert_eq!(
         (r["reopened"].as_i64(), r["paused_seconds"].as_i64()),
         (Some(1), Some(327_600))
@@ -436,11 +443,11 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
     let c = &r["compliance"];
     assert_eq!(
         c[0]["response"],
-        json!({"met": 1, "breached": 1, "percent_met": "50.0", "mean_business_seconds": 4200, "median_business_seconds": 1200})
+        json!({"met": 1, "breached": 2, "percent_met": "33.3", "mean_business_seconds": 4900, "median_business_seconds": 6300})
     );
     assert_eq!(
         c[0]["resolve"],
-        json!({"met": 1, "breached": 1, "percent_met": "50.0", "mean_business_seconds": 51300, "median_business_seconds": 30600})
+        json!({"met": 2, "breached": 1, "percent_met": "66.6", "mean_business_seconds": 41400, "median_business_seconds": 30600})
     );
     assert_eq!(c[1]["resolve"]["mean_business_seconds"], 39_600);
     assert_eq!(c[2]["response"]["met"], 2);
@@ -464,6 +471,7 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
         b,
         [
             ("response".into(), "2026-10-05T16:00:00Z".into(), 3_600),
+            ("response".into(), "2026-10-07T10:00:00Z".into(), 2_700),
             ("resolve".into(), "2026-10-15T08:00:00Z".into(), 37_800)
         ]
     );
