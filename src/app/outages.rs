@@ -132,34 +132,17 @@ fn resolve_affected(c: &mut DbConnection, field: &str, a: &Affected) -> Result<O
     }
 }
 
-type OutageRow = (
-    i64,
-    String,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-    bool,
-    String,
-);
-
-fn outage_columns() -> (
-    outages::id,
-    outages::kind,
-    outages::starts_at,
-    outages::ends_at,
-    outages::notified_at,
-    outages::all_organisations,
-    outages::description,
-) {
-    (
-        outages::id,
-        outages::kind,
-        outages::starts_at,
-        outages::ends_at,
-        outages::notified_at,
-        outages::all_organisations,
-        outages::description,
-    )
+/// An outage as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outages)]
+struct OutageRow {
+    id: i64,
+    kind: String,
+    starts_at: chrono::NaiveDateTime,
+    ends_at: Option<chrono::NaiveDateTime>,
+    notified_at: Option<chrono::NaiveDateTime>,
+    all_organisations: bool,
+    description: String,
 }
 
 fn check_period(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<(), AppError> {
@@ -236,25 +219,25 @@ impl App {
         conn.write(|c| {
             let row: OutageRow = outages::table
                 .find(id)
-                .select(outage_columns())
+                .select(OutageRow::as_select())
                 .first(c)
                 .optional()?
                 .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
-            let start = patch.start.unwrap_or(utc(row.2));
-            let end = patch.end.or(row.3.map(utc));
+            let start = patch.start.unwrap_or(utc(row.starts_at));
+            let end = patch.end.or(row.ends_at.map(utc));
             check_period(start, end)?;
             diesel::update(outages::table.find(id))
                 .set((
-                    outages::kind.eq(kind.map_or(row.1.clone(), |k| k.name().to_string())),
+                    outages::kind.eq(kind.map_or(row.kind.clone(), |k| k.name().to_string())),
                     outages::starts_at.eq(naive(start)),
                     outages::ends_at.eq(end.map(naive)),
-                    outages::notified_at.eq(patch.notified_at.map(naive).or(row.4)),
-                    outages::description.eq(description.unwrap_or(row.6.clone())),
+                    outages::notified_at.eq(patch.notified_at.map(naive).or(row.notified_at)),
+                    outages::description.eq(description.unwrap_or(row.description.clone())),
                     outages::updated_at.eq(naive(now)),
                 ))
                 .execute(c)?;
             let detail = serde_json::json!({
-                "before": {"kind": row.1, "start": utc(row.2), "end": row.3.map(utc), "notified_at": row.4.map(utc)},
+                "before": {"kind": row.kind, "start": utc(row.starts_at), "end": row.ends_at.map(utc), "notified_at": row.notified_at.map(utc)},
             })
             .to_string();
             audit(c, who, "outage.update", &format!("outage:{id}"), Some(&detail), now)?;
@@ -319,11 +302,11 @@ impl App {
     fn outage_view(&self, c: &mut DbConnection, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
         let row: OutageRow = outages::table
             .find(id)
-            .select(outage_columns())
+            .select(OutageRow::as_select())
             .first(c)
             .optional()?
             .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
-        let organisations = if row.5 {
+        let organisations = if row.all_organisations {
             Affected::All("all".into())
         } else {
             Affected::Some(
@@ -336,14 +319,14 @@ impl App {
             )
         };
         Ok(OutageView {
-            id: row.0,
-            kind: row.1,
-            start: utc(row.2),
-            end: row.3.map(utc),
-            ongoing: row.3.is_none_or(|e| utc(e) > now),
-            notified_at: row.4.map(utc),
+            id: row.id,
+            kind: row.kind,
+            start: utc(row.starts_at),
+            end: row.ends_at.map(utc),
+            ongoing: row.ends_at.is_none_or(|e| utc(e) > now),
+            notified_at: row.notified_at.map(utc),
             organisations,
-            description: row.6,
+            description: row.description,
         })
     }
 
@@ -362,19 +345,19 @@ impl App {
             .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(month.start()))))
             .filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)))
             .order(outages::id)
-            .select(outage_columns())
+            .select(OutageRow::as_select())
             .load(c)?;
         rows.into_iter()
             .map(|r| {
                 Ok(Outage {
-                    id: r.0,
+                    id: r.id,
                     kind: r
-                        .1
+                        .kind
                         .parse()
-                        .map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.0)))?,
-                    start: utc(r.2),
-                    end: r.3.map(utc),
-                    notified_at: r.4.map(utc),
+                        .map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.id)))?,
+                    start: utc(r.starts_at),
+                    end: r.ends_at.map(utc),
+                    notified_at: r.notified_at.map(utc),
                 })
             })
             .collect()
