@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod outages;
 pub mod outbox;
 pub mod reports;
+pub mod sessions;
 pub mod sla_tick;
 pub mod tickets;
 

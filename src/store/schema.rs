@@ -276,11 +276,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        stage -> Text,
+        csrf_token -> Text,
+        pending_totp_secret -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        remote_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sign_in_guards (user_id) {
+        user_id -> BigInt,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    web_keys (id) {
+        id -> BigInt,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(outage_organisations -> outages (outage_id));
 diesel::joinable!(outage_organisations -> organisations (organisation_id));
 diesel::joinable!(upstream_credit_shares -> upstream_credits (upstream_credit_id));
 diesel::joinable!(upstream_credit_shares -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
 diesel::joinable!(tickets -> queues (queue_id));
@@ -305,4 +346,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstream_credits,
     upstream_credit_shares,
     monthly_reports,
+    web_sessions,
+    sign_in_guards,
+    recovery_codes,
+    web_keys,
 );

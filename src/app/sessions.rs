@@ -1,0 +1,617 @@
+//! Browser sign-in: password, then a TOTP code (or a one-time recovery
+//! code) for users who enrolled; sessions kept server-side so signing out,
+//! a password change or a disabled account ends them at once.
+//!
+//! The cookie carries a random token; only its SHA-256 is stored. Failed
+//! attempts are counted per user in the store, so every server process
+//! sees the same count and the same lockout.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::admin::{email_key, hash_password, token_hash};
+use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
+use crate::store::DbConnection;
+use crate::store::models::User;
+use crate::store::schema::{recovery_codes, sign_in_guards, users, web_keys, web_sessions};
+
+/// Consecutive failures (password or code) before the account is locked.
+pub const MAX_FAILURES: i32 = 5;
+/// How long a lockout lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+/// A session ends after this long without a request…
+pub const IDLE_MINUTES: i64 = 120;
+/// …and after this long in any case.
+pub const ABSOLUTE_HOURS: i64 = 12;
+/// A password-accepted session has this long to give its code.
+const CODE_MINUTES: i64 = 10;
+pub const MIN_PASSWORD: usize = 12;
+const RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "sladesk";
+
+/// How far a browser session has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Password accepted; a TOTP or recovery code is awaited.
+    Code,
+    /// Password accepted; the role must enrol in TOTP before anything else.
+    Enrol,
+    Full,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Code => "code",
+            Stage::Enrol => "enrol",
+            Stage::Full => "full",
+        }
+    }
+
+    fn parse(s: &str) -> Stage {
+        match s {
+            "full" => Stage::Full,
+            "enrol" => Stage::Enrol,
+            _ => Stage::Code,
+        }
+    }
+}
+
+/// A live browser session and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub principal: Principal,
+    pub name: String,
+    pub stage: Stage,
+    pub csrf_token: String,
+    pub time_zone: chrono_tz::Tz,
+    pub totp_enrolled: bool,
+}
+
+/// What a TOTP enrolment shows: the secret for typing in, and the otpauth URL the QR code carries.
+pub struct Enrolment {
+    pub secret: String,
+    pub url: String,
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    rand::fill(&mut raw[..]);
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Staff whose sign-in unlocks reports, credits and administration must use a second factor.
+pub fn must_enrol(role: Role) -> bool {
+    matches!(role, Role::Manager | Role::Admin)
+}
+
+fn totp(secret_b32: &str, account: &str) -> Result<totp_rs::Totp, AppError> {
+    let secret = totp_rs::Secret::try_from_base32(secret_b32)
+        .map_err(|e| AppError::Conflict(format!("stored TOTP secret unreadable: {e}")))?;
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .with_account_name(account.replace(':', ""))
+        .with_issuer(Some(ISSUER))
+        .build()
+        .map_err(|e| AppError::Conflict(format!("TOTP: {e}")))
+}
+
+/// The time step a code is good for, if it is good at `now` (one step of skew either way).
+fn totp_step(secret_b32: &str, account: &str, code: &str, now: DateTime<Utc>) -> Result<Option<u64>, AppError> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(None);
+    }
+    Ok(totp(secret_b32, account)?.check(&code, now.timestamp().max(0) as u64))
+}
+
+/// The code an authenticator shows at `t`: for tests and the demo's printed hint.
+pub fn totp_code(secret_b32: &str, account: &str, t: DateTime<Utc>) -> Result<String, AppError> {
+    Ok(totp(secret_b32, account)?.generate(t.timestamp().max(0) as u64).to_string())
+}
+
+fn recovery_hash(code: &str) -> String {
+    let norm: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    Sha256::digest(norm.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A PHC hash of nothing anyone knows, verified when the email is unknown
+/// so that an unknown address costs as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_token(16)).unwrap_or_default())
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::phc::PasswordHash;
+    PasswordHash::new(hash)
+        .map(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+const WRONG: &str = "wrong email or password";
+
+impl App {
+    /// The key that signs session cookies: made once, shared through the store.
+    pub fn web_cookie_key(&self, now: DateTime<Utc>) -> Result<Vec<u8>, AppError> {
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let existing: Option<String> = web_keys::table
+                .order(web_keys::id)
+                .select(web_keys::secret)
+                .first(c)
+                .optional()?;
+            let hex = match existing {
+                Some(h) => h,
+                None => {
+                    let h = random_token(64);
+                    diesel::insert_into(web_keys::table)
+                        .values((web_keys::secret.eq(&h), web_keys::created_at.eq(naive(now))))
+                        .execute(c)?;
+                    h
+                }
+            };
+            (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|_| AppError::Conflict("web_keys: the stored key is not hex".into()))
+        })
+    }
+
+    fn guard_locked(c: &mut DbConnection, user_id: i64, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, AppError> {
+        let until: Option<Option<chrono::NaiveDateTime>> = sign_in_guards::table
+            .find(user_id)
+            .select(sign_in_guards::locked_until)
+            .first(c)
+            .optional()?;
+        Ok(until.flatten().map(utc).filter(|u| *u > now))
+    }
+
+    /// Counts a failure; the one that reaches `MAX_FAILURES` locks the account.
+    fn count_failure(&self, c: &mut DbConnection, user: &User, remote: Option<&str>, now: DateTime<Utc>) -> Result<(), AppError> {
+        let failures: i32 = sign_in_guards::table
+            .find(user.id)
+            .select(sign_in_guards::failures)
+            .first(c)
+            .optional()?
+            .unwrap_or(0)
+            + 1;
+        let lock = failures >= MAX_FAILURES;
+        let (failures, locked_until) = if lock {
+            (0, Some(naive(now + Duration::minutes(LOCKOUT_MINUTES))))
+        } else {
+            (failures, None)
+        };
+        let updated = diesel::update(sign_in_guards::table.find(user.id))
+            .set((
+                sign_in_guards::failures.eq(failures),
+                sign_in_guards::locked_until.eq(locked_until),
+            ))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(sign_in_guards::table)
+                .values((
+                    sign_in_guards::user_id.eq(user.id),
+                    sign_in_guards::failures.eq(failures),
+                    sign_in_guards::locked_until.eq(locked_until),
+                ))
+                .execute(c)?;
+        }
+        if lock {
+            let who = Principal {
+                user_id: user.id,
+                email: user.email.clone(),
+                role: user.role.parse().unwrap_or(Role::Customer),
+                organisation_id: user.organisation_id,
+                remote_addr: remote.map(str::to_string),
+            };
+            audit(
+                c,
+                &who,
+                "sign_in.locked",
+                &format!("user:{}", user.email),
+                Some(&format!("{MAX_FAILURES} failures; locked for {LOCKOUT_MINUTES} minutes")),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn locked_error(until: DateTime<Utc>) -> AppError {
+        AppError::Forbidden(format!(
+            "too many failed attempts: this account is locked until {} UTC",
+            until.format("%H:%M")
+        ))
+    }
+
+    /// Checks an email and password. On success a session is made at the
+    /// stage the account needs next; its token is returned once.
+    pub fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        remote: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Stage), AppError> {
+        let mut conn = self.conn()?;
+        let user: Option<User> = users::table
+            .filter(users::email_key.eq(email_key(email)))
+            .select(User::as_select())
+            .first(&mut conn)
+            .optional()?;
+        let Some(user) = user else {
+            password_matches(decoy_hash(), password);
+            return Err(AppError::Unauthenticated(WRONG.into()));
+        };
+        if let Some(until) = Self::guard_locked(&mut conn, user.id, now)? {
+            return Err(Self::locked_error(until));
+        }
+        let ok = !user.disabled && user.password_hash.as_deref().is_some_and(|h| password_matches(h, password));
+        conn.write(|c| {
+            if !ok {
+                self.count_failure(c, &user, remote.as_deref(), now)?;
+                return Err(AppError::Unauthenticated(WRONG.into()));
+            }
+            let role: Role = user.role.parse().map_err(AppError::Conflict)?;
+            let stage = if user.totp_secret.is_some() {
+                Stage::Code
+            } else if must_enrol(role) {
+                Stage::Enrol
+            } else {
+                Stage::Full
+            };
+            if stage != Stage::Code {
+                diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
+            }
+            let token = random_token(32);
+            let expires = if stage == Stage::Code {
+                now + Duration::minutes(CODE_MINUTES)
+            } else {
+                now + Duration::hours(ABSOLUTE_HOURS)
+            };
+            diesel::insert_into(web_sessions::table)
+                .values((
+                    web_sessions::token_hash.eq(token_hash(&token)),
+                    web_sessions::user_id.eq(user.id),
+                    web_sessions::stage.eq(stage.as_str()),
+                    web_sessions::csrf_token.eq(random_token(32)),
+                    web_sessions::created_at.eq(naive(now)),
+                    web_sessions::last_seen_at.eq(naive(now)),
+                    web_sessions::expires_at.eq(naive(expires)),
+                    web_sessions::remote_addr.eq(remote.as_deref()),
+                ))
+                .execute(c)?;
+            if stage != Stage::Code {
+                let who = Principal {
+                    user_id: user.id,
+                    email: user.email.clone(),
+                    role,
+                    organisation_id: user.organisation_id,
+                    remote_addr: remote.clone(),
+                };
+                audit(c, &who, "sign_in", &format!("user:{}", user.email), Some("password"), now)?;
+            }
+            Ok((token, stage))
+        })
+    }
+
+    /// The session a cookie token stands for, if it is live; its idle
+    /// clock is moved on at most once a minute.
+    pub fn web_session(
+        &self,
+        token: &str,
+        remote: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebSession>, AppError> {
+        let mut conn = self.conn()?;
+        let found: Option<(i64, String, String, chrono::NaiveDateTime, chrono::NaiveDateTime, User)> = web_sessions::table
+            .inner_join(users::table)
+            .filter(web_sessions::token_hash.eq(token_hash(token)))
+            .select((
+                web_sessions::id,
+                web_sessions::stage,
+                web_sessions::csrf_token,
+                web_sessions::last_seen_at,
+                web_sessions::expires_at,
+                User::as_select(),
+            ))
+            .first(&mut conn)
+            .optional()?;
+        let Some((id, stage, csrf, last_seen, expires, user)) = found else {
+            return Ok(None);
+        };
+        let stage = Stage::parse(&stage);
+        let idle_out = stage == Stage::Full && utc(last_seen) + Duration::minutes(IDLE_MINUTES) <= now;
+        if user.disabled || utc(expires) <= now || idle_out {
+            diesel::delete(web_sessions::table.find(id)).execute(&mut conn)?;
+            return Ok(None);
+        }
+        if utc(last_seen) + Duration::minutes(1) <= now {
+            diesel::update(web_sessions::table.find(id))
+                .set(web_sessions::last_seen_at.eq(naive(now)))
+                .execute(&mut conn)?;
+        }
+        Ok(Some(WebSession {
+            principal: Principal {
+                user_id: user.id,
+                email: user.email,
+                role: user.role.parse().map_err(AppError::Conflict)?,
+                organisation_id: user.organisation_id,
+                remote_addr: remote,
+            },
+            name: user.name,
+            stage,
+            csrf_token: csrf,
+            time_zone: user.time_zone.parse().unwrap_or(chrono_tz::Europe::London),
+            totp_enrolled: user.totp_secret.is_some(),
+        }))
+    }
+
+    /// Moves a session to `Full` under a new token (so a token seen before
+    /// the second factor is worth nothing after it).
+    fn promote(c: &mut DbConnection, old_token: &str, now: DateTime<Utc>) -> Result<String, AppError> {
+        let token = random_token(32);
+        diesel::update(web_sessions::table.filter(web_sessions::token_hash.eq(token_hash(old_token))))
+            .set((
+                web_sessions::token_hash.eq(token_hash(&token)),
+                web_sessions::stage.eq(Stage::Full.as_str()),
+                web_sessions::csrf_token.eq(random_token(32)),
+                web_sessions::pending_totp_secret.eq(None::<String>),
+                web_sessions::expires_at.eq(naive(now + Duration::hours(ABSOLUTE_HOURS))),
+                web_sessions::last_seen_at.eq(naive(now)),
+            ))
+            .execute(c)?;
+        Ok(token)
+    }
+
+    /// Checks the second factor of a `Code` session: a TOTP code (each good
+    /// once) or an unused recovery code. Failures count towards the lockout.
+    /// Returns the session's new token.
+    pub fn verify_code(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<String, AppError> {
+        let s = self
+            .web_session(token, None, now)?
+            .filter(|s| s.stage == Stage::Code)
+            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+        let who = s.principal;
+        let mut conn = self.conn()?;
+        if let Some(until) = Self::guard_locked(&mut conn, who.user_id, now)? {
+            return Err(Self::locked_error(until));
+        }
+        conn.write(|c| {
+            let user: User = users::table.find(who.user_id).select(User::as_select()).first(c)?;
+            let secret = user
+                .totp_secret
+                .clone()
+                .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+            let last: Option<i64> = sign_in_guards::table
+                .find(user.id)
+                .select(sign_in_guards::totp_last_step)
+                .first(c)
+                .optional()?
+                .flatten();
+            let by_totp = totp_step(&secret, &user.email, code, now)?.filter(|s| last.is_none_or(|l| *s as i64 > l));
+            let by_recovery = if by_totp.is_none() {
+                diesel::update(
+                    recovery_codes::table
+                        .filter(recovery_codes::user_id.eq(user.id))
+                        .filter(recovery_codes::code_hash.eq(recovery_hash(code)))
+                        .filter(recovery_codes::used_at.is_null()),
+                )
+                .set(recovery_codes::used_at.eq(naive(now)))
+                .execute(c)?
+                    == 1
+            } else {
+                false
+            };
+            if by_totp.is_none() && !by_recovery {
+                self.count_failure(c, &user, who.remote_addr.as_deref(), now)?;
+                return Err(AppError::Unauthenticated("that code is not right, or was used already".into()));
+            }
+            diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
+            diesel::insert_into(sign_in_guards::table)
+                .values((
+                    sign_in_guards::user_id.eq(user.id),
+                    sign_in_guards::failures.eq(0),
+                    sign_in_guards::totp_last_step.eq(by_totp.map(|s| s as i64).or(last)),
+                ))
+                .execute(c)?;
+            let how = if by_recovery { "password + recovery code" } else { "password + TOTP" };
+            audit(c, &who, "sign_in", &format!("user:{}", user.email), Some(how), now)?;
+            Self::promote(c, token, now)
+        })
+    }
+
+    /// Starts (or shows again) a TOTP enrolment for the session's user.
+    pub fn begin_enrolment(&self, token: &str, now: DateTime<Utc>) -> Result<Enrolment, AppError> {
+        let s = self
+            .web_session(token, None, now)?
+            .filter(|s| matches!(s.stage, Stage::Enrol | Stage::Full))
+            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+        let mut conn = self.conn()?;
+        let pending: Option<String> = web_sessions::table
+            .filter(web_sessions::token_hash.eq(token_hash(token)))
+            .select(web_sessions::pending_totp_secret)
+            .first(&mut conn)?;
+        let secret = match pending {
+            Some(p) => p,
+            None => {
+                let mut raw = [0u8; 20];
+                rand::fill(&mut raw);
+                let p = totp_rs::Secret::from(raw).to_base32();
+                diesel::update(web_sessions::table.filter(web_sessions::token_hash.eq(token_hash(token))))
+                    .set(web_sessions::pending_totp_secret.eq(&p))
+                    .execute(&mut conn)?;
+                p
+            }
+        };
+        let url = totp(&secret, &s.principal.email)?
+            .to_url()
+            .map_err(|e| AppError::Conflict(format!("TOTP: {e}")))?;
+        Ok(Enrolment { secret, url })
+    }
+
+    /// Confirms an enrolment with a code from the authenticator; returns the
+    /// session's new token and the recovery codes, shown this once.
+    pub fn finish_enrolment(
+        &self,
+        token: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Vec<String>), AppError> {
+        let s = self
+            .web_session(token, None, now)?
+            .filter(|s| matches!(s.stage, Stage::Enrol | Stage::Full))
+            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+        let who = s.principal;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let pending: Option<String> = web_sessions::table
+                .filter(web_sessions::token_hash.eq(token_hash(token)))
+                .select(web_sessions::pending_totp_secret)
+                .first(c)?;
+            let secret = pending.ok_or_else(|| invalid("code", "start the enrolment again"))?;
+            let step = totp_step(&secret, &who.email, code, now)?
+                .ok_or_else(|| invalid("code", "that code is not right: check the authenticator's clock and try the current code"))?;
+            diesel::update(users::table.find(who.user_id))
+                .set(users::totp_secret.eq(&secret))
+                .execute(c)?;
+            diesel::delete(sign_in_guards::table.find(who.user_id)).execute(c)?;
+            diesel::insert_into(sign_in_guards::table)
+                .values((
+                    sign_in_guards::user_id.eq(who.user_id),
+                    sign_in_guards::failures.eq(0),
+                    sign_in_guards::totp_last_step.eq(step as i64),
+                ))
+                .execute(c)?;
+            diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(who.user_id))).execute(c)?;
+            let codes: Vec<String> = (0..RECOVERY_CODES)
+                .map(|_| {
+                    let t = random_token(5);
+                    format!("{}-{}", &t[..5], &t[5..])
+                })
+                .collect();
+            for code in &codes {
+                diesel::insert_into(recovery_codes::table)
+                    .values((
+                        recovery_codes::user_id.eq(who.user_id),
+                        recovery_codes::code_hash.eq(recovery_hash(code)),
+                    ))
+                    .execute(c)?;
+            }
+            // Every other session of this user was signed in without the new factor.
+            diesel::delete(
+                web_sessions::table
+                    .filter(web_sessions::user_id.eq(who.user_id))
+                    .filter(web_sessions::token_hash.ne(token_hash(token))),
+            )
+            .execute(c)?;
+            audit(c, &who, "totp.enrol", &format!("user:{}", who.email), None, now)?;
+            let new_token = Self::promote(c, token, now)?;
+            Ok((new_token, codes))
+        })
+    }
+
+    pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let session = self.web_session(token, None, now)?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            diesel::delete(web_sessions::table.filter(web_sessions::token_hash.eq(token_hash(token)))).execute(c)?;
+            if let Some(s) = session.filter(|s| s.stage == Stage::Full) {
+                audit(c, &s.principal, "sign_out", &format!("user:{}", s.principal.email), None, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes the caller's password after checking the current one; every
+    /// other session of theirs ends.
+    pub fn change_password(
+        &self,
+        who: &Principal,
+        token: &str,
+        current: &str,
+        new: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        if new.chars().count() < MIN_PASSWORD {
+            return Err(invalid("new_password", format!("at least {MIN_PASSWORD} characters")));
+        }
+        if new.chars().count() > 200 {
+            return Err(invalid("new_password", "at most 200 characters"));
+        }
+        if new == current {
+            return Err(invalid("new_password", "must differ from the current password"));
+        }
+        let hash = hash_password(new)?;
+        let mut conn = self.conn()?;
+        let user: User = users::table.find(who.user_id).select(User::as_select()).first(&mut conn)?;
+        if !user.password_hash.as_deref().is_some_and(|h| password_matches(h, current)) {
+            conn.write(|c| self.count_failure(c, &user, who.remote_addr.as_deref(), now))?;
+            return Err(invalid("current_password", "is not right"));
+        }
+        conn.write(|c| {
+            diesel::update(users::table.find(who.user_id))
+                .set(users::password_hash.eq(&hash))
+                .execute(c)?;
+            diesel::delete(
+                web_sessions::table
+                    .filter(web_sessions::user_id.eq(who.user_id))
+                    .filter(web_sessions::token_hash.ne(token_hash(token))),
+            )
+            .execute(c)?;
+            audit(c, who, "password.change", &format!("user:{}", who.email), None, now)?;
+            Ok(())
+        })
+    }
+
+    /// The caller's time zone for pages: an IANA name such as Europe/London.
+    pub fn set_time_zone(&self, who: &Principal, zone: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let tz: chrono_tz::Tz = zone
+            .parse()
+            .map_err(|_| invalid("time_zone", format!("'{zone}' is not an IANA time zone such as Europe/London")))?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            diesel::update(users::table.find(who.user_id))
+                .set(users::time_zone.eq(tz.name()))
+                .execute(c)?;
+            audit(c, who, "user.time_zone", &format!("user:{}", who.email), Some(tz.name()), now)?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_compare_without_case_or_dashes() {
+        assert_eq!(recovery_hash("ab12c-de34f"), recovery_hash("AB12CDE34F"));
+        assert_ne!(recovery_hash("ab12c-de34f"), recovery_hash("ab12c-de34e"));
+    }
+
+    #[test]
+    fn a_totp_code_is_good_for_its_step_and_one_either_side() {
+        let secret = totp_rs::Secret::from([7u8; 20]).to_base32();
+        let t: DateTime<Utc> = "2026-11-26T12:00:10Z".parse().unwrap();
+        let code = totp_code(&secret, "m@example.com", t).unwrap();
+        let step = (t.timestamp() / 30) as u64;
+        assert_eq!(totp_step(&secret, "m@example.com", &code, t).unwrap(), Some(step));
+        assert_eq!(
+            totp_step(&secret, "m@example.com", &code, t + Duration::seconds(30)).unwrap(),
+            Some(step)
+        );
+        assert_eq!(totp_step(&secret, "m@example.com", &code, t + Duration::seconds(90)).unwrap(), None);
+        assert_eq!(totp_step(&secret, "m@example.com", "12345", t).unwrap(), None);
+        assert_eq!(totp_step(&secret, "m@example.com", "abcdef", t).unwrap(), None);
+    }
+}
