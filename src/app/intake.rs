@@ -50,10 +50,10 @@ fn attachments_of<'m>(m: &'m Message) -> Vec<(String, String, &'m [u8])> {
         .collect()
 }
 
-fn store_attachments(
+pub(super) fn store_attachments(
     c: &mut DbConnection,
     ticket_id: i64,
-    message_id: &str,
+    message_id: Option<&str>,
     files: &[(String, String, &[u8])],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -61,7 +61,7 @@ fn store_attachments(
         diesel::insert_into(crate::store::schema::attachments::table)
             .values(crate::store::models::NewAttachment {
                 ticket_id,
-                inbound_message_id: Some(message_id),
+                inbound_message_id: message_id,
                 filename: name,
                 content_type: ctype,
                 size: data.len() as i64,
@@ -458,7 +458,7 @@ impl App {
                 }
                 Some((id, _, status)) if status != "closed" && status != "cancelled" => {
                     let view = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
-                    store_attachments(c, id, &message_id, &files, now)?;
+                    store_attachments(c, id, Some(&message_id), &files, now)?;
                     return keep(
                         c,
                         IngestOutcome::Replied {
@@ -569,7 +569,7 @@ impl App {
             .filter(tickets::reference.eq(&view.reference))
             .select(tickets::id)
             .first(c)?;
-        store_attachments(c, id, message_id, files, now)?;
+        store_attachments(c, id, Some(message_id), files, now)?;
         if let (Some(d), None) = (declared, opts.severity) {
             // Agents confirm a declared severity (or change it): say so where they look.
             let note = if may_declare {

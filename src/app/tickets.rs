@@ -52,6 +52,17 @@ pub struct NewTicketRequest {
     pub source: Option<String>,
 }
 
+/// Most files one form may carry.
+const MAX_UPLOADS: usize = 10;
+
+/// A file sent from a page with a new ticket or a reply.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
 /// A change asked of a ticket, as the API and CLI name it.
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -171,12 +182,58 @@ pub struct SlaDetail {
     pub next_check_at: Option<DateTime<Utc>>,
 }
 
+/// A clock as a page counts it down: business seconds left at `computed_at`
+/// (negative once overdue), and the calendar's open intervals after it in
+/// which the clock runs. Between them the count stands still, so the page
+/// never disagrees with the due instant the core computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Countdown {
+    pub state: ClockState,
+    pub remaining_seconds: Option<i64>,
+    pub computed_at: DateTime<Utc>,
+    /// `[start, end)` pairs in epoch seconds; empty when the clock does not run.
+    pub runs: Vec<(i64, i64)>,
+}
+
+/// How far ahead a page is given the calendar: past the due instant, so an
+/// overdue count keeps going, but bounded.
+const COUNTDOWN_DAYS: i64 = 14;
+const COUNTDOWN_INTERVALS: usize = 64;
+
+impl Countdown {
+    fn of(c: &ClockView, calendar: &crate::domain::calendar::Calendar, now: DateTime<Utc>) -> Countdown {
+        let remaining = c.target_seconds.map(|t| t - c.elapsed_seconds);
+        let running = matches!(c.state, ClockState::Running | ClockState::BreachedRunning);
+        let runs = if running {
+            let (_, span_end) = calendar.span();
+            let until = (now + chrono::Duration::days(COUNTDOWN_DAYS)).min(span_end);
+            calendar
+                .open_intervals(now, until, COUNTDOWN_INTERVALS)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(a, b)| (a.timestamp(), b.timestamp()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Countdown {
+            state: c.state,
+            remaining_seconds: remaining,
+            computed_at: now,
+            runs,
+        }
+    }
+}
+
 /// Filters for listing tickets.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TicketFilter {
+    /// A status, or `active` for every status but resolved, closed and cancelled.
     pub status: Option<String>,
+    /// The organisation's support tier (its policy's name), such as `gold`.
+    pub tier: Option<String>,
     pub severity: Option<i32>,
     pub queue: Option<String>,
     /// An agent's email, `me`, or `none`.
@@ -439,7 +496,53 @@ impl App {
         req: NewTicketRequest,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        self.create_ticket_as_stored(who, req, now).map(|v| v.seen_by(who))
+        self.create_ticket_as_stored(who, req, &[], now).map(|v| v.seen_by(who))
+    }
+
+    /// Raises a ticket with files, as the web form sends them, in one transaction.
+    pub fn create_ticket_with_files(
+        &self,
+        who: &Principal,
+        req: NewTicketRequest,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        self.check_uploads(files)?;
+        self.create_ticket_as_stored(who, req, files, now).map(|v| v.seen_by(who))
+    }
+
+    /// Applies changes and adds files in one transaction (a reply with attachments).
+    pub fn change_ticket_with_files(
+        &self,
+        who: &Principal,
+        reference: &str,
+        changes: &[Change],
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        self.check_uploads(files)?;
+        self.change_ticket_as_stored(who, reference, changes, files, None, now)
+            .map(|v| v.seen_by(who))
+    }
+
+    fn check_uploads(&self, files: &[Upload]) -> Result<(), AppError> {
+        if files.len() > MAX_UPLOADS {
+            return Err(invalid("attachments", format!("at most {MAX_UPLOADS} files at once")));
+        }
+        let total: usize = files.iter().map(|f| f.data.len()).sum();
+        if total > self.attachment_limit() {
+            return Err(invalid(
+                "attachments",
+                format!("at most {} MB together", self.attachment_limit() / (1024 * 1024)),
+            ));
+        }
+        for f in files {
+            if f.filename.trim().is_empty() || f.filename.chars().count() > 255 {
+                return Err(invalid("attachments", "each file needs a name of at most 255 characters"));
+            }
+            no_nul("attachments", &f.filename)?;
+        }
+        Ok(())
     }
 
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
@@ -455,7 +558,7 @@ impl App {
         if_match: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        self.change_ticket_as_stored(who, reference, changes, if_match, now)
+        self.change_ticket_as_stored(who, reference, changes, &[], if_match, now)
             .map(|v| v.seen_by(who))
     }
 
@@ -539,6 +642,7 @@ impl App {
         &self,
         who: &Principal,
         req: NewTicketRequest,
+        files: &[Upload],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
         if req.subject.trim().is_empty() {
@@ -560,7 +664,26 @@ impl App {
             return Err(invalid("source", "expected email, web, api or phone"));
         }
         let mut conn = self.conn()?;
-        conn.write(|c| self.create_ticket_in(c, who, &req, &source, now))
+        conn.write(|c| {
+            let v = self.create_ticket_in(c, who, &req, &source, now)?;
+            self.store_uploads(c, &v.reference, files, now)?;
+            Ok(v)
+        })
+    }
+
+    fn store_uploads(&self, c: &mut DbConnection, reference: &str, files: &[Upload], now: DateTime<Utc>) -> Result<(), AppError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let id: i64 = tickets::table
+            .filter(tickets::reference.eq(reference))
+            .select(tickets::id)
+            .first(c)?;
+        let files: Vec<(String, String, &[u8])> = files
+            .iter()
+            .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.as_slice()))
+            .collect();
+        super::intake::store_attachments(c, id, None, &files, now)
     }
 
     /// Raises a validated ticket inside the caller's write transaction, so
@@ -798,6 +921,17 @@ impl App {
 
     /// The SLA as the core computes it now.
     pub fn ticket_sla(&self, who: &Principal, reference: &str, now: DateTime<Utc>) -> Result<SlaDetail, AppError> {
+        self.ticket_sla_with_countdowns(who, reference, now).map(|(d, _)| d)
+    }
+
+    /// The SLA as the core computes it now, with what a page needs to count
+    /// each running clock down: the calendar's open intervals from now on.
+    pub fn ticket_sla_with_countdowns(
+        &self,
+        who: &Principal,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(SlaDetail, [Countdown; 2]), AppError> {
         let mut conn = self.conn()?;
         let l = self.load_ticket(&mut conn, who, reference)?;
         let calendars = self.calendars(&mut conn, &l.policy, l.region, &l.row.holiday_set)?;
@@ -808,11 +942,16 @@ impl App {
         let now = now.max(l.ticket.last_event_at());
         let v = sla(&l.ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
         let targets = l.policy.targets(l.ticket.severity);
+        let calendar = calendars.get(targets.calendar);
+        let countdowns = [
+            Countdown::of(&v.response, calendar, now),
+            Countdown::of(&v.resolve, calendar, now),
+        ];
         let detail = |c: ClockView| ClockDetail {
             remaining_seconds: c.target_seconds.map(|t| (t - c.elapsed_seconds).max(0)),
             clock: c,
         };
-        Ok(SlaDetail {
+        let detail = SlaDetail {
             reference: l.row.reference.clone(),
             computed_at: now,
             policy: l.policy.name.clone(),
@@ -827,7 +966,8 @@ impl App {
             next_check_at: v.next_check_at,
             response: detail(v.response),
             resolve: detail(v.resolve),
-        })
+        };
+        Ok((detail, countdowns))
     }
 
     /// Applies changes to a ticket, in order, in one transaction.
@@ -836,6 +976,7 @@ impl App {
         who: &Principal,
         reference: &str,
         changes: &[Change],
+        files: &[Upload],
         if_match: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
@@ -855,7 +996,12 @@ impl App {
         }
         let mut conn = self.conn()?;
         for _ in 0..RETRIES {
-            match conn.write(|c| self.try_change(c, who, reference, changes, if_match, now)) {
+            let attempt = conn.write(|c| {
+                let v = self.try_change(c, who, reference, changes, if_match, now)?;
+                self.store_uploads(c, &v.reference, files, now)?;
+                Ok::<_, Attempt>(v)
+            });
+            match attempt {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Retry) if if_match.is_none() => continue,
                 Err(Attempt::Retry) => {
@@ -1103,8 +1249,16 @@ impl App {
             q = q.filter(tickets::organisation_id.eq(who.organisation_id.unwrap_or(-1)));
         }
         if let Some(s) = &f.status {
-            let st: Status = s.parse().map_err(|e: String| invalid("status", e))?;
-            q = q.filter(tickets::status.eq(st.as_str()));
+            if s == "active" {
+                let done = [Status::Resolved, Status::Closed, Status::Cancelled].map(|s| s.as_str());
+                q = q.filter(tickets::status.ne_all(done));
+            } else {
+                let st: Status = s.parse().map_err(|e: String| invalid("status", e))?;
+                q = q.filter(tickets::status.eq(st.as_str()));
+            }
+        }
+        if let Some(t) = &f.tier {
+            q = q.filter(organisations::tier.eq(t.clone()));
         }
         if let Some(s) = f.severity {
             if !(1..=4).contains(&s) {
