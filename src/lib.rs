@@ -12,3 +12,4 @@ pub mod reports;
 pub mod scheduler;
 pub mod server;
 pub mod store;
+pub mod web;

@@ -229,6 +229,9 @@ pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
 /// SIGINT: it stops accepting, lets requests in flight finish (30 s at most),
 /// then exits.
 pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let web_state = web::Data::new(Arc::new(
+        crate::web::WebState::new(&app).map_err(std::io::Error::other)?,
+    ));
     let data = web::Data::new(app);
     let metrics = web::Data::new(crate::api::metrics::Metrics::default());
     let server = actix_web::HttpServer::new(move || {
@@ -254,7 +257,10 @@ pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::R
                     .add(("X-Frame-Options", "DENY")),
             )
             .app_data(data.clone())
+            .app_data(web_state.clone())
             .configure(crate::api::configure)
+            .configure(crate::web::configure)
+            .default_service(web::to(crate::web::not_found))
     })
     .workers(workers.max(1))
     .shutdown_timeout(30)

@@ -702,6 +702,12 @@ async fn get_attachment(
     let app = app.get_ref().clone();
     let (reference, id) = path.into_inner();
     let (name, ctype, data) = run(move || app.ticket_attachment(&who, &reference, id)).await?;
+    Ok(attachment_response(name, ctype, data))
+}
+
+/// A ticket's file as a download: inert types are served as themselves,
+/// anything else as bytes, so nothing a customer sends runs in a browser.
+pub fn attachment_response(name: String, ctype: String, data: Vec<u8>) -> HttpResponse {
     const INERT: [&str; 6] = [
         "image/png",
         "image/jpeg",
@@ -721,11 +727,11 @@ async fn get_attachment(
             name.chars().filter(|c| !c.is_control()).collect(),
         )],
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(served)
         .insert_header(disposition)
         .insert_header(("Cache-Control", "private, no-store"))
-        .body(data))
+        .body(data)
 }
 
 /// The mail recorded on a ticket, each with a link to its original (staff).

@@ -7,6 +7,7 @@
 //! thread (`web::block`), never on an actix worker.
 
 pub mod admin;
+pub mod dashboard;
 pub mod export;
 pub mod intake;
 pub mod jobs;

@@ -45,6 +45,20 @@ impl Severity {
             Severity::S4 => "Minor",
         }
     }
+
+    /// The service definition's wording, shown to whoever chooses a severity.
+    pub fn definition(self) -> &'static str {
+        match self {
+            Severity::S1 => "The problem halts your core business processes and no workaround is available.",
+            Severity::S2 => {
+                "The problem degrades your core business processes and no reasonable workaround exists."
+            }
+            Severity::S3 => {
+                "The problem affects your operational environment but not core business processes; a workaround is available."
+            }
+            Severity::S4 => "A non-critical problem causes some disruption, with little or no impact on your operation.",
+        }
+    }
 }
 
 impl TryFrom<u8> for Severity {

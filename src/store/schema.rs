@@ -327,6 +327,8 @@ diesel::joinable!(tickets -> organisations (organisation_id));
 diesel::joinable!(tickets -> queues (queue_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 
+diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::tier, tickets::severity);
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
