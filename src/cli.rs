@@ -104,6 +104,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Prints the current TOTP code for a base32 secret, as an authenticator
+    /// app would (for the demo's managers and admins, and for scripts).
+    TotpCode {
+        /// The base32 secret, as shown at enrolment.
+        secret: String,
+    },
     /// UK bank holidays.
     Holidays {
         #[command(subcommand)]
@@ -588,7 +594,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             println!("sladesk demo: {} tickets over the last three months", demo.tickets);
             println!("  API:       http://{addr}/api/v1/tickets");
             println!("  health:    http://{addr}/healthz");
+            println!("  pages:     http://{addr}/sign-in");
             println!("  password:  {} (every demo user)", crate::demo::DEMO_PASSWORD);
+            println!(
+                "  2-step:    staff with the manager and admin roles sign in with a TOTP code too; add the key {} to an authenticator, or run: sladesk totp-code {}",
+                crate::demo::DEMO_TOTP_SECRET,
+                crate::demo::DEMO_TOTP_SECRET
+            );
             println!("  logins and API tokens:");
             for (role, email, token) in &demo.logins {
                 println!("    {role:<22} {email:<34} {token}");
@@ -1011,6 +1023,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )
                 .map_err(cli_error)?;
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TotpCode { secret } => {
+            let compact: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+            let code = crate::app::sessions::totp_code(&compact.to_ascii_uppercase(), "sladesk", crate::app::now())
+                .map_err(|e| Failure(format!("secret: {e}"), 2))?;
+            println!("{code}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Holidays {

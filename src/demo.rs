@@ -20,6 +20,9 @@ use crate::server::{Settings, build_app};
 use crate::store::Backend;
 
 pub const DEMO_PASSWORD: &str = "demo-password";
+/// The demo's managers and admins are enrolled with this TOTP key (base32),
+/// printed in the banner: a demo is for showing, not for keeping secrets.
+pub const DEMO_TOTP_SECRET: &str = "SLADESKDEMOTOTPSECRETKEYMANAGERS";
 const TICKETS: usize = 200;
 
 #[derive(Deserialize)]
@@ -142,6 +145,9 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
             now - Duration::days(120),
         )
         .map_err(fail)?;
+        if crate::app::sessions::must_enrol(st.role) {
+            app.enrol_totp_for(&op, &st.email, DEMO_TOTP_SECRET, now).map_err(fail)?;
+        }
         logins.push((st.role.as_str().to_string(), st.email.clone(), token(&st.email)?));
     }
     for o in &desk.organisations {

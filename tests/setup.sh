@@ -4,9 +4,12 @@
 # Python's aiosmtpd as a real SMTP server (installed from PyPI if missing),
 # Debian's Dovecot as a real IMAP server and openssl for its test
 # certificates (installed if missing; each test starts its own instance on a
-# free loopback port, so no system service is started here).
+# free loopback port, so no system service is started here); Debian's
+# Chromium and ChromeDriver and the npm package axe-core for the browser
+# tests.
 # The toolchain builds SQLite and the PostgreSQL client library itself.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 pg_url=${SLADESK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -26,13 +29,26 @@ fi
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 fi
-if [ ! -x /usr/sbin/dovecot ] || ! command -v openssl >/dev/null 2>&1; then
+missing=()
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The browser tests drive Debian's Chromium through its ChromeDriver.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
-  apt-get install -y -qq --no-install-recommends dovecot-imapd openssl >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null
+fi
+# axe-core, which the browser tests inject into every page, at the version
+# tests/browser/package-lock.json pins.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 # The packaged service is not wanted: tests run their own Dovecot.
 if command -v service >/dev/null 2>&1; then service dovecot stop >/dev/null 2>&1 || true; fi
 /usr/sbin/dovecot --version | sed 's/^/dovecot /'
+/usr/bin/chromium --version
+/usr/bin/chromedriver --version
 
 python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__, '- PostgreSQL ready')"

@@ -520,6 +520,22 @@ impl App {
         })
     }
 
+    /// Enrols a user with a given secret, without the user: for the demo's
+    /// printed key and for provisioning scripts. Admins only; audited.
+    pub fn enrol_totp_for(&self, who: &Principal, email: &str, secret_b32: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        who.require_admin()?;
+        totp(secret_b32, email).map_err(|_| invalid("secret", "not a base32 secret of at least 128 bits"))?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let user = self.user_by_email(c, email)?;
+            diesel::update(users::table.find(user.id))
+                .set(users::totp_secret.eq(secret_b32))
+                .execute(c)?;
+            audit(c, who, "totp.enrol", &format!("user:{}", user.email), Some("by an admin"), now)?;
+            Ok(())
+        })
+    }
+
     pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let session = self.web_session(token, None, now)?;
         let mut conn = self.conn()?;

@@ -361,15 +361,18 @@ async fn ticket_page(
         let (sla, cds) = app.ticket_sla_with_countdowns(&who, &reference, now)?;
         let events = app.ticket_events(&who, &reference)?;
         let files = app.ticket_attachments(&who, &reference)?;
-        let (queues, staff_list) = if staff {
-            (app.list_queues(&who)?, app.list_users(&who)?)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        Ok((t, sla, cds, events, files, queues, staff_list))
+        let queues = if staff { app.list_queues(&who)? } else { Vec::new() };
+        Ok((t, sla, cds, events, files, queues))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, users) = data;
+    let (t, sla, cds, events, files, queues) = data;
+    // Whom a ticket can be given to: the queues' leads and members.
+    let mut staff_emails: Vec<String> = queues
+        .iter()
+        .flat_map(|q| q.lead.iter().chain(q.members.iter()).cloned())
+        .collect();
+    staff_emails.sort();
+    staff_emails.dedup();
     let timeline: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -387,10 +390,9 @@ async fn ticket_page(
         .iter()
         .map(|f| json!({"id": f.id, "name": f.filename, "size": f.size, "type": f.content_type}))
         .collect();
-    let agents: Vec<Value> = users
+    let agents: Vec<Value> = staff_emails
         .iter()
-        .filter(|u| u.role != Role::Customer.as_str() && !u.disabled)
-        .map(|u| json!({"email": u.email, "name": u.name, "selected": t.assignee.as_deref() == Some(u.email.as_str())}))
+        .map(|e| json!({"email": e, "selected": t.assignee.as_deref() == Some(e.as_str())}))
         .collect();
     let queue_opts: Vec<Value> = queues
         .iter()

@@ -1,0 +1,527 @@
+//! The pages in a real browser: Debian's headless Chromium, driven through
+//! its ChromeDriver (WebDriver, fantoccini), against the real server on a
+//! random port. Every page visited is checked with axe-core (no serious or
+//! critical violations) and photographed into `target/browser-screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use sladesk::app::admin::NewUserRequest;
+use sladesk::app::sessions::totp_code;
+use sladesk::app::tickets::NewTicketRequest;
+use sladesk::app::{Principal, Role};
+use sladesk::domain::ticket::Severity;
+
+use crate::helpers::{Db, TestApp, spawn_app};
+
+const PASSWORD: &str = "browser-test-password";
+const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// Where the screenshots go; `.ci/run` names it after the tests.
+pub fn screenshot_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser-screenshots"))
+}
+
+enum Factor<'a> {
+    /// The secret of an authenticator, whose current code is given.
+    Totp(&'a str),
+    Recovery(&'a str),
+}
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+    _profile: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A folder removed when dropped.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    async fn start(base: &str) -> Browser {
+        let driver_path = "/usr/bin/chromedriver";
+        assert!(
+            std::path::Path::new(driver_path).exists() && std::path::Path::new("/usr/bin/chromium").exists(),
+            "the browser tests need Debian's chromium and chromium-driver: run bash tests/setup.sh (as root it installs them)"
+        );
+        let port = free_port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = std::env::temp_dir().join(format!("sladesk-chromium-{port}"));
+        std::fs::create_dir_all(&profile).unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        base: base.to_string(),
+                        _profile: tempdir::Dir(profile),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start a session: {last:?}");
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        let u = self.client.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    }
+
+    /// Clicks something that loads a new page (a submit button, a link) and
+    /// waits until that page has loaded: WebDriver's click returns earlier.
+    async fn submit(&self, css: &str) {
+        self.client.execute("window.__sladeskOldPage = true;", vec![]).await.unwrap();
+        self.click(css).await;
+        for _ in 0..200 {
+            let done = self
+                .client
+                .execute(
+                    "return window.__sladeskOldPage === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Bool(false));
+            if done == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after clicking {css}");
+    }
+
+    /// Sets an input's value as a user's picker would (date and time inputs
+    /// take no typed text in Chromium).
+    async fn set_value(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Signs in through the pages, giving the second factor when one is asked.
+    async fn sign_in(&self, email: &str, second: Option<Factor<'_>>) {
+        self.goto("/sign-in").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.submit("form button[type=submit]").await;
+        if let Some(factor) = second {
+            assert_eq!(self.path().await, "/sign-in/code", "{email} is asked for a code");
+            self.check_page("sign-in-code").await;
+            let code = match factor {
+                Factor::Totp(secret) => totp_code(secret, email, chrono::Utc::now()).unwrap(),
+                Factor::Recovery(code) => code.to_string(),
+            };
+            self.fill("#code", &code).await;
+            self.submit("main form button[type=submit]").await;
+        }
+        assert_ne!(self.path().await, "/sign-in", "{email} signed in: {}", self.body().await);
+    }
+
+    async fn sign_out(&self) {
+        self.submit("form[action='/sign-out'] button").await;
+        assert_eq!(self.path().await, "/sign-in");
+    }
+
+    /// axe-core on the page as it stands: no serious or critical violation;
+    /// then a screenshot named after the page.
+    async fn check_page(&self, name: &str) {
+        let axe = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/node_modules/axe-core/axe.min.js"
+        ))
+        .expect("axe-core is installed by tests/setup.sh (npm ci --prefix tests/browser)");
+        self.client.execute(&axe, vec![]).await.unwrap();
+        let found = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })
+                     .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                                             nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")) }))))
+                     .catch(e => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let serious: Vec<&Value> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "{name} ({}): axe found serious or critical violations: {}",
+            self.path().await,
+            serde_json::to_string_pretty(&serious).unwrap()
+        );
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::create_dir_all(screenshot_dir()).unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// People who sign in through the pages, with passwords; the manager and
+/// admin as enrolled (the admin not, so the test enrols them in the page).
+async fn people(t: &TestApp) {
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let now = sladesk::app::now();
+        for (email, role, org) in [
+            ("wendy@globex.example", Role::Customer, Some("globex")),
+            ("carl@acme.example", Role::Customer, Some("acme")),
+            ("walter@desk.example", Role::Agent, None),
+            ("mona@desk.example", Role::Manager, None),
+            ("adam@desk.example", Role::Admin, None),
+        ] {
+            app.create_user(
+                &op,
+                NewUserRequest {
+                    email: email.into(),
+                    name: Some(email.split('@').next().unwrap().to_string()),
+                    role,
+                    organisation: org.map(str::to_string),
+                    password: Some(PASSWORD.into()),
+                },
+                now,
+            )
+            .unwrap();
+        }
+        app.enrol_totp_for(&op, "mona@desk.example", TOTP, now).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// "1 h 05 min 09 s left", "29 min 58 s left" → seconds (negative when overdue).
+fn countdown_seconds(text: &str) -> i64 {
+    let overdue = text.contains("overdue");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut total = 0;
+    for w in words.windows(2) {
+        if let Ok(n) = w[0].parse::<i64>() {
+            total += n * match w[1] {
+                "d" => 86_400,
+                "h" => 3600,
+                "min" => 60,
+                "s" => 1,
+                _ => 0,
+            };
+        }
+    }
+    if overdue { -total } else { total }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the_reply() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    let b = Browser::start(&t.address).await;
+
+    b.goto("/").await;
+    assert_eq!(b.path().await, "/sign-in", "signed out, every page leads to sign-in");
+    b.check_page("sign-in").await;
+
+    // The customer (Globex: Platinum, 24x7) raises a severity 2 ticket with a file.
+    b.sign_in("wendy@globex.example", None).await;
+    assert_eq!(b.path().await, "/tickets");
+    b.check_page("customer-tickets").await;
+    b.goto("/tickets/new").await;
+    assert!(b.body().await.contains("degrades your core business processes"), "severity definitions shown");
+    b.check_page("customer-new-ticket").await;
+    b.fill("#subject", "Checkout <b>slow</b> for EU shoppers").await;
+    b.click("#severity-2").await;
+    b.fill("#description", "Since 09:00 checkout takes 20 s. No workaround.").await;
+    let file = std::env::temp_dir().join(format!("sladesk-har-{}.txt", std::process::id()));
+    std::fs::write(&file, "timings: 20.1 s, 19.8 s\n").unwrap();
+    b.client
+        .find(Locator::Css("#attachments"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    b.submit("main form button[type=submit]").await;
+    let path = b.path().await;
+    assert!(path.ends_with("?done=raised"), "raised: {path} {}", b.body().await);
+    let reference = path.trim_start_matches("/tickets/").split('?').next().unwrap().to_string();
+    assert_eq!(
+        b.text("h1").await,
+        format!("{reference} Checkout <b>slow</b> for EU shoppers"),
+        "the subject is shown as text, escaped"
+    );
+    assert!(b.body().await.contains(&format!("sladesk-har-{}.txt", std::process::id())));
+    b.check_page("customer-ticket").await;
+    b.sign_out().await;
+
+    // The agent sees it first in the queue, with the core's countdown.
+    b.sign_in("walter@desk.example", None).await;
+    assert_eq!(b.path().await, "/queue");
+    let first = b
+        .client
+        .find(Locator::Css("#queue-list tbody tr"))
+        .await
+        .unwrap()
+        .attr("data-ref")
+        .await
+        .unwrap();
+    assert_eq!(first.as_deref(), Some(reference.as_str()), "the new ticket tops the queue");
+    let sla = t.get(&format!("/api/v1/tickets/{reference}/sla"), &t.agent).await.json;
+    let expected = sla["response"]["remaining_seconds"].as_i64().unwrap();
+    let shown = countdown_seconds(&b.text("#queue-list tbody tr .countdown").await);
+    assert!(
+        (expected - shown).abs() <= 5,
+        "the queue's countdown ({shown} s) agrees with the core ({expected} s)"
+    );
+    assert!(expected > 25 * 60 && expected <= 30 * 60, "severity 2 on Platinum: 30 minutes to respond");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let later = countdown_seconds(&b.text("#queue-list tbody tr .countdown").await);
+    assert!(
+        later < shown && shown - later <= 4,
+        "the countdown moves in the page: {shown} then {later}"
+    );
+    b.check_page("agent-queue").await;
+
+    // The ticket page: the SLA panel, then a reply, an internal note, and pending-customer.
+    b.submit("#queue-list tbody tr a").await;
+    assert!(b.text("#clock-response").await.contains("running"));
+    assert!(b.text("#clock-resolve").await.contains("due"), "due instants shown");
+    assert!(b.text(".sla").await.contains("GMT") || b.text(".sla").await.contains("BST"), "the zone is named");
+    b.check_page("agent-ticket").await;
+    b.click("#vis-public").await;
+    b.fill("#body", "We are on it: the EU cache tier is being scaled out.").await;
+    b.submit("#reply-form button[type=submit]").await;
+    assert!(b.path().await.ends_with("?done=reply"), "{}", b.body().await);
+    assert!(b.text("#clock-response").await.contains("met"), "the reply met the response target");
+    b.click("#vis-internal").await;
+    b.fill("#body", "Internal: customer's CDN config looks wrong too.").await;
+    b.submit("#reply-form button[type=submit]").await;
+    assert!(b.path().await.ends_with("?done=note"));
+    b.submit("#pending-form button").await;
+    assert!(b.path().await.ends_with("?done=status"));
+    assert_eq!(b.text("#ticket-status").await, "pending customer");
+    let resolve = b.text("#clock-resolve").await;
+    assert!(resolve.contains("paused"), "pending-customer pauses resolution on Platinum: {resolve}");
+    let paused_at = b.text("#clock-resolve .countdown").await;
+    assert!(paused_at.ends_with("(not counting now)"), "{paused_at}");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert_eq!(b.text("#clock-resolve .countdown").await, paused_at, "a paused countdown stands still");
+    b.check_page("agent-ticket-pending").await;
+    b.sign_out().await;
+
+    // The customer reads the reply, and never the internal note.
+    b.sign_in("wendy@globex.example", None).await;
+    b.goto(&format!("/tickets/{reference}")).await;
+    let page = b.body().await;
+    assert!(page.contains("We are on it: the EU cache tier is being scaled out."));
+    assert!(!page.contains("CDN config"), "customers never see internal notes");
+    assert!(!page.contains("Escalation level"), "nor routing and escalation");
+    b.check_page("customer-ticket-replied").await;
+    b.close().await;
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_gets_the_not_found_page_for_another_organisations_ticket() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    let app = t.app.clone();
+    let acme_ref = tokio::task::spawn_blocking(move || {
+        let carl = app.principal_for("carl@acme.example").unwrap();
+        app.create_ticket(
+            &carl,
+            NewTicketRequest {
+                subject: "Acme's private trouble".into(),
+                description: "Only Acme may read this.".into(),
+                severity: Some(Severity::S3),
+                queue: None,
+                organisation: None,
+                requester: None,
+                source: Some("web".into()),
+            },
+            sladesk::app::now(),
+        )
+        .unwrap()
+        .reference
+    })
+    .await
+    .unwrap();
+    let b = Browser::start(&t.address).await;
+    b.sign_in("wendy@globex.example", None).await;
+    b.goto(&format!("/tickets/{acme_ref}")).await;
+    assert_eq!(b.text("h1").await, "Not found");
+    assert!(!b.body().await.contains("Acme's private trouble"));
+    b.check_page("not-found").await;
+    // The same for its files and its moves.
+    b.goto(&format!("/tickets/{acme_ref}/attachments/1")).await;
+    assert_eq!(b.text("h1").await, "Not found");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_enrols() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    let b = Browser::start(&t.address).await;
+
+    b.sign_in("mona@desk.example", Some(Factor::Totp(TOTP))).await;
+    assert_eq!(b.path().await, "/dashboard");
+    assert!(b.body().await.contains("Compliance so far this month"));
+    b.check_page("manager-dashboard").await;
+
+    b.goto("/reports").await;
+    let last_month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive()
+        .with_day(1)
+        .unwrap()
+        .pred_opt()
+        .unwrap()
+        .format("%B %Y")
+        .to_string();
+    let report = b.text("#report").await;
+    assert!(report.contains(&last_month), "last month's report by default: {report}");
+    let charts = b.client.find_all(Locator::Css("#report svg")).await.unwrap();
+    assert_eq!(charts.len(), 3, "the report's three charts are in the page");
+    let csv = b
+        .client
+        .find(Locator::LinkText("summary CSV"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(csv.starts_with("/reports/download?") && csv.ends_with("format=csv"), "{csv}");
+    b.check_page("manager-report").await;
+
+    b.goto("/outages").await;
+    b.set_value("#o-start", "2026-10-14T09:00").await;
+    b.fill("#o-description", "Storage failover").await;
+    b.submit("main form button[type=submit]").await;
+    assert!(b.body().await.contains("Storage failover"));
+    assert!(b.body().await.contains("ongoing"));
+    b.check_page("manager-outages").await;
+    b.goto("/account").await;
+    b.check_page("account").await;
+    b.sign_out().await;
+
+    // An admin without TOTP must enrol before anything else.
+    b.sign_in("adam@desk.example", None).await;
+    assert_eq!(b.path().await, "/account/totp");
+    b.goto("/admin").await;
+    assert_eq!(b.path().await, "/account/totp", "nothing else until enrolled");
+    b.check_page("enrol").await;
+    let secret = b
+        .client
+        .find(Locator::Css("#totp-secret"))
+        .await
+        .unwrap()
+        .attr("data-secret")
+        .await
+        .unwrap()
+        .unwrap();
+    let code = totp_code(&secret, "adam@desk.example", chrono::Utc::now()).unwrap();
+    b.fill("#code", &code).await;
+    b.submit("main form button[type=submit]").await;
+    let codes = b.client.find_all(Locator::Css("#recovery-codes code")).await.unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    let recovery = codes[0].text().await.unwrap();
+    b.check_page("recovery-codes").await;
+    b.goto("/admin").await;
+    assert!(b.body().await.contains("globex"));
+    b.check_page("admin").await;
+    b.goto("/admin/policies").await;
+    assert!(b.body().await.contains("platinum") && b.body().await.contains("Christmas Day"));
+    b.check_page("admin-policies").await;
+    b.sign_out().await;
+
+    // A recovery code signs in once.
+    b.sign_in("adam@desk.example", Some(Factor::Recovery(&recovery))).await;
+    b.sign_out().await;
+    b.close().await;
+}
+
+use chrono::Datelike;
