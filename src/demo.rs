@@ -146,7 +146,8 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
         )
         .map_err(fail)?;
         if crate::app::sessions::must_enrol(st.role) {
-            app.enrol_totp_for(&op, &st.email, DEMO_TOTP_SECRET, now).map_err(fail)?;
+            app.enrol_totp_for(&op, &st.email, DEMO_TOTP_SECRET, now)
+                .map_err(fail)?;
         }
         logins.push((st.role.as_str().to_string(), st.email.clone(), token(&st.email)?));
     }

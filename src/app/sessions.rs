@@ -108,7 +108,9 @@ fn totp_step(secret_b32: &str, account: &str, code: &str, now: DateTime<Utc>) ->
 
 /// The code an authenticator shows at `t`: for tests and the demo's printed hint.
 pub fn totp_code(secret_b32: &str, account: &str, t: DateTime<Utc>) -> Result<String, AppError> {
-    Ok(totp(secret_b32, account)?.generate(t.timestamp().max(0) as u64).to_string())
+    Ok(totp(secret_b32, account)?
+        .generate(t.timestamp().max(0) as u64)
+        .to_string())
 }
 
 fn recovery_hash(code: &str) -> String {
@@ -134,7 +136,11 @@ fn password_matches(hash: &str, password: &str) -> bool {
     use argon2::password_hash::PasswordVerifier;
     use argon2::password_hash::phc::PasswordHash;
     PasswordHash::new(hash)
-        .map(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -177,7 +183,13 @@ impl App {
     }
 
     /// Counts a failure; the one that reaches `MAX_FAILURES` locks the account.
-    fn count_failure(&self, c: &mut DbConnection, user: &User, remote: Option<&str>, now: DateTime<Utc>) -> Result<(), AppError> {
+    fn count_failure(
+        &self,
+        c: &mut DbConnection,
+        user: &User,
+        remote: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         let failures: i32 = sign_in_guards::table
             .find(user.id)
             .select(sign_in_guards::failures)
@@ -219,7 +231,9 @@ impl App {
                 &who,
                 "sign_in.locked",
                 &format!("user:{}", user.email),
-                Some(&format!("{MAX_FAILURES} failures; locked for {LOCKOUT_MINUTES} minutes")),
+                Some(&format!(
+                    "{MAX_FAILURES} failures; locked for {LOCKOUT_MINUTES} minutes"
+                )),
                 now,
             )?;
         }
@@ -255,12 +269,17 @@ impl App {
         if let Some(until) = Self::guard_locked(&mut conn, user.id, now)? {
             return Err(Self::locked_error(until));
         }
-        let ok = !user.disabled && user.password_hash.as_deref().is_some_and(|h| password_matches(h, password));
+        let ok = !user.disabled
+            && user
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| password_matches(h, password));
+        if !ok {
+            // Its own transaction: the failure must stay counted though sign-in fails.
+            conn.write(|c| self.count_failure(c, &user, remote.as_deref(), now))?;
+            return Err(AppError::Unauthenticated(WRONG.into()));
+        }
         conn.write(|c| {
-            if !ok {
-                self.count_failure(c, &user, remote.as_deref(), now)?;
-                return Err(AppError::Unauthenticated(WRONG.into()));
-            }
             let role: Role = user.role.parse().map_err(AppError::Conflict)?;
             let stage = if user.totp_secret.is_some() {
                 Stage::Code
@@ -298,7 +317,14 @@ impl App {
                     organisation_id: user.organisation_id,
                     remote_addr: remote.clone(),
                 };
-                audit(c, &who, "sign_in", &format!("user:{}", user.email), Some("password"), now)?;
+                audit(
+                    c,
+                    &who,
+                    "sign_in",
+                    &format!("user:{}", user.email),
+                    Some("password"),
+                    now,
+                )?;
             }
             Ok((token, stage))
         })
@@ -313,19 +339,20 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Option<WebSession>, AppError> {
         let mut conn = self.conn()?;
-        let found: Option<(i64, String, String, chrono::NaiveDateTime, chrono::NaiveDateTime, User)> = web_sessions::table
-            .inner_join(users::table)
-            .filter(web_sessions::token_hash.eq(token_hash(token)))
-            .select((
-                web_sessions::id,
-                web_sessions::stage,
-                web_sessions::csrf_token,
-                web_sessions::last_seen_at,
-                web_sessions::expires_at,
-                User::as_select(),
-            ))
-            .first(&mut conn)
-            .optional()?;
+        let found: Option<(i64, String, String, chrono::NaiveDateTime, chrono::NaiveDateTime, User)> =
+            web_sessions::table
+                .inner_join(users::table)
+                .filter(web_sessions::token_hash.eq(token_hash(token)))
+                .select((
+                    web_sessions::id,
+                    web_sessions::stage,
+                    web_sessions::csrf_token,
+                    web_sessions::last_seen_at,
+                    web_sessions::expires_at,
+                    User::as_select(),
+                ))
+                .first(&mut conn)
+                .optional()?;
         let Some((id, stage, csrf, last_seen, expires, user)) = found else {
             return Ok(None);
         };
@@ -386,7 +413,7 @@ impl App {
         if let Some(until) = Self::guard_locked(&mut conn, who.user_id, now)? {
             return Err(Self::locked_error(until));
         }
-        conn.write(|c| {
+        let accepted = conn.write(|c| {
             let user: User = users::table.find(who.user_id).select(User::as_select()).first(c)?;
             let secret = user
                 .totp_secret
@@ -413,8 +440,9 @@ impl App {
                 false
             };
             if by_totp.is_none() && !by_recovery {
+                // Committed, not rolled back: the failure must stay counted.
                 self.count_failure(c, &user, who.remote_addr.as_deref(), now)?;
-                return Err(AppError::Unauthenticated("that code is not right, or was used already".into()));
+                return Ok(None);
             }
             diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
             diesel::insert_into(sign_in_guards::table)
@@ -424,10 +452,15 @@ impl App {
                     sign_in_guards::totp_last_step.eq(by_totp.map(|s| s as i64).or(last)),
                 ))
                 .execute(c)?;
-            let how = if by_recovery { "password + recovery code" } else { "password + TOTP" };
+            let how = if by_recovery {
+                "password + recovery code"
+            } else {
+                "password + TOTP"
+            };
             audit(c, &who, "sign_in", &format!("user:{}", user.email), Some(how), now)?;
-            Self::promote(c, token, now)
-        })
+            Self::promote(c, token, now).map(Some)
+        })?;
+        accepted.ok_or_else(|| AppError::Unauthenticated("that code is not right, or was used already".into()))
     }
 
     /// Starts (or shows again) a TOTP enrolment for the session's user.
@@ -479,8 +512,12 @@ impl App {
                 .select(web_sessions::pending_totp_secret)
                 .first(c)?;
             let secret = pending.ok_or_else(|| invalid("code", "start the enrolment again"))?;
-            let step = totp_step(&secret, &who.email, code, now)?
-                .ok_or_else(|| invalid("code", "that code is not right: check the authenticator's clock and try the current code"))?;
+            let step = totp_step(&secret, &who.email, code, now)?.ok_or_else(|| {
+                invalid(
+                    "code",
+                    "that code is not right: check the authenticator's clock and try the current code",
+                )
+            })?;
             diesel::update(users::table.find(who.user_id))
                 .set(users::totp_secret.eq(&secret))
                 .execute(c)?;
@@ -522,7 +559,13 @@ impl App {
 
     /// Enrols a user with a given secret, without the user: for the demo's
     /// printed key and for provisioning scripts. Admins only; audited.
-    pub fn enrol_totp_for(&self, who: &Principal, email: &str, secret_b32: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+    pub fn enrol_totp_for(
+        &self,
+        who: &Principal,
+        email: &str,
+        secret_b32: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         who.require_admin()?;
         totp(secret_b32, email).map_err(|_| invalid("secret", "not a base32 secret of at least 128 bits"))?;
         let mut conn = self.conn()?;
@@ -531,7 +574,14 @@ impl App {
             diesel::update(users::table.find(user.id))
                 .set(users::totp_secret.eq(secret_b32))
                 .execute(c)?;
-            audit(c, who, "totp.enrol", &format!("user:{}", user.email), Some("by an admin"), now)?;
+            audit(
+                c,
+                who,
+                "totp.enrol",
+                &format!("user:{}", user.email),
+                Some("by an admin"),
+                now,
+            )?;
             Ok(())
         })
     }
@@ -542,7 +592,14 @@ impl App {
         conn.write(|c| {
             diesel::delete(web_sessions::table.filter(web_sessions::token_hash.eq(token_hash(token)))).execute(c)?;
             if let Some(s) = session.filter(|s| s.stage == Stage::Full) {
-                audit(c, &s.principal, "sign_out", &format!("user:{}", s.principal.email), None, now)?;
+                audit(
+                    c,
+                    &s.principal,
+                    "sign_out",
+                    &format!("user:{}", s.principal.email),
+                    None,
+                    now,
+                )?;
             }
             Ok(())
         })
@@ -569,8 +626,15 @@ impl App {
         }
         let hash = hash_password(new)?;
         let mut conn = self.conn()?;
-        let user: User = users::table.find(who.user_id).select(User::as_select()).first(&mut conn)?;
-        if !user.password_hash.as_deref().is_some_and(|h| password_matches(h, current)) {
+        let user: User = users::table
+            .find(who.user_id)
+            .select(User::as_select())
+            .first(&mut conn)?;
+        if !user
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| password_matches(h, current))
+        {
             conn.write(|c| self.count_failure(c, &user, who.remote_addr.as_deref(), now))?;
             return Err(invalid("current_password", "is not right"));
         }
@@ -591,15 +655,25 @@ impl App {
 
     /// The caller's time zone for pages: an IANA name such as Europe/London.
     pub fn set_time_zone(&self, who: &Principal, zone: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        let tz: chrono_tz::Tz = zone
-            .parse()
-            .map_err(|_| invalid("time_zone", format!("'{zone}' is not an IANA time zone such as Europe/London")))?;
+        let tz: chrono_tz::Tz = zone.parse().map_err(|_| {
+            invalid(
+                "time_zone",
+                format!("'{zone}' is not an IANA time zone such as Europe/London"),
+            )
+        })?;
         let mut conn = self.conn()?;
         conn.write(|c| {
             diesel::update(users::table.find(who.user_id))
                 .set(users::time_zone.eq(tz.name()))
                 .execute(c)?;
-            audit(c, who, "user.time_zone", &format!("user:{}", who.email), Some(tz.name()), now)?;
+            audit(
+                c,
+                who,
+                "user.time_zone",
+                &format!("user:{}", who.email),
+                Some(tz.name()),
+                now,
+            )?;
             Ok(())
         })
     }
@@ -626,7 +700,10 @@ mod tests {
             totp_step(&secret, "m@example.com", &code, t + Duration::seconds(30)).unwrap(),
             Some(step)
         );
-        assert_eq!(totp_step(&secret, "m@example.com", &code, t + Duration::seconds(90)).unwrap(), None);
+        assert_eq!(
+            totp_step(&secret, "m@example.com", &code, t + Duration::seconds(90)).unwrap(),
+            None
+        );
         assert_eq!(totp_step(&secret, "m@example.com", "12345", t).unwrap(), None);
         assert_eq!(totp_step(&secret, "m@example.com", "abcdef", t).unwrap(), None);
     }

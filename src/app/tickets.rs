@@ -508,7 +508,8 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
         self.check_uploads(files)?;
-        self.create_ticket_as_stored(who, req, files, now).map(|v| v.seen_by(who))
+        self.create_ticket_as_stored(who, req, files, now)
+            .map(|v| v.seen_by(who))
     }
 
     /// Applies changes and adds files in one transaction (a reply with attachments).
@@ -538,7 +539,10 @@ impl App {
         }
         for f in files {
             if f.filename.trim().is_empty() || f.filename.chars().count() > 255 {
-                return Err(invalid("attachments", "each file needs a name of at most 255 characters"));
+                return Err(invalid(
+                    "attachments",
+                    "each file needs a name of at most 255 characters",
+                ));
             }
             no_nul("attachments", &f.filename)?;
         }
@@ -671,7 +675,13 @@ impl App {
         })
     }
 
-    fn store_uploads(&self, c: &mut DbConnection, reference: &str, files: &[Upload], now: DateTime<Utc>) -> Result<(), AppError> {
+    fn store_uploads(
+        &self,
+        c: &mut DbConnection,
+        reference: &str,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         if files.is_empty() {
             return Ok(());
         }

@@ -183,6 +183,9 @@ pub enum CalendarError {
     NeverOpens(DateTime<Utc>),
 }
 
+/// `[start, end)` of business time.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// A compiled business calendar.
 #[derive(Clone)]
 pub struct Calendar {
@@ -445,7 +448,7 @@ impl Calendar {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, CalendarError> {
+    ) -> Result<Vec<Span>, CalendarError> {
         let (a, b) = (to_ts(from), to_ts(until));
         self.check(a)?;
         self.check(b)?;

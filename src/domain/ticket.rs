@@ -50,13 +50,13 @@ impl Severity {
     pub fn definition(self) -> &'static str {
         match self {
             Severity::S1 => "The problem halts your core business processes and no workaround is available.",
-            Severity::S2 => {
-                "The problem degrades your core business processes and no reasonable workaround exists."
-            }
+            Severity::S2 => "The problem degrades your core business processes and no reasonable workaround exists.",
             Severity::S3 => {
                 "The problem affects your operational environment but not core business processes; a workaround is available."
             }
-            Severity::S4 => "A non-critical problem causes some disruption, with little or no impact on your operation.",
+            Severity::S4 => {
+                "A non-critical problem causes some disruption, with little or no impact on your operation."
+            }
         }
     }
 }

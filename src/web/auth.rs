@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AnySession, PRE_COOKIE, State, Viewer, Web, WebError, page, redirect, removal_cookie, run, session_cookie};
+use super::{
+    AnySession, PRE_COOKIE, State, Viewer, Web, WebError, page, redirect, removal_cookie, run, session_cookie,
+};
 use crate::app::AppError;
 use crate::app::sessions::{MIN_PASSWORD, Stage};
 
@@ -54,7 +56,8 @@ fn sign_in_form(
         json!({"pre": cookie.value(), "email": email, "error": error}),
     )?;
     *r.status_mut() = status;
-    r.add_cookie(&cookie).map_err(|e| WebError::bad_request(e.to_string()))?;
+    r.add_cookie(&cookie)
+        .map_err(|e| WebError::bad_request(e.to_string()))?;
     Ok(r)
 }
 
@@ -96,12 +99,10 @@ async fn sign_in(
     }
     let app = app.get_ref().clone();
     let email = form.email.clone();
-    let outcome = run(move || {
-        match app.sign_in(&form.email, &form.password, remote, now) {
-            Ok(ok) => Ok(Ok(ok)),
-            Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err(m)),
-            Err(e) => Err(e),
-        }
+    let outcome = run(move || match app.sign_in(&form.email, &form.password, remote, now) {
+        Ok(ok) => Ok(Ok(ok)),
+        Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err(m)),
+        Err(e) => Err(e),
     })
     .await?;
     match outcome {
@@ -294,7 +295,12 @@ const ZONES: &[&str] = &[
     "Australia/Sydney",
 ];
 
-fn account_page(v: &Viewer, notice: Option<&str>, error: Option<String>, status: StatusCode) -> Result<HttpResponse, WebError> {
+fn account_page(
+    v: &Viewer,
+    notice: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
     let current = v.tz().name().to_string();
     let mut zones: Vec<serde_json::Value> = ZONES
         .iter()
@@ -355,7 +361,13 @@ async fn change_password(v: Viewer, app: State, form: web::Form<PasswordForm>) -
     let app = app.get_ref().clone();
     let (who, token) = (v.who(), v.token.clone());
     let outcome = run(move || {
-        match app.change_password(&who, &token, &form.current_password, &form.new_password, crate::app::now()) {
+        match app.change_password(
+            &who,
+            &token,
+            &form.current_password,
+            &form.new_password,
+            crate::app::now(),
+        ) {
             Ok(()) => Ok(Ok(())),
             Err(AppError::Invalid { field, message }) => Ok(Err(format!("{}: {message}", field.replace('_', " ")))),
             Err(e) => Err(e),

@@ -41,7 +41,9 @@ async fn dashboard(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
     let (desk, report, ongoing) = run(move || {
         let now = crate::app::now();
         let desk = app.desk_now(&who, now)?;
-        let report = app.monthly_report(&who, None, Month::containing(now), false, now)?.value()?;
+        let report = app
+            .monthly_report(&who, None, Month::containing(now), false, now)?
+            .value()?;
         let ongoing: Vec<_> = app
             .list_outages(&who, None, None, now)?
             .into_iter()
@@ -68,7 +70,13 @@ async fn dashboard(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
         })
         .collect();
     let sev_totals: Vec<i64> = (1..=4)
-        .map(|s| desk.open.iter().filter(|(_, sev, _)| *sev == s).map(|(_, _, n)| n).sum())
+        .map(|s| {
+            desk.open
+                .iter()
+                .filter(|(_, sev, _)| *sev == s)
+                .map(|(_, _, n)| n)
+                .sum()
+        })
         .collect();
     let compliance: Vec<Value> = report["compliance"]
         .as_array()
@@ -151,7 +159,11 @@ async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -> Result<Ht
     let (report, orgs) = run(move || {
         let orgs = app.list_organisations(&who)?;
         // A customer's report is their own organisation's, whatever the query says.
-        let scope = if customer { orgs.first().map(|o| o.slug.clone()) } else { o };
+        let scope = if customer {
+            orgs.first().map(|o| o.slug.clone())
+        } else {
+            o
+        };
         let r = app.monthly_report(&who, scope.as_deref(), month, false, now)?.value()?;
         Ok((r, orgs))
     })
@@ -245,10 +257,7 @@ async fn outages_page(v: &Viewer, app: State, error: Option<String>, form: Value
     let (who, tz) = (v.who(), v.tz());
     let (list, orgs) = run(move || {
         let now = crate::app::now();
-        Ok((
-            app.list_outages(&who, None, None, now)?,
-            app.list_organisations(&who)?,
-        ))
+        Ok((app.list_outages(&who, None, None, now)?, app.list_organisations(&who)?))
     })
     .await?;
     let mut list = list;
@@ -300,7 +309,10 @@ fn local_instant(field: &str, s: &str, tz: chrono_tz::Tz) -> Result<Option<DateT
         chrono::LocalResult::Single(t) => Ok(Some(t.with_timezone(&Utc))),
         chrono::LocalResult::Ambiguous(..) => Err(crate::app::invalid(
             field,
-            format!("{s} happens twice in {} (the clocks go back): give a time outside that hour", tz.name()),
+            format!(
+                "{s} happens twice in {} (the clocks go back): give a time outside that hour",
+                tz.name()
+            ),
         )),
         chrono::LocalResult::None => Err(crate::app::invalid(
             field,
@@ -314,7 +326,8 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
     require_manager(&v)?;
     let f = form.into_inner();
     let tz = v.tz();
-    let echo = json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description});
+    let echo =
+        json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description});
     let a = app.get_ref().clone();
     let who = v.who();
     let outcome = run(move || {
@@ -349,7 +362,12 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn end_outage(v: Viewer, app: State, path: web::Path<i64>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
+async fn end_outage(
+    v: Viewer,
+    app: State,
+    path: web::Path<i64>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, WebError> {
     v.check_csrf(&form.csrf)?;
     let app = app.get_ref().clone();
     let who = v.who();
@@ -449,7 +467,12 @@ fn opt(form: &std::collections::HashMap<String, String>, k: &str) -> Option<Stri
 
 fn list(form: &std::collections::HashMap<String, String>, k: &str) -> Vec<String> {
     opt(form, k)
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -471,7 +494,10 @@ fn pence(s: &str) -> Result<i64, AppError> {
 
 fn date(form: &std::collections::HashMap<String, String>, k: &str) -> Result<Option<NaiveDate>, AppError> {
     opt(form, k)
-        .map(|s| s.parse::<NaiveDate>().map_err(|_| crate::app::invalid(k, format!("'{s}' is not a date"))))
+        .map(|s| {
+            s.parse::<NaiveDate>()
+                .map_err(|_| crate::app::invalid(k, format!("'{s}' is not a date")))
+        })
         .transpose()
 }
 
@@ -537,7 +563,10 @@ async fn admin_post(
             "tokens" => {
                 let email = opt(f, "user").unwrap_or_default();
                 let days = opt(f, "days")
-                    .map(|d| d.parse::<i64>().map_err(|_| crate::app::invalid("days", "expected a whole number of days")))
+                    .map(|d| {
+                        d.parse::<i64>()
+                            .map_err(|_| crate::app::invalid("days", "expected a whole number of days"))
+                    })
                     .transpose()?;
                 let t = a.create_token(
                     &who,
@@ -547,7 +576,10 @@ async fn admin_post(
                     days.map(chrono::Duration::days),
                     now,
                 )?;
-                Ok((format!("Token made for {email}: copy it now, it is not shown again."), Some(t)))
+                Ok((
+                    format!("Token made for {email}: copy it now, it is not shown again."),
+                    Some(t),
+                ))
             }
             "revoke-token" => {
                 let id = opt(f, "id").and_then(|s| s.parse().ok()).unwrap_or(-1);
@@ -567,7 +599,10 @@ async fn admin_post(
                     },
                     now,
                 )?;
-                Ok((format!("{email} {}.", if disabled { "disabled" } else { "enabled" }), None))
+                Ok((
+                    format!("{email} {}.", if disabled { "disabled" } else { "enabled" }),
+                    None,
+                ))
             }
             other => Err(AppError::NotFound(format!("admin form {other}"))),
         })();

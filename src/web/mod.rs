@@ -128,7 +128,12 @@ pub fn when_opt(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 
 /// A page: the body template inside the layout, with the viewer's
 /// navigation and CSRF token.
-pub fn page(viewer: Option<&WebSession>, title: &str, template: &str, mut data: Value) -> Result<HttpResponse, WebError> {
+pub fn page(
+    viewer: Option<&WebSession>,
+    title: &str,
+    template: &str,
+    mut data: Value,
+) -> Result<HttpResponse, WebError> {
     if let (Some(v), Some(obj)) = (viewer, data.as_object_mut()) {
         obj.insert("csrf".into(), json!(v.csrf_token));
         obj.insert("viewer".into(), viewer_json(v));
@@ -185,7 +190,11 @@ pub enum WebError {
     /// Not signed in (or no longer): go and sign in.
     SignIn,
     Redirect(String),
-    Page { status: StatusCode, title: String, detail: String },
+    Page {
+        status: StatusCode,
+        title: String,
+        detail: String,
+    },
 }
 
 impl WebError {
@@ -236,9 +245,11 @@ impl From<AppError> for WebError {
             AppError::NotFound(_) => WebError::not_found(),
             AppError::Unauthenticated(_) => WebError::SignIn,
             AppError::Forbidden(m) => page(StatusCode::FORBIDDEN, "Not allowed", m),
-            AppError::Invalid { field, message } => {
-                page(StatusCode::UNPROCESSABLE_ENTITY, "Please check", format!("{field}: {message}"))
-            }
+            AppError::Invalid { field, message } => page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check",
+                format!("{field}: {message}"),
+            ),
             AppError::Conflict(m) => page(StatusCode::CONFLICT, "That cannot be done now", m),
             AppError::Command(c) => page(StatusCode::CONFLICT, "That cannot be done now", c.to_string()),
             AppError::Store(s) => WebError::internal(s.to_string()),

@@ -34,7 +34,7 @@ fn status_text(s: &str) -> String {
 fn state_words(s: ClockState) -> (&'static str, &'static str) {
     match s {
         ClockState::Running => ("running", "▶"),
-        ClockState::Paused => ("paused", "⏸"),
+        ClockState::Paused => ("paused", "‖"),
         ClockState::Met => ("met", "✓"),
         ClockState::BreachedRunning => ("breached", "⚠"),
         ClockState::BreachedPaused => ("breached, paused", "⚠"),
@@ -57,7 +57,10 @@ fn clock_json(c: &ClockSummary, cd: Option<&Countdown>, tz: Tz) -> Value {
     let (words, symbol) = state_words(c.state);
     let countdown = cd.and_then(|cd| {
         let remaining = cd.remaining_seconds?;
-        if matches!(c.state, ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled) {
+        if matches!(
+            c.state,
+            ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled
+        ) {
             return None;
         }
         let runs: Vec<String> = cd.runs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
@@ -180,7 +183,9 @@ fn status_options(selected: Option<&str>, with_active: bool) -> Vec<Value> {
         out.push(json!({"value": "active", "label": "active (not resolved, closed or cancelled)", "selected": selected == Some("active")}));
     }
     for s in Status::ALL {
-        out.push(json!({"value": s.as_str(), "label": status_text(s.as_str()), "selected": selected == Some(s.as_str())}));
+        out.push(
+            json!({"value": s.as_str(), "label": status_text(s.as_str()), "selected": selected == Some(s.as_str())}),
+        );
     }
     out
 }
@@ -199,8 +204,16 @@ fn severity_options(selected: Option<i32>) -> Vec<Value> {
         .collect()
 }
 
-fn new_ticket_page(v: &Viewer, form: Value, error: Option<String>, status: StatusCode) -> Result<HttpResponse, WebError> {
-    let severity = form.get("severity").and_then(|s| s.as_str()).and_then(|s| s.parse().ok());
+fn new_ticket_page(
+    v: &Viewer,
+    form: Value,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let severity = form
+        .get("severity")
+        .and_then(|s| s.as_str())
+        .and_then(|s| s.parse().ok());
     let mut r = page(
         Some(&v.session),
         "Raise a ticket",
@@ -267,7 +280,8 @@ async fn read_multipart(mut mp: Multipart, limit: usize) -> Result<(Value, Vec<U
             // An empty file input still sends a part with no name and no bytes.
             Some(_) => {}
             None => {
-                let text = String::from_utf8(data).map_err(|_| WebError::bad_request(format!("{name}: not UTF-8 text")))?;
+                let text =
+                    String::from_utf8(data).map_err(|_| WebError::bad_request(format!("{name}: not UTF-8 text")))?;
                 fields.insert(name, Value::String(text));
             }
         }
@@ -283,7 +297,11 @@ async fn create(v: Viewer, app: State, mp: Multipart) -> Result<HttpResponse, We
     let limit = app.attachment_limit() + 1024 * 1024;
     let (form, files) = read_multipart(mp, limit).await?;
     v.check_csrf(field(&form, "csrf"))?;
-    let severity = match field(&form, "severity").parse::<u8>().ok().and_then(|n| Severity::try_from(n).ok()) {
+    let severity = match field(&form, "severity")
+        .parse::<u8>()
+        .ok()
+        .and_then(|n| Severity::try_from(n).ok())
+    {
         Some(s) => s,
         None => {
             return new_ticket_page(
@@ -305,11 +323,13 @@ async fn create(v: Viewer, app: State, mp: Multipart) -> Result<HttpResponse, We
     };
     let app = app.get_ref().clone();
     let who = v.who();
-    let outcome = run(move || match app.create_ticket_with_files(&who, req, &files, crate::app::now()) {
-        Ok(t) => Ok(Ok(t)),
-        Err(AppError::Invalid { field, message }) => Ok(Err(format!("{field}: {message}"))),
-        Err(e) => Err(e),
-    })
+    let outcome = run(
+        move || match app.create_ticket_with_files(&who, req, &files, crate::app::now()) {
+            Ok(t) => Ok(Ok(t)),
+            Err(AppError::Invalid { field, message }) => Ok(Err(format!("{field}: {message}"))),
+            Err(e) => Err(e),
+        },
+    )
     .await?;
     match outcome {
         Ok(t) => Ok(redirect(&format!("/tickets/{}?done=raised", t.reference))),
@@ -341,7 +361,15 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
 }
 
 async fn show(v: Viewer, app: State, path: web::Path<String>, q: web::Query<Done>) -> Result<HttpResponse, WebError> {
-    ticket_page(&v, app, path.into_inner(), notice(q.done.as_deref()), None, StatusCode::OK).await
+    ticket_page(
+        &v,
+        app,
+        path.into_inner(),
+        notice(q.done.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn ticket_page(
@@ -469,23 +497,21 @@ async fn reply(v: Viewer, app: State, path: web::Path<String>, mp: Multipart) ->
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run(move || {
-        match a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now()) {
+    let outcome = run(
+        move || match a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now()) {
             Ok(_) => Ok(Ok(())),
             Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
             Err(AppError::Command(c)) => Ok(Err(("body".into(), c.to_string()))),
             Err(e) => Err(e),
-        }
-    })
+        },
+    )
     .await?;
     match outcome {
         Ok(()) => Ok(redirect(&format!(
             "/tickets/{reference}?done={}",
             if internal { "note" } else { "reply" }
         ))),
-        Err((f, m)) => {
-            ticket_page(&v, app, reference, None, Some((f, m)), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err((f, m)) => ticket_page(&v, app, reference, None, Some((f, m)), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -498,7 +524,12 @@ struct ActForm {
 
 /// One move on a ticket: claim, assign, status, severity, queue, resolve,
 /// reopen, close or cancel; the use case decides who may make it.
-async fn act(v: Viewer, app: State, path: web::Path<String>, form: web::Form<ActForm>) -> Result<HttpResponse, WebError> {
+async fn act(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ActForm>,
+) -> Result<HttpResponse, WebError> {
     v.check_csrf(&form.csrf)?;
     let reference = path.into_inner();
     let value = form.value.clone().unwrap_or_default();
@@ -517,13 +548,15 @@ async fn act(v: Viewer, app: State, path: web::Path<String>, form: web::Form<Act
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run(move || match a.change_ticket(&who, &r, &[change], None, crate::app::now()) {
-        Ok(_) => Ok(Ok(())),
-        Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
-        Err(AppError::Command(c)) => Ok(Err(("action".into(), c.to_string()))),
-        Err(AppError::Conflict(m)) => Ok(Err(("action".into(), m))),
-        Err(e) => Err(e),
-    })
+    let outcome = run(
+        move || match a.change_ticket(&who, &r, &[change], None, crate::app::now()) {
+            Ok(_) => Ok(Ok(())),
+            Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
+            Err(AppError::Command(c)) => Ok(Err(("action".into(), c.to_string()))),
+            Err(AppError::Conflict(m)) => Ok(Err(("action".into(), m))),
+            Err(e) => Err(e),
+        },
+    )
     .await?;
     match outcome {
         Ok(()) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),

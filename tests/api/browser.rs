@@ -136,13 +136,22 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Clicks something that loads a new page (a submit button, a link) and
     /// waits until that page has loaded: WebDriver's click returns earlier.
     async fn submit(&self, css: &str) {
-        self.client.execute("window.__sladeskOldPage = true;", vec![]).await.unwrap();
+        self.client
+            .execute("window.__sladeskOldPage = true;", vec![])
+            .await
+            .unwrap();
         self.click(css).await;
         for _ in 0..200 {
             let done = self
@@ -189,7 +198,12 @@ impl Browser {
             self.fill("#code", &code).await;
             self.submit("main form button[type=submit]").await;
         }
-        assert_ne!(self.path().await, "/sign-in", "{email} signed in: {}", self.body().await);
+        assert_ne!(
+            self.path().await,
+            "/sign-in",
+            "{email} signed in: {}",
+            self.body().await
+        );
     }
 
     async fn sign_out(&self) {
@@ -309,11 +323,15 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     assert_eq!(b.path().await, "/tickets");
     b.check_page("customer-tickets").await;
     b.goto("/tickets/new").await;
-    assert!(b.body().await.contains("degrades your core business processes"), "severity definitions shown");
+    assert!(
+        b.body().await.contains("degrades your core business processes"),
+        "severity definitions shown"
+    );
     b.check_page("customer-new-ticket").await;
     b.fill("#subject", "Checkout <b>slow</b> for EU shoppers").await;
     b.click("#severity-2").await;
-    b.fill("#description", "Since 09:00 checkout takes 20 s. No workaround.").await;
+    b.fill("#description", "Since 09:00 checkout takes 20 s. No workaround.")
+        .await;
     let file = std::env::temp_dir().join(format!("sladesk-har-{}.txt", std::process::id()));
     std::fs::write(&file, "timings: 20.1 s, 19.8 s\n").unwrap();
     b.client
@@ -326,13 +344,22 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     b.submit("main form button[type=submit]").await;
     let path = b.path().await;
     assert!(path.ends_with("?done=raised"), "raised: {path} {}", b.body().await);
-    let reference = path.trim_start_matches("/tickets/").split('?').next().unwrap().to_string();
+    let reference = path
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(
         b.text("h1").await,
         format!("{reference} Checkout <b>slow</b> for EU shoppers"),
         "the subject is shown as text, escaped"
     );
-    assert!(b.body().await.contains(&format!("sladesk-har-{}.txt", std::process::id())));
+    assert!(
+        b.body()
+            .await
+            .contains(&format!("sladesk-har-{}.txt", std::process::id()))
+    );
     b.check_page("customer-ticket").await;
     b.sign_out().await;
 
@@ -347,7 +374,11 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
         .attr("data-ref")
         .await
         .unwrap();
-    assert_eq!(first.as_deref(), Some(reference.as_str()), "the new ticket tops the queue");
+    assert_eq!(
+        first.as_deref(),
+        Some(reference.as_str()),
+        "the new ticket tops the queue"
+    );
     let sla = t.get(&format!("/api/v1/tickets/{reference}/sla"), &t.agent).await.json;
     let expected = sla["response"]["remaining_seconds"].as_i64().unwrap();
     let shown = countdown_seconds(&b.text("#queue-list tbody tr .countdown").await);
@@ -355,7 +386,10 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
         (expected - shown).abs() <= 5,
         "the queue's countdown ({shown} s) agrees with the core ({expected} s)"
     );
-    assert!(expected > 25 * 60 && expected <= 30 * 60, "severity 2 on Platinum: 30 minutes to respond");
+    assert!(
+        expected > 25 * 60 && expected <= 30 * 60,
+        "severity 2 on Platinum: 30 minutes to respond"
+    );
     tokio::time::sleep(Duration::from_millis(2200)).await;
     let later = countdown_seconds(&b.text("#queue-list tbody tr .countdown").await);
     assert!(
@@ -368,26 +402,41 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     b.submit("#queue-list tbody tr a").await;
     assert!(b.text("#clock-response").await.contains("running"));
     assert!(b.text("#clock-resolve").await.contains("due"), "due instants shown");
-    assert!(b.text(".sla").await.contains("GMT") || b.text(".sla").await.contains("BST"), "the zone is named");
+    assert!(
+        b.text(".sla").await.contains("GMT") || b.text(".sla").await.contains("BST"),
+        "the zone is named"
+    );
     b.check_page("agent-ticket").await;
     b.click("#vis-public").await;
-    b.fill("#body", "We are on it: the EU cache tier is being scaled out.").await;
+    b.fill("#body", "We are on it: the EU cache tier is being scaled out.")
+        .await;
     b.submit("#reply-form button[type=submit]").await;
     assert!(b.path().await.ends_with("?done=reply"), "{}", b.body().await);
-    assert!(b.text("#clock-response").await.contains("met"), "the reply met the response target");
+    assert!(
+        b.text("#clock-response").await.contains("met"),
+        "the reply met the response target"
+    );
     b.click("#vis-internal").await;
-    b.fill("#body", "Internal: customer's CDN config looks wrong too.").await;
+    b.fill("#body", "Internal: customer's CDN config looks wrong too.")
+        .await;
     b.submit("#reply-form button[type=submit]").await;
     assert!(b.path().await.ends_with("?done=note"));
     b.submit("#pending-form button").await;
     assert!(b.path().await.ends_with("?done=status"));
     assert_eq!(b.text("#ticket-status").await, "pending customer");
     let resolve = b.text("#clock-resolve").await;
-    assert!(resolve.contains("paused"), "pending-customer pauses resolution on Platinum: {resolve}");
+    assert!(
+        resolve.contains("paused"),
+        "pending-customer pauses resolution on Platinum: {resolve}"
+    );
     let paused_at = b.text("#clock-resolve .countdown").await;
     assert!(paused_at.ends_with("(not counting now)"), "{paused_at}");
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    assert_eq!(b.text("#clock-resolve .countdown").await, paused_at, "a paused countdown stands still");
+    assert_eq!(
+        b.text("#clock-resolve .countdown").await,
+        paused_at,
+        "a paused countdown stands still"
+    );
     b.check_page("agent-ticket-pending").await;
     b.sign_out().await;
 
@@ -474,7 +523,10 @@ async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_
         .await
         .unwrap()
         .unwrap();
-    assert!(csv.starts_with("/reports/download?") && csv.ends_with("format=csv"), "{csv}");
+    assert!(
+        csv.starts_with("/reports/download?") && csv.ends_with("format=csv"),
+        "{csv}"
+    );
     b.check_page("manager-report").await;
 
     b.goto("/outages").await;

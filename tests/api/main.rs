@@ -17,3 +17,4 @@ mod reports;
 mod scheduler;
 mod smtp;
 mod tickets;
+mod web;

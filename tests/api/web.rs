@@ -1,0 +1,385 @@
+//! The pages' security over plain HTTP, on both backends: cookie flags,
+//! CSRF, headers, lockout, rate limiting, TOTP codes good once, sign-out,
+//! and the same authorisation as the API.
+
+use std::collections::HashMap;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use sladesk::app::admin::NewUserRequest;
+use sladesk::app::sessions::totp_code;
+use sladesk::app::{Principal, Role};
+
+use crate::helpers::{Db, TestApp, spawn_app};
+
+const PASSWORD: &str = "web-test-password";
+const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// A browser without a browser: keeps cookies, follows no redirects.
+struct Web {
+    base: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Web {
+    fn new(t: &TestApp) -> Web {
+        Web {
+            base: t.address.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Page {
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        if !cookie.is_empty() {
+            req = req.header(COOKIE, cookie.join("; "));
+        }
+        if method == Method::POST {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form.iter())
+                .finish();
+            req = req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let r = req.send().await.unwrap();
+        for c in r.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if c.contains("Max-Age=0") || v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Page {
+            status: r.status(),
+            location: r.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, form).await
+    }
+
+    /// The value of a hidden input on a page.
+    fn hidden(page: &Page, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = page
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} on the page"));
+        page.body[at + marker.len()..].split('"').next().unwrap().to_string()
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/sign-in").await;
+        let pre = Self::hidden(&form, "pre");
+        self.post("/sign-in", &[("email", email), ("password", password), ("pre", &pre)])
+            .await
+    }
+
+    async fn csrf(&mut self, path: &str) -> String {
+        let p = self.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+        Self::hidden(&p, "csrf")
+    }
+}
+
+async fn people(t: &TestApp) {
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let now = sladesk::app::now();
+        for (email, role, org) in [
+            ("wendy@globex.example", Role::Customer, Some("globex")),
+            ("walter@desk.example", Role::Agent, None),
+            ("mona@desk.example", Role::Manager, None),
+        ] {
+            app.create_user(
+                &op,
+                NewUserRequest {
+                    email: email.into(),
+                    name: None,
+                    role,
+                    organisation: org.map(str::to_string),
+                    password: Some(PASSWORD.into()),
+                },
+                now,
+            )
+            .unwrap();
+        }
+        app.enrol_totp_for(&op, "mona@desk.example", TOTP, now).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+async fn session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    let signed_in = w.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let set = signed_in
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("sladesk_session="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(flag), "{set} lacks {flag}");
+    }
+    assert!(!set.contains("Secure"), "not Secure over plain HTTP");
+    let page = w.get("/tickets").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let h = |n: &str| {
+        page.headers
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(h("content-security-policy").contains("script-src 'self'"));
+    assert!(h("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(!h("content-security-policy").contains("unsafe-inline"));
+    assert_eq!(h("x-frame-options"), "DENY");
+    assert_eq!(h("cache-control"), "no-store");
+    assert!(!page.body.contains("<script>"), "no inline script");
+
+    // A cookie whose signature is wrong is nobody's.
+    let value = w.cookies["sladesk_session"].clone();
+    let mut forged = value.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    w.cookies.insert("sladesk_session".into(), forged);
+    let p = w.get("/tickets").await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/sign-in"))
+    );
+
+    // Signing out ends the session for good: the old cookie no longer works.
+    w.cookies.insert("sladesk_session".into(), value.clone());
+    let csrf = w.csrf("/tickets").await;
+    w.post("/sign-out", &[("csrf", &csrf)]).await;
+    w.cookies.insert("sladesk_session".into(), value);
+    let p = w.get("/tickets").await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/sign-in"),
+        "the session was ended on the server"
+    );
+}
+
+async fn forms_without_the_csrf_token_change_nothing(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let reference = t.raise(&t.gina, "CSRF target", 3).await;
+    let mut w = Web::new(&t);
+    w.sign_in("walter@desk.example", PASSWORD).await;
+    let page = w.get(&format!("/tickets/{reference}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let forged = w
+        .post(
+            &format!("/tickets/{reference}/act"),
+            &[("action", "status"), ("value", "pending_customer"), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let missing = w
+        .post(&format!("/tickets/{reference}/act"), &[("action", "cancel")])
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::BAD_REQUEST,
+        "a form without its token is refused"
+    );
+    let api = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(api.json["status"], "new", "nothing changed");
+
+    // With the token it works, through the same use case as the API.
+    let csrf = Web::hidden(&page, "csrf");
+    let ok = w
+        .post(
+            &format!("/tickets/{reference}/act"),
+            &[("action", "status"), ("value", "pending_customer"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let api = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(api.json["status"], "pending_customer");
+
+    // The sign-in form is protected too, though no session exists yet.
+    let mut fresh = Web::new(&t);
+    let p = fresh
+        .post(
+            "/sign-in",
+            &[
+                ("email", "walter@desk.example"),
+                ("password", PASSWORD),
+                ("pre", "guess"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+}
+
+async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    for i in 0..5 {
+        let p = w.sign_in("walter@desk.example", "not-the-password").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        assert!(p.body.contains("wrong email or password"));
+    }
+    let p = w.sign_in("walter@desk.example", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.body.contains("locked until"), "{}", p.body);
+    assert!(!w.cookies.contains_key("sladesk_session"));
+    // An unknown address is answered like a wrong password.
+    let p = w.sign_in("nobody@desk.example", PASSWORD).await;
+    assert!(p.body.contains("wrong email or password"));
+    let audit: i64 = {
+        let app = t.app.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::prelude::*;
+            use sladesk::store::schema::audit_log;
+            let mut c = app.conn().unwrap();
+            audit_log::table
+                .filter(audit_log::action.eq("sign_in.locked"))
+                .count()
+                .get_result(&mut *c)
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(audit, 1, "the lockout is audited");
+}
+
+async fn an_address_is_limited_to_twenty_sign_in_attempts_in_ten_minutes(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    for i in 0..20 {
+        let p = w.sign_in(&format!("nobody{i}@desk.example"), "x").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let p = w.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_totp_code_is_good_once_and_managers_cannot_skip_it(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    let p = w.sign_in("mona@desk.example", PASSWORD).await;
+    assert_eq!(p.location.as_deref(), Some("/sign-in/code"));
+    // Half-signed-in: no page but the code page.
+    for path in ["/dashboard", "/queue", "/reports", "/tickets"] {
+        let p = w.get(path).await;
+        assert_eq!(p.location.as_deref(), Some("/sign-in/code"), "{path}");
+    }
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let p = w.post("/sign-in/code", &[("code", wrong), ("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    let p = w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/"));
+    assert_eq!(w.get("/dashboard").await.status, StatusCode::OK);
+
+    // The same code again, in a second browser, is refused.
+    let mut other = Web::new(&t);
+    other.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = other.csrf("/sign-in/code").await;
+    let p = other.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED, "a code is good once");
+    // Wrong codes count towards the same lockout as wrong passwords.
+    for _ in 0..4 {
+        let p = other.post("/sign-in/code", &[("code", wrong), ("csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    }
+    let p = Web::new(&t).sign_in("mona@desk.example", PASSWORD).await;
+    assert!(
+        p.body.contains("locked until"),
+        "five failures lock the account: {}",
+        p.body
+    );
+}
+
+async fn pages_authorise_exactly_as_the_api(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let globex = t.raise(&t.gina, "Globex's", 3).await;
+    let acme = t.raise(&t.carol, "Acme's", 3).await;
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_eq!(customer.get(&format!("/tickets/{globex}")).await.status, StatusCode::OK);
+    let other = customer.get(&format!("/tickets/{acme}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert!(!other.body.contains("Acme's"));
+    assert_eq!(customer.get("/queue").await.location.as_deref(), Some("/tickets"));
+    assert_eq!(customer.get("/dashboard").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(customer.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(customer.get("/outages").await.status, StatusCode::FORBIDDEN);
+    // A customer cannot write an internal note, even by forging the form.
+    let csrf = customer.csrf(&format!("/tickets/{globex}")).await;
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\ninternal\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nsneaky\r\n--{boundary}--\r\n"
+    );
+    let cookie: Vec<String> = customer.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let r = customer
+        .http
+        .post(format!("{}/tickets/{globex}/reply", t.address))
+        .header(COOKIE, cookie.join("; "))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let events = t.get(&format!("/api/v1/tickets/{globex}/events"), &t.agent).await;
+    assert!(!events.text.contains("sneaky"));
+
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    assert_eq!(agent.get(&format!("/tickets/{acme}")).await.status, StatusCode::OK);
+    assert_eq!(agent.get("/dashboard").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+}
+
+crate::both_backends!(
+    session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers,
+    forms_without_the_csrf_token_change_nothing,
+    five_wrong_passwords_lock_the_account_for_fifteen_minutes,
+    an_address_is_limited_to_twenty_sign_in_attempts_in_ten_minutes,
+    a_totp_code_is_good_once_and_managers_cannot_skip_it,
+    pages_authorise_exactly_as_the_api,
+);
