@@ -516,6 +516,94 @@ fn http_get(addr: &str, token: &str, path: &str) -> String {
         .unwrap_or_default()
 }
 
+/// One HTTP exchange: the status, the `Set-Cookie` name=value pairs, the
+/// Location, and the body.
+fn http_exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cookies: &str,
+    form: &str,
+) -> (u16, Vec<String>, String, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookies}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(": "))
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_string())
+            .collect::<Vec<_>>()
+    };
+    let cookies = header("set-cookie")
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .collect();
+    let location = header("location").first().cloned().unwrap_or_default();
+    (status, cookies, location, body.to_string())
+}
+
+fn hidden_input(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = body.find(&marker).unwrap_or_else(|| panic!("no {name} in {body}"));
+    body[at + marker.len()..].split('"').next().unwrap().to_string()
+}
+
+/// The demo's printed logins sign in to the pages: an agent with the
+/// password, the manager with the password and the printed TOTP key.
+fn demo_logins_work_in_the_pages(addr: &str) {
+    let sign_in = |email: &str| {
+        let (status, cookies, _, body) = http_exchange(addr, "GET", "/sign-in", "", "");
+        assert_eq!(status, 200);
+        let pre = hidden_input(&body, "pre");
+        let form = format!(
+            "email={}&password={}&pre={pre}",
+            email.replace('@', "%40"),
+            sladesk::demo::DEMO_PASSWORD
+        );
+        let (status, set, location, _) = http_exchange(addr, "POST", "/sign-in", &cookies.join("; "), &form);
+        assert_eq!(status, 303, "{email} signs in");
+        (
+            set.into_iter().find(|c| c.starts_with("sladesk_session=")).unwrap(),
+            location,
+        )
+    };
+    let (cookie, location) = sign_in("alice@sladesk.example");
+    assert_eq!(location, "/");
+    let (status, _, _, body) = http_exchange(addr, "GET", "/queue", &cookie, "");
+    assert_eq!(status, 200);
+    assert!(body.contains("class=\"countdown\""), "the demo queue shows countdowns");
+
+    let (cookie, location) = sign_in("manager@sladesk.example");
+    assert_eq!(location, "/sign-in/code", "the demo manager is enrolled in TOTP");
+    let (_, _, _, body) = http_exchange(addr, "GET", "/sign-in/code", &cookie, "");
+    let csrf = hidden_input(&body, "csrf");
+    let code =
+        sladesk::app::sessions::totp_code(sladesk::demo::DEMO_TOTP_SECRET, "manager", chrono::Utc::now()).unwrap();
+    let (status, set, location, _) = http_exchange(
+        addr,
+        "POST",
+        "/sign-in/code",
+        &cookie,
+        &format!("code={code}&csrf={csrf}"),
+    );
+    assert_eq!((status, location.as_str()), (303, "/"));
+    let cookie = set.into_iter().find(|c| c.starts_with("sladesk_session=")).unwrap();
+    for page in ["/dashboard", "/reports", "/outages", "/queue"] {
+        let (status, _, _, _) = http_exchange(addr, "GET", page, &cookie, "");
+        assert_eq!(status, 200, "the demo manager opens {page}");
+    }
+}
+
 #[test]
 fn the_demo_builds_a_desk_and_serves_it() {
     let dir = tempdir();
@@ -572,6 +660,7 @@ fn the_demo_builds_a_desk_and_serves_it() {
         "spread over three months: oldest is {} days old",
         age.num_days()
     );
+    demo_logins_work_in_the_pages(&addr);
     // A demo contact's mail piped into `sladesk ingest` becomes a ticket,
     // and the running demo's outbox worker sends its acknowledgement.
     let message = b"From: Nadia Patel <nadia.patel@northwind.example>\r\nTo: support@sladesk.example\r\nSubject: Portal login fails\r\nMessage-ID: <demo-pipe-1@northwind.example>\r\n\r\nNobody can log in to the portal since 10:00.\r\n";

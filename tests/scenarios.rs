@@ -242,6 +242,30 @@ fn reopening_after_the_window_is_refused_and_says_when_it_closed() {
 }
 
 #[test]
+fn the_customer_may_reject_a_resolution_within_the_same_window_as_an_agent() {
+    let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2026-11-02 09:00 GMT");
+    c.act("2026-11-02 09:30 GMT", AGENT(), reply());
+    c.act("2026-11-03 12:00 GMT", AGENT(), Action::Resolve);
+    let err = c
+        .try_do("2026-11-10 12:01 GMT", CUSTOMER(), Action::Reopen)
+        .unwrap_err();
+    assert!(matches!(err, CommandError::ReopenWindowPassed { .. }), "{err:?}");
+    c.act("2026-11-10 12:00 GMT", CUSTOMER(), Action::Reopen);
+    assert_eq!(c.ticket.status, Status::Open);
+    assert_eq!(c.ticket.reopen_count, 1);
+    let err = c
+        .try_do("2026-11-10 12:05 GMT", Actor::System, Action::Reopen)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CommandError::NotAllowed(..) | CommandError::InvalidTransition { .. }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn raising_severity_from_3_to_1_applies_the_new_targets_from_the_original_start() {
     let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2026-11-02 09:00 GMT");
     c.act("2026-11-02 09:45 GMT", AGENT(), reply());

@@ -650,7 +650,12 @@ impl Ticket {
                 out.push(status_to(Status::Resolved));
             }
             Reopen => {
-                agents_only("reopen a ticket")?;
+                // An agent reopens; so may the customer, rejecting the
+                // resolution, within the same window (ITIL: the caller
+                // confirms a resolution before it closes).
+                if cmd.by == Actor::System {
+                    return Err(CommandError::NotAllowed("the system", "reopen a ticket"));
+                }
                 if self.status != Status::Resolved {
                     return Err(CommandError::InvalidTransition {
                         action: "reopen",

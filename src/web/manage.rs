@@ -34,16 +34,22 @@ fn require_manager(v: &Viewer) -> Result<(), WebError> {
     Ok(v.session.principal.require_manager()?)
 }
 
-async fn dashboard(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
+async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpResponse, WebError> {
     require_manager(&v)?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let (desk, report, ongoing) = run(move || {
+    let kept = web_state.recent_compliance(crate::app::now());
+    let (desk, (report_at, report), ongoing) = run(move || {
         let now = crate::app::now();
         let desk = app.desk_now(&who, now)?;
-        let report = app
-            .monthly_report(&who, None, Month::containing(now), false, now)?
-            .value()?;
+        let report = match kept {
+            Some(k) => k,
+            None => (
+                now,
+                app.monthly_report(&who, None, Month::containing(now), false, now)?
+                    .value()?,
+            ),
+        };
         let ongoing: Vec<_> = app
             .list_outages(&who, None, None, now)?
             .into_iter()
@@ -52,6 +58,7 @@ async fn dashboard(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
         Ok((desk, report, ongoing))
     })
     .await?;
+    web_state.keep_compliance(report_at, report.clone());
     let mut tiers: Vec<String> = desk.open.iter().map(|(t, _, _)| t.clone()).collect();
     tiers.dedup();
     let grid: Vec<Value> = tiers
@@ -105,6 +112,7 @@ async fn dashboard(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
             "at_risk": desk.at_risk,
             "breached": desk.breached,
             "month": report["month"],
+            "compliance_at": when(report_at, tz),
             "compliance": compliance,
             "outages": outages,
         }),

@@ -43,7 +43,14 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub struct WebState {
     key: Key,
     attempts: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    /// The desk's month-to-date report for the dashboard and when it was
+    /// computed: it replays every ticket of the month, so managers share
+    /// one computation for `COMPLIANCE_SECONDS`.
+    compliance: Mutex<Option<(DateTime<Utc>, Value)>>,
 }
+
+/// How long the dashboard's month-to-date compliance is reused.
+pub const COMPLIANCE_SECONDS: i64 = 300;
 
 impl WebState {
     /// Reads (or makes) the cookie key from the store, so every server on
@@ -54,7 +61,24 @@ impl WebState {
         Ok(WebState {
             key,
             attempts: Mutex::new(HashMap::new()),
+            compliance: Mutex::new(None),
         })
+    }
+
+    /// The desk's month-to-date report if one computed recently is still
+    /// for this month.
+    fn recent_compliance(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Value)> {
+        let c = self.compliance.lock().expect("lock");
+        c.as_ref()
+            .filter(|(at, r)| {
+                (now - *at).num_seconds() < COMPLIANCE_SECONDS
+                    && r["month"].as_str() == Some(&crate::domain::availability::Month::containing(now).to_string())
+            })
+            .cloned()
+    }
+
+    fn keep_compliance(&self, at: DateTime<Utc>, report: Value) {
+        *self.compliance.lock().expect("lock") = Some((at, report));
     }
 
     /// Counts a sign-in attempt from `addr`; false once it is over the limit.
@@ -406,14 +430,15 @@ impl FromRequest for Viewer {
     }
 }
 
-/// Configures the pages on an actix `App`.
+/// Configures the pages on an actix `App`. Query strings are read with the
+/// API's `QueryConfig` (app data is per type, and the pages' queries are all
+/// optional text, so they never fail on content); forms are the pages' own.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(crate::api::BODY_LIMIT)
             .error_handler(|e, _| WebError::bad_request(e.to_string()).into()),
     )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| WebError::bad_request(e.to_string()).into()))
     .route("/", web::get().to(home))
     .route("/assets/{name}", web::get().to(asset))
     .configure(auth::configure)

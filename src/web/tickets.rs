@@ -164,6 +164,14 @@ async fn list(v: Viewer, app: State, q: web::Query<ListQuery>) -> Result<HttpRes
         Ok((with_countdowns(&app, &who, &page.items, tz)?, page.next))
     })
     .await?;
+    let next = next.map(|n| {
+        let mut u = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = &status {
+            u.append_pair("status", s);
+        }
+        u.append_pair("after", &n);
+        format!("/tickets?{}", u.finish())
+    });
     page(
         Some(&v.session),
         "Your tickets",

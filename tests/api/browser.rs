@@ -448,6 +448,16 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     assert!(!page.contains("CDN config"), "customers never see internal notes");
     assert!(!page.contains("Escalation level"), "nor routing and escalation");
     b.check_page("customer-ticket-replied").await;
+
+    // Resolved, but not fixed for the customer: they reopen it from the page.
+    let resolved = t
+        .post(&format!("/api/v1/tickets/{reference}/resolve"), &t.agent, json!({}))
+        .await;
+    assert_eq!(resolved.status.as_u16(), 200, "{}", resolved.text);
+    b.goto(&format!("/tickets/{reference}")).await;
+    b.submit("#reopen").await;
+    assert!(b.path().await.ends_with("?done=reopen"), "{}", b.body().await);
+    assert_eq!(b.text("#ticket-status").await, "open");
     b.close().await;
     let _ = std::fs::remove_file(file);
 }
@@ -577,3 +587,90 @@ async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_
 }
 
 use chrono::Datelike;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_by_keyboard_and_reads_times_in_their_own_zone() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    let reference = t.raise(&t.gina, "Keyboard-driven ticket", 3).await;
+    let b = Browser::start(&t.address).await;
+    b.sign_in("walter@desk.example", None).await;
+
+    b.goto("/account").await;
+    b.client
+        .find(Locator::Css("#time_zone"))
+        .await
+        .unwrap()
+        .select_by_value("America/New_York")
+        .await
+        .unwrap();
+    b.submit("form[action='/account/time-zone'] button").await;
+    assert!(b.body().await.contains("Times in America/New_York"));
+
+    // The due instant shown, read in New York time, and the countdown agree
+    // (Platinum runs 24x7, so business time left is wall time left).
+    b.goto("/queue").await;
+    let due = b.text("#queue-list tbody tr .due time").await;
+    assert!(due.ends_with(" EST") || due.ends_with(" EDT"), "{due}");
+    let iso = b
+        .client
+        .find(Locator::Css("#queue-list tbody tr .due time"))
+        .await
+        .unwrap()
+        .attr("datetime")
+        .await
+        .unwrap()
+        .unwrap();
+    let due_at: chrono::DateTime<chrono::Utc> = iso.parse().unwrap();
+    let local = due_at.with_timezone(&chrono_tz::America::New_York);
+    assert!(
+        due.contains(&local.format("%H:%M").to_string()),
+        "{due} is {local} in New York"
+    );
+    let shown = countdown_seconds(&b.text("#queue-list tbody tr .countdown").await);
+    let left = (due_at - chrono::Utc::now()).num_seconds();
+    assert!((shown - left).abs() <= 5, "countdown {shown} s, due in {left} s");
+
+    // j selects the first ticket, Enter opens it, c claims it.
+    let body = b.client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys("j").await.unwrap();
+    let focused = b.client.active_element().await.unwrap().text().await.unwrap();
+    assert_eq!(focused, reference, "j moves to the first ticket");
+    b.client
+        .execute("window.__sladeskOldPage = true;", vec![])
+        .await
+        .unwrap();
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("#clock-response"))
+        .await
+        .unwrap();
+    assert_eq!(b.path().await, format!("/tickets/{reference}"));
+    b.client
+        .execute("window.__sladeskOldPage = true;", vec![])
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("c")
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if b.path().await.ends_with("?done=claim") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.text("#ticket-assignee").await, "walter@desk.example", "c claimed it");
+    b.check_page("agent-ticket-claimed").await;
+    b.close().await;
+}
