@@ -522,6 +522,13 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
         self.check_uploads(files)?;
+        // A ticket's files are all shown to its customer: none may ride on an internal note.
+        if !files.is_empty() && changes.iter().any(|c| matches!(c, Change::Note(_))) {
+            return Err(invalid(
+                "attachments",
+                "files go with public replies only: the customer sees every file of a ticket",
+            ));
+        }
         self.change_ticket_as_stored(who, reference, changes, files, None, now)
             .map(|v| v.seen_by(who))
     }

@@ -82,6 +82,38 @@ impl Web {
         self.send(Method::POST, path, form).await
     }
 
+    /// A multipart form, as the pages with file inputs send it.
+    async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], file: Option<(&str, &str)>) -> Page {
+        let boundary = "sladesk-test-boundary";
+        let mut body = String::new();
+        for (k, v) in fields {
+            body += &format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n");
+        }
+        if let Some((name, content)) = file {
+            body += &format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\n\
+                 Content-Type: text/plain\r\n\r\n{content}\r\n"
+            );
+        }
+        body += &format!("--{boundary}--\r\n");
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, cookie.join("; "))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: r.status(),
+            location: r.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
+    }
+
     /// The value of a hidden input on a page.
     fn hidden(page: &Page, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
@@ -347,28 +379,33 @@ async fn pages_authorise_exactly_as_the_api(db: Db) {
     assert_eq!(customer.get("/outages").await.status, StatusCode::FORBIDDEN);
     // A customer cannot write an internal note, even by forging the form.
     let csrf = customer.csrf(&format!("/tickets/{globex}")).await;
-    let boundary = "XyZ";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\ninternal\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nsneaky\r\n--{boundary}--\r\n"
-    );
-    let cookie: Vec<String> = customer.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let r = customer
-        .http
-        .post(format!("{}/tickets/{globex}/reply", t.address))
-        .header(COOKIE, cookie.join("; "))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        .post_multipart(
+            &format!("/tickets/{globex}/reply"),
+            &[("csrf", &csrf), ("visibility", "internal"), ("body", "sneaky")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let events = t.get(&format!("/api/v1/tickets/{globex}/events"), &t.agent).await;
     assert!(!events.text.contains("sneaky"));
 
     let mut agent = Web::new(&t);
     agent.sign_in("walter@desk.example", PASSWORD).await;
+    // Files never ride on an internal note: the customer sees every file.
+    let csrf = agent.csrf(&format!("/tickets/{globex}")).await;
+    let r = agent
+        .post_multipart(
+            &format!("/tickets/{globex}/reply"),
+            &[("csrf", &csrf), ("visibility", "internal"), ("body", "see the dump")],
+            Some(("dump.txt", "secret internals")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("public replies only"), "{}", r.body);
+    let files = t.get(&format!("/api/v1/tickets/{globex}/attachments"), &t.gina).await;
+    assert_eq!(files.json.as_array().map(Vec::len), Some(0), "{}", files.text);
+
     assert_eq!(agent.get(&format!("/tickets/{acme}")).await.status, StatusCode::OK);
     assert_eq!(agent.get("/dashboard").await.status, StatusCode::FORBIDDEN);
     assert_eq!(agent.get("/admin").await.status, StatusCode::FORBIDDEN);
