@@ -255,7 +255,13 @@ impl Scheduler {
                 .map_err(|e| e.to_string()),
             "audit_purge" => app
                 .purge_audit_log(self.retention_months, now)
-                .map(|n| format!("{n} audit rows older than {} months deleted", self.retention_months))
+                .and_then(|n| Ok((n, app.purge_web_sessions(now)?)))
+                .map(|(n, s)| {
+                    format!(
+                        "{n} audit rows older than {} months deleted; {s} ended web sessions deleted",
+                        self.retention_months
+                    )
+                })
                 .map_err(|e| e.to_string()),
             "contract_end" => app
                 .end_contracts(now)

@@ -586,6 +586,13 @@ impl App {
         })
     }
 
+    /// Deletes sessions past their absolute end (idle ones end when next
+    /// seen, or here once their absolute end passes).
+    pub fn purge_web_sessions(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
+        let mut conn = self.conn()?;
+        Ok(diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(naive(now)))).execute(&mut conn)?)
+    }
+
     pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let session = self.web_session(token, None, now)?;
         let mut conn = self.conn()?;

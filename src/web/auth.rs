@@ -29,13 +29,14 @@ fn pre_token(req: &HttpRequest) -> Option<String> {
     req.cookie(PRE_COOKIE).map(|c| c.value().to_string())
 }
 
-fn new_pre_cookie() -> Cookie<'static> {
+fn new_pre_cookie(req: &HttpRequest) -> Cookie<'static> {
     let mut raw = [0u8; 24];
     rand::fill(&mut raw);
     let mut c = Cookie::new(PRE_COOKIE, raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
     c.set_http_only(true);
     c.set_same_site(SameSite::Strict);
     c.set_path("/sign-in");
+    c.set_secure(req.connection_info().scheme() == "https");
     c
 }
 
@@ -47,7 +48,7 @@ fn sign_in_form(
 ) -> Result<HttpResponse, WebError> {
     let cookie = match req.cookie(PRE_COOKIE) {
         Some(c) => c.into_owned(),
-        None => new_pre_cookie(),
+        None => new_pre_cookie(req),
     };
     let mut r = page(
         None,

@@ -222,6 +222,20 @@ async fn session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_hea
         Some("/sign-in"),
         "the session was ended on the server"
     );
+
+    // Sessions end after 12 hours whatever happens; the nightly purge removes them.
+    let mut again = Web::new(&t);
+    again.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_eq!(again.get("/tickets").await.status, StatusCode::OK);
+    let app = t.app.clone();
+    let purged = tokio::task::spawn_blocking(move || {
+        app.purge_web_sessions(sladesk::app::now() + chrono::Duration::hours(12) + chrono::Duration::seconds(1))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(purged >= 1, "{purged}");
+    assert_eq!(again.get("/tickets").await.location.as_deref(), Some("/sign-in"));
 }
 
 async fn forms_without_the_csrf_token_change_nothing(db: Db) {
