@@ -426,7 +426,58 @@ async fn pages_authorise_exactly_as_the_api(db: Db) {
     assert_eq!(agent.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
 }
 
+async fn the_dashboard_counts_open_work_by_tier_and_severity(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    t.raise(&t.gina, "Platinum one", 3).await;
+    t.raise(&t.gina, "Platinum two", 3).await;
+    let done = t.raise(&t.carol, "Silver, resolved", 2).await;
+    t.raise(&t.carol, "Silver, open", 2).await;
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{done}/resolve"),
+            &t.agent,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let mut w = Web::new(&t);
+    w.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let page = w.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"id="open-total">3<"#),
+        "three open, the resolved one not counted"
+    );
+    let row = |tier: &str| {
+        let at = page
+            .body
+            .find(&format!(">{tier}</a></th>"))
+            .unwrap_or_else(|| panic!("no {tier} row"));
+        page.body[at..].split("</tr>").next().unwrap().to_string()
+    };
+    assert!(
+        row("platinum").contains(
+            r#"<td class="n">0</td><td class="n">0</td><td class="n">2</td><td class="n">0</td><td class="n">2</td>"#
+        ),
+        "{}",
+        row("platinum")
+    );
+    assert!(
+        row("silver").contains(
+            r#"<td class="n">0</td><td class="n">1</td><td class="n">0</td><td class="n">0</td><td class="n">1</td>"#
+        ),
+        "{}",
+        row("silver")
+    );
+    assert!(page.body.contains(r#"id="breached">0<"#));
+}
+
 crate::both_backends!(
+    the_dashboard_counts_open_work_by_tier_and_severity,
     session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers,
     forms_without_the_csrf_token_change_nothing,
     five_wrong_passwords_lock_the_account_for_fifteen_minutes,
