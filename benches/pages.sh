@@ -37,6 +37,13 @@ sign_in() {
   fi
   awk '$6 == "sladesk_session" {print "sladesk_session=" $7}' "$jar"
 }
+# The demo leaves few tickets open: raise 60 more so the queue page shows a
+# full page of 50 (100 countdowns), on all four tiers.
+for i in $(seq 1 60); do
+  who=$(awk '$1 == "customer" {print $4}' "$work/banner" | sed -n "$(( i % 4 + 1 ))p")
+  curl -s -o /dev/null -H "Authorization: Bearer $who" -H "Content-Type: application/json" \
+    -d "{\"subject\":\"Page load ticket $i\",\"description\":\"Raised by benches/pages.sh\",\"severity\":$(( i % 4 + 1 ))}" "$base/api/v1/tickets"
+done
 agent=$(sign_in alice@sladesk.example)
 key=$(grep -o 'add the key [A-Z2-7]*' "$work/banner" | awk '{print $4}')
 manager=$(sign_in manager@sladesk.example "$key")
