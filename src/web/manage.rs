@@ -38,7 +38,26 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
     require_manager(&v)?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let kept = web_state.recent_compliance(crate::app::now());
+    let cached = web_state.compliance(crate::app::now());
+    if let Some((_, true)) = cached
+        && web_state.begin_refresh()
+    {
+        // Off the request: the page shows the last figures meanwhile.
+        let (app, state, who) = (app.clone(), web_state.get_ref().clone(), who.clone());
+        std::thread::spawn(move || {
+            let now = crate::app::now();
+            match app
+                .monthly_report(&who, None, Month::containing(now), false, now)
+                .and_then(|r| r.value())
+            {
+                Ok(r) => state.keep_compliance(now, r),
+                Err(e) => tracing::warn!(error = %e, "dashboard compliance refresh"),
+            }
+            state.end_refresh();
+        });
+    }
+    let kept = cached.map(|(k, _)| k);
+    let kept_was_none = kept.is_none();
     let (desk, (report_at, report), ongoing) = run(move || {
         let now = crate::app::now();
         let desk = app.desk_now(&who, now)?;
@@ -58,7 +77,9 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
         Ok((desk, report, ongoing))
     })
     .await?;
-    web_state.keep_compliance(report_at, report.clone());
+    if kept_was_none {
+        web_state.keep_compliance(report_at, report.clone());
+    }
     let mut tiers: Vec<String> = desk.open.iter().map(|(t, _, _)| t.clone()).collect();
     tiers.dedup();
     let grid: Vec<Value> = tiers

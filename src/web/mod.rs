@@ -44,9 +44,12 @@ pub struct WebState {
     key: Key,
     attempts: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
     /// The desk's month-to-date report for the dashboard and when it was
-    /// computed: it replays every ticket of the month, so managers share
-    /// one computation for `COMPLIANCE_SECONDS`.
+    /// computed: it replays every ticket of the month, so managers share one
+    /// computation, refreshed in the background once `COMPLIANCE_SECONDS`
+    /// old (the page meanwhile shows the last one, with its time).
     compliance: Mutex<Option<(DateTime<Utc>, Value)>>,
+    /// A refresh of `compliance` is running in the background.
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 /// How long the dashboard's month-to-date compliance is reused.
@@ -62,23 +65,32 @@ impl WebState {
             key,
             attempts: Mutex::new(HashMap::new()),
             compliance: Mutex::new(None),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// The desk's month-to-date report if one computed recently is still
-    /// for this month.
-    fn recent_compliance(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Value)> {
+    /// The desk's month-to-date report as last computed, if it is this
+    /// month's, and whether it is older than `COMPLIANCE_SECONDS`.
+    fn compliance(&self, now: DateTime<Utc>) -> Option<((DateTime<Utc>, Value), bool)> {
         let c = self.compliance.lock().expect("lock");
         c.as_ref()
-            .filter(|(at, r)| {
-                (now - *at).num_seconds() < COMPLIANCE_SECONDS
-                    && r["month"].as_str() == Some(&crate::domain::availability::Month::containing(now).to_string())
+            .filter(|(_, r)| {
+                r["month"].as_str() == Some(&crate::domain::availability::Month::containing(now).to_string())
             })
-            .cloned()
+            .map(|(at, r)| ((*at, r.clone()), (now - *at).num_seconds() >= COMPLIANCE_SECONDS))
     }
 
     fn keep_compliance(&self, at: DateTime<Utc>, report: Value) {
         *self.compliance.lock().expect("lock") = Some((at, report));
+    }
+
+    /// True for the one caller that should refresh the report now.
+    fn begin_refresh(&self) -> bool {
+        !self.refreshing.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    fn end_refresh(&self) {
+        self.refreshing.store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Counts a sign-in attempt from `addr`; false once it is over the limit.

@@ -397,6 +397,10 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
         "the countdown moves in the page: {shown} then {later}"
     );
     b.check_page("agent-queue").await;
+    b.goto("/dashboard").await;
+    assert_eq!(b.text("h1").await, "Not allowed");
+    b.check_page("forbidden").await;
+    b.goto("/queue").await;
 
     // The ticket page: the SLA panel, then a reply, an internal note, and pending-customer.
     b.submit("#queue-list tbody tr a").await;
@@ -448,6 +452,12 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     assert!(!page.contains("CDN config"), "customers never see internal notes");
     assert!(!page.contains("Escalation level"), "nor routing and escalation");
     b.check_page("customer-ticket-replied").await;
+    b.goto("/reports").await;
+    assert!(
+        b.text("#report").await.contains("globex"),
+        "a customer's report is their own organisation's"
+    );
+    b.check_page("customer-report").await;
 
     // Resolved, but not fixed for the customer: they reopen it from the page.
     let resolved = t

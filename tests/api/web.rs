@@ -184,6 +184,28 @@ async fn session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_hea
         assert!(set.contains(flag), "{set} lacks {flag}");
     }
     assert!(!set.contains("Secure"), "not Secure over plain HTTP");
+    // Behind a TLS-terminating proxy that says so, the cookie is Secure.
+    let form = w.get("/sign-in").await;
+    let pre = Web::hidden(&form, "pre");
+    let r = w
+        .http
+        .post(format!("{}/sign-in", t.address))
+        .header("X-Forwarded-Proto", "https")
+        .header(COOKIE, format!("sladesk_pre={}", w.cookies["sladesk_pre"]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email=wendy%40globex.example&password={PASSWORD}&pre={pre}"))
+        .send()
+        .await
+        .unwrap();
+    let secure = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("sladesk_session="))
+        .expect("a session cookie");
+    assert!(secure.contains("Secure"), "{secure}");
+
     let page = w.get("/tickets").await;
     assert_eq!(page.status, StatusCode::OK);
     let h = |n: &str| {
