@@ -134,6 +134,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/attachments", web::get().to(list_attachments))
             .route("/tickets/{reference}/attachments/{id}", web::get().to(get_attachment))
             .route("/tickets/{reference}/messages", web::get().to(ticket_messages))
+            .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
             .route("/tickets/{reference}/{transition}", web::post().to(transition))
             .route("/organisations", web::get().to(list_organisations))
             .route("/organisations", web::post().to(create_organisation))
@@ -331,6 +332,29 @@ async fn note(
         vec![Change::Note(b.into_inner().body)],
     )
     .await
+}
+
+/// Why a customer asks for a resolved ticket to be reopened.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequestBody {
+    reason: String,
+}
+
+/// A customer asks for a resolved ticket to be reopened: recorded as their
+/// reply and sent to the assignee (else the queue's lead); staff decide.
+#[utoipa::path(post, path = "/api/v1/tickets/{reference}/reopen-request", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), request_body = ReopenRequestBody, security(("bearer" = [])),
+    responses((status = 200, description = "The ticket, still resolved, with the request on its timeline", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Staff reopen tickets themselves", body = Problem), (status = 404, body = Problem), (status = 409, description = "Not resolved, or its reopen window has passed", body = Problem), (status = 422, body = Problem)))]
+async fn reopen_request(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+    b: web::Json<ReopenRequestBody>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let reason = b.into_inner().reason;
+    let v = run(move || app.ask_to_reopen(&who, &path, &reason, crate::app::now())).await?;
+    Ok(ticket_response(StatusCode::OK, v))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{reference}/{transition}", tag = "tickets",
@@ -543,7 +567,7 @@ impl utoipa::Modify for BearerAuth {
     info(title = "sladesk", description = "ITIL service desk and SLA tracking. Instants are RFC 3339 UTC; errors are application/problem+json."),
     paths(
         healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
-        reply, note, transition, list_organisations, create_organisation, list_users, create_user, list_queues,
+        reply, note, transition, reopen_request, list_organisations, create_organisation, list_users, create_user, list_queues,
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
         outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,

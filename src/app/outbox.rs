@@ -321,6 +321,34 @@ pub(crate) fn staff_alerts(
         .collect()
 }
 
+/// A customer's request to reopen a resolved ticket, to the staff who
+/// decide on it; one message each.
+pub(crate) fn reopen_requests(ticket: &AlertedTicket, to: &[String], requester: &str, reason: &str) -> Vec<StaffAlert> {
+    let kind = "reopen_request";
+    let context = serde_json::json!({
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "severity": ticket.severity,
+        "severity_title": severity_title(ticket.severity),
+        "organisation": ticket.organisation,
+        "queue": ticket.queue,
+        "assignee": ticket.assignee.unwrap_or("nobody"),
+        "requester": requester,
+        "reason": reason,
+        "desk_name": "The service desk",
+    })
+    .to_string();
+    to.iter()
+        .map(|addr| StaffAlert {
+            ticket_id: ticket.id,
+            kind,
+            to: addr.clone(),
+            message_id: new_message_id(ticket.reference, kind),
+            context: context.clone(),
+        })
+        .collect()
+}
+
 /// Writes staff notices, of one ticket or many, in the caller's transaction.
 pub(crate) fn insert_staff_alerts(
     c: &mut DbConnection,

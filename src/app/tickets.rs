@@ -556,6 +556,98 @@ impl App {
         Ok(())
     }
 
+    /// A customer's request to reopen a resolved ticket. Customers change
+    /// no status (DESIGN), so the request is recorded on the ticket as their
+    /// reply and sent to whoever decides (the assignee, else the queue's
+    /// lead, else its members) in one transaction. Refused once the policy's
+    /// reopen window has passed, saying when it closed, as an agent's reopen
+    /// would be.
+    pub fn ask_to_reopen(
+        &self,
+        who: &Principal,
+        reference: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
+        if who.role != Role::Customer {
+            return Err(AppError::Forbidden("staff reopen a ticket themselves".into()));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(invalid("reason", "say what is still wrong"));
+        }
+        if reason.chars().count() > MAX_BODY {
+            return Err(invalid("reason", format!("at most {MAX_BODY} characters")));
+        }
+        no_nul("reason", reason)?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let l = self.load_ticket(c, who, reference)?;
+            if l.ticket.status != Status::Resolved {
+                return Err(AppError::Conflict(format!(
+                    "only a resolved ticket can be reopened; this one is {}",
+                    l.ticket.status.as_str().replace('_', " ")
+                )));
+            }
+            let calendars = self.calendars(c, &l.policy, l.region, &l.row.holiday_set)?;
+            let ctx = SlaContext {
+                policy: &l.policy,
+                calendars: &calendars,
+            };
+            // Whether an agent could reopen it now: the window is the core's to say.
+            let probe = Command {
+                at: now.max(l.ticket.last_event_at()),
+                by: Actor::Agent("reopen window".into()),
+                action: Action::Reopen,
+            };
+            l.ticket.apply(&probe, &ctx)?;
+            let view = self.change_ticket_in(
+                c,
+                who,
+                reference,
+                &[Change::Reply(format!("Asked to reopen: {reason}"))],
+                now,
+            )?;
+            let queue: (String, Option<String>) = queues::table
+                .left_join(users::table.on(queues::lead_id.eq(users::id.nullable())))
+                .filter(queues::id.eq(l.row.queue_id))
+                .select((queues::slug, users::email.nullable()))
+                .first(c)?;
+            let mut to: Vec<String> = view.assignee.iter().chain(queue.1.iter()).take(1).cloned().collect();
+            if to.is_empty() {
+                to = crate::store::schema::queue_members::table
+                    .inner_join(users::table.on(crate::store::schema::queue_members::user_id.eq(users::id)))
+                    .filter(crate::store::schema::queue_members::queue_id.eq(l.row.queue_id))
+                    .select(users::email)
+                    .load(c)?;
+            }
+            let notices = super::outbox::reopen_requests(
+                &super::outbox::AlertedTicket {
+                    id: l.row.id,
+                    reference: &view.reference,
+                    subject: &view.subject,
+                    severity: view.severity,
+                    organisation: &view.organisation,
+                    queue: &queue.0,
+                    assignee: view.assignee.as_deref(),
+                },
+                &to,
+                &who.email,
+                reason,
+            );
+            super::outbox::insert_staff_alerts(c, &notices, now)?;
+            audit(
+                c,
+                who,
+                "ticket.reopen_request",
+                &format!("ticket:{}", view.reference),
+                None,
+                now,
+            )?;
+            Ok(view.seen_by(who))
+        })
+    }
+
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         self.get_ticket_as_stored(who, reference).map(|v| v.seen_by(who))
     }

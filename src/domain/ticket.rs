@@ -650,12 +650,8 @@ impl Ticket {
                 out.push(status_to(Status::Resolved));
             }
             Reopen => {
-                // An agent reopens; so may the customer, rejecting the
-                // resolution, within the same window (ITIL: the caller
-                // confirms a resolution before it closes).
-                if cmd.by == Actor::System {
-                    return Err(CommandError::NotAllowed("the system", "reopen a ticket"));
-                }
+                // Customers ask (DESIGN: they change no status); an agent decides.
+                agents_only("reopen a ticket")?;
                 if self.status != Status::Resolved {
                     return Err(CommandError::InvalidTransition {
                         action: "reopen",

@@ -15,7 +15,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::store::models::OutboxRow;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 11] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -26,6 +26,7 @@ pub const KINDS: [&str; 10] = [
     "sla_breach",
     "rejected",
     "monthly_report",
+    "reopen_request",
 ];
 
 /// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
@@ -273,7 +274,7 @@ mod tests {
             "reopen_until": "17:30 on Monday 7 December 2026", "reopen_window": "5bd",
             "organisation": evil, "queue": "service-desk", "assignee": "nobody", "clock": "resolve",
             "due": "17:30 on Monday 30 November 2026", "escalation": "queue lead", "desk_name": "Desk",
-            "reason": evil,
+            "reason": evil, "requester": evil,
         });
         // The monthly report's HTML part is the report page itself, escaped
         // when the report was rendered (tested there); the rest take values.

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}", web::get().to(show))
         .route("/tickets/{reference}/reply", web::post().to(reply))
         .route("/tickets/{reference}/act", web::post().to(act))
+        .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
         .route("/tickets/{reference}/attachments/{id}", web::get().to(attachment))
         .route("/queue", web::get().to(queue));
 }
@@ -362,6 +363,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "queue" => "Queue changed.",
         "resolve" => "Resolved.",
         "reopen" => "Reopened.",
+        "reopen-request" => "Your request to reopen is sent: the desk will reply here and by email.",
         "close" => "Closed.",
         "cancel" => "Cancelled.",
         _ => return None,
@@ -568,6 +570,37 @@ async fn act(
     .await?;
     match outcome {
         Ok(()) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
+        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct ReopenForm {
+    reason: String,
+    csrf: String,
+}
+
+/// A customer asks for a resolved ticket to be reopened; staff decide.
+async fn reopen_request(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ReopenForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let a = app.get_ref().clone();
+    let (who, r, reason) = (v.who(), reference.clone(), form.reason.clone());
+    let outcome = run(move || match a.ask_to_reopen(&who, &r, &reason, crate::app::now()) {
+        Ok(_) => Ok(Ok(())),
+        Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
+        Err(AppError::Command(c)) => Ok(Err(("reason".into(), c.to_string()))),
+        Err(AppError::Conflict(m)) => Ok(Err(("reason".into(), m))),
+        Err(e) => Err(e),
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
         Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
     }
 }

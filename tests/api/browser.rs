@@ -465,7 +465,26 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
         .await;
     assert_eq!(resolved.status.as_u16(), 200, "{}", resolved.text);
     b.goto(&format!("/tickets/{reference}")).await;
-    b.submit("#reopen").await;
+    b.fill("#reason", "Still 20 s at checkout from Frankfurt.").await;
+    b.submit("#reopen-form button[type=submit]").await;
+    assert!(b.path().await.ends_with("?done=reopen-request"), "{}", b.body().await);
+    assert_eq!(
+        b.text("#ticket-status").await,
+        "resolved",
+        "customers ask; staff decide"
+    );
+    assert!(
+        b.body()
+            .await
+            .contains("Asked to reopen: Still 20 s at checkout from Frankfurt.")
+    );
+    b.check_page("customer-reopen-requested").await;
+    b.sign_out().await;
+
+    // The agent reopens it from the ticket's page.
+    b.sign_in("walter@desk.example", None).await;
+    b.goto(&format!("/tickets/{reference}")).await;
+    b.submit("#staff-reopen").await;
     assert!(b.path().await.ends_with("?done=reopen"), "{}", b.body().await);
     assert_eq!(b.text("#ticket-status").await, "open");
     b.close().await;

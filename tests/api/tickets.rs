@@ -408,6 +408,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/tickets/{reference}/replies",
         "POST /api/v1/tickets/{reference}/notes",
         "POST /api/v1/tickets/{reference}/{transition}",
+        "POST /api/v1/tickets/{reference}/reopen-request",
         "GET /api/v1/organisations",
         "POST /api/v1/organisations",
         "GET /api/v1/users",

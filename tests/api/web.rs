@@ -498,7 +498,110 @@ async fn the_dashboard_counts_open_work_by_tier_and_severity(db: Db) {
     assert!(page.body.contains(r#"id="breached">0<"#));
 }
 
+async fn a_customer_asks_to_reopen_and_the_assignee_is_told(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let reference = t.raise(&t.gina, "Slow checkout", 3).await;
+    let path = format!("/api/v1/tickets/{reference}");
+    t.patch(&path, &t.agent, serde_json::json!({"assignee": "bob@desk.example"}))
+        .await;
+    t.post(
+        &format!("{path}/replies"),
+        &t.agent,
+        serde_json::json!({"body": "Fixed the cache."}),
+    )
+    .await;
+    // Not resolved yet: nothing to reopen.
+    let early = t
+        .post(
+            &format!("{path}/reopen-request"),
+            &t.gina,
+            serde_json::json!({"reason": "still slow"}),
+        )
+        .await;
+    early.problem(409);
+    let r = t
+        .post(&format!("{path}/resolve"), &t.agent, serde_json::json!({}))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+
+    // Staff reopen; they do not ask.
+    t.post(
+        &format!("{path}/reopen-request"),
+        &t.agent,
+        serde_json::json!({"reason": "x"}),
+    )
+    .await
+    .problem(403);
+    // Another organisation's customer cannot see it at all.
+    t.post(
+        &format!("{path}/reopen-request"),
+        &t.carol,
+        serde_json::json!({"reason": "x"}),
+    )
+    .await
+    .problem(404);
+    t.post(
+        &format!("{path}/reopen-request"),
+        &t.gina,
+        serde_json::json!({"reason": "  "}),
+    )
+    .await
+    .problem(422);
+
+    let mut w = Web::new(&t);
+    w.sign_in("wendy@globex.example", PASSWORD).await;
+    let csrf = w.csrf(&format!("/tickets/{reference}")).await;
+    let p = w
+        .post(
+            &format!("/tickets/{reference}/reopen-request"),
+            &[("reason", "Still 20 s from Frankfurt"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some(format!("/tickets/{reference}?done=reopen-request").as_str())
+    );
+    let v = t.get(&path, &t.agent).await;
+    assert_eq!(v.json["status"], "resolved", "customers change no status");
+    let events = t.get(&format!("{path}/events"), &t.gina).await;
+    assert!(events.text.contains("Asked to reopen: Still 20 s from Frankfurt"));
+    let app = t.app.clone();
+    let told: Vec<(String, String)> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        let mut c = app.conn().unwrap();
+        outbox::table
+            .filter(outbox::kind.eq("reopen_request"))
+            .select((outbox::to_address, outbox::context))
+            .load(&mut *c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, "bob@desk.example", "the assignee decides");
+    assert!(told[0].1.contains("Still 20 s from Frankfurt"));
+
+    // The agent's reopen goes through as ever.
+    let r = t.post(&format!("{path}/reopen"), &t.agent, serde_json::json!({})).await;
+    assert_eq!(r.json["status"], "open", "{}", r.text);
+
+    // After the policy's reopen window the request is refused, saying when it closed.
+    t.post(&format!("{path}/resolve"), &t.agent, serde_json::json!({})).await;
+    let app = t.app.clone();
+    let late = tokio::task::spawn_blocking(move || {
+        let gina = app.principal_for("gina@globex.example").unwrap();
+        app.ask_to_reopen(&gina, &reference, "late", sladesk::app::now() + chrono::Duration::days(60))
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(late.to_string().contains("reopen window"), "{late}");
+}
+
 crate::both_backends!(
+    a_customer_asks_to_reopen_and_the_assignee_is_told,
     the_dashboard_counts_open_work_by_tier_and_severity,
     session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers,
     forms_without_the_csrf_token_change_nothing,
