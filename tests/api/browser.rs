@@ -256,6 +256,15 @@ impl Browser {
     }
 }
 
+impl Drop for Browser {
+    /// A failed test does not reach `close`: its ChromeDriver (and so its
+    /// Chromium) must not outlive it.
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
 /// People who sign in through the pages, with passwords; the manager and
 /// admin as enrolled (the admin not, so the test enrols them in the page).
 async fn people(t: &TestApp) {

@@ -588,11 +588,17 @@ async fn a_customer_asks_to_reopen_and_the_assignee_is_told(db: Db) {
     assert_eq!(r.json["status"], "open", "{}", r.text);
 
     // After the policy's reopen window the request is refused, saying when it closed.
-    t.post(&format!("{path}/resolve"), &t.agent, serde_json::json!({})).await;
+    t.post(&format!("{path}/resolve"), &t.agent, serde_json::json!({}))
+        .await;
     let app = t.app.clone();
     let late = tokio::task::spawn_blocking(move || {
         let gina = app.principal_for("gina@globex.example").unwrap();
-        app.ask_to_reopen(&gina, &reference, "late", sladesk::app::now() + chrono::Duration::days(60))
+        app.ask_to_reopen(
+            &gina,
+            &reference,
+            "late",
+            sladesk::app::now() + chrono::Duration::days(60),
+        )
     })
     .await
     .unwrap()
