@@ -586,6 +586,60 @@ impl App {
         })
     }
 
+    /// An admin's help for a user who cannot sign in: a new password, and/or
+    /// two-step sign-in cleared (lost authenticator and recovery codes; a
+    /// manager or admin must enrol again at their next sign-in). Either way
+    /// the lockout is lifted and the user's sessions end.
+    pub fn reset_sign_in(
+        &self,
+        who: &Principal,
+        email: &str,
+        password: Option<&str>,
+        clear_totp: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        who.require_admin()?;
+        let hash = match password {
+            Some(p) if p.chars().count() < MIN_PASSWORD => {
+                return Err(invalid("password", format!("at least {MIN_PASSWORD} characters")));
+            }
+            Some(p) => Some(hash_password(p)?),
+            None if !clear_totp => return Err(invalid("password", "give a new password, or clear two-step sign-in")),
+            None => None,
+        };
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let user = self.user_by_email(c, email)?;
+            if let Some(h) = &hash {
+                diesel::update(users::table.find(user.id))
+                    .set(users::password_hash.eq(h))
+                    .execute(c)?;
+            }
+            if clear_totp {
+                diesel::update(users::table.find(user.id))
+                    .set(users::totp_secret.eq(None::<String>))
+                    .execute(c)?;
+                diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(c)?;
+            }
+            diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
+            diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(user.id))).execute(c)?;
+            let what = match (hash.is_some(), clear_totp) {
+                (true, true) => "new password; two-step sign-in cleared",
+                (true, false) => "new password",
+                _ => "two-step sign-in cleared",
+            };
+            audit(
+                c,
+                who,
+                "user.sign_in_reset",
+                &format!("user:{}", user.email),
+                Some(what),
+                now,
+            )?;
+            Ok(())
+        })
+    }
+
     /// Deletes sessions past their absolute end (idle ones end when next
     /// seen, or here once their absolute end passes).
     pub fn purge_web_sessions(&self, now: DateTime<Utc>) -> Result<usize, AppError> {

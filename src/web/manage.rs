@@ -633,6 +633,12 @@ async fn admin_post(
                     None,
                 ))
             }
+            "sign-in-reset" => {
+                let email = opt(f, "email").unwrap_or_default();
+                let clear = f.contains_key("clear_totp");
+                a.reset_sign_in(&who, &email, opt(f, "password").as_deref(), clear, now)?;
+                Ok((format!("Sign-in reset for {email}; their sessions have ended."), None))
+            }
             other => Err(AppError::NotFound(format!("admin form {other}"))),
         })();
         match done {

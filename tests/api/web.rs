@@ -606,7 +606,43 @@ async fn a_customer_asks_to_reopen_and_the_assignee_is_told(db: Db) {
     assert!(late.to_string().contains("reopen window"), "{late}");
 }
 
+async fn an_admin_resets_a_locked_out_users_sign_in(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    for _ in 0..5 {
+        w.sign_in("mona@desk.example", "wrong-password").await;
+    }
+    assert!(
+        w.sign_in("mona@desk.example", PASSWORD)
+            .await
+            .body
+            .contains("locked until")
+    );
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let now = sladesk::app::now();
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        let refused = app.reset_sign_in(&manager, "mona@desk.example", Some("a-new-password-1"), true, now);
+        assert!(
+            matches!(refused, Err(sladesk::app::AppError::Forbidden(_))),
+            "admins only"
+        );
+        let short = app.reset_sign_in(&op, "mona@desk.example", Some("short"), false, now);
+        assert!(matches!(short, Err(sladesk::app::AppError::Invalid { .. })));
+        app.reset_sign_in(&op, "mona@desk.example", Some("a-new-password-1"), true, now)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    // Unlocked, the new password works, and with two-step cleared a manager must enrol again.
+    let p = Web::new(&t).sign_in("mona@desk.example", "a-new-password-1").await;
+    assert_eq!(p.location.as_deref(), Some("/account/totp"), "{}", p.body);
+}
+
 crate::both_backends!(
+    an_admin_resets_a_locked_out_users_sign_in,
     a_customer_asks_to_reopen_and_the_assignee_is_told,
     the_dashboard_counts_open_work_by_tier_and_severity,
     session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers,
