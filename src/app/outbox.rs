@@ -282,21 +282,15 @@ pub(crate) struct AlertedTicket<'a> {
     pub assignee: Option<&'a str>,
 }
 
-/// The notices of one warning or breach to members of staff (the matrix
-/// decides who): the ticket, which clock, and when it falls or fell due in
-/// Europe/London words; one message each.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn staff_alerts(
+/// One notice per member of staff about a ticket: what every staff notice
+/// says of the ticket, and what this kind adds.
+fn staff_notices(
     ticket: &AlertedTicket,
     to: &[String],
-    clock: &str,
-    breach: bool,
-    due_at: DateTime<Utc>,
-    escalation: &str,
+    kind: &'static str,
+    more: serde_json::Map<String, serde_json::Value>,
 ) -> Vec<StaffAlert> {
-    let kind = if breach { "sla_breach" } else { "sla_warning" };
-    let tz = chrono_tz::Europe::London;
-    let context = serde_json::json!({
+    let mut context = serde_json::json!({
         "reference": ticket.reference,
         "subject": ticket.subject,
         "severity": ticket.severity,
@@ -304,12 +298,12 @@ pub(crate) fn staff_alerts(
         "organisation": ticket.organisation,
         "queue": ticket.queue,
         "assignee": ticket.assignee.unwrap_or("nobody"),
-        "clock": clock,
-        "due": for_people(due_at, tz),
-        "escalation": escalation,
         "desk_name": "The service desk",
-    })
-    .to_string();
+    });
+    if let Some(c) = context.as_object_mut() {
+        c.extend(more);
+    }
+    let context = context.to_string();
     to.iter()
         .map(|addr| StaffAlert {
             ticket_id: ticket.id,
@@ -321,32 +315,36 @@ pub(crate) fn staff_alerts(
         .collect()
 }
 
+/// The notices of one warning or breach to members of staff (the matrix
+/// decides who): the ticket, which clock, and when it falls or fell due in
+/// Europe/London words; one message each.
+pub(crate) fn staff_alerts(
+    ticket: &AlertedTicket,
+    to: &[String],
+    clock: &str,
+    breach: bool,
+    due_at: DateTime<Utc>,
+    escalation: &str,
+) -> Vec<StaffAlert> {
+    let kind = if breach { "sla_breach" } else { "sla_warning" };
+    let more = serde_json::json!({
+        "clock": clock,
+        "due": for_people(due_at, chrono_tz::Europe::London),
+        "escalation": escalation,
+    });
+    staff_notices(ticket, to, kind, more.as_object().cloned().unwrap_or_default())
+}
+
 /// A customer's request to reopen a resolved ticket, to the staff who
 /// decide on it; one message each.
 pub(crate) fn reopen_requests(ticket: &AlertedTicket, to: &[String], requester: &str, reason: &str) -> Vec<StaffAlert> {
-    let kind = "reopen_request";
-    let context = serde_json::json!({
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "severity": ticket.severity,
-        "severity_title": severity_title(ticket.severity),
-        "organisation": ticket.organisation,
-        "queue": ticket.queue,
-        "assignee": ticket.assignee.unwrap_or("nobody"),
-        "requester": requester,
-        "reason": reason,
-        "desk_name": "The service desk",
-    })
-    .to_string();
-    to.iter()
-        .map(|addr| StaffAlert {
-            ticket_id: ticket.id,
-            kind,
-            to: addr.clone(),
-            message_id: new_message_id(ticket.reference, kind),
-            context: context.clone(),
-        })
-        .collect()
+    let more = serde_json::json!({"requester": requester, "reason": reason});
+    staff_notices(
+        ticket,
+        to,
+        "reopen_request",
+        more.as_object().cloned().unwrap_or_default(),
+    )
 }
 
 /// Writes staff notices, of one ticket or many, in the caller's transaction.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    AnySession, PRE_COOKIE, State, Viewer, Web, WebError, page, redirect, removal_cookie, run, session_cookie,
+    AnySession, PRE_COOKIE, State, Viewer, Web, WebError, page, redirect, removal_cookie, run, run_form, session_cookie,
 };
 use crate::app::AppError;
 use crate::app::sessions::{MIN_PASSWORD, Stage};
@@ -255,12 +255,7 @@ async fn enrol(
     let a = app.get_ref().clone();
     let token = s.token.clone();
     let code = form.code.clone();
-    let outcome = run(move || match a.finish_enrolment(&token, &code, crate::app::now()) {
-        Ok(t) => Ok(Ok(t)),
-        Err(AppError::Invalid { message, .. }) => Ok(Err(message)),
-        Err(e) => Err(e),
-    })
-    .await?;
+    let outcome = run_form(move || a.finish_enrolment(&token, &code, crate::app::now())).await?;
     match outcome {
         Ok((new_token, codes)) => {
             let a = app.get_ref().clone();
@@ -278,7 +273,7 @@ async fn enrol(
                 .map_err(|e| WebError::bad_request(e.to_string()))?;
             Ok(r)
         }
-        Err(message) => enrol_form(&s, app, Some(message)).await,
+        Err(r) => enrol_form(&s, app, Some(r.message)).await,
     }
 }
 
@@ -361,23 +356,19 @@ async fn change_password(v: Viewer, app: State, form: web::Form<PasswordForm>) -
     }
     let app = app.get_ref().clone();
     let (who, token) = (v.who(), v.token.clone());
-    let outcome = run(move || {
-        match app.change_password(
+    let outcome = run_form(move || {
+        app.change_password(
             &who,
             &token,
             &form.current_password,
             &form.new_password,
             crate::app::now(),
-        ) {
-            Ok(()) => Ok(Ok(())),
-            Err(AppError::Invalid { field, message }) => Ok(Err(format!("{}: {message}", field.replace('_', " ")))),
-            Err(e) => Err(e),
-        }
+        )
     })
     .await?;
     match outcome {
         Ok(()) => Ok(redirect("/account?done=password")),
-        Err(m) => account_page(&v, None, Some(m), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(r) => account_page(&v, None, Some(r.to_string()), StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 
@@ -392,14 +383,9 @@ async fn time_zone(v: Viewer, app: State, form: web::Form<ZoneForm>) -> Result<H
     let app = app.get_ref().clone();
     let who = v.who();
     let zone = form.time_zone.clone();
-    let outcome = run(move || match app.set_time_zone(&who, &zone, crate::app::now()) {
-        Ok(()) => Ok(Ok(())),
-        Err(AppError::Invalid { message, .. }) => Ok(Err(message)),
-        Err(e) => Err(e),
-    })
-    .await?;
+    let outcome = run_form(move || app.set_time_zone(&who, &zone, crate::app::now())).await?;
     match outcome {
         Ok(()) => Ok(redirect("/account?done=time-zone")),
-        Err(m) => account_page(&v, None, Some(m), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(r) => account_page(&v, None, Some(r.message), StatusCode::UNPROCESSABLE_ENTITY),
     }
 }

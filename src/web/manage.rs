@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{State, Viewer, WebError, page, redirect, run, when, when_opt};
+use super::{State, Viewer, WebError, page, redirect, run, run_form, when, when_opt};
 use crate::app::AppError;
 use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest, UserPatch};
 use crate::app::outages::{Affected, NewOutageRequest, OutagePatch};
@@ -359,7 +359,7 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
         json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description});
     let a = app.get_ref().clone();
     let who = v.who();
-    let outcome = run(move || {
+    let outcome = run_form(move || {
         let req = (|| {
             Ok::<_, AppError>(NewOutageRequest {
                 kind: f.kind.clone(),
@@ -373,16 +373,12 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
                 description: f.description.clone(),
             })
         })();
-        match req.and_then(|r| a.create_outage(&who, r, crate::app::now())) {
-            Ok(_) => Ok(Ok(())),
-            Err(AppError::Invalid { field, message }) => Ok(Err(format!("{field}: {message}"))),
-            Err(e) => Err(e),
-        }
+        req.and_then(|r| a.create_outage(&who, r, crate::app::now()))
     })
     .await?;
     match outcome {
-        Ok(()) => Ok(redirect("/outages")),
-        Err(m) => outages_page(&v, app, Some(m), echo).await,
+        Ok(_) => Ok(redirect("/outages")),
+        Err(r) => outages_page(&v, app, Some(r.to_string()), echo).await,
     }
 }
 
@@ -545,7 +541,7 @@ async fn admin_post(
     let a = app.get_ref().clone();
     let who = v.who();
     let w = what.clone();
-    let outcome = run(move || {
+    let outcome = run_form(move || {
         let now = crate::app::now();
         let f = &form;
         let done: Result<(String, Option<String>), AppError> = (|| match w.as_str() {
@@ -641,17 +637,12 @@ async fn admin_post(
             }
             other => Err(AppError::NotFound(format!("admin form {other}"))),
         })();
-        match done {
-            Ok(d) => Ok(Ok(d)),
-            Err(AppError::Invalid { field, message }) => Ok(Err(format!("{field}: {message}"))),
-            Err(AppError::Conflict(m)) => Ok(Err(m)),
-            Err(e) => Err(e),
-        }
+        done
     })
     .await?;
     match outcome {
         Ok((notice, token)) => admin_page(&v, app, Some(notice), None, token).await,
-        Err(m) => admin_page(&v, app, None, Some(m), None).await,
+        Err(r) => admin_page(&v, app, None, Some(r.to_string()), None).await,
     }
 }
 

@@ -337,6 +337,42 @@ where
     Ok(web::block(f).await??)
 }
 
+/// A use case's refusal that goes back to its form, to be shown beside what
+/// the user typed: which field (if one) and why.
+#[derive(Debug)]
+pub struct Refusal {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.field.replace('_', " "), self.message)
+        }
+    }
+}
+
+/// Runs a use case behind a form: bad input, a move the ticket's state does
+/// not allow, and conflicts come back as a `Refusal` for the form; anything
+/// else is an error page.
+pub async fn run_form<T, F>(f: F) -> Result<Result<T, Refusal>, WebError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let refusal = |field: String, message: String| Ok(Err(Refusal { field, message }));
+    match web::block(f).await? {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::Invalid { field, message }) => refusal(field, message),
+        Err(AppError::Command(c)) => refusal(String::new(), c.to_string()),
+        Err(AppError::Conflict(m)) => refusal(String::new(), m),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn session_token(req: &HttpRequest, key: &Key) -> Option<String> {
     let c = req.cookie(SESSION_COOKIE)?;
     let mut jar = actix_web::cookie::CookieJar::new();

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{State, Viewer, WebError, duration_text, page, redirect, run, when, when_opt};
+use super::{Refusal, State, Viewer, WebError, duration_text, page, redirect, run, run_form, when, when_opt};
 use crate::app::tickets::{Change, ClockSummary, Countdown, NewTicketRequest, TicketFilter, TicketView, Upload};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
@@ -332,17 +332,10 @@ async fn create(v: Viewer, app: State, mp: Multipart) -> Result<HttpResponse, We
     };
     let app = app.get_ref().clone();
     let who = v.who();
-    let outcome = run(
-        move || match app.create_ticket_with_files(&who, req, &files, crate::app::now()) {
-            Ok(t) => Ok(Ok(t)),
-            Err(AppError::Invalid { field, message }) => Ok(Err(format!("{field}: {message}"))),
-            Err(e) => Err(e),
-        },
-    )
-    .await?;
+    let outcome = run_form(move || app.create_ticket_with_files(&who, req, &files, crate::app::now())).await?;
     match outcome {
         Ok(t) => Ok(redirect(&format!("/tickets/{}?done=raised", t.reference))),
-        Err(m) => new_ticket_page(&v, form, Some(m), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(r) => new_ticket_page(&v, form, Some(r.to_string()), StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 
@@ -387,7 +380,7 @@ async fn ticket_page(
     app: State,
     reference: String,
     notice: Option<&str>,
-    error: Option<(String, String)>,
+    error: Option<Refusal>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
@@ -441,7 +434,7 @@ async fn ticket_page(
         .map(|s| json!({"value": s.as_str(), "label": status_text(s.as_str()), "selected": t.status == s.as_str()}))
         .collect();
     let mine = t.assignee.as_deref() == Some(v.session.principal.email.as_str());
-    let (error_field, error_text) = error.unzip();
+    let error_text = error.map(|r| r.to_string());
     let mut r = page(
         Some(&v.session),
         &format!("{} {}", t.reference, t.subject),
@@ -463,7 +456,6 @@ async fn ticket_page(
             "mine": mine,
             "notice": notice,
             "error": error_text,
-            "error_field": error_field,
         }),
     )?;
     *r.status_mut() = status;
@@ -507,21 +499,13 @@ async fn reply(v: Viewer, app: State, path: web::Path<String>, mp: Multipart) ->
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run(
-        move || match a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now()) {
-            Ok(_) => Ok(Ok(())),
-            Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
-            Err(AppError::Command(c)) => Ok(Err(("body".into(), c.to_string()))),
-            Err(e) => Err(e),
-        },
-    )
-    .await?;
+    let outcome = run_form(move || a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now())).await?;
     match outcome {
-        Ok(()) => Ok(redirect(&format!(
+        Ok(_) => Ok(redirect(&format!(
             "/tickets/{reference}?done={}",
             if internal { "note" } else { "reply" }
         ))),
-        Err((f, m)) => ticket_page(&v, app, reference, None, Some((f, m)), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -558,18 +542,9 @@ async fn act(
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run(
-        move || match a.change_ticket(&who, &r, &[change], None, crate::app::now()) {
-            Ok(_) => Ok(Ok(())),
-            Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
-            Err(AppError::Command(c)) => Ok(Err(("action".into(), c.to_string()))),
-            Err(AppError::Conflict(m)) => Ok(Err(("action".into(), m))),
-            Err(e) => Err(e),
-        },
-    )
-    .await?;
+    let outcome = run_form(move || a.change_ticket(&who, &r, &[change], None, crate::app::now())).await?;
     match outcome {
-        Ok(()) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
         Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
     }
 }
@@ -591,16 +566,9 @@ async fn reopen_request(
     let reference = path.into_inner();
     let a = app.get_ref().clone();
     let (who, r, reason) = (v.who(), reference.clone(), form.reason.clone());
-    let outcome = run(move || match a.ask_to_reopen(&who, &r, &reason, crate::app::now()) {
-        Ok(_) => Ok(Ok(())),
-        Err(AppError::Invalid { field, message }) => Ok(Err((field, message))),
-        Err(AppError::Command(c)) => Ok(Err(("reason".into(), c.to_string()))),
-        Err(AppError::Conflict(m)) => Ok(Err(("reason".into(), m))),
-        Err(e) => Err(e),
-    })
-    .await?;
+    let outcome = run_form(move || a.ask_to_reopen(&who, &r, &reason, crate::app::now())).await?;
     match outcome {
-        Ok(()) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
         Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
     }
 }

@@ -7,15 +7,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use sladesk::app::admin::NewUserRequest;
+use sladesk::app::Role;
 use sladesk::app::sessions::totp_code;
 use sladesk::app::tickets::NewTicketRequest;
-use sladesk::app::{Principal, Role};
 use sladesk::domain::ticket::Severity;
 
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, spawn_app, web_users};
 
 const PASSWORD: &str = "browser-test-password";
 const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -268,34 +268,14 @@ impl Drop for Browser {
 /// People who sign in through the pages, with passwords; the manager and
 /// admin as enrolled (the admin not, so the test enrols them in the page).
 async fn people(t: &TestApp) {
-    let app = t.app.clone();
-    tokio::task::spawn_blocking(move || {
-        let op = Principal::operator();
-        let now = sladesk::app::now();
-        for (email, role, org) in [
-            ("wendy@globex.example", Role::Customer, Some("globex")),
-            ("carl@acme.example", Role::Customer, Some("acme")),
-            ("walter@desk.example", Role::Agent, None),
-            ("mona@desk.example", Role::Manager, None),
-            ("adam@desk.example", Role::Admin, None),
-        ] {
-            app.create_user(
-                &op,
-                NewUserRequest {
-                    email: email.into(),
-                    name: Some(email.split('@').next().unwrap().to_string()),
-                    role,
-                    organisation: org.map(str::to_string),
-                    password: Some(PASSWORD.into()),
-                },
-                now,
-            )
-            .unwrap();
-        }
-        app.enrol_totp_for(&op, "mona@desk.example", TOTP, now).unwrap();
-    })
-    .await
-    .unwrap();
+    let users = [
+        ("wendy@globex.example", Role::Customer, Some("globex")),
+        ("carl@acme.example", Role::Customer, Some("acme")),
+        ("walter@desk.example", Role::Agent, None),
+        ("mona@desk.example", Role::Manager, None),
+        ("adam@desk.example", Role::Admin, None),
+    ];
+    web_users(t, PASSWORD, &users, &[("mona@desk.example", TOTP)]).await;
 }
 
 /// "1 h 05 min 09 s left", "29 min 58 s left" → seconds (negative when overdue).
@@ -623,8 +603,6 @@ async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_
     b.sign_out().await;
     b.close().await;
 }
-
-use chrono::Datelike;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_works_by_keyboard_and_reads_times_in_their_own_zone() {

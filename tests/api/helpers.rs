@@ -326,3 +326,40 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// People who sign in through the pages: each made with `password` (named
+/// after the part of the address before the @); `totp` names who is
+/// enrolled, with which key.
+pub async fn web_users(t: &TestApp, password: &str, users: &[(&str, Role, Option<&str>)], totp: &[(&str, &str)]) {
+    let app = t.app.clone();
+    let password = password.to_string();
+    let users: Vec<(String, Role, Option<String>)> = users
+        .iter()
+        .map(|(e, r, o)| (e.to_string(), *r, o.map(str::to_string)))
+        .collect();
+    let totp: Vec<(String, String)> = totp.iter().map(|(e, k)| (e.to_string(), k.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let now = sladesk::app::now();
+        for (email, role, organisation) in users {
+            let name = email.split('@').next().map(str::to_string);
+            app.create_user(
+                &op,
+                NewUserRequest {
+                    email,
+                    name,
+                    role,
+                    organisation,
+                    password: Some(password.clone()),
+                },
+                now,
+            )
+            .unwrap();
+        }
+        for (email, key) in totp {
+            app.enrol_totp_for(&op, &email, &key, now).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
-use sladesk::app::admin::NewUserRequest;
 use sladesk::app::sessions::totp_code;
 use sladesk::app::{Principal, Role};
 
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, spawn_app, web_users};
 
 const PASSWORD: &str = "web-test-password";
 const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -139,32 +138,12 @@ impl Web {
 }
 
 async fn people(t: &TestApp) {
-    let app = t.app.clone();
-    tokio::task::spawn_blocking(move || {
-        let op = Principal::operator();
-        let now = sladesk::app::now();
-        for (email, role, org) in [
-            ("wendy@globex.example", Role::Customer, Some("globex")),
-            ("walter@desk.example", Role::Agent, None),
-            ("mona@desk.example", Role::Manager, None),
-        ] {
-            app.create_user(
-                &op,
-                NewUserRequest {
-                    email: email.into(),
-                    name: None,
-                    role,
-                    organisation: org.map(str::to_string),
-                    password: Some(PASSWORD.into()),
-                },
-                now,
-            )
-            .unwrap();
-        }
-        app.enrol_totp_for(&op, "mona@desk.example", TOTP, now).unwrap();
-    })
-    .await
-    .unwrap();
+    let users = [
+        ("wendy@globex.example", Role::Customer, Some("globex")),
+        ("walter@desk.example", Role::Agent, None),
+        ("mona@desk.example", Role::Manager, None),
+    ];
+    web_users(t, PASSWORD, &users, &[("mona@desk.example", TOTP)]).await;
 }
 
 async fn session_cookies_are_signed_http_only_and_strict_and_pages_carry_the_headers(db: Db) {
