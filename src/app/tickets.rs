@@ -243,7 +243,9 @@ pub struct TicketFilter {
     pub at_risk: Option<bool>,
     /// Text the subject contains.
     pub q: Option<String>,
-    /// `next_check_at` (default: most urgent first) or `created` (newest first).
+    /// `next_check_at` (default: most urgent first: breached and still running,
+    /// longest overdue first, then by the next warning or breach) or
+    /// `created` (newest first).
     pub sort: Option<String>,
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
@@ -341,6 +343,20 @@ fn parse_state(s: &str) -> ClockState {
     serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(ClockState::Running)
 }
 
+/// Where a ticket stands in its queue, earliest first: the instant a clock
+/// that still runs breached (in the past, so breached work comes first,
+/// longest overdue first); else its next warning or breach; nothing once no
+/// clock runs (paused or stopped: last). An escalating unassigned severity 1
+/// ticket is raised above all of these afterwards (`raise_in_queue`).
+pub(super) fn queue_order(view: &SlaView) -> Option<DateTime<Utc>> {
+    [&view.response, &view.resolve]
+        .into_iter()
+        .filter(|c| c.state == ClockState::BreachedRunning)
+        .filter_map(|c| c.breached_at)
+        .min()
+        .or(view.next_check_at)
+}
+
 /// The earliest instant a running clock reaches its first at-risk threshold.
 fn at_risk_at(view: &SlaView) -> Option<DateTime<Utc>> {
     [&view.response, &view.resolve]
@@ -385,7 +401,7 @@ pub(super) fn state_row(
         at_risk_at: at_risk_at(view).map(naive),
         next_check_at: view.next_check_at.map(naive),
         // Raised to the top afterwards if it qualifies (see `raise_in_queue`).
-        queue_order_at: view.next_check_at.map(naive),
+        queue_order_at: queue_order(view).map(naive),
         sla_computed_at: naive(now),
         policy_version: ticket.policy_version.clone(),
         holiday_set: holiday_set.to_string(),
@@ -959,7 +975,7 @@ impl App {
             next_check_at: view.next_check_at.map(naive),
             sla_computed_at: naive(now),
             escalation_level: 0,
-            queue_order_at: view.next_check_at.map(naive),
+            queue_order_at: queue_order(&view).map(naive),
         };
         Ok(row_view(
             &row,

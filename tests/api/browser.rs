@@ -690,3 +690,107 @@ async fn an_agent_works_by_keyboard_and_reads_times_in_their_own_zone() {
     b.check_page("agent-ticket-claimed").await;
     b.close().await;
 }
+
+/// The demo desk, built as `sladesk demo` builds it, served on a random port.
+struct DemoServer {
+    address: String,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempdir::Dir,
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+    }
+}
+
+async fn demo_server() -> DemoServer {
+    let dir = std::env::temp_dir().join(format!("sladesk-demo-pages-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = sladesk::server::Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: format!("sqlite://{}", dir.join("demo.db").display()).parse().unwrap(),
+        policies: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")),
+        holidays_file: None,
+        pool_size: 8,
+        workers: 2,
+    };
+    let demo = tokio::task::spawn_blocking(move || sladesk::demo::create(&settings).unwrap())
+        .await
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = sladesk::server::serve(demo.app, listener, 2).unwrap();
+            tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    DemoServer {
+        address,
+        handle: rx.recv().unwrap(),
+        _dir: tempdir::Dir(dir),
+    }
+}
+
+/// Every main page of the demo desk, full of three months of tickets, with
+/// the demo's own logins: axe finds nothing serious and each is photographed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
+    let demo = demo_server().await;
+    let b = Browser::start(&demo.address).await;
+    let password = sladesk::demo::DEMO_PASSWORD;
+    let sign_in = |email: &'static str, totp: bool| {
+        let b = &b;
+        async move {
+            b.goto("/sign-in").await;
+            b.fill("#email", email).await;
+            b.fill("#password", password).await;
+            b.submit("form button[type=submit]").await;
+            if totp {
+                let code = totp_code(sladesk::demo::DEMO_TOTP_SECRET, email, chrono::Utc::now()).unwrap();
+                b.fill("#code", &code).await;
+                b.submit("main form button[type=submit]").await;
+            }
+            assert!(!b.path().await.starts_with("/sign-in"), "{email}: {}", b.body().await);
+        }
+    };
+
+    sign_in("nadia.patel@northwind.example", false).await;
+    b.check_page("demo-customer-tickets").await;
+    b.submit("table.list tbody tr a").await;
+    b.check_page("demo-customer-ticket").await;
+    b.goto("/reports").await;
+    b.check_page("demo-customer-report").await;
+    b.sign_out().await;
+
+    sign_in("alice@sladesk.example", false).await;
+    let rows = b.client.find_all(Locator::Css("#queue-list tbody tr")).await.unwrap();
+    assert!(!rows.is_empty(), "the demo's queue has open work");
+    b.check_page("demo-agent-queue").await;
+    b.submit("#queue-list tbody tr a").await;
+    b.check_page("demo-agent-ticket").await;
+    b.goto("/queue?breached=1&status=any").await;
+    b.check_page("demo-agent-queue-breached").await;
+    b.sign_out().await;
+
+    sign_in("manager@sladesk.example", true).await;
+    b.check_page("demo-manager-dashboard").await;
+    b.goto("/reports?org=northwind").await;
+    assert_eq!(b.client.find_all(Locator::Css("#report svg")).await.unwrap().len(), 3);
+    b.check_page("demo-manager-report").await;
+    b.goto("/outages").await;
+    b.check_page("demo-manager-outages").await;
+    b.sign_out().await;
+
+    sign_in("admin@sladesk.example", true).await;
+    b.goto("/admin").await;
+    assert!(b.body().await.contains("northwind"));
+    b.check_page("demo-admin").await;
+    b.goto("/admin/policies").await;
+    b.check_page("demo-admin-policies").await;
+    b.close().await;
+}

@@ -620,7 +620,65 @@ async fn an_admin_resets_a_locked_out_users_sign_in(db: Db) {
     assert_eq!(p.location.as_deref(), Some("/account/totp"), "{}", p.body);
 }
 
+async fn the_queue_puts_breached_work_first_longest_overdue_first(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let app = t.app.clone();
+    let (older, old) = tokio::task::spawn_blocking(move || {
+        let gina = app.principal_for("gina@globex.example").unwrap();
+        let now = sladesk::app::now();
+        let raise = |subject: &str, hours: i64| {
+            app.create_ticket(
+                &gina,
+                sladesk::app::tickets::NewTicketRequest {
+                    subject: subject.into(),
+                    description: "Platinum, severity 2: 30 minutes to respond".into(),
+                    severity: Some(sladesk::domain::ticket::Severity::S2),
+                    queue: None,
+                    organisation: None,
+                    requester: None,
+                    source: Some("web".into()),
+                },
+                now - chrono::Duration::hours(hours),
+            )
+            .unwrap()
+            .reference
+        };
+        let refs = (raise("Breached 2.5 h ago", 3), raise("Breached 1.5 h ago", 2));
+        app.sla_tick(now).unwrap();
+        refs
+    })
+    .await
+    .unwrap();
+    let fresh = t.raise(&t.gina, "Not breached yet", 2).await;
+    let paused = t.raise(&t.gina, "Waiting on the customer", 3).await;
+    t.patch(
+        &format!("/api/v1/tickets/{paused}"),
+        &t.agent,
+        serde_json::json!({"status": "pending_customer"}),
+    )
+    .await;
+    let page = t.get("/api/v1/tickets?status=active", &t.agent).await;
+    let order: Vec<&str> = page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [older.as_str(), old.as_str(), fresh.as_str(), paused.as_str()],
+        "breached and running first, longest overdue first; then the next to breach; paused last"
+    );
+    let mut w = Web::new(&t);
+    w.sign_in("walter@desk.example", PASSWORD).await;
+    let queue = w.get("/queue").await.body;
+    let first = queue.find("data-ref=\"").map(|i| &queue[i + 10..i + 19]);
+    assert_eq!(first, Some(older.as_str()), "the page shows the API's order");
+}
+
 crate::both_backends!(
+    the_queue_puts_breached_work_first_longest_overdue_first,
     an_admin_resets_a_locked_out_users_sign_in,
     a_customer_asks_to_reopen_and_the_assignee_is_told,
     the_dashboard_counts_open_work_by_tier_and_severity,
