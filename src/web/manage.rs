@@ -683,3 +683,39 @@ async fn policies(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
         json!({"policies": policies, "calendars": calendars, "from": year, "to": year + 1, "holiday_set": app.holiday_set}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outage_times_are_read_in_the_viewers_zone_and_clock_changes_are_not_guessed() {
+        let london = chrono_tz::Europe::London;
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            local_instant("start", "2026-07-01T09:00", london).unwrap(),
+            Some(t("2026-07-01T08:00:00Z"))
+        );
+        assert_eq!(
+            local_instant("start", "2026-12-01T09:00", london).unwrap(),
+            Some(t("2026-12-01T09:00:00Z"))
+        );
+        assert_eq!(local_instant("end", "", london).unwrap(), None);
+        let gap = local_instant("start", "2026-03-29T01:30", london).unwrap_err();
+        assert!(gap.to_string().contains("does not exist"), "{gap}");
+        let twice = local_instant("start", "2026-10-25T01:30", london).unwrap_err();
+        assert!(twice.to_string().contains("happens twice"), "{twice}");
+        assert!(local_instant("start", "yesterday", london).is_err());
+    }
+
+    #[test]
+    fn pounds_as_typed_become_pence() {
+        assert_eq!(pence("1250").unwrap(), 125_000);
+        assert_eq!(pence("£1,250.5").unwrap(), 125_050);
+        assert_eq!(pence("0.07").unwrap(), 7);
+        assert_eq!(pence("").unwrap(), 0);
+        for bad in ["12.345", "-5", "1e3", "ten"] {
+            assert!(pence(bad).is_err(), "{bad}");
+        }
+    }
+}
