@@ -1010,20 +1010,23 @@ fn the_email_corpus_through_the_ingest_pipe() {
     }
 }
 
+/// `sladesk ARGS --database-url DB`: its exit code, stdout and stderr.
+fn sladesk_on(db: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(args)
+        .args(["--database-url", db])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
 #[test]
 fn the_scheduler_runs_jobs_once_for_an_operator_and_reports_their_status() {
     let dir = tempdir();
     let db = format!("sqlite://{}", dir.join("jobs.db").display());
-    let run = |args: &[&str]| -> (Option<i32>, String, String) {
-        let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
-            .args(args)
-            .args(["--database-url", &db])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        (o.status.code(), stdout(&o), stderr(&o))
-    };
+    let run = |args: &[&str]| sladesk_on(&db, args);
     let lines =
         |out: &str| -> Vec<serde_json::Value> { out.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
     assert_eq!(run(&["migrate"]).0, Some(0));
@@ -1313,16 +1316,7 @@ fn a_short_target_on_the_demo_warns_and_breaches_on_time_into_the_outbox() {
 fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
     let dir = tempdir();
     let db = format!("sqlite://{}", dir.join("credits.db").display());
-    let run = |args: &[&str]| -> (Option<i32>, String, String) {
-        let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))
-            .args(args)
-            .args(["--database-url", &db])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        (o.status.code(), stdout(&o), stderr(&o))
-    };
+    let run = |args: &[&str]| sladesk_on(&db, args);
     let ok = |args: &[&str]| {
         let (code, out, err) = run(args);
         assert_eq!(code, Some(0), "{args:?}: {err}");

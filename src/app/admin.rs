@@ -515,13 +515,7 @@ impl App {
     pub fn principal_for(&self, email: &str) -> Result<Principal, AppError> {
         let mut conn = self.conn()?;
         let u = self.user_by_email(&mut conn, email)?;
-        Ok(Principal {
-            user_id: u.id,
-            email: u.email,
-            role: u.role.parse().map_err(AppError::Conflict)?,
-            organisation_id: u.organisation_id,
-            remote_addr: None,
-        })
+        Principal::of_user(&u, None)
     }
 
     /// Creates an API token for a user; the token itself is returned once and stored only hashed.
@@ -633,13 +627,7 @@ impl App {
                 .set(api_tokens::last_used_at.eq(naive(now)))
                 .execute(&mut conn)?;
         }
-        let principal = Principal {
-            user_id: user.id,
-            email: user.email,
-            role: user.role.parse().map_err(|e: String| AppError::Conflict(e))?,
-            organisation_id: user.organisation_id,
-            remote_addr,
-        };
+        let principal = Principal::of_user(&user, remote_addr)?;
         let mut cache = self.token_cache.write().expect("lock");
         if cache.len() > 10_000 {
             cache.retain(|_, (_, at)| now - *at < Duration::seconds(super::TOKEN_CACHE_SECONDS));

@@ -134,6 +134,20 @@ impl Principal {
         }
     }
 
+    /// A user as who is asking, from wherever they came.
+    pub(crate) fn of_user(
+        user: &crate::store::models::User,
+        remote_addr: Option<String>,
+    ) -> Result<Principal, AppError> {
+        Ok(Principal {
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role.parse().map_err(AppError::Conflict)?,
+            organisation_id: user.organisation_id,
+            remote_addr,
+        })
+    }
+
     fn actor_id(&self) -> Option<i64> {
         (self.user_id > 0).then_some(self.user_id)
     }

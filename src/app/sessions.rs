@@ -146,6 +146,20 @@ fn password_matches(hash: &str, password: &str) -> bool {
 
 const WRONG: &str = "wrong email or password";
 
+/// A second factor accepted: no failures counted, and the TOTP step last
+/// used remembered so that its code is not good again.
+fn clear_failures(c: &mut DbConnection, user_id: i64, totp_last_step: Option<i64>) -> Result<(), AppError> {
+    diesel::delete(sign_in_guards::table.find(user_id)).execute(c)?;
+    diesel::insert_into(sign_in_guards::table)
+        .values((
+            sign_in_guards::user_id.eq(user_id),
+            sign_in_guards::failures.eq(0),
+            sign_in_guards::totp_last_step.eq(totp_last_step),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
 impl App {
     /// The key that signs session cookies: made once, shared through the store.
     pub fn web_cookie_key(&self, now: DateTime<Utc>) -> Result<Vec<u8>, AppError> {
@@ -219,13 +233,7 @@ impl App {
                 .execute(c)?;
         }
         if lock {
-            let who = Principal {
-                user_id: user.id,
-                email: user.email.clone(),
-                role: user.role.parse().unwrap_or(Role::Customer),
-                organisation_id: user.organisation_id,
-                remote_addr: remote.map(str::to_string),
-            };
+            let who = Principal::of_user(user, remote.map(str::to_string))?;
             audit(
                 c,
                 &who,
@@ -310,13 +318,7 @@ impl App {
                 ))
                 .execute(c)?;
             if stage != Stage::Code {
-                let who = Principal {
-                    user_id: user.id,
-                    email: user.email.clone(),
-                    role,
-                    organisation_id: user.organisation_id,
-                    remote_addr: remote.clone(),
-                };
+                let who = Principal::of_user(&user, remote.clone())?;
                 audit(
                     c,
                     &who,
@@ -368,13 +370,7 @@ impl App {
                 .execute(&mut conn)?;
         }
         Ok(Some(WebSession {
-            principal: Principal {
-                user_id: user.id,
-                email: user.email,
-                role: user.role.parse().map_err(AppError::Conflict)?,
-                organisation_id: user.organisation_id,
-                remote_addr: remote,
-            },
+            principal: Principal::of_user(&user, remote)?,
             name: user.name,
             stage,
             csrf_token: csrf,
@@ -444,14 +440,7 @@ impl App {
                 self.count_failure(c, &user, who.remote_addr.as_deref(), now)?;
                 return Ok(None);
             }
-            diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
-            diesel::insert_into(sign_in_guards::table)
-                .values((
-                    sign_in_guards::user_id.eq(user.id),
-                    sign_in_guards::failures.eq(0),
-                    sign_in_guards::totp_last_step.eq(by_totp.map(|s| s as i64).or(last)),
-                ))
-                .execute(c)?;
+            clear_failures(c, user.id, by_totp.map(|s| s as i64).or(last))?;
             let how = if by_recovery {
                 "password + recovery code"
             } else {
@@ -521,14 +510,7 @@ impl App {
             diesel::update(users::table.find(who.user_id))
                 .set(users::totp_secret.eq(&secret))
                 .execute(c)?;
-            diesel::delete(sign_in_guards::table.find(who.user_id)).execute(c)?;
-            diesel::insert_into(sign_in_guards::table)
-                .values((
-                    sign_in_guards::user_id.eq(who.user_id),
-                    sign_in_guards::failures.eq(0),
-                    sign_in_guards::totp_last_step.eq(step as i64),
-                ))
-                .execute(c)?;
+            clear_failures(c, who.user_id, Some(step as i64))?;
             diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(who.user_id))).execute(c)?;
             let codes: Vec<String> = (0..RECOVERY_CODES)
                 .map(|_| {

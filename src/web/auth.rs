@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    AnySession, PRE_COOKIE, State, Viewer, Web, WebError, page, redirect, removal_cookie, run, run_form, session_cookie,
+    AnySession, PRE_COOKIE, State, Viewer, Web, WebError, form_status, page, page_with_status, redirect,
+    removal_cookie, run, run_form, session_cookie,
 };
 use crate::app::AppError;
 use crate::app::sessions::{MIN_PASSWORD, Stage};
@@ -50,13 +51,13 @@ fn sign_in_form(
         Some(c) => c.into_owned(),
         None => new_pre_cookie(req),
     };
-    let mut r = page(
+    let mut r = page_with_status(
+        status,
         None,
         "Sign in",
         "sign_in",
         json!({"pre": cookie.value(), "email": email, "error": error}),
     )?;
-    *r.status_mut() = status;
     r.add_cookie(&cookie)
         .map_err(|e| WebError::bad_request(e.to_string()))?;
     Ok(r)
@@ -163,11 +164,13 @@ async fn code(
                 .map_err(|e| WebError::bad_request(e.to_string()))?;
             Ok(r)
         }
-        Err(message) => {
-            let mut r = page(Some(&s.session), "Enter your code", "code", json!({"error": message}))?;
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            Ok(r)
-        }
+        Err(message) => page_with_status(
+            StatusCode::UNAUTHORIZED,
+            Some(&s.session),
+            "Enter your code",
+            "code",
+            json!({"error": message}),
+        ),
     }
 }
 
@@ -222,7 +225,8 @@ async fn enrol_form(s: &AnySession, app: State, error: Option<String>) -> Result
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    let mut r = page(
+    page_with_status(
+        form_status(&error),
         Some(&s.session),
         "Set up two-step sign-in",
         "enrol",
@@ -234,11 +238,7 @@ async fn enrol_form(s: &AnySession, app: State, error: Option<String>) -> Result
             "again": s.session.totp_enrolled,
             "error": error,
         }),
-    )?;
-    if error.is_some() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    )
 }
 
 async fn enrol(
@@ -305,7 +305,8 @@ fn account_page(
     if !ZONES.contains(&current.as_str()) {
         zones.push(json!({"name": current, "selected": true}));
     }
-    let mut r = page(
+    page_with_status(
+        status,
         Some(&v.session),
         "Your account",
         "account",
@@ -316,9 +317,7 @@ fn account_page(
             "notice": notice,
             "error": error,
         }),
-    )?;
-    *r.status_mut() = status;
-    Ok(r)
+    )
 }
 
 #[derive(Deserialize)]

@@ -2,14 +2,13 @@
 //! and administration (organisations, users, queues, API tokens, and the
 //! loaded policies and holiday calendars, read-only).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{State, Viewer, WebError, page, redirect, run, run_form, when, when_opt};
+use super::{State, Viewer, WebError, form_status, page, page_with_status, redirect, run, run_form, when, when_opt};
 use crate::app::AppError;
 use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest, UserPatch};
 use crate::app::outages::{Affected, NewOutageRequest, OutagePatch};
@@ -293,19 +292,13 @@ async fn outages_page(v: &Viewer, app: State, error: Option<String>, form: Value
     list.sort_by_key(|o| std::cmp::Reverse(o.start));
     let rows: Vec<Value> = list.iter().map(|o| outage_json(o, tz)).collect();
     let org_opts: Vec<Value> = orgs.iter().map(|o| json!({"slug": o.slug, "name": o.name})).collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut r = page(
+    page_with_status(
+        form_status(&error),
         Some(&v.session),
         "Outages",
         "outages",
         json!({"outages": rows, "orgs": org_opts, "error": error, "form": form, "time_zone": tz.name()}),
-    )?;
-    *r.status_mut() = status;
-    Ok(r)
+    )
 }
 
 async fn outages(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
@@ -467,12 +460,8 @@ async fn admin_page(
                    "last_used": when_opt(t.last_used_at, tz)})
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut r = page(
+    page_with_status(
+        form_status(&error),
         Some(&v.session),
         "Administration",
         "admin",
@@ -481,9 +470,7 @@ async fn admin_page(
             "regions": Region::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "notice": notice, "error": error, "new_token": new_token,
         }),
-    )?;
-    *r.status_mut() = status;
-    Ok(r)
+    )
 }
 
 fn opt(form: &std::collections::HashMap<String, String>, k: &str) -> Option<String> {

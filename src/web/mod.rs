@@ -164,7 +164,22 @@ pub fn when_opt(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 
 /// A page: the body template inside the layout, with the viewer's
 /// navigation and CSRF token.
-pub fn page(
+pub fn page(viewer: Option<&WebSession>, title: &str, template: &str, data: Value) -> Result<HttpResponse, WebError> {
+    page_with_status(StatusCode::OK, viewer, title, template, data)
+}
+
+/// A form page: 200, or 422 when it comes back with the reason it was refused.
+pub fn form_status<T>(error: &Option<T>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// A page answered with another status: a form sent back, a refused code.
+pub fn page_with_status(
+    status: StatusCode,
     viewer: Option<&WebSession>,
     title: &str,
     template: &str,
@@ -186,7 +201,7 @@ pub fn page(
     let html = TEMPLATES
         .render("layout", &layout)
         .map_err(|e| WebError::internal(format!("template layout: {e}")))?;
-    Ok(html_response(StatusCode::OK, html))
+    Ok(html_response(status, html))
 }
 
 fn viewer_json(v: &WebSession) -> Value {

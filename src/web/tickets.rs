@@ -9,7 +9,9 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Refusal, State, Viewer, WebError, duration_text, page, redirect, run, run_form, when, when_opt};
+use super::{
+    Refusal, State, Viewer, WebError, duration_text, page, page_with_status, redirect, run, run_form, when, when_opt,
+};
 use crate::app::tickets::{Change, ClockSummary, Countdown, NewTicketRequest, TicketFilter, TicketView, Upload};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
@@ -223,7 +225,8 @@ fn new_ticket_page(
         .get("severity")
         .and_then(|s| s.as_str())
         .and_then(|s| s.parse().ok());
-    let mut r = page(
+    page_with_status(
+        status,
         Some(&v.session),
         "Raise a ticket",
         "new_ticket",
@@ -233,9 +236,7 @@ fn new_ticket_page(
             "error": error,
             "limit_mb": 0,
         }),
-    )?;
-    *r.status_mut() = status;
-    Ok(r)
+    )
 }
 
 async fn new_page(v: Viewer) -> Result<HttpResponse, WebError> {
@@ -435,7 +436,8 @@ async fn ticket_page(
         .collect();
     let mine = t.assignee.as_deref() == Some(v.session.principal.email.as_str());
     let error_text = error.map(|r| r.to_string());
-    let mut r = page(
+    page_with_status(
+        status,
         Some(&v.session),
         &format!("{} {}", t.reference, t.subject),
         "ticket",
@@ -457,9 +459,7 @@ async fn ticket_page(
             "notice": notice,
             "error": error_text,
         }),
-    )?;
-    *r.status_mut() = status;
-    Ok(r)
+    )
 }
 
 /// A line for events that carry no text of their own.

@@ -247,6 +247,16 @@ impl Answer {
         }
     }
 
+    /// The references of a ticket page's items, in order.
+    pub fn references(&self) -> Vec<&str> {
+        self.json["items"]
+            .as_array()
+            .expect("a page of tickets")
+            .iter()
+            .map(|i| i["reference"].as_str().expect("each item has a reference"))
+            .collect()
+    }
+
     /// Asserts a problem+json answer with this status; returns its detail.
     #[track_caller]
     pub fn problem(&self, status: u16) -> String {

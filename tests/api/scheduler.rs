@@ -386,12 +386,7 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
     .await
     .unwrap();
     let a = t.get("/api/v1/tickets?status=new", &t.agent).await;
-    let order: Vec<&str> = a.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let order: Vec<&str> = a.references();
     assert_eq!(
         order,
         vec![y.as_str(), x.as_str()],
@@ -409,12 +404,7 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
         .await;
     assert_eq!(a.status, 200, "{}", a.text);
     let a = t.get("/api/v1/tickets?limit=5", &t.agent).await;
-    let refs: Vec<&str> = a.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let refs: Vec<&str> = a.references();
     assert_eq!(refs, vec![x.as_str(), y.as_str()]);
 }
 

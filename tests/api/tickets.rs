@@ -244,12 +244,7 @@ async fn tickets_list_most_urgent_first_with_filters_and_pages(db: Db) {
     let critical = t.raise(&t.carol, "Everything is down", 1).await;
     let major = t.raise(&t.gina, "Payments failing", 2).await;
     let a = t.get("/api/v1/tickets", &t.agent).await;
-    let refs: Vec<&str> = a.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let refs: Vec<&str> = a.references();
     assert_eq!(refs.len(), 3);
     // Platinum S2 responds in 30 min (22m30s to 75%); Silver S1 in an hour
     // of Silver time; the minor one last. Silver's hours decide whether the

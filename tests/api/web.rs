@@ -40,19 +40,15 @@ impl Web {
         }
     }
 
-    async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Page {
+    /// One request with the cookies kept so far; a body comes with its content type.
+    async fn send(&mut self, method: Method, path: &str, body: Option<(String, String)>) -> Page {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
         if !cookie.is_empty() {
             req = req.header(COOKIE, cookie.join("; "));
         }
-        if method == Method::POST {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.iter())
-                .finish();
-            req = req
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body);
         }
         let r = req.send().await.unwrap();
         for c in r.headers().get_all(SET_COOKIE) {
@@ -74,11 +70,15 @@ impl Web {
     }
 
     async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, &[]).await
+        self.send(Method::GET, path, None).await
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, form).await
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter())
+            .finish();
+        let form = ("application/x-www-form-urlencoded".to_string(), body);
+        self.send(Method::POST, path, Some(form)).await
     }
 
     /// A multipart form, as the pages with file inputs send it.
@@ -95,22 +95,8 @@ impl Web {
             );
         }
         body += &format!("--{boundary}--\r\n");
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, cookie.join("; "))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        Page {
-            status: r.status(),
-            location: r.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
+        let form = (format!("multipart/form-data; boundary={boundary}"), body);
+        self.send(Method::POST, path, Some(form)).await
     }
 
     /// The value of a hidden input on a page.
@@ -659,12 +645,7 @@ async fn the_queue_puts_breached_work_first_longest_overdue_first(db: Db) {
     )
     .await;
     let page = t.get("/api/v1/tickets?status=active", &t.agent).await;
-    let order: Vec<&str> = page.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reference"].as_str().unwrap())
-        .collect();
+    let order: Vec<&str> = page.references();
     assert_eq!(
         order,
         [older.as_str(), old.as_str(), fresh.as_str(), paused.as_str()],
