@@ -388,7 +388,7 @@ enum TokenCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
-        /// full, or intake (mail intake only).
+        /// full, intake (mail intake only) or metrics (the /metrics scrape only).
         #[arg(long, default_value = "full")]
         scope: String,
         #[arg(long)]
@@ -504,6 +504,7 @@ pub fn main() -> ExitCode {
 /// Everything the settings file and environment say, read once.
 struct Config {
     settings: Settings,
+    exposure: crate::server::Exposure,
     mail: MailSettings,
     scheduler: crate::scheduler::SchedulerSettings,
 }
@@ -515,6 +516,8 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
     };
     let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
     let file_scheduler = file.scheduler.clone().unwrap_or_default();
+    let exposure =
+        crate::server::Exposure::from_file(&file).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
     let mut mail = MailSettings::from_file(&file);
     mail.check()
         .map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
@@ -548,6 +551,7 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
     };
     Ok(Config {
         settings,
+        exposure,
         mail,
         scheduler: file_scheduler,
     })
@@ -557,9 +561,13 @@ fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Set
     config(db, listen, default_db).map(|c| c.settings)
 }
 
-/// The application on the database these arguments name.
+/// The application on the database these arguments name, with the
+/// configured limits in force.
 fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
-    build_app(&settings(db, None, DEFAULT_DATABASE)?).map_err(|e| Failure(e, 1))
+    let c = config(db, None, DEFAULT_DATABASE)?;
+    let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+    c.exposure.apply_to(&app);
+    Ok(app)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
@@ -567,19 +575,22 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Serve(args) => {
             let Config {
                 settings: s,
+                exposure,
                 mail,
                 scheduler,
             } = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
             let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
             crate::server::init_tracing();
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            exposure.apply_to(&app);
             crate::server::spawn_mail_workers(app.clone(), mail).map_err(|e| Failure(e, 1))?;
             crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
-            serve_until_stopped(app, &s)
+            serve_until_stopped(app, &s, &exposure)
         }
         Command::Demo(args) => {
             let Config {
                 settings: s,
+                exposure,
                 mail,
                 scheduler,
             } = config(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
@@ -587,6 +598,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::server::init_tracing();
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            exposure.apply_to(&demo.app);
             crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
             crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
@@ -613,7 +625,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .map(|l| l.2.as_str())
                     .unwrap_or("")
             );
-            run_server(demo.app, listener, s.workers)
+            run_server(demo.app, listener, s.workers, &exposure)
         }
         Command::Outbox {
             command: OutboxCommand::Deliver { db },
@@ -621,7 +633,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let Config {
                 settings: s,
                 mail,
-                scheduler: _,
+                ..
             } = config(&db, None, DEFAULT_DATABASE)?;
             let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
@@ -880,10 +892,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .map_err(|e| Failure(format!("reading the message on stdin: {e}"), EX_TEMPFAIL))?;
             let Config {
                 settings: s,
+                exposure,
                 mail,
-                scheduler: _,
+                ..
             } = config(&db, None, DEFAULT_DATABASE)?;
             let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
+            exposure.apply_to(&app);
             mail.apply_to(&app);
             match app.ingest(&raw, "pipe", crate::app::now()) {
                 Ok(outcome) => {
@@ -1193,19 +1207,34 @@ fn bind(s: &Settings) -> Result<std::net::TcpListener, Failure> {
     std::net::TcpListener::bind(&s.listen).map_err(|e| Failure(format!("--listen {}: {e}", s.listen), 1))
 }
 
-fn serve_until_stopped(app: std::sync::Arc<crate::app::App>, s: &Settings) -> Result<ExitCode, Failure> {
+fn serve_until_stopped(
+    app: std::sync::Arc<crate::app::App>,
+    s: &Settings,
+    exposure: &crate::server::Exposure,
+) -> Result<ExitCode, Failure> {
     let listener = bind(s)?;
-    run_server(app, listener, s.workers)
+    run_server(app, listener, s.workers, exposure)
 }
 
 fn run_server(
     app: std::sync::Arc<crate::app::App>,
     listener: std::net::TcpListener,
     workers: usize,
+    exposure: &crate::server::Exposure,
 ) -> Result<ExitCode, Failure> {
     let addr = listener.local_addr()?;
+    let metrics_listener = match &exposure.metrics_listen {
+        Some(a) => Some(std::net::TcpListener::bind(a).map_err(|e| Failure(format!("metrics_listen {a}: {e}"), 1))?),
+        None => None,
+    };
     actix_web::rt::System::new().block_on(async move {
-        let server = actix_web::rt::spawn(crate::server::serve(app, listener, workers)?);
+        let metrics = actix_web::web::Data::new(crate::api::metrics::Metrics::default());
+        if let Some(l) = metrics_listener {
+            let at = l.local_addr()?;
+            actix_web::rt::spawn(crate::server::serve_metrics(app.clone(), l, metrics.clone())?);
+            eprintln!("sladesk: metrics on http://{at}/metrics");
+        }
+        let server = actix_web::rt::spawn(crate::server::serve_with_metrics(app, listener, workers, metrics)?);
         // The server sets its SIGTERM/SIGINT handlers when first polled: let
         // it run once before saying it listens, so whoever waits for this
         // line may stop it.

@@ -59,6 +59,55 @@ pub struct FileSettings {
     pub attachment_limit_mb: Option<u32>,
     /// The scheduler's jobs (see `crate::scheduler`).
     pub scheduler: Option<crate::scheduler::SchedulerSettings>,
+    /// What one request may cost (see `crate::app::limits`).
+    pub limits: Option<crate::app::limits::Limits>,
+    /// Reverse proxies (CIDRs, or single addresses) whose `X-Forwarded-For`
+    /// and `Forwarded` headers are believed, for the client's address and
+    /// for whether it came over HTTPS. Empty (the default): none.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// A second address serving `GET /metrics` without a token, for a
+    /// scraper on a private network. Unset: `/metrics` only on the main
+    /// address, with a token of scope `metrics`.
+    pub metrics_listen: Option<String>,
+}
+
+/// How the server faces the network: limits, proxies, the metrics address.
+#[derive(Debug, Clone, Default)]
+pub struct Exposure {
+    pub limits: crate::app::limits::Limits,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub metrics_listen: Option<String>,
+}
+
+impl Exposure {
+    pub fn from_file(f: &FileSettings) -> Result<Exposure, String> {
+        let limits = f.limits.clone().unwrap_or_default();
+        limits.check()?;
+        let trusted_proxies = f
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|s| parse_net(s).map_err(|e| format!("trusted_proxies: '{s}': {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Exposure {
+            limits,
+            trusted_proxies,
+            metrics_listen: f.metrics_listen.clone(),
+        })
+    }
+
+    pub fn apply_to(&self, app: &App) {
+        app.set_limits(self.limits.clone());
+        app.set_trusted_proxies(self.trusted_proxies.clone());
+    }
+}
+
+/// A CIDR, or a single address standing for itself.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "expected an address or a CIDR such as 10.0.0.0/8".to_string())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -229,17 +278,27 @@ pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
 /// SIGINT: it stops accepting, lets requests in flight finish (30 s at most),
 /// then exits.
 pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    serve_with_metrics(app, listener, workers, web::Data::new(crate::api::metrics::Metrics::default()))
+}
+
+/// `serve`, counting requests into `metrics` (shared with `serve_metrics`).
+pub fn serve_with_metrics(
+    app: Arc<App>,
+    listener: TcpListener,
+    workers: usize,
+    metrics: web::Data<crate::api::metrics::Metrics>,
+) -> std::io::Result<Server> {
     let web_state = web::Data::new(Arc::new(
         crate::web::WebState::new(&app).map_err(std::io::Error::other)?,
     ));
+    let gate = web::Data::new(crate::api::body::BodyGate::default());
     let data = web::Data::new(app);
-    let metrics = web::Data::new(crate::api::metrics::Metrics::default());
     let server = actix_web::HttpServer::new(move || {
         let m = metrics.clone();
         actix_web::App::new()
             .wrap_fn(move |req, srv| {
                 let started = std::time::Instant::now();
-                let method = req.method().to_string();
+                let method = crate::api::metrics::method_label(req.method());
                 let m = m.clone();
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {
@@ -257,6 +316,7 @@ pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::R
                     .add(("X-Frame-Options", "DENY")),
             )
             .app_data(data.clone())
+            .app_data(gate.clone())
             .app_data(web_state.clone())
             .configure(crate::api::configure)
             .configure(crate::web::configure)
@@ -267,6 +327,21 @@ pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::R
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The `metrics_listen` server: `GET /metrics` without a token, nothing else.
+pub fn serve_metrics(app: Arc<App>, listener: TcpListener, metrics: web::Data<crate::api::metrics::Metrics>) -> std::io::Result<Server> {
+    let data = web::Data::new(app);
+    Ok(actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(crate::api::metrics::metrics_unauthenticated))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run())
 }
 
 /// Structured logs for the server: JSON lines, level from `RUST_LOG` (default info).

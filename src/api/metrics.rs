@@ -2,6 +2,12 @@
 //! latencies by route pattern (never by raw path, which would carry ticket
 //! references), and the desk's state from the store: open tickets by tier
 //! and severity, and breaches. It shows counts only, no customer data.
+//!
+//! Every label comes from a closed set, so no request can add a series:
+//! the method is one of the standard ones or `other`, the route is a
+//! matched pattern or `(unmatched)`, and the status is a number below 600.
+//! The scrape needs a token of scope `metrics`, unless it arrives on the
+//! separate `metrics_listen` address (see `crate::server`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,9 +35,28 @@ pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
 }
 
+/// The label for a request's method: a client may send any token as its
+/// method, so anything but the standard ones is `other`.
+pub fn method_label(m: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+    /// Counts one request. `route` must be a matched route pattern (or
+    /// `(unmatched)`), never a raw path.
+    pub fn observe(&self, method: &'static str, route: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
+        let status = if status < 600 { status } else { 0 };
         let mut map = self.series.lock().expect("metrics lock");
         let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
         s.count += 1;
@@ -94,8 +119,21 @@ impl Metrics {
 
 type Counts = Vec<(String, i32, i64)>;
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics(app: State, m: web::Data<Metrics>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses((status = 200, description = "Prometheus text format"), (status = 401, description = "No token of scope metrics", body = super::problem::Problem, content_type = "application/problem+json")))]
+pub async fn metrics(app: State, m: web::Data<Metrics>, req: actix_web::HttpRequest) -> Result<HttpResponse, super::problem::Problem> {
+    let token = super::bearer_token(&req)?;
+    let checked = app.get_ref().clone();
+    super::run(move || checked.authenticate_scoped(&token, "metrics", crate::app::now())).await?;
+    Ok(scrape(app, m).await)
+}
+
+/// `GET /metrics` on the `metrics_listen` address: no token, since that
+/// address is meant to be reachable only by the scraper.
+pub async fn metrics_unauthenticated(app: State, m: web::Data<Metrics>) -> HttpResponse {
+    scrape(app, m).await
+}
+
+async fn scrape(app: State, m: web::Data<Metrics>) -> HttpResponse {
     let app = app.get_ref().clone();
     let desk = web::block(move || -> Result<(Counts, Counts, i64, i64), String> {
         let mut c = app.pool.get().map_err(|e| e.to_string())?;

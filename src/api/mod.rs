@@ -2,6 +2,7 @@
 //! call one use case on a blocking thread, and shape the answer. No SQL and
 //! no business rules here.
 
+pub mod body;
 pub mod metrics;
 mod outages;
 pub mod problem;
@@ -55,7 +56,7 @@ impl FromRequest for Caller {
 }
 
 /// The bearer token of a request, or why there is none.
-fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
     let unauthenticated = |why: &str| Problem::from(AppError::Unauthenticated(why.into()));
     let header = req
         .headers()
@@ -71,7 +72,7 @@ fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
 }
 
 /// Runs a use case on the blocking pool.
-async fn run<T, F>(f: F) -> Result<T, Problem>
+pub(crate) async fn run<T, F>(f: F) -> Result<T, Problem>
 where
     F: FnOnce() -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
@@ -158,11 +159,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/inbound/messages/{id}").route(web::get().to(inbound_raw)))
             .service(web::resource("/inbound/messages/{id}/accept").route(web::post().to(accept_inbound)))
             .service(web::resource("/inbound/messages/{id}/reject").route(web::post().to(reject_inbound)))
-            .service(
-                web::resource("/inbound/email")
-                    .app_data(web::PayloadConfig::new(crate::app::intake::MAX_MESSAGE_BYTES + 1024))
-                    .route(web::post().to(inbound_email)),
-            )
+            .service(web::resource("/inbound/email").route(web::post().to(inbound_email)))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Problem::not_found("no such endpoint under /api/v1"))
             })),
@@ -592,7 +589,14 @@ async fn openapi() -> HttpResponse {
     responses((status = 200, description = "Committed: what became of the message", body = crate::app::intake::IngestOutcome),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
         (status = 422, description = "The message can never be accepted", body = Problem), (status = 503, body = Problem)))]
-async fn inbound_email(app: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Problem> {
+async fn inbound_email(
+    app: State,
+    gate: web::Data<body::BodyGate>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    // Who is sending, and whether it may, before a byte of the body is
+    // read: a stranger's 25 MB must cost nothing but the refusal.
     let token = bearer_token(&req)?;
     let ct = req
         .headers()
@@ -607,11 +611,19 @@ async fn inbound_email(app: State, req: HttpRequest, body: web::Bytes) -> Result
             "send the raw message as message/rfc822",
         ));
     }
+    let checked = app.get_ref().clone();
+    let t = token.clone();
+    run(move || checked.authenticate_intake(&t, crate::app::now())).await?;
+    let limits = app.limits();
+    let limit = crate::app::intake::MAX_MESSAGE_BYTES;
+    body::check_declared_length(&req, limit)?;
+    let _permit = body::BodyGate::enter(&gate, limits.large_bodies_in_flight)?;
+    let within = std::time::Duration::from_secs(limits.body_seconds);
+    let raw = body::read_all(payload, limit, within).await?;
     let app = app.get_ref().clone();
     let outcome = web::block(move || -> Result<_, Problem> {
         let now = crate::app::now();
-        app.authenticate_intake(&token, now)?;
-        match app.ingest(&body, "http", now) {
+        match app.ingest(&raw, "http", now) {
             Ok(o) => Ok(o),
             Err(crate::app::intake::IngestFailure::Unacceptable(e)) => Err(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -24,6 +24,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds to wait before trying again, sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -34,7 +37,13 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u32) -> Problem {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Problem {
@@ -67,6 +76,9 @@ impl ResponseError for Problem {
         r.content_type("application/problem+json");
         if self.status == 401 {
             r.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Some(s) = self.retry_after {
+            r.insert_header(("Retry-After", s.to_string()));
         }
         r.json(self)
     }

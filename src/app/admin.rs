@@ -529,8 +529,8 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<String, AppError> {
         who.require_admin()?;
-        if !matches!(scope, "full" | "intake") {
-            return Err(invalid("scope", "expected full or intake"));
+        if !matches!(scope, "full" | "intake" | "metrics") {
+            return Err(invalid("scope", "expected full, intake or metrics"));
         }
         valid_text("name", name, 100)?;
         let mut raw = [0u8; 32];
@@ -571,6 +571,12 @@ impl App {
 
     /// Checks a token scoped to mail intake (and only intake).
     pub fn authenticate_intake(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        self.authenticate_scoped(token, "intake", now)
+    }
+
+    /// Checks a token of one narrow scope (`intake` or `metrics`): such a
+    /// token opens that one door and no other.
+    pub fn authenticate_scoped(&self, token: &str, scope: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let mut conn = self.conn()?;
         let found: Option<(ApiToken, User)> = api_tokens::table
             .inner_join(users::table)
@@ -584,10 +590,8 @@ impl App {
                 "the token is revoked, expired or its user disabled".into(),
             ));
         }
-        if tok.scope != "intake" {
-            return Err(AppError::Forbidden(
-                "mail intake takes a token with scope intake".into(),
-            ));
+        if tok.scope != scope {
+            return Err(AppError::Forbidden(format!("this takes a token with scope {scope}")));
         }
         Ok(())
     }
@@ -618,7 +622,7 @@ impl App {
             return Err(AppError::Unauthenticated("the user is disabled".into()));
         }
         if tok.scope != "full" {
-            return Err(AppError::Forbidden("this token is for mail intake only".into()));
+            return Err(AppError::Forbidden(format!("this token is for {} only", tok.scope)));
         }
         // Record use at most once a minute: a write per request would
         // serialise every read behind SQLite's single writer.

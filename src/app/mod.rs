@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod export;
 pub mod intake;
 pub mod jobs;
+pub mod limits;
 pub mod outages;
 pub mod outbox;
 pub mod reports;
@@ -203,6 +204,10 @@ pub struct App {
     reply_to_unknown_senders: std::sync::atomic::AtomicBool,
     /// The most a message's attachments may weigh together.
     attachment_limit: std::sync::atomic::AtomicUsize,
+    /// What one request may cost (`[limits]`).
+    limits: RwLock<Arc<limits::Limits>>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    trusted_proxies: RwLock<Arc<Vec<ipnet::IpNet>>>,
 }
 
 /// How long an authenticated token is trusted without reading the store
@@ -224,6 +229,22 @@ impl App {
 
     pub fn attachment_limit(&self) -> usize {
         self.attachment_limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_limits(&self, l: limits::Limits) {
+        *self.limits.write().expect("lock") = Arc::new(l);
+    }
+
+    pub fn limits(&self) -> Arc<limits::Limits> {
+        self.limits.read().expect("lock").clone()
+    }
+
+    pub fn set_trusted_proxies(&self, nets: Vec<ipnet::IpNet>) {
+        *self.trusted_proxies.write().expect("lock") = Arc::new(nets);
+    }
+
+    pub fn trusted_proxies(&self) -> Arc<Vec<ipnet::IpNet>> {
+        self.trusted_proxies.read().expect("lock").clone()
     }
 
     pub fn replies_to_unknown_senders(&self) -> bool {
@@ -254,6 +275,8 @@ impl App {
             token_cache: RwLock::new(HashMap::new()),
             reply_to_unknown_senders: std::sync::atomic::AtomicBool::new(false),
             attachment_limit: std::sync::atomic::AtomicUsize::new(intake::MAX_ATTACHMENT_BYTES),
+            limits: RwLock::new(Arc::new(limits::Limits::default())),
+            trusted_proxies: RwLock::new(Arc::new(Vec::new())),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

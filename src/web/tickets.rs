@@ -3,7 +3,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono_tz::Tz;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -250,15 +250,78 @@ async fn new_page(v: Viewer) -> Result<HttpResponse, WebError> {
     new_ticket_page(&v, json!({}), None, StatusCode::OK)
 }
 
-/// A multipart form: its text fields and its files. Text fields are capped;
-/// files are capped all together by the attachment limit (checked again by
-/// the use case).
-async fn read_multipart(mut mp: Multipart, limit: usize) -> Result<(Value, Vec<Upload>), WebError> {
+/// A multipart form: its text fields and its files.
+///
+/// The session (the `Viewer` extractor) and the CSRF token are checked
+/// before a byte of the body is read, so a stranger's upload costs nothing;
+/// the token therefore travels in the query string (`?csrf=`, which the
+/// forms' actions carry) or an `X-CSRF-Token` header. The whole body, part
+/// headers included, is capped at the attachment limit plus room for the
+/// text, and must arrive within `limits.body_seconds`; the parts are
+/// counted too. Files are capped again by the use case.
+async fn read_multipart(
+    v: &Viewer,
+    app: &State,
+    gate: &web::Data<crate::api::body::BodyGate>,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Value, Vec<Upload>), WebError> {
+    use crate::api::body::{self, BodyError, BodyGate};
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            web::Query::<CsrfQuery>::from_query(req.query_string())
+                .ok()
+                .map(|q| q.into_inner().csrf)
+        })
+        .unwrap_or_default();
+    v.check_csrf(&sent)?;
+    let limits = app.limits();
+    let limit = app.attachment_limit() + TEXT_ROOM;
+    let within = std::time::Duration::from_secs(limits.body_seconds);
+    let too_large = || WebError::Page {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        title: "Too large".into(),
+        detail: format!(
+            "a form may weigh {} MB at most, files included",
+            limit / (1024 * 1024)
+        ),
+    };
+    let refused = |e: BodyError| match e {
+        BodyError::TooLarge(_) => too_large(),
+        BodyError::TooSlow(_) => WebError::Page {
+            status: StatusCode::REQUEST_TIMEOUT,
+            title: "The form arrived too slowly".into(),
+            detail: format!("a form must arrive whole within {} s; send it again", within.as_secs()),
+        },
+        BodyError::Broken(e) => WebError::bad_request(format!("form: {e}")),
+    };
+    body::check_declared_length(req, limit).map_err(refused)?;
+    let _permit = BodyGate::enter(gate, limits.large_bodies_in_flight).map_err(|p| WebError::Page {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Busy".into(),
+        detail: p.detail,
+    })?;
+    let mut mp = Multipart::new(req.headers(), body::bounded(payload, limit, within));
+    let form_error = |e: actix_multipart::MultipartError| match e {
+        actix_multipart::MultipartError::Payload(p) => refused(body::classify(p, limit, within)),
+        other => WebError::bad_request(format!("form: {other}")),
+    };
     let mut fields = serde_json::Map::new();
     let mut files = Vec::new();
-    let mut total = 0usize;
+    let mut parts = 0usize;
     while let Some(item) = mp.next().await {
-        let mut field = item.map_err(|e| WebError::bad_request(format!("form: {e}")))?;
+        let mut field = item.map_err(form_error)?;
+        parts += 1;
+        if parts > limits.max_form_parts {
+            return Err(WebError::bad_request(format!(
+                "a form may have {} parts at most",
+                limits.max_form_parts
+            )));
+        }
         let name = field.name().unwrap_or_default().to_string();
         let filename = field
             .content_disposition()
@@ -270,16 +333,7 @@ async fn read_multipart(mut mp: Multipart, limit: usize) -> Result<(Value, Vec<U
             .unwrap_or_else(|| "application/octet-stream".into());
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| WebError::bad_request(format!("form: {e}")))?;
-            total += chunk.len();
-            if total > limit {
-                return Err(WebError::Page {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    title: "Too large".into(),
-                    detail: format!("files may weigh {} MB together at most", limit / (1024 * 1024)),
-                });
-            }
-            data.extend_from_slice(&chunk);
+            data.extend_from_slice(&chunk.map_err(form_error)?);
         }
         match filename {
             Some(f) if !f.is_empty() && !data.is_empty() => files.push(Upload {
@@ -299,14 +353,27 @@ async fn read_multipart(mut mp: Multipart, limit: usize) -> Result<(Value, Vec<U
     Ok((Value::Object(fields), files))
 }
 
+/// Room a form has beside its files: the longest description or reply
+/// (`limits.max_text_chars`, up to four bytes a character) and the rest.
+const TEXT_ROOM: usize = 4 * 1024 * 1024 + 64 * 1024;
+
+#[derive(Deserialize)]
+struct CsrfQuery {
+    csrf: String,
+}
+
 fn field<'a>(form: &'a Value, name: &str) -> &'a str {
     form.get(name).and_then(|v| v.as_str()).unwrap_or("")
 }
 
-async fn create(v: Viewer, app: State, mp: Multipart) -> Result<HttpResponse, WebError> {
-    let limit = app.attachment_limit() + 1024 * 1024;
-    let (form, files) = read_multipart(mp, limit).await?;
-    v.check_csrf(field(&form, "csrf"))?;
+async fn create(
+    v: Viewer,
+    app: State,
+    gate: web::Data<crate::api::body::BodyGate>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let (form, files) = read_multipart(&v, &app, &gate, &req, payload).await?;
     let severity = match field(&form, "severity")
         .parse::<u8>()
         .ok()
@@ -482,10 +549,15 @@ fn event_summary(data: &Value) -> Option<String> {
     })
 }
 
-async fn reply(v: Viewer, app: State, path: web::Path<String>, mp: Multipart) -> Result<HttpResponse, WebError> {
-    let limit = app.attachment_limit() + 1024 * 1024;
-    let (form, files) = read_multipart(mp, limit).await?;
-    v.check_csrf(field(&form, "csrf"))?;
+async fn reply(
+    v: Viewer,
+    app: State,
+    gate: web::Data<crate::api::body::BodyGate>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let (form, files) = read_multipart(&v, &app, &gate, &req, payload).await?;
     let reference = path.into_inner();
     let body = field(&form, "body").to_string();
     let internal = field(&form, "visibility") == "internal";

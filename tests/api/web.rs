@@ -81,8 +81,14 @@ impl Web {
         self.send(Method::POST, path, Some(form)).await
     }
 
-    /// A multipart form, as the pages with file inputs send it.
+    /// A multipart form, as the pages with file inputs send it: the CSRF
+    /// token in the form action's query string too, as the pages put it.
     async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], file: Option<(&str, &str)>) -> Page {
+        let path = match fields.iter().find(|(k, _)| *k == "csrf") {
+            Some((_, token)) => format!("{path}?csrf={token}"),
+            None => path.to_string(),
+        };
+        let path = path.as_str();
         let boundary = "sladesk-test-boundary";
         let mut body = String::new();
         for (k, v) in fields {
