@@ -80,13 +80,27 @@ where
     Ok(web::block(f).await??)
 }
 
-fn etag(v: &TicketView) -> String {
-    format!("\"{}\"", v.version)
+/// Staff: the ticket's version, which `If-Match` takes back. A customer:
+/// a digest of exactly what they are shown, so it moves when and only when
+/// their view does (an internal note must not move it).
+fn etag(v: &TicketView, customer: bool) -> String {
+    if customer {
+        use sha2::Digest;
+        let text = serde_json::to_vec(v).unwrap_or_default();
+        let digest: String = sha2::Sha256::digest(&text)
+            .iter()
+            .take(10)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("W/\"c{digest}\"")
+    } else {
+        format!("\"{}\"", v.version)
+    }
 }
 
-fn ticket_response(status: StatusCode, v: TicketView) -> HttpResponse {
+fn ticket_response(status: StatusCode, v: TicketView, customer: bool) -> HttpResponse {
     let mut r = HttpResponse::build(status);
-    r.insert_header((header::ETAG, etag(&v)));
+    r.insert_header((header::ETAG, etag(&v, customer)));
     if status == StatusCode::CREATED {
         r.insert_header((header::LOCATION, format!("/api/v1/tickets/{}", v.reference)));
     }
@@ -218,13 +232,22 @@ async fn create_ticket(
     body: web::Json<NewTicketRequest>,
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
+    let customer = who.role == crate::app::Role::Customer;
     let v = run(move || app.create_ticket(&who, body.into_inner(), crate::app::now())).await?;
-    Ok(ticket_response(StatusCode::CREATED, v))
+    Ok(ticket_response(StatusCode::CREATED, v, customer))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketFilter), security(("bearer" = [])),
     responses((status = 200, description = "One page, most urgent first by default", body = TicketPage), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem)))]
 async fn list_tickets(app: State, Caller(who): Caller, q: web::Query<TicketFilter>) -> Result<HttpResponse, Problem> {
+    if who.role == crate::app::Role::Customer
+        && let Some(field) = q.staff_only_given()
+    {
+        return Err(Problem {
+            field: Some(field.into()),
+            ..Problem::bad_request(format!("{field}: a filter for staff only"))
+        });
+    }
     let app = app.get_ref().clone();
     let page = run(move || app.list_tickets(&who, &q, crate::app::now())).await?;
     Ok(HttpResponse::Ok()
@@ -236,18 +259,60 @@ async fn list_tickets(app: State, Caller(who): Caller, q: web::Query<TicketFilte
     responses((status = 200, description = "The ticket; ETag is its version", body = TicketView), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
 async fn get_ticket(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
+    let customer = who.role == crate::app::Role::Customer;
     let v = run(move || app.get_ticket(&who, &path)).await?;
-    Ok(ticket_response(StatusCode::OK, v))
+    Ok(ticket_response(StatusCode::OK, v, customer))
 }
 
-#[utoipa::path(get, path = "/api/v1/tickets/{reference}/events", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
-    responses((status = 200, description = "The timeline; customers see public events only", body = Vec<EventView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
-async fn ticket_events(app: State, Caller(who): Caller, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+/// Paging through a ticket's timeline.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Events after this sequence number (from the `Link` header's next page).
+    after: Option<i32>,
+    /// Events before this sequence number (from the `Link` header's prev page).
+    before: Option<i32>,
+    /// At most this many, 1 to `limits.events_page` (the default).
+    limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/events", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123"), EventsQuery), security(("bearer" = [])),
+    responses((status = 200, description = "One page of the timeline, oldest first; customers see public events only. A `Link: <…>; rel=\"next\"` header points at the next page", body = Vec<EventView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
+async fn ticket_events(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let most = app.limits().events_page;
+    let limit = match q.limit {
+        None => most,
+        Some(n) if (1..=most).contains(&n) => n,
+        Some(_) => return Err(crate::app::invalid("limit", format!("expected 1 to {most}")).into()),
+    };
+    let cursor = match (q.after, q.before) {
+        (Some(_), Some(_)) => return Err(Problem::bad_request("give after or before, not both")),
+        (a, None) => crate::app::tickets::EventCursor::After(a),
+        (None, b) => crate::app::tickets::EventCursor::Before(b),
+    };
+    let reference = path.into_inner();
     let app = app.get_ref().clone();
-    let v = run(move || app.ticket_events(&who, &path)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(v))
+    let r = reference.clone();
+    let page = run(move || app.ticket_events_page(&who, &r, cursor, limit)).await?;
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CACHE_CONTROL, "no-store"));
+    let base = format!("/api/v1/tickets/{reference}/events");
+    let links: Vec<String> = [
+        page.next_after.map(|n| format!("<{base}?after={n}&limit={limit}>; rel=\"next\"")),
+        page.previous_before.map(|p| format!("<{base}?before={p}&limit={limit}>; rel=\"prev\"")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !links.is_empty() {
+        answer.insert_header((header::LINK, links.join(", ")));
+    }
+    Ok(answer.json(page.items))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{reference}/sla", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
@@ -291,8 +356,9 @@ async fn change(
 ) -> Result<HttpResponse, Problem> {
     let expected = if_match(req)?;
     let app = app.get_ref().clone();
+    let customer = who.role == crate::app::Role::Customer;
     let v = run(move || app.change_ticket(&who, &reference, &changes, expected, crate::app::now())).await?;
-    Ok(ticket_response(StatusCode::OK, v))
+    Ok(ticket_response(StatusCode::OK, v, customer))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{reference}/replies", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), request_body = ReplyBody, security(("bearer" = [])), responses((status = 200, description = "The changed ticket", body = TicketView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "The ticket's state does not allow it, or If-Match is stale", body = Problem), (status = 422, body = Problem)))]
@@ -350,8 +416,9 @@ async fn reopen_request(
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let reason = b.into_inner().reason;
+    let customer = who.role == crate::app::Role::Customer;
     let v = run(move || app.ask_to_reopen(&who, &path, &reason, crate::app::now())).await?;
-    Ok(ticket_response(StatusCode::OK, v))
+    Ok(ticket_response(StatusCode::OK, v, customer))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{reference}/{transition}", tag = "tickets",

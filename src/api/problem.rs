@@ -99,6 +99,9 @@ impl From<AppError> for Problem {
                 )
             },
             AppError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
+            AppError::RateLimited(why, after) => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", why).retry_after(after)
+            }
             AppError::Unauthenticated(why) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

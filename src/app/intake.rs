@@ -414,6 +414,16 @@ impl App {
             remote_addr: None,
         };
         let files = attachments_of(m);
+        let most = self.limits().max_attachments;
+        if files.len() > most {
+            return keep(
+                c,
+                IngestOutcome::Quarantined {
+                    reason: format!("{} attachments, over the limit of {most}", files.len()),
+                },
+                None,
+            );
+        }
         let total: usize = files.iter().map(|f| f.2.len()).sum();
         let limit = self.attachment_limit();
         if total > limit {
@@ -864,6 +874,13 @@ impl App {
                 }
             };
             let files = attachments_of(&m);
+            let most = self.limits().max_attachments;
+            if files.len() > most {
+                return Err(AppError::Conflict(format!(
+                    "the message has {} attachments, over the limit of {most}: reject it",
+                    files.len()
+                )));
+            }
             let (view, ticket_id) = self.ticket_from_mail(
                 c,
                 &m,

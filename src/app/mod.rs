@@ -48,6 +48,9 @@ pub enum AppError {
     Conflict(String),
     #[error("authentication required: {0}")]
     Unauthenticated(String),
+    /// Too many of one thing in a while: try again after this many seconds.
+    #[error("{0}")]
+    RateLimited(String, u32),
     #[error(transparent)]
     Command(#[from] crate::domain::ticket::CommandError),
     #[error(transparent)]

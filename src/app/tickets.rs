@@ -9,6 +9,7 @@
 //! retried from a fresh read, so no event is lost. A caller that sent
 //! `If-Match` gets a conflict instead of a retry.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -31,7 +32,6 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 diesel::alias!(users as assignees: Assignees);
 
 const MAX_SUBJECT: usize = 300;
-const MAX_BODY: usize = 100_000;
 const RETRIES: usize = 30;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -52,8 +52,6 @@ pub struct NewTicketRequest {
     pub source: Option<String>,
 }
 
-/// Most files one form may carry.
-const MAX_UPLOADS: usize = 10;
 
 /// A file sent from a page with a new ticket or a reply.
 #[derive(Debug, Clone)]
@@ -157,6 +155,47 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
+impl EventView {
+    /// What a customer may see of a public event: no routing (the queue a
+    /// ticket was raised into) and no staff identities (an agent's user id
+    /// in the recorded actor, their address as the actor), only that the
+    /// service desk did it.
+    fn seen_by(mut self, who: &Principal) -> EventView {
+        if who.role != Role::Customer {
+            return self;
+        }
+        if self.actor_role != "customer" {
+            self.actor = Some("Service desk".into());
+        }
+        if let Some(d) = self.data.as_object_mut() {
+            d.remove("queue");
+            if d.get("by").is_some_and(|b| b.get("agent").is_some()) {
+                d.insert("by".into(), serde_json::json!("service_desk"));
+            }
+        }
+        self
+    }
+}
+
+/// Where a page of a timeline starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventCursor {
+    /// The events after this sequence number; from the first if none.
+    After(Option<i32>),
+    /// The events before this sequence number; the latest if none.
+    Before(Option<i32>),
+}
+
+/// One page of a ticket's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    /// The cursor of the later page (`after`); none on the last.
+    pub next_after: Option<i32>,
+    /// The cursor of the earlier page (`before`); none on the first.
+    pub previous_before: Option<i32>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockDetail {
     /// kind, state, elapsed_seconds, target_seconds, due, breached_at, stopped_at and at_risk thresholds.
@@ -179,6 +218,8 @@ pub struct SlaDetail {
     pub severity: i32,
     pub response: ClockDetail,
     pub resolve: ClockDetail,
+    /// Staff only: when the scheduler next looks at the ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
 }
 
@@ -250,6 +291,23 @@ pub struct TicketFilter {
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
+}
+
+impl TicketFilter {
+    /// The first filter given that only staff may use: routing, assignment
+    /// and escalation timing, and the queue order (whose cursor carries the
+    /// next warning's instant).
+    pub fn staff_only_given(&self) -> Option<&'static str> {
+        [
+            ("queue", self.queue.is_some()),
+            ("assignee", self.assignee.is_some()),
+            ("at_risk", self.at_risk.is_some()),
+            ("sort", self.sort.as_deref() == Some("next_check_at")),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given)
+        .map(|(field, _)| field)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -512,7 +570,8 @@ impl App {
         req: NewTicketRequest,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        self.create_ticket_as_stored(who, req, &[], now).map(|v| v.seen_by(who))
+        let v = self.create_ticket_as_stored(who, req, &[], now)?;
+        self.shown_to(who, v)
     }
 
     /// Raises a ticket with files, as the web form sends them, in one transaction.
@@ -524,8 +583,8 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
         self.check_uploads(files)?;
-        self.create_ticket_as_stored(who, req, files, now)
-            .map(|v| v.seen_by(who))
+        let v = self.create_ticket_as_stored(who, req, files, now)?;
+        self.shown_to(who, v)
     }
 
     /// Applies changes and adds files in one transaction (a reply with attachments).
@@ -545,13 +604,24 @@ impl App {
                 "files go with public replies only: the customer sees every file of a ticket",
             ));
         }
-        self.change_ticket_as_stored(who, reference, changes, files, None, now)
-            .map(|v| v.seen_by(who))
+        let v = self.change_ticket_as_stored(who, reference, changes, files, None, now)?;
+        self.shown_to(who, v)
+    }
+
+    /// A description, reply, note or reason within `limits.max_text_chars`.
+    fn check_text_size(&self, field: &str, text: &str) -> Result<(), AppError> {
+        let most = self.limits().max_text_chars;
+        // Bytes bound characters from above: only a long text is counted.
+        if text.len() > most && text.chars().count() > most {
+            return Err(invalid(field, format!("at most {most} characters")));
+        }
+        Ok(())
     }
 
     fn check_uploads(&self, files: &[Upload]) -> Result<(), AppError> {
-        if files.len() > MAX_UPLOADS {
-            return Err(invalid("attachments", format!("at most {MAX_UPLOADS} files at once")));
+        let most = self.limits().max_attachments;
+        if files.len() > most {
+            return Err(invalid("attachments", format!("at most {most} files at once")));
         }
         let total: usize = files.iter().map(|f| f.data.len()).sum();
         if total > self.attachment_limit() {
@@ -592,12 +662,25 @@ impl App {
         if reason.is_empty() {
             return Err(invalid("reason", "say what is still wrong"));
         }
-        if reason.chars().count() > MAX_BODY {
-            return Err(invalid("reason", format!("at most {MAX_BODY} characters")));
-        }
+        self.check_text_size("reason", reason)?;
         no_nul("reason", reason)?;
         let mut conn = self.conn()?;
         conn.write(|c| {
+            // Each request mails staff: a customer may send only so many an
+            // hour, counted in the store so every process agrees.
+            let per_hour = self.limits().reopen_requests_per_hour;
+            let sent: i64 = crate::store::schema::audit_log::table
+                .filter(crate::store::schema::audit_log::actor_id.eq(who.user_id))
+                .filter(crate::store::schema::audit_log::action.eq("ticket.reopen_request"))
+                .filter(crate::store::schema::audit_log::at.gt(naive(now - chrono::Duration::hours(1))))
+                .count()
+                .get_result(c)?;
+            if sent >= i64::from(per_hour) {
+                return Err(AppError::RateLimited(
+                    format!("at most {per_hour} requests to reopen an hour; the desk has your earlier ones"),
+                    3600,
+                ));
+            }
             let l = self.load_ticket(c, who, reference)?;
             if l.ticket.status != Status::Resolved {
                 return Err(AppError::Conflict(format!(
@@ -660,12 +743,14 @@ impl App {
                 None,
                 now,
             )?;
-            Ok(view.seen_by(who))
+            Ok(view)
         })
+        .and_then(|v| self.shown_to(who, v))
     }
 
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
-        self.get_ticket_as_stored(who, reference).map(|v| v.seen_by(who))
+        let v = self.get_ticket_as_stored(who, reference)?;
+        self.shown_to(who, v)
     }
 
     /// Applies changes to a ticket, in order, in one transaction.
@@ -677,8 +762,8 @@ impl App {
         if_match: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        self.change_ticket_as_stored(who, reference, changes, &[], if_match, now)
-            .map(|v| v.seen_by(who))
+        let v = self.change_ticket_as_stored(who, reference, changes, &[], if_match, now)?;
+        self.shown_to(who, v)
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
@@ -686,9 +771,44 @@ impl App {
     pub fn list_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketPage, AppError> {
         let page = self.list_tickets_as_stored(who, f, now)?;
         Ok(TicketPage {
-            items: page.items.into_iter().map(|v| v.seen_by(who)).collect(),
+            items: self.all_shown_to(who, page.items)?,
             next: page.next,
         })
+    }
+
+    fn shown_to(&self, who: &Principal, v: TicketView) -> Result<TicketView, AppError> {
+        Ok(self.all_shown_to(who, vec![v])?.pop().expect("one in, one out"))
+    }
+
+    /// Views as `who` may see them. A customer's `version` and `updated_at`
+    /// count public events only: an internal note, a reassignment or the
+    /// scheduler's warning must not show as a change (nor move the ETag).
+    fn all_shown_to(&self, who: &Principal, views: Vec<TicketView>) -> Result<Vec<TicketView>, AppError> {
+        let mut views: Vec<TicketView> = views.into_iter().map(|v| v.seen_by(who)).collect();
+        if who.role != Role::Customer || views.is_empty() {
+            return Ok(views);
+        }
+        let refs: Vec<&str> = views.iter().map(|v| v.reference.as_str()).collect();
+        let mut conn = self.conn()?;
+        let marks: Vec<(String, i64, Option<NaiveDateTime>)> = tickets::table
+            .inner_join(ticket_events::table)
+            .filter(tickets::reference.eq_any(&refs))
+            .filter(ticket_events::visibility.eq("public"))
+            .group_by(tickets::reference)
+            .select((
+                tickets::reference,
+                diesel::dsl::count(ticket_events::seq),
+                diesel::dsl::max(ticket_events::at),
+            ))
+            .load(&mut conn)?;
+        let marks: HashMap<String, (i64, Option<NaiveDateTime>)> =
+            marks.into_iter().map(|(r, n, at)| (r, (n, at))).collect();
+        for v in &mut views {
+            let (n, at) = marks.get(&v.reference).cloned().unwrap_or((0, None));
+            v.version = n;
+            v.updated_at = at.map(utc).unwrap_or(v.created_at);
+        }
+        Ok(views)
     }
 }
 
@@ -701,7 +821,18 @@ impl App {
         who: &Principal,
         reference: &str,
     ) -> Result<i64, AppError> {
-        Ok(self.load_ticket(conn, who, reference)?.row.id)
+        let reference = parse_reference(reference)?;
+        let not_found = || AppError::NotFound(format!("ticket {reference}"));
+        let (id, org): (i64, i64) = tickets::table
+            .filter(tickets::reference.eq(&reference))
+            .select((tickets::id, tickets::organisation_id))
+            .first(conn)
+            .optional()?
+            .ok_or_else(not_found)?;
+        if who.role == Role::Customer && who.organisation_id != Some(org) {
+            return Err(not_found());
+        }
+        Ok(id)
     }
 
     fn load_ticket(&self, conn: &mut DbConnection, who: &Principal, reference: &str) -> Result<Loaded, AppError> {
@@ -773,9 +904,7 @@ impl App {
         if req.description.trim().is_empty() {
             return Err(invalid("description", "must not be empty"));
         }
-        if req.description.chars().count() > MAX_BODY {
-            return Err(invalid("description", format!("at most {MAX_BODY} characters")));
-        }
+        self.check_text_size("description", &req.description)?;
         no_nul("subject", &req.subject)?;
         no_nul("description", &req.description)?;
         let source = req.source.clone().unwrap_or_else(|| "api".into());
@@ -1015,33 +1144,83 @@ impl App {
     }
 
     /// The timeline; customers see public events only.
+    /// A ticket's whole timeline, for the export (which writes every event).
     pub fn ticket_events(&self, who: &Principal, reference: &str) -> Result<Vec<EventView>, AppError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.ticket_events_page(who, reference, EventCursor::After(after), 1000)?;
+            all.extend(page.items);
+            match page.next_after {
+                Some(n) => after = Some(n),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One page of a ticket's timeline, oldest first: at most `limit` events
+    /// (capped at 1000) where the cursor says, with cursors to the pages on
+    /// either side. Customers see public events only, and the cursors count
+    /// only those.
+    pub fn ticket_events_page(
+        &self,
+        who: &Principal,
+        reference: &str,
+        cursor: EventCursor,
+        limit: usize,
+    ) -> Result<EventPage, AppError> {
+        let limit = limit.clamp(1, 1000);
         let mut conn = self.conn()?;
-        let loaded = self.load_ticket(&mut conn, who, reference)?;
+        let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
         let mut q = ticket_events::table
             .left_join(users::table.on(ticket_events::actor_id.eq(users::id.nullable())))
-            .filter(ticket_events::ticket_id.eq(loaded.row.id))
-            .order(ticket_events::seq)
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .limit(limit as i64 + 1)
             .into_boxed();
+        q = match cursor {
+            EventCursor::After(a) => q.filter(ticket_events::seq.gt(a.unwrap_or(-1))).order(ticket_events::seq),
+            EventCursor::Before(b) => q
+                .filter(ticket_events::seq.lt(b.unwrap_or(i32::MAX)))
+                .order(ticket_events::seq.desc()),
+        };
         if who.role == Role::Customer {
             q = q.filter(ticket_events::visibility.eq("public"));
         }
-        let rows: Vec<(EventRow, Option<String>)> = q
+        let mut rows: Vec<(EventRow, Option<String>)> = q
             .select((EventRow::as_select(), users::email.nullable()))
             .load(&mut conn)?;
-        Ok(rows
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let backwards = matches!(cursor, EventCursor::Before(_));
+        if backwards {
+            rows.reverse();
+        }
+        let (first, last) = (rows.first().map(|r| r.0.seq), rows.last().map(|r| r.0.seq));
+        let (next_after, previous_before) = match cursor {
+            EventCursor::After(a) => (last.filter(|_| more), a.and(first)),
+            EventCursor::Before(b) => (b.and(last), first.filter(|_| more)),
+        };
+        let items = rows
             .into_iter()
-            .map(|(e, email)| EventView {
-                seq: e.seq,
-                at: utc(e.at),
-                actor: email,
-                actor_role: e.actor_role,
-                kind: e.kind,
-                visibility: e.visibility,
-                body: e.body,
-                data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+            .map(|(e, email)| {
+                EventView {
+                    seq: e.seq,
+                    at: utc(e.at),
+                    actor: email,
+                    actor_role: e.actor_role,
+                    kind: e.kind,
+                    visibility: e.visibility,
+                    body: e.body,
+                    data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+                }
+                .seen_by(who)
             })
-            .collect())
+            .collect();
+        Ok(EventPage {
+            items,
+            next_after,
+            previous_before,
+        })
     }
 
     /// The SLA as the core computes it now.
@@ -1072,9 +1251,17 @@ impl App {
             Countdown::of(&v.response, calendar, now),
             Countdown::of(&v.resolve, calendar, now),
         ];
-        let detail = |c: ClockView| ClockDetail {
-            remaining_seconds: c.target_seconds.map(|t| (t - c.elapsed_seconds).max(0)),
-            clock: c,
+        let customer = who.role == Role::Customer;
+        let detail = |mut c: ClockView| {
+            // The escalation thresholds are the desk's own timing: a
+            // customer sees targets and due instants, not when staff are warned.
+            if customer {
+                c.at_risk.clear();
+            }
+            ClockDetail {
+                remaining_seconds: c.target_seconds.map(|t| (t - c.elapsed_seconds).max(0)),
+                clock: c,
+            }
         };
         let detail = SlaDetail {
             reference: l.row.reference.clone(),
@@ -1088,7 +1275,7 @@ impl App {
             time_zone: l.policy.time_zone.name().to_string(),
             region: l.region.as_str().to_string(),
             severity: l.ticket.severity.number() as i32,
-            next_check_at: v.next_check_at,
+            next_check_at: v.next_check_at.filter(|_| !customer),
             response: detail(v.response),
             resolve: detail(v.resolve),
         };
@@ -1113,9 +1300,7 @@ impl App {
                 if b.trim().is_empty() {
                     return Err(invalid("body", "must not be empty"));
                 }
-                if b.chars().count() > MAX_BODY {
-                    return Err(invalid("body", format!("at most {MAX_BODY} characters")));
-                }
+                self.check_text_size("body", b)?;
                 no_nul("body", b)?;
             }
         }
@@ -1352,8 +1537,16 @@ impl App {
         if !(1..=200).contains(&limit) {
             return Err(invalid("limit", "expected 1 to 200"));
         }
+        let customer = who.role == Role::Customer;
+        // Routing, assignment and escalation timing are the desk's own: as
+        // filters they would answer questions about them, and the queue
+        // order (whose cursor carries the next warning's instant) too.
+        if customer && let Some(field) = f.staff_only_given() {
+            return Err(invalid(field, "a filter for staff only"));
+        }
         let by_created = match f.sort.as_deref() {
-            None | Some("next_check_at") => false,
+            None => customer,
+            Some("next_check_at") => false,
             Some("created") => true,
             Some(other) => {
                 return Err(invalid(

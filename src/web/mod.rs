@@ -302,6 +302,7 @@ impl From<AppError> for WebError {
                 format!("{field}: {message}"),
             ),
             AppError::Conflict(m) => page(StatusCode::CONFLICT, "That cannot be done now", m),
+            AppError::RateLimited(m, _) => page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", m),
             AppError::Command(c) => page(StatusCode::CONFLICT, "That cannot be done now", c.to_string()),
             AppError::Store(s) => WebError::internal(s.to_string()),
         }

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use super::{
     Refusal, State, Viewer, WebError, duration_text, page, page_with_status, redirect, run, run_form, when, when_opt,
 };
-use crate::app::tickets::{Change, ClockSummary, Countdown, NewTicketRequest, TicketFilter, TicketView, Upload};
+use crate::app::tickets::{
+    Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView, Upload,
+};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
 use crate::domain::ticket::{Severity, Status};
@@ -410,6 +412,9 @@ async fn create(
 #[derive(Deserialize)]
 struct Done {
     done: Option<String>,
+    /// Paging through the timeline: the latest page unless one is given.
+    after: Option<i32>,
+    before: Option<i32>,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -432,13 +437,18 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
 }
 
 async fn show(v: Viewer, app: State, path: web::Path<String>, q: web::Query<Done>) -> Result<HttpResponse, WebError> {
-    ticket_page(
+    let cursor = match (q.after, q.before) {
+        (Some(a), _) => EventCursor::After(Some(a)),
+        (None, b) => EventCursor::Before(b),
+    };
+    ticket_page_at(
         &v,
         app,
         path.into_inner(),
         notice(q.done.as_deref()),
         None,
         StatusCode::OK,
+        cursor,
     )
     .await
 }
@@ -451,6 +461,20 @@ async fn ticket_page(
     error: Option<Refusal>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
+    ticket_page_at(v, app, reference, notice, error, status, EventCursor::Before(None)).await
+}
+
+/// A ticket's page showing one page of its timeline (`limits.events_page`
+/// events), with links to the earlier and later ones.
+async fn ticket_page_at(
+    v: &Viewer,
+    app: State,
+    reference: String,
+    notice: Option<&str>,
+    error: Option<Refusal>,
+    status: StatusCode,
+    cursor: EventCursor,
+) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
     let staff = who.role.is_staff();
@@ -458,7 +482,7 @@ async fn ticket_page(
         let now = crate::app::now();
         let t = app.get_ticket(&who, &reference)?;
         let (sla, cds) = app.ticket_sla_with_countdowns(&who, &reference, now)?;
-        let events = app.ticket_events(&who, &reference)?;
+        let events = app.ticket_events_page(&who, &reference, cursor, app.limits().events_page)?;
         let files = app.ticket_attachments(&who, &reference)?;
         let queues = if staff { app.list_queues(&who)? } else { Vec::new() };
         Ok((t, sla, cds, events, files, queues))
@@ -473,6 +497,7 @@ async fn ticket_page(
     staff_emails.sort();
     staff_emails.dedup();
     let timeline: Vec<Value> = events
+        .items
         .iter()
         .map(|e| {
             json!({
@@ -517,6 +542,8 @@ async fn ticket_page(
                 "region": sla.region,
             },
             "timeline": timeline,
+            "earlier": events.previous_before,
+            "later": events.next_after,
             "files": files,
             "agents": agents,
             "queues": queue_opts,
