@@ -72,6 +72,7 @@ fn main() {
             lead: Some("alice@desk.example".into()),
             members: vec!["alice@desk.example".into()],
             default_severity: Some(3),
+            customer_selectable: false,
         },
         setup,
     )
@@ -149,6 +150,7 @@ fn main() {
             notified_at: None,
             organisations: Affected::All("all".into()),
             description: "Storage failover".into(),
+            public_description: None,
         },
         setup,
     )

@@ -80,6 +80,7 @@ fn main() {
             lead: Some("alice@desk.example".into()),
             members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
             default_severity: Some(3),
+            customer_selectable: false,
         },
         now,
     )

@@ -245,8 +245,12 @@ enum OutageCommand {
         orgs: Vec<String>,
         #[arg(long)]
         all: bool,
+        /// The staff's own account.
         #[arg(long)]
         description: String,
+        /// What customers are told (without it: the kind alone).
+        #[arg(long)]
+        public_description: Option<String>,
     },
     /// Ends an ongoing outage.
     End {
@@ -356,6 +360,9 @@ enum QueueCommand {
         /// Severity of tickets that do not say (1–4, default 3).
         #[arg(long)]
         default_severity: Option<i32>,
+        /// Customers may choose this queue when raising a ticket.
+        #[arg(long)]
+        customer_selectable: bool,
     },
 }
 
@@ -758,6 +765,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     orgs,
                     all,
                     description,
+                    public_description,
                 } => {
                     if all != orgs.is_empty() {
                         return Err(Failure("give --org (repeatable) or --all".into(), 2));
@@ -773,6 +781,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                             crate::app::outages::Affected::Some(orgs)
                         },
                         description,
+                        public_description,
                     };
                     let v = open_app(&db)?
                         .create_outage(&Principal::operator(), req, crate::app::now())
@@ -967,6 +976,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     lead,
                     members,
                     default_severity,
+                    customer_selectable,
                 },
         } => {
             let app = open_app(&db)?;
@@ -980,6 +990,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         lead,
                         members,
                         default_severity,
+                        customer_selectable,
                     },
                     crate::app::now(),
                 )

@@ -66,6 +66,8 @@ struct DemoQueue {
     lead: String,
     members: Vec<String>,
     default_severity: i32,
+    #[serde(default)]
+    customer_selectable: bool,
 }
 
 /// A small deterministic generator (xorshift64*): the demo needs
@@ -197,6 +199,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
                 lead: Some(q.lead.clone()),
                 members: q.members.clone(),
                 default_severity: Some(q.default_severity),
+                customer_selectable: q.customer_selectable,
             },
             now - Duration::days(120),
         )
@@ -234,16 +237,19 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
             _ => Severity::S4,
         };
         let queue = if dice.chance(30) { "platform" } else { "service-desk" };
+        // Raised as the desk routes and triages what customers send: the
+        // severity and queue are the desk's to set (a customer chooses
+        // neither unless their contract lets them).
         let view = app
             .create_ticket(
-                &contact,
+                &op,
                 NewTicketRequest {
                     subject: desk.subjects[dice.below(desk.subjects.len() as u64) as usize].clone(),
                     description: "Reported by the customer; see the first message for details.".into(),
                     severity: Some(severity),
                     queue: Some(queue.into()),
-                    organisation: None,
-                    requester: None,
+                    organisation: Some(org.slug.clone()),
+                    requester: Some(contact.email.clone()),
                     source: Some(if dice.chance(60) { "email" } else { "web" }.into()),
                 },
                 received,

@@ -112,6 +112,8 @@ pub struct QueueView {
     pub lead: Option<String>,
     pub default_severity: i32,
     pub members: Vec<String>,
+    /// Whether customers may choose it when raising a ticket.
+    pub customer_selectable: bool,
 }
 
 /// What is needed to add an organisation.
@@ -159,6 +161,9 @@ pub struct NewQueueRequest {
     #[serde(default)]
     pub members: Vec<String>,
     pub default_severity: Option<i32>,
+    /// Whether customers may choose it when raising a ticket (default no).
+    #[serde(default)]
+    pub customer_selectable: bool,
 }
 
 fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
@@ -680,6 +685,7 @@ impl App {
                     lead_id: lead.as_ref().map(|l| l.id),
                     default_severity: severity,
                     created_at: naive(now),
+                    customer_selectable: req.customer_selectable,
                 })
                 .execute(c)?;
             let row: Queue = queues::table
@@ -698,6 +704,7 @@ impl App {
                 name: row.name,
                 inbound_address: row.inbound_address,
                 lead: req.lead.clone(),
+                customer_selectable: row.customer_selectable,
                 default_severity: row.default_severity,
                 members: req.members.clone(),
             })
@@ -731,6 +738,7 @@ impl App {
                 inbound_address: q.inbound_address,
                 lead,
                 default_severity: q.default_severity,
+                customer_selectable: q.customer_selectable,
             })
             .collect())
     }

@@ -86,10 +86,14 @@ impl App {
             .filter(|u| u.organisation.as_deref() == Some(slug))
             .collect();
         put("contacts.json".into(), json(&people))?;
-        put(
-            "outages.json".into(),
-            json(&self.list_outages(who, None, Some(slug), now)?),
-        )?;
+        // The export goes to the customer: outages as they see them, not
+        // the staff's account or the other organisations affected.
+        let outages: Vec<_> = self
+            .list_outages(who, None, Some(slug), now)?
+            .into_iter()
+            .map(|o| o.for_customer(slug))
+            .collect();
+        put("outages.json".into(), json(&outages))?;
 
         let references: Vec<String> = tickets::table
             .filter(tickets::organisation_id.eq(org.id))

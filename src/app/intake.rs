@@ -345,15 +345,15 @@ impl App {
             .map(|s| s.trim().trim_matches(['<', '>']).to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| synthetic_message_id(raw));
+        let from = addr_list(m, "from").into_iter().next();
         if let Some(first) = inbound_messages::table
-            .filter(inbound_messages::message_id.eq(&message_id))
+            .filter(inbound_messages::dedup_key.eq(dedup_key(&message_id, from.as_deref())))
             .select(inbound_messages::outcome)
             .first::<String>(c)
             .optional()?
         {
             return Ok(IngestOutcome::Duplicate { first_outcome: first });
         }
-        let from = addr_list(m, "from").into_iter().next();
         let subject = m.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let keep = |c: &mut DbConnection, outcome: IngestOutcome, ticket: Option<i64>| {
             record(
@@ -688,6 +688,13 @@ impl App {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// What makes two deliveries the same message: its Message-ID from the
+/// same sender. Keyed by the Message-ID alone, anyone could pick the ID a
+/// contact's mail will carry and have that mail dropped as a duplicate.
+pub(crate) fn dedup_key(message_id: &str, from: Option<&str>) -> String {
+    format!("{message_id} {}", from.unwrap_or("").to_ascii_lowercase())
+}
+
 fn record(
     c: &mut DbConnection,
     message_id: &str,
@@ -708,6 +715,7 @@ fn record(
     diesel::insert_into(inbound_messages::table)
         .values(NewInbound {
             message_id,
+            dedup_key: &dedup_key(message_id, from),
             via,
             received_at: naive(now),
             from_address: from,

@@ -35,7 +35,11 @@ pub struct NewOutageRequest {
     /// `"all"`, or the slugs of the organisations affected.
     #[schema(value_type = Object)]
     pub organisations: Affected,
+    /// The staff's own account: never shown to customers.
     pub description: String,
+    /// What customers are told; without it they see the kind alone.
+    #[serde(default)]
+    pub public_description: Option<String>,
 }
 
 /// A change to an outage; absent fields stay as they are. `end` ends an
@@ -48,6 +52,7 @@ pub struct OutagePatch {
     pub end: Option<DateTime<Utc>>,
     pub notified_at: Option<DateTime<Utc>>,
     pub description: Option<String>,
+    pub public_description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -58,10 +63,32 @@ pub struct OutageView {
     pub end: Option<DateTime<Utc>>,
     pub ongoing: bool,
     pub notified_at: Option<DateTime<Utc>>,
-    /// `"all"`, or the slugs of the organisations affected.
+    /// `"all"`, or the slugs of the organisations affected. A customer is
+    /// shown their own organisation only.
     #[schema(value_type = Object)]
     pub organisations: Affected,
+    /// Staff: their own account. A customer: what they are told.
     pub description: String,
+    /// Staff only: what customers are told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_description: Option<String>,
+}
+
+impl OutageView {
+    /// The outage as a customer of `own` sees it: no other organisation
+    /// named, and the customer-facing text in place of the staff's.
+    pub fn for_customer(mut self, own: &str) -> OutageView {
+        self.organisations = Affected::Some(vec![own.to_string()]);
+        self.description = self.public_description.take().unwrap_or_else(|| {
+            match self.kind.as_str() {
+                "planned_maintenance" => "Planned maintenance",
+                "emergency_maintenance" => "Emergency maintenance",
+                _ => "Platform issue",
+            }
+            .to_string()
+        });
+        self
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -104,6 +131,22 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
     Ok(s.trim().to_string())
 }
 
+/// A customer-facing text, if given and not blank.
+fn optional_text(field: &str, s: Option<&str>) -> Result<Option<String>, AppError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(t) => text(field, t, 2000).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A customer's organisation's slug.
+fn own_slug(c: &mut DbConnection, who: &Principal) -> Result<String, AppError> {
+    let o = who
+        .organisation_id
+        .ok_or_else(|| AppError::Forbidden("a customer without an organisation".into()))?;
+    Ok(organisations::table.find(o).select(organisations::slug).first(c)?)
+}
+
 /// The organisation ids named, or None for all.
 fn resolve_affected(c: &mut DbConnection, field: &str, a: &Affected) -> Result<Option<Vec<i64>>, AppError> {
     match a {
@@ -143,6 +186,7 @@ struct OutageRow {
     notified_at: Option<chrono::NaiveDateTime>,
     all_organisations: bool,
     description: String,
+    public_description: Option<String>,
 }
 
 fn check_period(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<(), AppError> {
@@ -169,6 +213,7 @@ impl App {
         let kind: OutageKind = req.kind.parse().map_err(|e: String| invalid("kind", e))?;
         check_period(req.start, req.end)?;
         let description = text("description", &req.description, 2000)?;
+        let public_description = optional_text("public_description", req.public_description.as_deref())?;
         let mut conn = self.conn()?;
         conn.write(|c| {
             let affected = resolve_affected(c, "organisations", &req.organisations)?;
@@ -180,6 +225,7 @@ impl App {
                     outages::notified_at.eq(req.notified_at.map(naive)),
                     outages::all_organisations.eq(affected.is_none()),
                     outages::description.eq(&description),
+                    outages::public_description.eq(&public_description),
                     outages::created_by.eq((who.user_id > 0).then_some(who.user_id)),
                     outages::created_at.eq(naive(now)),
                     outages::updated_at.eq(naive(now)),
@@ -215,6 +261,7 @@ impl App {
             Some(d) => Some(text("description", d, 2000)?),
             None => None,
         };
+        let public_description = optional_text("public_description", patch.public_description.as_deref())?;
         let mut conn = self.conn()?;
         conn.write(|c| {
             let row: OutageRow = outages::table
@@ -233,6 +280,7 @@ impl App {
                     outages::ends_at.eq(end.map(naive)),
                     outages::notified_at.eq(patch.notified_at.map(naive).or(row.notified_at)),
                     outages::description.eq(description.unwrap_or(row.description.clone())),
+                    outages::public_description.eq(public_description.or(row.public_description.clone())),
                     outages::updated_at.eq(naive(now)),
                 ))
                 .execute(c)?;
@@ -274,27 +322,32 @@ impl App {
             q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
         }
         let ids: Vec<i64> = q.order((outages::starts_at.desc(), outages::id.desc())).load(c)?;
-        ids.into_iter().map(|id| self.outage_view(c, id, now)).collect()
+        let views: Vec<OutageView> = ids
+            .into_iter()
+            .map(|id| self.outage_view(c, id, now))
+            .collect::<Result<_, _>>()?;
+        match who.role {
+            Role::Customer => {
+                let own = own_slug(c, who)?;
+                Ok(views.into_iter().map(|v| v.for_customer(&own)).collect())
+            }
+            _ => Ok(views),
+        }
     }
 
     pub fn get_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
         let mut conn = self.conn()?;
         let view = self.outage_view(&mut conn, id, now)?;
         if who.role == Role::Customer {
-            let mine = match (&view.organisations, who.organisation_id) {
-                (Affected::All(_), _) => true,
-                (Affected::Some(slugs), Some(o)) => {
-                    let slug: String = organisations::table
-                        .find(o)
-                        .select(organisations::slug)
-                        .first(&mut conn)?;
-                    slugs.contains(&slug)
-                }
-                _ => false,
+            let own = own_slug(&mut conn, who)?;
+            let mine = match &view.organisations {
+                Affected::All(_) => true,
+                Affected::Some(slugs) => slugs.contains(&own),
             };
             if !mine {
                 return Err(AppError::NotFound(format!("outage {id}")));
             }
+            return Ok(view.for_customer(&own));
         }
         Ok(view)
     }
@@ -327,6 +380,7 @@ impl App {
             notified_at: row.notified_at.map(utc),
             organisations,
             description: row.description,
+            public_description: row.public_description,
         })
     }
 

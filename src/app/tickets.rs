@@ -913,10 +913,55 @@ impl App {
         }
         let mut conn = self.conn()?;
         conn.write(|c| {
+            let (req, asked) = self.customer_choices(c, who, req.clone())?;
             let v = self.create_ticket_in(c, who, &req, &source, now)?;
             self.store_uploads(c, &v.reference, files, now)?;
+            if let Some(asked) = asked {
+                // As for mail: agents decide, and are told what was asked.
+                let note = format!(
+                    "The customer asked for severity {}, but {} may not declare severity, so the queue's default \
+                     applies. Change it if the request warrants it.",
+                    asked.number(),
+                    v.organisation
+                );
+                return self.change_ticket_in(c, &super::Principal::operator(), &v.reference, &[Change::Note(note)], now);
+            }
             Ok(v)
         })
+    }
+
+    /// What a customer may choose when raising a ticket: a queue only among
+    /// those marked customer-selectable (an unknown slug gets the same
+    /// answer, so slugs cannot be enumerated), and a severity only where
+    /// their organisation may declare one; otherwise the severity they
+    /// asked for is set aside (returned) and the queue's default applies.
+    fn customer_choices(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        mut req: NewTicketRequest,
+    ) -> Result<(NewTicketRequest, Option<Severity>), AppError> {
+        if who.role != Role::Customer {
+            return Ok((req, None));
+        }
+        if let Some(slug) = &req.queue {
+            let selectable: i64 = queues::table
+                .filter(queues::slug.eq(slug))
+                .filter(queues::customer_selectable.eq(true))
+                .count()
+                .get_result(c)?;
+            if selectable == 0 {
+                return Err(invalid("queue", "not a queue you can choose; leave it out"));
+            }
+        }
+        let may_declare: bool = organisations::table
+            .find(who.organisation_id.unwrap_or(-1))
+            .select(organisations::may_declare_severity)
+            .first(c)
+            .optional()?
+            .unwrap_or(false);
+        let asked = if may_declare { None } else { req.severity.take() };
+        Ok((req, asked))
     }
 
     fn store_uploads(

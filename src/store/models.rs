@@ -106,6 +106,7 @@ pub struct Queue {
     pub lead_id: Option<i64>,
     pub default_severity: i32,
     pub created_at: NaiveDateTime,
+    pub customer_selectable: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -117,6 +118,7 @@ pub struct NewQueue<'a> {
     pub lead_id: Option<i64>,
     pub default_severity: i32,
     pub created_at: NaiveDateTime,
+    pub customer_selectable: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -279,6 +281,7 @@ pub struct HolidaySet {
 #[diesel(table_name = inbound_messages)]
 pub struct NewInbound<'a> {
     pub message_id: &'a str,
+    pub dedup_key: &'a str,
     pub via: &'a str,
     pub received_at: NaiveDateTime,
     pub from_address: Option<&'a str>,

@@ -59,6 +59,7 @@ diesel::table! {
         lead_id -> Nullable<BigInt>,
         default_severity -> Integer,
         created_at -> Timestamp,
+        customer_selectable -> Bool,
     }
 }
 
@@ -157,6 +158,7 @@ diesel::table! {
     inbound_messages (id) {
         id -> BigInt,
         message_id -> Text,
+        dedup_key -> Text,
         via -> Text,
         received_at -> Timestamp,
         from_address -> Nullable<Text>,
@@ -237,6 +239,7 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        public_description -> Nullable<Text>,
     }
 }
 

@@ -313,6 +313,7 @@ struct OutageForm {
     notified: Option<String>,
     scope: Option<String>,
     description: String,
+    public_description: Option<String>,
     csrf: String,
 }
 
@@ -349,7 +350,7 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
     let f = form.into_inner();
     let tz = v.tz();
     let echo =
-        json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description});
+        json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description, "public_description": f.public_description});
     let a = app.get_ref().clone();
     let who = v.who();
     let outcome = run_form(move || {
@@ -364,6 +365,7 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
                     slug => Affected::Some(vec![slug.to_string()]),
                 },
                 description: f.description.clone(),
+                public_description: f.public_description.clone(),
             })
         })();
         req.and_then(|r| a.create_outage(&who, r, crate::app::now()))
@@ -398,6 +400,7 @@ async fn end_outage(
             end: Some(now),
             notified_at: None,
             description: None,
+            public_description: None,
         };
         app.patch_outage(&who, id, patch, now)
     })
@@ -568,6 +571,7 @@ async fn admin_post(
                     lead: opt(f, "lead"),
                     members: list(f, "members"),
                     default_severity: opt(f, "default_severity").and_then(|s| s.parse().ok()),
+                    customer_selectable: false,
                 };
                 let q = a.create_queue(&who, req, now)?;
                 Ok((format!("Queue {} added.", q.slug), None))

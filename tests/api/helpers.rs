@@ -168,8 +168,9 @@ fn seed(app: &App) -> Vec<String> {
                 monthly_charge_pence: 250_000,
                 contract_start: None,
                 contract_end: None,
-                // Globex (Platinum) may declare severity by mail; Acme may not.
-                may_declare_severity: slug == "globex",
+                // Both may declare severity (by mail and when raising a
+                // ticket); tests of an organisation that may not add one.
+                may_declare_severity: true,
                 account_contact: Some(format!("accounts@{slug}.example")),
             },
             now,
@@ -209,6 +210,7 @@ fn seed(app: &App) -> Vec<String> {
                 lead: Some("alice@desk.example".into()),
                 members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
                 default_severity: Some(3),
+                customer_selectable: false,
             },
             now,
         )
@@ -218,6 +220,48 @@ fn seed(app: &App) -> Vec<String> {
         .iter()
         .map(|(email, ..)| app.create_token(&op, email, "test", "full", None, now).unwrap())
         .collect()
+}
+
+/// An organisation that may not declare severity (Bronze, Northern Ireland), with
+/// one contact, `ian@initech.example`; returns the contact's token.
+pub async fn initech(t: &TestApp) -> String {
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let op = Principal::operator();
+        let now = sladesk::app::now();
+        app.create_organisation(
+            &op,
+            NewOrganisationRequest {
+                slug: "initech".into(),
+                name: "Initech Ltd".into(),
+                tier: "bronze".into(),
+                region: "northern-ireland".into(),
+                email_domains: vec!["initech.example".into()],
+                monthly_charge_pence: 100_000,
+                contract_start: None,
+                contract_end: None,
+                may_declare_severity: false,
+                account_contact: None,
+            },
+            now,
+        )
+        .unwrap();
+        app.create_user(
+            &op,
+            NewUserRequest {
+                email: "ian@initech.example".into(),
+                name: None,
+                role: Role::Customer,
+                organisation: Some("initech".into()),
+                password: None,
+            },
+            now,
+        )
+        .unwrap();
+        app.create_token(&op, "ian@initech.example", "test", "full", None, now).unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 /// A response read whole: status, content type and JSON body.
@@ -302,6 +346,24 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
         self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    /// A token of scope `metrics`, for the scraper.
+    pub async fn metrics_token(&self) -> String {
+        let app = self.app.clone();
+        tokio::task::spawn_blocking(move || {
+            app.create_token(
+                &Principal::operator(),
+                "admin@desk.example",
+                "scraper",
+                "metrics",
+                None,
+                sladesk::app::now(),
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap()
     }
 
     /// A customer raises a ticket; returns its reference.

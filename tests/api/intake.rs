@@ -565,9 +565,10 @@ async fn a_severity_declared_in_the_subject_counts_only_where_allowed(db: Db) {
     let theirs = t.get(&format!("/api/v1/tickets/{reference}/events"), &t.gina).await;
     assert!(!theirs.text.contains("declared severity"), "{}", theirs.text);
 
-    // Acme may not: the queue's default applies, and agents are told she asked.
-    let carol = b"From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: [s1] Printer jammed\r\nMessage-ID: <sev-2@acme.example>\r\n\r\nPaper everywhere.\r\n";
-    let IngestOutcome::Created { reference } = t.app.ingest(carol, "test", now).unwrap() else {
+    // Initech may not: the queue's default applies, and agents are told Ian asked.
+    crate::helpers::initech(&t).await;
+    let ian = b"From: ian@initech.example\r\nTo: service-desk@desk.example\r\nSubject: [s1] Printer jammed\r\nMessage-ID: <sev-2@initech.example>\r\n\r\nPaper everywhere.\r\n";
+    let IngestOutcome::Created { reference } = t.app.ingest(ian, "test", now).unwrap() else {
         panic!("a ticket")
     };
     let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;

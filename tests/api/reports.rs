@@ -335,6 +335,7 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
                     notified_at: told.map(at),
                     organisations: orgs,
                     description: format!("{kind} from {start}"),
+                    public_description: None,
                 },
                 at("2026-11-02T09:00:00Z"),
             )
@@ -601,6 +602,7 @@ async fn march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it(db: Db)
                     notified_at: None,
                     organisations: Affected::Some(vec!["globex".into()]),
                     description: format!("Compute cluster from {start}"),
+                    public_description: None,
                 },
                 at("2027-04-01T09:00:00Z"),
             )
