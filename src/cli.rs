@@ -637,11 +637,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Outbox {
             command: OutboxCommand::Deliver { db },
         } => {
-            let Config {
-                settings: s,
-                mail,
-                ..
-            } = config(&db, None, DEFAULT_DATABASE)?;
+            let Config { settings: s, mail, .. } = config(&db, None, DEFAULT_DATABASE)?;
             let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
             let report = delivery.run(&app, 10_000).map_err(cli_error)?;

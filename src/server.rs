@@ -278,7 +278,12 @@ pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
 /// SIGINT: it stops accepting, lets requests in flight finish (30 s at most),
 /// then exits.
 pub fn serve(app: Arc<App>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    serve_with_metrics(app, listener, workers, web::Data::new(crate::api::metrics::Metrics::default()))
+    serve_with_metrics(
+        app,
+        listener,
+        workers,
+        web::Data::new(crate::api::metrics::Metrics::default()),
+    )
 }
 
 /// `serve`, counting requests into `metrics` (shared with `serve_metrics`).
@@ -330,7 +335,11 @@ pub fn serve_with_metrics(
 }
 
 /// The `metrics_listen` server: `GET /metrics` without a token, nothing else.
-pub fn serve_metrics(app: Arc<App>, listener: TcpListener, metrics: web::Data<crate::api::metrics::Metrics>) -> std::io::Result<Server> {
+pub fn serve_metrics(
+    app: Arc<App>,
+    listener: TcpListener,
+    metrics: web::Data<crate::api::metrics::Metrics>,
+) -> std::io::Result<Server> {
     let data = web::Data::new(app);
     Ok(actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -120,7 +120,11 @@ impl Metrics {
 type Counts = Vec<(String, i32, i64)>;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses((status = 200, description = "Prometheus text format"), (status = 401, description = "No token of scope metrics", body = super::problem::Problem, content_type = "application/problem+json")))]
-pub async fn metrics(app: State, m: web::Data<Metrics>, req: actix_web::HttpRequest) -> Result<HttpResponse, super::problem::Problem> {
+pub async fn metrics(
+    app: State,
+    m: web::Data<Metrics>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, super::problem::Problem> {
     let token = super::bearer_token(&req)?;
     let checked = app.get_ref().clone();
     super::run(move || checked.authenticate_scoped(&token, "metrics", crate::app::now())).await?;

@@ -303,8 +303,10 @@ async fn ticket_events(
     answer.insert_header((header::CACHE_CONTROL, "no-store"));
     let base = format!("/api/v1/tickets/{reference}/events");
     let links: Vec<String> = [
-        page.next_after.map(|n| format!("<{base}?after={n}&limit={limit}>; rel=\"next\"")),
-        page.previous_before.map(|p| format!("<{base}?before={p}&limit={limit}>; rel=\"prev\"")),
+        page.next_after
+            .map(|n| format!("<{base}?after={n}&limit={limit}>; rel=\"next\"")),
+        page.previous_before
+            .map(|p| format!("<{base}?before={p}&limit={limit}>; rel=\"prev\"")),
     ]
     .into_iter()
     .flatten()

@@ -93,6 +93,9 @@ mod tests {
         let l: Limits = toml::from_str("max_attachments = 20\nmax_form_parts = 40").unwrap();
         assert_eq!(l.max_attachments, 20);
         assert_eq!(l.events_page, Limits::default().events_page);
-        assert!(toml::from_str::<Limits>("max_attachment = 20").is_err(), "typos are refused");
+        assert!(
+            toml::from_str::<Limits>("max_attachment = 20").is_err(),
+            "typos are refused"
+        );
     }
 }

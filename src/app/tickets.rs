@@ -52,7 +52,6 @@ pub struct NewTicketRequest {
     pub source: Option<String>,
 }
 
-
 /// A file sent from a page with a new ticket or a reply.
 #[derive(Debug, Clone)]
 pub struct Upload {
@@ -82,7 +81,11 @@ pub struct ClockSummary {
     /// running, paused, met, breached_running, breached_paused, breached_met or cancelled
     #[schema(value_type = String)]
     pub state: ClockState,
-    pub elapsed_seconds: i64,
+    /// Staff only: business seconds counted when the ticket was last
+    /// recomputed. It moves whenever staff touch the ticket, so a customer
+    /// is not shown it (their `/sla` gives the live figure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_seconds: Option<i64>,
     pub due_at: Option<DateTime<Utc>>,
     pub breached_at: Option<DateTime<Utc>>,
 }
@@ -135,6 +138,8 @@ impl TicketView {
             self.at_risk_at = None;
             self.escalation_level = None;
             self.next_check_at = None;
+            self.response.elapsed_seconds = None;
+            self.resolve.elapsed_seconds = None;
         }
         self
     }
@@ -916,7 +921,7 @@ impl App {
             let (req, asked) = self.customer_choices(c, who, req.clone())?;
             let v = self.create_ticket_in(c, who, &req, &source, now)?;
             self.store_uploads(c, &v.reference, files, now)?;
-            if let Some(asked) = asked {
+            if let Some(asked) = asked.filter(|a| i32::from(a.number()) != v.severity) {
                 // As for mail: agents decide, and are told what was asked.
                 let note = format!(
                     "The customer asked for severity {}, but {} may not declare severity, so the queue's default \
@@ -924,7 +929,13 @@ impl App {
                     asked.number(),
                     v.organisation
                 );
-                return self.change_ticket_in(c, &super::Principal::operator(), &v.reference, &[Change::Note(note)], now);
+                return self.change_ticket_in(
+                    c,
+                    &super::Principal::operator(),
+                    &v.reference,
+                    &[Change::Note(note)],
+                    now,
+                );
             }
             Ok(v)
         })
@@ -1223,7 +1234,9 @@ impl App {
             .limit(limit as i64 + 1)
             .into_boxed();
         q = match cursor {
-            EventCursor::After(a) => q.filter(ticket_events::seq.gt(a.unwrap_or(-1))).order(ticket_events::seq),
+            EventCursor::After(a) => q
+                .filter(ticket_events::seq.gt(a.unwrap_or(-1)))
+                .order(ticket_events::seq),
             EventCursor::Before(b) => q
                 .filter(ticket_events::seq.lt(b.unwrap_or(i32::MAX)))
                 .order(ticket_events::seq.desc()),
@@ -1758,7 +1771,7 @@ fn row_view(
 ) -> TicketView {
     let clock = |state: &str, elapsed, due: Option<NaiveDateTime>, breached: Option<NaiveDateTime>| ClockSummary {
         state: parse_state(state),
-        elapsed_seconds: elapsed,
+        elapsed_seconds: Some(elapsed),
         due_at: due.map(utc),
         breached_at: breached.map(utc),
     };

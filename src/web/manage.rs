@@ -349,8 +349,7 @@ async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Resul
     require_manager(&v)?;
     let f = form.into_inner();
     let tz = v.tz();
-    let echo =
-        json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description, "public_description": f.public_description});
+    let echo = json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description, "public_description": f.public_description});
     let a = app.get_ref().clone();
     let who = v.who();
     let outcome = run_form(move || {

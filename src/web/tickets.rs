@@ -287,10 +287,7 @@ async fn read_multipart(
     let too_large = || WebError::Page {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         title: "Too large".into(),
-        detail: format!(
-            "a form may weigh {} MB at most, files included",
-            limit / (1024 * 1024)
-        ),
+        detail: format!("a form may weigh {} MB at most, files included", limit / (1024 * 1024)),
     };
     let refused = |e: BodyError| match e {
         BodyError::TooLarge(_) => too_large(),

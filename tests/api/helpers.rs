@@ -210,7 +210,7 @@ fn seed(app: &App) -> Vec<String> {
                 lead: Some("alice@desk.example".into()),
                 members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
                 default_severity: Some(3),
-                customer_selectable: false,
+                customer_selectable: slug == "service-desk",
             },
             now,
         )
@@ -258,7 +258,8 @@ pub async fn initech(t: &TestApp) -> String {
             now,
         )
         .unwrap();
-        app.create_token(&op, "ian@initech.example", "test", "full", None, now).unwrap()
+        app.create_token(&op, "ian@initech.example", "test", "full", None, now)
+            .unwrap()
     })
     .await
     .unwrap()

@@ -10,6 +10,7 @@ mod authz;
 mod bad_input;
 mod browser;
 mod concurrency;
+mod hardening;
 mod imap;
 mod intake;
 mod recompute;

@@ -664,6 +664,119 @@ async fn the_queue_puts_breached_work_first_longest_overdue_first(db: Db) {
     assert_eq!(first, Some(older.as_str()), "the page shows the API's order");
 }
 
+/// A raw request with the browser's cookies: the head (and what body is
+/// given) written, then the status code the server answers within 10 s.
+fn raw_form(addr: &str, cookies: &str, path: &str, extra_head: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookies}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\n{extra_head}\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        let body = body.to_vec();
+        std::thread::spawn(move || {
+            for chunk in body.chunks(64 * 1024) {
+                if s.write_all(chunk).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    drop(s);
+    let _ = writer.join();
+    let text = String::from_utf8_lossy(&got).to_string();
+    (
+        text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0),
+        text,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_checked_before_its_body_is_read_and_bounded_whole() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    t.app.set_attachment_limit(1024 * 1024);
+    let mut w = Web::new(&t);
+    w.sign_in("wendy@globex.example", PASSWORD).await;
+    let csrf = w.csrf("/tickets/new").await;
+    let cookies: String = w.cookies.iter().map(|(k, v)| format!("{k}={v}; ")).collect();
+    let addr = t.address.trim_start_matches("http://").to_string();
+    let send = |path: String, extra: String, body: Vec<u8>| {
+        let (addr, cookies) = (addr.clone(), cookies.clone());
+        tokio::task::spawn_blocking(move || raw_form(&addr, &cookies, &path, &extra, &body))
+    };
+    // Without the CSRF token in the action: refused before a byte is read,
+    // though 300 MB are promised.
+    let (code, text) = send(
+        "/tickets/new".into(),
+        "Content-Length: 300000000\r\n".into(),
+        vec![b'x'; 64 * 1024],
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 403, "{text}");
+    // With it, the promised length alone is too much.
+    let (code, text) = send(
+        format!("/tickets/new?csrf={csrf}"),
+        "Content-Length: 300000000\r\n".into(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 413, "{text}");
+    // A part header that never ends, sent chunked with no length: cut off
+    // at the cap on the whole body, headers included.
+    let mut body = b"--b\r\nContent-Disposition: form-data; name=\"subject\"\r\nX-Pad: ".to_vec();
+    body.resize(12 * 1024 * 1024, b'a');
+    let mut chunked = Vec::new();
+    for c in body.chunks(256 * 1024) {
+        chunked.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        chunked.extend_from_slice(c);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    let (code, text) = send(
+        format!("/tickets/new?csrf={csrf}"),
+        "Transfer-Encoding: chunked\r\n".into(),
+        chunked,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 413, "{text}");
+    // Parts are counted.
+    t.app.set_limits(sladesk::app::limits::Limits {
+        max_form_parts: 10,
+        ..Default::default()
+    });
+    let mut parts = String::new();
+    for i in 0..12 {
+        parts += &format!("--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv\r\n");
+    }
+    parts += "--b--\r\n";
+    let (code, text) = send(
+        format!("/tickets/new?csrf={csrf}"),
+        format!("Content-Length: {}\r\n", parts.len()),
+        parts.into_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 400, "{text}");
+}
+
 crate::both_backends!(
     the_queue_puts_breached_work_first_longest_overdue_first,
     an_admin_resets_a_locked_out_users_sign_in,
