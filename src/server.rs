@@ -304,12 +304,21 @@ pub fn serve_with_metrics(
             .wrap_fn(move |req, srv| {
                 let started = std::time::Instant::now();
                 let method = crate::api::metrics::method_label(req.method());
+                let https = crate::api::client::Client::of(req.request()).https;
                 let m = m.clone();
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {
-                    let res = fut.await?;
+                    let mut res = fut.await?;
+                    // Over HTTPS (as a trusted proxy says), browsers are told
+                    // to use nothing else for this host for a year.
+                    if https {
+                        res.headers_mut().insert(
+                            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+                            actix_web::http::header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                        );
+                    }
                     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
-                    m.observe(&method, &route, res.status().as_u16(), started.elapsed());
+                    m.observe(method, &route, res.status().as_u16(), started.elapsed());
                     Ok(res)
                 }
             })

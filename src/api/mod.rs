@@ -3,6 +3,7 @@
 //! no business rules here.
 
 pub mod body;
+pub mod client;
 pub mod metrics;
 mod outages;
 pub mod problem;
@@ -40,8 +41,8 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let app = req.app_data::<State>().cloned();
         let token = bearer_token(req);
-        // The peer address, not X-Forwarded-For: a client can write any header it likes.
-        let remote = req.peer_addr().map(|a| a.ip().to_string());
+        // X-Forwarded-For only from a trusted proxy: a client can write any header it likes.
+        let remote = client::Client::of(req).addr_text();
         Box::pin(async move {
             let app = app.ok_or_else(|| Problem::bad_request("server misconfigured"))?;
             let token = token?;
@@ -217,7 +218,12 @@ async fn readyz(app: State) -> HttpResponse {
         Ok(Ok(true)) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Ok(Ok(false)) => HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "not ready", "reason": "migrations pending: run sladesk migrate"})),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not ready", "reason": e})),
+        Ok(Err(e)) => {
+            // The database's own words (hosts, users, paths) are for the log, not the world.
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "not ready", "reason": "the database cannot be reached"}))
+        }
         Err(_) => {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not ready", "reason": "overloaded"}))
         }

@@ -687,7 +687,6 @@ impl App {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 /// What makes two deliveries the same message: its Message-ID from the
 /// same sender. Keyed by the Message-ID alone, anyone could pick the ID a
 /// contact's mail will carry and have that mail dropped as a duplicate.
@@ -695,6 +694,7 @@ pub(crate) fn dedup_key(message_id: &str, from: Option<&str>) -> String {
     format!("{message_id} {}", from.unwrap_or("").to_ascii_lowercase())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     c: &mut DbConnection,
     message_id: &str,

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod reports;
 pub mod sessions;
 pub mod sla_tick;
+pub mod throttle;
 pub mod tickets;
 
 use std::collections::HashMap;

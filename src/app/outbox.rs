@@ -347,6 +347,41 @@ pub(crate) fn reopen_requests(ticket: &AlertedTicket, to: &[String], requester: 
     )
 }
 
+/// Tells a user that sign-in to their account is being slowed down after
+/// failed attempts, in the caller's transaction: the owner learns of an
+/// attack (or of their own mistyping) without the sign-in page saying so.
+pub(crate) fn enqueue_throttle_notice(
+    c: &mut DbConnection,
+    to: &str,
+    time_zone: &str,
+    until: DateTime<Utc>,
+    client: &str,
+    everywhere: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let context = serde_json::json!({
+        "everywhere": everywhere,
+        "email": to,
+        "until": crate::mail::for_person(until, time_zone),
+        "client": client,
+        "desk_name": "The service desk",
+    })
+    .to_string();
+    insert_outbox_rows(
+        c,
+        &[NewOutbox {
+            ticket_id: None,
+            kind: "sign_in_throttled",
+            to_address: to,
+            message_id: &new_message_id("account", "sign_in_throttled"),
+            in_reply_to: None,
+            context,
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        }],
+    )
+}
+
 /// Writes staff notices, of one ticket or many, in the caller's transaction.
 pub(crate) fn insert_staff_alerts(
     c: &mut DbConnection,

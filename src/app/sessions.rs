@@ -3,23 +3,19 @@
 //! a password change or a disabled account ends them at once.
 //!
 //! The cookie carries a random token; only its SHA-256 is stored. Failed
-//! attempts are counted per user in the store, so every server process
-//! sees the same count and the same lockout.
+//! attempts are throttled per account and client (`super::throttle`), in
+//! the store, so every server process applies the same limits.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::admin::{email_key, hash_password, token_hash};
-use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
+use super::{App, AppError, Principal, Role, audit, invalid, naive, throttle, utc};
 use crate::store::DbConnection;
 use crate::store::models::User;
 use crate::store::schema::{recovery_codes, sign_in_guards, users, web_keys, web_sessions};
 
-/// Consecutive failures (password or code) before the account is locked.
-pub const MAX_FAILURES: i32 = 5;
-/// How long a lockout lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
 /// A session ends after this long without a request…
 pub const IDLE_MINUTES: i64 = 120;
 /// …and after this long in any case.
@@ -29,6 +25,14 @@ const CODE_MINUTES: i64 = 10;
 pub const MIN_PASSWORD: usize = 12;
 const RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "sladesk";
+
+/// What replacing an enrolled authenticator takes: the password, and a
+/// code from the present authenticator or an unused recovery code.
+#[derive(Debug, Clone)]
+pub struct Reauth {
+    pub password: String,
+    pub current_code: String,
+}
 
 /// How far a browser session has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +148,11 @@ fn password_matches(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-const WRONG: &str = "wrong email or password";
+/// The one answer to a refused sign-in, whatever the reason (unknown
+/// account, wrong password, throttled), so it tells an attacker nothing.
+const WRONG: &str = "wrong email or password; after several tries each next one must wait a little longer";
+const WRONG_CODE: &str =
+    "that code is not right, or was used already; after several tries each next one must wait a little longer";
 
 /// A second factor accepted: no failures counted, and the TOTP step last
 /// used remembered so that its code is not good again.
@@ -187,72 +195,65 @@ impl App {
         })
     }
 
-    fn guard_locked(c: &mut DbConnection, user_id: i64, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, AppError> {
-        let until: Option<Option<chrono::NaiveDateTime>> = sign_in_guards::table
-            .find(user_id)
-            .select(sign_in_guards::locked_until)
-            .first(c)
-            .optional()?;
-        Ok(until.flatten().map(utc).filter(|u| *u > now))
-    }
-
-    /// Counts a failure; the one that reaches `MAX_FAILURES` locks the account.
+    /// Counts a failed password or code for the account named (known or
+    /// not) from a client; when that starts throttling a real account, its
+    /// owner is mailed (at most hourly) and the throttling audited.
     fn count_failure(
         &self,
         c: &mut DbConnection,
-        user: &User,
-        remote: Option<&str>,
+        key: &str,
+        user: Option<&User>,
+        client: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let failures: i32 = sign_in_guards::table
-            .find(user.id)
-            .select(sign_in_guards::failures)
-            .first(c)
-            .optional()?
-            .unwrap_or(0)
-            + 1;
-        let lock = failures >= MAX_FAILURES;
-        let (failures, locked_until) = if lock {
-            (0, Some(naive(now + Duration::minutes(LOCKOUT_MINUTES))))
-        } else {
-            (failures, None)
-        };
-        let updated = diesel::update(sign_in_guards::table.find(user.id))
-            .set((
-                sign_in_guards::failures.eq(failures),
-                sign_in_guards::locked_until.eq(locked_until),
-            ))
-            .execute(c)?;
-        if updated == 0 {
-            diesel::insert_into(sign_in_guards::table)
-                .values((
-                    sign_in_guards::user_id.eq(user.id),
-                    sign_in_guards::failures.eq(failures),
-                    sign_in_guards::locked_until.eq(locked_until),
-                ))
-                .execute(c)?;
-        }
-        if lock {
-            let who = Principal::of_user(user, remote.map(str::to_string))?;
+        let f = throttle::record_failure(c, key, client, now)?;
+        if let (Some(user), true, Some(until)) = (user, f.notify, f.throttled_until) {
+            let who = Principal::of_user(user, Some(client.to_string()))?;
             audit(
                 c,
                 &who,
-                "sign_in.locked",
+                "sign_in.throttled",
                 &format!("user:{}", user.email),
                 Some(&format!(
-                    "{MAX_FAILURES} failures; locked for {LOCKOUT_MINUTES} minutes"
+                    "failed attempts; {} waits until {}",
+                    if f.everywhere { "every client" } else { client },
+                    until.to_rfc3339()
                 )),
                 now,
             )?;
+            super::outbox::enqueue_throttle_notice(c, &user.email, &user.time_zone, until, client, f.everywhere, now)?;
         }
         Ok(())
     }
 
-    fn locked_error(until: DateTime<Utc>) -> AppError {
-        AppError::Forbidden(format!(
-            "too many failed attempts: this account is locked until {} UTC",
-            until.format("%H:%M")
-        ))
+    /// A signed-in user's own password, asked again before a change that
+    /// matters; throttled and counted like a sign-in.
+    fn password_confirmed(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        password: &str,
+        remote: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let client = remote.unwrap_or("unknown");
+        let keys = [
+            throttle::pair_key(&user.email_key, client),
+            throttle::account_key(&user.email_key),
+        ];
+        let throttled = throttle::blocked(conn, &keys, now)?.is_some();
+        let hash = user
+            .password_hash
+            .as_deref()
+            .filter(|_| !throttled)
+            .unwrap_or(decoy_hash());
+        if password_matches(hash, password) && !throttled && user.password_hash.is_some() {
+            return Ok(true);
+        }
+        if !throttled {
+            conn.write(|c| self.count_failure(c, &user.email_key, Some(user), client, now))?;
+        }
+        Ok(false)
     }
 
     /// Checks an email and password. On success a session is made at the
@@ -264,29 +265,47 @@ impl App {
         remote: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(String, Stage), AppError> {
+        let key = email_key(email);
+        let client = remote.clone().unwrap_or_else(|| "unknown".into());
         let mut conn = self.conn()?;
+        if !conn.write(|c| throttle::allow_address(c, &client, now))? {
+            return Err(AppError::RateLimited(
+                format!(
+                    "too many sign-in attempts from this address: wait {} minutes and try again",
+                    throttle::ADDRESS_WINDOW_MINUTES
+                ),
+                (throttle::ADDRESS_WINDOW_MINUTES * 60) as u32,
+            ));
+        }
         let user: Option<User> = users::table
-            .filter(users::email_key.eq(email_key(email)))
+            .filter(users::email_key.eq(&key))
             .select(User::as_select())
             .first(&mut conn)
             .optional()?;
-        let Some(user) = user else {
-            password_matches(decoy_hash(), password);
-            return Err(AppError::Unauthenticated(WRONG.into()));
-        };
-        if let Some(until) = Self::guard_locked(&mut conn, user.id, now)? {
-            return Err(Self::locked_error(until));
-        }
-        let ok = !user.disabled
-            && user
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| password_matches(h, password));
+        let throttled = throttle::blocked(
+            &mut conn,
+            &[throttle::pair_key(&key, &client), throttle::account_key(&key)],
+            now,
+        )?;
+        // Every refusal costs one password check, whether the account is
+        // unknown, has no password, is disabled or is throttled: the time
+        // of the answer must tell nothing.
+        let hash = user
+            .as_ref()
+            .filter(|_| throttled.is_none())
+            .and_then(|u| u.password_hash.as_deref())
+            .unwrap_or(decoy_hash());
+        let matches = password_matches(hash, password);
+        let ok =
+            matches && throttled.is_none() && user.as_ref().is_some_and(|u| !u.disabled && u.password_hash.is_some());
         if !ok {
-            // Its own transaction: the failure must stay counted though sign-in fails.
-            conn.write(|c| self.count_failure(c, &user, remote.as_deref(), now))?;
+            if throttled.is_none() {
+                // Its own transaction: the failure must stay counted though sign-in fails.
+                conn.write(|c| self.count_failure(c, &key, user.as_ref(), &client, now))?;
+            }
             return Err(AppError::Unauthenticated(WRONG.into()));
         }
+        let user = user.expect("accepted, so the account exists");
         conn.write(|c| {
             let role: Role = user.role.parse().map_err(AppError::Conflict)?;
             let stage = if user.totp_secret.is_some() {
@@ -296,9 +315,7 @@ impl App {
             } else {
                 Stage::Full
             };
-            if stage != Stage::Code {
-                diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
-            }
+            throttle::forget_pair(c, &key, &client)?;
             let token = random_token(32);
             let expires = if stage == Stage::Code {
                 now + Duration::minutes(CODE_MINUTES)
@@ -399,15 +416,25 @@ impl App {
     /// Checks the second factor of a `Code` session: a TOTP code (each good
     /// once) or an unused recovery code. Failures count towards the lockout.
     /// Returns the session's new token.
-    pub fn verify_code(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<String, AppError> {
+    pub fn verify_code(
+        &self,
+        token: &str,
+        code: &str,
+        remote: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<String, AppError> {
         let s = self
-            .web_session(token, None, now)?
+            .web_session(token, remote.clone(), now)?
             .filter(|s| s.stage == Stage::Code)
             .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
         let who = s.principal;
+        let key = email_key(&who.email);
+        let client = remote.unwrap_or_else(|| "unknown".into());
         let mut conn = self.conn()?;
-        if let Some(until) = Self::guard_locked(&mut conn, who.user_id, now)? {
-            return Err(Self::locked_error(until));
+        let refused = || AppError::Unauthenticated(WRONG_CODE.into());
+        let pair = [throttle::pair_key(&key, &client), throttle::account_key(&key)];
+        if throttle::blocked(&mut conn, &pair, now)?.is_some() {
+            return Err(refused());
         }
         let accepted = conn.write(|c| {
             let user: User = users::table.find(who.user_id).select(User::as_select()).first(c)?;
@@ -437,9 +464,10 @@ impl App {
             };
             if by_totp.is_none() && !by_recovery {
                 // Committed, not rolled back: the failure must stay counted.
-                self.count_failure(c, &user, who.remote_addr.as_deref(), now)?;
+                self.count_failure(c, &key, Some(&user), &client, now)?;
                 return Ok(None);
             }
+            throttle::forget_pair(c, &key, &client)?;
             clear_failures(c, user.id, by_totp.map(|s| s as i64).or(last))?;
             let how = if by_recovery {
                 "password + recovery code"
@@ -449,7 +477,7 @@ impl App {
             audit(c, &who, "sign_in", &format!("user:{}", user.email), Some(how), now)?;
             Self::promote(c, token, now).map(Some)
         })?;
-        accepted.ok_or_else(|| AppError::Unauthenticated("that code is not right, or was used already".into()))
+        accepted.ok_or_else(refused)
     }
 
     /// Starts (or shows again) a TOTP enrolment for the session's user.
@@ -483,18 +511,77 @@ impl App {
 
     /// Confirms an enrolment with a code from the authenticator; returns the
     /// session's new token and the recovery codes, shown this once.
+    ///
+    /// Replacing an authenticator already enrolled takes the password and a
+    /// current code from it (or an unused recovery code) too: a session
+    /// left open must not be enough to take over the second factor.
     pub fn finish_enrolment(
         &self,
         token: &str,
         code: &str,
+        reauth: Option<&Reauth>,
+        remote: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(String, Vec<String>), AppError> {
         let s = self
-            .web_session(token, None, now)?
+            .web_session(token, remote.clone(), now)?
             .filter(|s| matches!(s.stage, Stage::Enrol | Stage::Full))
             .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
         let who = s.principal;
         let mut conn = self.conn()?;
+        let user: User = users::table
+            .find(who.user_id)
+            .select(User::as_select())
+            .first(&mut conn)?;
+        if let Some(old_secret) = user.totp_secret.clone() {
+            let r =
+                reauth.ok_or_else(|| invalid("current_password", "give your password to replace the authenticator"))?;
+            if !self.password_confirmed(&mut conn, &user, &r.password, remote.as_deref(), now)? {
+                return Err(invalid(
+                    "current_password",
+                    "is not right (after several tries each next one must wait a little longer)",
+                ));
+            }
+            let accepted = conn.write(|c| {
+                let last: Option<i64> = sign_in_guards::table
+                    .find(user.id)
+                    .select(sign_in_guards::totp_last_step)
+                    .first(c)
+                    .optional()?
+                    .flatten();
+                let by_totp = totp_step(&old_secret, &user.email, &r.current_code, now)?
+                    .filter(|s| last.is_none_or(|l| *s as i64 > l));
+                if let Some(step) = by_totp {
+                    clear_failures(c, user.id, Some(step as i64))?;
+                    return Ok::<_, AppError>(true);
+                }
+                let by_recovery = diesel::update(
+                    recovery_codes::table
+                        .filter(recovery_codes::user_id.eq(user.id))
+                        .filter(recovery_codes::code_hash.eq(recovery_hash(&r.current_code)))
+                        .filter(recovery_codes::used_at.is_null()),
+                )
+                .set(recovery_codes::used_at.eq(naive(now)))
+                .execute(c)?
+                    == 1;
+                if !by_recovery {
+                    self.count_failure(
+                        c,
+                        &user.email_key,
+                        Some(&user),
+                        remote.as_deref().unwrap_or("unknown"),
+                        now,
+                    )?;
+                }
+                Ok(by_recovery)
+            })?;
+            if !accepted {
+                return Err(invalid(
+                    "current_code",
+                    "give a current code from the authenticator you have now, or an unused recovery code",
+                ));
+            }
+        }
         conn.write(|c| {
             let pending: Option<String> = web_sessions::table
                 .filter(web_sessions::token_hash.eq(token_hash(token)))
@@ -603,7 +690,7 @@ impl App {
                     .execute(c)?;
                 diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(c)?;
             }
-            diesel::delete(sign_in_guards::table.find(user.id)).execute(c)?;
+            throttle::forget_account(c, &user.email_key)?;
             diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(user.id))).execute(c)?;
             let what = match (hash.is_some(), clear_totp) {
                 (true, true) => "new password; two-step sign-in cleared",
@@ -623,10 +710,14 @@ impl App {
     }
 
     /// Deletes sessions past their absolute end (idle ones end when next
-    /// seen, or here once their absolute end passes).
+    /// seen, or here once their absolute end passes), and sign-in
+    /// throttling counters whose effect has passed.
     pub fn purge_web_sessions(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
         let mut conn = self.conn()?;
-        Ok(diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(naive(now)))).execute(&mut conn)?)
+        let sessions =
+            diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(naive(now)))).execute(&mut conn)?;
+        throttle::purge(&mut conn, now)?;
+        Ok(sessions)
     }
 
     pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
@@ -673,13 +764,11 @@ impl App {
             .find(who.user_id)
             .select(User::as_select())
             .first(&mut conn)?;
-        if !user
-            .password_hash
-            .as_deref()
-            .is_some_and(|h| password_matches(h, current))
-        {
-            conn.write(|c| self.count_failure(c, &user, who.remote_addr.as_deref(), now))?;
-            return Err(invalid("current_password", "is not right"));
+        if !self.password_confirmed(&mut conn, &user, current, who.remote_addr.as_deref(), now)? {
+            return Err(invalid(
+                "current_password",
+                "is not right (after several tries each next one must wait a little longer)",
+            ));
         }
         conn.write(|c| {
             diesel::update(users::table.find(who.user_id))

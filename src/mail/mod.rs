@@ -15,7 +15,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::store::models::OutboxRow;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -27,6 +27,7 @@ pub const KINDS: [&str; 11] = [
     "rejected",
     "monthly_report",
     "reopen_request",
+    "sign_in_throttled",
 ];
 
 /// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".

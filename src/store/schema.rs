@@ -295,6 +295,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_throttles (key) {
+        key -> Text,
+        count -> Integer,
+        window_start -> Timestamp,
+        blocked_until -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sign_in_guards (user_id) {
         user_id -> BigInt,
         failures -> Integer,
@@ -353,6 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     monthly_reports,
     web_sessions,
     sign_in_guards,
+    sign_in_throttles,
     recovery_codes,
     web_keys,
 );

@@ -37,7 +37,7 @@ fn new_pre_cookie(req: &HttpRequest) -> Cookie<'static> {
     c.set_http_only(true);
     c.set_same_site(SameSite::Strict);
     c.set_path("/sign-in");
-    c.set_secure(req.connection_info().scheme() == "https");
+    c.set_secure(crate::api::client::Client::of(req).https);
     c
 }
 
@@ -89,21 +89,14 @@ async fn sign_in(
             Some("The sign-in form had expired; please try again.".into()),
         );
     }
-    let remote = req.peer_addr().map(|a| a.ip().to_string());
+    let remote = crate::api::client::Client::of(&req).addr_text();
     let now = crate::app::now();
-    if !web_state.allow_attempt(remote.as_deref().unwrap_or("unknown"), now) {
-        return sign_in_form(
-            &req,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.email,
-            Some("Too many sign-in attempts from this address: wait ten minutes and try again.".into()),
-        );
-    }
     let app = app.get_ref().clone();
     let email = form.email.clone();
     let outcome = run(move || match app.sign_in(&form.email, &form.password, remote, now) {
         Ok(ok) => Ok(Ok(ok)),
-        Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err(m)),
+        Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err((StatusCode::UNAUTHORIZED, m))),
+        Err(AppError::RateLimited(m, _)) => Ok(Err((StatusCode::TOO_MANY_REQUESTS, m))),
         Err(e) => Err(e),
     })
     .await?;
@@ -120,7 +113,7 @@ async fn sign_in(
                 .map_err(|e| WebError::bad_request(e.to_string()))?;
             Ok(r)
         }
-        Err(message) => sign_in_form(&req, StatusCode::UNAUTHORIZED, &email, Some(message)),
+        Err((status, message)) => sign_in_form(&req, status, &email, Some(message)),
     }
 }
 
@@ -151,11 +144,14 @@ async fn code(
     let app = app.get_ref().clone();
     let token = s.token.clone();
     let code = form.code.clone();
-    let outcome = run(move || match app.verify_code(&token, &code, crate::app::now()) {
-        Ok(t) => Ok(Ok(t)),
-        Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err(m)),
-        Err(e) => Err(e),
-    })
+    let remote = crate::api::client::Client::of(&req).addr_text();
+    let outcome = run(
+        move || match app.verify_code(&token, &code, remote, crate::app::now()) {
+            Ok(t) => Ok(Ok(t)),
+            Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err(m)),
+            Err(e) => Err(e),
+        },
+    )
     .await?;
     match outcome {
         Ok(new_token) => {
@@ -241,12 +237,21 @@ async fn enrol_form(s: &AnySession, app: State, error: Option<String>) -> Result
     )
 }
 
+#[derive(Deserialize)]
+struct EnrolForm {
+    code: String,
+    csrf: String,
+    /// Replacing an enrolled authenticator: the password and a current code.
+    current_password: Option<String>,
+    current_code: Option<String>,
+}
+
 async fn enrol(
     req: HttpRequest,
     s: AnySession,
     app: State,
     web_state: Web,
-    form: web::Form<CodeForm>,
+    form: web::Form<EnrolForm>,
 ) -> Result<HttpResponse, WebError> {
     if s.session.stage == Stage::Code {
         return Ok(redirect("/sign-in/code"));
@@ -255,7 +260,16 @@ async fn enrol(
     let a = app.get_ref().clone();
     let token = s.token.clone();
     let code = form.code.clone();
-    let outcome = run_form(move || a.finish_enrolment(&token, &code, crate::app::now())).await?;
+    let reauth = match (&form.current_password, &form.current_code) {
+        (Some(p), Some(c)) => Some(crate::app::sessions::Reauth {
+            password: p.clone(),
+            current_code: c.clone(),
+        }),
+        _ => None,
+    };
+    let remote = crate::api::client::Client::of(&req).addr_text();
+    let outcome =
+        run_form(move || a.finish_enrolment(&token, &code, reauth.as_ref(), remote, crate::app::now())).await?;
     match outcome {
         Ok((new_token, codes)) => {
             let a = app.get_ref().clone();

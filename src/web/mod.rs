@@ -10,7 +10,6 @@ mod auth;
 mod manage;
 mod tickets;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -32,17 +31,12 @@ pub const SESSION_COOKIE: &str = "sladesk_session";
 /// the form alike, since there is no session to hold one.
 const PRE_COOKIE: &str = "sladesk_pre";
 
-/// Sign-in attempts one address may make in `LIMIT_WINDOW_SECONDS`.
-const LIMIT_ATTEMPTS: u32 = 20;
-const LIMIT_WINDOW_SECONDS: i64 = 600;
-
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// What the pages share: the cookie key and the sign-in rate limiter.
+/// What the pages share: the cookie key and the dashboard's figures.
 pub struct WebState {
     key: Key,
-    attempts: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
     /// The desk's month-to-date report for the dashboard and when it was
     /// computed: it replays every ticket of the month, so managers share one
     /// computation, refreshed in the background once `COMPLIANCE_SECONDS`
@@ -63,7 +57,6 @@ impl WebState {
         let key = Key::try_from(bytes.as_slice()).map_err(|e| format!("web cookie key: {e}"))?;
         Ok(WebState {
             key,
-            attempts: Mutex::new(HashMap::new()),
             compliance: Mutex::new(None),
             refreshing: std::sync::atomic::AtomicBool::new(false),
         })
@@ -91,20 +84,6 @@ impl WebState {
 
     fn end_refresh(&self) {
         self.refreshing.store(false, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Counts a sign-in attempt from `addr`; false once it is over the limit.
-    fn allow_attempt(&self, addr: &str, now: DateTime<Utc>) -> bool {
-        let mut m = self.attempts.lock().expect("lock");
-        if m.len() > 10_000 {
-            m.retain(|_, (start, _)| (now - *start).num_seconds() < LIMIT_WINDOW_SECONDS);
-        }
-        let e = m.entry(addr.to_string()).or_insert((now, 0));
-        if (now - e.0).num_seconds() >= LIMIT_WINDOW_SECONDS {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        e.1 <= LIMIT_ATTEMPTS
     }
 }
 
@@ -403,7 +382,7 @@ fn session_cookie(req: &HttpRequest, key: &Key, token: &str) -> Cookie<'static> 
     c.set_http_only(true);
     c.set_same_site(SameSite::Strict);
     c.set_path("/");
-    c.set_secure(req.connection_info().scheme() == "https");
+    c.set_secure(crate::api::client::Client::of(req).https);
     jar.signed_mut(key).add(c);
     jar.get(SESSION_COOKIE).cloned().expect("just added")
 }
@@ -428,7 +407,7 @@ impl FromRequest for AnySession {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let app = req.app_data::<State>().cloned();
         let web_state = req.app_data::<Web>().cloned();
-        let remote = req.peer_addr().map(|a| a.ip().to_string());
+        let remote = crate::api::client::Client::of(req).addr_text();
         let token = web_state.as_ref().and_then(|w| session_token(req, &w.key));
         Box::pin(async move {
             let (Some(app), Some(token)) = (app, token) else {

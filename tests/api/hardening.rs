@@ -601,3 +601,25 @@ async fn requests_to_reopen_are_rate_limited(db: Db) {
     };
     assert_eq!(mails, i64::from(per_hour), "one mail per accepted request, none after");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_keeps_the_databases_own_words_to_the_log() {
+    let t = spawn_app(Db::Postgres).await;
+    let name = t.database_url.rsplit('/').next().unwrap().to_string();
+    let admin = crate::helpers::postgres_url();
+    let dropped = name.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut c = diesel::PgConnection::establish(&admin).unwrap();
+        c.batch_execute(&format!("DROP DATABASE {dropped} WITH (FORCE)"))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let a = t.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    assert!(!a.text.contains(&name), "no database name: {}", a.text);
+    assert!(!a.text.to_lowercase().contains("fatal"), "{}", a.text);
+    assert_eq!(a.json["reason"], "the database cannot be reached");
+}
