@@ -275,15 +275,16 @@ mod tests {
             "reopen_until": "17:30 on Monday 7 December 2026", "reopen_window": "5bd",
             "organisation": evil, "queue": "service-desk", "assignee": "nobody", "clock": "resolve",
             "due": "17:30 on Monday 30 November 2026", "escalation": "queue lead", "desk_name": "Desk",
-            "reason": evil, "requester": evil,
+            "reason": evil, "requester": evil, "email": evil, "client": evil, "everywhere": false,
+            "until": "09:15 on Monday 30 November 2026",
         });
         // The monthly report's HTML part is the report page itself, escaped
         // when the report was rendered (tested there); the rest take values.
         for kind in KINDS.into_iter().filter(|k| *k != "monthly_report") {
             let (subject, text, html) = t.render(kind, &ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
-            // A refusal is about mail that made no ticket.
+            // A refusal is about mail that made no ticket; throttling, about an account.
             assert!(
-                kind == "rejected" || subject.contains("[SD-000042]"),
+                kind == "rejected" || kind == "sign_in_throttled" || subject.contains("[SD-000042]"),
                 "{kind}: {subject}"
             );
             assert!(text.contains("SD-000042") || text.contains(evil), "{kind}: {text}");
