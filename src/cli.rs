@@ -903,7 +903,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             } = config(&db, None, DEFAULT_DATABASE)?;
             let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
             exposure.apply_to(&app);
-            mail.apply_to(&app);
+            mail.apply_to(&app).map_err(|e| Failure(e, EX_TEMPFAIL))?;
             match app.ingest(&raw, "pipe", crate::app::now()) {
                 Ok(outcome) => {
                     println!("{}", serde_json::to_string(&outcome)?);

@@ -59,6 +59,16 @@ pub struct FileSettings {
     pub attachment_limit_mb: Option<u32>,
     /// The scheduler's jobs (see `crate::scheduler`).
     pub scheduler: Option<crate::scheduler::SchedulerSettings>,
+    /// Whether mail's `From:` is believed: `off`, `header` (the default:
+    /// the receiving MTA's `Authentication-Results`, from `authserv_id`)
+    /// or `verify` (DKIM and DMARC checked here, see `crate::mail::verify`).
+    pub sender_authentication: Option<crate::app::sender_auth::Mode>,
+    /// The authserv-id the receiving MTA writes in `Authentication-Results`
+    /// (often its host name). Without it, `header` has nothing to believe.
+    pub authserv_id: Option<String>,
+    /// For `verify`: the DNS resolver to ask (`host:port`); the system's
+    /// (`/etc/resolv.conf`) if unset.
+    pub dns_resolver: Option<String>,
     /// What one request may cost (see `crate::app::limits`).
     pub limits: Option<crate::app::limits::Limits>,
     /// Reverse proxies (CIDRs, or single addresses) whose `X-Forwarded-For`
@@ -129,6 +139,9 @@ pub struct MailSettings {
     pub imap: Option<crate::imap::ImapSettings>,
     pub unknown_senders: UnknownSenders,
     pub attachment_limit_mb: Option<u32>,
+    pub sender_authentication: crate::app::sender_auth::Mode,
+    pub authserv_id: Option<String>,
+    pub dns_resolver: Option<String>,
 }
 
 impl MailSettings {
@@ -148,19 +161,31 @@ impl MailSettings {
             imap: f.imap.clone(),
             unknown_senders: f.unknown_senders.unwrap_or_default(),
             attachment_limit_mb: f.attachment_limit_mb,
+            sender_authentication: f.sender_authentication.unwrap_or_default(),
+            authserv_id: f.authserv_id.clone().filter(|s| !s.trim().is_empty()),
+            dns_resolver: f.dns_resolver.clone(),
         }
     }
 
     /// Applies what intake needs to know to the application.
-    pub fn apply_to(&self, app: &App) {
+    pub fn apply_to(&self, app: &App) -> Result<(), String> {
         app.set_reply_to_unknown_senders(self.unknown_senders == UnknownSenders::Reply);
         if let Some(mb) = self.attachment_limit_mb {
             app.set_attachment_limit(mb as usize * 1024 * 1024);
         }
+        app.set_sender_authentication(self.sender_authentication, self.authserv_id.clone());
+        if self.sender_authentication == crate::app::sender_auth::Mode::Verify {
+            app.set_sender_verifier(crate::mail::verify::Verifier::new(self.dns_resolver.as_deref())?);
+        }
+        Ok(())
     }
 
     /// Settings that are wrong whatever the machine: refused at start.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(r) = &self.dns_resolver {
+            r.parse::<std::net::SocketAddr>()
+                .map_err(|_| format!("dns_resolver: '{r}' is not an address and port such as 127.0.0.1:53"))?;
+        }
         match self.attachment_limit_mb {
             Some(mb) if !(1..=24).contains(&mb) => Err(format!(
                 "attachment_limit_mb: {mb} is outside 1 to 24 (a message may not exceed 25 MB)"
@@ -204,7 +229,7 @@ impl Delivery {
 /// The background work of a server: the outbox worker, and the IMAP
 /// poller when `[imap]` is configured.
 pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
-    mail.apply_to(&app);
+    mail.apply_to(&app)?;
     if let Some(imap) = mail.imap.clone() {
         crate::imap::spawn_imap_poller(app.clone(), imap)?;
     }

@@ -35,6 +35,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # The browser tests drive Debian's Chromium through its ChromeDriver.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+# The in-process sender verification tests ask a real DNS server.
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
@@ -50,5 +52,6 @@ if command -v service >/dev/null 2>&1; then service dovecot stop >/dev/null 2>&1
 /usr/sbin/dovecot --version | sed 's/^/dovecot /'
 /usr/bin/chromium --version
 /usr/bin/chromedriver --version
+/usr/sbin/dnsmasq --version | head -n 1
 
 python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__, '- PostgreSQL ready')"

@@ -295,9 +295,11 @@ impl App {
             return Err(IngestFailure::Unacceptable(Unacceptable("the message is empty".into())));
         }
         let parsed = MessageParser::default().parse(raw);
+        // Before the write lock: `verify` may wait on DNS.
+        let verdict = parsed.as_ref().map(|m| self.sender_verdict(m));
         let mut conn = self.conn()?;
         let outcome = conn.write(|c| -> Result<IngestOutcome, AppError> {
-            let outcome = self.ingest_in(c, parsed.as_ref(), raw, via, now)?;
+            let outcome = self.ingest_in(c, parsed.as_ref(), verdict.as_ref(), raw, via, now)?;
             if let Some(p) = position {
                 save_position(c, p, now)?;
             }
@@ -320,6 +322,7 @@ impl App {
         &self,
         c: &mut DbConnection,
         parsed: Option<&Message>,
+        verdict: Option<&super::sender_auth::Verdict>,
         raw: &[u8],
         via: &str,
         now: DateTime<Utc>,
@@ -338,6 +341,7 @@ impl App {
                 },
                 None,
                 raw,
+                None,
             );
         };
         let message_id = m
@@ -366,6 +370,7 @@ impl App {
                 outcome,
                 ticket,
                 raw,
+                None,
             )
         };
         if super::outbox::is_ours(c, &message_id)? {
@@ -389,6 +394,31 @@ impl App {
                 None,
             );
         };
+        // Is the sender who From: says? A forged message is kept for staff
+        // under a key of its own bytes, so it cannot make the real sender's
+        // mail with the same Message-ID count as a duplicate.
+        if let Some(reason) = verdict.and_then(|v| v.quarantine_reason()) {
+            let digest: String = Sha256::digest(raw)
+                .iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            return record(
+                c,
+                &message_id,
+                via,
+                now,
+                from.as_deref(),
+                subject.as_deref(),
+                IngestOutcome::Quarantined { reason },
+                None,
+                raw,
+                Some(&format!(
+                    "{} unauthenticated {digest}",
+                    dedup_key(&message_id, from.as_deref())
+                )),
+            );
+        }
         // Sender → contact → organisation.
         let contact = match self.contact_for(c, &from_addr, now)? {
             Ok(u) => u,
@@ -687,6 +717,25 @@ impl App {
     }
 }
 
+impl App {
+    /// What `sender_authentication` says of a message's sender.
+    fn sender_verdict(&self, m: &Message) -> super::sender_auth::Verdict {
+        use super::sender_auth::{Mode, Verdict, from_headers};
+        match self.sender_authentication() {
+            (Mode::Off, _) | (Mode::Header, None) => Verdict::Unknown,
+            (Mode::Header, Some(id)) => from_headers(
+                m.headers_raw()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+                    .map(|(_, value)| value),
+                &id,
+            ),
+            (Mode::Verify, _) => self
+                .sender_verifier()
+                .map_or(Verdict::Unknown, |v| v.verdict(m.raw_message())),
+        }
+    }
+}
+
 /// What makes two deliveries the same message: its Message-ID from the
 /// same sender. Keyed by the Message-ID alone, anyone could pick the ID a
 /// contact's mail will carry and have that mail dropped as a duplicate.
@@ -705,6 +754,7 @@ fn record(
     outcome: IngestOutcome,
     ticket_id: Option<i64>,
     raw: &[u8],
+    dedup_override: Option<&str>,
 ) -> Result<IngestOutcome, AppError> {
     let reason = match &outcome {
         IngestOutcome::Ignored { reason }
@@ -715,7 +765,7 @@ fn record(
     diesel::insert_into(inbound_messages::table)
         .values(NewInbound {
             message_id,
-            dedup_key: &dedup_key(message_id, from),
+            dedup_key: &dedup_override.map_or_else(|| dedup_key(message_id, from), str::to_string),
             via,
             received_at: naive(now),
             from_address: from,

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod outages;
 pub mod outbox;
 pub mod reports;
+pub mod sender_auth;
 pub mod sessions;
 pub mod sla_tick;
 pub mod throttle;
@@ -212,6 +213,10 @@ pub struct App {
     limits: RwLock<Arc<limits::Limits>>,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     trusted_proxies: RwLock<Arc<Vec<ipnet::IpNet>>>,
+    /// How mail senders are authenticated, and the MTA's authserv-id.
+    sender_auth: RwLock<(sender_auth::Mode, Option<String>)>,
+    /// For `sender_authentication = "verify"`.
+    sender_verifier: RwLock<Option<Arc<crate::mail::verify::Verifier>>>,
 }
 
 /// How long an authenticated token is trusted without reading the store
@@ -251,6 +256,23 @@ impl App {
         self.trusted_proxies.read().expect("lock").clone()
     }
 
+    /// `sender_authentication` and `authserv_id` from sladesk.toml.
+    pub fn set_sender_authentication(&self, mode: sender_auth::Mode, authserv_id: Option<String>) {
+        *self.sender_auth.write().expect("lock") = (mode, authserv_id);
+    }
+
+    pub fn set_sender_verifier(&self, v: crate::mail::verify::Verifier) {
+        *self.sender_verifier.write().expect("lock") = Some(Arc::new(v));
+    }
+
+    pub fn sender_verifier(&self) -> Option<Arc<crate::mail::verify::Verifier>> {
+        self.sender_verifier.read().expect("lock").clone()
+    }
+
+    pub fn sender_authentication(&self) -> (sender_auth::Mode, Option<String>) {
+        self.sender_auth.read().expect("lock").clone()
+    }
+
     pub fn replies_to_unknown_senders(&self) -> bool {
         self.reply_to_unknown_senders.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -281,6 +303,8 @@ impl App {
             attachment_limit: std::sync::atomic::AtomicUsize::new(intake::MAX_ATTACHMENT_BYTES),
             limits: RwLock::new(Arc::new(limits::Limits::default())),
             trusted_proxies: RwLock::new(Arc::new(Vec::new())),
+            sender_auth: RwLock::new((sender_auth::Mode::default(), None)),
+            sender_verifier: RwLock::new(None),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

@@ -3,6 +3,8 @@
 //! transport. The app layer decides what is sent and writes outbox rows; this
 //! module turns a row into a message and hands it over.
 
+pub mod verify;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};

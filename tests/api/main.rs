@@ -16,6 +16,7 @@ mod intake;
 mod recompute;
 mod reports;
 mod scheduler;
+mod sender_auth;
 mod smtp;
 mod tickets;
 mod web;
