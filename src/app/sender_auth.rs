@@ -142,7 +142,7 @@ fn words(resinfo: &str) -> Vec<String> {
     resinfo
         .replace(['(', ')'], " ")
         .split_whitespace()
-        .map(|w| w.trim_end_matches(',').to_string())
+        .map(|w| w.trim_end_matches([',', ';']).to_string())
         .collect()
 }
 

@@ -250,9 +250,7 @@ impl App {
         if password_matches(hash, password) && !throttled && user.password_hash.is_some() {
             return Ok(true);
         }
-        if !throttled {
-            conn.write(|c| self.count_failure(c, &user.email_key, Some(user), client, now))?;
-        }
+        conn.write(|c| self.count_failure(c, &user.email_key, Some(user), client, now))?;
         Ok(false)
     }
 
@@ -299,10 +297,10 @@ impl App {
         let ok =
             matches && throttled.is_none() && user.as_ref().is_some_and(|u| !u.disabled && u.password_hash.is_some());
         if !ok {
-            if throttled.is_none() {
-                // Its own transaction: the failure must stay counted though sign-in fails.
-                conn.write(|c| self.count_failure(c, &key, user.as_ref(), &client, now))?;
-            }
+            // Its own transaction: the failure must stay counted though
+            // sign-in fails. A try while throttled counts too, so hammering
+            // only lengthens the wait (and costs the same as any refusal).
+            conn.write(|c| self.count_failure(c, &key, user.as_ref(), &client, now))?;
             return Err(AppError::Unauthenticated(WRONG.into()));
         }
         let user = user.expect("accepted, so the account exists");
@@ -434,6 +432,8 @@ impl App {
         let refused = || AppError::Unauthenticated(WRONG_CODE.into());
         let pair = [throttle::pair_key(&key, &client), throttle::account_key(&key)];
         if throttle::blocked(&mut conn, &pair, now)?.is_some() {
+            let user: User = users::table.find(who.user_id).select(User::as_select()).first(&mut conn)?;
+            conn.write(|c| self.count_failure(c, &key, Some(&user), &client, now))?;
             return Err(refused());
         }
         let accepted = conn.write(|c| {

@@ -9,6 +9,7 @@
 mod auth;
 mod manage;
 mod tickets;
+pub mod upload;
 
 use std::future::Future;
 use std::pin::Pin;

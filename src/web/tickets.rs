@@ -1,20 +1,16 @@
 //! The customer portal and the agent workspace: ticket lists, the queue,
 //! raising a ticket, a ticket's page and what can be done on it.
 
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono_tz::Tz;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
     Refusal, State, Viewer, WebError, duration_text, page, page_with_status, redirect, run, run_form, when, when_opt,
 };
-use crate::app::tickets::{
-    Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView, Upload,
-};
+use crate::app::tickets::{Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
 use crate::domain::ticket::{Severity, Status};
@@ -252,115 +248,6 @@ async fn new_page(v: Viewer) -> Result<HttpResponse, WebError> {
     new_ticket_page(&v, json!({}), None, StatusCode::OK)
 }
 
-/// A multipart form: its text fields and its files.
-///
-/// The session (the `Viewer` extractor) and the CSRF token are checked
-/// before a byte of the body is read, so a stranger's upload costs nothing;
-/// the token therefore travels in the query string (`?csrf=`, which the
-/// forms' actions carry) or an `X-CSRF-Token` header. The whole body, part
-/// headers included, is capped at the attachment limit plus room for the
-/// text, and must arrive within `limits.body_seconds`; the parts are
-/// counted too. Files are capped again by the use case.
-async fn read_multipart(
-    v: &Viewer,
-    app: &State,
-    gate: &web::Data<crate::api::body::BodyGate>,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(Value, Vec<Upload>), WebError> {
-    use crate::api::body::{self, BodyError, BodyGate};
-    let sent = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| {
-            web::Query::<CsrfQuery>::from_query(req.query_string())
-                .ok()
-                .map(|q| q.into_inner().csrf)
-        })
-        .unwrap_or_default();
-    v.check_csrf(&sent)?;
-    let limits = app.limits();
-    let limit = app.attachment_limit() + TEXT_ROOM;
-    let within = std::time::Duration::from_secs(limits.body_seconds);
-    let too_large = || WebError::Page {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        title: "Too large".into(),
-        detail: format!("a form may weigh {} MB at most, files included", limit / (1024 * 1024)),
-    };
-    let refused = |e: BodyError| match e {
-        BodyError::TooLarge(_) => too_large(),
-        BodyError::TooSlow(_) => WebError::Page {
-            status: StatusCode::REQUEST_TIMEOUT,
-            title: "The form arrived too slowly".into(),
-            detail: format!("a form must arrive whole within {} s; send it again", within.as_secs()),
-        },
-        BodyError::Broken(e) => WebError::bad_request(format!("form: {e}")),
-    };
-    body::check_declared_length(req, limit).map_err(refused)?;
-    let _permit = BodyGate::enter(gate, limits.large_bodies_in_flight).map_err(|p| WebError::Page {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        title: "Busy".into(),
-        detail: p.detail,
-    })?;
-    let mut mp = Multipart::new(req.headers(), body::bounded(payload, limit, within));
-    let form_error = |e: actix_multipart::MultipartError| match e {
-        actix_multipart::MultipartError::Payload(p) => refused(body::classify(p, limit, within)),
-        other => WebError::bad_request(format!("form: {other}")),
-    };
-    let mut fields = serde_json::Map::new();
-    let mut files = Vec::new();
-    let mut parts = 0usize;
-    while let Some(item) = mp.next().await {
-        let mut field = item.map_err(form_error)?;
-        parts += 1;
-        if parts > limits.max_form_parts {
-            return Err(WebError::bad_request(format!(
-                "a form may have {} parts at most",
-                limits.max_form_parts
-            )));
-        }
-        let name = field.name().unwrap_or_default().to_string();
-        let filename = field
-            .content_disposition()
-            .and_then(|d| d.get_filename())
-            .map(str::to_string);
-        let ctype = field
-            .content_type()
-            .map(|m| m.essence_str().to_ascii_lowercase())
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            data.extend_from_slice(&chunk.map_err(form_error)?);
-        }
-        match filename {
-            Some(f) if !f.is_empty() && !data.is_empty() => files.push(Upload {
-                filename: f,
-                content_type: ctype,
-                data,
-            }),
-            // An empty file input still sends a part with no name and no bytes.
-            Some(_) => {}
-            None => {
-                let text =
-                    String::from_utf8(data).map_err(|_| WebError::bad_request(format!("{name}: not UTF-8 text")))?;
-                fields.insert(name, Value::String(text));
-            }
-        }
-    }
-    Ok((Value::Object(fields), files))
-}
-
-/// Room a form has beside its files: the longest description or reply
-/// (`limits.max_text_chars`, up to four bytes a character) and the rest.
-const TEXT_ROOM: usize = 4 * 1024 * 1024 + 64 * 1024;
-
-#[derive(Deserialize)]
-struct CsrfQuery {
-    csrf: String,
-}
-
 fn field<'a>(form: &'a Value, name: &str) -> &'a str {
     form.get(name).and_then(|v| v.as_str()).unwrap_or("")
 }
@@ -372,7 +259,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let (form, files) = read_multipart(&v, &app, &gate, &req, payload).await?;
+    let (form, files) = super::upload::read_multipart(&v, &app, &gate, &req, payload).await?;
     let severity = match field(&form, "severity")
         .parse::<u8>()
         .ok()
@@ -581,7 +468,7 @@ async fn reply(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let (form, files) = read_multipart(&v, &app, &gate, &req, payload).await?;
+    let (form, files) = super::upload::read_multipart(&v, &app, &gate, &req, payload).await?;
     let reference = path.into_inner();
     let body = field(&form, "body").to_string();
     let internal = field(&form, "visibility") == "internal";
