@@ -94,7 +94,10 @@ pub fn auth_results(data: &[u8]) {
     let headers: Vec<&str> = t.split('\n').collect();
     let _ = from_headers(headers.iter().copied(), "mx.desk.example");
     if !t.to_ascii_lowercase().contains("mx.desk.example") {
-        assert_eq!(from_headers(headers.iter().copied(), "mx.desk.example"), Verdict::Unknown);
+        assert_eq!(
+            from_headers(headers.iter().copied(), "mx.desk.example"),
+            Verdict::Unknown
+        );
     }
 }
 
@@ -104,7 +107,10 @@ pub fn multipart(system: &actix_web::rt::SystemRunner, data: &[u8]) {
     use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
     use actix_web::web::Bytes;
     let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("multipart/form-data; boundary=b"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("multipart/form-data; boundary=b"),
+    );
     // Two chunks, so that part boundaries fall across reads too.
     let cut = data.len() / 2;
     let chunks: Vec<Result<Bytes, actix_web::error::PayloadError>> = vec![
@@ -115,7 +121,10 @@ pub fn multipart(system: &actix_web::rt::SystemRunner, data: &[u8]) {
     let within = std::time::Duration::from_secs(5);
     let got = system.block_on(sladesk::web::upload::collect_form(mp, 20, data.len(), within));
     if let Ok((fields, files)) = got {
-        assert!(fields.as_object().map_or(0, |o| o.len()) + files.len() <= 20, "the part cap holds");
+        assert!(
+            fields.as_object().map_or(0, |o| o.len()) + files.len() <= 20,
+            "the part cap holds"
+        );
         let bytes: usize = files.iter().map(|f| f.data.len()).sum();
         assert!(bytes <= data.len(), "no file is larger than the body");
     }

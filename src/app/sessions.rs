@@ -154,6 +154,43 @@ const WRONG: &str = "wrong email or password; after several tries each next one 
 const WRONG_CODE: &str =
     "that code is not right, or was used already; after several tries each next one must wait a little longer";
 
+/// Which second factor was given.
+enum Factor {
+    Totp,
+    Recovery,
+}
+
+/// A code from the user's authenticator (each time step good once: the
+/// step is remembered) or one of their unused recovery codes (spent now);
+/// which it was, or `None` if neither.
+fn accept_second_factor(
+    c: &mut DbConnection,
+    user: &User,
+    secret: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Factor>, AppError> {
+    let last: Option<i64> = sign_in_guards::table
+        .find(user.id)
+        .select(sign_in_guards::totp_last_step)
+        .first(c)
+        .optional()?
+        .flatten();
+    if let Some(step) = totp_step(secret, &user.email, code, now)?.filter(|s| last.is_none_or(|l| *s as i64 > l)) {
+        clear_failures(c, user.id, Some(step as i64))?;
+        return Ok(Some(Factor::Totp));
+    }
+    let spent = diesel::update(
+        recovery_codes::table
+            .filter(recovery_codes::user_id.eq(user.id))
+            .filter(recovery_codes::code_hash.eq(recovery_hash(code)))
+            .filter(recovery_codes::used_at.is_null()),
+    )
+    .set(recovery_codes::used_at.eq(naive(now)))
+    .execute(c)?;
+    Ok((spent == 1).then_some(Factor::Recovery))
+}
+
 /// A second factor accepted: no failures counted, and the TOTP step last
 /// used remembered so that its code is not good again.
 fn clear_failures(c: &mut DbConnection, user_id: i64, totp_last_step: Option<i64>) -> Result<(), AppError> {
@@ -432,7 +469,10 @@ impl App {
         let refused = || AppError::Unauthenticated(WRONG_CODE.into());
         let pair = [throttle::pair_key(&key, &client), throttle::account_key(&key)];
         if throttle::blocked(&mut conn, &pair, now)?.is_some() {
-            let user: User = users::table.find(who.user_id).select(User::as_select()).first(&mut conn)?;
+            let user: User = users::table
+                .find(who.user_id)
+                .select(User::as_select())
+                .first(&mut conn)?;
             conn.write(|c| self.count_failure(c, &key, Some(&user), &client, now))?;
             return Err(refused());
         }
@@ -442,37 +482,15 @@ impl App {
                 .totp_secret
                 .clone()
                 .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
-            let last: Option<i64> = sign_in_guards::table
-                .find(user.id)
-                .select(sign_in_guards::totp_last_step)
-                .first(c)
-                .optional()?
-                .flatten();
-            let by_totp = totp_step(&secret, &user.email, code, now)?.filter(|s| last.is_none_or(|l| *s as i64 > l));
-            let by_recovery = if by_totp.is_none() {
-                diesel::update(
-                    recovery_codes::table
-                        .filter(recovery_codes::user_id.eq(user.id))
-                        .filter(recovery_codes::code_hash.eq(recovery_hash(code)))
-                        .filter(recovery_codes::used_at.is_null()),
-                )
-                .set(recovery_codes::used_at.eq(naive(now)))
-                .execute(c)?
-                    == 1
-            } else {
-                false
-            };
-            if by_totp.is_none() && !by_recovery {
+            let Some(factor) = accept_second_factor(c, &user, &secret, code, now)? else {
                 // Committed, not rolled back: the failure must stay counted.
                 self.count_failure(c, &key, Some(&user), &client, now)?;
                 return Ok(None);
-            }
+            };
             throttle::forget_pair(c, &key, &client)?;
-            clear_failures(c, user.id, by_totp.map(|s| s as i64).or(last))?;
-            let how = if by_recovery {
-                "password + recovery code"
-            } else {
-                "password + TOTP"
+            let how = match factor {
+                Factor::Recovery => "password + recovery code",
+                Factor::Totp => "password + TOTP",
             };
             audit(c, &who, "sign_in", &format!("user:{}", user.email), Some(how), now)?;
             Self::promote(c, token, now).map(Some)
@@ -543,28 +561,8 @@ impl App {
                 ));
             }
             let accepted = conn.write(|c| {
-                let last: Option<i64> = sign_in_guards::table
-                    .find(user.id)
-                    .select(sign_in_guards::totp_last_step)
-                    .first(c)
-                    .optional()?
-                    .flatten();
-                let by_totp = totp_step(&old_secret, &user.email, &r.current_code, now)?
-                    .filter(|s| last.is_none_or(|l| *s as i64 > l));
-                if let Some(step) = by_totp {
-                    clear_failures(c, user.id, Some(step as i64))?;
-                    return Ok::<_, AppError>(true);
-                }
-                let by_recovery = diesel::update(
-                    recovery_codes::table
-                        .filter(recovery_codes::user_id.eq(user.id))
-                        .filter(recovery_codes::code_hash.eq(recovery_hash(&r.current_code)))
-                        .filter(recovery_codes::used_at.is_null()),
-                )
-                .set(recovery_codes::used_at.eq(naive(now)))
-                .execute(c)?
-                    == 1;
-                if !by_recovery {
+                let factor = accept_second_factor(c, &user, &old_secret, &r.current_code, now)?;
+                if factor.is_none() {
                     self.count_failure(
                         c,
                         &user.email_key,
@@ -573,7 +571,7 @@ impl App {
                         now,
                     )?;
                 }
-                Ok(by_recovery)
+                Ok::<_, AppError>(factor.is_some())
             })?;
             if !accepted {
                 return Err(invalid(

@@ -39,38 +39,8 @@ fn answer_to(addr: &str, head: &str, body: &[u8], wait: Duration) -> (u16, Strin
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(head.as_bytes()).unwrap();
     let _ = s.write_all(body);
-    s.set_read_timeout(Some(wait)).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = s.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..n]);
-        if got.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    let text = String::from_utf8_lossy(&got).to_string();
-    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (code, text) = crate::helpers::read_head(&mut s, wait);
     (code, text, started.elapsed())
-}
-
-async fn intake_token(t: &TestApp) -> String {
-    let app = t.app.clone();
-    tokio::task::spawn_blocking(move || {
-        app.create_token(
-            &Principal::operator(),
-            "admin@desk.example",
-            "mta",
-            "intake",
-            None,
-            sladesk::app::now(),
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap()
 }
 
 fn request_series(scrape: &str) -> usize {
@@ -173,7 +143,7 @@ async fn mail_intake_refuses_a_stranger_before_reading_the_body() {
         assert!(took < Duration::from_secs(4), "answered after {took:?}");
     }
     // A declared length over the limit is refused before a byte is read.
-    let token = intake_token(&t).await;
+    let token = t.intake_token().await;
     let head = format!(
         "POST /api/v1/inbound/email HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: message/rfc822\r\nContent-Length: 300000000\r\n\r\n"
@@ -202,7 +172,7 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off_and_large_bodies_wait_their_tur
         large_bodies_in_flight: 1,
         ..Limits::default()
     });
-    let token = intake_token(&t).await;
+    let token = t.intake_token().await;
     let addr = host(&t);
     let head = format!(
         "POST /api/v1/inbound/email HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\

@@ -265,6 +265,28 @@ pub async fn initech(t: &TestApp) -> String {
     .unwrap()
 }
 
+/// Reads a response's status line and headers off a raw connection,
+/// waiting at most `wait` for each read: the status code (0 for none) and
+/// the text read.
+pub fn read_head(s: &mut std::net::TcpStream, wait: std::time::Duration) -> (u16, String) {
+    use std::io::Read;
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&got).to_string();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, text)
+}
+
 /// A response read whole: status, content type and JSON body.
 #[derive(Debug)]
 pub struct Answer {
@@ -351,13 +373,22 @@ impl TestApp {
 
     /// A token of scope `metrics`, for the scraper.
     pub async fn metrics_token(&self) -> String {
+        self.scoped_token("metrics").await
+    }
+
+    /// A token of scope `intake`, for the MTA.
+    pub async fn intake_token(&self) -> String {
+        self.scoped_token("intake").await
+    }
+
+    async fn scoped_token(&self, scope: &'static str) -> String {
         let app = self.app.clone();
         tokio::task::spawn_blocking(move || {
             app.create_token(
                 &Principal::operator(),
                 "admin@desk.example",
-                "scraper",
-                "metrics",
+                scope,
+                scope,
                 None,
                 sladesk::app::now(),
             )

@@ -3,7 +3,6 @@
 
 use reqwest::StatusCode;
 use serde::Deserialize;
-use sladesk::app::Principal;
 use sladesk::app::intake::IngestOutcome;
 
 use crate::helpers::{Db, spawn_app};
@@ -181,20 +180,7 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
 
 async fn mail_intake_over_http(db: Db) {
     let t = spawn_app(db).await;
-    let app = t.app.clone();
-    let intake = tokio::task::spawn_blocking(move || {
-        app.create_token(
-            &Principal::operator(),
-            "admin@desk.example",
-            "mta",
-            "intake",
-            None,
-            sladesk::app::now(),
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let intake = t.intake_token().await;
     let message = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/01-gmail-new.eml")).unwrap();
     let post = |token: String, ct: &'static str, body: Vec<u8>| {
         let client = t.client.clone();

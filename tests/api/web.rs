@@ -789,7 +789,7 @@ async fn the_queue_puts_breached_work_first_longest_overdue_first(db: Db) {
 /// A raw request with the browser's cookies: the head (and what body is
 /// given) written, then the status code the server answers within 10 s.
 fn raw_form(addr: &str, cookies: &str, path: &str, extra_head: &str, body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookies}\r\n\
@@ -807,25 +807,10 @@ fn raw_form(addr: &str, cookies: &str, path: &str, extra_head: &str, body: &[u8]
             }
         })
     };
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = s.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..n]);
-        if got.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
+    let answer = crate::helpers::read_head(&mut s, std::time::Duration::from_secs(10));
     drop(s);
     let _ = writer.join();
-    let text = String::from_utf8_lossy(&got).to_string();
-    (
-        text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0),
-        text,
-    )
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
