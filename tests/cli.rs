@@ -1654,6 +1654,29 @@ fn an_organisation_is_exported_whole_with_a_manifest_that_checks() {
         &["ingest"],
         mail("oz@other.example", "x2@other.example", "Other's secret").as_bytes(),
     );
+    // An outage of both: the export goes to Acme, so it shows Acme alone and
+    // what customers are told, not the staff's account.
+    ok(
+        &[
+            "outage",
+            "add",
+            "--kind",
+            "platform_issue",
+            "--start",
+            "2026-10-01T10:00:00Z",
+            "--end",
+            "2026-10-01T11:00:00Z",
+            "--org",
+            "acme",
+            "--org",
+            "other",
+            "--description",
+            "Root cause: other's batch job",
+            "--public-description",
+            "Storage was slow",
+        ],
+        b"",
+    );
     let out = dir.join("acme-export");
     let said: serde_json::Value =
         serde_json::from_str(ok(&["export", "--org", "acme", "--out", out.to_str().unwrap()], b"").trim()).unwrap();
@@ -1680,6 +1703,11 @@ fn an_organisation_is_exported_whole_with_a_manifest_that_checks() {
     ] {
         assert!(paths.contains(&want), "{want} missing: {paths:?}");
     }
+    let outages: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("outages.json")).unwrap()).unwrap();
+    assert_eq!(outages[0]["organisations"], serde_json::json!(["acme"]), "{outages}");
+    assert_eq!(outages[0]["description"], "Storage was slow", "{outages}");
+    assert!(!outages.to_string().contains("other"), "{outages}");
     let attachment = paths.iter().find(|p| p.contains("/attachments/")).unwrap();
     let name = attachment.rsplit_once("/attachments/").unwrap().1;
     assert!(

@@ -941,6 +941,21 @@ impl App {
         })
     }
 
+    /// Whether a customer's organisation may declare a ticket's severity
+    /// (staff always set it): the page asks for one only then.
+    pub fn may_declare_severity(&self, who: &Principal) -> Result<bool, AppError> {
+        if who.role != Role::Customer {
+            return Ok(true);
+        }
+        let mut conn = self.conn()?;
+        Ok(organisations::table
+            .find(who.organisation_id.unwrap_or(-1))
+            .select(organisations::may_declare_severity)
+            .first(&mut conn)
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// What a customer may choose when raising a ticket: a queue only among
     /// those marked customer-selectable (an unknown slug gets the same
     /// answer, so slugs cannot be enumerated), and a severity only where

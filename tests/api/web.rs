@@ -936,7 +936,68 @@ async fn replacing_an_authenticator_takes_the_password_and_a_current_code(db: Db
     assert!(p.body.contains("recovery codes"), "{}", p.body);
 }
 
+async fn the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timeline(db: Db) {
+    let t = spawn_app(db).await;
+    crate::helpers::initech(&t).await;
+    let users = [("ivy@initech.example", Role::Customer, Some("initech"))];
+    web_users(&t, PASSWORD, &users, &[]).await;
+    let mut w = Web::new(&t);
+    w.sign_in("ivy@initech.example", PASSWORD).await;
+    let form = w.get("/tickets/new").await;
+    assert!(
+        !form.body.contains("name=\"severity\""),
+        "Initech may not declare severity"
+    );
+    assert!(form.body.contains("sets the severity"), "{}", form.body);
+    let csrf = Web::hidden(&form, "csrf");
+    let p = w
+        .post_multipart(
+            "/tickets/new",
+            &[("subject", "Printer"), ("description", "Jammed."), ("csrf", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let reference = p
+        .location
+        .unwrap()
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await.json["severity"],
+        3
+    );
+
+    // A long conversation comes a page at a time, the latest first.
+    t.app.set_limits(sladesk::app::limits::Limits {
+        events_page: 5,
+        ..Default::default()
+    });
+    for i in 0..8 {
+        t.post(
+            &format!("/api/v1/tickets/{reference}/replies"),
+            &t.agent,
+            serde_json::json!({"body": format!("reply number {i}")}),
+        )
+        .await;
+    }
+    let page = w.get(&format!("/tickets/{reference}")).await;
+    assert!(page.body.contains("reply number 7"), "the latest is shown");
+    assert!(!page.body.contains("Jammed."), "the first is a page back");
+    let marker = format!("/tickets/{reference}?before=");
+    let at = page.body.find(&marker).expect("a link to earlier messages");
+    let earlier = page.body[at..].split('"').next().unwrap().to_string();
+    let back = w.get(&earlier).await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert!(back.body.contains("reply number 2"), "{}", back.body);
+    assert!(back.body.contains("?after="), "and a link to later ones");
+}
+
 crate::both_backends!(
+    the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timeline,
     replacing_an_authenticator_takes_the_password_and_a_current_code,
     the_queue_puts_breached_work_first_longest_overdue_first,
     an_admin_resets_a_locked_out_users_sign_in,
