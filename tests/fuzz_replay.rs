@@ -55,7 +55,13 @@ fn holidays_json_corpus() {
 #[test]
 fn calendar_batch_corpus() {
     let fixtures = targets::Fixtures::load(repo());
-    replay("calendar_batch", |d| targets::calendar_batch(&fixtures, d));
+    let cache = std::cell::RefCell::new(sladesk::policies::CalendarCache::new(
+        &fixtures.policies,
+        &fixtures.holidays,
+    ));
+    replay("calendar_batch", |d| {
+        targets::calendar_batch(&mut cache.borrow_mut(), d)
+    });
 }
 
 #[test]

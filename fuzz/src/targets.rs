@@ -55,11 +55,11 @@ pub fn holidays_json(data: &[u8]) {
 }
 
 /// `calendar batch` input: one answer for every non-blank line, each a
-/// JSON object (an error is an answer too), and the run goes on.
-pub fn calendar_batch(fixtures: &Fixtures, data: &[u8]) {
-    let mut cache = CalendarCache::new(&fixtures.policies, &fixtures.holidays);
+/// JSON object (an error is an answer too), and the run goes on. The
+/// calendars' cache lives across inputs, as across a real run's lines.
+pub fn calendar_batch(cache: &mut CalendarCache, data: &[u8]) {
     let mut out = Vec::new();
-    let Ok(_) = sladesk::cli::batch(&mut cache, BufReader::new(data), &mut out) else {
+    let Ok(_) = sladesk::cli::batch(cache, BufReader::new(data), &mut out) else {
         // Input that is not UTF-8 stops the read, as it should.
         return;
     };

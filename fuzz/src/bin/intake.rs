@@ -3,8 +3,11 @@
 fn main() {
     let repo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let dir = std::env::temp_dir().join(format!("sladesk-fuzz-intake-{}", std::process::id()));
-    let app = sladesk_fuzz::intake_app(repo, &dir);
+    // A crash is what AFL++ is after: nothing is left to unwind into.
+    let app = std::panic::AssertUnwindSafe(sladesk_fuzz::intake_app(repo, &dir));
     afl::fuzz!(|data: &[u8]| {
-        sladesk_fuzz::intake(&app, data);
+        // The whole wrapper, not the field: closures capture what they name.
+        let app = &app;
+        sladesk_fuzz::intake(&app.0, data);
     });
 }
