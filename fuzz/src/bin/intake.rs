@@ -1,8 +1,9 @@
-//! The whole intake pipeline on a SQLite file made once (in the system's
-//! temporary folder, one per process), every input a message.
+//! The whole intake pipeline on a SQLite desk in the system's temporary
+//! folder, made on first use and reused (AFL++ starts the binary afresh
+//! often, and `afl-cmin` once per input), every input a message.
 fn main() {
     let repo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let dir = std::env::temp_dir().join(format!("sladesk-fuzz-intake-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("sladesk-fuzz-intake");
     // A crash is what AFL++ is after: nothing is left to unwind into.
     let app = std::panic::AssertUnwindSafe(sladesk_fuzz::intake_app(repo, &dir));
     afl::fuzz!(|data: &[u8]| {
