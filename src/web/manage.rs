@@ -570,7 +570,7 @@ async fn admin_post(
                     lead: opt(f, "lead"),
                     members: list(f, "members"),
                     default_severity: opt(f, "default_severity").and_then(|s| s.parse().ok()),
-                    customer_selectable: false,
+                    customer_selectable: opt(f, "customer_selectable").is_some(),
                 };
                 let q = a.create_queue(&who, req, now)?;
                 Ok((format!("Queue {} added.", q.slug), None))

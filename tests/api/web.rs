@@ -996,7 +996,56 @@ async fn the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timel
     assert!(back.body.contains("?after="), "and a link to later ones");
 }
 
+async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
+    let t = spawn_app(db).await;
+    web_users(
+        &t,
+        PASSWORD,
+        &[("ada@desk.example", Role::Admin, None)],
+        &[("ada@desk.example", TOTP)],
+    )
+    .await;
+    let mut w = Web::new(&t);
+    w.sign_in("ada@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "ada@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let csrf = w.csrf("/admin").await;
+    let p = w
+        .post(
+            "/admin/queues",
+            &[
+                ("slug", "billing"),
+                ("name", "Billing"),
+                ("default_severity", "3"),
+                ("customer_selectable", "yes"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(p.status.is_redirection() || p.status == StatusCode::OK, "{}", p.body);
+    let queues = t.get("/api/v1/queues", &t.admin).await;
+    let billing = queues
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["slug"] == "billing")
+        .cloned();
+    assert_eq!(billing.unwrap()["customer_selectable"], true, "{}", queues.text);
+    // And Carol may now raise a ticket into it.
+    let a = t
+        .post(
+            "/api/v1/tickets",
+            &t.carol,
+            serde_json::json!({"subject": "Invoice", "description": "Wrong VAT.", "queue": "billing"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+}
+
 crate::both_backends!(
+    an_admin_marks_a_queue_customers_may_choose,
     the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timeline,
     replacing_an_authenticator_takes_the_password_and_a_current_code,
     the_queue_puts_breached_work_first_longest_overdue_first,
