@@ -98,6 +98,10 @@ impl From<AppError> for Problem {
                     format!("{field}: {message}"),
                 )
             },
+            AppError::NotForCaller { field, message } => Problem {
+                field: Some(field.clone()),
+                ..Problem::bad_request(format!("{field}: {message}"))
+            },
             AppError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why),
             AppError::RateLimited(why, after) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", why).retry_after(after)

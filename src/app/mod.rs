@@ -46,6 +46,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A parameter this caller may not use at all (not a bad value of one
+    /// they may): HTTP 400 rather than 422.
+    #[error("{field}: {message}")]
+    NotForCaller { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
     #[error("authentication required: {0}")]

@@ -273,22 +273,41 @@ impl App {
         remote: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
-        let client = remote.unwrap_or("unknown");
-        let keys = [
-            throttle::pair_key(&user.email_key, client),
-            throttle::account_key(&user.email_key),
-        ];
+        self.checked_password(
+            conn,
+            &user.email_key,
+            Some(user),
+            password,
+            remote.unwrap_or("unknown"),
+            now,
+        )
+    }
+
+    /// Whether `password` is the account's, unless the account and client
+    /// are throttled. Every refusal costs one password check, whether the
+    /// account is unknown, has no password, is disabled or is throttled, so
+    /// the time of the answer tells nothing; and every refusal is counted
+    /// (in its own transaction, so it stays counted though the caller
+    /// fails), a try while throttled too, so hammering only lengthens the wait.
+    fn checked_password(
+        &self,
+        conn: &mut DbConnection,
+        key: &str,
+        user: Option<&User>,
+        password: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let keys = [throttle::pair_key(key, client), throttle::account_key(key)];
         let throttled = throttle::blocked(conn, &keys, now)?.is_some();
-        let hash = user
-            .password_hash
-            .as_deref()
-            .filter(|_| !throttled)
-            .unwrap_or(decoy_hash());
-        if password_matches(hash, password) && !throttled && user.password_hash.is_some() {
-            return Ok(true);
+        let usable = user.filter(|u| !throttled && !u.disabled);
+        let hash = usable.and_then(|u| u.password_hash.as_deref()).unwrap_or(decoy_hash());
+        let matches = password_matches(hash, password);
+        let ok = matches && usable.is_some_and(|u| u.password_hash.is_some());
+        if !ok {
+            conn.write(|c| self.count_failure(c, key, user, client, now))?;
         }
-        conn.write(|c| self.count_failure(c, &user.email_key, Some(user), client, now))?;
-        Ok(false)
+        Ok(ok)
     }
 
     /// Checks an email and password. On success a session is made at the
@@ -317,27 +336,7 @@ impl App {
             .select(User::as_select())
             .first(&mut conn)
             .optional()?;
-        let throttled = throttle::blocked(
-            &mut conn,
-            &[throttle::pair_key(&key, &client), throttle::account_key(&key)],
-            now,
-        )?;
-        // Every refusal costs one password check, whether the account is
-        // unknown, has no password, is disabled or is throttled: the time
-        // of the answer must tell nothing.
-        let hash = user
-            .as_ref()
-            .filter(|_| throttled.is_none())
-            .and_then(|u| u.password_hash.as_deref())
-            .unwrap_or(decoy_hash());
-        let matches = password_matches(hash, password);
-        let ok =
-            matches && throttled.is_none() && user.as_ref().is_some_and(|u| !u.disabled && u.password_hash.is_some());
-        if !ok {
-            // Its own transaction: the failure must stay counted though
-            // sign-in fails. A try while throttled counts too, so hammering
-            // only lengthens the wait (and costs the same as any refusal).
-            conn.write(|c| self.count_failure(c, &key, user.as_ref(), &client, now))?;
+        if !self.checked_password(&mut conn, &key, user.as_ref(), password, &client, now)? {
             return Err(AppError::Unauthenticated(WRONG.into()));
         }
         let user = user.expect("accepted, so the account exists");

@@ -302,7 +302,7 @@ impl TicketFilter {
     /// The first filter given that only staff may use: routing, assignment
     /// and escalation timing, and the queue order (whose cursor carries the
     /// next warning's instant).
-    pub fn staff_only_given(&self) -> Option<&'static str> {
+    fn staff_only_given(&self) -> Option<&'static str> {
         [
             ("queue", self.queue.is_some()),
             ("assignee", self.assignee.is_some()),
@@ -1615,7 +1615,10 @@ impl App {
         // filters they would answer questions about them, and the queue
         // order (whose cursor carries the next warning's instant) too.
         if customer && let Some(field) = f.staff_only_given() {
-            return Err(invalid(field, "a filter for staff only"));
+            return Err(AppError::NotForCaller {
+                field: field.into(),
+                message: "a filter for staff only".into(),
+            });
         }
         let by_created = match f.sort.as_deref() {
             None => customer,

@@ -281,6 +281,11 @@ impl From<AppError> for WebError {
                 "Please check",
                 format!("{field}: {message}"),
             ),
+            AppError::NotForCaller { field, message } => page(
+                StatusCode::BAD_REQUEST,
+                "Not available to you",
+                format!("{field}: {message}"),
+            ),
             AppError::Conflict(m) => page(StatusCode::CONFLICT, "That cannot be done now", m),
             AppError::RateLimited(m, _) => page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", m),
             AppError::Command(c) => page(StatusCode::CONFLICT, "That cannot be done now", c.to_string()),

@@ -21,8 +21,10 @@ use crate::api::body::{self, BodyError, BodyGate};
 use crate::app::tickets::Upload;
 
 /// Room a form has beside its files: the longest description or reply
-/// (`limits.max_text_chars`, up to four bytes a character) and the rest.
-const TEXT_ROOM: usize = 4 * 1024 * 1024 + 64 * 1024;
+/// (`max_text_chars`, up to four bytes a character) and its small fields.
+fn text_room(max_text_chars: usize) -> usize {
+    4 * max_text_chars + 64 * 1024
+}
 
 #[derive(Deserialize)]
 struct CsrfQuery {
@@ -58,7 +60,7 @@ pub(super) async fn read_multipart(
         .unwrap_or_default();
     v.check_csrf(&sent)?;
     let limits = app.limits();
-    let limit = app.attachment_limit() + TEXT_ROOM;
+    let limit = app.attachment_limit() + text_room(limits.max_text_chars);
     let within = std::time::Duration::from_secs(limits.body_seconds);
     let refused = |e: BodyError| match e {
         BodyError::TooLarge(_) => WebError::Page {
