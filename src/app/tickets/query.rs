@@ -1,0 +1,221 @@
+//! Listing tickets: filters, the queue order and keyset pages.
+
+use super::*;
+
+/// An opaque page cursor: `<unix seconds or ->.<id>`.
+pub(super) struct Cursor {
+    at: Option<NaiveDateTime>,
+    id: i64,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        match self.at {
+            Some(t) => format!("{}.{}", t.and_utc().timestamp(), self.id),
+            None => format!("-.{}", self.id),
+        }
+    }
+
+    fn parse(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('.')?;
+        let id = b.parse().ok()?;
+        let at = match a {
+            "-" => None,
+            n => Some(DateTime::from_timestamp(n.parse().ok()?, 0)?.naive_utc()),
+        };
+        Some(Cursor { at, id })
+    }
+}
+
+impl App {
+    /// Lists the tickets the caller may see, filtered, most urgent first by
+    /// default, with keyset pagination.
+    pub fn list_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketPage, AppError> {
+        let page = self.list_tickets_as_stored(who, f, now)?;
+        Ok(TicketPage {
+            items: self.all_shown_to(who, page.items)?,
+            next: page.next,
+        })
+    }
+
+    /// Lists the tickets the caller may see, filtered, most urgent first by
+    /// default, with keyset pagination.
+    pub(super) fn list_tickets_as_stored(
+        &self,
+        who: &Principal,
+        f: &TicketFilter,
+        now: DateTime<Utc>,
+    ) -> Result<TicketPage, AppError> {
+        let limit = f.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(invalid("limit", "expected 1 to 200"));
+        }
+        let customer = who.role == Role::Customer;
+        // Routing, assignment and escalation timing are the desk's own: as
+        // filters they would answer questions about them, and the queue
+        // order (whose cursor carries the next warning's instant) too.
+        if customer && let Some(field) = f.staff_only_given() {
+            return Err(AppError::NotForCaller {
+                field: field.into(),
+                message: "a filter for staff only".into(),
+            });
+        }
+        let by_created = match f.sort.as_deref() {
+            None => customer,
+            Some("next_check_at") => false,
+            Some("created") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "sort",
+                    format!("unknown sort '{other}': expected next_check_at or created"),
+                ));
+            }
+        };
+        let mut conn = self.conn()?;
+        let c = &mut conn;
+        let mut q = tickets::table
+            .inner_join(organisations::table)
+            .inner_join(queues::table)
+            .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
+            .into_boxed();
+        if who.role == Role::Customer {
+            q = q.filter(tickets::organisation_id.eq(who.organisation_id.unwrap_or(-1)));
+        }
+        if let Some(s) = &f.status {
+            if s == "active" {
+                let done = [Status::Resolved, Status::Closed, Status::Cancelled].map(|s| s.as_str());
+                q = q.filter(tickets::status.ne_all(done));
+            } else {
+                let st: Status = s.parse().map_err(|e: String| invalid("status", e))?;
+                q = q.filter(tickets::status.eq(st.as_str()));
+            }
+        }
+        if let Some(t) = &f.tier {
+            q = q.filter(organisations::tier.eq(t.clone()));
+        }
+        if let Some(s) = f.severity {
+            if !(1..=4).contains(&s) {
+                return Err(invalid("severity", "expected 1, 2, 3 or 4"));
+            }
+            q = q.filter(tickets::severity.eq(s));
+        }
+        if let Some(slug) = &f.queue {
+            q = q.filter(queues::slug.eq(slug.clone()));
+        }
+        if let Some(slug) = &f.organisation {
+            q = q.filter(organisations::slug.eq(slug.clone()));
+        }
+        if let Some(a) = &f.assignee {
+            q = match a.as_str() {
+                "none" => q.filter(tickets::assignee_id.is_null()),
+                "me" => q.filter(tickets::assignee_id.eq(who.user_id)),
+                email => {
+                    let id = self.user_by_email(c, email).map(|u| u.id).unwrap_or(-1);
+                    q.filter(tickets::assignee_id.eq(id))
+                }
+            };
+        }
+        if let Some(b) = f.breached {
+            let breached = tickets::response_breached_at
+                .is_not_null()
+                .or(tickets::resolve_breached_at.is_not_null());
+            q = if b {
+                q.filter(breached)
+            } else {
+                q.filter(diesel::dsl::not(breached))
+            };
+        }
+        if let Some(b) = f.at_risk {
+            let not_breached = tickets::response_breached_at
+                .is_null()
+                .and(tickets::resolve_breached_at.is_null());
+            let risky = tickets::at_risk_at.le(naive(now)).and(not_breached);
+            q = if b {
+                q.filter(risky)
+            } else {
+                q.filter(diesel::dsl::not(risky.assume_not_null()).or(tickets::at_risk_at.is_null()))
+            };
+        }
+        if let Some(text) = &f.q {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(lower(tickets::subject).like(format!("%{escaped}%")).escape('\\'));
+        }
+        // Keyset pagination: the cursor is the last row's sort key and id.
+        let cursor = match &f.after {
+            None => None,
+            Some(s) => Some(Cursor::parse(s).ok_or_else(|| invalid("after", "not a cursor this API gave out"))?),
+        };
+        if by_created {
+            if let Some(Cursor { at: Some(at), id }) = cursor {
+                q = q.filter(
+                    tickets::created_at
+                        .lt(at)
+                        .or(tickets::created_at.eq(at).and(tickets::id.lt(id))),
+                );
+            }
+            q = q.order((tickets::created_at.desc(), tickets::id.desc()));
+        } else {
+            match cursor {
+                Some(Cursor { at: Some(at), id }) => {
+                    q = q.filter(
+                        tickets::queue_order_at
+                            .gt(at)
+                            .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id)))
+                            .or(tickets::queue_order_at.is_null()),
+                    )
+                }
+                Some(Cursor { at: None, id }) => {
+                    q = q.filter(tickets::queue_order_at.is_null().and(tickets::id.gt(id)))
+                }
+                None => {}
+            }
+            // Queue order: the nearest warning or breach first, an unassigned
+            // severity 1 ticket that has begun to escalate above all; NULLs
+            // (nothing to watch) last, on both backends.
+            q = q.order((
+                tickets::queue_order_at.is_null(),
+                tickets::queue_order_at.asc(),
+                tickets::id.asc(),
+            ));
+        }
+        let rows: Vec<(TicketRow, String, String, String, Option<String>)> = q
+            .limit(limit + 1)
+            .select((
+                TicketRow::as_select(),
+                organisations::slug,
+                users::email,
+                queues::slug,
+                assignees.field(users::email).nullable(),
+            ))
+            .load(c)?;
+        let more = rows.len() as i64 > limit;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let next = if more {
+            rows.last().map(|(r, ..)| {
+                Cursor {
+                    at: if by_created {
+                        Some(r.created_at)
+                    } else {
+                        r.queue_order_at
+                    },
+                    id: r.id,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        let items = rows
+            .iter()
+            .map(|(r, org, requester, queue, assignee)| {
+                row_view(r, org.clone(), requester.clone(), queue.clone(), assignee.clone())
+            })
+            .collect();
+        Ok(TicketPage { items, next })
+    }
+}
