@@ -1,6 +1,12 @@
 //! Organisations, users, API tokens and queues: creation, listing, and
 //! turning a bearer token into a `Principal`.
 
+mod queue;
+mod tokens;
+
+pub use queue::{NewQueueRequest, QueueView};
+pub use tokens::{TokenView, token_hash};
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -80,19 +86,6 @@ impl UserView {
     }
 }
 
-/// A token as admins see it: never the token itself, which is not stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TokenView {
-    pub id: i64,
-    pub name: String,
-    pub user: String,
-    pub scope: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked: bool,
-}
-
 /// What an admin may change on a user.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -102,18 +95,6 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     /// IANA time zone the user reads times in (mail, pages), e.g. `Europe/London`.
     pub time_zone: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct QueueView {
-    pub slug: String,
-    pub name: String,
-    pub inbound_address: Option<String>,
-    pub lead: Option<String>,
-    pub default_severity: i32,
-    pub members: Vec<String>,
-    /// Whether customers may choose it when raising a ticket.
-    pub customer_selectable: bool,
 }
 
 /// What is needed to add an organisation.
@@ -148,22 +129,6 @@ pub struct NewUserRequest {
     /// The organisation's slug; required for customers, refused for staff.
     pub organisation: Option<String>,
     pub password: Option<String>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewQueueRequest {
-    pub slug: String,
-    pub name: String,
-    pub inbound_address: Option<String>,
-    /// Email of the queue lead (a staff member).
-    pub lead: Option<String>,
-    #[serde(default)]
-    pub members: Vec<String>,
-    pub default_severity: Option<i32>,
-    /// Whether customers may choose it when raising a ticket (default no).
-    #[serde(default)]
-    pub customer_selectable: bool,
 }
 
 fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
@@ -203,15 +168,6 @@ fn valid_email(field: &str, e: &str) -> Result<(), AppError> {
         }
         _ => Err(invalid(field, format!("'{e}' is not an email address"))),
     }
-}
-
-/// SHA-256 of a token, hex: tokens are long random strings, so a fast hash
-/// is enough to keep them out of the database in clear.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl App {
@@ -412,50 +368,6 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
     }
 
-    pub fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>, AppError> {
-        who.require_admin()?;
-        let mut conn = self.conn()?;
-        let rows: Vec<(ApiToken, String)> = api_tokens::table
-            .inner_join(users::table)
-            .order(api_tokens::id)
-            .select((ApiToken::as_select(), users::email))
-            .load(&mut conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(t, user)| TokenView {
-                id: t.id,
-                name: t.name,
-                user,
-                scope: t.scope,
-                created_at: utc(t.created_at),
-                expires_at: t.expires_at.map(utc),
-                last_used_at: t.last_used_at.map(utc),
-                revoked: t.revoked,
-            })
-            .collect())
-    }
-
-    /// Revokes a token; it stops working at once on this server.
-    pub fn revoke_token(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
-        who.require_admin()?;
-        let mut conn = self.conn()?;
-        conn.write(|c| {
-            let (name, user): (String, String) = api_tokens::table
-                .inner_join(users::table)
-                .filter(api_tokens::id.eq(id))
-                .select((api_tokens::name, users::email))
-                .first(c)
-                .optional()?
-                .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
-            diesel::update(api_tokens::table.find(id))
-                .set(api_tokens::revoked.eq(true))
-                .execute(c)?;
-            audit(c, who, "token.revoke", &format!("user:{user}"), Some(&name), now)
-        })?;
-        self.token_cache.write().expect("lock").clear();
-        Ok(())
-    }
-
     /// Renames or disables (or enables) a user.
     pub fn update_user(
         &self,
@@ -521,226 +433,6 @@ impl App {
         let mut conn = self.conn()?;
         let u = self.user_by_email(&mut conn, email)?;
         Principal::of_user(&u, None)
-    }
-
-    /// Creates an API token for a user; the token itself is returned once and stored only hashed.
-    pub fn create_token(
-        &self,
-        who: &Principal,
-        email: &str,
-        name: &str,
-        scope: &str,
-        valid_for: Option<Duration>,
-        now: DateTime<Utc>,
-    ) -> Result<String, AppError> {
-        who.require_admin()?;
-        if !matches!(scope, "full" | "intake" | "metrics") {
-            return Err(invalid("scope", "expected full, intake or metrics"));
-        }
-        valid_text("name", name, 100)?;
-        let mut raw = [0u8; 32];
-        rand::fill(&mut raw);
-        let token = format!("sld_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        let mut conn = self.conn()?;
-        conn.write(|c| {
-            let user = self
-                .user_by_email(c, email)
-                .map_err(|_| invalid("user", format!("unknown user '{email}'")))?;
-            diesel::insert_into(api_tokens::table)
-                .values(NewApiToken {
-                    user_id: user.id,
-                    name,
-                    token_hash: &token_hash(&token),
-                    scope,
-                    created_at: naive(now),
-                    expires_at: valid_for.map(|d| naive(now + d)),
-                })
-                .execute(c)?;
-            audit(c, who, "token.create", &format!("user:{}", user.email), Some(name), now)?;
-            Ok::<_, AppError>(())
-        })?;
-        Ok(token)
-    }
-
-    /// The principal of a token authenticated in the last few seconds,
-    /// without touching the store (so without a blocking hop).
-    pub fn cached_principal(&self, token: &str, remote_addr: Option<String>, now: DateTime<Utc>) -> Option<Principal> {
-        let hash = token_hash(token.trim());
-        let cache = self.token_cache.read().expect("lock");
-        let (p, read_at) = cache.get(&hash)?;
-        (now - *read_at < Duration::seconds(super::TOKEN_CACHE_SECONDS)).then(|| Principal {
-            remote_addr,
-            ..p.clone()
-        })
-    }
-
-    /// Checks a token scoped to mail intake (and only intake).
-    pub fn authenticate_intake(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        self.authenticate_scoped(token, "intake", now)
-    }
-
-    /// Checks a token of one narrow scope (`intake` or `metrics`): such a
-    /// token opens that one door and no other.
-    pub fn authenticate_scoped(&self, token: &str, scope: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        let mut conn = self.conn()?;
-        let found: Option<(ApiToken, User)> = api_tokens::table
-            .inner_join(users::table)
-            .filter(api_tokens::token_hash.eq(token_hash(token.trim())))
-            .select((ApiToken::as_select(), User::as_select()))
-            .first(&mut conn)
-            .optional()?;
-        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
-        if tok.revoked || tok.expires_at.is_some_and(|e| utc(e) <= now) || user.disabled {
-            return Err(AppError::Unauthenticated(
-                "the token is revoked, expired or its user disabled".into(),
-            ));
-        }
-        if tok.scope != scope {
-            return Err(AppError::Forbidden(format!("this takes a token with scope {scope}")));
-        }
-        Ok(())
-    }
-
-    /// The principal a bearer token stands for, if it is valid now.
-    pub fn authenticate(
-        &self,
-        token: &str,
-        remote_addr: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<Principal, AppError> {
-        let hash = token_hash(token.trim());
-        let mut conn = self.conn()?;
-        let found: Option<(ApiToken, User)> = api_tokens::table
-            .inner_join(users::table)
-            .filter(api_tokens::token_hash.eq(&hash))
-            .select((ApiToken::as_select(), User::as_select()))
-            .first(&mut conn)
-            .optional()?;
-        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
-        if tok.revoked {
-            return Err(AppError::Unauthenticated("the token was revoked".into()));
-        }
-        if tok.expires_at.is_some_and(|e| utc(e) <= now) {
-            return Err(AppError::Unauthenticated("the token has expired".into()));
-        }
-        if user.disabled {
-            return Err(AppError::Unauthenticated("the user is disabled".into()));
-        }
-        if tok.scope != "full" {
-            return Err(AppError::Forbidden(format!("this token is for {} only", tok.scope)));
-        }
-        // Record use at most once a minute: a write per request would
-        // serialise every read behind SQLite's single writer.
-        if tok.last_used_at.is_none_or(|l| utc(l) + Duration::minutes(1) < now) {
-            diesel::update(api_tokens::table.find(tok.id))
-                .set(api_tokens::last_used_at.eq(naive(now)))
-                .execute(&mut conn)?;
-        }
-        let principal = Principal::of_user(&user, remote_addr)?;
-        let mut cache = self.token_cache.write().expect("lock");
-        if cache.len() > 10_000 {
-            cache.retain(|_, (_, at)| now - *at < Duration::seconds(super::TOKEN_CACHE_SECONDS));
-        }
-        cache.insert(hash, (principal.clone(), now));
-        Ok(principal)
-    }
-
-    pub fn create_queue(
-        &self,
-        who: &Principal,
-        req: NewQueueRequest,
-        now: DateTime<Utc>,
-    ) -> Result<QueueView, AppError> {
-        who.require_admin()?;
-        valid_slug("slug", &req.slug)?;
-        valid_text("name", &req.name, 200)?;
-        if let Some(a) = &req.inbound_address {
-            valid_email("inbound_address", a)?;
-        }
-        let severity = req.default_severity.unwrap_or(3);
-        if !(1..=4).contains(&severity) {
-            return Err(invalid("default_severity", "expected 1, 2, 3 or 4"));
-        }
-        let mut conn = self.conn()?;
-        conn.write(|c| {
-            let staff = |c: &mut crate::store::DbConnection, field: &str, email: &str| -> Result<User, AppError> {
-                let u = self
-                    .user_by_email(c, email)
-                    .map_err(|_| invalid(field, format!("unknown user '{email}'")))?;
-                if u.role == "customer" {
-                    return Err(invalid(field, format!("'{email}' is a customer, not staff")));
-                }
-                Ok(u)
-            };
-            let lead = req.lead.as_deref().map(|e| staff(c, "lead", e)).transpose()?;
-            let taken: i64 = queues::table.filter(queues::slug.eq(&req.slug)).count().get_result(c)?;
-            if taken > 0 {
-                return Err(AppError::Conflict(format!("a queue with slug '{}' exists", req.slug)));
-            }
-            diesel::insert_into(queues::table)
-                .values(NewQueue {
-                    slug: &req.slug,
-                    name: req.name.trim(),
-                    inbound_address: req.inbound_address.as_deref().map(str::trim),
-                    lead_id: lead.as_ref().map(|l| l.id),
-                    default_severity: severity,
-                    created_at: naive(now),
-                    customer_selectable: req.customer_selectable,
-                })
-                .execute(c)?;
-            let row: Queue = queues::table
-                .filter(queues::slug.eq(&req.slug))
-                .select(Queue::as_select())
-                .first(c)?;
-            for m in &req.members {
-                let u = staff(c, "members", m)?;
-                diesel::insert_into(queue_members::table)
-                    .values((queue_members::queue_id.eq(row.id), queue_members::user_id.eq(u.id)))
-                    .execute(c)?;
-            }
-            audit(c, who, "queue.create", &format!("queue:{}", row.slug), None, now)?;
-            Ok(QueueView {
-                slug: row.slug,
-                name: row.name,
-                inbound_address: row.inbound_address,
-                lead: req.lead.clone(),
-                customer_selectable: row.customer_selectable,
-                default_severity: row.default_severity,
-                members: req.members.clone(),
-            })
-        })
-    }
-
-    pub fn list_queues(&self, who: &Principal) -> Result<Vec<QueueView>, AppError> {
-        if who.role == Role::Customer {
-            return Err(AppError::Forbidden("customers do not see queues".into()));
-        }
-        let mut conn = self.conn()?;
-        let rows: Vec<(Queue, Option<String>)> = queues::table
-            .left_join(users::table.on(queues::lead_id.eq(users::id.nullable())))
-            .order(queues::slug)
-            .select((Queue::as_select(), users::email.nullable()))
-            .load(&mut conn)?;
-        let members: Vec<(i64, String)> = queue_members::table
-            .inner_join(users::table.on(queue_members::user_id.eq(users::id)))
-            .select((queue_members::queue_id, users::email))
-            .load(&mut conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(q, lead)| QueueView {
-                members: members
-                    .iter()
-                    .filter(|(id, _)| *id == q.id)
-                    .map(|(_, e)| e.clone())
-                    .collect(),
-                slug: q.slug,
-                name: q.name,
-                inbound_address: q.inbound_address,
-                lead,
-                default_severity: q.default_severity,
-                customer_selectable: q.customer_selectable,
-            })
-            .collect())
     }
 }
 
