@@ -1,0 +1,148 @@
+//! Managers' and admins' pages: the dashboard, monthly reports, outages,
+//! and administration (organisations, users, queues, API tokens, and the
+//! loaded policies and holiday calendars, read-only).
+
+mod admin;
+mod outages;
+mod reports;
+
+use admin::*;
+use outages::*;
+use reports::*;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{State, Viewer, WebError, form_status, page, page_with_status, redirect, run, run_form, when, when_opt};
+use crate::app::AppError;
+use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest, UserPatch};
+use crate::app::outages::{Affected, NewOutageRequest, OutagePatch};
+use crate::domain::availability::Month;
+use crate::domain::holidays::Region;
+use crate::domain::ticket::Severity;
+use crate::reports::render::{Format, render};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dashboard", web::get().to(dashboard))
+        .route("/reports", web::get().to(reports))
+        .route("/reports/download", web::get().to(download))
+        .route("/outages", web::get().to(outages))
+        .route("/outages", web::post().to(add_outage))
+        .route("/outages/{id}/end", web::post().to(end_outage))
+        .route("/admin", web::get().to(admin))
+        .route("/admin/{what}", web::post().to(admin_post))
+        .route("/admin/policies", web::get().to(policies));
+}
+
+fn require_manager(v: &Viewer) -> Result<(), WebError> {
+    Ok(v.session.principal.require_manager()?)
+}
+
+async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpResponse, WebError> {
+    require_manager(&v)?;
+    let app = app.get_ref().clone();
+    let (who, tz) = (v.who(), v.tz());
+    let cached = web_state.compliance(crate::app::now());
+    if let Some((_, true)) = cached
+        && web_state.begin_refresh()
+    {
+        // Off the request: the page shows the last figures meanwhile.
+        let (app, state, who) = (app.clone(), web_state.get_ref().clone(), who.clone());
+        std::thread::spawn(move || {
+            let now = crate::app::now();
+            match app
+                .monthly_report(&who, None, Month::containing(now), false, now)
+                .and_then(|r| r.value())
+            {
+                Ok(r) => state.keep_compliance(now, r),
+                Err(e) => tracing::warn!(error = %e, "dashboard compliance refresh"),
+            }
+            state.end_refresh();
+        });
+    }
+    let kept = cached.map(|(k, _)| k);
+    let kept_was_none = kept.is_none();
+    let (desk, (report_at, report), ongoing) = run(move || {
+        let now = crate::app::now();
+        let desk = app.desk_now(&who, now)?;
+        let report = match kept {
+            Some(k) => k,
+            None => (
+                now,
+                app.monthly_report(&who, None, Month::containing(now), false, now)?
+                    .value()?,
+            ),
+        };
+        let ongoing: Vec<_> = app
+            .list_outages(&who, None, None, now)?
+            .into_iter()
+            .filter(|o| o.ongoing)
+            .collect();
+        Ok((desk, report, ongoing))
+    })
+    .await?;
+    if kept_was_none {
+        web_state.keep_compliance(report_at, report.clone());
+    }
+    let mut tiers: Vec<String> = desk.open.iter().map(|(t, _, _)| t.clone()).collect();
+    tiers.dedup();
+    let grid: Vec<Value> = tiers
+        .iter()
+        .map(|tier| {
+            let counts: Vec<i64> = (1..=4)
+                .map(|s| {
+                    desk.open
+                        .iter()
+                        .find(|(t, sev, _)| t == tier && *sev == s)
+                        .map(|(_, _, n)| *n)
+                        .unwrap_or(0)
+                })
+                .collect();
+            json!({"tier": tier, "counts": counts, "total": counts.iter().sum::<i64>()})
+        })
+        .collect();
+    let sev_totals: Vec<i64> = (1..=4)
+        .map(|s| {
+            desk.open
+                .iter()
+                .filter(|(_, sev, _)| *sev == s)
+                .map(|(_, _, n)| n)
+                .sum()
+        })
+        .collect();
+    let compliance: Vec<Value> = report["compliance"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let sev = c["severity"].as_i64().unwrap_or(0);
+            json!({
+                "severity": sev,
+                "title": Severity::try_from(sev as u8).map(|s| s.title()).unwrap_or(""),
+                "response": c["response"],
+                "resolve": c["resolve"],
+            })
+        })
+        .collect();
+    let outages: Vec<Value> = ongoing.iter().map(|o| outage_json(o, tz)).collect();
+    page(
+        Some(&v.session),
+        "Dashboard",
+        "dashboard",
+        json!({
+            "grid": grid,
+            "sev_totals": sev_totals,
+            "open_total": desk.open_total,
+            "at_risk": desk.at_risk,
+            "breached": desk.breached,
+            "month": report["month"],
+            "compliance_at": when(report_at, tz),
+            "compliance": compliance,
+            "outages": outages,
+        }),
+    )
+}

@@ -1,0 +1,143 @@
+//! Monthly reports in the page, with their charts, and their downloads.
+
+use super::*;
+
+pub(super) fn outage_json(o: &crate::app::outages::OutageView, tz: chrono_tz::Tz) -> Value {
+    json!({
+        "id": o.id,
+        "kind": o.kind.replace('_', " "),
+        "start": when(o.start, tz),
+        "end": when_opt(o.end, tz),
+        "ongoing": o.ongoing,
+        "notified": when_opt(o.notified_at, tz),
+        "organisations": match &o.organisations {
+            Affected::All(_) => "all".to_string(),
+            Affected::Some(s) => s.join(", "),
+        },
+        "description": o.description,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReportQuery {
+    org: Option<String>,
+    month: Option<String>,
+    format: Option<String>,
+}
+
+pub(super) fn parse_month(m: Option<&str>, now: DateTime<Utc>) -> Result<Month, WebError> {
+    match m.filter(|m| !m.is_empty()) {
+        Some(m) => m
+            .parse::<Month>()
+            .map_err(|e| WebError::from(crate::app::invalid("month", e.0))),
+        None => Ok(Month::containing(now).previous()),
+    }
+}
+
+/// A monthly report in the page: last month by default, the desk's or an
+/// organisation's, with its charts; CSV to download beside it.
+pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -> Result<HttpResponse, WebError> {
+    let now = crate::app::now();
+    let month = parse_month(q.month.as_deref(), now)?;
+    let org = q.org.clone().filter(|o| !o.is_empty());
+    let app = app.get_ref().clone();
+    let who = v.who();
+    let customer = !who.role.is_staff();
+    if who.role == crate::app::Role::Agent {
+        require_manager(&v)?;
+    }
+    let o = org.clone();
+    let (report, orgs) = run(move || {
+        let orgs = app.list_organisations(&who)?;
+        // A customer's report is their own organisation's, whatever the query says.
+        let scope = if customer {
+            orgs.first().map(|o| o.slug.clone())
+        } else {
+            o
+        };
+        let r = app.monthly_report(&who, scope.as_deref(), month, false, now)?.value()?;
+        Ok((r, orgs))
+    })
+    .await?;
+    let html = render(&report, Format::Html).map_err(|e| WebError::from(AppError::Conflict(e)))?;
+    let body = html
+        .split_once("<body>")
+        .and_then(|(_, b)| b.rsplit_once("</body>"))
+        .map(|(b, _)| b.to_string())
+        .unwrap_or_default();
+    let months: Vec<Value> = (0..13)
+        .scan(Month::containing(now), |m, _| {
+            let this = *m;
+            *m = m.previous();
+            Some(this)
+        })
+        .map(|m| json!({"value": m.to_string(), "selected": m == month}))
+        .collect();
+    let org_opts: Vec<Value> = orgs
+        .iter()
+        .map(|o| json!({"slug": o.slug, "name": o.name, "selected": org.as_deref() == Some(o.slug.as_str())}))
+        .collect();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(o) = &org {
+        q.append_pair("org", o);
+    }
+    q.append_pair("month", &month.to_string());
+    let query = q.finish();
+    page(
+        Some(&v.session),
+        "Monthly report",
+        "reports",
+        json!({
+            "report": body,
+            "months": months,
+            "orgs": org_opts,
+            "customer": customer,
+            "query": query,
+            "desk": org.is_none() && !customer,
+        }),
+    )
+}
+
+pub(super) async fn download(v: Viewer, app: State, q: web::Query<ReportQuery>) -> Result<HttpResponse, WebError> {
+    let now = crate::app::now();
+    let month = parse_month(q.month.as_deref(), now)?;
+    let format: Format = q
+        .format
+        .as_deref()
+        .unwrap_or("csv")
+        .parse()
+        .map_err(|e: String| WebError::from(crate::app::invalid("format", e)))?;
+    let org = q.org.clone().filter(|o| !o.is_empty());
+    let app = app.get_ref().clone();
+    let who = v.who();
+    if who.role == crate::app::Role::Agent {
+        require_manager(&v)?;
+    }
+    let customer = !who.role.is_staff();
+    let o = org.clone();
+    let report = run(move || {
+        let scope = if customer {
+            app.list_organisations(&who)?.first().map(|o| o.slug.clone())
+        } else {
+            o
+        };
+        app.monthly_report(&who, scope.as_deref(), month, false, now)?.value()
+    })
+    .await?;
+    let text = render(&report, format).map_err(|e| WebError::from(AppError::Conflict(e)))?;
+    let scope = report["organisation"].as_str().unwrap_or("desk").to_string();
+    let (ctype, ext) = match format {
+        Format::Json => ("application/json", "json"),
+        Format::Html => ("text/html; charset=utf-8", "html"),
+        _ => ("text/csv; charset=utf-8", "csv"),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, ctype))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"sladesk-{scope}-{month}.{ext}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, crate::web::CSP))
+        .body(text))
+}
