@@ -5,6 +5,13 @@
 //! event into the state. A ticket is the fold of its events, so replaying
 //! the same history always gives the same ticket. Clocks are computed from
 //! the events in `clock.rs`; nothing here reads the system clock.
+//!
+//! Why this file is long: it is one state machine. The vocabulary
+//! (severity, status, actions, events) and the two functions over it,
+//! `decide` (one match over status × action) and `evolve`, are read
+//! together to answer "can this happen, and what does it record?"; split
+//! apart, each arm of `decide` would sit away from the event it makes.
+//! Its properties are tested in `tests/lifecycle_props.rs`.
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -3,9 +3,15 @@
 //!
 //! The message is parsed with mail-parser; sender, recipients and threading
 //! are resolved against the store; the ticket change and the record of the
-//! message (keyed by Message-ID, with the original bytes) are written in one
-//! transaction, so a redelivery finds the record and changes nothing.
-//! The clock starts at our receipt (`now`), never at the Date header.
+//! message (keyed by Message-ID and sender, with the original bytes) are
+//! written in one transaction, so a redelivery finds the record and changes
+//! nothing. The clock starts at our receipt (`now`), never at the Date header.
+//!
+//! Why this file is long: it is one pipeline, `ingest_in`, read top to
+//! bottom as the decision it is (duplicate, ours, automatic, sender
+//! authentication, contact, limits, threading, new ticket), with the
+//! helpers only it uses. Quarantine decisions, files, mailbox positions and
+//! the pure text rules are in the modules beside it.
 
 mod files;
 mod mailbox;
