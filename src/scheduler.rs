@@ -24,7 +24,7 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     #[serde(default = "every_minute")]
     pub sla_tick: String,
-    #[serde(default = "first_of_month")]
+    #[serde(default = "daily_0600")]
     pub monthly_reports: String,
     #[serde(default = "nightly_0330")]
     pub audit_purge: String,
@@ -49,8 +49,11 @@ fn yes() -> bool {
 fn every_minute() -> String {
     "0 * * * * *".into()
 }
-fn first_of_month() -> String {
-    "0 0 6 1 * *".into()
+/// Daily: the job closes a month once `report_close_after` working days
+/// have passed, and keeps revisions; on a day with nothing due it only
+/// reads a few rows.
+fn daily_0600() -> String {
+    "0 0 6 * * *".into()
 }
 fn nightly_0330() -> String {
     "0 30 3 * * *".into()
@@ -280,8 +283,24 @@ impl Scheduler {
                 })
                 .map_err(|e| e.to_string()),
             "monthly_reports" => app
-                .send_monthly_reports(now)
-                .map(|n| format!("last month's reports kept; {n} mails to managers queued"))
+                .run_monthly_reports(now)
+                .map(|r| {
+                    let list = |k: &[crate::app::reports::versions::Kept]| {
+                        let mut months: Vec<String> = k.iter().map(|k| k.month.to_string()).collect();
+                        months.dedup();
+                        if months.is_empty() {
+                            "none".to_string()
+                        } else {
+                            months.join(", ")
+                        }
+                    };
+                    format!(
+                        "months closed: {}; months revised: {}; {} mails to managers queued",
+                        list(&r.closed),
+                        list(&r.revised),
+                        r.mails
+                    )
+                })
                 .map_err(|e| e.to_string()),
             other => Err(format!("no job '{other}'")),
         }
@@ -356,14 +375,14 @@ mod tests {
     fn slots_are_read_in_london_time_across_bst() {
         let s = Scheduler::new(&SchedulerSettings::default()).unwrap();
         let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
-        // 06:00 on the 1st: GMT in March, BST (UTC+1) in April.
+        // 06:00 every day: GMT in March, BST (UTC+1) in April.
         assert_eq!(
-            s.next_slot("monthly_reports", at("2027-02-15T00:00:00Z")),
-            Some(at("2027-03-01T06:00:00Z"))
+            s.next_slot("monthly_reports", at("2027-03-15T07:00:00Z")),
+            Some(at("2027-03-16T06:00:00Z"))
         );
         assert_eq!(
-            s.next_slot("monthly_reports", at("2027-03-15T00:00:00Z")),
-            Some(at("2027-04-01T05:00:00Z"))
+            s.next_slot("monthly_reports", at("2027-04-15T07:00:00Z")),
+            Some(at("2027-04-16T05:00:00Z"))
         );
         assert_eq!(
             s.next_slot("sla_tick", at("2027-03-28T00:59:30Z")),

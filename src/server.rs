@@ -71,6 +71,9 @@ pub struct FileSettings {
     pub dns_resolver: Option<String>,
     /// What one request may cost (see `crate::app::limits`).
     pub limits: Option<crate::app::limits::Limits>,
+    /// Working days after a month ends before the monthly job closes its
+    /// reports (default 5; 0 to 20). Until then the month is provisional.
+    pub report_close_after: Option<u32>,
     /// Reverse proxies (CIDRs, or single addresses) whose `X-Forwarded-For`
     /// and `Forwarded` headers are believed, for the client's address and
     /// for whether it came over HTTPS. Empty (the default): none.
@@ -81,12 +84,14 @@ pub struct FileSettings {
     pub metrics_listen: Option<String>,
 }
 
-/// How the server faces the network: limits, proxies, the metrics address.
-#[derive(Debug, Clone, Default)]
+/// How the server faces the network (limits, proxies, the metrics
+/// address), and when months close: settings every command applies.
+#[derive(Debug, Clone)]
 pub struct Exposure {
     pub limits: crate::app::limits::Limits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub metrics_listen: Option<String>,
+    pub report_close_after: u32,
 }
 
 impl Exposure {
@@ -99,16 +104,24 @@ impl Exposure {
             .flatten()
             .map(|s| parse_net(s).map_err(|e| format!("trusted_proxies: '{s}': {e}")))
             .collect::<Result<_, _>>()?;
+        let report_close_after = f.report_close_after.unwrap_or(crate::app::reports::DEFAULT_CLOSE_AFTER);
+        if report_close_after > 20 {
+            return Err(format!(
+                "report_close_after: {report_close_after} is outside 0 to 20 working days"
+            ));
+        }
         Ok(Exposure {
             limits,
             trusted_proxies,
             metrics_listen: f.metrics_listen.clone(),
+            report_close_after,
         })
     }
 
     pub fn apply_to(&self, app: &App) {
         app.set_limits(self.limits.clone());
         app.set_trusted_proxies(self.trusted_proxies.clone());
+        app.set_report_close_after(self.report_close_after);
     }
 }
 

@@ -1467,8 +1467,12 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
     assert!(!page.contains("<Sons>"), "the name is escaped");
     assert_eq!(page.matches("<svg").count(), 3, "three charts");
 
-    // Kept once the month is closed: an outage recorded later changes
-    // nothing until the report is recomputed on purpose.
+    // Provisional until closed; once closed, an outage recorded later
+    // changes nothing until the month is recomputed on purpose, which
+    // keeps version 2 beside version 1.
+    assert_eq!(report["standing"]["state"], "provisional");
+    let closed = ok(&["report", "close", "--month", "2026-10"]);
+    assert!(closed.contains("2026-10 closed: kept version 1 of acme"), "{closed}");
     outage(&[
         "--kind",
         "platform_issue",
@@ -1482,7 +1486,22 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
     ]);
     let again: serde_json::Value =
         serde_json::from_str(&ok(&["report", "monthly", "--org", "acme", "--month", "2026-10"])).unwrap();
-    assert_eq!(again, report, "a closed month reads the same");
+    assert_eq!(
+        again["availability"], report["availability"],
+        "a closed month reads the same"
+    );
+    assert_eq!(again["standing"]["revised_pending"], true);
+    let (code, _, err) = run(&[
+        "report",
+        "monthly",
+        "--org",
+        "acme",
+        "--month",
+        "2026-10",
+        "--recompute",
+    ]);
+    assert_eq!(code, Some(2), "--recompute needs --reason: {err}");
+    assert!(err.contains("--reason"), "{err}");
     let redone: serde_json::Value = serde_json::from_str(&ok(&[
         "report",
         "monthly",
@@ -1491,9 +1510,24 @@ fn a_month_of_outages_gives_availability_and_credits_traced_to_their_causes() {
         "--month",
         "2026-10",
         "--recompute",
+        "--reason",
+        "late outage entry",
     ]))
     .unwrap();
     assert_eq!(redone["availability"]["downtime_seconds"], 4_500 + 8 * 3600);
+    assert_eq!(redone["standing"]["version"], 2);
+    let first: serde_json::Value = serde_json::from_str(&ok(&[
+        "report",
+        "monthly",
+        "--org",
+        "acme",
+        "--month",
+        "2026-10",
+        "--version",
+        "1",
+    ]))
+    .unwrap();
+    assert_eq!(first["availability"], report["availability"], "version 1 stays");
 
     let csv = ok(&[
         "report", "monthly", "--org", "acme", "--month", "2026-10", "--format", "csv",

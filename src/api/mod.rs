@@ -15,6 +15,7 @@ pub mod client;
 pub mod metrics;
 mod outages;
 pub mod problem;
+mod reports;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -137,7 +138,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/outages/{id}", web::patch().to(outages::patch_outage))
             .route("/upstream-credits", web::get().to(outages::list_upstream_credits))
             .route("/upstream-credits", web::post().to(outages::create_upstream_credit))
-            .route("/reports/monthly", web::get().to(outages::monthly_report))
+            .route("/outages/{id}", web::delete().to(outages::delete_outage))
+            .route("/reports/monthly", web::get().to(reports::monthly_report))
+            .route("/reports/monthly/close", web::post().to(reports::close_month))
+            .route("/reports/monthly/recompute", web::post().to(reports::recompute_month))
             .service(web::resource("/inbound/quarantine").route(web::get().to(list_quarantine)))
             .service(web::resource("/inbound/messages/{id}").route(web::get().to(inbound_raw)))
             .service(web::resource("/inbound/messages/{id}/accept").route(web::post().to(accept_inbound)))
@@ -235,7 +239,8 @@ impl utoipa::Modify for BearerAuth {
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
         outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,
-        outages::list_upstream_credits, outages::create_upstream_credit, outages::monthly_report
+        outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
+        reports::monthly_report, reports::close_month, reports::recompute_month
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"))

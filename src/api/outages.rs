@@ -7,7 +7,6 @@ use super::{Caller, State, run};
 use crate::app::invalid;
 use crate::app::outages::{NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, UpstreamCreditView};
 use crate::domain::availability::{Month, MonthSyntax};
-use crate::reports::render::{Format, render};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -18,7 +17,7 @@ pub(super) struct OutageQuery {
     organisation: Option<String>,
 }
 
-fn month(m: &Option<String>) -> Result<Option<Month>, Problem> {
+pub(super) fn month(m: &Option<String>) -> Result<Option<Month>, Problem> {
     m.as_deref()
         .map(|m| {
             m.parse()
@@ -78,6 +77,21 @@ pub(super) async fn patch_outage(
     Ok(HttpResponse::Ok().json(run(move || app.patch_outage(&who, id, b.into_inner(), crate::app::now())).await?))
 }
 
+/// Deletes an outage recorded in error (managers and admins); audited, and
+/// kept reports of the months it covered are marked for revision.
+#[utoipa::path(delete, path = "/api/v1/outages/{id}", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn delete_outage(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    run(move || app.delete_outage(&who, id, crate::app::now())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MonthQuery {
@@ -109,63 +123,4 @@ pub(super) async fn create_upstream_credit(
     let app = app.get_ref().clone();
     Ok(HttpResponse::Created()
         .json(run(move || app.create_upstream_credit(&who, b.into_inner(), crate::app::now())).await?))
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReportQuery {
-    /// The organisation's slug; the whole desk (managers) if absent.
-    org: Option<String>,
-    /// YYYY-MM, a Europe/London month.
-    month: String,
-    /// json (default), html, csv (summary rows) or csv-tickets (a row per ticket).
-    format: Option<String>,
-}
-
-/// The monthly SLA and service-credit report. Managers see any
-/// organisation's and the whole desk's; a customer their own organisation's.
-#[utoipa::path(get, path = "/api/v1/reports/monthly", tag = "availability", params(ReportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "The report", body = Object), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub(super) async fn monthly_report(
-    app: State,
-    Caller(who): Caller,
-    q: web::Query<ReportQuery>,
-) -> Result<HttpResponse, Problem> {
-    let app = app.get_ref().clone();
-    let m = month(&Some(q.month.clone()))?.expect("given");
-    let format: Format = q
-        .format
-        .as_deref()
-        .unwrap_or("json")
-        .parse()
-        .map_err(|e: String| Problem::from(invalid("format", e)))?;
-    let org = q.org.clone();
-    let report = run(move || app.monthly_report(&who, org.as_deref(), m, false, crate::app::now())).await?;
-    let stem = format!("sla-{}-{m}", q.org.as_deref().unwrap_or("desk"));
-    let (content_type, file) = match format {
-        Format::Json => {
-            // The document as computed or kept, sent as it is.
-            return Ok(HttpResponse::Ok()
-                .content_type("application/json")
-                .insert_header(("Cache-Control", "no-store"))
-                .body(report.0));
-        }
-        Format::Html => ("text/html; charset=utf-8", None),
-        Format::Csv => ("text/csv; charset=utf-8", Some(format!("{stem}.csv"))),
-        Format::CsvTickets => ("text/csv; charset=utf-8", Some(format!("{stem}-tickets.csv"))),
-    };
-    let text = render(&report.value()?, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
-    let mut response = HttpResponse::Ok();
-    response
-        .content_type(content_type)
-        .insert_header(("Cache-Control", "no-store"))
-        // The page is self-contained: its own styles and inline SVG, no script.
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ));
-    if let Some(f) = file {
-        response.insert_header(("Content-Disposition", format!("attachment; filename=\"{f}\"")));
-    }
-    Ok(response.body(text))
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use super::{App, AppError, Principal, audit};
-use crate::store::schema::{monthly_reports, tickets};
+use crate::store::schema::{report_versions, tickets};
 
 /// Where the export's files go: (path inside the export, bytes).
 pub type Sink<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
@@ -115,13 +115,18 @@ impl App {
                 messages += 1;
             }
         }
-        let reports: Vec<(String, String)> = monthly_reports::table
-            .filter(monthly_reports::scope.eq(slug))
-            .order(monthly_reports::month)
-            .select((monthly_reports::month, monthly_reports::data))
+        // Every version kept: `reports/2026-10.json` is the latest, and
+        // `reports/2026-10.v1.json` and so on each one as it was kept.
+        let reports: Vec<(String, i32, String)> = report_versions::table
+            .filter(report_versions::scope.eq(slug))
+            .order((report_versions::month, report_versions::version))
+            .select((report_versions::month, report_versions::version, report_versions::data))
             .load(&mut conn)?;
-        for (month, data) in &reports {
-            put(format!("reports/{month}.json"), data.clone().into_bytes())?;
+        for (i, (month, version, data)) in reports.iter().enumerate() {
+            put(format!("reports/{month}.v{version}.json"), data.clone().into_bytes())?;
+            if reports.get(i + 1).is_none_or(|next| &next.0 != month) {
+                put(format!("reports/{month}.json"), data.clone().into_bytes())?;
+            }
         }
         let summary = ExportSummary {
             organisation: slug.to_string(),
@@ -129,7 +134,11 @@ impl App {
             tickets: references.len(),
             attachments,
             messages,
-            reports: reports.len(),
+            reports: {
+                let mut months: Vec<&String> = reports.iter().map(|r| &r.0).collect();
+                months.dedup();
+                months.len()
+            },
             files,
         };
         let manifest = serde_json::to_vec_pretty(&summary).expect("serialises");
@@ -239,11 +248,7 @@ impl App {
                 .first(&mut conn)?;
             drop(conn);
             if let Some(first) = first {
-                let mut m = Month::containing(super::utc(first));
-                while m.end() <= now {
-                    self.monthly_report(&op, Some(&o.slug), m, false, now)?;
-                    m = m.next();
-                }
+                self.keep_organisation_months(&o, Month::containing(super::utc(first)), now)?;
             }
             let mut conn = self.conn()?;
             let deleted = conn.write(|c| -> Result<usize, AppError> {

@@ -221,6 +221,9 @@ pub struct App {
     sender_auth: RwLock<(sender_auth::Mode, Option<String>)>,
     /// For `sender_authentication = "verify"`.
     sender_verifier: RwLock<Option<Arc<crate::mail::verify::Verifier>>>,
+    /// Working days after a month ends before the monthly job closes its
+    /// reports (`report_close_after`, default 5).
+    report_close_after: std::sync::atomic::AtomicU32,
 }
 
 /// How long an authenticated token is trusted without reading the store
@@ -263,6 +266,15 @@ impl App {
     /// `sender_authentication` and `authserv_id` from sladesk.toml.
     pub fn set_sender_authentication(&self, mode: sender_auth::Mode, authserv_id: Option<String>) {
         *self.sender_auth.write().expect("lock") = (mode, authserv_id);
+    }
+
+    pub fn set_report_close_after(&self, working_days: u32) {
+        self.report_close_after
+            .store(working_days, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn report_close_after(&self) -> u32 {
+        self.report_close_after.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn set_sender_verifier(&self, v: crate::mail::verify::Verifier) {
@@ -309,6 +321,7 @@ impl App {
             trusted_proxies: RwLock::new(Arc::new(Vec::new())),
             sender_auth: RwLock::new((sender_auth::Mode::default(), None)),
             sender_verifier: RwLock::new(None),
+            report_close_after: std::sync::atomic::AtomicU32::new(reports::DEFAULT_CLOSE_AFTER),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

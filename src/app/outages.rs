@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::reports::versions::mark_revised;
 use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
 use crate::domain::availability::{Month, Outage, OutageKind};
 use crate::domain::credits::split_evenly;
@@ -202,6 +203,19 @@ fn check_period(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<(), 
     Ok(())
 }
 
+/// The organisations an outage names; `None`: every organisation.
+fn outage_organisation_ids(c: &mut DbConnection, id: i64, all: bool) -> Result<Option<Vec<i64>>, AppError> {
+    if all {
+        return Ok(None);
+    }
+    Ok(Some(
+        outage_organisations::table
+            .filter(outage_organisations::outage_id.eq(id))
+            .select(outage_organisations::organisation_id)
+            .load(c)?,
+    ))
+}
+
 impl App {
     pub fn create_outage(
         &self,
@@ -241,6 +255,8 @@ impl App {
                     .execute(c)?;
             }
             audit(c, who, "outage.create", &format!("outage:{id}"), Some(kind.name()), now)?;
+            let what = format!("outage {id} recorded ({})", kind.name().replace('_', " "));
+            mark_revised(c, affected.as_deref(), req.start, req.end.unwrap_or(now), &what, now)?;
             self.outage_view(c, id, now)
         })
     }
@@ -289,7 +305,46 @@ impl App {
             })
             .to_string();
             audit(c, who, "outage.update", &format!("outage:{id}"), Some(&detail), now)?;
+            // The months it covered and the months it covers now.
+            let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
+            let what = format!("outage {id} changed");
+            mark_revised(c, orgs.as_deref(), utc(row.starts_at), row.ends_at.map_or(now, utc), &what, now)?;
+            mark_revised(c, orgs.as_deref(), start, end.unwrap_or(now), &what, now)?;
             self.outage_view(c, id, now)
+        })
+    }
+
+    /// Deletes an outage recorded in error (audited with what it was); the
+    /// months it covered are marked for revision where kept.
+    pub fn delete_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+        who.require_manager()?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let row: OutageRow = outages::table
+                .find(id)
+                .select(OutageRow::as_select())
+                .first(c)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+            let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
+            diesel::delete(outage_organisations::table.filter(outage_organisations::outage_id.eq(id))).execute(c)?;
+            diesel::delete(outages::table.find(id)).execute(c)?;
+            let detail = serde_json::json!({
+                "kind": row.kind, "start": utc(row.starts_at), "end": row.ends_at.map(utc),
+                "notified_at": row.notified_at.map(utc), "organisations": orgs, "description": row.description,
+            })
+            .to_string();
+            audit(c, who, "outage.delete", &format!("outage:{id}"), Some(&detail), now)?;
+            let what = format!("outage {id} deleted");
+            mark_revised(
+                c,
+                orgs.as_deref(),
+                utc(row.starts_at),
+                row.ends_at.map_or(now, utc),
+                &what,
+                now,
+            )?;
+            Ok(())
         })
     }
 
@@ -519,6 +574,9 @@ impl App {
                     ))
                     .execute(c)?;
             }
+            let orgs: Vec<i64> = shares.iter().map(|s| s.0).collect();
+            let what = format!("upstream credit {reference} recorded");
+            mark_revised(c, Some(&orgs), month.start(), month.start(), &what, now)?;
             audit(
                 c,
                 who,

@@ -198,9 +198,27 @@ pub(super) enum ReportCommand {
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Compute a closed month again and keep the new figures.
+        /// A kept version of a closed month (default: the latest).
         #[arg(long)]
+        version: Option<i32>,
+        /// Compute a closed month again and keep a new version of each
+        /// report whose figures moved (needs --reason).
+        #[arg(long, requires = "reason")]
         recompute: bool,
+        /// Why the month is recomputed: kept with the new version.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Closes a month that has ended: keeps version 1 of every
+    /// organisation's report and the whole desk's. Until then a month is
+    /// provisional; the scheduler's monthly job closes it after
+    /// `report_close_after` working days.
+    Close {
+        #[command(flatten)]
+        db: DbArgs,
+        /// YYYY-MM, a Europe/London month.
+        #[arg(long)]
+        month: String,
     },
 }
 

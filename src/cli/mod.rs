@@ -240,24 +240,31 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     month,
                     format,
                     out,
+                    version,
                     recompute,
+                    reason,
                 },
         } => {
-            let month: crate::domain::availability::Month = month
-                .parse()
-                .map_err(|e: crate::domain::availability::MonthSyntax| Failure(format!("--month: {e}"), 2))?;
+            let month = parse_month(&month)?;
             let format: crate::reports::render::Format =
                 format.parse().map_err(|e| Failure(format!("--format: {e}"), 2))?;
-            let report = open_app(&db)?
-                .monthly_report(
-                    &Principal::operator(),
-                    org.as_deref(),
-                    month,
-                    recompute,
-                    crate::app::now(),
-                )
+            let app = open_app(&db)?;
+            let now = crate::app::now();
+            if recompute {
+                let kept = app
+                    .recompute_month(
+                        &Principal::operator(),
+                        month,
+                        reason.as_deref().unwrap_or_default(),
+                        now,
+                    )
+                    .map_err(cli_error)?;
+                eprintln!("{}", kept_summary(month, &kept, "recomputed"));
+            }
+            let report = app
+                .monthly_report(&Principal::operator(), org.as_deref(), month, version, now)
                 .map_err(cli_error)?;
-            let text = crate::reports::render::render(&report.value().map_err(cli_error)?, format)
+            let text = crate::reports::render::render(&report.document().map_err(cli_error)?, format)
                 .map_err(|e| Failure(e, 1))?;
             match out {
                 Some(path) => {
@@ -265,6 +272,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
                 None => print!("{text}"),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            command: ReportCommand::Close { db, month },
+        } => {
+            let month = parse_month(&month)?;
+            let kept = open_app(&db)?
+                .close_month(&Principal::operator(), month, crate::app::now())
+                .map_err(cli_error)?;
+            println!("{}", kept_summary(month, &kept, "closed"));
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { db, org, out } => {
@@ -758,4 +775,33 @@ fn cli_error(e: crate::app::AppError) -> Failure {
         other => other.to_string(),
     };
     Failure(msg, code)
+}
+
+fn parse_month(month: &str) -> Result<crate::domain::availability::Month, Failure> {
+    month
+        .parse()
+        .map_err(|e: crate::domain::availability::MonthSyntax| Failure(format!("--month: {e}"), 2))
+}
+
+/// "2026-10 closed: version 1 of acme, globex and the whole desk".
+fn kept_summary(
+    month: crate::domain::availability::Month,
+    kept: &[crate::app::reports::versions::Kept],
+    done: &str,
+) -> String {
+    if kept.is_empty() {
+        return format!("{month} {done}: no report's figures moved, no version kept");
+    }
+    let names: Vec<String> = kept
+        .iter()
+        .map(|k| {
+            let scope = if k.scope == "*" {
+                "the whole desk"
+            } else {
+                k.scope.as_str()
+            };
+            format!("version {} of {scope}", k.version)
+        })
+        .collect();
+    format!("{month} {done}: kept {}", names.join(", "))
 }

@@ -66,6 +66,11 @@ pub fn csv(r: &Value) -> Result<String, String> {
     row("report", "", "month", cell(&r["month"]))?;
     row("report", "", "as_of", cell(&r["as_of"]))?;
     row("report", "", "month_closed", cell(&r["month_closed"]))?;
+    if let Some(state) = r["standing"]["state"].as_str() {
+        row("report", "", "standing", state.to_string())?;
+        row("report", "", "version", cell(&r["standing"]["version"]))?;
+        row("report", "", "revised_pending", cell(&r["standing"]["revised_pending"]))?;
+    }
     for v in r["volumes"].as_array().into_iter().flatten() {
         let s = cell(&v["severity"]);
         for m in ["raised", "resolved", "open_at_end"] {
@@ -346,7 +351,34 @@ pub fn html(r: &Value) -> Result<String, String> {
         )?,
         "breaches": bar_chart("Breaches per day", vec![("Breaches", per_day("breaches"))], days, 900.0)?,
     });
+    let standing = &r["standing"];
+    let standing_line = match standing["state"].as_str() {
+        Some("provisional") => Some(
+            "Provisional: computed from what is recorded now; the figures may change until the month is closed."
+                .to_string(),
+        ),
+        Some(_) => {
+            let kept = standing["versions"]
+                .as_array()
+                .and_then(|v| v.iter().find(|x| x["version"] == standing["version"]))
+                .and_then(|x| x["kept_at"].as_str())
+                .and_then(|t| t.get(..10))
+                .unwrap_or_default()
+                .to_string();
+            let mut line = format!(
+                "Closed: version {} of {}, kept {kept}.",
+                int(&standing["version"]),
+                int(&standing["latest_version"])
+            );
+            if standing["revised_pending"].as_bool() == Some(true) {
+                line.push_str(" Revised pending: changes touching this month were recorded after the latest version.");
+            }
+            Some(line)
+        }
+        None => None,
+    };
     let view = serde_json::json!({
+        "standing": standing_line,
         "organisation_name": r["organisation_name"],
         "policy": r["policy"],
         "month_name": month_name,

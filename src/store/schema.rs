@@ -271,11 +271,25 @@ diesel::table! {
 }
 
 diesel::table! {
-    monthly_reports (scope, month) {
+    report_versions (id) {
+        id -> BigInt,
         scope -> Text,
         month -> Text,
+        version -> Integer,
         data -> Text,
-        created_at -> Timestamp,
+        kept_at -> Timestamp,
+        kept_by -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    report_revisions_pending (id) {
+        id -> BigInt,
+        scope -> Text,
+        month -> Text,
+        at -> Timestamp,
+        what -> Text,
     }
 }
 
@@ -360,7 +374,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outage_organisations,
     upstream_credits,
     upstream_credit_shares,
-    monthly_reports,
+    report_versions,
+    report_revisions_pending,
     web_sessions,
     sign_in_guards,
     sign_in_throttles,

@@ -14,6 +14,7 @@ crate::both_backends!(
     december_2026_over_scottish_bank_holidays_equals_its_golden_file,
     march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it,
     a_terminated_organisation_is_deleted_after_five_working_days_keeping_its_reports,
+    a_month_is_provisional_until_closed_then_kept_in_versions,
 );
 
 /// Admin, manager, agent, acme's carol, globex's gina, nobody.
@@ -46,7 +47,14 @@ async fn outages_credits_and_reports_answer_every_role_exactly(db: Db) {
     assert_eq!(made.json["organisations"], json!(["acme"]));
     for (i, tok) in tokens(&t).into_iter().enumerate() {
         let tok = tok.as_deref();
+        let victim = t.post("/api/v1/outages", &t.admin, acme_outage(100 + i)).await.json["id"].clone();
         let rows: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
+            (
+                Method::DELETE,
+                format!("/api/v1/outages/{victim}"),
+                None,
+                [204, 204, 403, 403, 403, 401],
+            ),
             (
                 Method::POST,
                 "/api/v1/outages".into(),
@@ -97,6 +105,24 @@ async fn outages_credits_and_reports_answer_every_role_exactly(db: Db) {
                 "/api/v1/reports/monthly?month=2026-10".into(),
                 None,
                 [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/reports/monthly/close".into(),
+                Some(json!({"month": "2026-10"})),
+                [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/reports/monthly/recompute".into(),
+                Some(json!({"month": "2026-10", "reason": format!("check {i}")})),
+                [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/reports/monthly?org=acme&month=2026-10&version=1".into(),
+                None,
+                [200, 200, 403, 200, 404, 401],
             ),
         ];
         for (method, path, body, expected) in rows {
@@ -161,8 +187,9 @@ async fn outages_credits_and_reports_answer_every_role_exactly(db: Db) {
     })
     .await
     .unwrap();
-    // 1 + 2 outages created by staff in the loop, 2 patches, 2 credits, 1 more outage.
-    assert_eq!(actions, 1 + 2 + 2 + 2 + 1);
+    // 1 + 2 outages created by staff in the loop, 2 patches, 2 credits, 1 more
+    // outage; 6 made to be deleted, 2 deleted.
+    assert_eq!(actions, 1 + 2 + 2 + 2 + 1 + 6 + 2);
 }
 
 async fn bad_input_names_its_field(db: Db) {
@@ -383,7 +410,7 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
             &manager,
             Some("acme"),
             "2026-10".parse().unwrap(),
-            false,
+            None,
             at("2026-12-01T00:00:00Z"),
         )
         .unwrap()
@@ -531,7 +558,7 @@ async fn december_2026_over_scottish_bank_holidays_equals_its_golden_file(db: Db
             &manager,
             Some("acme"),
             "2026-12".parse().unwrap(),
-            false,
+            None,
             at("2027-02-01T00:00:00Z"),
         )
         .unwrap()
@@ -625,7 +652,7 @@ async fn march_2027_reaches_the_cap_and_passes_upstream_credit_beyond_it(db: Db)
             &manager,
             Some("globex"),
             "2027-03".parse().unwrap(),
-            false,
+            None,
             at("2027-05-01T00:00:00Z"),
         )
         .unwrap()
@@ -735,7 +762,7 @@ async fn a_terminated_organisation_is_deleted_after_five_working_days_keeping_it
         );
         let manager = app.principal_for("manager@desk.example").unwrap();
         let kept = app
-            .monthly_report(&manager, Some("initech"), "2026-10".parse().unwrap(), false, now)
+            .monthly_report(&manager, Some("initech"), "2026-10".parse().unwrap(), None, now)
             .unwrap()
             .value()
             .unwrap();
@@ -754,6 +781,240 @@ async fn a_terminated_organisation_is_deleted_after_five_working_days_keeping_it
             .get_result(&mut c)
             .unwrap();
         assert_eq!(deleted, 1);
+    })
+    .await
+    .unwrap();
+}
+
+/// A month is provisional (computed on every read, and reading keeps
+/// nothing) until it is closed; then version 1 is kept for every
+/// organisation and the desk from one computation. A change recorded later
+/// (an outage, an upstream credit, a ticket event dated in the month)
+/// marks the kept report revised pending without changing it, and a
+/// recompute keeps version 2 with who, when and why; version 1 stays
+/// readable. The desk's figure for each organisation always equals that
+/// organisation's own report.
+async fn a_month_is_provisional_until_closed_then_kept_in_versions(db: Db) {
+    use sladesk::app::outages::{Affected, NewOutageRequest, NewUpstreamCreditRequest};
+    use sladesk::app::tickets::Change;
+    use sladesk::domain::ticket::Severity;
+    let t = spawn_app(db).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        let carol = app.principal_for("carol@acme.example").unwrap();
+        let october: sladesk::domain::availability::Month = "2026-10".parse().unwrap();
+        let r = raise_at(&app, "carol@acme.example", Severity::S3, "2026-10-20T10:00:00Z");
+        let kept_rows = || {
+            use diesel::prelude::*;
+            use sladesk::store::schema::report_versions;
+            let mut c = app.pool.get().unwrap();
+            report_versions::table.count().get_result::<i64>(&mut c).unwrap()
+        };
+        let read = |who: &sladesk::app::Principal, org: Option<&str>, version: Option<i32>, now: &str| {
+            app.monthly_report(who, org, october, version, at(now)).unwrap()
+        };
+        // The desk's line for each organisation is that organisation's report.
+        let agree = |now: &str| {
+            let desk = read(&manager, None, None, now).value().unwrap();
+            for line in desk["organisations"].as_array().unwrap() {
+                let slug = line["organisation"].as_str().unwrap();
+                let own = read(&manager, Some(slug), None, now).value().unwrap();
+                let a = &own["availability"];
+                let (secs, down) = (
+                    a["seconds_in_month"].as_i64().unwrap(),
+                    a["downtime_seconds"].as_i64().unwrap(),
+                );
+                let m = (secs - down) * 100_000 / secs;
+                assert_eq!(
+                    line["availability_percent"],
+                    format!("{}.{:03}", m / 1000, m % 1000),
+                    "{slug}: the desk and the organisation disagree on availability"
+                );
+                assert_eq!(
+                    line["credits_pence"],
+                    own["credits"]["total_pence"].as_i64().unwrap_or(0),
+                    "{slug}: the desk and the organisation disagree on credits"
+                );
+            }
+        };
+
+        // Read by a customer and a manager: provisional, nothing kept.
+        let first = read(&carol, Some("acme"), None, "2026-11-03T09:00:00Z");
+        assert_eq!(first.standing.state, "provisional");
+        assert_eq!(first.standing.closes_on.unwrap().to_string(), "2026-11-07");
+        agree("2026-11-03T09:00:00Z");
+        assert_eq!(kept_rows(), 0, "a read never writes");
+
+        // An outage recorded after those reads shows at once.
+        let outage = |start: &str, end: &str, what: &str| NewOutageRequest {
+            kind: "platform_issue".into(),
+            start: at(start),
+            end: Some(at(end)),
+            notified_at: None,
+            organisations: Affected::Some(vec!["acme".into()]),
+            description: what.into(),
+            public_description: None,
+        };
+        app.create_outage(
+            &manager,
+            outage("2026-10-27T09:00:00Z", "2026-10-27T10:00:00Z", "LON1 storage"),
+            at("2026-11-04T09:00:00Z"),
+        )
+        .unwrap();
+        let provisional = read(&manager, Some("acme"), None, "2026-11-04T10:00:00Z")
+            .value()
+            .unwrap();
+        assert_eq!(provisional["availability"]["downtime_seconds"], 3_600);
+        agree("2026-11-04T10:00:00Z");
+
+        // Recompute has nothing to do before the month is closed; closing
+        // needs the month to have ended.
+        assert!(
+            app.recompute_month(&manager, october, "why not", at("2026-11-04T10:00:00Z"))
+                .is_err()
+        );
+        assert!(
+            app.close_month(&manager, "2026-11".parse().unwrap(), at("2026-11-04T10:00:00Z"))
+                .is_err()
+        );
+        assert!(
+            app.close_month(&carol, october, at("2026-11-04T10:00:00Z")).is_err(),
+            "managers close"
+        );
+
+        // Closed: version 1 of acme, globex and the desk.
+        let kept = app.close_month(&manager, october, at("2026-11-05T09:00:00Z")).unwrap();
+        let mut scopes: Vec<&str> = kept.iter().map(|k| k.scope.as_str()).collect();
+        scopes.sort();
+        assert!(scopes.contains(&"acme") && scopes.contains(&"*"), "{scopes:?}");
+        assert!(kept.iter().all(|k| k.version == 1));
+        assert!(
+            app.close_month(&manager, october, at("2026-11-05T09:01:00Z"))
+                .unwrap()
+                .is_empty(),
+            "once"
+        );
+        let v1 = read(&manager, Some("acme"), None, "2026-11-05T10:00:00Z");
+        assert_eq!((v1.standing.state, v1.standing.version), ("closed", Some(1)));
+        assert!(!v1.standing.revised_pending);
+        let v1 = v1.value().unwrap();
+
+        // Later: a 4.5 h outage, an upstream credit and a late reply dated
+        // in October. Version 1 reads the same, marked revised pending.
+        let late = outage("2026-10-29T09:00:00Z", "2026-10-29T13:30:00Z", "Northwind-style outage");
+        app.create_outage(&manager, late, at("2026-11-10T09:00:00Z")).unwrap();
+        app.create_upstream_credit(
+            &manager,
+            NewUpstreamCreditRequest {
+                reference: "UKC-OCT".into(),
+                month: "2026-10".into(),
+                amount_pence: 12_000,
+                description: "October platform credit".into(),
+                organisations: Some(Affected::Some(vec!["acme".into()])),
+                shares: None,
+            },
+            at("2026-11-10T09:05:00Z"),
+        )
+        .unwrap();
+        change_at(
+            &app,
+            "alice@desk.example",
+            &r,
+            Change::Reply("Sorry for the wait.".into()),
+            "2026-10-30T12:00:00Z",
+        );
+        let pending = read(&manager, Some("acme"), None, "2026-11-10T10:00:00Z");
+        assert_eq!(pending.standing.version, Some(1));
+        assert!(pending.standing.revised_pending);
+        let whats: Vec<&str> = pending
+            .standing
+            .pending_changes
+            .iter()
+            .map(|p| p.what.as_str())
+            .collect();
+        assert_eq!(whats.len(), 3, "{whats:?}");
+        assert!(
+            whats[0].starts_with("outage ") && whats[1] == "upstream credit UKC-OCT recorded",
+            "{whats:?}"
+        );
+        assert!(whats[2].contains(&r), "{whats:?}");
+        assert_eq!(pending.value().unwrap(), v1, "a kept version never changes");
+        let desk = read(&manager, None, None, "2026-11-10T10:00:00Z");
+        assert!(desk.standing.revised_pending, "the desk's report is touched too");
+        // The customer sees that it is pending, not what changed nor who kept it.
+        let theirs = read(&carol, Some("acme"), None, "2026-11-10T10:00:00Z").standing;
+        assert!(theirs.revised_pending && theirs.pending_changes.is_empty());
+        assert!(
+            theirs
+                .versions
+                .iter()
+                .all(|v| v.kept_by.is_none() && v.reason.is_none())
+        );
+        agree("2026-11-10T10:00:00Z");
+
+        // Recompute: a reason is required; then version 2 of acme and the desk.
+        assert!(
+            app.recompute_month(&manager, october, "  ", at("2026-11-10T11:00:00Z"))
+                .is_err()
+        );
+        let kept = app
+            .recompute_month(&manager, october, "late outage and credit", at("2026-11-10T11:00:00Z"))
+            .unwrap();
+        let mut scopes: Vec<(&str, i32)> = kept.iter().map(|k| (k.scope.as_str(), k.version)).collect();
+        scopes.sort();
+        assert_eq!(scopes, [("*", 2), ("acme", 2)], "globex's figures did not move");
+        let v2 = read(&manager, Some("acme"), None, "2026-11-10T12:00:00Z");
+        assert_eq!((v2.standing.version, v2.standing.revised_pending), (Some(2), false));
+        let info = &v2.standing.versions[1];
+        assert_eq!(info.kept_by.as_deref(), Some("manager@desk.example"));
+        assert_eq!(info.reason.as_deref(), Some("late outage and credit"));
+        let v2 = v2.value().unwrap();
+        assert_eq!(v2["availability"]["downtime_seconds"], 3_600 + 16_200);
+        assert_ne!(v2["credits"]["total_pence"], v1["credits"]["total_pence"]);
+        let again = read(&manager, Some("acme"), Some(1), "2026-11-10T12:00:00Z");
+        assert_eq!(again.value().unwrap(), v1, "version 1 stays readable");
+        assert!(
+            app.monthly_report(&manager, Some("acme"), october, Some(3), at("2026-11-10T12:00:00Z"))
+                .is_err()
+        );
+        agree("2026-11-10T12:00:00Z");
+
+        // Deleting an outage marks the kept month again; the monthly job
+        // keeps version 3 and mails it.
+        let id = app
+            .list_outages(&manager, Some(october), Some("acme"), at("2026-11-11T09:00:00Z"))
+            .unwrap()[0]
+            .id;
+        app.delete_outage(&manager, id, at("2026-11-11T09:00:00Z")).unwrap();
+        assert!(
+            read(&manager, Some("acme"), None, "2026-11-11T09:30:00Z")
+                .standing
+                .revised_pending
+        );
+        let run = app.run_monthly_reports(at("2026-11-12T06:00:00Z")).unwrap();
+        assert!(run.closed.is_empty(), "October was closed already");
+        assert!(
+            run.revised.iter().any(|k| k.scope == "acme" && k.version == 3),
+            "{:?}",
+            run.revised
+        );
+        assert!(run.mails > 0);
+        let v3 = read(&manager, Some("acme"), None, "2026-11-12T07:00:00Z");
+        assert!(!v3.standing.revised_pending);
+        assert!(
+            v3.standing.versions[2]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains(&format!("outage {id} deleted"))
+        );
+        let again = app.run_monthly_reports(at("2026-11-13T06:00:00Z")).unwrap();
+        assert_eq!(
+            (again.revised.len(), again.mails),
+            (0, 0),
+            "a run again keeps and sends nothing twice"
+        );
     })
     .await
     .unwrap();

@@ -546,7 +546,43 @@ pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> R
             }
         }
     }
-    Ok(())
+    mark_kept_months(conn, rows)
+}
+
+/// Events dated in a month whose report is kept (mail that arrived late,
+/// history imported) are changes that month's report has not seen: mark
+/// it revised pending. The usual event, dated now, finds nothing kept for
+/// its month in one indexed lookup.
+fn mark_kept_months(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), diesel::result::Error> {
+    use crate::domain::availability::Month;
+    use crate::store::schema::report_versions;
+    let (Some(first), Some(last)) = (rows.iter().map(|r| r.at).min(), rows.iter().map(|r| r.at).max()) else {
+        return Ok(());
+    };
+    let kept: Option<i64> = report_versions::table
+        .filter(report_versions::month.ge(Month::containing(utc(first)).to_string()))
+        .select(report_versions::id)
+        .first(conn)
+        .optional()?;
+    if kept.is_none() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.ticket_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let touched: Vec<(i64, String)> = tickets::table
+        .filter(tickets::id.eq_any(&ids))
+        .select((tickets::organisation_id, tickets::reference))
+        .load(conn)?;
+    let orgs: Vec<i64> = touched.iter().map(|t| t.0).collect();
+    let refs: Vec<&str> = touched.iter().map(|t| t.1.as_str()).take(5).collect();
+    let what = format!(
+        "events of {} dated {} recorded",
+        refs.join(", "),
+        first.format("%Y-%m-%d")
+    );
+    let now = crate::app::now();
+    crate::app::reports::versions::mark_revised(conn, Some(&orgs), utc(first), utc(last), &what, now)
 }
 
 /// A loaded ticket: its row, its domain state, and what the core needs.

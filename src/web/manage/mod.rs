@@ -29,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard", web::get().to(dashboard))
         .route("/reports", web::get().to(reports))
         .route("/reports/download", web::get().to(download))
+        .route("/reports/close", web::post().to(close))
+        .route("/reports/recompute", web::post().to(recompute))
         .route("/outages", web::get().to(outages))
         .route("/outages", web::post().to(add_outage))
         .route("/outages/{id}/end", web::post().to(end_outage))
@@ -54,7 +56,7 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
         std::thread::spawn(move || {
             let now = crate::app::now();
             match app
-                .monthly_report(&who, None, Month::containing(now), false, now)
+                .monthly_report(&who, None, Month::containing(now), None, now)
                 .and_then(|r| r.value())
             {
                 Ok(r) => state.keep_compliance(now, r),
@@ -72,7 +74,7 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
             Some(k) => k,
             None => (
                 now,
-                app.monthly_report(&who, None, Month::containing(now), false, now)?
+                app.monthly_report(&who, None, Month::containing(now), None, now)?
                     .value()?,
             ),
         };

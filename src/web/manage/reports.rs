@@ -23,6 +23,7 @@ pub(super) struct ReportQuery {
     org: Option<String>,
     month: Option<String>,
     format: Option<String>,
+    version: Option<i32>,
 }
 
 pub(super) fn parse_month(m: Option<&str>, now: DateTime<Utc>) -> Result<Month, WebError> {
@@ -47,7 +48,8 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         require_manager(&v)?;
     }
     let o = org.clone();
-    let (report, orgs) = run(move || {
+    let version = q.version;
+    let (report, standing, orgs) = run(move || {
         let orgs = app.list_organisations(&who)?;
         // A customer's report is their own organisation's, whatever the query says.
         let scope = if customer {
@@ -55,8 +57,8 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         } else {
             o
         };
-        let r = app.monthly_report(&who, scope.as_deref(), month, false, now)?.value()?;
-        Ok((r, orgs))
+        let r = app.monthly_report(&who, scope.as_deref(), month, version, now)?;
+        Ok((r.value()?, r.standing, orgs))
     })
     .await?;
     let html = render(&report, Format::Html).map_err(|e| WebError::from(AppError::Conflict(e)))?;
@@ -82,7 +84,38 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         q.append_pair("org", o);
     }
     q.append_pair("month", &month.to_string());
+    if let Some(v) = version {
+        q.append_pair("version", &v.to_string());
+    }
     let query = q.finish();
+    let tz = v.tz();
+    let versions: Vec<Value> = standing
+        .versions
+        .iter()
+        .rev()
+        .map(|x| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(o) = &org {
+                q.append_pair("org", o);
+            }
+            q.append_pair("month", &month.to_string());
+            q.append_pair("version", &x.version.to_string());
+            json!({
+                "version": x.version,
+                "kept_at": when(x.kept_at, tz),
+                "kept_by": x.kept_by,
+                "reason": x.reason,
+                "shown": Some(x.version) == standing.version,
+                "href": format!("/reports?{}", q.finish()),
+            })
+        })
+        .collect();
+    let pending: Vec<Value> = standing
+        .pending_changes
+        .iter()
+        .map(|p| json!({"at": when(p.at, tz), "what": p.what}))
+        .collect();
+    let manager = v.session.principal.require_manager().is_ok();
     page(
         Some(&v.session),
         "Monthly report",
@@ -94,8 +127,59 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
             "customer": customer,
             "query": query,
             "desk": org.is_none() && !customer,
+            "month": month.to_string(),
+            "month_name": month.first_day().format("%B %Y").to_string(),
+            "provisional": standing.state == "provisional",
+            "closes_on": standing.closes_on.map(|d| d.format("%-d %B %Y").to_string()),
+            "ended": now >= month.end(),
+            "version": standing.version,
+            "latest_version": standing.latest_version,
+            "older": standing.version != standing.latest_version,
+            "revised_pending": standing.revised_pending,
+            "pending": pending,
+            "versions": versions,
+            "manager": manager,
         }),
     )
+}
+
+#[derive(Deserialize)]
+pub(super) struct MonthForm {
+    csrf: String,
+    month: String,
+    org: Option<String>,
+    reason: Option<String>,
+}
+
+fn back_to(f: &MonthForm) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(o) = f.org.as_deref().filter(|o| !o.is_empty()) {
+        q.append_pair("org", o);
+    }
+    q.append_pair("month", &f.month);
+    format!("/reports?{}", q.finish())
+}
+
+/// A manager closes a month that has ended: version 1 of every report.
+pub(super) async fn close(v: Viewer, app: State, form: web::Form<MonthForm>) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    require_manager(&v)?;
+    let month = parse_month(Some(&form.month), crate::app::now())?;
+    let (app, who) = (app.get_ref().clone(), v.who());
+    run(move || app.close_month(&who, month, crate::app::now())).await?;
+    Ok(redirect(&back_to(&form)))
+}
+
+/// A manager recomputes a closed month, saying why: a new version of each
+/// report whose figures moved.
+pub(super) async fn recompute(v: Viewer, app: State, form: web::Form<MonthForm>) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    require_manager(&v)?;
+    let month = parse_month(Some(&form.month), crate::app::now())?;
+    let (app, who) = (app.get_ref().clone(), v.who());
+    let reason = form.reason.clone().unwrap_or_default();
+    run(move || app.recompute_month(&who, month, &reason, crate::app::now())).await?;
+    Ok(redirect(&back_to(&form)))
 }
 
 pub(super) async fn download(v: Viewer, app: State, q: web::Query<ReportQuery>) -> Result<HttpResponse, WebError> {
@@ -115,13 +199,15 @@ pub(super) async fn download(v: Viewer, app: State, q: web::Query<ReportQuery>) 
     }
     let customer = !who.role.is_staff();
     let o = org.clone();
+    let version = q.version;
     let report = run(move || {
         let scope = if customer {
             app.list_organisations(&who)?.first().map(|o| o.slug.clone())
         } else {
             o
         };
-        app.monthly_report(&who, scope.as_deref(), month, false, now)?.value()
+        app.monthly_report(&who, scope.as_deref(), month, version, now)?
+            .document()
     })
     .await?;
     let text = render(&report, format).map_err(|e| WebError::from(AppError::Conflict(e)))?;

@@ -1,8 +1,10 @@
 //! Loading a month for its report: each ticket replayed from its events up
 //! to the month's end and put through the core, the organisation's outages
-//! and upstream credits, and its policy's credit schedule. A closed month's
-//! report is kept when first made (`monthly_reports`), so it reads the same
-//! later whatever changes; `recompute` replaces it, with an audit row.
+//! and upstream credits, and its policy's credit schedule. Every scope's
+//! report (each organisation's and the whole desk's) comes out of one
+//! computation, so they agree. A month is provisional, computed on every
+//! read, until it is closed; then its versions are kept (`versions`), and
+//! the monthly job mails them (`mail`).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
-use super::{App, AppError, Principal, Role, audit, naive};
+use super::{App, AppError, Principal, Role, naive};
 use crate::domain::availability::{Month, availability};
 use crate::domain::clock::sla;
 use crate::domain::credits::{Breach, credits};
@@ -21,23 +23,34 @@ use crate::domain::ticket::{Event, EventKind, SlaContext, Status, Ticket};
 use crate::reports::{MonthlyReport, OrganisationSummary, Scope, TicketMonth, assemble};
 use crate::store::DbConnection;
 use crate::store::models::Organisation;
-use crate::store::schema::{monthly_reports, organisations, ticket_events, tickets};
+use crate::store::schema::{organisations, ticket_events, tickets};
 
 /// Ids per query: inside both backends' limits on binds.
 const CHUNK: usize = 1000;
 
+/// Working days after a month's end before the monthly job closes it.
+pub const DEFAULT_CLOSE_AFTER: u32 = 5;
+
+mod mail;
+pub mod versions;
+
+pub use versions::{ReportRead, Standing};
+
 impl App {
     /// The month's report for one organisation (`Some(slug)`) or the whole
-    /// desk (`None`), as a JSON document. Managers and admins see any;
-    /// a customer only their own organisation's; agents none.
+    /// desk (`None`), with its standing: provisional (computed now, from
+    /// what is recorded now) until the month is closed, then the version
+    /// kept (the latest, or `version`), and whether changes recorded since
+    /// await a recompute. Reading writes nothing. Managers and admins see
+    /// any; a customer only their own organisation's; agents none.
     pub fn monthly_report(
         &self,
         who: &Principal,
         organisation: Option<&str>,
         month: Month,
-        recompute: bool,
+        version: Option<i32>,
         now: DateTime<Utc>,
-    ) -> Result<ReportJson, AppError> {
+    ) -> Result<ReportRead, AppError> {
         let mut conn = self.conn()?;
         let c = &mut *conn;
         let org = match organisation {
@@ -53,36 +66,38 @@ impl App {
             },
             Role::Agent => return Err(AppError::Forbidden("reports are for managers".into())),
         }
-        if recompute {
-            who.require_manager()?;
-        }
         let scope = org.as_ref().map_or("*".to_string(), |o| o.slug.clone());
-        let closed = now >= month.end();
-        if closed
-            && !recompute
-            && let Some(kept) = kept_report(c, &scope, month)?
-        {
-            return Ok(kept);
-        }
-        let report = self.compute_report(c, org.as_ref(), month, now)?;
-        let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
-        if closed {
-            c.write(|c| -> Result<(), AppError> {
-                keep_report(c, &scope, month, &text, now)?;
-                if recompute {
-                    audit(
-                        c,
-                        who,
-                        "report.recompute",
-                        &format!("report:{scope}:{month}"),
-                        None,
-                        now,
-                    )?;
-                }
-                Ok(())
-            })?;
-        }
-        Ok(text)
+        let versions = versions::list(c, &scope, month)?;
+        let staff = who.role.is_staff();
+        let Some(latest) = versions.last() else {
+            if let Some(v) = version {
+                return Err(AppError::NotFound(format!(
+                    "version {v} of the {month} report: the month is provisional, no version is kept yet"
+                )));
+            }
+            let report = self.compute_report(c, org.as_ref(), month, now)?;
+            let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
+            return Ok(ReportRead {
+                report: text,
+                standing: Standing::provisional(self.closes_on(month)),
+            });
+        };
+        let shown = match version {
+            None => latest.version,
+            Some(v) if versions.iter().any(|x| x.version == v) => v,
+            Some(v) => {
+                return Err(AppError::NotFound(format!(
+                    "version {v} of the {month} report: versions 1 to {} are kept",
+                    latest.version
+                )));
+            }
+        };
+        let text = versions::data(c, &scope, month, shown)?;
+        let pending = versions::pending(c, &scope, month)?;
+        Ok(ReportRead {
+            report: text,
+            standing: Standing::closed(shown, &versions, &pending, staff),
+        })
     }
 
     /// Computes the report afresh (nothing kept or read from a snapshot).
@@ -107,7 +122,7 @@ impl App {
 
     /// Each organisation's report and the whole desk's over them, reading
     /// and replaying every ticket once.
-    fn compute_month(
+    pub(super) fn compute_month(
         &self,
         c: &mut DbConnection,
         orgs: &[Organisation],
@@ -367,146 +382,6 @@ fn overlap(a: DateTime<Utc>, b: DateTime<Utc>, from: DateTime<Utc>, to: DateTime
     if e > s { (e - s).num_seconds() } else { 0 }
 }
 
-impl App {
-    /// The scheduler's monthly job: last month's report for each active
-    /// organisation and for the whole desk, kept, and mailed to every
-    /// manager through the outbox. Each mail has a Message-ID made of the
-    /// report and the recipient, so a job run again (after a crash, or by an
-    /// operator) queues nothing twice. Returns the mails queued.
-    pub fn send_monthly_reports(&self, now: DateTime<Utc>) -> Result<usize, AppError> {
-        use sha2::Digest;
-
-        use super::outbox::MAIL_DOMAIN;
-        use crate::store::models::NewOutbox;
-        use crate::store::schema::{outbox, users};
-
-        let month = Month::containing(now).previous();
-        let mut conn = self.conn()?;
-        let managers: Vec<String> = users::table
-            .filter(users::role.eq("manager"))
-            .filter(users::disabled.eq(false))
-            .order(users::email)
-            .select(users::email)
-            .load(&mut conn)?;
-        // Every organisation counts in the desk's report; those still
-        // active are sent their own.
-        let orgs: Vec<Organisation> = organisations::table
-            .order(organisations::slug)
-            .select(Organisation::as_select())
-            .load(&mut conn)?;
-        // Kept reports stand (the job may run again); the rest are computed
-        // in one pass over every ticket, and kept.
-        let scopes: Vec<String> = orgs.iter().map(|o| o.slug.clone()).chain(["*".to_string()]).collect();
-        let mut reports = Vec::new();
-        for s in &scopes {
-            reports.push(kept_report(&mut conn, s, month)?.map(|k| k.value()).transpose()?);
-        }
-        if reports.iter().any(Option::is_none) {
-            let (mut fresh, desk) = self.compute_month(&mut conn, &orgs, month, now)?;
-            fresh.push(desk);
-            let closed = now >= month.end();
-            for (slot, (scope, report)) in reports.iter_mut().zip(scopes.iter().zip(fresh)) {
-                if slot.is_none() {
-                    let mut report = report;
-                    let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
-                    if closed {
-                        conn.write(|c| keep_report(c, scope, month, &text, now))?;
-                    }
-                    // The page needs no ticket rows: spare building them again.
-                    report.tickets.clear();
-                    *slot = Some(serde_json::to_value(&report).expect("a report serialises"));
-                }
-            }
-        }
-        drop(conn);
-        let mut queued = 0;
-        let active: Vec<&str> = orgs
-            .iter()
-            .filter(|o| o.status == "active")
-            .map(|o| o.slug.as_str())
-            .collect();
-        for (scope, report) in scopes.iter().zip(reports.into_iter().flatten()) {
-            if scope != "*" && !active.contains(&scope.as_str()) {
-                continue;
-            }
-            let scope = (scope != "*").then_some(scope.as_str());
-            let page = crate::reports::render::html(&report).map_err(AppError::Conflict)?;
-            let totals = |k: &str| {
-                report["volumes"]
-                    .as_array()
-                    .map_or(0, |v| v.iter().map(|s| s[k].as_i64().unwrap_or(0)).sum::<i64>())
-            };
-            let context = serde_json::json!({
-                "organisation_name": report["organisation_name"],
-                "month_name": month.first_day().format("%B %Y").to_string(),
-                "raised": totals("raised"),
-                "resolved": totals("resolved"),
-                "open_at_end": totals("open_at_end"),
-                "breaches": report["breaches"].as_array().map_or(0, Vec::len),
-                "availability": report["availability"]["seconds_in_month"].as_i64().map_or("not measured for the whole desk".to_string(), |_| {
-                    let a = &report["availability"];
-                    let (s, d) = (a["seconds_in_month"].as_i64().unwrap_or(1), a["downtime_seconds"].as_i64().unwrap_or(0));
-                    let m = (s - d) * 100_000 / s.max(1);
-                    format!("{}.{:03}%", m / 1000, m % 1000)
-                }),
-                "credits": report["credits"]["total_pence"].as_i64().map_or_else(
-                    || {
-                        let sum: i64 = report["organisations"].as_array().map_or(0, |o| {
-                            o.iter().map(|o| o["credits_pence"].as_i64().unwrap_or(0)).sum()
-                        });
-                        crate::reports::render::pounds(sum)
-                    },
-                    crate::reports::render::pounds,
-                ),
-                "query": match scope {
-                    Some(s) => format!("org={s}&month={month}"),
-                    None => format!("month={month}"),
-                },
-                "report_html": page,
-                "desk_name": "The service desk",
-            })
-            .to_string();
-            let label = scope.unwrap_or("desk");
-            let rows: Vec<(String, String)> = managers
-                .iter()
-                .map(|to| {
-                    let who: String = sha2::Sha256::digest(to.as_bytes())
-                        .iter()
-                        .take(6)
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    (to.clone(), format!("report.{label}.{month}.{who}@{MAIL_DOMAIN}"))
-                })
-                .collect();
-            let mut conn = self.conn()?;
-            queued += conn.write(|c| -> Result<usize, AppError> {
-                let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-                let sent: Vec<String> = outbox::table
-                    .filter(outbox::message_id.eq_any(&ids))
-                    .select(outbox::message_id)
-                    .load(c)?;
-                let new: Vec<NewOutbox> = rows
-                    .iter()
-                    .filter(|r| !sent.contains(&r.1))
-                    .map(|(to, id)| NewOutbox {
-                        ticket_id: None,
-                        kind: "monthly_report",
-                        to_address: to,
-                        message_id: id,
-                        in_reply_to: None,
-                        context: context.clone(),
-                        created_at: naive(now),
-                        next_attempt_at: naive(now),
-                    })
-                    .collect();
-                super::outbox::insert_outbox_rows(c, &new)?;
-                Ok(new.len())
-            })?;
-        }
-        Ok(queued)
-    }
-}
-
 /// A report as its JSON text: what is kept, and what the API sends as it is.
 #[derive(Debug, Clone)]
 pub struct ReportJson(pub String);
@@ -516,40 +391,4 @@ impl ReportJson {
     pub fn value(&self) -> Result<serde_json::Value, AppError> {
         serde_json::from_str(&self.0).map_err(|e| AppError::Conflict(format!("a kept report cannot be read: {e}")))
     }
-}
-
-/// A closed month's report as kept, if it is.
-fn kept_report(c: &mut DbConnection, scope: &str, month: Month) -> Result<Option<ReportJson>, AppError> {
-    Ok(monthly_reports::table
-        .filter(monthly_reports::scope.eq(scope))
-        .filter(monthly_reports::month.eq(month.to_string()))
-        .select(monthly_reports::data)
-        .first(c)
-        .optional()?
-        .map(ReportJson))
-}
-
-/// Keeps (or replaces) a closed month's report; in the caller's transaction.
-fn keep_report(
-    c: &mut DbConnection,
-    scope: &str,
-    month: Month,
-    report: &ReportJson,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    diesel::delete(
-        monthly_reports::table
-            .filter(monthly_reports::scope.eq(scope))
-            .filter(monthly_reports::month.eq(month.to_string())),
-    )
-    .execute(c)?;
-    diesel::insert_into(monthly_reports::table)
-        .values((
-            monthly_reports::scope.eq(scope),
-            monthly_reports::month.eq(month.to_string()),
-            monthly_reports::data.eq(&report.0),
-            monthly_reports::created_at.eq(naive(now)),
-        ))
-        .execute(c)?;
-    Ok(())
 }
