@@ -298,7 +298,7 @@ impl App {
                     ));
                 }
                 if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.next_check_at.is_some() {
-                    state.queue_order_at = Some(row.received_at);
+                    state.queue_order_at = Some(raised_order(row.received_at));
                 }
                 alerts += recorded.len();
                 new_events.push((row.id, old.events.len() + 1, recorded));
@@ -469,10 +469,19 @@ pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) 
     let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.next_check_at.is_some();
     if raised {
         diesel::update(tickets::table.find(row.id))
-            .set(tickets::queue_order_at.eq(Some(row.received_at)))
+            .set(tickets::queue_order_at.eq(Some(raised_order(row.received_at))))
             .execute(c)?;
     }
     Ok(())
+}
+
+/// The queue position of a raised ticket: its arrival moved a thousand
+/// years back, so it sorts above every breach however long overdue (a
+/// breach's position is its real instant) and raised tickets keep their
+/// order of arrival among themselves. The column orders the queue and
+/// nothing shows it.
+pub(crate) fn raised_order(received_at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    received_at - chrono::Duration::days(365_250)
 }
 
 fn notify_name(n: Notify) -> &'static str {

@@ -355,7 +355,7 @@ async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_noth
 async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db: Db) {
     let t = spawn_app(db).await;
     let app = t.app.clone();
-    let (x, y) = tokio::task::spawn_blocking(move || {
+    let (x, y, z) = tokio::task::spawn_blocking(move || {
         let gina = app.principal_for("gina@globex.example").unwrap();
         let now = sladesk::app::now();
         let raise = |severity, minutes_ago: i64| {
@@ -378,10 +378,12 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
         // Platinum, 24x7. X (severity 3, 1 h to respond) is at 75% and
         // next looks at 90% in a minute; Y (severity 1, 15 min) is at 75%
         // and next looks at 90% in 90 seconds.
+        // Z (severity 2) breached three days ago and still runs.
+        let z = raise(Severity::S2, 3 * 24 * 60 + 60);
         let x = raise(Severity::S3, 53);
         let y = raise(Severity::S1, 12);
         app.sla_tick(now).unwrap();
-        (x, y)
+        (x, y, z)
     })
     .await
     .unwrap();
@@ -389,8 +391,8 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
     let order: Vec<&str> = a.references();
     assert_eq!(
         order,
-        vec![y.as_str(), x.as_str()],
-        "Y, unassigned and escalating, first"
+        vec![y.as_str(), z.as_str(), x.as_str()],
+        "Y, unassigned and escalating, first; above a breach three days old"
     );
     let a = t.get(&format!("/api/v1/tickets/{y}"), &t.agent).await;
     assert_eq!(a.json["escalation_level"], 1);
@@ -405,7 +407,7 @@ async fn an_unassigned_severity_1_ticket_at_risk_goes_to_the_top_of_its_queue(db
     assert_eq!(a.status, 200, "{}", a.text);
     let a = t.get("/api/v1/tickets?limit=5", &t.agent).await;
     let refs: Vec<&str> = a.references();
-    assert_eq!(refs, vec![x.as_str(), y.as_str()]);
+    assert_eq!(refs, vec![z.as_str(), x.as_str(), y.as_str()]);
 }
 
 async fn the_audit_purge_keeps_the_retention_period_and_says_what_it_did(db: Db) {
