@@ -6,7 +6,6 @@
 //! The histories come from a seeded generator, so two runs on the same day
 //! give the same desk.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -99,20 +98,11 @@ pub struct Demo {
     pub tickets: usize,
 }
 
-fn fixtures_path(policies: &Path) -> std::path::PathBuf {
-    // The fixtures sit beside the policy directory in a checkout.
-    let base = policies
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    base.join("fixtures/demo/desk.toml")
-}
-
 /// Builds the demo database and application.
 pub fn create(s: &Settings) -> Result<Demo, String> {
-    let desk_file = fixtures_path(&s.policies);
-    let text = std::fs::read_to_string(&desk_file).map_err(|e| format!("{}: cannot read: {e}", desk_file.display()))?;
-    let desk: Desk = toml::from_str(&text).map_err(|e| format!("{}: {}", desk_file.display(), e.message().trim()))?;
+    // The demo desk is compiled in (`fixtures/demo/desk.toml`).
+    let text = crate::shipped::find(crate::shipped::DEMO, "desk.toml").ok_or("the demo desk is not shipped")?;
+    let desk: Desk = toml::from_str(text).map_err(|e| format!("fixtures/demo/desk.toml: {}", e.message().trim()))?;
 
     if s.database_url.backend == Backend::Sqlite {
         for suffix in ["", "-wal", "-shm"] {

@@ -11,5 +11,6 @@ pub mod policies;
 pub mod reports;
 pub mod scheduler;
 pub mod server;
+pub mod shipped;
 pub mod store;
 pub mod web;

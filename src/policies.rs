@@ -60,6 +60,28 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// The policies in `dir`, or the shipped ones (compiled in) without one.
+    pub fn load(dir: Option<&Path>) -> Result<PolicySet, LoadError> {
+        match dir {
+            Some(d) => PolicySet::load_dir(d),
+            None => PolicySet::shipped(),
+        }
+    }
+
+    /// The policies sladesk ships, compiled into the binary.
+    pub fn shipped() -> Result<PolicySet, LoadError> {
+        let files = crate::shipped::POLICIES
+            .iter()
+            .map(|(name, text)| {
+                (
+                    PathBuf::from(format!("(built in) sla-policies/{name}")),
+                    text.to_string(),
+                )
+            })
+            .collect();
+        PolicySet::from_files(files)
+    }
+
     /// Loads and validates every `*.toml` in `dir`; the first bad file is an error.
     pub fn load_dir(dir: &Path) -> Result<PolicySet, LoadError> {
         let shown = dir.display().to_string();
@@ -67,20 +89,29 @@ impl PolicySet {
             path: shown.clone(),
             source,
         })?;
-        let mut files: Vec<PathBuf> = entries
+        let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
-        files.sort();
-        if files.is_empty() {
+        paths.sort();
+        if paths.is_empty() {
             return Err(LoadError::Empty(shown));
         }
-        let mut set = PolicySet::default();
-        for path in files {
+        let mut files = Vec::new();
+        for path in paths {
             let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
                 path: path.display().to_string(),
                 source,
             })?;
+            files.push((path, text));
+        }
+        PolicySet::from_files(files)
+    }
+
+    /// Validates policy files given as (path shown in errors, text).
+    fn from_files(files: Vec<(PathBuf, String)>) -> Result<PolicySet, LoadError> {
+        let mut set = PolicySet::default();
+        for (path, text) in files {
             let policy = Policy::from_toml(&path.display().to_string(), &text)?;
             let versions = set.policies.entry(policy.name.clone()).or_default();
 

@@ -21,7 +21,8 @@ use crate::store::DatabaseUrl;
 pub struct Settings {
     pub listen: String,
     pub database_url: DatabaseUrl,
-    pub policies: PathBuf,
+    /// A directory of SLA policies; `None`: the shipped ones.
+    pub policies: Option<PathBuf>,
     pub holidays_file: Option<PathBuf>,
     pub pool_size: u32,
     pub workers: usize,
@@ -39,7 +40,7 @@ pub struct FileSettings {
     pub workers: Option<usize>,
     /// Folder the local outbox writes `.eml` files to (default `outbox`).
     pub outbox_dir: Option<PathBuf>,
-    /// Folder of the email templates (default `templates/email`).
+    /// Folder of the email templates (default: the shipped ones, built in).
     pub email_templates: Option<PathBuf>,
     /// The From of notifications (default `Service desk <desk@sladesk.invalid>`).
     pub mail_from: Option<String>,
@@ -71,6 +72,9 @@ pub struct FileSettings {
     pub dns_resolver: Option<String>,
     /// What one request may cost (see `crate::app::limits`).
     pub limits: Option<crate::app::limits::Limits>,
+    /// Where people reach the pages, for the links in mail, e.g.
+    /// `https://desk.example.com` (default `http://localhost:8080`).
+    pub public_url: Option<String>,
     /// Working days after a month ends before the monthly job closes its
     /// reports (default 5; 0 to 20). Until then the month is provisional.
     pub report_close_after: Option<u32>,
@@ -92,6 +96,7 @@ pub struct Exposure {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub metrics_listen: Option<String>,
     pub report_close_after: u32,
+    pub public_url: Option<String>,
 }
 
 impl Exposure {
@@ -115,6 +120,16 @@ impl Exposure {
             trusted_proxies,
             metrics_listen: f.metrics_listen.clone(),
             report_close_after,
+            public_url: match &f.public_url {
+                Some(u) => {
+                    let parsed = url::Url::parse(u).map_err(|e| format!("public_url: '{u}': {e}"))?;
+                    if !matches!(parsed.scheme(), "http" | "https") {
+                        return Err(format!("public_url: '{u}': expected an http or https address"));
+                    }
+                    Some(u.clone())
+                }
+                None => None,
+            },
         })
     }
 
@@ -122,6 +137,9 @@ impl Exposure {
         app.set_limits(self.limits.clone());
         app.set_trusted_proxies(self.trusted_proxies.clone());
         app.set_report_close_after(self.report_close_after);
+        if let Some(u) = &self.public_url {
+            app.set_public_url(u);
+        }
     }
 }
 
@@ -145,7 +163,8 @@ pub enum UnknownSenders {
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     pub outbox_dir: PathBuf,
-    pub templates: PathBuf,
+    /// A folder of email templates; `None`: the shipped ones.
+    pub templates: Option<PathBuf>,
     pub from: String,
     pub smtp_url: Option<String>,
     pub smtp_ca_file: Option<PathBuf>,
@@ -161,10 +180,7 @@ impl MailSettings {
     pub fn from_file(f: &FileSettings) -> MailSettings {
         MailSettings {
             outbox_dir: f.outbox_dir.clone().unwrap_or_else(|| PathBuf::from("outbox")),
-            templates: f
-                .email_templates
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("templates/email")),
+            templates: f.email_templates.clone(),
             from: f
                 .mail_from
                 .clone()
@@ -217,7 +233,7 @@ impl MailSettings {
                 self.smtp_ca_file.as_deref(),
             )
             .map_err(|e| e.to_string())?,
-            templates: crate::mail::Templates::load(&self.templates).map_err(|e| e.to_string())?,
+            templates: crate::mail::Templates::load_or_shipped(self.templates.as_deref()).map_err(|e| e.to_string())?,
             from: self
                 .from
                 .parse()
@@ -299,7 +315,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://sladesk.db";
 /// Loads policies and holidays, opens (and migrates) the database, and
 /// builds the application.
 pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
-    let policies = PolicySet::load_dir(&s.policies).map_err(|e| e.to_string())?;
+    let policies = PolicySet::load(s.policies.as_deref()).map_err(|e| e.to_string())?;
     let mut holidays = Holidays::from_rules();
     if let Some(f) = &s.holidays_file {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;

@@ -798,6 +798,12 @@ fn ingest_exits_as_an_mta_pipe_expects() {
         "/fixtures/email/06-unknown-sender.eml"
     ))
     .unwrap();
+    // No database yet: a set-up mistake the MTA retries, not a new empty desk.
+    let (code, _, err) = ingest(&db, &message);
+    assert_eq!(code, Some(75), "{err}");
+    assert!(err.contains("no database at"), "{err}");
+    assert!(!dir.join("mail.db").exists());
+    assert_eq!(sladesk_on(&db, &["migrate"]).0, Some(0));
     let (code, out, err) = ingest(&db, &message);
     assert_eq!(code, Some(0), "committed (quarantined) is success: {err}");
     assert!(out.contains("\"outcome\":\"quarantined\""), "{out}");
@@ -1035,7 +1041,7 @@ fn the_scheduler_runs_jobs_once_for_an_operator_and_reports_their_status() {
     let jobs = lines(&out);
     let names: Vec<&str> = jobs.iter().map(|j| j["job"].as_str().unwrap()).collect();
     assert_eq!(names, ["sla_tick", "monthly_reports", "audit_purge", "contract_end"]);
-    assert_eq!(jobs[1]["schedule"], "0 0 6 1 * * (Europe/London)");
+    assert_eq!(jobs[1]["schedule"], "0 0 6 * * * (Europe/London)");
     assert!(
         jobs[1]["next_run"].as_str().unwrap().starts_with("06:00 on "),
         "{}",
@@ -1210,7 +1216,10 @@ fn a_short_target_on_the_demo_warns_and_breaches_on_time_into_the_outbox() {
             .collect()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while notices().iter().filter(|n| n.0.contains("BREACHED")).count() < 2 {
+    // The staff's breach notice says BREACHED; the account contact's (a
+    // customer) says the target was missed.
+    let is_breach = |subject: &str| subject.contains("BREACHED") || subject.contains("target was missed");
+    while notices().iter().filter(|n| is_breach(&n.0)).count() < 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "no breach notices after 120 s: {:?}",
@@ -1262,7 +1271,7 @@ fn a_short_target_on_the_demo_warns_and_breaches_on_time_into_the_outbox() {
     let mut got: Vec<(String, String)> = written_in_order
         .into_iter()
         .map(|(subject, to, written)| {
-            let due = if subject.contains("BREACHED") {
+            let due = if is_breach(&subject) {
                 60
             } else if to == "alice@sladesk.example" {
                 // Alice is in the queue (75%) and leads it (90%): the first
@@ -1277,15 +1286,7 @@ fn a_short_target_on_the_demo_warns_and_breaches_on_time_into_the_outbox() {
                 (-1..10).contains(&late.num_seconds()),
                 "{subject} to {to} written {late} after it fell due"
             );
-            (
-                if subject.contains("BREACHED") {
-                    "breach"
-                } else {
-                    "at risk"
-                }
-                .to_string(),
-                to,
-            )
+            (if is_breach(&subject) { "breach" } else { "at risk" }.to_string(), to)
         })
         .collect();
     got.sort();

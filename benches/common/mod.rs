@@ -41,7 +41,7 @@ impl BenchDb {
         let settings = Settings {
             listen: "127.0.0.1:0".into(),
             database_url: url.parse().unwrap(),
-            policies: concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies").into(),
+            policies: None,
             holidays_file: None,
             pool_size: 4,
             workers: 1,

@@ -141,7 +141,7 @@ pub fn intake_app(repo: &Path, dir: &Path) -> Arc<App> {
         database_url: format!("sqlite://{}", dir.join("fuzz.db").display())
             .parse()
             .expect("a database URL"),
-        policies: repo.join("sla-policies"),
+        policies: Some(repo.join("sla-policies")),
         holidays_file: None,
         pool_size: 2,
         workers: 1,

@@ -224,7 +224,12 @@ pub struct App {
     /// Working days after a month ends before the monthly job closes its
     /// reports (`report_close_after`, default 5).
     report_close_after: std::sync::atomic::AtomicU32,
+    /// Where people reach the pages (`public_url`), for links in mail.
+    public_url: RwLock<Arc<str>>,
 }
+
+/// Where the pages are when `public_url` is not set: the default listen address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
 
 /// How long an authenticated token is trusted without reading the store
 /// again: a disabled user or revoked token stops working within this time.
@@ -266,6 +271,15 @@ impl App {
     /// `sender_authentication` and `authserv_id` from sladesk.toml.
     pub fn set_sender_authentication(&self, mode: sender_auth::Mode, authserv_id: Option<String>) {
         *self.sender_auth.write().expect("lock") = (mode, authserv_id);
+    }
+
+    pub fn set_public_url(&self, url: &str) {
+        *self.public_url.write().expect("lock") = Arc::from(url.trim_end_matches('/'));
+    }
+
+    /// A ticket's page, for links in mail.
+    pub fn ticket_url(&self, reference: &str) -> String {
+        format!("{}/tickets/{reference}", self.public_url.read().expect("lock"))
     }
 
     pub fn set_report_close_after(&self, working_days: u32) {
@@ -322,6 +336,7 @@ impl App {
             sender_auth: RwLock::new((sender_auth::Mode::default(), None)),
             sender_verifier: RwLock::new(None),
             report_close_after: std::sync::atomic::AtomicU32::new(reports::DEFAULT_CLOSE_AFTER),
+            public_url: RwLock::new(Arc::from(DEFAULT_PUBLIC_URL)),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

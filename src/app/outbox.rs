@@ -277,9 +277,13 @@ pub(crate) struct AlertedTicket<'a> {
     pub reference: &'a str,
     pub subject: &'a str,
     pub severity: i32,
-    pub organisation: &'a str,
+    /// The organisation's name, as people know it.
+    pub organisation_name: &'a str,
     pub queue: &'a str,
+    /// The assignee's name, as people know them.
     pub assignee: Option<&'a str>,
+    /// The ticket's page.
+    pub url: String,
 }
 
 /// One notice per member of staff about a ticket: what every staff notice
@@ -295,8 +299,9 @@ fn staff_notices(
         "subject": ticket.subject,
         "severity": ticket.severity,
         "severity_title": severity_title(ticket.severity),
-        "organisation": ticket.organisation,
+        "organisation": ticket.organisation_name,
         "queue": ticket.queue,
+        "ticket_url": ticket.url,
         "assignee": ticket.assignee.unwrap_or("nobody"),
         "desk_name": "The service desk",
     });
@@ -315,24 +320,72 @@ fn staff_notices(
         .collect()
 }
 
+/// What a warning or breach notice says of its clock.
+pub(crate) struct AlertFacts<'a> {
+    /// `response` or `resolve`.
+    pub clock: &'a str,
+    pub breach: bool,
+    /// When the target falls (or fell) due: the real due instant, never
+    /// the instant a warning threshold was reached.
+    pub due: DateTime<Utc>,
+    /// Business time left to the target (a warning), or past it (a breach).
+    pub business_left: String,
+    /// "75% of the 1 h response target", "the 1 h response target".
+    pub threshold: String,
+    /// When the threshold was reached.
+    pub reached_at: DateTime<Utc>,
+    pub escalation: &'a str,
+}
+
 /// The notices of one warning or breach to members of staff (the matrix
-/// decides who): the ticket, which clock, and when it falls or fell due in
-/// Europe/London words; one message each.
-pub(crate) fn staff_alerts(
-    ticket: &AlertedTicket,
-    to: &[String],
-    clock: &str,
-    breach: bool,
-    due_at: DateTime<Utc>,
-    escalation: &str,
-) -> Vec<StaffAlert> {
-    let kind = if breach { "sla_breach" } else { "sla_warning" };
+/// decides who): the ticket, which clock, the threshold reached, when the
+/// target falls or fell due in Europe/London words, and the business time
+/// left; one message each.
+pub(crate) fn staff_alerts(ticket: &AlertedTicket, to: &[String], f: &AlertFacts) -> Vec<StaffAlert> {
+    let kind = if f.breach { "sla_breach" } else { "sla_warning" };
+    let london = chrono_tz::Europe::London;
     let more = serde_json::json!({
-        "clock": clock,
-        "due": for_people(due_at, chrono_tz::Europe::London),
-        "escalation": escalation,
+        "clock": f.clock,
+        "due": for_people(f.due, london),
+        "due_short": f.due.with_timezone(&london).format("%H:%M %a %-d %b").to_string(),
+        "left": f.business_left,
+        "threshold": f.threshold,
+        "reached": for_people(f.reached_at, london),
+        "escalation": f.escalation,
     });
     staff_notices(ticket, to, kind, more.as_object().cloned().unwrap_or_default())
+}
+
+/// The account contact's notice of a breach (or a warning the matrix sends
+/// them): what it is about, when it fell due, and what happens next, in
+/// words for a customer: no queue, assignee or escalation level.
+pub(crate) fn customer_alerts(ticket: &AlertedTicket, to: &[String], f: &AlertFacts) -> Vec<StaffAlert> {
+    let london = chrono_tz::Europe::London;
+    let context = serde_json::json!({
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "severity": ticket.severity,
+        "severity_title": severity_title(ticket.severity),
+        "organisation": ticket.organisation_name,
+        "breach": f.breach,
+        "clock": f.clock,
+        "clock_words": if f.clock == "response" { "first response" } else { "resolution" },
+        "due": for_people(f.due, london),
+        "threshold": f.threshold,
+        "left": f.business_left,
+        "ticket_url": ticket.url,
+        "desk_name": "The service desk",
+    })
+    .to_string();
+    to.iter()
+        .map(|addr| StaffAlert {
+            ticket_id: ticket.id,
+            kind: "sla_customer_notice",
+            to: addr.clone(),
+            message_id: new_message_id(ticket.reference, "sla_customer_notice"),
+            context: context.clone(),
+        })
+        .collect()
 }
 
 /// A customer's request to reopen a resolved ticket, to the staff who

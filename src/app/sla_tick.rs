@@ -133,6 +133,7 @@ impl App {
         }
         let ids: Vec<i64> = due.iter().map(|d| d.0).collect();
         type Row = (TicketRow, String, String, Option<String>, String, Option<i64>);
+        // The organisation's name: what every notice calls it.
         let rows: Vec<Row> = tickets::table
             .inner_join(organisations::table)
             .inner_join(queues::table)
@@ -140,7 +141,7 @@ impl App {
             .select((
                 TicketRow::as_select(),
                 organisations::region,
-                organisations::slug,
+                organisations::name,
                 organisations::account_contact,
                 queues::slug,
                 queues::lead_id,
@@ -177,13 +178,15 @@ impl App {
             members.entry(q).or_default().push(email);
         }
         let people: Vec<i64> = rows.iter().flat_map(|r| [r.0.assignee_id, r.5]).flatten().collect();
-        let active: HashMap<i64, String> = users::table
+        let named: HashMap<i64, (String, String)> = users::table
             .filter(users::id.eq_any(&people))
             .filter(users::disabled.eq(false))
-            .select((users::id, users::email))
-            .load::<(i64, String)>(c)?
+            .select((users::id, users::email, users::name))
+            .load::<(i64, String, String)>(c)?
             .into_iter()
+            .map(|(id, email, name)| (id, (email, name)))
             .collect();
+        let active: HashMap<i64, String> = named.iter().map(|(id, (e, _))| (*id, e.clone())).collect();
         let managers: Vec<String> = users::table
             .filter(users::role.eq("manager"))
             .filter(users::disabled.eq(false))
@@ -196,7 +199,7 @@ impl App {
         let mut notices: Vec<super::outbox::StaffAlert> = Vec::new();
         let mut failed = 0;
         let mut alerts = 0;
-        for (row, region, org_slug, account_contact, queue_slug, lead) in &rows {
+        for (row, region, org_name, account_contact, queue_slug, lead) in &rows {
             let outcome = (|| -> Result<(), String> {
                 if unreadable.contains(&row.id) {
                     return Err("an event cannot be read".into());
@@ -252,23 +255,28 @@ impl App {
                     };
                     level = level.max(i32::from(policy.escalation_level(threshold)));
                     let notify = policy.escalation.recipients(threshold, *severity);
-                    let mut to: Vec<String> = Vec::new();
+                    // Staff get the staff notice; the account contact (a
+                    // customer) a notice written for customers.
+                    let mut staff: Vec<String> = Vec::new();
+                    let mut customers: Vec<String> = Vec::new();
                     for n in &notify {
                         let queue = || members.get(&row.queue_id).cloned().unwrap_or_default();
-                        to.extend(match n {
-                            Notify::Assignee => match row.assignee_id.and_then(|a| active.get(&a)) {
+                        match n {
+                            Notify::Assignee => staff.extend(match row.assignee_id.and_then(|a| active.get(&a)) {
                                 Some(a) => vec![a.clone()],
                                 None => queue(),
-                            },
-                            Notify::Queue => queue(),
-                            Notify::QueueLead => lead.and_then(|l| active.get(&l)).cloned().into_iter().collect(),
-                            Notify::Managers => managers.clone(),
-                            Notify::AccountContact => account_contact.clone().into_iter().collect(),
-                        });
+                            }),
+                            Notify::Queue => staff.extend(queue()),
+                            Notify::QueueLead => staff.extend(lead.and_then(|l| active.get(&l)).cloned()),
+                            Notify::Managers => staff.extend(managers.iter().cloned()),
+                            Notify::AccountContact => customers.extend(account_contact.iter().cloned()),
+                        }
                     }
-                    to.sort();
-                    to.dedup();
-                    if to.is_empty() && !notify.is_empty() {
+                    staff.sort();
+                    staff.dedup();
+                    customers.retain(|c| !staff.contains(c));
+                    customers.dedup();
+                    if staff.is_empty() && customers.is_empty() && !notify.is_empty() {
                         tracing::warn!(ticket = %row.reference, %threshold, "escalation: nobody to tell");
                     }
                     let names: Vec<&str> = notify.iter().map(|n| notify_name(*n)).collect();
@@ -277,25 +285,46 @@ impl App {
                         reference: &row.reference,
                         subject: &row.subject,
                         severity: row.severity,
-                        organisation: org_slug,
+                        organisation_name: org_name,
                         queue: queue_slug,
-                        assignee: row.assignee_id.and_then(|a| active.get(&a)).map(String::as_str),
+                        assignee: row.assignee_id.and_then(|a| named.get(&a)).map(|(_, n)| n.as_str()),
+                        url: self.ticket_url(&row.reference),
                     };
-                    notices.extend(super::outbox::staff_alerts(
-                        &ticket,
-                        &to,
-                        match clock {
-                            ClockKind::Response => "response",
-                            ClockKind::Resolve => "resolve",
+                    // The clock as it stands: its real due instant and the
+                    // business time left (or past), in its calendar's days.
+                    let cv = match clock {
+                        ClockKind::Response => &view.response,
+                        ClockKind::Resolve => &view.resolve,
+                    };
+                    let targets = policy.targets(*severity);
+                    let day = ctx.calendars.get(targets.calendar).standard_day_seconds();
+                    let target = cv.target_seconds.unwrap_or(0);
+                    let clock_name = match clock {
+                        ClockKind::Response => "response",
+                        ClockKind::Resolve => "resolve",
+                    };
+                    let target_text = crate::domain::duration::business_text(target, day);
+                    let facts = super::outbox::AlertFacts {
+                        clock: clock_name,
+                        breach: threshold == Threshold::Breach,
+                        due: match alert {
+                            AlertLevel::Breach => *due_at,
+                            AlertLevel::AtRisk(_) => cv.due.unwrap_or(*due_at),
                         },
-                        threshold == Threshold::Breach,
-                        *due_at,
-                        &format!(
+                        business_left: crate::domain::duration::business_text(target - cv.elapsed_seconds, day),
+                        threshold: match alert {
+                            AlertLevel::AtRisk(p) => format!("{p}% of the {target_text} {clock_name} target"),
+                            AlertLevel::Breach => format!("the {target_text} {clock_name} target"),
+                        },
+                        reached_at: *due_at,
+                        escalation: &format!(
                             "level {} ({threshold}), to {}",
                             policy.escalation_level(threshold),
                             names.join(", ")
                         ),
-                    ));
+                    };
+                    notices.extend(super::outbox::staff_alerts(&ticket, &staff, &facts));
+                    notices.extend(super::outbox::customer_alerts(&ticket, &customers, &facts));
                 }
                 if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.next_check_at.is_some() {
                     state.queue_order_at = Some(raised_order(row.received_at));

@@ -11,9 +11,9 @@ pub(super) struct Cli {
 
 #[derive(Args, Clone)]
 pub(super) struct Sources {
-    /// Directory of SLA policy files (*.toml).
-    #[arg(long, env = "SLADESK_POLICIES", default_value = "sla-policies", global = true)]
-    pub(super) policies: PathBuf,
+    /// Directory of SLA policy files (*.toml); the shipped policies if absent.
+    #[arg(long, env = "SLADESK_POLICIES", global = true)]
+    pub(super) policies: Option<PathBuf>,
     /// A GOV.UK bank holidays JSON file whose years replace the computed ones.
     #[arg(long = "holidays-file", env = "SLADESK_HOLIDAYS_FILE", global = true)]
     pub(super) holidays_file: Option<PathBuf>,
@@ -27,7 +27,7 @@ pub(super) struct DbArgs {
     /// Settings file (default: sladesk.toml if present).
     #[arg(long, env = "SLADESK_CONFIG")]
     pub(super) config: Option<PathBuf>,
-    /// Directory of SLA policy files (default sla-policies).
+    /// Directory of SLA policy files (default: the shipped policies, built in).
     #[arg(long, env = "SLADESK_POLICIES")]
     pub(super) policies: Option<PathBuf>,
     /// A GOV.UK bank holidays JSON file whose years replace the computed ones.
@@ -52,6 +52,12 @@ pub(super) enum Command {
     Demo(ServeArgs),
     /// Applies pending database migrations.
     Migrate(DbArgs),
+    /// Writes editable copies of the shipped SLA policies and email
+    /// templates into DIR, with a commented sladesk.toml that uses them.
+    Init {
+        /// The folder to write into (made if missing; nothing in it is overwritten).
+        dir: PathBuf,
+    },
     /// Takes one RFC 5322 message on stdin (for an MTA pipe). Exit 0 once it
     /// is committed, 75 on a transient failure (retry), 65 if it can never
     /// be accepted.

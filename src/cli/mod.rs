@@ -95,11 +95,7 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
     let settings = Settings {
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
         database_url,
-        policies: db
-            .policies
-            .clone()
-            .or(file.policies)
-            .unwrap_or_else(|| PathBuf::from("sla-policies")),
+        policies: db.policies.clone().or(file.policies),
         holidays_file: db.holidays_file.clone().or(file.holidays_file),
         pool_size: file.pool_size.unwrap_or(16),
         workers: file
@@ -122,9 +118,133 @@ fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Set
 /// configured limits in force.
 fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
     let c = config(db, None, DEFAULT_DATABASE)?;
+    refuse_new_database(&c.settings)?;
     let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
     c.exposure.apply_to(&app);
     Ok(app)
+}
+
+/// The demo's database when nothing names one.
+const DEMO_DATABASE: &str = "sqlite://sladesk-demo.db";
+
+/// The demo starts from an empty database, deleting the one it is given:
+/// only ever a demo's own (a file named `*-demo.db`), never a desk's.
+fn demo_may_replace(s: &Settings) -> Result<(), Failure> {
+    let url = &s.database_url;
+    if url.backend == crate::store::Backend::Sqlite
+        && Path::new(&url.target).exists()
+        && !url.target.ends_with("-demo.db")
+    {
+        return Err(Failure(
+            format!(
+                "{}: the demo deletes and rebuilds its database, and this one is not a demo's \
+                 (a demo's file name ends in -demo.db); name another with --database-url",
+                url.target
+            ),
+            1,
+        ));
+    }
+    Ok(())
+}
+
+/// So that the README's next commands (`report`, `outage`, `export`,
+/// `scheduler status`) open the demo's database from this folder, the demo
+/// writes a `sladesk.toml` naming it, unless one is here already.
+fn remember_demo_database(s: &Settings) {
+    let path = Path::new("sladesk.toml");
+    if path.exists() {
+        let named = FileSettings::load(path, false)
+            .ok()
+            .and_then(|f| f.database_url)
+            .is_some_and(|u| u.trim_start_matches("sqlite://") == s.database_url.target);
+        if !named {
+            eprintln!(
+                "sladesk: sladesk.toml here names another database; give the demo's to other commands: \
+                 --database-url sqlite://{}",
+                s.database_url.target
+            );
+        }
+        return;
+    }
+    let text = format!(
+        "# Written by `sladesk demo`, so that commands run in this folder open the\n\
+         # demo's database. Delete it (or edit it) to use another.\n\
+         database_url = \"sqlite://{}\"\n",
+        s.database_url.target
+    );
+    match std::fs::write(path, text) {
+        Ok(()) => eprintln!("sladesk: wrote sladesk.toml: commands run here use the demo's database"),
+        Err(e) => eprintln!(
+            "sladesk: could not write sladesk.toml ({e}); give other commands --database-url sqlite://{}",
+            s.database_url.target
+        ),
+    }
+}
+
+/// `sladesk init DIR`: editable copies of what sladesk ships, and a
+/// commented sladesk.toml that uses them. Nothing already there is touched.
+fn init(dir: &Path) -> Result<ExitCode, Failure> {
+    let fail = |p: &Path, e: std::io::Error| Failure(format!("{}: {e}", p.display()), 1);
+    let settings = dir.join("sladesk.toml");
+    if settings.exists() {
+        return Err(Failure(
+            format!("{}: already there; init writes into a new folder", settings.display()),
+            1,
+        ));
+    }
+    let mut written = Vec::new();
+    for (sub, files) in [
+        ("sla-policies", crate::shipped::POLICIES),
+        ("templates/email", crate::shipped::EMAIL_TEMPLATES),
+    ] {
+        let folder = dir.join(sub);
+        std::fs::create_dir_all(&folder).map_err(|e| fail(&folder, e))?;
+        for (name, text) in files {
+            let path = folder.join(name);
+            if path.exists() {
+                return Err(Failure(
+                    format!("{}: already there; init overwrites nothing", path.display()),
+                    1,
+                ));
+            }
+            std::fs::write(&path, text).map_err(|e| fail(&path, e))?;
+            written.push(path);
+        }
+    }
+    std::fs::write(&settings, INIT_SETTINGS).map_err(|e| fail(&settings, e))?;
+    println!(
+        "wrote {} policies, {} email templates and {} to {}",
+        crate::shipped::POLICIES.len(),
+        crate::shipped::EMAIL_TEMPLATES.len(),
+        settings.display(),
+        dir.display()
+    );
+    println!("next: cd {} && sladesk migrate && sladesk serve", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings `sladesk init` writes: every key there is, commented.
+const INIT_SETTINGS: &str = include_str!("init.toml");
+
+/// Opening a SQLite file that is not there would create a new, empty
+/// database, and every command after would quietly read nothing: the
+/// commonest slip is running from another folder than the database's. Only
+/// `migrate`, `init`, `demo` and `serve` create one.
+fn refuse_new_database(s: &Settings) -> Result<(), Failure> {
+    let url = &s.database_url;
+    if url.backend == crate::store::Backend::Sqlite && url.target != ":memory:" && !Path::new(&url.target).exists() {
+        let shown = std::path::absolute(&url.target).unwrap_or_else(|_| PathBuf::from(&url.target));
+        return Err(Failure(
+            format!(
+                "no database at {}: this command would create a new, empty one, so it stops. \
+                 Run it where the database is (or name it with --database-url or database_url in sladesk.toml); \
+                 `sladesk migrate` creates a new database, `sladesk demo` a demo desk.",
+                shown.display()
+            ),
+            1,
+        ));
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
@@ -150,11 +270,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 exposure,
                 mail,
                 scheduler,
-            } = config(&args.db, args.listen.clone(), "sqlite://sladesk-demo.db")?;
+            } = config(&args.db, args.listen.clone(), DEMO_DATABASE)?;
             let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
             crate::server::init_tracing();
+            demo_may_replace(&s)?;
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
             let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            if args.db.config.is_none() && args.db.database_url.is_none() {
+                remember_demo_database(&s);
+            }
             exposure.apply_to(&demo.app);
             crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
             crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
@@ -184,10 +308,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             );
             run_server(demo.app, listener, s.workers, &exposure)
         }
+        Command::Init { dir } => init(&dir),
         Command::Outbox {
             command: OutboxCommand::Deliver { db },
         } => {
             let Config { settings: s, mail, .. } = config(&db, None, DEFAULT_DATABASE)?;
+            refuse_new_database(&s)?;
             let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
             let app = build_app(&s).map_err(|e| Failure(e, 1))?;
             let report = delivery.run(&app, 10_000).map_err(cli_error)?;
@@ -217,6 +343,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     return Err(Failure("--job runs a job once: add --once".into(), 2));
                 }
             }
+            refuse_new_database(&c.settings)?;
             let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
             if once {
                 let outcomes = scheduler.run_due(&app, crate::app::now(), job.as_deref(), job.is_some());
@@ -449,6 +576,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let c = config(&db, None, DEFAULT_DATABASE)?;
             let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(|e| Failure(e, 2))?;
+            refuse_new_database(&c.settings)?;
             let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
             for s in scheduler.status(&app, crate::app::now()).map_err(|e| Failure(e, 1))? {
                 println!("{}", serde_json::to_string(&s)?);
@@ -468,6 +596,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 mail,
                 ..
             } = config(&db, None, DEFAULT_DATABASE)?;
+            // No database yet: a mistake in the set-up, which the MTA retries
+            // (the mail waits in its queue) until it is put right.
+            refuse_new_database(&s).map_err(|f| Failure(f.0, EX_TEMPFAIL))?;
             let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
             exposure.apply_to(&app);
             mail.apply_to(&app).map_err(|e| Failure(e, EX_TEMPFAIL))?;
@@ -675,7 +806,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let db = DbArgs {
                 database_url,
                 config,
-                policies: Some(sources.policies.clone()),
+                policies: sources.policies.clone(),
                 holidays_file: sources.holidays_file.clone(),
             };
             let app = open_app(&db)?;
@@ -754,7 +885,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             sources,
             command: PolicyCommand::Check,
         } => {
-            let policies = PolicySet::load_dir(&sources.policies)?;
+            let policies = PolicySet::load(sources.policies.as_deref())?;
             for (p, file) in policies.iter() {
                 println!("{}\t{}\t{}\t{}", p.name, p.version, p.effective_from, file.display());
             }

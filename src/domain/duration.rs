@@ -99,6 +99,34 @@ impl fmt::Display for BusinessDuration {
     }
 }
 
+/// Business seconds as people read them, whole business days counted in
+/// the calendar's standard working day (`day_seconds`) and named as such:
+/// "1 business day 4 h 30 min" on an 8.5 h calendar means 13 h of opening
+/// hours, not 28 h of the clock. On a 24x7 calendar a day is a day: "1 day
+/// 4 h 30 min". Under an hour, minutes and seconds: "3 min 20 s".
+pub fn business_text(secs: i64, day_seconds: i64) -> String {
+    let s = secs.unsigned_abs() as i64;
+    let day = day_seconds.max(1);
+    let (d, rest) = (s / day, s % day);
+    let (h, m, sec) = (rest / 3600, (rest % 3600) / 60, rest % 60);
+    let unit = if day >= 86_400 { "day" } else { "business day" };
+    if d > 0 {
+        let days = format!("{d} {unit}{}", if d == 1 { "" } else { "s" });
+        match (h, m) {
+            (0, 0) => days,
+            (0, m) => format!("{days} {m} min"),
+            (h, 0) => format!("{days} {h} h"),
+            (h, m) => format!("{days} {h} h {m:02} min"),
+        }
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {sec:02} s")
+    } else {
+        format!("{sec} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +153,19 @@ mod tests {
         for s in ["15m", "1h", "2h30m", "1bd", "1bd4h", "none"] {
             assert_eq!(s.parse::<BusinessDuration>().unwrap().to_string(), s);
         }
+    }
+
+    #[test]
+    fn business_time_names_its_days_as_the_calendar_counts_them() {
+        let silver = 9 * 3600 + 1800; // 08:00 to 17:30
+        assert_eq!(
+            business_text(silver + 4 * 3600 + 1800, silver),
+            "1 business day 4 h 30 min"
+        );
+        assert_eq!(business_text(2 * silver, silver), "2 business days");
+        assert_eq!(business_text(28 * 3600 + 1800, 86_400), "1 day 4 h 30 min");
+        assert_eq!(business_text(2 * 3600 + 300, silver), "2 h 05 min");
+        assert_eq!(business_text(200, silver), "3 min 20 s");
+        assert_eq!(business_text(-45, silver), "45 s");
     }
 }

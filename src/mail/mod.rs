@@ -1,4 +1,5 @@
-//! Outgoing mail: templates from `templates/email/` (handlebars, strict),
+//! Outgoing mail: templates (handlebars, strict; shipped in the binary, or
+//! from `email_templates`),
 //! messages built with lettre, and delivery of the outbox through a lettre
 //! transport. The app layer decides what is sent and writes outbox rows; this
 //! module turns a row into a message and hands it over.
@@ -17,7 +18,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::store::models::OutboxRow;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 13] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -26,6 +27,7 @@ pub const KINDS: [&str; 12] = [
     "closed",
     "sla_warning",
     "sla_breach",
+    "sla_customer_notice",
     "rejected",
     "monthly_report",
     "reopen_request",
@@ -68,7 +70,40 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// The templates in `dir`, or the shipped ones (compiled in) without one.
+    pub fn load_or_shipped(dir: Option<&Path>) -> Result<Templates, MailError> {
+        match dir {
+            Some(d) => Templates::load(d),
+            None => Templates::shipped(),
+        }
+    }
+
+    /// The templates sladesk ships, compiled into the binary.
+    pub fn shipped() -> Result<Templates, MailError> {
+        Templates::build(|file| {
+            crate::shipped::find(crate::shipped::EMAIL_TEMPLATES, file)
+                .map(|t| (format!("(built in) templates/email/{file}"), t.to_string()))
+                .ok_or_else(|| MailError::Template {
+                    path: format!("(built in) templates/email/{file}"),
+                    message: "not shipped".into(),
+                })
+        })
+    }
+
+    /// Every kind's three templates from `dir`; a missing one is an error.
     pub fn load(dir: &Path) -> Result<Templates, MailError> {
+        Templates::build(|file| {
+            let path = dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| MailError::Template {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            })?;
+            Ok((path.display().to_string(), text))
+        })
+    }
+
+    /// `read` gives a template file's (name shown in errors, text).
+    fn build(read: impl Fn(&str) -> Result<(String, String), MailError>) -> Result<Templates, MailError> {
         let mut plain = Handlebars::new();
         plain.set_strict_mode(true);
         plain.register_escape_fn(handlebars::no_escape);
@@ -77,14 +112,10 @@ impl Templates {
         for kind in KINDS {
             for part in ["subject", "txt", "html"] {
                 let reg = if part == "html" { &mut html } else { &mut plain };
-                let path = dir.join(format!("{kind}.{part}.hbs"));
-                let text = std::fs::read_to_string(&path).map_err(|e| MailError::Template {
-                    path: path.display().to_string(),
-                    message: format!("cannot read: {e}"),
-                })?;
+                let (shown, text) = read(&format!("{kind}.{part}.hbs"))?;
                 reg.register_template_string(&format!("{kind}.{part}"), text)
                     .map_err(|e| MailError::Template {
-                        path: path.display().to_string(),
+                        path: shown,
                         message: e.to_string(),
                     })?;
             }
@@ -279,6 +310,9 @@ mod tests {
             "due": "17:30 on Monday 30 November 2026", "escalation": "queue lead", "desk_name": "Desk",
             "reason": evil, "requester": evil, "email": evil, "client": evil, "everywhere": false,
             "until": "09:15 on Monday 30 November 2026",
+            "due_short": "17:30 Mon 30 Nov", "left": "15 min 00 s", "threshold": "75% of the 1 h response target",
+            "reached": "17:15 on Monday 30 November 2026", "ticket_url": "http://localhost:8080/tickets/SD-000042",
+            "breach": true, "clock_words": "resolution",
         });
         // The monthly report's HTML part is the report page itself, escaped
         // when the report was rendered (tested there); the rest take values.

@@ -711,7 +711,7 @@ async fn demo_server() -> DemoServer {
     let settings = sladesk::server::Settings {
         listen: "127.0.0.1:0".into(),
         database_url: format!("sqlite://{}", dir.join("demo.db").display()).parse().unwrap(),
-        policies: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")),
+        policies: None,
         holidays_file: None,
         pool_size: 8,
         workers: 2,

@@ -110,7 +110,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         database_url: url.parse().unwrap(),
-        policies: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies")),
+        policies: None,
         holidays_file: None,
         pool_size: 8,
         workers: 2,

@@ -62,6 +62,28 @@ fn alerts(app: &sladesk::app::App, reference: &str) -> Vec<(String, String, Stri
         .collect()
 }
 
+/// (kind, to, context) of every notice of `kinds` queued, in order.
+fn notices(app: &sladesk::app::App, kinds: &[&str]) -> Vec<(String, String, serde_json::Value)> {
+    use sladesk::store::schema::outbox;
+    outbox::table
+        .filter(outbox::kind.eq_any(kinds))
+        .order(outbox::id)
+        .select((outbox::kind, outbox::to_address, outbox::context))
+        .load::<(String, String, String)>(&mut app.pool.get().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(k, to, c)| (k, to, serde_json::from_str(&c).unwrap()))
+        .collect()
+}
+
+/// A notice as its recipient reads it: subject and text.
+fn rendered(kind: &str, context: &serde_json::Value) -> (String, String) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/email");
+    let t = sladesk::mail::Templates::load(&dir).unwrap();
+    let (subject, text, _) = t.render(kind, context).unwrap();
+    (subject, text)
+}
+
 /// (kind, to) of every staff alert queued.
 fn staff_mail(app: &sladesk::app::App) -> Vec<(String, String)> {
     use sladesk::store::schema::outbox;
@@ -142,6 +164,37 @@ async fn a_simulated_fortnight_warns_and_breaches_at_the_hand_computed_instants(
                 b("manager@desk.example"),
             ]
         );
+        // Each notice names the real due instant (not the threshold's), the
+        // business time left when it was sent (ticks every 10 min), and the
+        // threshold reached.
+        let all = notices(&app, &["sla_warning", "sla_breach"]);
+        let (subject, text) = rendered("sla_warning", &all[0].2);
+        assert!(
+            subject.starts_with("[SD-000001] At risk: response due 17:00 Wed 23 Dec, 10 min 00 s left (severity 2, "),
+            "{subject}"
+        );
+        assert!(
+            text.contains("75% of the 1 h 00 min response target was reached at 16:45 on Wednesday 23 December 2026"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Due:          17:00 on Wednesday 23 December 2026"),
+            "{text}"
+        );
+        assert!(text.contains("Assignee:     nobody"), "{text}");
+        assert!(text.contains("/tickets/SD-000001"), "{text}");
+        let (subject, text) = rendered("sla_warning", &all[4].2);
+        assert!(subject.contains("resolve due 16:00 Wed 30 Dec, "), "{subject}");
+        assert!(text.contains("75% of the 3 business days resolve target"), "{text}");
+        let (subject, text) = rendered("sla_breach", &all[7].2);
+        assert!(
+            subject.contains("BREACHED: resolve was due 16:00 Wed 30 Dec"),
+            "{subject}"
+        );
+        assert!(
+            text.contains("it was due at 16:00 on Wednesday 30 December 2026"),
+            "{text}"
+        );
         let view = app.get_ticket(&Principal::operator(), &reference).unwrap();
         assert_eq!(view.escalation_level, Some(3), "breached: the top level");
         assert_eq!(view.next_check_at, None, "nothing left to watch");
@@ -195,7 +248,33 @@ async fn a_severity_1_breach_reaches_the_account_contact(db: Db) {
             .filter(|(k, _)| k == "sla_breach")
             .map(|(_, to)| to)
             .collect();
-        assert_eq!(breaches, vec!["accounts@acme.example", "manager@desk.example"]);
+        assert_eq!(
+            breaches,
+            vec!["manager@desk.example"],
+            "the staff notice goes to staff only"
+        );
+        // The account contact, a customer, is told in a customer's words:
+        // what breached, when, and what happens next; no queue, assignee
+        // or escalation level.
+        let theirs = notices(&app, &["sla_customer_notice"]);
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].1, "accounts@acme.example");
+        let context = theirs[0].2.as_object().unwrap();
+        for staff_only in ["queue", "assignee", "escalation"] {
+            assert!(!context.contains_key(staff_only), "{staff_only} in {context:?}");
+        }
+        let (subject, text) = rendered("sla_customer_notice", &theirs[0].2);
+        assert!(
+            subject.starts_with("[SD-000001] Our first response target was missed: "),
+            "{subject}"
+        );
+        assert!(
+            text.contains("It was due at 10:00 on Tuesday 22 December 2026"),
+            "{text}"
+        );
+        assert!(text.contains("What happens next"), "{text}");
+        assert!(text.contains("/tickets/SD-000001"), "{text}");
+        assert!(!text.contains("nobody") && !text.contains("level"), "{text}");
     })
     .await
     .unwrap();
@@ -327,7 +406,7 @@ async fn two_schedulers_on_postgresql_share_the_work_and_a_killed_one_loses_noth
     assert!(events.len() > 3000, "{} alerts", events.len());
     // Every notice once.
     let mail: Vec<(Option<i64>, String, String)> = outbox::table
-        .filter(outbox::kind.eq_any(["sla_warning", "sla_breach"]))
+        .filter(outbox::kind.eq_any(["sla_warning", "sla_breach", "sla_customer_notice"]))
         .select((outbox::ticket_id, outbox::to_address, outbox::context))
         .load(&mut c)
         .unwrap();

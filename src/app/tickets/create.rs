@@ -350,10 +350,15 @@ impl App {
         };
         Ok(row_view(
             &row,
-            org.slug.clone(),
-            requester.email.clone(),
-            queue.slug.clone(),
-            None,
+            (
+                org.slug.clone(),
+                org.name.clone(),
+                requester.email.clone(),
+                requester.name.clone(),
+                queue.slug.clone(),
+                None,
+                None,
+            ),
         ))
     }
 }

@@ -40,6 +40,22 @@ use crate::store::schema::{organisations, queues, ticket_events, tickets, users}
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 diesel::alias!(users as assignees: Assignees);
 
+/// The names a ticket view shows, selected beside its row (see `read::Names`).
+macro_rules! names {
+    () => {
+        (
+            organisations::slug,
+            organisations::name,
+            users::email,
+            users::name,
+            queues::slug,
+            assignees.field(users::email).nullable(),
+            assignees.field(users::name).nullable(),
+        )
+    };
+}
+pub(super) use names;
+
 const MAX_SUBJECT: usize = 300;
 const RETRIES: usize = 30;
 
@@ -107,13 +123,19 @@ pub struct TicketView {
     pub severity: i32,
     pub source: String,
     pub organisation: String,
+    /// The organisation's name, as people know it.
+    pub organisation_name: String,
     pub requester: String,
+    pub requester_name: String,
     /// Staff only: customers are not shown routing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// Staff only: the assignee's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
     pub received_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -144,6 +166,7 @@ impl TicketView {
         if who.role == Role::Customer {
             self.queue = None;
             self.assignee = None;
+            self.assignee_name = None;
             self.at_risk_at = None;
             self.escalation_level = None;
             self.next_check_at = None;

@@ -183,15 +183,9 @@ impl App {
                 tickets::id.asc(),
             ));
         }
-        let rows: Vec<(TicketRow, String, String, String, Option<String>)> = q
+        let rows: Vec<(TicketRow, super::read::Names)> = q
             .limit(limit + 1)
-            .select((
-                TicketRow::as_select(),
-                organisations::slug,
-                users::email,
-                queues::slug,
-                assignees.field(users::email).nullable(),
-            ))
+            .select((TicketRow::as_select(), super::names!()))
             .load(c)?;
         let more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
@@ -210,12 +204,7 @@ impl App {
         } else {
             None
         };
-        let items = rows
-            .iter()
-            .map(|(r, org, requester, queue, assignee)| {
-                row_view(r, org.clone(), requester.clone(), queue.clone(), assignee.clone())
-            })
-            .collect();
+        let items = rows.iter().map(|(r, names)| row_view(r, names.clone())).collect();
         Ok(TicketPage { items, next })
     }
 }

@@ -3,13 +3,13 @@
 
 use super::*;
 
-pub(super) fn row_view(
-    row: &TicketRow,
-    organisation: String,
-    requester: String,
-    queue: String,
-    assignee: Option<String>,
-) -> TicketView {
+/// The names a ticket's row refers to, as one query selects them:
+/// organisation slug and name, requester email and name, queue slug,
+/// assignee email and name.
+pub(super) type Names = (String, String, String, String, String, Option<String>, Option<String>);
+
+pub(super) fn row_view(row: &TicketRow, names: Names) -> TicketView {
+    let (organisation, organisation_name, requester, requester_name, queue, assignee, assignee_name) = names;
     let clock = |state: &str, elapsed, due: Option<NaiveDateTime>, breached: Option<NaiveDateTime>| ClockSummary {
         state: parse_state(state),
         elapsed_seconds: Some(elapsed),
@@ -23,9 +23,12 @@ pub(super) fn row_view(
         severity: row.severity,
         source: row.source.clone(),
         organisation,
+        organisation_name,
         requester,
+        requester_name,
         queue: Some(queue),
         assignee,
+        assignee_name,
         received_at: utc(row.received_at),
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
@@ -156,45 +159,32 @@ impl App {
 
     /// A ticket's view in one query: its row and the names it refers to.
     pub(super) fn view_of(&self, conn: &mut DbConnection, row: &TicketRow) -> Result<TicketView, AppError> {
-        let (org, requester, queue, assignee): (String, String, String, Option<String>) = tickets::table
+        let names: Names = tickets::table
             .inner_join(organisations::table)
             .inner_join(queues::table)
             .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
             .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
             .filter(tickets::id.eq(row.id))
-            .select((
-                organisations::slug,
-                users::email,
-                queues::slug,
-                assignees.field(users::email).nullable(),
-            ))
+            .select(super::names!())
             .first(conn)?;
-        Ok(row_view(row, org, requester, queue, assignee))
+        Ok(row_view(row, names))
     }
 
     pub(super) fn get_ticket_as_stored(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         let mut conn = self.conn()?;
         let reference = parse_reference(reference)?;
-        let found: Option<(TicketRow, String, String, String, Option<String>)> = tickets::table
+        let found: Option<(TicketRow, Names)> = tickets::table
             .inner_join(organisations::table)
             .inner_join(queues::table)
             .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
             .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
             .filter(tickets::reference.eq(&reference))
-            .select((
-                TicketRow::as_select(),
-                organisations::slug,
-                users::email,
-                queues::slug,
-                assignees.field(users::email).nullable(),
-            ))
+            .select((TicketRow::as_select(), super::names!()))
             .first(&mut conn)
             .optional()?;
         match found {
-            Some((row, org, requester, queue, assignee))
-                if who.role != Role::Customer || who.organisation_id == Some(row.organisation_id) =>
-            {
-                Ok(row_view(&row, org, requester, queue, assignee))
+            Some((row, names)) if who.role != Role::Customer || who.organisation_id == Some(row.organisation_id) => {
+                Ok(row_view(&row, names))
             }
             _ => Err(AppError::NotFound(format!("ticket {reference}"))),
         }
