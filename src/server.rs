@@ -355,14 +355,31 @@ pub fn serve_with_metrics(
     let server = actix_web::HttpServer::new(move || {
         let m = metrics.clone();
         actix_web::App::new()
-            .wrap_fn(move |req, srv| {
+            .wrap_fn(move |mut req, srv| {
                 let started = std::time::Instant::now();
                 let method = crate::api::metrics::method_label(req.method());
+                // HEAD is answered wherever GET is: the request is routed as
+                // a GET, and the HTTP codec, which saw the HEAD, sends the
+                // headers (with the GET's length) and no body.
+                if req.method() == actix_web::http::Method::HEAD {
+                    req.head_mut().method = actix_web::http::Method::GET;
+                }
                 let https = crate::api::client::Client::of(req.request()).https;
                 let m = m.clone();
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {
                     let mut res = fut.await?;
+                    // A redirect (to sign in, say) is the page answering as
+                    // it should: without this the logger records the
+                    // WebError it came from at ERROR.
+                    if res.status().is_redirection() && res.response().error().is_some() {
+                        let (req, resp) = res.into_parts();
+                        let status = resp.status();
+                        let headers = resp.headers().clone();
+                        let mut clean = actix_web::HttpResponse::with_body(status, resp.into_body());
+                        *clean.headers_mut() = headers;
+                        res = actix_web::dev::ServiceResponse::new(req, clean);
+                    }
                     // Over HTTPS (as a trusted proxy says), browsers are told
                     // to use nothing else for this host for a year.
                     if https {

@@ -151,6 +151,25 @@ fn the_installed_binary_does_the_readme_walkthrough_from_an_empty_folder() {
             "LON1 storage",
         ],
     );
+    // An error names the flag as typed, not the API's field.
+    let o = run(
+        &bin,
+        &here,
+        &[
+            "outage",
+            "add",
+            "--kind",
+            "platform_issue",
+            "--start",
+            &start,
+            "--org",
+            "nobody",
+            "--description",
+            "x",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--org: ") && !err.contains("--organisations"), "{err}");
     let out = here.join("export");
     ok(
         &bin,

@@ -81,10 +81,12 @@ pub(crate) fn enqueue_acknowledgement(
     view: &TicketView,
     requester: &crate::store::models::User,
     in_reply_to: Option<&str>,
+    ticket_url: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     let to = requester.email.as_str();
     let requester_name = requester.name.as_str();
+    let greeting = greeting(requester);
     if auto_reply_limit_reached(c, to, now)? {
         return Ok(false);
     }
@@ -96,6 +98,8 @@ pub(crate) fn enqueue_acknowledgement(
         "severity": view.severity,
         "severity_title": severity_title,
         "requester_name": requester_name,
+        "greeting": greeting,
+        "ticket_url": ticket_url,
         "response_due": view.response.due_at.map(|t| for_person(t, zone)).unwrap_or_else(|| "the next working day".into()),
         "resolve_due": view.resolve.due_at.map(|t| for_person(t, zone)),
         "desk_name": "The service desk",
@@ -185,6 +189,8 @@ pub(crate) struct ChangeNotice<'a> {
     /// Until when a resolved ticket can be reopened.
     pub reopen_until: Option<DateTime<Utc>>,
     pub reopen_window: String,
+    /// The ticket's page.
+    pub ticket_url: String,
 }
 
 /// Queues at most one mail to the requester for one change (an agent's
@@ -230,6 +236,8 @@ pub(crate) fn enqueue_change_notice(
         "severity_title": severity_title(v.severity),
         "status": v.status,
         "requester_name": n.requester.name,
+        "greeting": greeting(n.requester),
+        "ticket_url": n.ticket_url,
         "agent_name": n.by_name,
         "body": reply,
         "response_due": v.response.due_at.map(|t| for_person(t, zone)),
@@ -252,6 +260,20 @@ pub(crate) fn enqueue_change_notice(
         now,
     )?;
     Ok(Some(kind))
+}
+
+/// How a mail greets a person: by name when we know it ("Hello Nadia
+/// Patel,"), else plainly ("Hello,"): a contact made from a mail address
+/// carries its local part as a name, which greets nobody ("Hello
+/// nadia.patel,").
+pub(crate) fn greeting(u: &crate::store::models::User) -> String {
+    let name = u.name.trim();
+    let local = u.email.split('@').next().unwrap_or_default();
+    if name.is_empty() || name.eq_ignore_ascii_case(local) || name.contains('@') {
+        "Hello,".to_string()
+    } else {
+        format!("Hello {name},")
+    }
 }
 
 fn severity_title(severity: i32) -> &'static str {
@@ -617,5 +639,40 @@ impl App {
             }
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::greeting;
+
+    fn user(email: &str, name: &str) -> crate::store::models::User {
+        crate::store::models::User {
+            id: 1,
+            email: email.into(),
+            email_key: email.into(),
+            name: name.into(),
+            role: "customer".into(),
+            organisation_id: None,
+            password_hash: None,
+            totp_secret: None,
+            disabled: false,
+            time_zone: "Europe/London".into(),
+            created_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn mail_greets_people_by_name_and_never_by_their_address() {
+        assert_eq!(
+            greeting(&user("nadia.patel@northwind.example", "Nadia Patel")),
+            "Hello Nadia Patel,"
+        );
+        assert_eq!(
+            greeting(&user("nadia.patel@northwind.example", "nadia.patel")),
+            "Hello,"
+        );
+        assert_eq!(greeting(&user("x@y.example", "")), "Hello,");
+        assert_eq!(greeting(&user("x@y.example", "x@y.example")), "Hello,");
     }
 }

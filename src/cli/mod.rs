@@ -902,10 +902,22 @@ fn cli_error(e: crate::app::AppError) -> Failure {
         1
     };
     let msg = match e {
-        crate::app::AppError::Invalid { field, message } => format!("--{}: {message}", field.replace('_', "-")),
+        crate::app::AppError::Invalid { field, message } => format!("{}: {message}", flag_for(&field)),
         other => other.to_string(),
     };
     Failure(msg, code)
+}
+
+/// The command-line flag that carries an API field, where the names differ
+/// (the API's lists are plural; the flags are given once per value).
+fn flag_for(field: &str) -> String {
+    match field {
+        "organisations" | "organisation" => "--org".into(),
+        "shares" => "--share".into(),
+        "email_domains" => "--email-domain".into(),
+        "members" => "--member".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
 }
 
 fn parse_month(month: &str) -> Result<crate::domain::availability::Month, Failure> {

@@ -283,6 +283,7 @@ mod tests {
         let ctx = serde_json::json!({
             "reference": "SD-000001", "subject": "Evil\r\nBcc: victim@example.org <script>",
             "severity": 2, "severity_title": "Major", "requester_name": "<b>Carol</b>",
+            "greeting": "Hello <b>Carol</b>,", "ticket_url": "http://localhost:8080/tickets/SD-000001",
             "response_due": "09:00 on Monday 30 November 2026", "resolve_due": null, "desk_name": "Desk"
         });
         let (subject, text, html) = t.render("acknowledgement", &ctx).unwrap();
@@ -312,7 +313,7 @@ mod tests {
             "until": "09:15 on Monday 30 November 2026",
             "due_short": "17:30 Mon 30 Nov", "left": "15 min 00 s", "threshold": "75% of the 1 h response target",
             "reached": "17:15 on Monday 30 November 2026", "ticket_url": "http://localhost:8080/tickets/SD-000042",
-            "breach": true, "clock_words": "resolution",
+            "breach": true, "clock_words": "resolution", "greeting": evil,
         });
         // The monthly report's HTML part is the report page itself, escaped
         // when the report was rendered (tested there); the rest take values.

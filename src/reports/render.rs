@@ -78,24 +78,22 @@ pub fn csv(r: &Value) -> Result<String, String> {
         }
     }
     row("volume", "", "reopened", cell(&r["reopened"]))?;
-    row("volume", "", "paused_seconds", cell(&r["paused_seconds"]))?;
+    row("volume", "", "paused_minutes", minutes(&r["paused_seconds"]))?;
     for c in r["compliance"].as_array().into_iter().flatten() {
         let s = cell(&c["severity"]);
         for clock in ["response", "resolve"] {
-            for m in [
-                "met",
-                "breached",
-                "percent_met",
-                "mean_business_seconds",
-                "median_business_seconds",
-            ] {
+            for m in ["met", "breached", "percent_met"] {
                 row(&format!("{clock}_compliance"), &s, m, cell(&c[clock][m]))?;
+            }
+            for m in ["mean_business", "median_business"] {
+                let v = minutes(&c[clock][format!("{m}_seconds").as_str()]);
+                row(&format!("{clock}_compliance"), &s, &format!("{m}_minutes"), v)?;
             }
         }
     }
     if let Some(a) = r.get("availability").filter(|a| !a.is_null()) {
-        row("availability", "", "seconds_in_month", cell(&a["seconds_in_month"]))?;
-        row("availability", "", "downtime_seconds", cell(&a["downtime_seconds"]))?;
+        row("availability", "", "minutes_in_month", minutes(&a["seconds_in_month"]))?;
+        row("availability", "", "downtime_minutes", minutes(&a["downtime_seconds"]))?;
     }
     if let Some(c) = r.get("credits").filter(|c| !c.is_null()) {
         for l in c["lines"].as_array().into_iter().flatten() {
@@ -125,7 +123,16 @@ pub fn csv(r: &Value) -> Result<String, String> {
     finish(w)
 }
 
-/// One row per ticket that bore on the month.
+/// Seconds as minutes for a spreadsheet: "90.5"; empty for none.
+fn minutes(v: &Value) -> String {
+    match v.as_i64() {
+        Some(s) if s % 60 == 0 => (s / 60).to_string(),
+        Some(s) => format!("{:.1}", s as f64 / 60.0),
+        None => String::new(),
+    }
+}
+
+/// One row per ticket that bore on the month; durations in minutes.
 pub fn tickets_csv(r: &Value) -> Result<String, String> {
     const COLUMNS: [&str; 14] = [
         "reference",
@@ -144,10 +151,17 @@ pub fn tickets_csv(r: &Value) -> Result<String, String> {
         "reopens",
     ];
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+    w.write_record(COLUMNS.map(|c| c.replace("_seconds", "_minutes")))
+        .map_err(|e| e.to_string())?;
     for t in r["tickets"].as_array().into_iter().flatten() {
-        w.write_record(COLUMNS.iter().map(|c| cell(&t[*c])))
-            .map_err(|e| e.to_string())?;
+        w.write_record(COLUMNS.iter().map(|c| {
+            if c.ends_with("_seconds") {
+                minutes(&t[*c])
+            } else {
+                cell(&t[*c])
+            }
+        }))
+        .map_err(|e| e.to_string())?;
     }
     finish(w)
 }
@@ -256,7 +270,10 @@ pub fn html(r: &Value) -> Result<String, String> {
                 "severity": b["severity"],
                 "clock": b["clock"],
                 "breached_at": london(&b["breached_at"]),
-                "late": hours_minutes(int(&b["late_business_seconds"])),
+                "late": match int(&b["late_business_seconds"]) {
+                    s if s < 60 => "under a minute".to_string(),
+                    s => hours_minutes(s),
+                },
                 "state": if b["stopped"].as_bool().unwrap_or(false) { "stopped" } else { "still running at month end" },
             })
         })

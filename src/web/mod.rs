@@ -127,6 +127,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
 
 const APP_CSS: &str = include_str!("../../templates/web/assets/app.css");
 const APP_JS: &str = include_str!("../../templates/web/assets/app.js");
+const FAVICON: &str = include_str!("../../templates/web/assets/favicon.svg");
 
 /// An instant as a viewer reads it: in their zone, with the zone's
 /// abbreviation, and the exact instant for machines.
@@ -490,6 +491,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/", web::get().to(home))
     .route("/assets/{name}", web::get().to(asset))
+    // Browsers ask for /favicon.ico whatever the page says.
+    .route("/favicon.ico", web::get().to(|| async { asset_named("favicon.svg") }))
     .configure(auth::configure)
     .configure(tickets::configure)
     .configure(manage::configure);
@@ -506,9 +509,14 @@ async fn home(v: Result<Viewer, WebError>) -> Result<HttpResponse, WebError> {
 }
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let (body, ctype) = match path.as_str() {
+    asset_named(path.as_str())
+}
+
+fn asset_named(name: &str) -> Result<HttpResponse, WebError> {
+    let (body, ctype) = match name {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return Err(WebError::not_found()),
     };
     Ok(HttpResponse::Ok()

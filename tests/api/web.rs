@@ -1045,6 +1045,7 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
 }
 
 crate::both_backends!(
+    a_manager_closes_and_recomputes_a_month_on_the_reports_page,
     an_admin_marks_a_queue_customers_may_choose,
     the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timeline,
     replacing_an_authenticator_takes_the_password_and_a_current_code,
@@ -1059,3 +1060,138 @@ crate::both_backends!(
     a_totp_code_is_good_once_and_managers_cannot_skip_it,
     pages_authorise_exactly_as_the_api,
 );
+
+/// The reports page: a provisional month says so and offers Close; once
+/// closed it shows version 1, Recompute (with a reason) keeps version 2 when
+/// figures moved, and both versions are listed and readable. The two CSV
+/// downloads have distinct names. Also the small things: HEAD answers
+/// wherever GET does, with the GET's headers and no body, and there is a
+/// favicon.
+async fn a_manager_closes_and_recomputes_a_month_on_the_reports_page(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    t.raise(&t.carol, "Before the month closed", 3).await;
+    let mut w = Web::new(&t);
+    w.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let month = sladesk::domain::availability::Month::containing(chrono::Utc::now())
+        .previous()
+        .to_string();
+    let page = w.get(&format!("/reports?org=acme&month={month}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<strong>Provisional.</strong>"), "{}", page.body);
+    assert!(page.body.contains("action=\"/reports/close\""));
+    let csrf = Web::hidden(&page, "csrf");
+    let closed = w
+        .post("/reports/close", &[("csrf", &csrf), ("month", &month), ("org", "acme")])
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
+    let page = w.get(&format!("/reports?org=acme&month={month}")).await;
+    assert!(page.body.contains("Closed: version 1"), "{}", page.body);
+    assert!(!page.body.contains("Revised pending"));
+    // An outage over last month: revised pending, then recomputed.
+    let start = sladesk::domain::availability::Month::containing(chrono::Utc::now())
+        .previous()
+        .start()
+        + chrono::Duration::days(3);
+    let made = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            serde_json::json!({"kind": "platform_issue", "start": start, "end": start + chrono::Duration::hours(2),
+                "organisations": ["acme"], "description": "recorded late"}),
+        )
+        .await;
+    assert_eq!(made.status.as_u16(), 201, "{}", made.text);
+    let page = w.get(&format!("/reports?org=acme&month={month}")).await;
+    assert!(page.body.contains("Revised pending"), "{}", page.body);
+    assert!(
+        page.body.contains("recorded (platform issue)"),
+        "staff see what changed"
+    );
+    let empty = w
+        .post(
+            "/reports/recompute",
+            &[("csrf", &csrf), ("month", &month), ("org", "acme"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    let done = w
+        .post(
+            "/reports/recompute",
+            &[
+                ("csrf", &csrf),
+                ("month", &month),
+                ("org", "acme"),
+                ("reason", "late outage"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = w.get(&format!("/reports?org=acme&month={month}")).await;
+    assert!(page.body.contains("Closed: version 2"), "{}", page.body);
+    assert!(page.body.contains("late outage") && page.body.contains("mona@desk.example"));
+    let v1 = w.get(&format!("/reports?org=acme&month={month}&version=1")).await;
+    assert!(
+        v1.body.contains("an earlier version; the latest is version 2"),
+        "{}",
+        v1.body
+    );
+
+    let name = |p: &Page| {
+        p.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let summary = w
+        .get(&format!("/reports/download?org=acme&month={month}&format=csv"))
+        .await;
+    let tickets = w
+        .get(&format!("/reports/download?org=acme&month={month}&format=csv-tickets"))
+        .await;
+    assert!(
+        name(&summary).ends_with(&format!("sladesk-acme-{month}.csv\"")),
+        "{}",
+        name(&summary)
+    );
+    assert!(
+        name(&tickets).ends_with(&format!("sladesk-acme-{month}.tickets.csv\"")),
+        "{}",
+        name(&tickets)
+    );
+    assert!(
+        summary.body.contains("availability,,downtime_minutes,120"),
+        "{}",
+        summary.body
+    );
+    assert!(tickets.body.starts_with("reference,organisation,"), "{}", tickets.body);
+    assert!(tickets.body.contains("response_business_minutes"));
+
+    // HEAD wherever GET: the same status and length, no body.
+    let got = w.get("/tickets").await;
+    let head = w.send(Method::HEAD, "/tickets", None).await;
+    assert_eq!(head.status, got.status);
+    assert!(head.body.is_empty());
+    let http = reqwest::Client::new();
+    let api = http
+        .head(format!("{}/api/v1/tickets", t.address))
+        .bearer_auth(&t.agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    let length = api
+        .headers()
+        .get("content-length")
+        .and_then(|l| l.to_str().ok()?.parse::<u64>().ok());
+    assert!(length.unwrap_or(0) > 0, "the GET's length: {:?}", api.headers());
+    assert!(api.text().await.unwrap().is_empty());
+    let icon = http.get(format!("{}/favicon.ico", t.address)).send().await.unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}

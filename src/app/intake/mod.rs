@@ -376,7 +376,15 @@ impl App {
             );
         }
         // Sender → contact → organisation.
-        let contact = match self.contact_for(c, &from_addr, now)? {
+        // The sender's display name, for a contact made from this mail: how
+        // mail greets them.
+        let display_name = m
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.name())
+            .map(|n| n.trim().chars().take(200).collect::<String>())
+            .filter(|n| !n.is_empty() && !n.contains('@') && !n.contains('\0'));
+        let contact = match self.contact_for(c, &from_addr, display_name.as_deref(), now)? {
             Ok(u) => u,
             Err(Refusal::Unknown(reason)) if self.replies_to_unknown_senders() => {
                 let subject_text = subject.clone().unwrap_or_default();
@@ -585,7 +593,15 @@ impl App {
             self.change_ticket_in(c, &Principal::operator(), &view.reference, &[Change::Note(note)], now)?;
         }
         let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
-        if !super::outbox::enqueue_acknowledgement(c, id, &view, contact, real_id.as_deref(), now)? {
+        if !super::outbox::enqueue_acknowledgement(
+            c,
+            id,
+            &view,
+            contact,
+            real_id.as_deref(),
+            &self.ticket_url(&view.reference),
+            now,
+        )? {
             tracing::info!(to = %contact.email, "acknowledgement withheld: automatic-reply limit for this address");
         }
         Ok((view, id))
@@ -597,6 +613,7 @@ impl App {
         &self,
         c: &mut DbConnection,
         address: &str,
+        display_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Result<User, Refusal>, AppError> {
         if let Ok(u) = self.user_by_email(c, address) {
@@ -626,6 +643,7 @@ impl App {
         Ok(Ok(self.add_contact(
             c,
             address,
+            display_name,
             &org,
             &who,
             "user.create_from_mail",
@@ -633,11 +651,14 @@ impl App {
         )?))
     }
 
-    /// A new customer contact of `org` for a mail address, audited as `action`.
+    /// A new customer contact of `org` for a mail address (named as its mail
+    /// names it, else by the address's local part), audited as `action`.
+    #[allow(clippy::too_many_arguments)]
     fn add_contact(
         &self,
         c: &mut DbConnection,
         address: &str,
+        display_name: Option<&str>,
         org: &Organisation,
         who: &Principal,
         action: &str,
@@ -648,7 +669,7 @@ impl App {
             .values(NewUser {
                 email: address,
                 email_key: &key,
-                name: address.split('@').next().unwrap_or(address),
+                name: display_name.unwrap_or_else(|| address.split('@').next().unwrap_or(address)),
                 role: "customer",
                 organisation_id: Some(org.id),
                 password_hash: None,

@@ -276,6 +276,7 @@ impl App {
                 events: &events,
                 reopen_until,
                 reopen_window: l.policy.reopen_window.to_string(),
+                ticket_url: self.ticket_url(&out.reference),
             },
             now,
         )?;

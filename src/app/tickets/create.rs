@@ -92,6 +92,7 @@ impl App {
             let (req, asked) = self.customer_choices(c, who, req.clone())?;
             let v = self.create_ticket_in(c, who, &req, &source, now)?;
             self.store_uploads(c, &v.reference, files, now)?;
+            self.acknowledge(c, &v, now)?;
             if let Some(asked) = asked.filter(|a| i32::from(a.number()) != v.severity) {
                 // As for mail: agents decide, and are told what was asked.
                 let note = format!(
@@ -110,6 +111,22 @@ impl App {
             }
             Ok(v)
         })
+    }
+
+    /// A ticket raised on the web or through the API is acknowledged to its
+    /// requester as one raised by mail is (the same template), in the
+    /// ticket's transaction: the reference, and when we respond and resolve.
+    fn acknowledge(&self, c: &mut DbConnection, v: &TicketView, now: DateTime<Utc>) -> Result<(), AppError> {
+        let (id, requester): (i64, crate::store::models::User) = tickets::table
+            .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
+            .filter(tickets::reference.eq(&v.reference))
+            .select((tickets::id, crate::store::models::User::as_select()))
+            .first(c)?;
+        if requester.role == "customer" && !requester.disabled {
+            let url = self.ticket_url(&v.reference);
+            crate::app::outbox::enqueue_acknowledgement(c, id, v, &requester, None, &url, now)?;
+        }
+        Ok(())
     }
 
     /// Whether a customer's organisation may declare a ticket's severity

@@ -212,10 +212,12 @@ pub(super) async fn download(v: Viewer, app: State, q: web::Query<ReportQuery>) 
     .await?;
     let text = render(&report, format).map_err(|e| WebError::from(AppError::Conflict(e)))?;
     let scope = report["organisation"].as_str().unwrap_or("desk").to_string();
+    // The two CSVs are different files: distinct names, as the API gives them.
     let (ctype, ext) = match format {
         Format::Json => ("application/json", "json"),
         Format::Html => ("text/html; charset=utf-8", "html"),
-        _ => ("text/csv; charset=utf-8", "csv"),
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::CsvTickets => ("text/csv; charset=utf-8", "tickets.csv"),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, ctype))
