@@ -560,6 +560,7 @@ async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_
     b.goto("/outages").await;
     b.set_value("#o-start", "2026-10-14T09:00").await;
     b.fill("#o-description", "Storage failover").await;
+    b.click("input[name=scope][value=all]").await;
     b.submit("main form button[type=submit]").await;
     assert!(b.body().await.contains("Storage failover"));
     assert!(b.body().await.contains("ongoing"));

@@ -1045,6 +1045,7 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
 }
 
 crate::both_backends!(
+    the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed,
     a_manager_closes_and_recomputes_a_month_on_the_reports_page,
     an_admin_marks_a_queue_customers_may_choose,
     the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timeline,
@@ -1194,4 +1195,95 @@ async fn a_manager_closes_and_recomputes_a_month_on_the_reports_page(db: Db) {
     let icon = http.get(format!("{}/favicon.ico", t.address)).send().await.unwrap();
     assert_eq!(icon.status(), StatusCode::OK);
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}
+
+/// The outage form after a refusal comes back as it was sent (kind and the
+/// organisations ticked, never every organisation); several organisations
+/// can be named; and "End now" needs its box ticked.
+async fn the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    w.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let csrf = w.csrf("/outages").await;
+    let form = |start: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "emergency_maintenance".to_string()),
+            ("start", start.to_string()),
+            ("end", "2026-10-14T11:00".to_string()),
+            ("scope", "some".to_string()),
+            ("org", "acme".to_string()),
+            ("org", "globex".to_string()),
+            ("description", "Core switch".to_string()),
+        ]
+    };
+    let pairs = |f: &Vec<(&'static str, String)>| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let refused = {
+        let f = pairs(&form("14 October"));
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        w.post("/outages", &f).await
+    };
+    assert_ne!(refused.status, StatusCode::SEE_OTHER, "a bad date is refused");
+    let b = &refused.body;
+    assert!(
+        b.contains("<option value=\"emergency_maintenance\" selected>"),
+        "the kind is kept"
+    );
+    assert!(
+        b.contains("name=\"scope\" value=\"some\" required checked"),
+        "the scope is kept"
+    );
+    assert!(
+        b.contains("value=\"acme\" checked") && b.contains("value=\"globex\" checked"),
+        "{b}"
+    );
+    assert!(
+        !b.contains("name=\"scope\" value=\"all\" required checked"),
+        "never every organisation"
+    );
+    assert!(b.contains("Core switch"));
+    let done = {
+        let f = pairs(&form("2026-10-14T10:00"));
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        w.post("/outages", &f).await
+    };
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let listed = t.get("/api/v1/outages?month=2026-10", &t.manager).await;
+    let made = &listed.json[0];
+    assert_eq!(
+        made["organisations"],
+        serde_json::json!(["acme", "globex"]),
+        "{}",
+        listed.text
+    );
+
+    // Ending an ongoing one takes the box ticked.
+    let ongoing = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            serde_json::json!({"kind": "platform_issue", "start": "2026-11-01T09:00:00Z", "organisations": "all", "description": "ongoing"}),
+        )
+        .await;
+    let id = ongoing.json["id"].as_i64().unwrap();
+    let unticked = w.post(&format!("/outages/{id}/end"), &[("csrf", &csrf)]).await;
+    assert_ne!(unticked.status, StatusCode::SEE_OTHER);
+    assert!(
+        t.get(&format!("/api/v1/outages/{id}"), &t.manager).await.json["ongoing"]
+            .as_bool()
+            .unwrap()
+    );
+    let ticked = w
+        .post(&format!("/outages/{id}/end"), &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(ticked.status, StatusCode::SEE_OTHER);
+    assert!(
+        !t.get(&format!("/api/v1/outages/{id}"), &t.manager).await.json["ongoing"]
+            .as_bool()
+            .unwrap()
+    );
 }

@@ -19,13 +19,31 @@ pub(super) async fn outages_page(
     let mut list = list;
     list.sort_by_key(|o| std::cmp::Reverse(o.start));
     let rows: Vec<Value> = list.iter().map(|o| outage_json(o, tz)).collect();
-    let org_opts: Vec<Value> = orgs.iter().map(|o| json!({"slug": o.slug, "name": o.name})).collect();
+    // After a refusal the form comes back as it was sent: the kind, and
+    // which organisations (never falling back to every organisation).
+    let chosen: Vec<&str> = form["orgs"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let org_opts: Vec<Value> = orgs
+        .iter()
+        .map(|o| json!({"slug": o.slug, "name": o.name, "checked": chosen.contains(&o.slug.as_str())}))
+        .collect();
+    let kinds: Vec<Value> = [
+        ("platform_issue", "platform issue (unplanned)"),
+        ("emergency_maintenance", "emergency maintenance"),
+        ("planned_maintenance", "planned maintenance"),
+    ]
+    .iter()
+    .map(|(value, label)| json!({"value": value, "label": label, "selected": form["kind"] == *value}))
+    .collect();
+    let some = form["scope"] == "some";
     page_with_status(
         form_status(&error),
         Some(&v.session),
         "Outages",
         "outages",
-        json!({"outages": rows, "orgs": org_opts, "error": error, "form": form, "time_zone": tz.name()}),
+        json!({"outages": rows, "orgs": org_opts, "kinds": kinds, "some": some, "error": error, "form": form, "time_zone": tz.name()}),
     )
 }
 
@@ -33,16 +51,40 @@ pub(super) async fn outages(v: Viewer, app: State) -> Result<HttpResponse, WebEr
     outages_page(&v, app, None, json!({})).await
 }
 
-#[derive(Deserialize, serde::Serialize)]
+/// The outage form as sent: `org` comes once per organisation ticked.
+#[derive(Default)]
 pub(super) struct OutageForm {
     kind: String,
     start: String,
     end: Option<String>,
     notified: Option<String>,
+    /// `all`, or `some` with the organisations in `orgs`.
     scope: Option<String>,
+    orgs: Vec<String>,
     description: String,
     public_description: Option<String>,
     csrf: String,
+}
+
+impl OutageForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> OutageForm {
+        let mut f = OutageForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "kind" => f.kind = v,
+                "start" => f.start = v,
+                "end" => f.end = Some(v),
+                "notified" => f.notified = Some(v),
+                "scope" => f.scope = Some(v),
+                "org" => f.orgs.push(v),
+                "description" => f.description = v,
+                "public_description" => f.public_description = Some(v),
+                "csrf" => f.csrf = v,
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 /// A `datetime-local` value read in the viewer's zone; a time that does not
@@ -72,12 +114,17 @@ pub(super) fn local_instant(field: &str, s: &str, tz: chrono_tz::Tz) -> Result<O
     }
 }
 
-pub(super) async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm>) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
+pub(super) async fn add_outage(
+    v: Viewer,
+    app: State,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let f = OutageForm::from_pairs(form.into_inner());
+    v.check_csrf(&f.csrf)?;
     require_manager(&v)?;
-    let f = form.into_inner();
     let tz = v.tz();
-    let echo = json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified, "description": f.description, "public_description": f.public_description});
+    let echo = json!({"kind": f.kind, "start": f.start, "end": f.end, "notified": f.notified,
+        "scope": f.scope, "orgs": f.orgs, "description": f.description, "public_description": f.public_description});
     let a = app.get_ref().clone();
     let who = v.who();
     let outcome = run_form(move || {
@@ -87,9 +134,11 @@ pub(super) async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm
                 start: local_instant("start", &f.start, tz)?.ok_or_else(|| crate::app::invalid("start", "required"))?,
                 end: local_instant("end", f.end.as_deref().unwrap_or(""), tz)?,
                 notified_at: local_instant("notified", f.notified.as_deref().unwrap_or(""), tz)?,
-                organisations: match f.scope.as_deref().unwrap_or("all") {
-                    "all" | "" => Affected::All("all".into()),
-                    slug => Affected::Some(vec![slug.to_string()]),
+                organisations: match f.scope.as_deref().unwrap_or("") {
+                    "all" => Affected::All("all".into()),
+                    "some" if !f.orgs.is_empty() => Affected::Some(f.orgs.clone()),
+                    "some" => return Err(crate::app::invalid("organisations", "tick at least one organisation")),
+                    _ => return Err(crate::app::invalid("organisations", "say whom it affects")),
                 },
                 description: f.description.clone(),
                 public_description: f.public_description.clone(),
@@ -105,17 +154,25 @@ pub(super) async fn add_outage(v: Viewer, app: State, form: web::Form<OutageForm
 }
 
 #[derive(Deserialize)]
-pub(super) struct CsrfOnly {
+pub(super) struct EndForm {
     csrf: String,
+    /// The box that says the outage is over: ending one is not undone by a click.
+    confirm: Option<String>,
 }
 
 pub(super) async fn end_outage(
     v: Viewer,
     app: State,
     path: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<EndForm>,
 ) -> Result<HttpResponse, WebError> {
     v.check_csrf(&form.csrf)?;
+    if form.confirm.as_deref() != Some("yes") {
+        return Err(WebError::from(crate::app::invalid(
+            "confirm",
+            "tick the box to confirm the outage is over",
+        )));
+    }
     let app = app.get_ref().clone();
     let who = v.who();
     let id = path.into_inner();
