@@ -95,8 +95,23 @@ proptest! {
         let mut now = t0;
         for (gap, by, action) in steps {
             now += Duration::seconds(gap);
+            // What the pages would offer `by` now is exactly what is then accepted.
+            let offered = (now >= ticket.last_event_at()).then(|| ticket.moves(&by, now, &ctx)).and_then(|m| match &action {
+                Action::Resolve => Some(m.resolve),
+                Action::Reopen => Some(m.reopen),
+                Action::Close => Some(m.close),
+                Action::Cancel => Some(m.cancel),
+                Action::SetStatus { to } => Some(m.statuses.contains(to)),
+                Action::SetSeverity { to } => Some(m.severities.contains(to)),
+                Action::InternalNote { .. } => Some(m.note),
+                _ => None,
+            });
             let cmd = Command { at: now, by, action: action.clone() };
-            match ticket.apply(&cmd, &ctx) {
+            let outcome = ticket.apply(&cmd, &ctx);
+            if let Some(offered) = offered {
+                prop_assert_eq!(offered, outcome.is_ok(), "{:?} offered {} but accepted {}", action, offered, outcome.is_ok());
+            }
+            match outcome {
                 Ok((next, events)) => {
                     prop_assert_eq!(next.events.len(), ticket.events.len() + events.len());
                     if matches!(action, Action::Tick) {

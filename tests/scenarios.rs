@@ -596,3 +596,52 @@ fn a_ticket_keeps_the_policy_version_it_started_with() {
     assert!(err.to_string().contains("runs on policy silver@"), "{err}");
     assert_eq!(c.ticket.policy_version, c.policy.version);
 }
+
+/// The pages offer only what the core would accept: a ticket's moves at
+/// each point of its life, for an agent and for its customer.
+#[test]
+fn each_state_offers_only_the_moves_the_core_accepts() {
+    use sladesk::domain::moves::Moves;
+    let mut c = Case::raise("silver", Region::EnglandAndWales, Severity::S3, "2027-05-04 09:00 BST");
+    let moves = |c: &Case, by: Actor, at: &str| -> Moves { c.ticket.moves(&by, london(at), &c.ctx()) };
+
+    let m = moves(&c, AGENT(), "2027-05-04 09:05 BST");
+    assert!(m.reply && m.note && m.assign && m.resolve && m.cancel);
+    assert!(!m.reopen && !m.close, "nothing to reopen or close yet");
+    assert_eq!(
+        m.statuses,
+        [Status::Open, Status::PendingCustomer, Status::PendingThirdParty]
+    );
+    assert_eq!(m.severities, [Severity::S1, Severity::S2, Severity::S4], "not its own");
+    let theirs = moves(&c, CUSTOMER(), "2027-05-04 09:05 BST");
+    assert!(theirs.reply && !theirs.note && !theirs.resolve && !theirs.cancel && theirs.statuses.is_empty());
+
+    c.act("2027-05-04 09:10 BST", AGENT(), Action::SetStatus { to: Status::Open });
+    let m = moves(&c, AGENT(), "2027-05-04 09:15 BST");
+    assert_eq!(
+        m.statuses,
+        [Status::PendingCustomer, Status::PendingThirdParty],
+        "not the status it has"
+    );
+
+    // Resolved: reopened or closed; no status menu, no pending customer.
+    c.act("2027-05-04 10:00 BST", AGENT(), Action::Resolve);
+    let m = moves(&c, AGENT(), "2027-05-04 10:05 BST");
+    assert!(m.reopen && m.close);
+    assert!(!m.resolve && !m.cancel && m.statuses.is_empty(), "{m:?}");
+    // The reopen window (silver: 5 business days) passes: closing is all that is left.
+    let late = moves(&c, AGENT(), "2027-05-20 10:00 BST");
+    assert!(!late.reopen && late.close, "{late:?}");
+
+    // Closed: nothing more, by anyone.
+    c.act("2027-05-04 11:00 BST", AGENT(), Action::Close);
+    let m = moves(&c, AGENT(), "2027-05-04 11:05 BST");
+    assert_eq!(
+        (m.reply, m.assign, m.resolve, m.reopen, m.close, m.cancel),
+        (false, false, false, false, false, false),
+        "{m:?}"
+    );
+    assert!(m.statuses.is_empty() && m.severities.is_empty());
+    let theirs = moves(&c, CUSTOMER(), "2027-05-04 11:05 BST");
+    assert!(!theirs.reply);
+}

@@ -11,5 +11,6 @@ pub mod clock;
 pub mod credits;
 pub mod duration;
 pub mod holidays;
+pub mod moves;
 pub mod policy;
 pub mod ticket;

@@ -216,12 +216,53 @@ fn severity_title(n: i64) -> &'static str {
         .map_or("", |s| s.title())
 }
 
-fn bar_chart(title: &str, series: Vec<(&str, Vec<f32>)>, x: Vec<String>, width: f32) -> Result<String, String> {
+/// What a chart's value axis counts.
+#[derive(Clone, Copy)]
+enum Axis {
+    /// 0 to 100, never beyond.
+    Percent,
+    /// Whole things: every tick a whole number.
+    Count,
+}
+
+fn bar_chart(
+    title: &str,
+    series: Vec<(&str, Vec<f32>)>,
+    x: Vec<String>,
+    width: f32,
+    axis: Axis,
+) -> Result<String, String> {
+    let top = series
+        .iter()
+        .flat_map(|(_, d)| d.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0_f32, f32::max);
     let mut chart = charts_rs::BarChart::new(series.into_iter().map(|(n, d)| (n, d).into()).collect(), x);
     chart.title.text = title.to_string();
     chart.width = width;
     chart.height = 320.0;
+    let (max, split) = axis_range(axis, top);
+    for y in chart.y_axis_configs.iter_mut() {
+        y.min = Some(0.0);
+        y.max = Some(max);
+        y.split_number = split;
+    }
     chart.svg().map_err(|e| e.to_string())
+}
+
+/// The value axis's top and number of intervals: a percentage runs to 100
+/// in fifths; a count to a whole multiple of its step, so every tick is a
+/// whole number ("2.5 tickets" helps nobody).
+fn axis_range(axis: Axis, top: f32) -> (f32, usize) {
+    match axis {
+        Axis::Percent => (100.0, 5),
+        Axis::Count => {
+            let top = top.ceil().max(1.0);
+            let split = (top as usize).clamp(1, 5);
+            let step = (top / split as f32).ceil();
+            (step * split as f32, split)
+        }
+    }
 }
 
 /// The report as a page a manager can send and print: tables with every
@@ -359,14 +400,22 @@ pub fn html(r: &Value) -> Result<String, String> {
             ],
             ["Severity 1", "Severity 2", "Severity 3", "Severity 4"].map(String::from).to_vec(),
             640.0,
+            Axis::Percent,
         )?,
         "volume": bar_chart(
             "Tickets per day",
             vec![("Raised", per_day("raised")), ("Resolved", per_day("resolved"))],
             days.clone(),
             900.0,
+            Axis::Count,
         )?,
-        "breaches": bar_chart("Breaches per day", vec![("Breaches", per_day("breaches"))], days, 900.0)?,
+        "breaches": bar_chart(
+            "Breaches per day",
+            vec![("Breaches", per_day("breaches"))],
+            days,
+            900.0,
+            Axis::Count,
+        )?,
     });
     let standing = &r["standing"];
     let standing_line = match standing["state"].as_str() {
@@ -433,5 +482,20 @@ mod tests {
         assert_eq!(pounds(-3_750_000), "−£37,500.00");
         assert_eq!(hours_minutes(663_600), "184 h 20 min");
         assert_eq!(hours_minutes(2_700), "45 min");
+    }
+
+    #[test]
+    fn count_axes_tick_in_whole_numbers_and_percentages_stop_at_100() {
+        use super::{Axis, axis_range};
+        assert_eq!(axis_range(Axis::Percent, 100.0), (100.0, 5));
+        assert_eq!(axis_range(Axis::Count, 0.0), (1.0, 1));
+        assert_eq!(axis_range(Axis::Count, 3.0), (3.0, 3));
+        assert_eq!(axis_range(Axis::Count, 7.0), (10.0, 5));
+        assert_eq!(axis_range(Axis::Count, 23.0), (25.0, 5));
+        for top in 0..200 {
+            let (max, split) = axis_range(Axis::Count, top as f32);
+            assert!(max >= top as f32);
+            assert_eq!((max / split as f32).fract(), 0.0, "{top}: ticks of {}", max / split as f32);
+        }
     }
 }

@@ -377,10 +377,11 @@ async fn ticket_page_at(
         let events = app.ticket_events_page(&who, &reference, cursor, app.limits().events_page)?;
         let files = app.ticket_attachments(&who, &reference)?;
         let queues = if staff { app.list_queues(&who)? } else { Vec::new() };
-        Ok((t, sla, cds, events, files, queues))
+        let moves = app.ticket_moves(&who, &reference, now)?;
+        Ok((t, sla, cds, events, files, queues, moves))
     })
     .await?;
-    let (t, sla, cds, events, files, queues) = data;
+    let (t, sla, cds, events, files, queues, moves) = data;
     // Whom a ticket can be given to: the queues' leads and members.
     let mut staff_emails: Vec<String> = queues
         .iter()
@@ -414,10 +415,24 @@ async fn ticket_page_at(
         .iter()
         .map(|q| json!({"slug": q.slug, "name": q.name, "selected": t.queue.as_deref() == Some(q.slug.as_str())}))
         .collect();
-    let settable: Vec<Value> = [Status::Open, Status::PendingCustomer, Status::PendingThirdParty]
+    // Only what the core would accept now: a resolved ticket offers no
+    // status menu (it is reopened, or closed), and no menu offers the
+    // status or severity it already has.
+    let settable: Vec<Value> = moves
+        .statuses
         .iter()
-        .map(|s| json!({"value": s.as_str(), "label": status_text(s.as_str()), "selected": t.status == s.as_str()}))
+        .map(|s| json!({"value": s.as_str(), "label": status_text(s.as_str())}))
         .collect();
+    let severities: Vec<Value> = severity_options(None)
+        .into_iter()
+        .filter(|o| {
+            moves
+                .severities
+                .iter()
+                .any(|s| o["value"].as_i64() == Some(i64::from(u8::from(*s))))
+        })
+        .collect();
+    let pending_customer = moves.statuses.contains(&Status::PendingCustomer);
     let mine = t.assignee.as_deref() == Some(v.session.principal.email.as_str());
     let error_text = error.map(|r| r.to_string());
     page_with_status(
@@ -440,7 +455,10 @@ async fn ticket_page_at(
             "agents": agents,
             "queues": queue_opts,
             "statuses": settable,
-            "severities": severity_options(Some(t.severity)),
+            "severities": severities,
+            "moves": moves,
+            "codes": RESOLUTION_CODES.iter().map(|(c, l)| json!({"value": c, "label": l})).collect::<Vec<_>>(),
+            "pending_customer": pending_customer,
             "mine": mine,
             "notice": notice,
             "error": error_text,
@@ -504,8 +522,23 @@ async fn reply(
 struct ActForm {
     action: String,
     value: Option<String>,
+    /// Resolving: the resolution note (public: it goes in the resolved mail).
+    note: Option<String>,
+    /// Resolving: an optional resolution code.
+    code: Option<String>,
+    /// Cancel and close: the box that confirms it.
+    confirm: Option<String>,
     csrf: String,
 }
+
+/// Resolution codes a resolving agent may pick; the code leads the note.
+const RESOLUTION_CODES: [(&str, &str); 5] = [
+    ("fixed", "Fixed"),
+    ("workaround", "Workaround given"),
+    ("no_fault_found", "No fault found"),
+    ("duplicate", "Duplicate of another ticket"),
+    ("withdrawn", "Withdrawn by the customer"),
+];
 
 /// One move on a ticket: claim, assign, status, severity, queue, resolve,
 /// reopen, close or cancel; the use case decides who may make it.
@@ -518,14 +551,37 @@ async fn act(
     v.check_csrf(&form.csrf)?;
     let reference = path.into_inner();
     let value = form.value.clone().unwrap_or_default();
+    let confirmed = form.confirm.as_deref() == Some("yes");
+    let mut changes = Vec::new();
     let change = match form.action.as_str() {
+        "resolve" => {
+            let note = form.note.as_deref().unwrap_or("").trim();
+            if note.is_empty() {
+                return Err(WebError::from(crate::app::invalid(
+                    "note",
+                    "say how it was resolved: the note goes to the customer",
+                )));
+            }
+            let code = form.code.as_deref().unwrap_or("");
+            let text = match RESOLUTION_CODES.iter().find(|(c, _)| *c == code) {
+                Some((_, label)) => format!("Resolution: {label}.\n\n{note}"),
+                None => note.to_string(),
+            };
+            changes.push(Change::Reply(text));
+            Change::Resolve
+        }
+        "close" | "cancel" if !confirmed => {
+            return Err(WebError::from(crate::app::invalid(
+                "confirm",
+                format!("tick the box to confirm: to {} a ticket is final", form.action),
+            )));
+        }
         "claim" => Change::Assign(Some(v.session.principal.email.clone())),
         "assign" if value.is_empty() => Change::Assign(None),
         "assign" => Change::Assign(Some(value)),
         "status" => Change::Status(crate::app::tickets::parse_status(&value)?),
         "severity" => Change::Severity(crate::app::tickets::parse_severity(value.parse().unwrap_or(0))?),
         "queue" => Change::Queue(value),
-        "resolve" => Change::Resolve,
         "reopen" => Change::Reopen,
         "close" => Change::Close,
         "cancel" => Change::Cancel,
@@ -533,7 +589,8 @@ async fn act(
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run_form(move || a.change_ticket(&who, &r, &[change], None, crate::app::now())).await?;
+    changes.push(change);
+    let outcome = run_form(move || a.change_ticket(&who, &r, &changes, None, crate::app::now())).await?;
     match outcome {
         Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
         Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,

@@ -1045,6 +1045,7 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
 }
 
 crate::both_backends!(
+    a_ticket_page_offers_only_the_moves_the_core_allows,
     the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed,
     a_manager_closes_and_recomputes_a_month_on_the_reports_page,
     an_admin_marks_a_queue_customers_may_choose,
@@ -1286,4 +1287,87 @@ async fn the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed(db: Db)
             .as_bool()
             .unwrap()
     );
+}
+
+/// The ticket page asks the core what may happen and offers that alone: a
+/// resolved ticket shows Reopen and Close, and neither a status menu nor
+/// "Pending customer". Resolving takes a public note (which the resolved
+/// mail carries) and an optional code; cancel and close take a ticked box.
+async fn a_ticket_page_offers_only_the_moves_the_core_allows(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let reference = t.raise(&t.gina, "Checkout slow", 3).await;
+    let mut w = Web::new(&t);
+    w.sign_in("walter@desk.example", PASSWORD).await;
+    let path = format!("/tickets/{reference}");
+    let page = w.get(&path).await;
+    assert!(page.body.contains("id=\"resolve-form\"") && page.body.contains("id=\"pending-form\""));
+    assert!(page.body.contains("id=\"cancel-form\"") && !page.body.contains("staff-reopen"));
+    assert!(
+        !page.body.contains("<option value=\"3\">3 ·"),
+        "no severity it already has"
+    );
+    let csrf = Web::hidden(&page, "csrf");
+    let act = format!("/tickets/{reference}/act");
+
+    let bare = w.post(&act, &[("csrf", &csrf), ("action", "resolve")]).await;
+    assert_eq!(
+        bare.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a resolution note is required"
+    );
+    let unconfirmed = w.post(&act, &[("csrf", &csrf), ("action", "cancel")]).await;
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "cancel asks to confirm"
+    );
+    let api = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(api.json["status"], "new", "nothing changed");
+
+    let done = w
+        .post(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "resolve"),
+                ("code", "workaround"),
+                ("note", "Cleared the CDN cache; pages load in 1 s again."),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = w.get(&path).await;
+    assert!(page.body.contains("staff-reopen") && page.body.contains("id=\"close-form\""));
+    for gone in [
+        "id=\"pending-form\"",
+        "id=\"resolve-form\"",
+        "id=\"cancel-form\"",
+        "name=\"action\" value=\"status\"",
+    ] {
+        assert!(!page.body.contains(gone), "a resolved ticket offers {gone}");
+    }
+    // The note is public, and the resolved mail carries it.
+    let app = t.app.clone();
+    let mail: String = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        outbox::table
+            .filter(outbox::kind.eq("resolved"))
+            .select(outbox::context)
+            .first(&mut *app.conn().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        mail.contains("Resolution: Workaround given.") && mail.contains("Cleared the CDN cache"),
+        "{mail}"
+    );
+    let closed = w
+        .post(&act, &[("csrf", &csrf), ("action", "close"), ("confirm", "yes")])
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+    let page = w.get(&path).await;
+    assert!(!page.body.contains("id=\"close-form\"") && !page.body.contains("id=\"reply-form\""));
 }

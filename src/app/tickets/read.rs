@@ -56,6 +56,25 @@ pub(super) fn row_view(row: &TicketRow, names: Names) -> TicketView {
 }
 
 impl App {
+    /// What `who` may do to the ticket now, as the core decides
+    /// (`domain::moves`): the pages offer these moves and no others.
+    pub fn ticket_moves(
+        &self,
+        who: &Principal,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::moves::Moves, AppError> {
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let l = self.load_ticket(c, who, reference)?;
+        let calendars = self.calendars(c, &l.policy, l.region, &l.row.holiday_set)?;
+        let ctx = SlaContext {
+            policy: &l.policy,
+            calendars: &calendars,
+        };
+        Ok(l.ticket.moves(&actor_of(who), now, &ctx))
+    }
+
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         let v = self.get_ticket_as_stored(who, reference)?;
         self.shown_to(who, v)
