@@ -130,6 +130,8 @@ pub struct MonthlyReport {
     pub organisation: Option<String>,
     pub organisation_name: String,
     pub policy: Option<String>,
+    /// The targets measured against (an organisation's report).
+    pub targets: Vec<TargetLine>,
     pub month: Month,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -185,10 +187,24 @@ fn mean_median(mut v: Vec<i64>) -> (Option<i64>, Option<i64>) {
     (Some(mean), Some(median))
 }
 
+/// A target the report measured against, as the policy writes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TargetLine {
+    pub severity: u8,
+    /// `1h`, `1bd`, `none`: a business day is the calendar's working day.
+    pub response: String,
+    pub resolve: String,
+    /// `business` (the policy's hours, bank holidays closed) or `24x7`.
+    pub calendar: String,
+}
+
 pub struct Scope {
     pub organisation: Option<String>,
     pub name: String,
     pub policy: Option<String>,
+    /// The policy's targets in effect at the month's end; empty for the
+    /// whole desk (each organisation states its own).
+    pub targets: Vec<TargetLine>,
     /// A row per ticket: in an organisation's report; the whole desk's
     /// leaves them to the organisations' (a million rows in one document
     /// would help nobody).
@@ -325,6 +341,7 @@ pub fn assemble(
         organisation: scope.organisation,
         organisation_name: scope.name,
         policy: scope.policy,
+        targets: scope.targets,
         month,
         period_start: month.start(),
         period_end: month.end(),

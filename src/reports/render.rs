@@ -456,6 +456,13 @@ pub fn html(r: &Value) -> Result<String, String> {
         "paused": hours_minutes(int(&r["paused_seconds"])),
         "breach_count": breaches.len(),
         "severities": severities,
+        "targets": r["targets"].as_array().unwrap_or(&empty).iter().map(|t| serde_json::json!({
+            "severity": t["severity"],
+            "title": severity_title(int(&t["severity"])),
+            "response": t["response"],
+            "resolve": t["resolve"],
+            "calendar": if t["calendar"] == "24x7" { "24x7" } else { "business hours, bank holidays closed" },
+        })).collect::<Vec<_>>(),
         "breaches": breaches,
         "availability": availability,
         "credits": credits,
@@ -495,7 +502,12 @@ mod tests {
         for top in 0..200 {
             let (max, split) = axis_range(Axis::Count, top as f32);
             assert!(max >= top as f32);
-            assert_eq!((max / split as f32).fract(), 0.0, "{top}: ticks of {}", max / split as f32);
+            assert_eq!(
+                (max / split as f32).fract(),
+                0.0,
+                "{top}: ticks of {}",
+                max / split as f32
+            );
         }
     }
 }

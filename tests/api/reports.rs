@@ -497,6 +497,8 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
         "91 h 00 min",
         "1 h 00 min",
         "10 h 30 min",
+        "Targets measured against (support tier silver)",
+        "<td>3bd</td>",
     ] {
         assert!(page.contains(figure), "{figure} missing from the HTML");
     }

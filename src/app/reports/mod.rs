@@ -146,6 +146,7 @@ impl App {
                     organisation: Some(o.slug.clone()),
                     name: o.name.clone(),
                     policy: Some(o.tier.clone()),
+                    targets: self.targets_of(&o.tier, month),
                     ticket_rows: true,
                 },
                 month,
@@ -162,6 +163,7 @@ impl App {
                 organisation: None,
                 name: "The whole service desk".into(),
                 policy: None,
+                targets: Vec::new(),
                 ticket_rows: false,
             },
             month,
@@ -172,6 +174,29 @@ impl App {
             summaries,
         );
         Ok((reports, desk))
+    }
+
+    /// The targets of `tier`'s policy in effect at the month's end.
+    fn targets_of(&self, tier: &str, month: Month) -> Vec<crate::reports::TargetLine> {
+        let last_instant = month.end() - Duration::seconds(1);
+        let Ok(p) = self.policies.effective(tier, last_instant) else {
+            return Vec::new();
+        };
+        crate::domain::ticket::Severity::ALL
+            .iter()
+            .map(|s| {
+                let t = p.targets(*s);
+                crate::reports::TargetLine {
+                    severity: s.number(),
+                    response: t.response.to_string(),
+                    resolve: t.resolve.to_string(),
+                    calendar: match t.calendar {
+                        crate::domain::policy::CalendarChoice::Business => "business".into(),
+                        crate::domain::policy::CalendarChoice::Always => "24x7".into(),
+                    },
+                }
+            })
+            .collect()
     }
 
     fn availability_and_credits(
