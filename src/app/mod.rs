@@ -12,6 +12,7 @@ pub mod export;
 pub mod intake;
 pub mod jobs;
 pub mod limits;
+pub mod mailroom;
 pub mod outages;
 pub mod outbox;
 pub mod reports;

@@ -7,6 +7,7 @@
 //! `no-store`; every form carries the session's CSRF token.
 
 mod auth;
+mod mailroom;
 mod manage;
 mod tickets;
 pub mod upload;
@@ -119,6 +120,8 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "outages",
         "admin",
         "policies",
+        "quarantine",
+        "outbox",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");
@@ -495,6 +498,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/favicon.ico", web::get().to(|| async { asset_named("favicon.svg") }))
     .configure(auth::configure)
     .configure(tickets::configure)
+    .configure(mailroom::configure)
     .configure(manage::configure);
 }
 

@@ -776,6 +776,8 @@ async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     b.check_page("demo-agent-ticket").await;
     b.goto("/queue?breached=1&status=any").await;
     b.check_page("demo-agent-queue-breached").await;
+    b.goto("/quarantine").await;
+    b.check_page("demo-agent-quarantine").await;
     b.sign_out().await;
 
     sign_in("manager@sladesk.example", true).await;
@@ -785,6 +787,8 @@ async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     b.check_page("demo-manager-report").await;
     b.goto("/outages").await;
     b.check_page("demo-manager-outages").await;
+    b.goto("/outbox").await;
+    b.check_page("demo-manager-outbox").await;
     b.sign_out().await;
 
     sign_in("admin@sladesk.example", true).await;

@@ -508,6 +508,12 @@ async fn pages_authorise_exactly_as_the_api(db: Db) {
     assert_eq!(customer.get("/dashboard").await.status, StatusCode::FORBIDDEN);
     assert_eq!(customer.get("/admin").await.status, StatusCode::FORBIDDEN);
     assert_eq!(customer.get("/outages").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(customer.get("/quarantine").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        customer.get("/quarantine/1/original").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(customer.get("/outbox").await.status, StatusCode::FORBIDDEN);
     // A customer cannot write an internal note, even by forging the form.
     let csrf = customer.csrf(&format!("/tickets/{globex}")).await;
     let r = customer
@@ -540,6 +546,8 @@ async fn pages_authorise_exactly_as_the_api(db: Db) {
     assert_eq!(agent.get(&format!("/tickets/{acme}")).await.status, StatusCode::OK);
     assert_eq!(agent.get("/dashboard").await.status, StatusCode::FORBIDDEN);
     assert_eq!(agent.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.get("/quarantine").await.status, StatusCode::OK);
+    assert_eq!(agent.get("/outbox").await.status, StatusCode::FORBIDDEN);
     assert_eq!(agent.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
 }
 
@@ -1045,6 +1053,7 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
 }
 
 crate::both_backends!(
+    staff_work_the_quarantine_and_the_outbox_in_the_pages,
     a_ticket_page_offers_only_the_moves_the_core_allows,
     the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed,
     a_manager_closes_and_recomputes_a_month_on_the_reports_page,
@@ -1370,4 +1379,131 @@ async fn a_ticket_page_offers_only_the_moves_the_core_allows(db: Db) {
     assert_eq!(closed.status, StatusCode::SEE_OTHER);
     let page = w.get(&path).await;
     assert!(!page.body.contains("id=\"close-form\"") && !page.body.contains("id=\"reply-form\""));
+}
+
+/// Quarantined mail is worked on a page: an agent reads why it is held,
+/// downloads the original, accepts one into a ticket for the organisation
+/// chosen (the sender becomes its contact) and rejects another. Managers
+/// see undelivered notices with their last error, and retry one now.
+async fn staff_work_the_quarantine_and_the_outbox_in_the_pages(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let mail = |id: &str, subject: &str| {
+            format!(
+                "From: Stan Ranger <stan@unknown.example>\r\nTo: support@desk.example\r\nSubject: {subject}\r\n\
+                 Message-ID: <{id}@unknown.example>\r\n\r\nPlease help.\r\n"
+            )
+        };
+        let now = sladesk::app::now();
+        for (id, subject) in [("q1", "Printer on fire"), ("q2", "Cheap watches")] {
+            let o = app.ingest(mail(id, subject).as_bytes(), "test", now).unwrap();
+            assert!(
+                matches!(o, sladesk::app::intake::IngestOutcome::Quarantined { .. }),
+                "{o:?}"
+            );
+        }
+    })
+    .await
+    .unwrap();
+    let mut w = Web::new(&t);
+    w.sign_in("walter@desk.example", PASSWORD).await;
+    let page = w.get("/quarantine").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Printer on fire") && page.body.contains("Cheap watches"));
+    assert!(page.body.contains("Why it is here:"), "{}", page.body);
+    let ids: Vec<String> = page
+        .body
+        .match_indices("action=\"/quarantine/")
+        .map(|(i, m)| page.body[i + m.len()..].split('/').next().unwrap().to_string())
+        .collect();
+    let (fire, spam) = (ids[0].clone(), ids[2].clone());
+    let original = w.get(&format!("/quarantine/{fire}/original")).await;
+    assert!(original.body.contains("Subject: Printer on fire"));
+    let csrf = Web::hidden(&page, "csrf");
+    let accepted = w
+        .post(
+            &format!("/quarantine/{fire}/accept"),
+            &[("csrf", &csrf), ("organisation", "acme"), ("severity", "2")],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    let to = accepted.location.unwrap();
+    assert!(to.starts_with("/tickets/SD-"), "{to}");
+    let reference = to
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let ticket = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
+    assert_eq!(
+        (ticket.json["organisation"].as_str(), ticket.json["severity"].as_i64()),
+        (Some("acme"), Some(2))
+    );
+    assert_eq!(
+        ticket.json["requester_name"], "Stan Ranger",
+        "named as the mail names him"
+    );
+    let rejected = w.post(&format!("/quarantine/{spam}/reject"), &[("csrf", &csrf)]).await;
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER);
+    let page = w.get("/quarantine").await;
+    assert!(page.body.contains("Nothing is held."), "{}", page.body);
+
+    // The outbox: a notice that failed, retried now by a manager.
+    let app = t.app.clone();
+    let failing = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        let mut c = app.conn().unwrap();
+        let id: i64 = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .select(outbox::id)
+            .first(&mut *c)
+            .unwrap();
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::attempts.eq(3),
+                outbox::last_error.eq(Some("550 5.1.1 mailbox unavailable")),
+                outbox::next_attempt_at.eq(chrono::NaiveDate::from_ymd_opt(2999, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()),
+            ))
+            .execute(&mut *c)
+            .unwrap();
+        id
+    })
+    .await
+    .unwrap();
+    let mut m = Web::new(&t);
+    m.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = m.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    m.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let page = m.get("/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("550 5.1.1 mailbox unavailable") && page.body.contains("1 failing"),
+        "{}",
+        page.body
+    );
+    let csrf = Web::hidden(&page, "csrf");
+    let retried = m.post(&format!("/outbox/{failing}/retry"), &[("csrf", &csrf)]).await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER);
+    let app = t.app.clone();
+    let due = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        outbox::table
+            .find(failing)
+            .select(outbox::next_attempt_at)
+            .first::<chrono::NaiveDateTime>(&mut *app.conn().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(due.and_utc() <= chrono::Utc::now(), "due now, not in 2999");
+    assert_eq!(audit_count(&t, "outbox.retry").await, 1);
 }

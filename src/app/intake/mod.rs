@@ -130,6 +130,16 @@ impl IngestOutcome {
 #[error("{0}")]
 pub struct Unacceptable(pub String);
 
+/// The sender's display name, for a contact made from this mail: how mail
+/// greets them ("Stan Ranger", not "stan").
+fn display_name(m: &Message) -> Option<String> {
+    m.from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.name())
+        .map(|n| n.trim().chars().take(200).collect::<String>())
+        .filter(|n| !n.is_empty() && !n.contains('@') && !n.contains('\0'))
+}
+
 fn addr_list(m: &Message, which: &str) -> Vec<String> {
     let list = match which {
         "to" => m.to(),
@@ -376,14 +386,7 @@ impl App {
             );
         }
         // Sender → contact → organisation.
-        // The sender's display name, for a contact made from this mail: how
-        // mail greets them.
-        let display_name = m
-            .from()
-            .and_then(|a| a.first())
-            .and_then(|a| a.name())
-            .map(|n| n.trim().chars().take(200).collect::<String>())
-            .filter(|n| !n.is_empty() && !n.contains('@') && !n.contains('\0'));
+        let display_name = display_name(m);
         let contact = match self.contact_for(c, &from_addr, display_name.as_deref(), now)? {
             Ok(u) => u,
             Err(Refusal::Unknown(reason)) if self.replies_to_unknown_senders() => {

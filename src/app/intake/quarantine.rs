@@ -193,7 +193,15 @@ impl App {
                         crate::app::invalid("organisation", format!("required: {from} is not a contact yet"))
                     })?;
                     let org = self.organisation_by_slug(c, slug)?;
-                    self.add_contact(c, &from, None, &org, who, "user.create_from_quarantine", now)?
+                    self.add_contact(
+                        c,
+                        &from,
+                        super::display_name(&m).as_deref(),
+                        &org,
+                        who,
+                        "user.create_from_quarantine",
+                        now,
+                    )?
                 }
             };
             let files = attachments_of(&m);
