@@ -95,7 +95,10 @@ impl Dice {
 pub struct Demo {
     pub app: Arc<App>,
     pub logins: Vec<(String, String, String)>,
+    /// Tickets with three months of history.
     pub tickets: usize,
+    /// Tickets raised in the last hours and still being worked.
+    pub live: usize,
 }
 
 /// Builds the demo database and application.
@@ -248,6 +251,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
         made += 1;
         history(&app, &mut dice, &view.reference, &contact, agent, received, now)?;
     }
+    let live = live_queue(&app, &desk, &agents, now)?;
     // The scheduler has watched these tickets all along: their warnings and
     // breaches so far are recorded, and the history's notifications went
     // out back then; only new ones leave.
@@ -257,7 +261,102 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
         app,
         logins,
         tickets: made,
+        live,
     })
+}
+
+/// Work in hand when the demo starts, so the queue has something to read:
+/// on the 24x7 tiers (whose clocks run whatever the hour), tickets in every
+/// open state, several reaching a warning within the hour, one breached and
+/// still running, and one severity 1 nobody has taken that has begun to
+/// escalate (the queue puts it on top). Returns how many were raised.
+fn live_queue(app: &App, desk: &Desk, agents: &[Principal], now: DateTime<Utc>) -> Result<usize, String> {
+    let fail = |e: AppError| format!("demo (live queue): {e}");
+    let op = Principal::operator();
+    let orgs: Vec<&DemoOrg> = desk
+        .organisations
+        .iter()
+        .filter(|o| o.tier == "platinum" || o.tier == "gold")
+        .collect();
+    if orgs.is_empty() || agents.is_empty() {
+        return Ok(0);
+    }
+    // (severity, minutes ago, what happens after it is raised)
+    enum Then {
+        Nothing,
+        Assign,
+        Reply,
+        Pending(Status),
+    }
+    let mut plan: Vec<(Severity, i64, Then)> = vec![
+        // Severity 1, 15 min to respond on Platinum: past 75% and escalating, unassigned.
+        (Severity::S1, 12, Then::Nothing),
+        // Breached and still running.
+        (Severity::S2, 95, Then::Assign),
+    ];
+    // At risk within the hour: severity 3 (1 h to respond) raised 20 to 50 min ago.
+    for m in [20, 26, 32, 38, 44, 50] {
+        plan.push((Severity::S3, m, Then::Nothing));
+    }
+    for i in 0..28i64 {
+        let then = match i % 4 {
+            0 => Then::Reply,
+            1 => Then::Pending(Status::PendingCustomer),
+            2 => Then::Pending(Status::PendingThirdParty),
+            _ => Then::Assign,
+        };
+        let severity = [Severity::S2, Severity::S3, Severity::S4][(i % 3) as usize];
+        plan.push((severity, 60 + i * 7, then));
+    }
+    let mut raised = 0;
+    for (i, (severity, ago, then)) in plan.into_iter().enumerate() {
+        let org = orgs[i % orgs.len()];
+        // The escalating severity 1 is Platinum's (15 minutes to respond).
+        let org = if severity == Severity::S1 {
+            orgs.iter().find(|o| o.tier == "platinum").copied().unwrap_or(org)
+        } else {
+            org
+        };
+        let contact = &org.contacts[i % org.contacts.len()];
+        let received = now - Duration::minutes(ago);
+        let view = app
+            .create_ticket(
+                &op,
+                NewTicketRequest {
+                    subject: desk.subjects[i % desk.subjects.len()].clone(),
+                    description: "Reported by the customer; see the first message for details.".into(),
+                    severity: Some(severity),
+                    queue: Some(if i % 3 == 0 { "platform" } else { "service-desk" }.into()),
+                    organisation: Some(org.slug.clone()),
+                    requester: Some(contact.clone()),
+                    source: Some(if i % 2 == 0 { "email" } else { "web" }.into()),
+                },
+                received,
+            )
+            .map_err(fail)?;
+        raised += 1;
+        let agent = &agents[i % agents.len()];
+        let at = received + Duration::minutes(2);
+        let mut changes = Vec::new();
+        match then {
+            Then::Nothing => {}
+            Then::Assign => changes.push(Change::Assign(Some(agent.email.clone()))),
+            Then::Reply => {
+                changes.push(Change::Assign(Some(agent.email.clone())));
+                changes.push(Change::Reply("Thanks, we are looking into this now.".into()));
+            }
+            Then::Pending(status) => {
+                changes.push(Change::Assign(Some(agent.email.clone())));
+                changes.push(Change::Reply("Could you tell us when it started, and for whom?".into()));
+                changes.push(Change::Status(status));
+            }
+        }
+        if !changes.is_empty() {
+            app.change_ticket(agent, &view.reference, &changes, None, at)
+                .map_err(fail)?;
+        }
+    }
+    Ok(raised)
 }
 
 /// Plays one ticket's history, stopping at `now`: some answered late, some

@@ -650,16 +650,67 @@ fn the_demo_builds_a_desk_and_serves_it() {
     assert_eq!(orgs.len(), 4, "every organisation has tickets");
     let tiers: std::collections::BTreeSet<&str> = items.iter().map(|i| i["policy"].as_str().unwrap()).collect();
     assert_eq!(tiers.len(), 4, "one organisation per tier");
+    // The 200 newest: the live ones and most of the history, which goes
+    // back three months (the next page holds the oldest).
     let first = items.last().unwrap()["received_at"].as_str().unwrap().to_string();
     let age = chrono::Utc::now()
         - chrono::DateTime::parse_from_rfc3339(&first)
             .unwrap()
             .with_timezone(&chrono::Utc);
     assert!(
-        (80..=91).contains(&age.num_days()),
-        "spread over three months: oldest is {} days old",
+        (65..=91).contains(&age.num_days()),
+        "spread over months: the 200th newest is {} days old",
         age.num_days()
     );
+    let rest = get(&format!(
+        "/api/v1/tickets?limit=200&sort=created&after={}",
+        page["next"].as_str().expect("a second page")
+    ));
+    let rest: serde_json::Value = serde_json::from_str(&rest).unwrap();
+    let oldest = rest["items"].as_array().unwrap().last().unwrap()["received_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let age = chrono::Utc::now()
+        - chrono::DateTime::parse_from_rfc3339(&oldest)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+    assert!(
+        (80..=91).contains(&age.num_days()),
+        "the oldest is {} days old",
+        age.num_days()
+    );
+    // A lively queue: at least 30 tickets being worked, in every open state,
+    // several reaching a warning within the hour, and on top the severity 1
+    // nobody has taken that has begun to escalate.
+    let mut active: Vec<serde_json::Value> = Vec::new();
+    for status in ["new", "open", "pending_customer", "pending_third_party"] {
+        let list: serde_json::Value =
+            serde_json::from_str(&get(&format!("/api/v1/tickets?status={status}&limit=200"))).unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "none {status}");
+        active.extend(items.iter().cloned());
+    }
+    assert!(active.len() >= 30, "{} active", active.len());
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    let at_risk_soon = active
+        .iter()
+        .filter(|i| {
+            i["at_risk_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| t.with_timezone(&chrono::Utc) <= soon)
+        })
+        .count();
+    assert!(at_risk_soon >= 5, "{at_risk_soon} at risk within the hour");
+    let queue: serde_json::Value = serde_json::from_str(&get("/api/v1/tickets?limit=5")).unwrap();
+    let top = &queue["items"][0];
+    assert_eq!(
+        (top["severity"].as_i64(), top["assignee"].is_null()),
+        (Some(1), true),
+        "the escalating unassigned severity 1 on top: {top}"
+    );
+    assert!(top["escalation_level"].as_i64() > Some(0), "{top}");
     demo_logins_work_in_the_pages(&addr);
     // A demo contact's mail piped into `sladesk ingest` becomes a ticket,
     // and the running demo's outbox worker sends its acknowledgement.

@@ -284,7 +284,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
-            println!("sladesk demo: {} tickets over the last three months", demo.tickets);
+            println!(
+                "sladesk demo: {} tickets over the last three months, and {} raised in the last hours being worked now",
+                demo.tickets, demo.live
+            );
             println!("  API:       http://{addr}/api/v1/tickets");
             println!("  health:    http://{addr}/healthz");
             println!("  pages:     http://{addr}/sign-in");
