@@ -395,7 +395,7 @@ async fn ticket_page_at(
         .map(|e| {
             json!({
                 "at": when(e.at, tz),
-                "actor": e.actor.clone().unwrap_or_else(|| e.actor_role.clone()),
+                "actor": e.actor_name.clone().or_else(|| e.actor.clone()).unwrap_or_else(|| e.actor_role.clone()),
                 "kind": status_text(&e.kind),
                 "internal": e.visibility != "public",
                 "body": e.body,
@@ -476,8 +476,8 @@ fn event_summary(data: &Value) -> Option<String> {
         "severity_changed" => format!("Severity: {} → {}", n("from")?, n("to")?),
         "assignee_changed" => format!(
             "Assignee: {} → {}",
-            s("from").unwrap_or_else(|| "nobody".into()),
-            s("to").unwrap_or_else(|| "nobody".into())
+            s("from_name").or_else(|| s("from")).unwrap_or_else(|| "nobody".into()),
+            s("to_name").or_else(|| s("to")).unwrap_or_else(|| "nobody".into())
         ),
         "queue_changed" => format!("Queue: → {}", s("to")?),
         "created" => format!("Raised at severity {}", n("severity")?),

@@ -1319,6 +1319,11 @@ async fn a_ticket_page_offers_only_the_moves_the_core_allows(db: Db) {
     let csrf = Web::hidden(&page, "csrf");
     let act = format!("/tickets/{reference}/act");
 
+    // The timeline names people: "→ walter" (his name), never his user id.
+    let claimed = w.post(&act, &[("csrf", &csrf), ("action", "claim")]).await;
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER);
+    let page = w.get(&path).await;
+    assert!(page.body.contains("Assignee: nobody → walter"), "{}", page.body);
     let bare = w.post(&act, &[("csrf", &csrf), ("action", "resolve")]).await;
     assert_eq!(
         bare.status,
@@ -1332,7 +1337,7 @@ async fn a_ticket_page_offers_only_the_moves_the_core_allows(db: Db) {
         "cancel asks to confirm"
     );
     let api = t.get(&format!("/api/v1/tickets/{reference}"), &t.agent).await;
-    assert_eq!(api.json["status"], "new", "nothing changed");
+    assert_eq!(api.json["status"], "open", "claimed, and nothing else changed");
 
     let done = w
         .post(

@@ -182,6 +182,8 @@ pub struct EventView {
     pub seq: i32,
     pub at: DateTime<Utc>,
     pub actor: Option<String>,
+    /// The actor's name, as people know them.
+    pub actor_name: Option<String>,
     pub actor_role: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -203,6 +205,7 @@ impl EventView {
         }
         if self.actor_role != "customer" {
             self.actor = Some("Service desk".into());
+            self.actor_name = Some("Service desk".into());
         }
         if let Some(d) = self.data.as_object_mut() {
             d.remove("queue");

@@ -254,8 +254,8 @@ impl App {
         if who.role == Role::Customer {
             q = q.filter(ticket_events::visibility.eq("public"));
         }
-        let mut rows: Vec<(EventRow, Option<String>)> = q
-            .select((EventRow::as_select(), users::email.nullable()))
+        let mut rows: Vec<(EventRow, Option<String>, Option<String>)> = q
+            .select((EventRow::as_select(), users::email.nullable(), users::name.nullable()))
             .load(&mut conn)?;
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -268,18 +268,49 @@ impl App {
             EventCursor::After(a) => (last.filter(|_| more), a.and(first)),
             EventCursor::Before(b) => (b.and(last), first.filter(|_| more)),
         };
+        // People named in assignee changes, by name ("→ Alice Agent", not "→ 3").
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter(|(e, ..)| e.kind == "assignee_changed")
+            .filter_map(|(e, ..)| serde_json::from_str::<serde_json::Value>(&e.data).ok())
+            .flat_map(|d| [d["from"].clone(), d["to"].clone()])
+            .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let names: HashMap<String, String> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            users::table
+                .filter(users::id.eq_any(&ids))
+                .select((users::id, users::name))
+                .load::<(i64, String)>(&mut conn)?
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name))
+                .collect()
+        };
         let items = rows
             .into_iter()
-            .map(|(e, email)| {
+            .map(|(e, email, name)| {
+                let mut data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null);
+                if e.kind == "assignee_changed" {
+                    for end in ["from", "to"] {
+                        let named = data[end].as_str().and_then(|id| names.get(id)).cloned();
+                        if let (Some(n), Some(o)) = (named, data.as_object_mut()) {
+                            o.insert(format!("{end}_name"), serde_json::Value::String(n));
+                        }
+                    }
+                }
                 EventView {
                     seq: e.seq,
                     at: utc(e.at),
                     actor: email,
+                    actor_name: name,
                     actor_role: e.actor_role,
                     kind: e.kind,
                     visibility: e.visibility,
                     body: e.body,
-                    data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+                    data,
                 }
                 .seen_by(who)
             })
