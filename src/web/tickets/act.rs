@@ -1,0 +1,140 @@
+//! What is done on a ticket's page: replies and notes with files, the
+//! moves (claim, assign, status, severity, queue, resolve with its note,
+//! reopen, close, cancel), and a customer's request to reopen.
+
+use super::*;
+
+pub(super) async fn reply(
+    v: Viewer,
+    app: State,
+    gate: web::Data<crate::api::body::BodyGate>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let (form, files) = crate::web::upload::read_multipart(&v, &app, &gate, &req, payload).await?;
+    let reference = path.into_inner();
+    let body = field(&form, "body").to_string();
+    let internal = field(&form, "visibility") == "internal";
+    if internal && !v.session.principal.role.is_staff() {
+        return Err(WebError::not_found());
+    }
+    let change = if internal {
+        Change::Note(body)
+    } else {
+        Change::Reply(body)
+    };
+    let a = app.get_ref().clone();
+    let (who, r) = (v.who(), reference.clone());
+    let outcome = run_form(move || a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now())).await?;
+    match outcome {
+        Ok(_) => Ok(redirect(&format!(
+            "/tickets/{reference}?done={}",
+            if internal { "note" } else { "reply" }
+        ))),
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActForm {
+    action: String,
+    value: Option<String>,
+    /// Resolving: the resolution note (public: it goes in the resolved mail).
+    note: Option<String>,
+    /// Resolving: an optional resolution code.
+    code: Option<String>,
+    /// Cancel and close: the box that confirms it.
+    confirm: Option<String>,
+    csrf: String,
+}
+
+/// Resolution codes a resolving agent may pick; the code leads the note.
+pub(super) const RESOLUTION_CODES: [(&str, &str); 5] = [
+    ("fixed", "Fixed"),
+    ("workaround", "Workaround given"),
+    ("no_fault_found", "No fault found"),
+    ("duplicate", "Duplicate of another ticket"),
+    ("withdrawn", "Withdrawn by the customer"),
+];
+
+/// One move on a ticket: claim, assign, status, severity, queue, resolve,
+/// reopen, close or cancel; the use case decides who may make it.
+pub(super) async fn act(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ActForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let value = form.value.clone().unwrap_or_default();
+    let confirmed = form.confirm.as_deref() == Some("yes");
+    let mut changes = Vec::new();
+    let change = match form.action.as_str() {
+        "resolve" => {
+            let note = form.note.as_deref().unwrap_or("").trim();
+            if note.is_empty() {
+                return Err(WebError::from(crate::app::invalid(
+                    "note",
+                    "say how it was resolved: the note goes to the customer",
+                )));
+            }
+            let code = form.code.as_deref().unwrap_or("");
+            let text = match RESOLUTION_CODES.iter().find(|(c, _)| *c == code) {
+                Some((_, label)) => format!("Resolution: {label}.\n\n{note}"),
+                None => note.to_string(),
+            };
+            changes.push(Change::Reply(text));
+            Change::Resolve
+        }
+        "close" | "cancel" if !confirmed => {
+            return Err(WebError::from(crate::app::invalid(
+                "confirm",
+                format!("tick the box to confirm: to {} a ticket is final", form.action),
+            )));
+        }
+        "claim" => Change::Assign(Some(v.session.principal.email.clone())),
+        "assign" if value.is_empty() => Change::Assign(None),
+        "assign" => Change::Assign(Some(value)),
+        "status" => Change::Status(crate::app::tickets::parse_status(&value)?),
+        "severity" => Change::Severity(crate::app::tickets::parse_severity(value.parse().unwrap_or(0))?),
+        "queue" => Change::Queue(value),
+        "reopen" => Change::Reopen,
+        "close" => Change::Close,
+        "cancel" => Change::Cancel,
+        other => return Err(WebError::bad_request(format!("unknown action '{other}'"))),
+    };
+    let a = app.get_ref().clone();
+    let (who, r) = (v.who(), reference.clone());
+    changes.push(change);
+    let outcome = run_form(move || a.change_ticket(&who, &r, &changes, None, crate::app::now())).await?;
+    match outcome {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
+        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReopenForm {
+    reason: String,
+    csrf: String,
+}
+
+/// A customer asks for a resolved ticket to be reopened; staff decide.
+pub(super) async fn reopen_request(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ReopenForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let a = app.get_ref().clone();
+    let (who, r, reason) = (v.who(), reference.clone(), form.reason.clone());
+    let outcome = run_form(move || a.ask_to_reopen(&who, &r, &reason, crate::app::now())).await?;
+    match outcome {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
+        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
+    }
+}

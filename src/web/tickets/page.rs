@@ -1,0 +1,206 @@
+//! A ticket's page: its clocks, its timeline a page at a time, the moves
+//! the core allows now, and its files.
+
+use super::*;
+
+#[derive(Deserialize)]
+pub(super) struct Done {
+    done: Option<String>,
+    /// Paging through the timeline: the latest page unless one is given.
+    after: Option<i32>,
+    before: Option<i32>,
+}
+
+pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "raised" => "Your ticket is raised. We will reply by email and here.",
+        "reply" => "Reply sent.",
+        "note" => "Internal note added.",
+        "claim" => "The ticket is yours.",
+        "assign" => "Assignee changed.",
+        "status" => "Status changed.",
+        "severity" => "Severity changed; the targets are recomputed.",
+        "queue" => "Queue changed.",
+        "resolve" => "Resolved.",
+        "reopen" => "Reopened.",
+        "reopen-request" => "Your request to reopen is sent: the desk will reply here and by email.",
+        "close" => "Closed.",
+        "cancel" => "Cancelled.",
+        _ => return None,
+    })
+}
+
+pub(super) async fn show(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    q: web::Query<Done>,
+) -> Result<HttpResponse, WebError> {
+    let cursor = match (q.after, q.before) {
+        (Some(a), _) => EventCursor::After(Some(a)),
+        (None, b) => EventCursor::Before(b),
+    };
+    ticket_page_at(
+        &v,
+        app,
+        path.into_inner(),
+        notice(q.done.as_deref()),
+        None,
+        StatusCode::OK,
+        cursor,
+    )
+    .await
+}
+
+pub(super) async fn ticket_page(
+    v: &Viewer,
+    app: State,
+    reference: String,
+    notice: Option<&str>,
+    error: Option<Refusal>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    ticket_page_at(v, app, reference, notice, error, status, EventCursor::Before(None)).await
+}
+
+/// A ticket's page showing one page of its timeline (`limits.events_page`
+/// events), with links to the earlier and later ones.
+pub(super) async fn ticket_page_at(
+    v: &Viewer,
+    app: State,
+    reference: String,
+    notice: Option<&str>,
+    error: Option<Refusal>,
+    status: StatusCode,
+    cursor: EventCursor,
+) -> Result<HttpResponse, WebError> {
+    let app = app.get_ref().clone();
+    let (who, tz) = (v.who(), v.tz());
+    let staff = who.role.is_staff();
+    let data = run(move || {
+        let now = crate::app::now();
+        let t = app.get_ticket(&who, &reference)?;
+        let (sla, cds) = app.ticket_sla_with_countdowns(&who, &reference, now)?;
+        let events = app.ticket_events_page(&who, &reference, cursor, app.limits().events_page)?;
+        let files = app.ticket_attachments(&who, &reference)?;
+        let queues = if staff { app.list_queues(&who)? } else { Vec::new() };
+        let moves = app.ticket_moves(&who, &reference, now)?;
+        Ok((t, sla, cds, events, files, queues, moves))
+    })
+    .await?;
+    let (t, sla, cds, events, files, queues, moves) = data;
+    // Whom a ticket can be given to: the queues' leads and members.
+    let mut staff_emails: Vec<String> = queues
+        .iter()
+        .flat_map(|q| q.lead.iter().chain(q.members.iter()).cloned())
+        .collect();
+    staff_emails.sort();
+    staff_emails.dedup();
+    let timeline: Vec<Value> = events
+        .items
+        .iter()
+        .map(|e| {
+            json!({
+                "at": when(e.at, tz),
+                "actor": e.actor_name.clone().or_else(|| e.actor.clone()).unwrap_or_else(|| e.actor_role.clone()),
+                "kind": status_text(&e.kind),
+                "internal": e.visibility != "public",
+                "body": e.body,
+                "summary": event_summary(&e.data),
+            })
+        })
+        .collect();
+    let files: Vec<Value> = files
+        .iter()
+        .map(|f| json!({"id": f.id, "name": f.filename, "size": f.size, "type": f.content_type}))
+        .collect();
+    let agents: Vec<Value> = staff_emails
+        .iter()
+        .map(|e| json!({"email": e, "selected": t.assignee.as_deref() == Some(e.as_str())}))
+        .collect();
+    let queue_opts: Vec<Value> = queues
+        .iter()
+        .map(|q| json!({"slug": q.slug, "name": q.name, "selected": t.queue.as_deref() == Some(q.slug.as_str())}))
+        .collect();
+    // Only what the core would accept now: a resolved ticket offers no
+    // status menu (it is reopened, or closed), and no menu offers the
+    // status or severity it already has.
+    let settable: Vec<Value> = moves
+        .statuses
+        .iter()
+        .map(|s| json!({"value": s.as_str(), "label": status_text(s.as_str())}))
+        .collect();
+    let severities: Vec<Value> = severity_options(None)
+        .into_iter()
+        .filter(|o| {
+            moves
+                .severities
+                .iter()
+                .any(|s| o["value"].as_i64() == Some(i64::from(u8::from(*s))))
+        })
+        .collect();
+    let pending_customer = moves.statuses.contains(&Status::PendingCustomer);
+    let mine = t.assignee.as_deref() == Some(v.session.principal.email.as_str());
+    let error_text = error.map(|r| r.to_string());
+    page_with_status(
+        status,
+        Some(&v.session),
+        &format!("{} {}", t.reference, t.subject),
+        "ticket",
+        json!({
+            "t": ticket_json(&t, Some(&cds), tz),
+            "sla": {
+                "policy": sla.policy,
+                "calendar": sla.calendar,
+                "time_zone": sla.time_zone,
+                "region": sla.region,
+            },
+            "timeline": timeline,
+            "earlier": events.previous_before,
+            "later": events.next_after,
+            "files": files,
+            "agents": agents,
+            "queues": queue_opts,
+            "statuses": settable,
+            "severities": severities,
+            "moves": moves,
+            "codes": RESOLUTION_CODES.iter().map(|(c, l)| json!({"value": c, "label": l})).collect::<Vec<_>>(),
+            "pending_customer": pending_customer,
+            "mine": mine,
+            "notice": notice,
+            "error": error_text,
+        }),
+    )
+}
+
+/// A line for events that carry no text of their own.
+pub(super) fn event_summary(data: &Value) -> Option<String> {
+    let kind = data.get("type").and_then(|k| k.as_str()).unwrap_or("");
+    let s = |k: &str| data.get(k).and_then(|v| v.as_str()).map(status_text);
+    let n = |k: &str| data.get(k).map(|v| v.to_string());
+    Some(match kind {
+        "status_changed" => format!("Status: {} → {}", s("from")?, s("to")?),
+        "severity_changed" => format!("Severity: {} → {}", n("from")?, n("to")?),
+        "assignee_changed" => format!(
+            "Assignee: {} → {}",
+            s("from_name").or_else(|| s("from")).unwrap_or_else(|| "nobody".into()),
+            s("to_name").or_else(|| s("to")).unwrap_or_else(|| "nobody".into())
+        ),
+        "queue_changed" => format!("Queue: → {}", s("to")?),
+        "created" => format!("Raised at severity {}", n("severity")?),
+        "alert_recorded" => format!("SLA {} on the {} clock", s("level")?, s("clock")?),
+        _ => return None,
+    })
+}
+
+pub(super) async fn attachment(
+    v: Viewer,
+    app: State,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, WebError> {
+    let app = app.get_ref().clone();
+    let who = v.who();
+    let (reference, id) = path.into_inner();
+    let (name, ctype, data) = run(move || app.ticket_attachment(&who, &reference, id)).await?;
+    Ok(crate::api::attachment_response(name, ctype, data))
+}
