@@ -98,13 +98,7 @@ impl App {
             .select(organisations::slug)
             .load(&mut conn)?;
         // Each scope's latest version: organisations in slug order, the desk last.
-        let mut latest: Vec<(String, i32, String)> = report_versions::table
-            .filter(report_versions::month.eq(month.to_string()))
-            .order((report_versions::scope, report_versions::version))
-            .select((report_versions::scope, report_versions::version, report_versions::data))
-            .load(&mut conn)?;
-        latest.reverse();
-        latest.dedup_by(|a, b| a.0 == b.0);
+        let mut latest = super::versions::latest(&mut conn, month)?;
         latest.sort_by_key(|(s, _, _)| (s == "*", s.clone()));
         drop(conn);
         let mut queued = 0;

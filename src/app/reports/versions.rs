@@ -177,8 +177,19 @@ pub(super) fn pending(c: &mut DbConnection, scope: &str, month: Month) -> Result
         .collect())
 }
 
-/// The latest version of each scope kept for the month, with its data.
-fn latest(c: &mut DbConnection, month: Month) -> Result<Vec<(String, i32, String)>, AppError> {
+/// The scopes with a version of `month` kept: their names alone, without
+/// reading the documents (an organisation's may be tens of megabytes).
+fn kept_scopes(c: &mut DbConnection, month: Month) -> Result<Vec<String>, AppError> {
+    Ok(report_versions::table
+        .filter(report_versions::month.eq(month.to_string()))
+        .select(report_versions::scope)
+        .distinct()
+        .load(c)?)
+}
+
+/// The latest version of each scope kept for the month, with its data, in
+/// scope order.
+pub(super) fn latest(c: &mut DbConnection, month: Month) -> Result<Vec<(String, i32, String)>, AppError> {
     let rows: Vec<(String, i32, String)> = report_versions::table
         .filter(report_versions::month.eq(month.to_string()))
         .order((report_versions::scope, report_versions::version))
@@ -297,17 +308,9 @@ impl App {
         }
         let mut conn = self.conn()?;
         let c = &mut *conn;
-        let orgs = all_organisations(c)?;
-        let (reports, desk) = self.compute_month(c, &orgs, month, now)?;
-        let scopes: Vec<(String, String)> = orgs
-            .iter()
-            .map(|o| o.slug.clone())
-            .chain(["*".to_string()])
-            .zip(reports.iter().chain([&desk]))
-            .map(|(s, r)| (s, serde_json::to_string(r).expect("a report serialises")))
-            .collect();
+        let scopes = self.every_scope(c, month, now)?;
         c.write(|c| -> Result<Vec<Kept>, AppError> {
-            let kept: Vec<String> = latest(c, month)?.into_iter().map(|k| k.0).collect();
+            let kept = kept_scopes(c, month)?;
             let mut out = Vec::new();
             for (scope, data) in scopes.iter().filter(|(s, _)| !kept.contains(s)) {
                 keep(c, scope, month, 1, data, &Stamp { by, reason, now })?;
@@ -358,20 +361,12 @@ impl App {
     ) -> Result<Vec<Kept>, AppError> {
         let mut conn = self.conn()?;
         let c = &mut *conn;
-        if latest(c, month)?.is_empty() {
+        if kept_scopes(c, month)?.is_empty() {
             return Err(AppError::Conflict(format!(
                 "{month} is provisional: it is computed afresh on every read; close it to keep a version"
             )));
         }
-        let orgs = all_organisations(c)?;
-        let (reports, desk) = self.compute_month(c, &orgs, month, now)?;
-        let fresh: Vec<(String, String)> = orgs
-            .iter()
-            .map(|o| o.slug.clone())
-            .chain(["*".to_string()])
-            .zip(reports.iter().chain([&desk]))
-            .map(|(s, r)| (s, serde_json::to_string(r).expect("a report serialises")))
-            .collect();
+        let fresh = self.every_scope(c, month, now)?;
         c.write(|c| -> Result<Vec<Kept>, AppError> {
             let kept = latest(c, month)?;
             let mut out = Vec::new();
@@ -405,6 +400,25 @@ impl App {
             }
             Ok(out)
         })
+    }
+
+    /// Every organisation's report of `month` and the whole desk's (`*`),
+    /// from one computation, as (scope, JSON text) to keep.
+    fn every_scope(
+        &self,
+        c: &mut DbConnection,
+        month: Month,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        let orgs = all_organisations(c)?;
+        let (reports, desk) = self.compute_month(c, &orgs, month, now)?;
+        Ok(orgs
+            .iter()
+            .map(|o| o.slug.clone())
+            .chain(["*".to_string()])
+            .zip(reports.iter().chain([&desk]))
+            .map(|(s, r)| (s, serde_json::to_string(r).expect("a report serialises")))
+            .collect())
     }
 
     /// Keeps version 1 of `o`'s report for each month from `first` that has
@@ -470,7 +484,7 @@ impl App {
     /// Whether any scope of `month` is kept.
     pub(super) fn month_closed(&self, month: Month) -> Result<bool, AppError> {
         let mut conn = self.conn()?;
-        Ok(!latest(&mut conn, month)?.is_empty())
+        Ok(!kept_scopes(&mut conn, month)?.is_empty())
     }
 }
 

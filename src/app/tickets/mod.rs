@@ -577,14 +577,20 @@ pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> R
 
 /// Events dated in a month whose report is kept (mail that arrived late,
 /// history imported) are changes that month's report has not seen: mark
-/// it revised pending. The usual event, dated now, finds nothing kept for
-/// its month in one indexed lookup.
+/// it revised pending. The usual event, dated now, is in a month that has
+/// not ended, and costs nothing here.
 fn mark_kept_months(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), diesel::result::Error> {
     use crate::domain::availability::Month;
     use crate::store::schema::report_versions;
     let (Some(first), Some(last)) = (rows.iter().map(|r| r.at).min(), rows.iter().map(|r| r.at).max()) else {
         return Ok(());
     };
+    // Only a month that has ended can be kept: events dated in the current
+    // month (nearly all of them) need no look at the store.
+    let now = crate::app::now();
+    if Month::containing(utc(first)) >= Month::containing(now) {
+        return Ok(());
+    }
     let kept: Option<i64> = report_versions::table
         .filter(report_versions::month.ge(Month::containing(utc(first)).to_string()))
         .select(report_versions::id)

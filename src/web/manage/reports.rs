@@ -79,34 +79,32 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         .iter()
         .map(|o| json!({"slug": o.slug, "name": o.name, "selected": org.as_deref() == Some(o.slug.as_str())}))
         .collect();
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(o) = &org {
-        q.append_pair("org", o);
-    }
-    q.append_pair("month", &month.to_string());
-    if let Some(v) = version {
-        q.append_pair("version", &v.to_string());
-    }
-    let query = q.finish();
+    // The report's query: for the downloads, and each version's link.
+    let query_for = |version: Option<i32>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(o) = &org {
+            q.append_pair("org", o);
+        }
+        q.append_pair("month", &month.to_string());
+        if let Some(v) = version {
+            q.append_pair("version", &v.to_string());
+        }
+        q.finish()
+    };
+    let query = query_for(version);
     let tz = v.tz();
     let versions: Vec<Value> = standing
         .versions
         .iter()
         .rev()
         .map(|x| {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            if let Some(o) = &org {
-                q.append_pair("org", o);
-            }
-            q.append_pair("month", &month.to_string());
-            q.append_pair("version", &x.version.to_string());
             json!({
                 "version": x.version,
                 "kept_at": when(x.kept_at, tz),
                 "kept_by": x.kept_by,
                 "reason": x.reason,
                 "shown": Some(x.version) == standing.version,
-                "href": format!("/reports?{}", q.finish()),
+                "href": format!("/reports?{}", query_for(Some(x.version))),
             })
         })
         .collect();
