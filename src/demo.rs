@@ -45,7 +45,30 @@ struct DemoOrg {
     contract_start: Option<NaiveDate>,
     #[serde(default)]
     may_declare_severity: bool,
-    contacts: Vec<String>,
+    /// "Nadia Patel <nadia.patel@northwind.example>": people are named.
+    contacts: Vec<Contact>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(try_from = "String")]
+struct Contact {
+    name: String,
+    email: String,
+}
+
+impl TryFrom<String> for Contact {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let (name, rest) = s
+            .split_once('<')
+            .ok_or_else(|| format!("expected 'Name <address>', found '{s}'"))?;
+        let email = rest.strip_suffix('>').ok_or_else(|| format!("no closing '>' in '{s}'"))?;
+        Ok(Contact {
+            name: name.trim().to_string(),
+            email: email.trim().to_string(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -159,7 +182,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
                 contract_start: o.contract_start,
                 contract_end: None,
                 may_declare_severity: o.may_declare_severity,
-                account_contact: o.contacts.first().cloned(),
+                account_contact: o.contacts.first().map(|c| c.email.clone()),
             },
             now - Duration::days(120),
         )
@@ -168,8 +191,8 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
             app.create_user(
                 &op,
                 NewUserRequest {
-                    email: c.clone(),
-                    name: None,
+                    email: c.email.clone(),
+                    name: Some(c.name.clone()),
                     role: Role::Customer,
                     organisation: Some(o.slug.clone()),
                     password: Some(DEMO_PASSWORD.into()),
@@ -178,7 +201,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
             )
             .map_err(fail)?;
             if i == 0 {
-                logins.push((format!("customer ({})", o.slug), c.clone(), token(c)?));
+                logins.push((format!("customer ({})", o.slug), c.email.clone(), token(&c.email)?));
             }
         }
     }
@@ -210,7 +233,7 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
     let mut made = 0;
     for i in 0..TICKETS {
         let org = &desk.organisations[dice.below(desk.organisations.len() as u64) as usize];
-        let contact = principal(&org.contacts[dice.below(org.contacts.len() as u64) as usize])?;
+        let contact = principal(&org.contacts[dice.below(org.contacts.len() as u64) as usize].email)?;
         let agent = &agents[dice.below(agents.len() as u64) as usize];
         // Spread over 90 days, most recent last; working hours mostly.
         let day = 90 - (i as i64 * 90 / TICKETS as i64);
@@ -317,7 +340,7 @@ fn live_queue(app: &App, desk: &Desk, agents: &[Principal], now: DateTime<Utc>) 
         } else {
             org
         };
-        let contact = &org.contacts[i % org.contacts.len()];
+        let contact = &org.contacts[i % org.contacts.len()].email;
         let received = now - Duration::minutes(ago);
         let view = app
             .create_ticket(

@@ -148,6 +148,34 @@ impl WeeklyHours {
         &self.days[weekday]
     }
 
+    /// The week as people read it: runs of weekdays with the same hours,
+    /// "Mon–Fri 09:00–17:00", or "every day, all day" for 24x7.
+    pub fn summary(&self) -> String {
+        const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        if *self == Self::always() {
+            return "every day, all day".into();
+        }
+        let hours = |d: &[DayInterval]| d.iter().map(|i| i.to_string().replace('-', "–")).collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            let mut j = i;
+            while j + 1 < 7 && self.days[j + 1] == self.days[i] {
+                j += 1;
+            }
+            if !self.days[i].is_empty() {
+                let days = if i == j {
+                    NAMES[i].to_string()
+                } else {
+                    format!("{}–{}", NAMES[i], NAMES[j])
+                };
+                parts.push(format!("{days} {}", hours(&self.days[i])));
+            }
+            i = j + 1;
+        }
+        if parts.is_empty() { "never open".into() } else { parts.join("; ") }
+    }
+
     /// Length of the standard working day: the longest day of the week.
     /// This is what one business day (`1bd`) means on this calendar.
     pub fn standard_day_seconds(&self) -> u32 {
@@ -480,6 +508,22 @@ impl Calendar {
 mod tests {
     use super::*;
     use chrono_tz::Europe::London;
+
+    #[test]
+    fn a_week_reads_as_runs_of_days() {
+        let i = |s: &str| DayInterval::parse(s).unwrap();
+        let bronze = WeeklyHours::weekdays(&[i("09:00-17:00")]).unwrap();
+        assert_eq!(bronze.summary(), "Mon–Fri 09:00–17:00");
+        assert_eq!(WeeklyHours::always().summary(), "every day, all day");
+        let mut split = bronze.clone();
+        split.set_day(4, vec![i("09:00-12:00"), i("13:00-16:00")]).unwrap();
+        split.set_day(5, vec![i("10:00-12:00")]).unwrap();
+        assert_eq!(
+            split.summary(),
+            "Mon–Thu 09:00–17:00; Fri 09:00–12:00, 13:00–16:00; Sat 10:00–12:00"
+        );
+        assert_eq!(WeeklyHours::default().summary(), "never open");
+    }
 
     #[test]
     fn open_intervals_add_up_to_between() {

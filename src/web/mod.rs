@@ -125,6 +125,8 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");
+    h.register_partial("pager", include_str!("../../templates/web/pager.hbs"))
+        .expect("templates/web/pager.hbs");
     h
 });
 
@@ -534,15 +536,3 @@ pub async fn not_found() -> Result<HttpResponse, WebError> {
     Err(WebError::not_found())
 }
 
-/// Business seconds as people read them: `2 h 05 min`, `3 min 20 s`.
-pub fn duration_text(secs: i64) -> String {
-    let s = secs.abs();
-    let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
-    if d > 0 {
-        format!("{d} d {h} h {m:02} min")
-    } else if h > 0 {
-        format!("{h} h {m:02} min {sec:02} s")
-    } else {
-        format!("{m} min {sec:02} s")
-    }
-}

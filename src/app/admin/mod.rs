@@ -368,6 +368,26 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
     }
 
+    /// People's names by their addresses, for menus that list staff by
+    /// name; an address with no user keeps the address.
+    pub fn names_of(&self, emails: &[String]) -> Result<std::collections::HashMap<String, String>, AppError> {
+        let mut conn = self.conn()?;
+        let keys: Vec<String> = emails.iter().map(|e| email_key(e)).collect();
+        let found: Vec<(String, String)> = users::table
+            .filter(users::email_key.eq_any(keys))
+            .select((users::email, users::name))
+            .load(&mut conn)?;
+        let by_key: std::collections::HashMap<String, String> =
+            found.into_iter().map(|(e, n)| (email_key(&e), n)).collect();
+        Ok(emails
+            .iter()
+            .map(|e| {
+                let name = by_key.get(&email_key(e)).filter(|n| !n.is_empty()).cloned();
+                (e.clone(), name.unwrap_or_else(|| e.clone()))
+            })
+            .collect())
+    }
+
     /// Renames or disables (or enables) a user.
     pub fn update_user(
         &self,

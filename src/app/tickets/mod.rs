@@ -16,6 +16,7 @@ mod read;
 mod recompute;
 mod reopen;
 use read::row_view;
+pub use query::MAX_OFFSET;
 pub use recompute::RecomputeLine;
 
 use std::collections::HashMap;
@@ -274,6 +275,12 @@ pub struct Countdown {
     pub computed_at: DateTime<Utc>,
     /// `[start, end)` pairs in epoch seconds; empty when the clock does not run.
     pub runs: Vec<(i64, i64)>,
+    /// One day of this clock's calendar in seconds: a business day on a
+    /// business calendar, 86 400 on 24x7. Countdowns count days in it.
+    pub day_seconds: i64,
+    /// When the clock counts, in words: "business hours, Mon–Fri
+    /// 09:00–17:00 Europe/London, not on bank holidays (england-and-wales)".
+    pub counts: String,
 }
 
 /// How far ahead a page is given the calendar: past the due instant, so an
@@ -282,7 +289,7 @@ const COUNTDOWN_DAYS: i64 = 14;
 const COUNTDOWN_INTERVALS: usize = 64;
 
 impl Countdown {
-    fn of(c: &ClockView, calendar: &crate::domain::calendar::Calendar, now: DateTime<Utc>) -> Countdown {
+    fn of(c: &ClockView, calendar: &crate::domain::calendar::Calendar, counts: &str, now: DateTime<Utc>) -> Countdown {
         let remaining = c.target_seconds.map(|t| t - c.elapsed_seconds);
         let running = matches!(c.state, ClockState::Running | ClockState::BreachedRunning);
         let runs = if running {
@@ -302,6 +309,8 @@ impl Countdown {
             remaining_seconds: remaining,
             computed_at: now,
             runs,
+            day_seconds: calendar.standard_day_seconds(),
+            counts: counts.to_string(),
         }
     }
 }
@@ -320,17 +329,24 @@ pub struct TicketFilter {
     /// An agent's email, `me`, or `none`.
     pub assignee: Option<String>,
     pub organisation: Option<String>,
+    /// The requester's email.
+    pub requester: Option<String>,
     pub breached: Option<bool>,
     pub at_risk: Option<bool>,
     /// Text the subject contains.
     pub q: Option<String>,
     /// `next_check_at` (default: most urgent first: breached and still running,
-    /// longest overdue first, then by the next warning or breach) or
-    /// `created` (newest first).
+    /// longest overdue first, then by the next warning or breach), `created`
+    /// (newest first), `created_asc` (oldest first), `severity` (severity 1
+    /// first, then most urgent) or `updated` (staff only: latest activity
+    /// first). `after` pages the first two; every sort pages by `offset`.
     pub sort: Option<String>,
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
+    /// How many tickets to skip, at most 10,000 (narrow the filters beyond);
+    /// not with `after`.
+    pub offset: Option<i64>,
 }
 
 impl TicketFilter {
@@ -342,7 +358,7 @@ impl TicketFilter {
             ("queue", self.queue.is_some()),
             ("assignee", self.assignee.is_some()),
             ("at_risk", self.at_risk.is_some()),
-            ("sort", self.sort.as_deref() == Some("next_check_at")),
+            ("sort", matches!(self.sort.as_deref(), Some("next_check_at" | "updated"))),
         ]
         .into_iter()
         .find(|(_, given)| *given)
@@ -353,7 +369,19 @@ impl TicketFilter {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     pub items: Vec<TicketView>,
+    /// The cursor of the next page (the keyset sorts, when paging by cursor).
     pub next: Option<String>,
+    /// Whether more tickets follow this page, whichever way it was paged.
+    pub more: bool,
+}
+
+/// How many tickets a filter matches, counted up to a cap so that a count
+/// costs no more than a deep page would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TicketCount {
+    pub total: i64,
+    /// True when there are more than `total` (the cap).
+    pub more: bool,
 }
 
 #[derive(Debug)]

@@ -27,6 +27,33 @@ impl Cursor {
     }
 }
 
+/// The deepest a page may start: past it, the filters should be narrowed
+/// (a search engine's result window, for the same reason: a deep offset
+/// costs as much as reading every row before it).
+pub const MAX_OFFSET: i64 = 10_000;
+
+/// The orders a list can be read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    /// The queue order: nearest warning or breach first.
+    Urgency,
+    Newest,
+    Oldest,
+    Severity,
+    Updated,
+}
+
+/// What the query is for: a page of rows, or how many match.
+enum Want {
+    Page,
+    Count,
+}
+
+enum Listed {
+    Page(TicketPage),
+    Count(TicketCount),
+}
+
 impl App {
     /// Lists the tickets the caller may see, filtered, most urgent first by
     /// default, with keyset pagination.
@@ -35,7 +62,17 @@ impl App {
         Ok(TicketPage {
             items: self.all_shown_to(who, page.items)?,
             next: page.next,
+            more: page.more,
         })
+    }
+
+    /// How many tickets the caller may see match the filter (its sort and
+    /// paging aside), counted up to `MAX_OFFSET`.
+    pub fn count_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketCount, AppError> {
+        match self.select_tickets(who, f, now, Want::Count)? {
+            Listed::Count(c) => Ok(c),
+            Listed::Page(_) => unreachable!("asked for a count"),
+        }
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
@@ -46,6 +83,15 @@ impl App {
         f: &TicketFilter,
         now: DateTime<Utc>,
     ) -> Result<TicketPage, AppError> {
+        match self.select_tickets(who, f, now, Want::Page)? {
+            Listed::Page(p) => Ok(p),
+            Listed::Count(_) => unreachable!("asked for a page"),
+        }
+    }
+
+    /// One query for both: the filters are built once, so a count always
+    /// counts what the pages list.
+    fn select_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>, want: Want) -> Result<Listed, AppError> {
         let limit = f.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(invalid("limit", "expected 1 to 200"));
@@ -53,24 +99,38 @@ impl App {
         let customer = who.role == Role::Customer;
         // Routing, assignment and escalation timing are the desk's own: as
         // filters they would answer questions about them, and the queue
-        // order (whose cursor carries the next warning's instant) too.
+        // order (whose cursor carries the next warning's instant) too; so
+        // would the order of staff activity.
         if customer && let Some(field) = f.staff_only_given() {
             return Err(AppError::NotForCaller {
                 field: field.into(),
                 message: "a filter for staff only".into(),
             });
         }
-        let by_created = match f.sort.as_deref() {
-            None => customer,
-            Some("next_check_at") => false,
-            Some("created") => true,
+        let sort = match f.sort.as_deref() {
+            None if customer => Sort::Newest,
+            None | Some("next_check_at") => Sort::Urgency,
+            Some("created") => Sort::Newest,
+            Some("created_asc") => Sort::Oldest,
+            Some("severity") => Sort::Severity,
+            Some("updated") => Sort::Updated,
             Some(other) => {
                 return Err(invalid(
                     "sort",
-                    format!("unknown sort '{other}': expected next_check_at or created"),
+                    format!("unknown sort '{other}': expected next_check_at, created, created_asc, severity or updated"),
                 ));
             }
         };
+        let offset = f.offset.unwrap_or(0);
+        if !(0..=MAX_OFFSET).contains(&offset) {
+            return Err(invalid("offset", format!("expected 0 to {MAX_OFFSET}: narrow the filters to go further")));
+        }
+        if f.after.is_some() && f.offset.is_some() {
+            return Err(invalid("offset", "give either after or offset, not both"));
+        }
+        if f.after.is_some() && !matches!(sort, Sort::Urgency | Sort::Newest) {
+            return Err(invalid("after", "this sort pages by offset, not by cursor"));
+        }
         let mut conn = self.conn()?;
         let c = &mut conn;
         let mut q = tickets::table
@@ -105,6 +165,10 @@ impl App {
         }
         if let Some(slug) = &f.organisation {
             q = q.filter(organisations::slug.eq(slug.clone()));
+        }
+        if let Some(email) = &f.requester {
+            let id = self.user_by_email(c, email).map(|u| u.id).unwrap_or(-1);
+            q = q.filter(tickets::requester_id.eq(id));
         }
         if let Some(a) = &f.assignee {
             q = match a.as_str() {
@@ -145,54 +209,78 @@ impl App {
                 .replace('_', "\\_");
             q = q.filter(lower(tickets::subject).like(format!("%{escaped}%")).escape('\\'));
         }
+        if let Want::Count = want {
+            // Bounded: at most one more id than the cap is read.
+            let ids: Vec<i64> = q.select(tickets::id).limit(MAX_OFFSET + 1).load(c)?;
+            let total = ids.len() as i64;
+            return Ok(Listed::Count(TicketCount {
+                total: total.min(MAX_OFFSET),
+                more: total > MAX_OFFSET,
+            }));
+        }
         // Keyset pagination: the cursor is the last row's sort key and id.
         let cursor = match &f.after {
             None => None,
             Some(s) => Some(Cursor::parse(s).ok_or_else(|| invalid("after", "not a cursor this API gave out"))?),
         };
-        if by_created {
-            if let Some(Cursor { at: Some(at), id }) = cursor {
-                q = q.filter(
-                    tickets::created_at
-                        .lt(at)
-                        .or(tickets::created_at.eq(at).and(tickets::id.lt(id))),
-                );
-            }
-            q = q.order((tickets::created_at.desc(), tickets::id.desc()));
-        } else {
-            match cursor {
-                Some(Cursor { at: Some(at), id }) => {
+        // The queue order: the nearest warning or breach first, an
+        // unassigned severity 1 ticket that has begun to escalate above all;
+        // NULLs (nothing to watch) last, on both backends.
+        match sort {
+            Sort::Newest => {
+                if let Some(Cursor { at: Some(at), id }) = cursor {
                     q = q.filter(
-                        tickets::queue_order_at
-                            .gt(at)
-                            .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id)))
-                            .or(tickets::queue_order_at.is_null()),
-                    )
+                        tickets::created_at
+                            .lt(at)
+                            .or(tickets::created_at.eq(at).and(tickets::id.lt(id))),
+                    );
                 }
-                Some(Cursor { at: None, id }) => {
-                    q = q.filter(tickets::queue_order_at.is_null().and(tickets::id.gt(id)))
-                }
-                None => {}
+                q = q.order((tickets::created_at.desc(), tickets::id.desc()));
             }
-            // Queue order: the nearest warning or breach first, an unassigned
-            // severity 1 ticket that has begun to escalate above all; NULLs
-            // (nothing to watch) last, on both backends.
-            q = q.order((
-                tickets::queue_order_at.is_null(),
-                tickets::queue_order_at.asc(),
-                tickets::id.asc(),
-            ));
+            Sort::Oldest => q = q.order((tickets::created_at.asc(), tickets::id.asc())),
+            Sort::Updated => q = q.order((tickets::updated_at.desc(), tickets::id.desc())),
+            Sort::Severity => {
+                q = q.order((
+                    tickets::severity.asc(),
+                    tickets::queue_order_at.is_null(),
+                    tickets::queue_order_at.asc(),
+                    tickets::id.asc(),
+                ))
+            }
+            Sort::Urgency => {
+                match cursor {
+                    Some(Cursor { at: Some(at), id }) => {
+                        q = q.filter(
+                            tickets::queue_order_at
+                                .gt(at)
+                                .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id)))
+                                .or(tickets::queue_order_at.is_null()),
+                        )
+                    }
+                    Some(Cursor { at: None, id }) => {
+                        q = q.filter(tickets::queue_order_at.is_null().and(tickets::id.gt(id)))
+                    }
+                    None => {}
+                }
+                q = q.order((
+                    tickets::queue_order_at.is_null(),
+                    tickets::queue_order_at.asc(),
+                    tickets::id.asc(),
+                ));
+            }
         }
         let rows: Vec<(TicketRow, super::read::Names)> = q
+            .offset(offset)
             .limit(limit + 1)
             .select((TicketRow::as_select(), super::names!()))
             .load(c)?;
         let more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
-        let next = if more {
+        // Only the keyset sorts hand out a cursor; the others page by offset.
+        let next = if more && matches!(sort, Sort::Urgency | Sort::Newest) && f.offset.is_none() {
             rows.last().map(|(r, ..)| {
                 Cursor {
-                    at: if by_created {
+                    at: if sort == Sort::Newest {
                         Some(r.created_at)
                     } else {
                         r.queue_order_at
@@ -205,6 +293,6 @@ impl App {
             None
         };
         let items = rows.iter().map(|(r, names)| row_view(r, names.clone())).collect();
-        Ok(TicketPage { items, next })
+        Ok(Listed::Page(TicketPage { items, next, more }))
     }
 }

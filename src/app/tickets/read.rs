@@ -346,9 +346,23 @@ impl App {
         let v = sla(&l.ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
         let targets = l.policy.targets(l.ticket.severity);
         let calendar = calendars.get(targets.calendar);
+        let counts = match targets.calendar {
+            crate::domain::policy::CalendarChoice::Always => "every hour of every day (24x7)".to_string(),
+            crate::domain::policy::CalendarChoice::Business => format!(
+                "business hours only: {} {}{}; a business day is {}",
+                l.policy.hours.summary(),
+                l.policy.time_zone.name(),
+                if l.policy.bank_holidays {
+                    format!(", not on bank holidays ({})", l.region.as_str())
+                } else {
+                    String::new()
+                },
+                crate::domain::duration::business_text(calendar.standard_day_seconds(), i64::MAX)
+            ),
+        };
         let countdowns = [
-            Countdown::of(&v.response, calendar, now),
-            Countdown::of(&v.resolve, calendar, now),
+            Countdown::of(&v.response, calendar, &counts, now),
+            Countdown::of(&v.resolve, calendar, &counts, now),
         ];
         let customer = who.role == Role::Customer;
         let detail = |mut c: ClockView| {

@@ -20,11 +20,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Refusal, State, Viewer, WebError, duration_text, page, page_with_status, redirect, run, run_form, when, when_opt,
+    Refusal, State, Viewer, WebError, page, page_with_status, redirect, run, run_form, when, when_opt,
 };
 use crate::app::tickets::{Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
+use crate::domain::duration::business_text;
 use crate::domain::ticket::{Severity, Status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -77,10 +78,11 @@ fn clock_json(c: &ClockSummary, cd: Option<&Countdown>, tz: Tz) -> Value {
             return None;
         }
         let runs: Vec<String> = cd.runs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        let left = business_text(remaining, cd.day_seconds);
         let mut text = if remaining >= 0 {
-            format!("{} left", duration_text(remaining))
+            format!("{left} left")
         } else {
-            format!("overdue by {}", duration_text(remaining))
+            format!("overdue by {left}")
         };
         // The page's script writes the same words.
         if cd.runs.is_empty() {
@@ -92,6 +94,8 @@ fn clock_json(c: &ClockSummary, cd: Option<&Countdown>, tz: Tz) -> Value {
             "runs": runs.join(","),
             "text": text,
             "paused": cd.runs.is_empty(),
+            "day": cd.day_seconds,
+            "counts": cd.counts,
         }))
     });
     json!({
@@ -104,9 +108,29 @@ fn clock_json(c: &ClockSummary, cd: Option<&Countdown>, tz: Tz) -> Value {
     })
 }
 
+/// How urgent a ticket is, in a word and a symbol (never by colour alone):
+/// breached while still open, or past its first warning threshold.
+fn urgency(t: &TicketView, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let open = !matches!(t.status.as_str(), "resolved" | "closed" | "cancelled");
+    let breached = [t.response.state, t.resolve.state]
+        .iter()
+        .any(|s| matches!(s, ClockState::BreachedRunning | ClockState::BreachedPaused));
+    if open && breached {
+        json!({"class": "breached", "word": "Breached", "symbol": "⚠"})
+    } else if open && t.at_risk_at.is_some_and(|a| a <= now) {
+        json!({"class": "at-risk", "word": "At risk", "symbol": "◔"})
+    } else {
+        Value::Null
+    }
+}
+
 fn ticket_json(t: &TicketView, cds: Option<&[Countdown; 2]>, tz: Tz) -> Value {
     let sev = Severity::try_from(t.severity as u8).ok();
     json!({
+        "urgency": urgency(t, crate::app::now()),
+        "organisation_name": t.organisation_name,
+        "requester_name": t.requester_name,
+        "assignee_name": t.assignee_name,
         "reference": t.reference,
         "subject": t.subject,
         "status": t.status,

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How many of an organisation's and a requester's other tickets are shown beside one.
+const RECENT: i64 = 5;
+
 #[derive(Deserialize)]
 pub(super) struct Done {
     done: Option<String>,
@@ -85,17 +88,52 @@ pub(super) async fn ticket_page_at(
         let files = app.ticket_attachments(&who, &reference)?;
         let queues = if staff { app.list_queues(&who)? } else { Vec::new() };
         let moves = app.ticket_moves(&who, &reference, now)?;
-        Ok((t, sla, cds, events, files, queues, moves))
+        // Whom a ticket can be given to: the queues' leads and members, by name.
+        let mut staff_emails: Vec<String> = queues
+            .iter()
+            .flat_map(|q| q.lead.iter().chain(q.members.iter()).cloned())
+            .collect();
+        staff_emails.sort();
+        staff_emails.dedup();
+        let names = if staff { app.names_of(&staff_emails)? } else { Default::default() };
+        let agents: Vec<(String, String)> = staff_emails
+            .into_iter()
+            .map(|e| (names.get(&e).cloned().unwrap_or_else(|| e.clone()), e))
+            .collect();
+        // Beside the ticket, for staff: what else this organisation and
+        // this requester have raised lately.
+        let recent = if staff {
+            let latest = |f: TicketFilter| -> Result<Vec<TicketView>, AppError> {
+                let f = TicketFilter {
+                    sort: Some("created".into()),
+                    limit: Some(RECENT + 1),
+                    status: None,
+                    ..f
+                };
+                Ok(app
+                    .list_tickets(&who, &f, now)?
+                    .items
+                    .into_iter()
+                    .filter(|x| x.reference != t.reference)
+                    .take(RECENT as usize)
+                    .collect())
+            };
+            let org = latest(TicketFilter {
+                organisation: Some(t.organisation.clone()),
+                ..Default::default()
+            })?;
+            let requester = latest(TicketFilter {
+                requester: Some(t.requester.clone()),
+                ..Default::default()
+            })?;
+            Some((org, requester))
+        } else {
+            None
+        };
+        Ok((t, sla, cds, events, files, queues, moves, agents, recent))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves) = data;
-    // Whom a ticket can be given to: the queues' leads and members.
-    let mut staff_emails: Vec<String> = queues
-        .iter()
-        .flat_map(|q| q.lead.iter().chain(q.members.iter()).cloned())
-        .collect();
-    staff_emails.sort();
-    staff_emails.dedup();
+    let (t, sla, cds, events, files, queues, moves, agents, recent) = data;
     let timeline: Vec<Value> = events
         .items
         .iter()
@@ -114,10 +152,30 @@ pub(super) async fn ticket_page_at(
         .iter()
         .map(|f| json!({"id": f.id, "name": f.filename, "size": f.size, "type": f.content_type}))
         .collect();
-    let agents: Vec<Value> = staff_emails
+    let agents: Vec<Value> = agents
         .iter()
-        .map(|e| json!({"email": e, "selected": t.assignee.as_deref() == Some(e.as_str())}))
+        .map(|(name, e)| json!({"email": e, "name": name, "selected": t.assignee.as_deref() == Some(e.as_str())}))
         .collect();
+    let recent_json = |list: &[TicketView]| -> Vec<Value> {
+        list.iter()
+            .map(|x| {
+                json!({
+                    "reference": x.reference,
+                    "subject": x.subject,
+                    "status_text": status_text(&x.status),
+                    "severity": x.severity,
+                    "received": when(x.received_at, tz),
+                })
+            })
+            .collect()
+    };
+    let recent = recent.map(|(org, requester)| {
+        json!({
+            "organisation": recent_json(&org),
+            "requester": recent_json(&requester),
+            "organisation_link": format!("/queue?status=any&sort=newest&organisation={}", t.organisation),
+        })
+    });
     let queue_opts: Vec<Value> = queues
         .iter()
         .map(|q| json!({"slug": q.slug, "name": q.name, "selected": t.queue.as_deref() == Some(q.slug.as_str())}))
@@ -160,6 +218,8 @@ pub(super) async fn ticket_page_at(
             "later": events.next_after,
             "files": files,
             "agents": agents,
+            "queue_name": queues.iter().find(|q| t.queue.as_deref() == Some(q.slug.as_str())).map(|q| q.name.clone()),
+            "recent": recent,
             "queues": queue_opts,
             "statuses": settable,
             "severities": severities,

@@ -8,12 +8,23 @@
   // the count stands still. So the count reaches zero exactly at the due
   // instant the page shows, outside business hours included.
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function durationText(secs) {
+  // The server's words (domain::duration::business_text): whole days in
+  // the clock's own day, named "business day" unless the calendar is 24x7.
+  function durationText(secs, day) {
     var s = Math.abs(secs);
-    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    if (d > 0) return d + " d " + h + " h " + pad(m) + " min";
-    if (h > 0) return h + " h " + pad(m) + " min " + pad(sec) + " s";
-    return m + " min " + pad(sec) + " s";
+    day = Math.max(day || 86400, 1);
+    var d = Math.floor(s / day), rest = s % day;
+    var h = Math.floor(rest / 3600), m = Math.floor((rest % 3600) / 60), sec = rest % 60;
+    if (d > 0) {
+      var days = d + " " + (day >= 86400 ? "day" : "business day") + (d === 1 ? "" : "s");
+      if (h === 0 && m === 0) return days;
+      if (h === 0) return days + " " + m + " min";
+      if (m === 0) return days + " " + h + " h";
+      return days + " " + h + " h " + pad(m) + " min";
+    }
+    if (h > 0) return h + " h " + pad(m) + " min";
+    if (m > 0) return m + " min " + pad(sec) + " s";
+    return sec + " s";
   }
   function parseRuns(text) {
     if (!text) return [];
@@ -42,7 +53,8 @@
       if (isNaN(remaining) || isNaN(computed)) continue;
       var now = computed + Math.floor((Date.now() - loadedAt) / 1000);
       var left = remaining - elapsedIn(el._runs || (el._runs = parseRuns(el.dataset.runs)), computed, now);
-      var text = left >= 0 ? durationText(left) + " left" : "overdue by " + durationText(left);
+      var day = parseInt(el.dataset.day, 10);
+      var text = left >= 0 ? durationText(left, day) + " left" : "overdue by " + durationText(left, day);
       if (el.dataset.paused === "true") text = text + " (not counting now)";
       if (el.textContent !== text) el.textContent = text;
     }
