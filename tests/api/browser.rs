@@ -249,6 +249,30 @@ impl Browser {
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
     }
 
+    /// The window's outer size, as a phone or a laptop would have it.
+    async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+
+    /// How far the page reaches past the window sideways, in CSS pixels
+    /// (0: no horizontal scroll).
+    async fn overflow_x(&self) -> i64 {
+        self.client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Evaluates a script returning a number.
+    async fn number(&self, script: &str) -> f64 {
+        self.client.execute(script, vec![]).await.unwrap().as_f64().unwrap_or(f64::NAN)
+    }
+
     async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -687,7 +711,7 @@ async fn an_agent_works_by_keyboard_and_reads_times_in_their_own_zone() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(b.text("#ticket-assignee").await, "walter@desk.example", "c claimed it");
+    assert_eq!(b.text("#ticket-assignee").await, "walter", "c claimed it, and the page names the assignee");
     b.check_page("agent-ticket-claimed").await;
     b.close().await;
 }
@@ -772,8 +796,10 @@ async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     let rows = b.client.find_all(Locator::Css("#queue-list tbody tr")).await.unwrap();
     assert!(!rows.is_empty(), "the demo's queue has open work");
     b.check_page("demo-agent-queue").await;
+    queue_reads_at_a_glance(&b).await;
     b.submit("#queue-list tbody tr a").await;
     b.check_page("demo-agent-ticket").await;
+    ticket_page_reads_at_both_widths(&b).await;
     b.goto("/queue?breached=1&status=any").await;
     b.check_page("demo-agent-queue-breached").await;
     b.goto("/quarantine").await;
@@ -785,6 +811,11 @@ async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     b.goto("/reports?org=northwind").await;
     assert_eq!(b.client.find_all(Locator::Css("#report svg")).await.unwrap().len(), 3);
     b.check_page("demo-manager-report").await;
+    b.resize(390, 844).await;
+    b.goto("/reports?org=northwind").await;
+    assert!(b.overflow_x().await <= 0, "the report fits a phone's width");
+    b.check_page("demo-manager-report-390").await;
+    b.resize(1280, 1000).await;
     b.goto("/outages").await;
     b.check_page("demo-manager-outages").await;
     b.goto("/outbox").await;
@@ -798,4 +829,101 @@ async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     b.goto("/admin/policies").await;
     b.check_page("demo-admin-policies").await;
     b.close().await;
+}
+
+/// The queue at 1280 px and at 390 px, as the first week at the desk asked:
+/// no sideways scroll; urgent rows say so in words and a symbol; a subject
+/// takes at most two lines and a reference one; names, not addresses; a
+/// pager with a total; at 390 px every ticket is a card.
+async fn queue_reads_at_a_glance(b: &Browser) {
+    b.resize(1280, 1000).await;
+    b.goto("/queue").await;
+    assert!(b.overflow_x().await <= 0, "no horizontal scroll at 1280 px");
+    let pager = b.text("#queue-count").await;
+    assert!(pager.contains(" of ") && pager.contains("tickets"), "a total: {pager}");
+    let urgent = b.text("#queue-list tbody tr.urgent-breached .urgency").await;
+    assert!(urgent.contains("⚠") && urgent.contains("Breached"), "{urgent}");
+    let at_risk = b.text("#queue-list tbody tr.urgent-at-risk .urgency").await;
+    assert!(at_risk.contains("At risk"), "{at_risk}");
+    // Each subject at most two lines; each reference one.
+    let worst = b
+        .number(
+            "let w = 0; for (const s of document.querySelectorAll('#queue-list .subject')) { \
+               const lh = parseFloat(getComputedStyle(s).lineHeight); w = Math.max(w, s.getBoundingClientRect().height / lh); } return w;",
+        )
+        .await;
+    assert!(worst <= 2.05, "a subject spans {worst} lines");
+    let refs = b
+        .number(
+            "let w = 0; for (const a of document.querySelectorAll('#queue-list .ref-cell a')) { \
+               const lh = parseFloat(getComputedStyle(a).lineHeight); w = Math.max(w, a.getBoundingClientRect().height / lh); } return w;",
+        )
+        .await;
+    assert!(refs <= 1.05, "a reference breaks over {refs} lines");
+    let body = b.text("#queue-list").await;
+    assert!(!body.contains("@northwind.example"), "people by name, not address");
+    assert!(body.contains("Northwind Councils Shared Service"), "organisations by name");
+    // Sorting by a column and paging back.
+    b.goto("/queue?status=any&sort=severity").await;
+    assert_eq!(
+        b.client
+            .find(Locator::Css("th[aria-sort=ascending]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .trim_end_matches(" ▲"),
+        "Sev."
+    );
+    b.submit(".pager a[rel=next]").await;
+    assert!(b.path().await.contains("page=2"), "{}", b.path().await);
+    assert!(b.text("#queue-count").await.starts_with("51–100 of "));
+    b.submit(".pager a[rel=prev]").await;
+    assert!(b.text("#queue-count").await.starts_with("1–50 of "));
+    b.check_page("demo-agent-queue-by-severity").await;
+
+    b.resize(390, 844).await;
+    b.goto("/queue").await;
+    assert!(b.overflow_x().await <= 0, "no horizontal scroll at 390 px");
+    let display = b
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector('#queue-list tbody tr')).display;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(display, json!("block"), "at 390 px each ticket is a card");
+    b.check_page("demo-agent-queue-390").await;
+    b.resize(1280, 1000).await;
+    b.goto("/queue").await;
+}
+
+/// A ticket's page at both widths: no sideways scroll, names, the
+/// organisation's recent tickets, and the calendar explained on focus.
+async fn ticket_page_reads_at_both_widths(b: &Browser) {
+    assert!(b.overflow_x().await <= 0, "no horizontal scroll at 1280 px");
+    assert!(!b.text("#ticket-organisation").await.contains('@'));
+    let recent = b.text("section.recent").await;
+    assert!(recent.contains("Recent tickets") && recent.contains("SD-"), "{recent}");
+    let tip = b
+        .client
+        .execute(
+            "const t = document.querySelector('.tip'); if (!t) return ''; t.focus(); \
+             return getComputedStyle(t.querySelector('.tip-text')).width;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if tip != json!("") {
+        assert_ne!(tip, json!("1px"), "the calendar's explanation shows on focus");
+    }
+    let here = b.path().await;
+    b.resize(390, 844).await;
+    b.goto(&here).await;
+    assert!(b.overflow_x().await <= 0, "no horizontal scroll at 390 px");
+    b.check_page("demo-agent-ticket-390").await;
+    b.resize(1280, 1000).await;
+    b.goto(&here).await;
 }

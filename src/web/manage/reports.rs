@@ -129,6 +129,10 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
             "month_name": month.first_day().format("%B %Y").to_string(),
             "provisional": standing.state == "provisional",
             "closes_on": standing.closes_on.map(|d| d.format("%-d %B %Y").to_string()),
+            // Past its closing day but not closed yet: the daily job has not
+            // run since (or the desk was down); say so rather than give a
+            // date in the past as if it were to come.
+            "close_overdue": standing.closes_on.is_some_and(|d| d <= chrono::Utc::now().date_naive()),
             "ended": now >= month.end(),
             "version": standing.version,
             "latest_version": standing.latest_version,
