@@ -63,7 +63,9 @@ impl TryFrom<String> for Contact {
         let (name, rest) = s
             .split_once('<')
             .ok_or_else(|| format!("expected 'Name <address>', found '{s}'"))?;
-        let email = rest.strip_suffix('>').ok_or_else(|| format!("no closing '>' in '{s}'"))?;
+        let email = rest
+            .strip_suffix('>')
+            .ok_or_else(|| format!("no closing '>' in '{s}'"))?;
         Ok(Contact {
             name: name.trim().to_string(),
             email: email.trim().to_string(),
@@ -126,6 +128,14 @@ pub struct Demo {
 
 /// Builds the demo database and application.
 pub fn create(s: &Settings) -> Result<Demo, String> {
+    create_showing(s, std::sync::Arc::new(crate::app::progress::Quiet))
+}
+
+/// Builds the demo desk, telling `progress` how far it has got.
+pub fn create_showing(
+    s: &Settings,
+    progress: std::sync::Arc<dyn crate::app::progress::Progress>,
+) -> Result<Demo, String> {
     // The demo desk is compiled in (`fixtures/demo/desk.toml`).
     let text = crate::shipped::find(crate::shipped::DEMO, "desk.toml").ok_or("the demo desk is not shipped")?;
     let desk: Desk = toml::from_str(text).map_err(|e| format!("fixtures/demo/desk.toml: {}", e.message().trim()))?;
@@ -231,7 +241,9 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
         .collect::<Result<_, _>>()?;
     let mut dice = Dice(0x5EED_0000_0000_0001 ^ now.date_naive().to_string().len() as u64);
     let mut made = 0;
+    let steps = crate::app::progress::Steps::begin(&*progress, "demo tickets", TICKETS as u64);
     for i in 0..TICKETS {
+        steps.advance();
         let org = &desk.organisations[dice.below(desk.organisations.len() as u64) as usize];
         let contact = principal(&org.contacts[dice.below(org.contacts.len() as u64) as usize].email)?;
         let agent = &agents[dice.below(agents.len() as u64) as usize];

@@ -1827,3 +1827,48 @@ fn an_organisation_is_exported_whole_with_a_manifest_that_checks() {
     assert_eq!(code, Some(2));
     assert!(err.contains("exists and is not an empty folder"), "{err}");
 }
+
+/// `--progress` draws a bar on stderr when it is a terminal (here a
+/// pseudo-terminal from util-linux's `script`), and nothing when stderr is
+/// a pipe: a script reading stderr sees no escape codes.
+#[test]
+fn batch_progress_shows_on_a_terminal_and_never_in_a_pipe() {
+    let bin = env!("CARGO_BIN_EXE_sladesk");
+    let line = r#"{"id":1,"calendar":"silver","region":"scotland","start":"2026-11-27T17:00:00Z","minutes":60}"#;
+    // Lines arrive slowly, so the bar is drawn while the work goes on.
+    let feed = format!("for i in 1 2 3 4 5 6 7 8 9 10; do echo '{line}'; sleep 0.1; done");
+    let dir = std::env::temp_dir().join(format!("sladesk-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let typescript = dir.join("typescript");
+    let inner = format!(
+        "({feed}) | {bin} calendar batch --progress > {}",
+        dir.join("out").display()
+    );
+    let status = Command::new("script")
+        .args(["-q", "-e", "-c", &inner])
+        .arg(&typescript)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .status()
+        .expect("util-linux's script");
+    assert!(status.success());
+    let drawn = std::fs::read_to_string(&typescript).unwrap();
+    assert!(drawn.contains("lines answered"), "a bar on the terminal: {drawn:?}");
+    let answers = std::fs::read_to_string(dir.join("out")).unwrap();
+    assert_eq!(answers.lines().count(), 10, "the answers on stdout, untouched");
+    assert!(!answers.contains('\u{1b}'), "no escape codes in the answers");
+
+    let piped = Command::new("sh")
+        .args(["-c", &format!("({feed}) | {bin} calendar batch --progress")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert!(
+        piped.stderr.is_empty(),
+        "nothing on a piped stderr: {:?}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    assert_eq!(String::from_utf8(piped.stdout).unwrap().lines().count(), 10);
+    let _ = std::fs::remove_dir_all(&dir);
+}

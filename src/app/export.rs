@@ -101,7 +101,10 @@ impl App {
             .select(tickets::reference)
             .load(&mut conn)?;
         let (mut attachments, mut messages) = (0, 0);
+        let progress = self.progress();
+        let steps = super::progress::Steps::begin(&*progress, "tickets exported", references.len() as u64);
         for r in &references {
+            steps.advance();
             let dir = format!("tickets/{r}");
             put(format!("{dir}/ticket.json"), json(&self.get_ticket(who, r)?))?;
             put(format!("{dir}/events.json"), json(&self.ticket_events(who, r)?))?;

@@ -24,6 +24,9 @@ pub struct Limits {
     pub large_bodies_in_flight: usize,
     /// Parts one multipart form may have.
     pub max_form_parts: usize,
+    /// Bytes of files an agent's reply may carry inside its mail; files
+    /// beyond go as links to the ticket's page (0: always links).
+    pub mail_attachment_bytes: u64,
 }
 
 impl Default for Limits {
@@ -36,6 +39,7 @@ impl Default for Limits {
             body_seconds: 120,
             large_bodies_in_flight: 8,
             max_form_parts: 120,
+            mail_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod mailroom;
 pub mod outages;
 pub mod outbox;
+pub mod progress;
 pub mod reports;
 pub mod sender_auth;
 pub mod sessions;
@@ -216,6 +217,8 @@ pub struct App {
     attachment_limit: std::sync::atomic::AtomicUsize,
     /// What one request may cost (`[limits]`).
     limits: RwLock<Arc<limits::Limits>>,
+    /// Where long work says how far it has got (the CLI's bars).
+    progress: RwLock<Arc<dyn progress::Progress>>,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     trusted_proxies: RwLock<Arc<Vec<ipnet::IpNet>>>,
     /// How mail senders are authenticated, and the MTA's authserv-id.
@@ -259,6 +262,14 @@ impl App {
 
     pub fn limits(&self) -> Arc<limits::Limits> {
         self.limits.read().expect("lock").clone()
+    }
+
+    pub fn set_progress(&self, p: Arc<dyn progress::Progress>) {
+        *self.progress.write().expect("lock") = p;
+    }
+
+    pub fn progress(&self) -> Arc<dyn progress::Progress> {
+        self.progress.read().expect("lock").clone()
     }
 
     pub fn set_trusted_proxies(&self, nets: Vec<ipnet::IpNet>) {
@@ -333,6 +344,7 @@ impl App {
             reply_to_unknown_senders: std::sync::atomic::AtomicBool::new(false),
             attachment_limit: std::sync::atomic::AtomicUsize::new(intake::MAX_ATTACHMENT_BYTES),
             limits: RwLock::new(Arc::new(limits::Limits::default())),
+            progress: RwLock::new(Arc::new(progress::Quiet)),
             trusted_proxies: RwLock::new(Arc::new(Vec::new())),
             sender_auth: RwLock::new((sender_auth::Mode::default(), None)),
             sender_verifier: RwLock::new(None),

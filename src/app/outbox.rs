@@ -191,6 +191,47 @@ pub(crate) struct ChangeNotice<'a> {
     pub reopen_window: String,
     /// The ticket's page.
     pub ticket_url: String,
+    /// Files that came with the change (an agent's reply with attachments).
+    pub files: &'a [MailFile],
+    /// How many bytes of them ride inside the mail; the rest go as links.
+    pub mail_attachment_bytes: u64,
+}
+
+/// A file stored with a change, as its mail names it.
+pub(crate) struct MailFile {
+    pub id: i64,
+    pub name: String,
+    pub size: i64,
+}
+
+/// Which files go inside the mail, in the order given, while their sizes
+/// add up to at most `budget` bytes; the others (each too large for what
+/// is left) go as links to the ticket's page, where every file is kept.
+fn split_files<'f>(files: &'f [MailFile], budget: u64) -> (Vec<&'f MailFile>, Vec<&'f MailFile>) {
+    let mut left = budget;
+    let (mut inside, mut linked) = (Vec::new(), Vec::new());
+    for f in files {
+        let size = f.size.max(0) as u64;
+        if size <= left {
+            left -= size;
+            inside.push(f);
+        } else {
+            linked.push(f);
+        }
+    }
+    (inside, linked)
+}
+
+/// "12 KB", "3.4 MB": a file's size as a mail says it.
+fn size_text(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1024.0 {
+        format!("{bytes} bytes")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.0} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    }
 }
 
 /// Queues at most one mail to the requester for one change (an agent's
@@ -229,6 +270,7 @@ pub(crate) fn enqueue_change_notice(
     };
     let zone = n.requester.time_zone.as_str();
     let v = n.view;
+    let (inside, linked) = split_files(n.files, n.mail_attachment_bytes);
     let context = serde_json::json!({
         "reference": v.reference,
         "subject": v.subject,
@@ -245,6 +287,14 @@ pub(crate) fn enqueue_change_notice(
         "reopen_until": n.reopen_until.map(|t| for_person(t, zone)),
         "reopen_window": n.reopen_window,
         "desk_name": "The service desk",
+        // Files inside the mail are fetched at delivery by id (of this
+        // ticket only); the others are linked.
+        "attach": inside.iter().map(|f| f.id).collect::<Vec<_>>(),
+        "attached": inside.iter().map(|f| serde_json::json!({"name": f.name, "size": size_text(f.size)})).collect::<Vec<_>>(),
+        "linked": linked
+            .iter()
+            .map(|f| serde_json::json!({"name": f.name, "size": size_text(f.size), "url": format!("{}/attachments/{}", n.ticket_url, f.id)}))
+            .collect::<Vec<_>>(),
     });
     let in_reply_to = thread_parent(c, n.ticket_id)?;
     queue_mail(
@@ -541,6 +591,38 @@ impl App {
     }
 }
 
+/// The files a queued mail carries: those its context names, of its own
+/// ticket only, read at delivery so the outbox row stays small.
+fn files_for(c: &mut DbConnection, row: &OutboxRow) -> Result<Vec<crate::mail::MailAttachment>, AppError> {
+    use crate::store::schema::attachments as a;
+    let Some(ticket) = row.ticket_id else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = serde_json::from_str::<serde_json::Value>(&row.context)
+        .ok()
+        .and_then(|v| v.get("attach").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(i64, String, String, Vec<u8>)> = a::table
+        .filter(a::ticket_id.eq(ticket))
+        .filter(a::id.eq_any(&ids))
+        .select((a::id, a::filename, a::content_type, a::data))
+        .load(c)?;
+    // In the order the reply gave them.
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.iter().find(|f| f.0 == *id))
+        .map(|(_, name, ctype, data)| crate::mail::MailAttachment {
+            name: name.clone(),
+            content_type: ctype.clone(),
+            data: data.clone(),
+        })
+        .collect())
+}
+
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct DeliveryReport {
     pub sent: usize,
@@ -606,7 +688,8 @@ impl App {
                 continue;
             }
             let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(&mut conn)?;
-            let result = crate::mail::build(&row, templates, from).and_then(|m| outbound.send(&m));
+            let files = files_for(&mut conn, &row)?;
+            let result = crate::mail::build(&row, &files, templates, from).and_then(|m| outbound.send(&m));
             conn.write(|c| {
                 match &result {
                     Ok(()) => diesel::update(outbox::table.find(id))

@@ -449,7 +449,11 @@ pub(super) enum CalendarCommand {
         minutes: i64,
     },
     /// JSON lines in, one JSON answer line out per input line, in order.
-    Batch,
+    Batch {
+        /// Count the lines answered on stderr, when it is a terminal.
+        #[arg(long)]
+        progress: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@
 //! settings are (init, the demo's database, refusing a new one) in `setup`.
 
 mod args;
+mod progress;
 mod serve;
 mod setup;
 mod sla;
@@ -124,6 +125,7 @@ fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
     refuse_new_database(&c.settings)?;
     let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
     c.exposure.apply_to(&app);
+    app.set_progress(progress::for_terminal());
     Ok(app)
 }
 
@@ -155,7 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             crate::server::init_tracing();
             demo_may_replace(&s)?;
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
-            let demo = crate::demo::create(&s).map_err(|e| Failure(e, 1))?;
+            let demo = crate::demo::create_showing(&s, progress::for_terminal()).map_err(|e| Failure(e, 1))?;
             if args.db.config.is_none() && args.db.database_url.is_none() {
                 remember_demo_database(&s);
             }
@@ -667,10 +669,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     println!("{}", fmt_instant(due));
                     Ok(ExitCode::SUCCESS)
                 }
-                CalendarCommand::Batch => {
+                CalendarCommand::Batch { progress } => {
                     let stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
                     let stdout = std::io::stdout();
-                    let failed = batch(&mut cache, stdin, stdout.lock())?;
+                    let bar = if progress {
+                        self::progress::for_terminal()
+                    } else {
+                        std::sync::Arc::new(crate::app::progress::Quiet)
+                    };
+                    let failed = sla::batch_with_progress(&mut cache, stdin, stdout.lock(), &*bar)?;
                     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
                 }
             }

@@ -145,11 +145,18 @@ pub(super) fn answer(cache: &mut CalendarCache, line: &BatchLine) -> Result<Answ
 /// Runs the batch protocol; returns whether any line failed. Output is
 /// flushed whenever the input has nothing more buffered, so a caller that
 /// writes one line and waits gets its answer, and a bulk caller gets speed.
-pub fn batch<R: Read, W: Write>(
+pub fn batch<R: Read, W: Write>(cache: &mut CalendarCache, input: BufReader<R>, output: W) -> std::io::Result<bool> {
+    batch_with_progress(cache, input, output, &crate::app::progress::Quiet)
+}
+
+/// The batch protocol, counting the lines answered (`--progress`).
+pub fn batch_with_progress<R: Read, W: Write>(
     cache: &mut CalendarCache,
     mut input: BufReader<R>,
     output: W,
+    progress: &dyn crate::app::progress::Progress,
 ) -> std::io::Result<bool> {
+    let steps = crate::app::progress::Steps::begin(progress, "lines answered", 0);
     let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut failed = false;
     let mut buf = String::new();
@@ -178,6 +185,7 @@ pub fn batch<R: Read, W: Write>(
                 writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
             }
         }
+        steps.advance();
         if input.buffer().is_empty() {
             out.flush()?;
         }

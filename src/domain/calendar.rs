@@ -155,7 +155,12 @@ impl WeeklyHours {
         if *self == Self::always() {
             return "every day, all day".into();
         }
-        let hours = |d: &[DayInterval]| d.iter().map(|i| i.to_string().replace('-', "–")).collect::<Vec<_>>().join(", ");
+        let hours = |d: &[DayInterval]| {
+            d.iter()
+                .map(|i| i.to_string().replace('-', "–"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut parts = Vec::new();
         let mut i = 0;
         while i < 7 {
@@ -173,7 +178,11 @@ impl WeeklyHours {
             }
             i = j + 1;
         }
-        if parts.is_empty() { "never open".into() } else { parts.join("; ") }
+        if parts.is_empty() {
+            "never open".into()
+        } else {
+            parts.join("; ")
+        }
     }
 
     /// Length of the standard working day: the longest day of the week.

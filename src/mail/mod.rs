@@ -158,8 +158,20 @@ impl Header for AutoSubmitted {
     }
 }
 
-/// Builds the message of an outbox row.
-pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<lettre::Message, MailError> {
+/// A file sent inside a mail.
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// Builds the message of an outbox row, with the files it carries.
+pub fn build(
+    row: &OutboxRow,
+    files: &[MailAttachment],
+    templates: &Templates,
+    from: &Mailbox,
+) -> Result<lettre::Message, MailError> {
     let context: serde_json::Value =
         serde_json::from_str(&row.context).map_err(|e| MailError::Build(format!("outbox {}: {e}", row.id)))?;
     let (subject, text, html) = templates.render(&row.kind, &context)?;
@@ -182,8 +194,19 @@ pub fn build(row: &OutboxRow, templates: &Templates, from: &Mailbox) -> Result<l
     if let Some(parent) = &row.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
     }
-    b.multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| MailError::Build(e.to_string()))
+    let body = MultiPart::alternative_plain_html(text, html);
+    if files.is_empty() {
+        return b.multipart(body).map_err(|e| MailError::Build(e.to_string()));
+    }
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for f in files {
+        // A stored type that does not parse is sent as what it surely is: bytes.
+        let ctype = lettre::message::header::ContentType::parse(&f.content_type).unwrap_or_else(|_| {
+            lettre::message::header::ContentType::parse("application/octet-stream").expect("valid")
+        });
+        mixed = mixed.singlepart(lettre::message::Attachment::new(f.name.clone()).body(f.data.clone(), ctype));
+    }
+    b.multipart(mixed).map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// Where delivered mail goes.

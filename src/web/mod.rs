@@ -535,4 +535,3 @@ fn asset_named(name: &str) -> Result<HttpResponse, WebError> {
 pub async fn not_found() -> Result<HttpResponse, WebError> {
     Err(WebError::not_found())
 }
-

@@ -270,7 +270,12 @@ impl Browser {
 
     /// Evaluates a script returning a number.
     async fn number(&self, script: &str) -> f64 {
-        self.client.execute(script, vec![]).await.unwrap().as_f64().unwrap_or(f64::NAN)
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap_or(f64::NAN)
     }
 
     async fn close(mut self) {
@@ -711,7 +716,11 @@ async fn an_agent_works_by_keyboard_and_reads_times_in_their_own_zone() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(b.text("#ticket-assignee").await, "walter", "c claimed it, and the page names the assignee");
+    assert_eq!(
+        b.text("#ticket-assignee").await,
+        "walter",
+        "c claimed it, and the page names the assignee"
+    );
     b.check_page("agent-ticket-claimed").await;
     b.close().await;
 }
@@ -862,7 +871,10 @@ async fn queue_reads_at_a_glance(b: &Browser) {
     assert!(refs <= 1.05, "a reference breaks over {refs} lines");
     let body = b.text("#queue-list").await;
     assert!(!body.contains("@northwind.example"), "people by name, not address");
-    assert!(body.contains("Northwind Councils Shared Service"), "organisations by name");
+    assert!(
+        body.contains("Northwind Councils Shared Service"),
+        "organisations by name"
+    );
     // Sorting by a column and paging back.
     b.goto("/queue?status=any&sort=severity").await;
     assert_eq!(

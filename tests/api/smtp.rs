@@ -12,6 +12,7 @@ use crate::helpers::{Db, spawn_app};
 crate::both_backends!(
     an_acknowledgement_arrives_at_a_real_smtp_server,
     a_conversation_by_mail_threads_and_tells_the_customer_what_changed,
+    files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_beyond,
 );
 
 struct SmtpServer {
@@ -295,6 +296,90 @@ async fn a_conversation_by_mail_threads_and_tells_the_customer_what_changed(db: 
         text.contains("reply to this message by ") && text.contains("5bd"),
         "{text}"
     );
+}
+
+/// An agent's reply with three files, under a 300 KB limit: the two that
+/// fit arrive inside the mail through a real SMTP server, byte for byte;
+/// the one that does not is a link to the ticket's page, where it is kept.
+async fn files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_beyond(db: Db) {
+    use sladesk::app::tickets::{Change, Upload};
+    let t = spawn_app(db).await;
+    t.app.set_limits(sladesk::app::limits::Limits {
+        mail_attachment_bytes: 300 * 1024,
+        ..Default::default()
+    });
+    let smtp = start_smtp();
+    let raw = b"From: Carol <carol@acme.example>\r\nTo: service-desk@desk.example\r\nSubject: Logs please\r\nMessage-ID: <files-1@acme.example>\r\n\r\nWhat do you need?\r\n";
+    t.app.ingest(raw, "test", sladesk::app::now()).unwrap();
+    deliver_and_collect(&t, &smtp, 1).await;
+    let small: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let medium = vec![b'm'; 200 * 1024];
+    let large = vec![b'L'; 400 * 1024];
+    let app = t.app.clone();
+    let files = vec![
+        Upload {
+            filename: "collect-logs.sh".into(),
+            content_type: "text/x-shellscript".into(),
+            data: small.clone(),
+        },
+        Upload {
+            filename: "huge-dump.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: large,
+        },
+        Upload {
+            filename: "guide.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: medium.clone(),
+        },
+    ];
+    tokio::task::spawn_blocking(move || {
+        let agent = app.principal_for("alice@desk.example").unwrap();
+        app.change_ticket_with_files(
+            &agent,
+            "SD-000001",
+            &[Change::Reply("Run the script and send us what it writes.".into())],
+            &files,
+            sladesk::app::now(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let got = deliver_and_collect(&t, &smtp, 1).await;
+    assert_eq!(got.len(), 1);
+    let m = mail_parser::MessageParser::default().parse(&got[0]).unwrap();
+    let inside: Vec<(String, Vec<u8>)> = m
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        inside.len(),
+        2,
+        "two files fit in 300 KB: {:?}",
+        inside.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(inside[0], ("collect-logs.sh".to_string(), small), "byte for byte");
+    assert_eq!(inside[1], ("guide.pdf".to_string(), medium));
+    let text = m.body_text(0).unwrap();
+    assert!(
+        text.contains("Attached: collect-logs.sh (10 KB), guide.pdf (200 KB)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("huge-dump.bin (400 KB): ") && text.contains("/tickets/SD-000001/attachments/"),
+        "the large one is a link: {text}"
+    );
+    let html = m.body_html(0).unwrap();
+    assert!(html.contains("huge-dump.bin</a>"), "{html}");
+    // Every file is on the ticket, for the customer too.
+    let files = t.get("/api/v1/tickets/SD-000001/attachments", &t.carol).await;
+    assert_eq!(files.json.as_array().map(Vec::len), Some(3), "{}", files.text);
 }
 
 /// aiosmtpd with TLS and AUTH (tests/support/smtp_tls.py), stopped on drop.

@@ -75,9 +75,10 @@ pub(super) fn store_attachments(
     message_id: Option<&str>,
     files: &[(String, String, &[u8])],
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<Vec<i64>, AppError> {
+    let mut ids = Vec::with_capacity(files.len());
     for (name, ctype, data) in files {
-        diesel::insert_into(crate::store::schema::attachments::table)
+        let id = diesel::insert_into(crate::store::schema::attachments::table)
             .values(crate::store::models::NewAttachment {
                 ticket_id,
                 inbound_message_id: message_id,
@@ -88,9 +89,11 @@ pub(super) fn store_attachments(
                 data,
                 created_at: naive(now),
             })
-            .execute(c)?;
+            .returning(crate::store::schema::attachments::id)
+            .get_result(c)?;
+        ids.push(id);
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// What became of one message.

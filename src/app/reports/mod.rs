@@ -133,7 +133,10 @@ impl App {
         let mut all = Vec::new();
         let mut reports = Vec::new();
         let mut summaries = Vec::new();
+        let progress = self.progress();
+        let steps = super::progress::Steps::begin(&*progress, &format!("{month} reports"), orgs.len() as u64);
         for o in orgs {
+            steps.advance();
             let tickets = self.tickets_in_month(c, o, month, as_of)?;
             let (avail, cr) = self.availability_and_credits(c, o, month, as_of, &tickets)?;
             summaries.push(OrganisationSummary {

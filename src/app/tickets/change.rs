@@ -64,8 +64,7 @@ impl App {
         let mut conn = self.conn()?;
         for _ in 0..RETRIES {
             let attempt = conn.write(|c| {
-                let v = self.try_change(c, who, reference, changes, if_match, now)?;
-                self.store_uploads(c, &v.reference, files, now)?;
+                let v = self.try_change(c, who, reference, changes, files, if_match, now)?;
                 Ok::<_, Attempt>(v)
             });
             match attempt {
@@ -90,7 +89,7 @@ impl App {
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        match self.try_change(c, who, reference, changes, None, now) {
+        match self.try_change(c, who, reference, changes, &[], None, now) {
             Ok(v) => Ok(v),
             Err(Attempt::Retry) => Err(AppError::Conflict("the ticket changed meanwhile: try again".into())),
             Err(Attempt::Failed(e)) => Err(e),
@@ -103,6 +102,7 @@ impl App {
         who: &Principal,
         reference: &str,
         changes: &[Change],
+        files: &[Upload],
         if_match: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<TicketView, Attempt> {
@@ -210,6 +210,18 @@ impl App {
         if updated == 0 {
             return Err(Attempt::Retry);
         }
+        // The files, stored with the change (the ticket is locked), and
+        // named in the mail that tells the requester of it.
+        let ids = self.store_uploads(c, &l.row.reference, files, now)?;
+        let mail_files: Vec<crate::app::outbox::MailFile> = ids
+            .iter()
+            .zip(files)
+            .map(|(id, f)| crate::app::outbox::MailFile {
+                id: *id,
+                name: f.filename.clone(),
+                size: f.data.len() as i64,
+            })
+            .collect();
         let summary: Vec<&str> = events.iter().map(|e| event_kind_name(&e.kind)).collect();
         audit(
             c,
@@ -277,6 +289,8 @@ impl App {
                 reopen_until,
                 reopen_window: l.policy.reopen_window.to_string(),
                 ticket_url: self.ticket_url(&out.reference),
+                files: &mail_files,
+                mail_attachment_bytes: self.limits().mail_attachment_bytes,
             },
             now,
         )?;

@@ -184,9 +184,9 @@ impl App {
         reference: &str,
         files: &[Upload],
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Vec<i64>, AppError> {
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let id: i64 = tickets::table
             .filter(tickets::reference.eq(reference))

@@ -15,8 +15,8 @@ mod query;
 mod read;
 mod recompute;
 mod reopen;
-use read::row_view;
 pub use query::MAX_OFFSET;
+use read::row_view;
 pub use recompute::RecomputeLine;
 
 use std::collections::HashMap;
@@ -358,7 +358,10 @@ impl TicketFilter {
             ("queue", self.queue.is_some()),
             ("assignee", self.assignee.is_some()),
             ("at_risk", self.at_risk.is_some()),
-            ("sort", matches!(self.sort.as_deref(), Some("next_check_at" | "updated"))),
+            (
+                "sort",
+                matches!(self.sort.as_deref(), Some("next_check_at" | "updated")),
+            ),
         ]
         .into_iter()
         .find(|(_, given)| *given)

@@ -68,7 +68,12 @@ impl App {
 
     /// How many tickets the caller may see match the filter (its sort and
     /// paging aside), counted up to `MAX_OFFSET`.
-    pub fn count_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>) -> Result<TicketCount, AppError> {
+    pub fn count_tickets(
+        &self,
+        who: &Principal,
+        f: &TicketFilter,
+        now: DateTime<Utc>,
+    ) -> Result<TicketCount, AppError> {
         match self.select_tickets(who, f, now, Want::Count)? {
             Listed::Count(c) => Ok(c),
             Listed::Page(_) => unreachable!("asked for a count"),
@@ -91,7 +96,13 @@ impl App {
 
     /// One query for both: the filters are built once, so a count always
     /// counts what the pages list.
-    fn select_tickets(&self, who: &Principal, f: &TicketFilter, now: DateTime<Utc>, want: Want) -> Result<Listed, AppError> {
+    fn select_tickets(
+        &self,
+        who: &Principal,
+        f: &TicketFilter,
+        now: DateTime<Utc>,
+        want: Want,
+    ) -> Result<Listed, AppError> {
         let limit = f.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(invalid("limit", "expected 1 to 200"));
@@ -117,13 +128,18 @@ impl App {
             Some(other) => {
                 return Err(invalid(
                     "sort",
-                    format!("unknown sort '{other}': expected next_check_at, created, created_asc, severity or updated"),
+                    format!(
+                        "unknown sort '{other}': expected next_check_at, created, created_asc, severity or updated"
+                    ),
                 ));
             }
         };
         let offset = f.offset.unwrap_or(0);
         if !(0..=MAX_OFFSET).contains(&offset) {
-            return Err(invalid("offset", format!("expected 0 to {MAX_OFFSET}: narrow the filters to go further")));
+            return Err(invalid(
+                "offset",
+                format!("expected 0 to {MAX_OFFSET}: narrow the filters to go further"),
+            ));
         }
         if f.after.is_some() && f.offset.is_some() {
             return Err(invalid("offset", "give either after or offset, not both"));

@@ -54,7 +54,10 @@ impl App {
             return Err(AppError::NotFound(format!("open ticket {r}")));
         }
         let mut out = Vec::with_capacity(refs.len());
+        let progress = self.progress();
+        let steps = crate::app::progress::Steps::begin(&*progress, "tickets recomputed", refs.len() as u64);
         for r in refs {
+            steps.advance();
             let line = conn.write(|c| -> Result<RecomputeLine, AppError> {
                 c.lock_ticket(&r)?;
                 let l = self.load_ticket(c, who, &r)?;

@@ -26,7 +26,11 @@ fn pager(base: &str, params: &[(&str, String)], page: i64, shown: usize, more: b
             u.append_pair("page", &n.to_string());
         }
         let q = u.finish();
-        if q.is_empty() { base.to_string() } else { format!("{base}?{q}") }
+        if q.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{q}")
+        }
     };
     let pages = ((count.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let first = (page - 1) * PER_PAGE + 1;
@@ -35,7 +39,11 @@ fn pager(base: &str, params: &[(&str, String)], page: i64, shown: usize, more: b
     } else {
         group(count.total)
     };
-    let noun = if count.total == 1 && !count.more { "ticket" } else { "tickets" };
+    let noun = if count.total == 1 && !count.more {
+        "ticket"
+    } else {
+        "tickets"
+    };
     let text = if shown == 0 {
         format!("No tickets on page {page}; {total} {noun} in all")
     } else {
@@ -111,7 +119,12 @@ pub(super) async fn list(v: Viewer, app: State, q: web::Query<ListQuery>) -> Res
     if let Some(s) = &status {
         params.push(("status", s.clone()));
     }
-    let headers = sort_headers("/tickets", &params, sort, &[("ticket", "newest", "oldest"), ("severity", "severity", "")]);
+    let headers = sort_headers(
+        "/tickets",
+        &params,
+        sort,
+        &[("ticket", "newest", "oldest"), ("severity", "severity", "")],
+    );
     if sort != "newest" {
         params.push(("sort", sort.to_string()));
     }
@@ -333,12 +346,25 @@ mod tests {
             2,
             50,
             true,
-            TicketCount { total: 231, more: false },
+            TicketCount {
+                total: 231,
+                more: false,
+            },
         );
         assert_eq!(p["text"], "51–100 of 231 tickets · page 2 of 5");
         assert_eq!(p["previous"], "/queue?status=any");
         assert_eq!(p["next"], "/queue?status=any&page=3");
-        let capped = pager("/queue", &[], 1, 50, true, TicketCount { total: 10_000, more: true });
+        let capped = pager(
+            "/queue",
+            &[],
+            1,
+            50,
+            true,
+            TicketCount {
+                total: 10_000,
+                more: true,
+            },
+        );
         assert_eq!(capped["text"], "1–50 of more than 10,000 tickets · page 1 of 200+");
         assert_eq!(capped["first"], Value::Null);
         assert_eq!(page_number(Some("0")), 1);

@@ -19,9 +19,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Refusal, State, Viewer, WebError, page, page_with_status, redirect, run, run_form, when, when_opt,
-};
+use super::{Refusal, State, Viewer, WebError, page, page_with_status, redirect, run, run_form, when, when_opt};
 use crate::app::tickets::{Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;

@@ -95,7 +95,11 @@ pub(super) async fn ticket_page_at(
             .collect();
         staff_emails.sort();
         staff_emails.dedup();
-        let names = if staff { app.names_of(&staff_emails)? } else { Default::default() };
+        let names = if staff {
+            app.names_of(&staff_emails)?
+        } else {
+            Default::default()
+        };
         let agents: Vec<(String, String)> = staff_emails
             .into_iter()
             .map(|e| (names.get(&e).cloned().unwrap_or_else(|| e.clone()), e))
