@@ -207,7 +207,7 @@ pub(crate) struct MailFile {
 /// Which files go inside the mail, in the order given, while their sizes
 /// add up to at most `budget` bytes; the others (each too large for what
 /// is left) go as links to the ticket's page, where every file is kept.
-fn split_files<'f>(files: &'f [MailFile], budget: u64) -> (Vec<&'f MailFile>, Vec<&'f MailFile>) {
+fn split_files(files: &[MailFile], budget: u64) -> (Vec<&MailFile>, Vec<&MailFile>) {
     let mut left = budget;
     let (mut inside, mut linked) = (Vec::new(), Vec::new());
     for f in files {

@@ -204,7 +204,15 @@ pub fn build(
         let ctype = lettre::message::header::ContentType::parse(&f.content_type).unwrap_or_else(|_| {
             lettre::message::header::ContentType::parse("application/octet-stream").expect("valid")
         });
-        mixed = mixed.singlepart(lettre::message::Attachment::new(f.name.clone()).body(f.data.clone(), ctype));
+        // Always base64: a file is sent as its bytes. Left to choose, lettre
+        // sends a plain-text file with bare LF line ends as 7bit, which SMTP
+        // reads as one over-long line (a real server refused it: 500).
+        let body = lettre::message::Body::new_with_encoding(
+            f.data.clone(),
+            lettre::message::header::ContentTransferEncoding::Base64,
+        )
+        .map_err(|_| MailError::Build(format!("{}: cannot encode", f.name)))?;
+        mixed = mixed.singlepart(lettre::message::Attachment::new(f.name.clone()).body(body, ctype));
     }
     b.multipart(mixed).map_err(|e| MailError::Build(e.to_string()))
 }

@@ -160,7 +160,15 @@ async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, exp
     })
     .await
     .unwrap();
-    assert_eq!(report.failed, 0, "{report:?}");
+    if report.failed > 0 {
+        let errors: Vec<Option<String>> = {
+            use diesel::prelude::*;
+            use sladesk::store::schema::outbox;
+            let mut c = t.app.conn().unwrap();
+            outbox::table.select(outbox::last_error).load(&mut c).unwrap()
+        };
+        panic!("{report:?}: {errors:?}");
+    }
     let new = smtp.maildir.join("new");
     let mut arrived: Vec<std::path::PathBuf> = Vec::new();
     for _ in 0..50 {
@@ -302,6 +310,7 @@ async fn a_conversation_by_mail_threads_and_tells_the_customer_what_changed(db: 
 /// fit arrive inside the mail through a real SMTP server, byte for byte;
 /// the one that does not is a link to the ticket's page, where it is kept.
 async fn files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_beyond(db: Db) {
+    use mail_parser::MimeHeaders;
     use sladesk::app::tickets::{Change, Upload};
     let t = spawn_app(db).await;
     t.app.set_limits(sladesk::app::limits::Limits {
@@ -312,8 +321,11 @@ async fn files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_
     let raw = b"From: Carol <carol@acme.example>\r\nTo: service-desk@desk.example\r\nSubject: Logs please\r\nMessage-ID: <files-1@acme.example>\r\n\r\nWhat do you need?\r\n";
     t.app.ingest(raw, "test", sladesk::app::now()).unwrap();
     deliver_and_collect(&t, &smtp, 1).await;
-    let small: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-    let medium = vec![b'm'; 200 * 1024];
+    let small: Vec<u8> = "#!/bin/sh\njournalctl -u payroll --since today\n"
+        .repeat(220)
+        .into_bytes();
+    // Binary, every byte value: a PDF's bytes must arrive as they left.
+    let medium: Vec<u8> = (0..200 * 1024u32).map(|i| (i % 256) as u8).collect();
     let large = vec![b'L'; 400 * 1024];
     let app = t.app.clone();
     let files = vec![
@@ -364,8 +376,18 @@ async fn files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_
         "two files fit in 300 KB: {:?}",
         inside.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    assert_eq!(inside[0], ("collect-logs.sh".to_string(), small), "byte for byte");
-    assert_eq!(inside[1], ("guide.pdf".to_string(), medium));
+    assert_eq!(inside[0].0, "collect-logs.sh");
+    assert!(
+        inside[0].1 == small,
+        "the script byte for byte ({} bytes came)",
+        inside[0].1.len()
+    );
+    assert_eq!(inside[1].0, "guide.pdf");
+    assert!(
+        inside[1].1 == medium,
+        "the PDF byte for byte ({} bytes came)",
+        inside[1].1.len()
+    );
     let text = m.body_text(0).unwrap();
     assert!(
         text.contains("Attached: collect-logs.sh (10 KB), guide.pdf (200 KB)"),

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::helpers::{Db, spawn_app};
 
 crate::both_backends!(
+    lists_sort_by_every_order_and_page_by_offset,
     a_ticket_lives_its_whole_life_over_http,
     the_sla_view_names_policy_calendar_and_clocks,
     customers_never_see_internal_notes_or_routing,
@@ -512,4 +513,66 @@ async fn admins_list_and_revoke_tokens_and_disable_users(db: Db) {
         .patch("/api/v1/users/nobody@desk.example", &t.admin, json!({"disabled": true}))
         .await;
     a.problem(404);
+}
+
+/// Every order the queue offers, and offset pages that add up to the whole
+/// list with `more` saying when to stop.
+async fn lists_sort_by_every_order_and_page_by_offset(db: Db) {
+    let t = spawn_app(db).await;
+    let a = t.raise(&t.carol, "first", 3).await;
+    let b = t.raise(&t.carol, "second", 1).await;
+    let c = t.raise(&t.gina, "third", 2).await;
+    let list = |q: &'static str| {
+        let t = &t;
+        async move { t.get(&format!("/api/v1/tickets?{q}"), &t.agent).await }
+    };
+    assert_eq!(
+        list("sort=created").await.references(),
+        [c.clone(), b.clone(), a.clone()]
+    );
+    assert_eq!(
+        list("sort=created_asc").await.references(),
+        [a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(
+        list("sort=severity").await.references(),
+        [b.clone(), c.clone(), a.clone()]
+    );
+    // Latest activity first: a reply moves a ticket to the top.
+    // (A minute on, so the order does not rest on sub-second timestamps.)
+    let (app, reference) = (t.app.clone(), a.to_string());
+    tokio::task::spawn_blocking(move || {
+        let alice = app.principal_for("alice@desk.example").unwrap();
+        let later = sladesk::app::now() + chrono::Duration::minutes(1);
+        app.change_ticket(
+            &alice,
+            &reference,
+            &[sladesk::app::tickets::Change::Reply("On it.".into())],
+            None,
+            later,
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(list("sort=updated").await.references()[0], a);
+    // Pages of two by offset: the whole list, once, in order.
+    let first = list("sort=created_asc&limit=2&offset=0").await;
+    assert_eq!(first.references(), [a.clone(), b.clone()]);
+    assert_eq!(first.json["more"], true);
+    assert_eq!(
+        first.json["next"],
+        serde_json::Value::Null,
+        "offset pages hand out no cursor"
+    );
+    let second = list("sort=created_asc&limit=2&offset=2").await;
+    assert_eq!(second.references(), [c.as_str()]);
+    assert_eq!(second.json["more"], false);
+    // A cursor only where a keyset order allows it; not both ways at once.
+    let bad = list("sort=severity&after=1.1").await;
+    bad.problem(422);
+    assert_eq!(bad.json["field"], "after");
+    let both = list("sort=created&after=1.1&offset=2").await;
+    both.problem(422);
+    assert_eq!(both.json["field"], "offset");
 }

@@ -816,6 +816,9 @@ fn raw_form(addr: &str, cookies: &str, path: &str, extra_head: &str, body: &[u8]
         })
     };
     let answer = crate::helpers::read_head(&mut s, std::time::Duration::from_secs(10));
+    // Shut the socket for both handles: a writer blocked on a server that
+    // has answered and stopped reading is woken, not left hanging.
+    let _ = s.shutdown(std::net::Shutdown::Both);
     drop(s);
     let _ = writer.join();
     answer

@@ -4,6 +4,14 @@
 
 use super::*;
 
+/// What one change to a ticket asks: the changes in order, the files that
+/// come with them, and the version the caller read (for `If-Match`).
+pub(super) struct Edit<'a> {
+    changes: &'a [Change],
+    files: &'a [Upload],
+    if_match: Option<i64>,
+}
+
 impl App {
     /// Applies changes and adds files in one transaction (a reply with attachments).
     pub fn change_ticket_with_files(
@@ -64,7 +72,17 @@ impl App {
         let mut conn = self.conn()?;
         for _ in 0..RETRIES {
             let attempt = conn.write(|c| {
-                let v = self.try_change(c, who, reference, changes, files, if_match, now)?;
+                let v = self.try_change(
+                    c,
+                    who,
+                    reference,
+                    Edit {
+                        changes,
+                        files,
+                        if_match,
+                    },
+                    now,
+                )?;
                 Ok::<_, Attempt>(v)
             });
             match attempt {
@@ -89,7 +107,12 @@ impl App {
         changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        match self.try_change(c, who, reference, changes, &[], None, now) {
+        let edit = Edit {
+            changes,
+            files: &[],
+            if_match: None,
+        };
+        match self.try_change(c, who, reference, edit, now) {
             Ok(v) => Ok(v),
             Err(Attempt::Retry) => Err(AppError::Conflict("the ticket changed meanwhile: try again".into())),
             Err(Attempt::Failed(e)) => Err(e),
@@ -101,11 +124,14 @@ impl App {
         c: &mut DbConnection,
         who: &Principal,
         reference: &str,
-        changes: &[Change],
-        files: &[Upload],
-        if_match: Option<i64>,
+        edit: Edit,
         now: DateTime<Utc>,
     ) -> Result<TicketView, Attempt> {
+        let Edit {
+            changes,
+            files,
+            if_match,
+        } = edit;
         c.lock_ticket(&parse_reference(reference)?)?;
         let l = self.load_ticket(c, who, reference)?;
         if let Some(v) = if_match

@@ -69,7 +69,7 @@ fn group(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -221,10 +221,11 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
     }
     let q = q.into_inner();
     let status = some(&q.status).or(Some("active".into())).filter(|s| s != "any");
-    let sort = match q.sort.as_deref() {
-        Some(s @ ("newest" | "oldest" | "severity" | "updated")) => s,
-        _ => "urgency",
-    };
+    let sort = q
+        .sort
+        .as_deref()
+        .filter(|s| matches!(*s, "newest" | "oldest" | "severity" | "updated"))
+        .unwrap_or("urgency");
     let page_no = page_number(q.page.as_deref());
     let filter = TicketFilter {
         status: status.clone(),
