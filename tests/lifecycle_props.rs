@@ -153,3 +153,12 @@ proptest! {
         }
     }
 }
+
+/// The active statuses listed for the database are exactly those that do
+/// not stop the clocks.
+#[test]
+fn the_active_statuses_are_those_that_keep_the_clocks() {
+    use sladesk::domain::ticket::Status;
+    let derived: Vec<Status> = Status::ALL.into_iter().filter(|s| !s.stops_clocks()).collect();
+    assert_eq!(Status::ACTIVE.to_vec(), derived);
+}

@@ -21,12 +21,13 @@ pub struct DeskNow {
 impl App {
     pub fn desk_now(&self, who: &Principal, now: DateTime<Utc>) -> Result<DeskNow, AppError> {
         who.require_manager()?;
-        let done = [Status::Resolved, Status::Closed, Status::Cancelled].map(|s| s.as_str());
+        // Open work by an index: the active statuses, not "all but done".
+        let active = Status::ACTIVE.map(|s| s.as_str());
         let mut conn = self.conn()?;
         let c = &mut *conn;
         let open: Vec<(String, i32, i64)> = tickets::table
             .inner_join(organisations::table)
-            .filter(tickets::status.ne_all(done))
+            .filter(tickets::status.eq_any(active))
             .group_by((organisations::tier, tickets::severity))
             .select((organisations::tier, tickets::severity, diesel::dsl::count_star()))
             .order((organisations::tier, tickets::severity))
@@ -35,13 +36,13 @@ impl App {
             .is_null()
             .and(tickets::resolve_breached_at.is_null());
         let at_risk: i64 = tickets::table
-            .filter(tickets::status.ne_all(done))
+            .filter(tickets::status.eq_any(active))
             .filter(tickets::at_risk_at.le(naive(now)))
             .filter(not_breached)
             .count()
             .get_result(c)?;
         let breached: i64 = tickets::table
-            .filter(tickets::status.ne_all(done))
+            .filter(tickets::status.eq_any(active))
             .filter(diesel::dsl::not(not_breached))
             .count()
             .get_result(c)?;

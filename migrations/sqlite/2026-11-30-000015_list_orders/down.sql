@@ -1,3 +1,3 @@
-DROP INDEX tickets_severity_order;
+DROP INDEX tickets_status_order;
 DROP INDEX tickets_updated;
 DROP INDEX tickets_created;

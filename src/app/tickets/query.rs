@@ -160,8 +160,7 @@ impl App {
         }
         if let Some(s) = &f.status {
             if s == "active" {
-                let done = [Status::Resolved, Status::Closed, Status::Cancelled].map(|s| s.as_str());
-                q = q.filter(tickets::status.ne_all(done));
+                q = q.filter(tickets::status.eq_any(Status::ACTIVE.map(|s| s.as_str())));
             } else {
                 let st: Status = s.parse().map_err(|e: String| invalid("status", e))?;
                 q = q.filter(tickets::status.eq(st.as_str()));
