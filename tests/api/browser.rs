@@ -1,7 +1,7 @@
 //! The pages in a real browser: Debian's headless Chromium, driven through
 //! its ChromeDriver (WebDriver, fantoccini), against the real server on a
-//! random port. Every page visited is checked with axe-core (no serious or
-//! critical violations) and photographed into `target/browser-screenshots/`.
+//! random port. Every page visited is checked with axe-core (no violation of
+//! any impact) and photographed into `target/browser-screenshots/`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -211,7 +211,7 @@ impl Browser {
         assert_eq!(self.path().await, "/sign-in");
     }
 
-    /// axe-core on the page as it stands: no serious or critical violation;
+    /// axe-core on the page as it stands: no violation of any impact;
     /// then a screenshot named after the page.
     async fn check_page(&self, name: &str) {
         let axe = std::fs::read_to_string(concat!(
@@ -232,17 +232,12 @@ impl Browser {
             )
             .await
             .unwrap();
-        let serious: Vec<&Value> = found
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-            .collect();
+        let violations: Vec<&Value> = found.as_array().unwrap().iter().collect();
         assert!(
-            serious.is_empty(),
-            "{name} ({}): axe found serious or critical violations: {}",
+            violations.is_empty(),
+            "{name} ({}): axe found violations: {}",
             self.path().await,
-            serde_json::to_string_pretty(&serious).unwrap()
+            serde_json::to_string_pretty(&violations).unwrap()
         );
         let png = self.client.screenshot().await.unwrap();
         std::fs::create_dir_all(screenshot_dir()).unwrap();
@@ -771,7 +766,7 @@ async fn demo_server() -> DemoServer {
 }
 
 /// Every main page of the demo desk, full of three months of tickets, with
-/// the demo's own logins: axe finds nothing serious and each is photographed.
+/// the demo's own logins: axe finds no violation and each is photographed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_main_page_of_the_demo_desk_passes_axe_with_its_demo_logins() {
     let demo = demo_server().await;
