@@ -1,6 +1,6 @@
 //! The `sladesk` command line: thin adapters from arguments, files and
 //! stdin to the domain core. Other tools drive these interfaces, so their
-//! output formats are stable (see DESIGN.md, "Outside interfaces").
+//! output formats are stable (see docs/architecture.md, "Outside interfaces").
 //!
 //! Why this file is long: most of it is `run`, one match from each command
 //! to its use case. Every arm is a few lines turning flags into a request,

@@ -8,7 +8,7 @@
 //! retroactive from the original start while keeping the time already run,
 //! and what makes a replay of the same events give the same answer.
 //!
-//! Semantics (see DESIGN.md): the response clock stops at the first public
+//! Semantics (docs/architecture.md, "Clocks and time"): the response clock stops at the first public
 //! agent reply (automatic notices do not count; a resolution counts as the
 //! response if none came before); the resolve clock pauses in the policy's
 //! pause statuses, stops at resolved and resumes on reopen. Breach means

@@ -292,3 +292,28 @@ impl DbConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Both backends migrate through the same versions: a migration written
+    /// for one and forgotten for the other fails here, not in production.
+    #[test]
+    fn both_migration_folders_hold_the_same_versions() {
+        let versions = |backend: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut v: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("up.sql").exists() && e.path().join("down.sql").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let (sqlite, postgres) = (versions("sqlite"), versions("postgresql"));
+        assert!(sqlite.len() >= 15, "{sqlite:?}");
+        assert_eq!(sqlite, postgres);
+    }
+}
