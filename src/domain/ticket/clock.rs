@@ -17,23 +17,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{Calendar, CalendarError};
-use super::ticket::{Actor, EventKind, Severity, SlaContext, Status, Ticket, Visibility};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClockKind {
-    Response,
-    Resolve,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertLevel {
-    /// A percentage of the target reached.
-    AtRisk(u8),
-    Breach,
-}
+use super::decide::{EventKind, SlaContext, Ticket};
+use crate::domain::calendar::{Calendar, CalendarError};
+use crate::domain::vocabulary::{Actor, Severity, Status, Visibility};
+pub use crate::domain::vocabulary::{AlertLevel, ClockKind};
 
 /// One warning or breach of one clock against one severity's target: each
 /// is recorded at most once.
