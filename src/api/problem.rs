@@ -123,6 +123,15 @@ impl From<AppError> for Problem {
                     other.to_string(),
                 ),
             },
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the request failed on our side; the error has been logged",
+                )
+            }
             AppError::Store(s) => {
                 tracing::error!(error = ?s, "storage failure");
                 Problem::new(

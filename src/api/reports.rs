@@ -52,7 +52,7 @@ pub(super) async fn monthly_report(
         Format::Csv => ("text/csv; charset=utf-8", Some(format!("{stem}.csv"))),
         Format::CsvTickets => ("text/csv; charset=utf-8", Some(format!("{stem}-tickets.csv"))),
     };
-    let text = render(&report.document()?, format).map_err(|e| Problem::from(crate::app::AppError::Conflict(e)))?;
+    let text = render(&report.document()?, format).map_err(|e| Problem::from(crate::app::AppError::internal(e)))?;
     let mut response = HttpResponse::Ok();
     response
         .content_type(content_type)

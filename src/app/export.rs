@@ -65,7 +65,7 @@ impl App {
         who.require_admin()?;
         let mut files = Vec::new();
         let mut put = |path: String, bytes: Vec<u8>| -> Result<(), AppError> {
-            sink(&path, &bytes).map_err(|e| AppError::Conflict(format!("{path}: {e}")))?;
+            sink(&path, &bytes).map_err(|e| AppError::internal(format!("{path}: {e}")))?;
             files.push(ExportedFile {
                 path,
                 bytes: bytes.len(),
@@ -145,7 +145,7 @@ impl App {
             files,
         };
         let manifest = serde_json::to_vec_pretty(&summary).expect("serialises");
-        sink("manifest.json", &manifest).map_err(|e| AppError::Conflict(format!("manifest.json: {e}")))?;
+        sink("manifest.json", &manifest).map_err(|e| AppError::internal(format!("manifest.json: {e}")))?;
         conn.write(|c| {
             audit(
                 c,
@@ -232,7 +232,7 @@ impl App {
             let region = o
                 .region
                 .parse()
-                .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
+                .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::internal(e.to_string()))?;
             let end = o.contract_end.expect("filtered on it");
             let kept_until = self.kept_until(end, region, RETENTION_WORKING_DAYS);
             if today <= kept_until {

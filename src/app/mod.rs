@@ -1,10 +1,28 @@
 //! Use cases: the only writer to the store. Each loads what it needs,
 //! applies the domain core, and writes events, the new state and an audit
-//! row in one transaction. The API, the CLI and (later) mail intake and the
-//! scheduler all call these; none of them writes to the store on its own.
+//! row in one transaction. The API, the web pages, the CLI, mail intake and
+//! the scheduler all call these; none of them writes to the store on its own.
 //!
 //! Everything here is blocking (diesel): async callers run it on a blocking
 //! thread (`web::block`), never on an actix worker.
+//!
+//! Which error where. Every use case returns `AppError`; the adapters map
+//! it once (`api::problem`, `web::WebError`, `cli::cli_error`):
+//! - `NotFound` — unknown, *or not the caller's to see*: the same answer
+//!   either way (404), so existence never leaks;
+//! - `Invalid { field }` — a bad value the caller sent (422, the field
+//!   named; the CLI names the flag); `NotForCaller { field }` — a parameter
+//!   this caller may not use at all (400);
+//! - `Forbidden` — the caller is known and may not do this (403);
+//!   `Unauthenticated` (401); `RateLimited` (429 with Retry-After);
+//! - `Conflict` — the request is sound but the state does not allow it now
+//!   (409: a slug taken, a month not yet ended, a concurrent change);
+//!   `Command` — the core refused the move (403 or 409);
+//! - `Store` — the database failed (503, nothing changed: try again);
+//! - `Internal` — our fault: stored data that cannot be what it is, a
+//!   template that does not render (500, the cause logged, never shown).
+//! The domain has its own error types (`CommandError`, `SlaError`,
+//! `CalendarError`…); a use case decides which of the above each becomes.
 
 pub mod admin;
 pub mod dashboard;
@@ -63,6 +81,19 @@ pub enum AppError {
     Command(#[from] crate::domain::ticket::CommandError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault on our side: stored data that cannot be what it is (an
+    /// unreadable event, a policy version neither loaded nor stored), a
+    /// template that does not render, a file that cannot be written. The
+    /// adapters log the cause and answer a bare 500: internals never reach
+    /// a caller as a 409. The CLI, run by an operator, prints the cause.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        AppError::Internal(cause.to_string())
+    }
 }
 
 impl From<diesel::result::Error> for AppError {
@@ -407,10 +438,10 @@ impl App {
             .select(PolicyVersion::as_select())
             .first(conn)
             .optional()?
-            .ok_or_else(|| AppError::Conflict(format!("policy {name}@{version} is neither loaded nor stored")))?;
+            .ok_or_else(|| AppError::internal(format!("policy {name}@{version} is neither loaded nor stored")))?;
         let p = Arc::new(
             Policy::from_toml(&format!("stored policy {name}@{version}"), &row.source)
-                .map_err(|e| AppError::Conflict(e.to_string()))?,
+                .map_err(|e| AppError::internal(e.to_string()))?,
         );
         self.stored_policies
             .write()
@@ -456,10 +487,10 @@ impl App {
             .select(holiday_sets::source)
             .first(conn)
             .optional()?
-            .ok_or_else(|| AppError::Conflict(format!("holiday set {fingerprint} is not stored")))?;
+            .ok_or_else(|| AppError::internal(format!("holiday set {fingerprint} is not stored")))?;
         let mut h = Holidays::from_rules();
         h.import_govuk_json(&source)
-            .map_err(|e| AppError::Conflict(format!("holiday set {fingerprint}: {e}")))?;
+            .map_err(|e| AppError::internal(format!("holiday set {fingerprint}: {e}")))?;
         let h = Arc::new(h);
         self.stored_holidays
             .write()

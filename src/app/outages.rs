@@ -463,7 +463,7 @@ impl App {
                     kind: r
                         .kind
                         .parse()
-                        .map_err(|e: String| AppError::Conflict(format!("outage {}: {e}", r.id)))?,
+                        .map_err(|e: String| AppError::internal(format!("outage {}: {e}", r.id)))?,
                     start: utc(r.starts_at),
                     end: r.ends_at.map(utc),
                     notified_at: r.notified_at.map(utc),

@@ -296,6 +296,7 @@ impl From<AppError> for WebError {
             AppError::RateLimited(m, _) => page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", m),
             AppError::Command(c) => page(StatusCode::CONFLICT, "That cannot be done now", c.to_string()),
             AppError::Store(s) => WebError::internal(s.to_string()),
+            AppError::Internal(cause) => WebError::internal(cause.clone()),
         }
     }
 }

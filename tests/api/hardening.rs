@@ -18,6 +18,7 @@ use sladesk::app::limits::Limits;
 use crate::helpers::{Db, TestApp, initech, spawn_app};
 
 crate::both_backends!(
+    corrupt_stored_data_answers_a_bare_500_and_not_its_internals,
     customers_see_no_routing_or_staff_identity_in_the_timeline,
     customers_cannot_filter_or_sort_by_what_only_staff_see,
     a_customers_etag_moves_only_when_their_view_does,
@@ -610,4 +611,33 @@ async fn readiness_keeps_the_databases_own_words_to_the_log() {
     assert!(!a.text.contains(&name), "no database name: {}", a.text);
     assert!(!a.text.to_lowercase().contains("fatal"), "{}", a.text);
     assert_eq!(a.json["reason"], "the database cannot be reached");
+}
+
+/// A ticket whose stored event cannot be read is our fault, not the
+/// caller's: 500 with nothing of the cause (which is logged), never a 409
+/// that shows the internals.
+async fn corrupt_stored_data_answers_a_bare_500_and_not_its_internals(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "Disk full", 2).await;
+    {
+        use diesel::prelude::*;
+        use sladesk::store::schema::ticket_events;
+        let mut c = t.app.conn().unwrap();
+        diesel::update(ticket_events::table)
+            .set(ticket_events::data.eq("{not json"))
+            .execute(&mut c)
+            .unwrap();
+    }
+    // Its clocks are replayed from its events.
+    for token in [&t.carol, &t.agent] {
+        let a = t.get(&format!("/api/v1/tickets/{r}/sla"), token).await;
+        let detail = a.problem(500);
+        assert_eq!(a.json["type"], "/problems/internal", "{}", a.text);
+        assert!(
+            !a.text.contains("json") && !a.text.contains("event"),
+            "no internals: {}",
+            a.text
+        );
+        assert!(detail.contains("logged"), "{detail}");
+    }
 }

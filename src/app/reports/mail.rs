@@ -107,7 +107,7 @@ impl App {
                 continue;
             }
             let mut report: serde_json::Value = serde_json::from_str(&data)
-                .map_err(|e| AppError::Conflict(format!("a kept report cannot be read: {e}")))?;
+                .map_err(|e| AppError::internal(format!("a kept report cannot be read: {e}")))?;
             // The page needs no ticket rows.
             report["tickets"] = serde_json::json!([]);
             let scope = (scope != "*").then_some(scope.as_str());

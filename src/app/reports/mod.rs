@@ -270,7 +270,7 @@ impl App {
             .order(tickets::id)
             .select((tickets::id, tickets::reference, tickets::holiday_set))
             .load(c)?;
-        let region = Region::from_str(&o.region).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let region = Region::from_str(&o.region).map_err(|e| AppError::internal(e.to_string()))?;
         // Reading and replaying is the work: share it between threads, each
         // on a connection of its own, in contiguous parts kept in order.
         let workers = std::thread::available_parallelism()
@@ -326,12 +326,12 @@ impl App {
                 .load::<(i64, String)>(c)?
             {
                 let e: Event = serde_json::from_str(&data)
-                    .map_err(|e| AppError::Conflict(format!("ticket {id}: an event cannot be read: {e}")))?;
+                    .map_err(|e| AppError::internal(format!("ticket {id}: an event cannot be read: {e}")))?;
                 events.entry(id).or_default().push(e);
             }
             for (id, reference, holiday_set) in chunk {
                 let Some(evs) = events.get(id) else { continue };
-                let t = Ticket::replay(evs).map_err(|e| AppError::Conflict(format!("{reference}: {e}")))?;
+                let t = Ticket::replay(evs).map_err(|e| AppError::internal(format!("{reference}: {e}")))?;
                 let key = (t.policy.clone(), t.policy_version.clone());
                 let policy = match policies.get(&key) {
                     Some(p) => p.clone(),
@@ -354,7 +354,7 @@ impl App {
                     policy: &policy,
                     calendars: &cal,
                 };
-                let view = sla(&t, &ctx, as_of).map_err(|e| AppError::Conflict(format!("{reference}: {e}")))?;
+                let view = sla(&t, &ctx, as_of).map_err(|e| AppError::internal(format!("{reference}: {e}")))?;
                 let (paused_seconds, reopens) = pauses_and_reopens(&t, &policy.resolve_pause, month, as_of);
                 out.push(TicketMonth {
                     reference: reference.clone(),
@@ -417,6 +417,6 @@ pub struct ReportJson(pub String);
 impl ReportJson {
     /// The document, to render or to read figures from.
     pub fn value(&self) -> Result<serde_json::Value, AppError> {
-        serde_json::from_str(&self.0).map_err(|e| AppError::Conflict(format!("a kept report cannot be read: {e}")))
+        serde_json::from_str(&self.0).map_err(|e| AppError::internal(format!("a kept report cannot be read: {e}")))
     }
 }

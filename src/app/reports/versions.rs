@@ -468,7 +468,7 @@ impl App {
         for (m, what) in rows {
             let m: Month = m
                 .parse()
-                .map_err(|e: crate::domain::availability::MonthSyntax| AppError::Conflict(e.to_string()))?;
+                .map_err(|e: crate::domain::availability::MonthSyntax| AppError::internal(e.to_string()))?;
             match out.last_mut() {
                 Some((last, w)) if *last == m => {
                     if !w.contains(&what) {

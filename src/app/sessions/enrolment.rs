@@ -46,7 +46,7 @@ impl App {
         };
         let url = totp(&secret, &s.principal.email)?
             .to_url()
-            .map_err(|e| AppError::Conflict(format!("TOTP: {e}")))?;
+            .map_err(|e| AppError::internal(format!("TOTP: {e}")))?;
         Ok(Enrolment { secret, url })
     }
 

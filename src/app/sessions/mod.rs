@@ -82,13 +82,13 @@ pub fn must_enrol(role: Role) -> bool {
 
 fn totp(secret_b32: &str, account: &str) -> Result<totp_rs::Totp, AppError> {
     let secret = totp_rs::Secret::try_from_base32(secret_b32)
-        .map_err(|e| AppError::Conflict(format!("stored TOTP secret unreadable: {e}")))?;
+        .map_err(|e| AppError::internal(format!("stored TOTP secret unreadable: {e}")))?;
     totp_rs::Builder::new()
         .with_secret(secret)
         .with_account_name(account.replace(':', ""))
         .with_issuer(Some(ISSUER))
         .build()
-        .map_err(|e| AppError::Conflict(format!("TOTP: {e}")))
+        .map_err(|e| AppError::internal(format!("TOTP: {e}")))
 }
 
 /// The time step a code is good for, if it is good at `now` (one step of skew either way).
@@ -218,7 +218,7 @@ impl App {
             (0..hex.len() / 2)
                 .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
                 .collect::<Result<Vec<u8>, _>>()
-                .map_err(|_| AppError::Conflict("web_keys: the stored key is not hex".into()))
+                .map_err(|_| AppError::internal("web_keys: the stored key is not hex"))
         })
     }
 

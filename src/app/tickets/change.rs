@@ -216,7 +216,7 @@ impl App {
             ticket = next;
             events.extend(evs);
         }
-        let view = sla(&ticket, &ctx, at).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let view = sla(&ticket, &ctx, at).map_err(|e| AppError::internal(e.to_string()))?;
         insert_events(c, l.row.id, l.ticket.events.len() + 1, &events)?;
         let updated = diesel::update(
             tickets::table

@@ -271,7 +271,7 @@ impl App {
         let region: Region = org
             .region
             .parse()
-            .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::Conflict(e.to_string()))?;
+            .map_err(|e: crate::domain::holidays::UnknownRegion| AppError::internal(e.to_string()))?;
         let calendars = self.calendars(c, policy, region, &self.holiday_set)?;
         let ctx = SlaContext {
             policy,
@@ -286,7 +286,7 @@ impl App {
             },
         };
         let (ticket, more) = ticket.apply(&report, &ctx)?;
-        let view = sla(&ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let view = sla(&ticket, &ctx, now).map_err(|e| AppError::internal(e.to_string()))?;
 
         let mut raw = [0u8; 12];
         rand::fill(&mut raw);

@@ -164,10 +164,10 @@ impl App {
             .iter()
             .map(|d| serde_json::from_str(d))
             .collect::<Result<_, _>>()
-            .map_err(|e| AppError::Conflict(format!("ticket {reference} has an unreadable event: {e}")))?;
-        let ticket = Ticket::replay(&events).map_err(|e| AppError::Conflict(format!("ticket {reference}: {e}")))?;
+            .map_err(|e| AppError::internal(format!("ticket {reference} has an unreadable event: {e}")))?;
+        let ticket = Ticket::replay(&events).map_err(|e| AppError::internal(format!("ticket {reference}: {e}")))?;
         let policy = self.policy_version(conn, &ticket.policy, &ticket.policy_version)?;
-        let region = Region::from_str(&region).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let region = Region::from_str(&region).map_err(|e| AppError::internal(e.to_string()))?;
         Ok(Loaded {
             row,
             ticket,
@@ -343,7 +343,7 @@ impl App {
             calendars: &calendars,
         };
         let now = now.max(l.ticket.last_event_at());
-        let v = sla(&l.ticket, &ctx, now).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let v = sla(&l.ticket, &ctx, now).map_err(|e| AppError::internal(e.to_string()))?;
         let targets = l.policy.targets(l.ticket.severity);
         let calendar = calendars.get(targets.calendar);
         let counts = match targets.calendar {

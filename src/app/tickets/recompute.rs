@@ -82,7 +82,7 @@ impl App {
                     action: Action::Recompute,
                 };
                 let (ticket, events) = l.ticket.apply(&cmd, &ctx)?;
-                let view = sla(&ticket, &ctx, at).map_err(|e| AppError::Conflict(e.to_string()))?;
+                let view = sla(&ticket, &ctx, at).map_err(|e| AppError::internal(e.to_string()))?;
                 let old_breached = l.row.response_breached_at.is_some() || l.row.resolve_breached_at.is_some();
                 let new_breached = view.response.breached_at.is_some() || view.resolve.breached_at.is_some();
                 let mut line = RecomputeLine {

@@ -61,7 +61,7 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         Ok((r.value()?, r.standing, orgs))
     })
     .await?;
-    let html = render(&report, Format::Html).map_err(|e| WebError::from(AppError::Conflict(e)))?;
+    let html = render(&report, Format::Html).map_err(|e| WebError::from(AppError::internal(e)))?;
     let body = html
         .split_once("<body>")
         .and_then(|(_, b)| b.rsplit_once("</body>"))
@@ -212,7 +212,7 @@ pub(super) async fn download(v: Viewer, app: State, q: web::Query<ReportQuery>) 
             .document()
     })
     .await?;
-    let text = render(&report, format).map_err(|e| WebError::from(AppError::Conflict(e)))?;
+    let text = render(&report, format).map_err(|e| WebError::from(AppError::internal(e)))?;
     let scope = report["organisation"].as_str().unwrap_or("desk").to_string();
     // The two CSVs are different files: distinct names, as the API gives them.
     let (ctype, ext) = match format {
