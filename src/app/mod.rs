@@ -21,6 +21,7 @@
 //! - `Store` — the database failed (503, nothing changed: try again);
 //! - `Internal` — our fault: stored data that cannot be what it is, a
 //!   template that does not render (500, the cause logged, never shown).
+//!
 //! The domain has its own error types (`CommandError`, `SlaError`,
 //! `CalendarError`…); a use case decides which of the above each becomes.
 
