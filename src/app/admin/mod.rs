@@ -159,15 +159,9 @@ pub fn email_key(email: &str) -> String {
 }
 
 fn valid_email(field: &str, e: &str) -> Result<(), AppError> {
-    let e = e.trim();
-    match e.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty() && domain.contains('.') && e.len() <= 254 && !e.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(invalid(field, format!("'{e}' is not an email address"))),
-    }
+    crate::domain::names::EmailAddress::parse(e)
+        .map(|_| ())
+        .map_err(|bad| invalid(field, bad.to_string()))
 }
 
 impl App {
@@ -180,9 +174,9 @@ impl App {
         who.require_admin()?;
         valid_slug("slug", &req.slug)?;
         if let Some(a) = &req.account_contact
-            && (a.contains(['\r', '\n', ' ', ',']) || !a.contains('@') || a.len() > 254)
+            && let Err(bad) = crate::domain::names::EmailAddress::parse(a)
         {
-            return Err(invalid("account_contact", format!("'{a}' is not an email address")));
+            return Err(invalid("account_contact", bad.to_string()));
         }
         valid_text("name", &req.name, 200)?;
         if self.policies.effective(&req.tier, now).is_err() {

@@ -664,14 +664,12 @@ pub(super) fn no_nul(field: &str, s: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A reference that cannot be one names no ticket: the same answer as an
+/// unknown one.
 fn parse_reference(reference: &str) -> Result<String, AppError> {
-    let r = reference.trim().to_ascii_uppercase();
-    let ok = r.len() >= 9 && r.starts_with("SD-") && r[3..].chars().all(|c| c.is_ascii_digit());
-    if ok {
-        Ok(r)
-    } else {
-        Err(AppError::NotFound(format!("ticket '{reference}'")))
-    }
+    crate::domain::names::TicketRef::parse(reference)
+        .map(|r| r.as_str().to_string())
+        .map_err(|_| AppError::NotFound(format!("ticket '{reference}'")))
 }
 
 /// Parses a change's status or severity from API text.
