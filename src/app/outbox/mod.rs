@@ -1,6 +1,8 @@
 //! The outbox: notifications written in the same transaction as the event
-//! that caused them, and their delivery, claimed row by row so that no row
-//! is sent twice, whatever happens to the process.
+//! that caused them. Here, what a requester is told and how a row is
+//! queued; `alerts`, notices to staff and account contacts; `delivery`,
+//! sending them, claimed row by row so that no row is sent twice, whatever
+//! happens to the process.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -13,13 +15,14 @@ use crate::store::DbConnection;
 use crate::store::models::{NewOutbox, OutboxRow};
 use crate::store::schema::outbox;
 
+mod alerts;
+mod delivery;
+pub(crate) use alerts::*;
+pub use delivery::DeliveryReport;
+
 /// The domain of the Message-IDs sladesk writes; replies that quote them
 /// thread onto their ticket.
 pub const MAIL_DOMAIN: &str = "sladesk.invalid";
-
-/// How long a claim on a row lasts; a claim that expires without a
-/// confirmed send means the sender stopped mid-send.
-const CLAIM_SECONDS: i64 = 300;
 
 /// At most this many automatic replies to one address in an hour (RFC 3834
 /// asks responders to limit them; a runaway sender cannot make us flood).
@@ -334,144 +337,6 @@ fn severity_title(severity: i32) -> &'static str {
         .unwrap_or("")
 }
 
-/// A warning or breach notice to one member of staff, ready for the outbox.
-pub(crate) struct StaffAlert {
-    ticket_id: i64,
-    kind: &'static str,
-    to: String,
-    message_id: String,
-    context: String,
-}
-
-/// What a staff notice says about its ticket.
-pub(crate) struct AlertedTicket<'a> {
-    pub id: i64,
-    pub reference: &'a str,
-    pub subject: &'a str,
-    pub severity: i32,
-    /// The organisation's name, as people know it.
-    pub organisation_name: &'a str,
-    pub queue: &'a str,
-    /// The assignee's name, as people know them.
-    pub assignee: Option<&'a str>,
-    /// The ticket's page.
-    pub url: String,
-}
-
-/// One notice per member of staff about a ticket: what every staff notice
-/// says of the ticket, and what this kind adds.
-fn staff_notices(
-    ticket: &AlertedTicket,
-    to: &[String],
-    kind: &'static str,
-    more: serde_json::Map<String, serde_json::Value>,
-) -> Vec<StaffAlert> {
-    let mut context = serde_json::json!({
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "severity": ticket.severity,
-        "severity_title": severity_title(ticket.severity),
-        "organisation": ticket.organisation_name,
-        "queue": ticket.queue,
-        "ticket_url": ticket.url,
-        "assignee": ticket.assignee.unwrap_or("nobody"),
-        "desk_name": "The service desk",
-    });
-    if let Some(c) = context.as_object_mut() {
-        c.extend(more);
-    }
-    let context = context.to_string();
-    to.iter()
-        .map(|addr| StaffAlert {
-            ticket_id: ticket.id,
-            kind,
-            to: addr.clone(),
-            message_id: new_message_id(ticket.reference, kind),
-            context: context.clone(),
-        })
-        .collect()
-}
-
-/// What a warning or breach notice says of its clock.
-pub(crate) struct AlertFacts<'a> {
-    /// `response` or `resolve`.
-    pub clock: &'a str,
-    pub breach: bool,
-    /// When the target falls (or fell) due: the real due instant, never
-    /// the instant a warning threshold was reached.
-    pub due: DateTime<Utc>,
-    /// Business time left to the target (a warning), or past it (a breach).
-    pub business_left: String,
-    /// "75% of the 1 h response target", "the 1 h response target".
-    pub threshold: String,
-    /// When the threshold was reached.
-    pub reached_at: DateTime<Utc>,
-    pub escalation: &'a str,
-}
-
-/// The notices of one warning or breach to members of staff (the matrix
-/// decides who): the ticket, which clock, the threshold reached, when the
-/// target falls or fell due in Europe/London words, and the business time
-/// left; one message each.
-pub(crate) fn staff_alerts(ticket: &AlertedTicket, to: &[String], f: &AlertFacts) -> Vec<StaffAlert> {
-    let kind = if f.breach { "sla_breach" } else { "sla_warning" };
-    let london = chrono_tz::Europe::London;
-    let more = serde_json::json!({
-        "clock": f.clock,
-        "due": for_people(f.due, london),
-        "due_short": f.due.with_timezone(&london).format("%H:%M %a %-d %b").to_string(),
-        "left": f.business_left,
-        "threshold": f.threshold,
-        "reached": for_people(f.reached_at, london),
-        "escalation": f.escalation,
-    });
-    staff_notices(ticket, to, kind, more.as_object().cloned().unwrap_or_default())
-}
-
-/// The account contact's notice of a breach (or a warning the matrix sends
-/// them): what it is about, when it fell due, and what happens next, in
-/// words for a customer: no queue, assignee or escalation level.
-pub(crate) fn customer_alerts(ticket: &AlertedTicket, to: &[String], f: &AlertFacts) -> Vec<StaffAlert> {
-    let london = chrono_tz::Europe::London;
-    let context = serde_json::json!({
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "severity": ticket.severity,
-        "severity_title": severity_title(ticket.severity),
-        "organisation": ticket.organisation_name,
-        "breach": f.breach,
-        "clock": f.clock,
-        "clock_words": if f.clock == "response" { "first response" } else { "resolution" },
-        "due": for_people(f.due, london),
-        "threshold": f.threshold,
-        "left": f.business_left,
-        "ticket_url": ticket.url,
-        "desk_name": "The service desk",
-    })
-    .to_string();
-    to.iter()
-        .map(|addr| StaffAlert {
-            ticket_id: ticket.id,
-            kind: "sla_customer_notice",
-            to: addr.clone(),
-            message_id: new_message_id(ticket.reference, "sla_customer_notice"),
-            context: context.clone(),
-        })
-        .collect()
-}
-
-/// A customer's request to reopen a resolved ticket, to the staff who
-/// decide on it; one message each.
-pub(crate) fn reopen_requests(ticket: &AlertedTicket, to: &[String], requester: &str, reason: &str) -> Vec<StaffAlert> {
-    let more = serde_json::json!({"requester": requester, "reason": reason});
-    staff_notices(
-        ticket,
-        to,
-        "reopen_request",
-        more.as_object().cloned().unwrap_or_default(),
-    )
-}
-
 /// Tells a user that sign-in to their account is being slowed down after
 /// failed attempts, in the caller's transaction: the owner learns of an
 /// attack (or of their own mistyping) without the sign-in page saying so.
@@ -505,28 +370,6 @@ pub(crate) fn enqueue_throttle_notice(
             next_attempt_at: naive(now),
         }],
     )
-}
-
-/// Writes staff notices, of one ticket or many, in the caller's transaction.
-pub(crate) fn insert_staff_alerts(
-    c: &mut DbConnection,
-    alerts: &[StaffAlert],
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let rows: Vec<NewOutbox> = alerts
-        .iter()
-        .map(|a| NewOutbox {
-            ticket_id: Some(a.ticket_id),
-            kind: a.kind,
-            to_address: &a.to,
-            message_id: &a.message_id,
-            in_reply_to: None,
-            context: a.context.clone(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .collect();
-    insert_outbox_rows(c, &rows)
 }
 
 /// Inserts outbox rows, many in one statement. PostgreSQL takes them as one
@@ -588,140 +431,6 @@ impl App {
             .set(outbox::sent_at.eq(outbox::created_at.nullable()))
             .execute(c)?)
         })
-    }
-}
-
-/// The files a queued mail carries: those its context names, of its own
-/// ticket only, read at delivery so the outbox row stays small.
-fn files_for(c: &mut DbConnection, row: &OutboxRow) -> Result<Vec<crate::mail::MailAttachment>, AppError> {
-    use crate::store::schema::attachments as a;
-    let Some(ticket) = row.ticket_id else {
-        return Ok(Vec::new());
-    };
-    let ids: Vec<i64> = serde_json::from_str::<serde_json::Value>(&row.context)
-        .ok()
-        .and_then(|v| v.get("attach").cloned())
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<(i64, String, String, Vec<u8>)> = a::table
-        .filter(a::ticket_id.eq(ticket))
-        .filter(a::id.eq_any(&ids))
-        .select((a::id, a::filename, a::content_type, a::data))
-        .load(c)?;
-    // In the order the reply gave them.
-    Ok(ids
-        .iter()
-        .filter_map(|id| found.iter().find(|f| f.0 == *id))
-        .map(|(_, name, ctype, data)| crate::mail::MailAttachment {
-            name: name.clone(),
-            content_type: ctype.clone(),
-            data: data.clone(),
-        })
-        .collect())
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct DeliveryReport {
-    pub sent: usize,
-    pub failed: usize,
-    /// Claims that expired without a confirmed send: set aside, never resent.
-    pub set_aside_in_doubt: usize,
-}
-
-impl App {
-    /// Delivers up to `limit` due rows. Each row is claimed (and the attempt
-    /// counted) in its own transaction before it is sent, and marked sent in
-    /// another after the transport confirms, so a second deliverer skips it
-    /// and a crash leaves it claimed, to be set aside as in doubt.
-    pub fn deliver_outbox(
-        &self,
-        outbound: &Outbound,
-        templates: &Templates,
-        from: &lettre::message::Mailbox,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<DeliveryReport, AppError> {
-        let mut report = DeliveryReport::default();
-        let mut conn = self.conn()?;
-        report.set_aside_in_doubt = conn.write(|c| {
-            diesel::update(
-                outbox::table
-                    .filter(outbox::sent_at.is_null())
-                    .filter(outbox::claimed_until.lt(naive(now))),
-            )
-            .set((
-                outbox::in_doubt.eq(true),
-                outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
-                outbox::last_error.eq("in doubt: a sender stopped mid-send; check the mail log before resending"),
-            ))
-            .execute(c)
-            .map_err(AppError::from)
-        })?;
-        let due: Vec<i64> = outbox::table
-            .filter(outbox::sent_at.is_null())
-            .filter(outbox::in_doubt.eq(false))
-            .filter(outbox::claimed_until.is_null())
-            .filter(outbox::next_attempt_at.le(naive(now)))
-            .order(outbox::id)
-            .limit(limit)
-            .select(outbox::id)
-            .load(&mut conn)?;
-        for id in due {
-            let claimed = conn.write(|c| {
-                diesel::update(
-                    outbox::table
-                        .find(id)
-                        .filter(outbox::claimed_until.is_null())
-                        .filter(outbox::sent_at.is_null()),
-                )
-                .set((
-                    outbox::claimed_until.eq(naive(now + Duration::seconds(CLAIM_SECONDS))),
-                    outbox::attempts.eq(outbox::attempts + 1),
-                ))
-                .execute(c)
-                .map_err(AppError::from)
-            })?;
-            if claimed == 0 {
-                continue;
-            }
-            let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(&mut conn)?;
-            let files = files_for(&mut conn, &row)?;
-            let result = crate::mail::build(&row, &files, templates, from).and_then(|m| outbound.send(&m));
-            conn.write(|c| {
-                match &result {
-                    Ok(()) => diesel::update(outbox::table.find(id))
-                        .set((
-                            outbox::sent_at.eq(Some(naive(now))),
-                            outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
-                            outbox::last_error.eq(None::<String>),
-                        ))
-                        .execute(c),
-                    Err(e) => {
-                        // Back off: 1, 2, 4 … minutes, at most an hour.
-                        let wait = Duration::minutes(1i64 << row.attempts.clamp(0, 6));
-                        diesel::update(outbox::table.find(id))
-                            .set((
-                                outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
-                                outbox::next_attempt_at.eq(naive(now + wait.min(Duration::hours(1)))),
-                                outbox::last_error.eq(Some(e.to_string())),
-                            ))
-                            .execute(c)
-                    }
-                }
-                .map_err(AppError::from)
-            })?;
-            match result {
-                Ok(()) => report.sent += 1,
-                Err(e) => {
-                    tracing::warn!(outbox = id, error = %e, "delivery failed; will retry");
-                    report.failed += 1;
-                }
-            }
-        }
-        Ok(report)
     }
 }
 
