@@ -112,3 +112,32 @@ impl App {
             .collect())
     }
 }
+
+/// Stores a message's (or a form's) files on a ticket, in the caller's
+/// transaction; returns their ids in the order given.
+pub(in crate::app) fn store_attachments(
+    c: &mut DbConnection,
+    ticket_id: i64,
+    message_id: Option<&str>,
+    files: &[(String, String, &[u8])],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, AppError> {
+    let mut ids = Vec::with_capacity(files.len());
+    for (name, ctype, data) in files {
+        let id = diesel::insert_into(crate::store::schema::attachments::table)
+            .values(crate::store::models::NewAttachment {
+                ticket_id,
+                inbound_message_id: message_id,
+                filename: name,
+                content_type: ctype,
+                size: data.len() as i64,
+                sha256: Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect(),
+                data,
+                created_at: naive(now),
+            })
+            .returning(crate::store::schema::attachments::id)
+            .get_result(c)?;
+        ids.push(id);
+    }
+    Ok(ids)
+}

@@ -9,18 +9,23 @@
 //!
 //! Why this file is long: it is one pipeline, `ingest_in`, read top to
 //! bottom as the decision it is (duplicate, ours, automatic, sender
-//! authentication, contact, limits, threading, new ticket), with the
-//! helpers only it uses. Quarantine decisions, files, mailbox positions and
-//! the pure text rules are in the modules beside it.
+//! authentication, contact, limits, threading, new ticket). Beside it:
+//! what the message says (`message`, mail-parser), who the sender is
+//! (`contacts`), quarantine decisions, files, mailbox positions and the
+//! pure text rules.
 
+mod contacts;
 mod files;
 mod mailbox;
+mod message;
 mod quarantine;
 mod rules;
 
+pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
 pub use mailbox::MailboxPosition;
 pub(crate) use mailbox::save_position;
+use message::*;
 use quarantine::staff_only;
 pub use quarantine::{AcceptRequest, QuarantinedMessage, RejectRequest};
 pub use rules::{declared_severity, strip_reply};
@@ -46,55 +51,6 @@ pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 /// (`attachment_limit_mb` in sladesk.toml); a message over it is
 /// quarantined (kept whole) for an agent to decide.
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
-
-/// The attachments of a message: file name, content type and bytes.
-fn attachments_of<'m>(m: &'m Message) -> Vec<(String, String, &'m [u8])> {
-    m.attachments()
-        .map(|a| {
-            let name = a
-                .attachment_name()
-                .map(|n| n.replace(['/', '\\', '\0'], "_"))
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| "attachment".into());
-            let ctype = a
-                .content_type()
-                .map(|c| match c.subtype() {
-                    Some(sub) => format!("{}/{}", c.ctype(), sub),
-                    None => c.ctype().to_string(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".into())
-                .to_ascii_lowercase();
-            (name, ctype, a.contents())
-        })
-        .collect()
-}
-
-pub(super) fn store_attachments(
-    c: &mut DbConnection,
-    ticket_id: i64,
-    message_id: Option<&str>,
-    files: &[(String, String, &[u8])],
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>, AppError> {
-    let mut ids = Vec::with_capacity(files.len());
-    for (name, ctype, data) in files {
-        let id = diesel::insert_into(crate::store::schema::attachments::table)
-            .values(crate::store::models::NewAttachment {
-                ticket_id,
-                inbound_message_id: message_id,
-                filename: name,
-                content_type: ctype,
-                size: data.len() as i64,
-                sha256: Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect(),
-                data,
-                created_at: naive(now),
-            })
-            .returning(crate::store::schema::attachments::id)
-            .get_result(c)?;
-        ids.push(id);
-    }
-    Ok(ids)
-}
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -133,71 +89,6 @@ impl IngestOutcome {
 #[error("{0}")]
 pub struct Unacceptable(pub String);
 
-/// The sender's display name, for a contact made from this mail: how mail
-/// greets them ("Stan Ranger", not "stan").
-fn display_name(m: &Message) -> Option<String> {
-    m.from()
-        .and_then(|a| a.first())
-        .and_then(|a| a.name())
-        .map(|n| n.trim().chars().take(200).collect::<String>())
-        .filter(|n| !n.is_empty() && !n.contains('@') && !n.contains('\0'))
-}
-
-fn addr_list(m: &Message, which: &str) -> Vec<String> {
-    let list = match which {
-        "to" => m.to(),
-        "cc" => m.cc(),
-        _ => m.from(),
-    };
-    list.map(|a| {
-        a.iter()
-            .filter_map(|x| x.address())
-            .map(|x| x.trim().to_lowercase())
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-/// RFC 3834 and common practice: mail that must never open a ticket or get a reply.
-fn automatic(m: &Message, from: Option<&str>) -> Option<String> {
-    if let Some(v) = m.header_raw("Auto-Submitted") {
-        let v = v.trim().to_ascii_lowercase();
-        if !v.is_empty() && !v.starts_with("no") {
-            return Some(format!("Auto-Submitted: {v}"));
-        }
-    }
-    if let Some(v) = m.header_raw("Precedence") {
-        let v = v.trim().to_ascii_lowercase();
-        if matches!(v.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
-            return Some(format!("Precedence: {v}"));
-        }
-    }
-    if m.header_raw("List-Id").is_some() {
-        return Some("mailing-list mail (List-Id)".into());
-    }
-    // Only bulk senders offer an unsubscribe link; a person's mail never does.
-    if m.header_raw("List-Unsubscribe").is_some() {
-        return Some("bulk mail (List-Unsubscribe)".into());
-    }
-    if m.header_raw("X-Autoreply").is_some() || m.header_raw("X-Autorespond").is_some() {
-        return Some("auto-reply header".into());
-    }
-    if let Some(f) = from {
-        let local = f.split('@').next().unwrap_or_default();
-        if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
-            return Some(format!("from {f}"));
-        }
-    }
-    let ct = m.root_part().content_type();
-    if let Some(ct) = ct
-        && ct.ctype().eq_ignore_ascii_case("multipart")
-        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-    {
-        return Some("delivery or read report (multipart/report)".into());
-    }
-    None
-}
-
 /// Why a sender gets no ticket: not known at all (which may be answered
 /// with a reply when so configured), or known but not allowed.
 enum Refusal {
@@ -211,30 +102,6 @@ struct MailTicket<'a> {
     follow_up_of: Option<&'a str>,
     queue: Option<&'a str>,
     severity: Option<Severity>,
-}
-
-/// The readable text of a message: its text part, or its HTML turned into
-/// text by the parser; never empty.
-fn text_of(m: &Message) -> String {
-    let body = m
-        .body_text(0)
-        .map(|b| b.to_string())
-        .unwrap_or_default()
-        .replace('\0', "");
-    if body.trim().is_empty() {
-        "(no text)".to_string()
-    } else {
-        body
-    }
-}
-
-fn synthetic_message_id(raw: &[u8]) -> String {
-    let h: String = Sha256::digest(raw)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{h}@no-message-id.sladesk.invalid")
 }
 
 impl App {
@@ -611,81 +478,6 @@ impl App {
             tracing::info!(to = %contact.email, "acknowledgement withheld: automatic-reply limit for this address");
         }
         Ok((view, id))
-    }
-
-    /// The contact a sender address belongs to, creating one for a known
-    /// organisation's mail domain; `Err(reason)` to quarantine.
-    fn contact_for(
-        &self,
-        c: &mut DbConnection,
-        address: &str,
-        display_name: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Result<User, Refusal>, AppError> {
-        if let Ok(u) = self.user_by_email(c, address) {
-            if u.role != "customer" {
-                return Ok(Err(Refusal::Other(format!(
-                    "{address} is staff, not a customer contact"
-                ))));
-            }
-            if u.disabled {
-                return Ok(Err(Refusal::Other(format!("{address} is a disabled contact"))));
-            }
-            return Ok(Ok(u));
-        }
-        let Some((_, domain)) = address.rsplit_once('@') else {
-            return Ok(Err(Refusal::Other(format!("'{address}' is not an address"))));
-        };
-        let orgs: Vec<Organisation> = organisations::table.select(Organisation::as_select()).load(c)?;
-        let Some(org) = orgs
-            .into_iter()
-            .find(|o| o.status != "terminated" && o.email_domains.split(',').any(|d| d.eq_ignore_ascii_case(domain)))
-        else {
-            return Ok(Err(Refusal::Unknown(format!(
-                "{address} is not a contact and {domain} is no organisation's mail domain"
-            ))));
-        };
-        let who = Principal::operator();
-        Ok(Ok(self.add_contact(
-            c,
-            address,
-            display_name,
-            &org,
-            &who,
-            "user.create_from_mail",
-            now,
-        )?))
-    }
-
-    /// A new customer contact of `org` for a mail address (named as its mail
-    /// names it, else by the address's local part), audited as `action`.
-    #[allow(clippy::too_many_arguments)]
-    fn add_contact(
-        &self,
-        c: &mut DbConnection,
-        address: &str,
-        display_name: Option<&str>,
-        org: &Organisation,
-        who: &Principal,
-        action: &str,
-        now: DateTime<Utc>,
-    ) -> Result<User, AppError> {
-        let key = super::admin::email_key(address);
-        diesel::insert_into(users::table)
-            .values(NewUser {
-                email: address,
-                email_key: &key,
-                name: display_name.unwrap_or_else(|| address.split('@').next().unwrap_or(address)),
-                role: "customer",
-                organisation_id: Some(org.id),
-                password_hash: None,
-                disabled: false,
-                time_zone: "Europe/London",
-                created_at: naive(now),
-            })
-            .execute(c)?;
-        audit(c, who, action, &format!("user:{address}"), Some(&org.slug), now)?;
-        self.user_by_email(c, address)
     }
 
     fn reply_in(

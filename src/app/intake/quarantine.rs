@@ -196,7 +196,7 @@ impl App {
                     self.add_contact(
                         c,
                         &from,
-                        super::display_name(&m).as_deref(),
+                        display_name(&m).as_deref(),
                         &org,
                         who,
                         "user.create_from_quarantine",
