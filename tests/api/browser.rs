@@ -263,10 +263,16 @@ impl Browser {
             .unwrap()
     }
 
-    /// Evaluates a script returning a number.
-    async fn number(&self, script: &str) -> f64 {
+    /// The most lines any element matching `css` spans (its height over its
+    /// line height).
+    async fn most_lines(&self, css: &str) -> f64 {
         self.client
-            .execute(script, vec![])
+            .execute(
+                "let w = 0; for (const e of document.querySelectorAll(arguments[0])) { \
+                   const lh = parseFloat(getComputedStyle(e).lineHeight); \
+                   w = Math.max(w, e.getBoundingClientRect().height / lh); } return w;",
+                vec![json!(css)],
+            )
             .await
             .unwrap()
             .as_f64()
@@ -850,19 +856,9 @@ async fn queue_reads_at_a_glance(b: &Browser) {
     let at_risk = b.text("#queue-list tbody tr.urgent-at-risk .urgency").await;
     assert!(at_risk.contains("At risk"), "{at_risk}");
     // Each subject at most two lines; each reference one.
-    let worst = b
-        .number(
-            "let w = 0; for (const s of document.querySelectorAll('#queue-list .subject')) { \
-               const lh = parseFloat(getComputedStyle(s).lineHeight); w = Math.max(w, s.getBoundingClientRect().height / lh); } return w;",
-        )
-        .await;
+    let worst = b.most_lines("#queue-list .subject").await;
     assert!(worst <= 2.05, "a subject spans {worst} lines");
-    let refs = b
-        .number(
-            "let w = 0; for (const a of document.querySelectorAll('#queue-list .ref-cell a')) { \
-               const lh = parseFloat(getComputedStyle(a).lineHeight); w = Math.max(w, a.getBoundingClientRect().height / lh); } return w;",
-        )
-        .await;
+    let refs = b.most_lines("#queue-list .ref-cell a").await;
     assert!(refs <= 1.05, "a reference breaks over {refs} lines");
     let body = b.text("#queue-list").await;
     assert!(!body.contains("@northwind.example"), "people by name, not address");

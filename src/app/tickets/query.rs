@@ -54,6 +54,22 @@ enum Listed {
     Count(TicketCount),
 }
 
+impl Listed {
+    fn page(self) -> TicketPage {
+        match self {
+            Listed::Page(p) => p,
+            Listed::Count(_) => unreachable!("asked for a page"),
+        }
+    }
+
+    fn count(self) -> TicketCount {
+        match self {
+            Listed::Count(c) => c,
+            Listed::Page(_) => unreachable!("asked for a count"),
+        }
+    }
+}
+
 impl App {
     /// Lists the tickets the caller may see, filtered, most urgent first by
     /// default, with keyset pagination.
@@ -74,10 +90,7 @@ impl App {
         f: &TicketFilter,
         now: DateTime<Utc>,
     ) -> Result<TicketCount, AppError> {
-        match self.select_tickets(who, f, now, Want::Count)? {
-            Listed::Count(c) => Ok(c),
-            Listed::Page(_) => unreachable!("asked for a count"),
-        }
+        Ok(self.select_tickets(who, f, now, Want::Count)?.count())
     }
 
     /// Lists the tickets the caller may see, filtered, most urgent first by
@@ -88,10 +101,7 @@ impl App {
         f: &TicketFilter,
         now: DateTime<Utc>,
     ) -> Result<TicketPage, AppError> {
-        match self.select_tickets(who, f, now, Want::Page)? {
-            Listed::Page(p) => Ok(p),
-            Listed::Count(_) => unreachable!("asked for a page"),
-        }
+        Ok(self.select_tickets(who, f, now, Want::Page)?.page())
     }
 
     /// One query for both: the filters are built once, so a count always
