@@ -1,0 +1,17 @@
+//! The end-to-end suites: the real server with the real things around it,
+//! each started by the test: headless Chromium with axe (`browser`),
+//! Dovecot over IMAP (`imap`), aiosmtpd over SMTP with and without TLS
+//! (`smtp`), and dnsmasq for DKIM and DMARC (`sender_auth`). Apart from the
+//! API suite so that `cargo test --test api` needs only PostgreSQL; both
+//! share `tests/api/helpers.rs`.
+
+// Shared with the API suite, which uses the parts this one does not.
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod browser;
+mod dovecot;
+mod imap;
+mod sender_auth;
+mod smtp;
