@@ -63,14 +63,76 @@ pub fn fresh_postgres_database() -> (String, Cleanup) {
              or point SLADESK_TEST_POSTGRES_URL at a server where the user may create databases."
         )
     });
-    let name = format!("sladesk_test_{}", unique());
-    conn.batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create the test database");
     let base = admin_url
         .rsplit_once('/')
         .map(|(b, _)| b.to_string())
         .unwrap_or(admin_url.clone());
+    let template = postgres_template(&base, &mut conn);
+    let name = format!("sladesk_test_{}", unique());
+    // A template may be copied by one session at a time: copies queue here.
+    static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = COPYING.lock().unwrap_or_else(|p| p.into_inner());
+    let mut tries = 0;
+    while let Err(e) = conn.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")) {
+        // Another test binary copying the same template at this moment.
+        tries += 1;
+        assert!(tries < 100, "create the test database from {template}: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
+}
+
+/// The migrated database every PostgreSQL test copies (`CREATE DATABASE …
+/// TEMPLATE`, as crates.io's harness does): migrated once per set of
+/// migrations rather than once per test. Named after the migrations' text,
+/// so a changed migration makes a new template (and the old ones go).
+fn postgres_template(base: &str, conn: &mut diesel::PgConnection) -> String {
+    use diesel::RunQueryDsl;
+    use std::hash::{Hash, Hasher};
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgresql"));
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .flat_map(|d| {
+                    let d = d.unwrap().path();
+                    [d.join("up.sql"), d.join("down.sql")]
+                })
+                .collect();
+            files.sort();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for f in &files {
+                f.file_name().hash(&mut h);
+                std::fs::read(f).unwrap().hash(&mut h);
+            }
+            let name = format!("sladesk_template_{:016x}", h.finish());
+            #[derive(diesel::QueryableByName)]
+            struct Db {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                datname: String,
+            }
+            // Test binaries may start at once: one makes the template.
+            conn.batch_execute("SELECT pg_advisory_lock(7270015)").unwrap();
+            let existing: Vec<Db> =
+                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'sladesk_template_%'")
+                    .load(conn)
+                    .unwrap();
+            if !existing.iter().any(|d| d.datname == name) {
+                for old in &existing {
+                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", old.datname));
+                }
+                let building = format!("{name}_{}", std::process::id());
+                conn.batch_execute(&format!("CREATE DATABASE {building}")).unwrap();
+                let url: sladesk::store::DatabaseUrl = format!("{base}/{building}").parse().unwrap();
+                url.migrate().expect("migrate the template database");
+                conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .unwrap();
+            }
+            conn.batch_execute("SELECT pg_advisory_unlock(7270015)").unwrap();
+            name
+        })
+        .clone()
 }
 
 impl Drop for Cleanup {
