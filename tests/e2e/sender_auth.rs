@@ -148,44 +148,63 @@ fn dnsmasq(txt: &[(&str, &str)]) -> Dns {
         std::path::Path::new(bin).exists(),
         "{bin} is needed for this test: install Debian's dnsmasq-base (tests/setup.sh does)"
     );
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("sladesk-dns-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut args = vec![
-        "--keep-in-foreground".to_string(),
-        "--no-resolv".into(),
-        "--no-hosts".into(),
-        "--bind-interfaces".into(),
-        "--listen-address=127.0.0.1".into(),
-        format!("--port={port}"),
-        format!("--pid-file={}", dir.join("pid").display()),
-        "--user=root".into(),
-        // Authoritative for the test zone: other names there do not exist.
-        "--local=/example/".into(),
-    ];
-    // No shell between us and dnsmasq: quotes would become part of the text.
-    for (name, text) in txt {
-        assert!(!text.contains(','), "a comma would split the record: {text}");
-        args.push(format!("--txt-record={name},{text}"));
-    }
-    let child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dnsmasq");
-    // Up when it answers on TCP too (it opens both at once).
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
+    // A port free for both TCP and UDP, and a dnsmasq that stays up on it:
+    // one free for UDP alone may be some other process's TCP port (a
+    // browser test's driver), and then dnsmasq exits while the wait below
+    // would find the other listener.
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            continue;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(tcp);
+        let dir = std::env::temp_dir().join(format!("sladesk-dns-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut args = vec![
+            "--keep-in-foreground".to_string(),
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--bind-interfaces".into(),
+            "--listen-address=127.0.0.1".into(),
+            format!("--port={port}"),
+            format!("--pid-file={}", dir.join("pid").display()),
+            "--user=root".into(),
+            // Authoritative for the test zone: other names there do not exist.
+            "--local=/example/".into(),
+        ];
+        // No shell between us and dnsmasq: quotes would become part of the text.
+        for (name, text) in txt {
+            assert!(!text.contains(','), "a comma would split the record: {text}");
+            args.push(format!("--txt-record={name},{text}"));
+        }
+        let mut child = Command::new(bin)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dnsmasq");
+        // Up when it answers on TCP too (it opens both at once), and still running.
+        let mut up = false;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if up && child.try_wait().ok().flatten().is_none() {
+            return Dns {
+                child,
+                addr: format!("127.0.0.1:{port}"),
+                _dir: dir,
+            };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    Dns {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-        _dir: dir,
-    }
+    panic!("dnsmasq did not stay up on any port tried");
 }
 
 /// The test domain's DKIM key (Ed25519, made for these tests only).
