@@ -19,6 +19,7 @@
 //! This module does no business logic: `app` is the only writer and decides
 //! what is written; this is where and how.
 
+pub mod find;
 pub mod models;
 pub mod schema;
 

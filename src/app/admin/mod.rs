@@ -268,11 +268,7 @@ impl App {
         conn: &mut crate::store::DbConnection,
         slug: &str,
     ) -> Result<Organisation, AppError> {
-        organisations::table
-            .filter(organisations::slug.eq(slug))
-            .select(Organisation::as_select())
-            .first(conn)
-            .optional()?
+        crate::store::find::organisation_by_slug(conn, slug)?
             .ok_or_else(|| AppError::NotFound(format!("organisation '{slug}'")))
     }
 
@@ -354,11 +350,7 @@ impl App {
     }
 
     pub fn user_by_email(&self, conn: &mut crate::store::DbConnection, email: &str) -> Result<User, AppError> {
-        users::table
-            .filter(users::email_key.eq(email_key(email)))
-            .select(User::as_select())
-            .first(conn)
-            .optional()?
+        crate::store::find::user_by_email_key(conn, &email_key(email))?
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))
     }
 

@@ -442,10 +442,7 @@ impl App {
             source: Some("email".into()),
         };
         let view: TicketView = self.create_ticket_in(c, &who, &req, "email", now)?;
-        let id: i64 = tickets::table
-            .filter(tickets::reference.eq(&view.reference))
-            .select(tickets::id)
-            .first(c)?;
+        let id = crate::store::find::ticket_id(c, &view.reference)?.ok_or(diesel::result::Error::NotFound)?;
         store_attachments(c, id, Some(message_id), files, now)?;
         if let (Some(d), None) = (declared, opts.severity) {
             // Agents confirm a declared severity (or change it): say so where they look.

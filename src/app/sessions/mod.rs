@@ -321,11 +321,7 @@ impl App {
                 (throttle::ADDRESS_WINDOW_MINUTES * 60) as u32,
             ));
         }
-        let user: Option<User> = users::table
-            .filter(users::email_key.eq(&key))
-            .select(User::as_select())
-            .first(&mut conn)
-            .optional()?;
+        let user: Option<User> = crate::store::find::user_by_email_key(&mut conn, &key)?;
         if !self.checked_password(&mut conn, &key, user.as_ref(), password, &client, now)? {
             return Err(AppError::Unauthenticated(WRONG.into()));
         }

@@ -188,11 +188,7 @@ impl App {
                     if who.role == Role::Customer {
                         return Err(AppError::Forbidden("a customer cannot move a ticket".into()).into());
                     }
-                    let q: Queue = queues::table
-                        .filter(queues::slug.eq(slug))
-                        .select(Queue::as_select())
-                        .first(c)
-                        .optional()
+                    let q: Queue = crate::store::find::queue_by_slug(c, slug)
                         .map_err(AppError::from)?
                         .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?;
                     queue_id = q.id;

@@ -188,10 +188,7 @@ impl App {
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let id: i64 = tickets::table
-            .filter(tickets::reference.eq(reference))
-            .select(tickets::id)
-            .first(c)?;
+        let id = crate::store::find::ticket_id(c, reference)?.ok_or(diesel::result::Error::NotFound)?;
         let files: Vec<(String, String, &[u8])> = files
             .iter()
             .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.as_slice()))
@@ -247,11 +244,7 @@ impl App {
             return Err(AppError::Forbidden(format!("organisation {} is terminated", org.slug)));
         }
         let queue: Queue = match &req.queue {
-            Some(slug) => queues::table
-                .filter(queues::slug.eq(slug))
-                .select(Queue::as_select())
-                .first(c)
-                .optional()?
+            Some(slug) => crate::store::find::queue_by_slug(c, slug)?
                 .ok_or_else(|| invalid("queue", format!("unknown queue '{slug}'")))?,
             None => queues::table
                 .order(queues::id)
