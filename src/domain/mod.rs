@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod credits;
 pub mod duration;
 pub mod holidays;
+pub mod local_time;
 pub mod moves;
 pub mod names;
 pub mod policy;

@@ -27,7 +27,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -262,19 +262,7 @@ fn from_ts(s: i64) -> DateTime<Utc> {
 
 /// Local wall time to a UTC second, RFC 5545 style (see the module comment).
 fn local_to_utc(tz: Tz, local: NaiveDateTime) -> i64 {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.timestamp(),
-        LocalResult::Ambiguous(first, _) => first.timestamp(),
-        LocalResult::None => {
-            // In a gap: read it with the offset in force shortly before.
-            let before = local - Duration::hours(6);
-            let offset = match tz.from_local_datetime(&before) {
-                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp() - before.and_utc().timestamp(),
-                LocalResult::None => 0,
-            };
-            local.and_utc().timestamp() + offset
-        }
-    }
+    crate::domain::local_time::compatible(tz, local).timestamp()
 }
 
 impl Calendar {

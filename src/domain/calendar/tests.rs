@@ -3,6 +3,7 @@
 //! and instants outside its span. Its laws are in tests/calendar_laws.rs.
 
 use super::*;
+use chrono::TimeZone;
 use chrono_tz::Europe::London;
 
 #[test]

@@ -90,7 +90,6 @@ impl OutageForm {
 /// A `datetime-local` value read in the viewer's zone; a time that does not
 /// exist (the spring gap) or is ambiguous (autumn) is refused, not guessed.
 pub(super) fn local_instant(field: &str, s: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, AppError> {
-    use chrono::TimeZone;
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -98,16 +97,17 @@ pub(super) fn local_instant(field: &str, s: &str, tz: chrono_tz::Tz) -> Result<O
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| crate::app::invalid(field, format!("'{s}' is not a date and time")))?;
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => Ok(Some(t.with_timezone(&Utc))),
-        chrono::LocalResult::Ambiguous(..) => Err(crate::app::invalid(
+    use crate::domain::local_time::{Disambiguation, LocalTimeError, local_instant};
+    match local_instant(tz, naive, Disambiguation::Reject) {
+        Ok(t) => Ok(Some(t)),
+        Err(LocalTimeError::Repeated) => Err(crate::app::invalid(
             field,
             format!(
                 "{s} happens twice in {} (the clocks go back): give a time outside that hour",
                 tz.name()
             ),
         )),
-        chrono::LocalResult::None => Err(crate::app::invalid(
+        Err(LocalTimeError::Skipped) => Err(crate::app::invalid(
             field,
             format!("{s} does not exist in {} (the clocks go forward)", tz.name()),
         )),
