@@ -11,6 +11,7 @@ pub mod credits;
 pub mod duration;
 pub mod holidays;
 pub mod local_time;
+pub mod money;
 pub mod moves;
 pub mod names;
 pub mod policy;

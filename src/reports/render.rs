@@ -170,19 +170,9 @@ pub fn tickets_csv(r: &Value) -> Result<String, String> {
 /// directory, in the CLI, the API and the scheduler's monthly job.
 const HTML_TEMPLATE: &str = include_str!("../../templates/reports/monthly.html.hbs");
 
-/// "£1,234.56" (negative: "−£12.00").
+/// "£1,234.56" (negative: "−£12.00"): `domain::money::Pence` as written.
 pub fn pounds(pence: i64) -> String {
-    let sign = if pence < 0 { "−" } else { "" };
-    let p = pence.unsigned_abs();
-    let whole = (p / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{sign}£{grouped}.{:02}", p % 100)
+    crate::domain::money::Pence(pence).to_string()
 }
 
 /// "184 h 20 min", "45 min", "0 min".

@@ -88,18 +88,9 @@ pub(super) fn list(form: &std::collections::HashMap<String, String>, k: &str) ->
 
 /// Pounds as typed (`1250`, `1,250.50`) to pence.
 pub(super) fn pence(s: &str) -> Result<i64, AppError> {
-    let t: String = s.trim().trim_start_matches('£').chars().filter(|c| *c != ',').collect();
-    if t.is_empty() {
-        return Ok(0);
-    }
-    let bad = || crate::app::invalid("monthly_charge", format!("'{s}' is not an amount in pounds"));
-    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if frac.len() > 2 || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let w: i64 = whole.parse().map_err(|_| bad())?;
-    let f: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    w.checked_mul(100).and_then(|x| x.checked_add(f)).ok_or_else(bad)
+    crate::domain::money::Pence::from_pounds(s)
+        .map(|p| p.0)
+        .map_err(|e| crate::app::invalid("monthly_charge", e.to_string()))
 }
 
 pub(super) fn date(form: &std::collections::HashMap<String, String>, k: &str) -> Result<Option<NaiveDate>, AppError> {
