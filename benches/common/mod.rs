@@ -68,14 +68,14 @@ impl BenchDb {
     }
 
     pub fn execute(&self, sql: &str) {
-        self.app.pool.get().unwrap().batch_execute(sql).unwrap();
+        self.app.conn().unwrap().batch_execute(sql).unwrap();
     }
 
     /// The row id of a ticket.
     pub fn ticket_id(&self, reference: &str) -> i64 {
         use diesel::prelude::*;
         use sladesk::store::schema::tickets;
-        let mut c = self.app.pool.get().unwrap();
+        let mut c = self.app.conn().unwrap();
         tickets::table
             .filter(tickets::reference.eq(reference))
             .select(tickets::id)
@@ -111,7 +111,7 @@ impl BenchDb {
         let first_new: i64 = {
             use diesel::prelude::*;
             use sladesk::store::schema::tickets;
-            let mut c = self.app.pool.get().unwrap();
+            let mut c = self.app.conn().unwrap();
             tickets::table
                 .select(diesel::dsl::max(tickets::id))
                 .first::<Option<i64>>(&mut c)

@@ -15,10 +15,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 
 use super::State;
-use crate::store::schema::tickets;
 
 const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -117,8 +115,6 @@ impl Metrics {
     }
 }
 
-type Counts = Vec<(String, i32, i64)>;
-
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses((status = 200, description = "Prometheus text format"), (status = 401, description = "No token of scope metrics", body = super::problem::Problem, content_type = "application/problem+json")))]
 pub async fn metrics(
     app: State,
@@ -139,42 +135,15 @@ pub async fn metrics_unauthenticated(app: State, m: web::Data<Metrics>) -> HttpR
 
 async fn scrape(app: State, m: web::Data<Metrics>) -> HttpResponse {
     let app = app.get_ref().clone();
-    let desk = web::block(move || -> Result<(Counts, Counts, i64, i64), String> {
-        let mut c = app.pool.get().map_err(|e| e.to_string())?;
-        let open = ["new", "open", "pending_customer", "pending_third_party"];
-        let open_counts: Counts = tickets::table
-            .filter(tickets::status.eq_any(open))
-            .group_by((tickets::policy, tickets::severity))
-            .select((tickets::policy, tickets::severity, diesel::dsl::count_star()))
-            .load(&mut c)
-            .map_err(|e| e.to_string())?;
-        let breached_now: Counts = tickets::table
-            .filter(tickets::status.eq_any(open))
-            .filter(
-                tickets::response_breached_at
-                    .is_not_null()
-                    .or(tickets::resolve_breached_at.is_not_null()),
-            )
-            .group_by((tickets::policy, tickets::severity))
-            .select((tickets::policy, tickets::severity, diesel::dsl::count_star()))
-            .load(&mut c)
-            .map_err(|e| e.to_string())?;
-        let response_breaches: i64 = tickets::table
-            .filter(tickets::response_breached_at.is_not_null())
-            .count()
-            .get_result(&mut c)
-            .map_err(|e| e.to_string())?;
-        let resolve_breaches: i64 = tickets::table
-            .filter(tickets::resolve_breached_at.is_not_null())
-            .count()
-            .get_result(&mut c)
-            .map_err(|e| e.to_string())?;
-        Ok((open_counts, breached_now, response_breaches, resolve_breaches))
-    })
-    .await;
+    let desk = web::block(move || app.desk_metrics()).await;
     let mut out = String::new();
     match desk {
-        Ok(Ok((open, breached, resp, res))) => {
+        Ok(Ok(crate::app::operations::DeskMetrics {
+            open,
+            open_breached: breached,
+            response_breaches: resp,
+            resolve_breaches: res,
+        })) => {
             out.push_str("# HELP sladesk_open_tickets Tickets not yet resolved, by tier and severity.\n");
             out.push_str("# TYPE sladesk_open_tickets gauge\n");
             for (tier, sev, n) in &open {

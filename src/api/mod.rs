@@ -181,11 +181,7 @@ async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Database reachable and migrations current"), (status = 503, description = "Not ready, with the reason")))]
 async fn readyz(app: State) -> HttpResponse {
     let app = app.get_ref().clone();
-    let checked = web::block(move || -> Result<bool, String> {
-        let mut c = app.pool.get().map_err(|e| e.to_string())?;
-        crate::store::migrations_current(&mut c).map_err(|e| e.to_string())
-    })
-    .await;
+    let checked = web::block(move || app.readiness()).await;
     match checked {
         Ok(Ok(true)) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Ok(Ok(false)) => HttpResponse::ServiceUnavailable()

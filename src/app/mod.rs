@@ -32,6 +32,7 @@ pub mod intake;
 pub mod jobs;
 pub mod limits;
 pub mod mailroom;
+pub mod operations;
 pub mod outages;
 pub mod outbox;
 pub mod progress;
@@ -232,7 +233,7 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// The application: the pool, the policies, the holidays and compiled calendars.
 pub struct App {
-    pub pool: Pool,
+    pool: Pool,
     pub policies: Arc<PolicySet>,
     pub holidays: Arc<Holidays>,
     calendars: RwLock<HashMap<(String, Region), Arc<PolicyCalendars>>>,

@@ -190,7 +190,7 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
     let audited = tokio::task::spawn_blocking(move || {
         use diesel::prelude::*;
         use sladesk::store::schema::audit_log;
-        let mut c = app.pool.get().unwrap();
+        let mut c = app.conn().unwrap();
         audit_log::table
             .filter(audit_log::action.eq("ticket.change"))
             .select(audit_log::actor)

@@ -585,7 +585,7 @@ async fn requests_to_reopen_are_rate_limited(db: Db) {
         outbox::table
             .filter(outbox::kind.eq("reopen_request"))
             .count()
-            .get_result::<i64>(&mut t.app.pool.get().unwrap())
+            .get_result::<i64>(&mut t.app.conn().unwrap())
             .unwrap()
     };
     assert_eq!(mails, i64::from(per_hour), "one mail per accepted request, none after");

@@ -114,7 +114,7 @@ async fn the_email_corpus_becomes_tickets_replies_and_recorded_refusals(db: Db) 
         use sladesk::store::schema::attachments::dsl::*;
         attachments
             .select((filename, content_type, size, sha256))
-            .load(&mut app.pool.get().unwrap())
+            .load(&mut app.conn().unwrap())
             .unwrap()
     })
     .await
@@ -298,7 +298,7 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
         let looped = app.ingest(&files[0], "test", now).unwrap();
         let reply = app.ingest(reply.as_bytes(), "test", now).unwrap();
         // A sender that stopped mid-send: the row stays claimed past its claim.
-        let mut c = app.pool.get().unwrap();
+        let mut c = app.conn().unwrap();
         diesel::update(outbox::table)
             .set((
                 outbox::sent_at.eq(None::<chrono::NaiveDateTime>),
@@ -402,7 +402,7 @@ async fn automatic_replies_to_one_sender_are_limited(db: Db) {
                 tickets += 1;
             }
         }
-        let acks: i64 = outbox::table.count().get_result(&mut app.pool.get().unwrap()).unwrap();
+        let acks: i64 = outbox::table.count().get_result(&mut app.conn().unwrap()).unwrap();
         (tickets, acks)
     })
     .await
@@ -422,7 +422,7 @@ fn outbox_rows(app: &sladesk::app::App) -> Vec<(String, String)> {
     outbox::table
         .order(outbox::id.asc())
         .select((outbox::kind, outbox::to_address))
-        .load(&mut app.pool.get().unwrap())
+        .load(&mut app.conn().unwrap())
         .unwrap()
 }
 
@@ -657,7 +657,7 @@ fn outbox_contexts(app: &sladesk::app::App) -> Vec<serde_json::Value> {
     outbox::table
         .order(outbox::id.asc())
         .select(outbox::context)
-        .load::<String>(&mut app.pool.get().unwrap())
+        .load::<String>(&mut app.conn().unwrap())
         .unwrap()
         .iter()
         .map(|c| serde_json::from_str(c).unwrap())

@@ -174,7 +174,7 @@ async fn outages_credits_and_reports_answer_every_role_exactly(db: Db) {
     let actions = tokio::task::spawn_blocking(move || {
         use diesel::prelude::*;
         use sladesk::store::schema::audit_log;
-        let mut c = app.pool.get().unwrap();
+        let mut c = app.conn().unwrap();
         audit_log::table
             .filter(
                 audit_log::action
@@ -776,7 +776,7 @@ async fn a_terminated_organisation_is_deleted_after_five_working_days_keeping_it
         assert!(app.end_contracts(now).unwrap().is_empty(), "done once");
         use diesel::prelude::*;
         use sladesk::store::schema::audit_log;
-        let mut c = app.pool.get().unwrap();
+        let mut c = app.conn().unwrap();
         let deleted: i64 = audit_log::table
             .filter(audit_log::action.eq("organisation.delete"))
             .count()
@@ -810,7 +810,7 @@ async fn a_month_is_provisional_until_closed_then_kept_in_versions(db: Db) {
         let kept_rows = || {
             use diesel::prelude::*;
             use sladesk::store::schema::report_versions;
-            let mut c = app.pool.get().unwrap();
+            let mut c = app.conn().unwrap();
             report_versions::table.count().get_result::<i64>(&mut c).unwrap()
         };
         let read = |who: &sladesk::app::Principal, org: Option<&str>, version: Option<i32>, now: &str| {

@@ -69,7 +69,7 @@ fn notices(app: &sladesk::app::App, kinds: &[&str]) -> Vec<(String, String, serd
         .filter(outbox::kind.eq_any(kinds))
         .order(outbox::id)
         .select((outbox::kind, outbox::to_address, outbox::context))
-        .load::<(String, String, String)>(&mut app.pool.get().unwrap())
+        .load::<(String, String, String)>(&mut app.conn().unwrap())
         .unwrap()
         .into_iter()
         .map(|(k, to, c)| (k, to, serde_json::from_str(&c).unwrap()))
@@ -91,7 +91,7 @@ fn staff_mail(app: &sladesk::app::App) -> Vec<(String, String)> {
         .filter(outbox::kind.eq_any(["sla_warning", "sla_breach"]))
         .order(outbox::id)
         .select((outbox::kind, outbox::to_address))
-        .load(&mut app.pool.get().unwrap())
+        .load(&mut app.conn().unwrap())
         .unwrap()
 }
 
@@ -495,7 +495,7 @@ async fn the_audit_purge_keeps_the_retention_period_and_says_what_it_did(db: Db)
     tokio::task::spawn_blocking(move || {
         use sladesk::store::schema::audit_log;
         let now = at("2026-11-26T12:00:00Z");
-        let mut c = app.pool.get().unwrap();
+        let mut c = app.conn().unwrap();
         let before: i64 = audit_log::table.count().get_result(&mut c).unwrap();
         // Two rows from long ago, one just inside three months.
         for (when, what) in [

@@ -93,7 +93,7 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
         use diesel::prelude::*;
         let errors: Vec<Option<String>> = sladesk::store::schema::outbox::table
             .select(sladesk::store::schema::outbox::last_error)
-            .load(&mut app.pool.get().unwrap())
+            .load(&mut app.conn().unwrap())
             .unwrap();
         (outcome, first, (second, errors))
     })
