@@ -15,8 +15,6 @@ use lettre::Transport;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use crate::store::models::OutboxRow;
-
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
 pub const KINDS: [&str; 13] = [
     "acknowledgement",
@@ -165,16 +163,29 @@ pub struct MailAttachment {
     pub data: Vec<u8>,
 }
 
-/// Builds the message of an outbox row, with the files it carries.
+/// One notification to send, as the app hands it over: which template, to
+/// whom, its Message-ID and thread, and the template's data (JSON). Mail
+/// knows nothing of how the app stores it.
+pub struct Outgoing<'a> {
+    /// The outbox row's id, named in errors.
+    pub id: i64,
+    pub kind: &'a str,
+    pub to_address: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub context: &'a str,
+}
+
+/// Builds the message of a notification, with the files it carries.
 pub fn build(
-    row: &OutboxRow,
+    row: &Outgoing,
     files: &[MailAttachment],
     templates: &Templates,
     from: &Mailbox,
 ) -> Result<lettre::Message, MailError> {
     let context: serde_json::Value =
-        serde_json::from_str(&row.context).map_err(|e| MailError::Build(format!("outbox {}: {e}", row.id)))?;
-    let (subject, text, html) = templates.render(&row.kind, &context)?;
+        serde_json::from_str(row.context).map_err(|e| MailError::Build(format!("outbox {}: {e}", row.id)))?;
+    let (subject, text, html) = templates.render(row.kind, &context)?;
     let to: Mailbox = row
         .to_address
         .parse()
@@ -186,12 +197,12 @@ pub fn build(
         .message_id(Some(format!("<{}>", row.message_id)));
     // RFC 3834: an agent's reply is written by a person and carries no
     // Auto-Submitted; everything sladesk writes by itself does.
-    match row.kind.as_str() {
+    match row.kind {
         "agent_reply" => {}
         "acknowledgement" | "rejected" => b = b.header(AutoSubmitted("auto-replied")),
         _ => b = b.header(AutoSubmitted("auto-generated")),
     }
-    if let Some(parent) = &row.in_reply_to {
+    if let Some(parent) = row.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
     }
     let body = MultiPart::alternative_plain_html(text, html);

@@ -108,7 +108,15 @@ impl App {
             }
             let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(&mut conn)?;
             let files = files_for(&mut conn, &row)?;
-            let result = crate::mail::build(&row, &files, templates, from).and_then(|m| outbound.send(&m));
+            let outgoing = crate::mail::Outgoing {
+                id: row.id,
+                kind: &row.kind,
+                to_address: &row.to_address,
+                message_id: &row.message_id,
+                in_reply_to: row.in_reply_to.as_deref(),
+                context: &row.context,
+            };
+            let result = crate::mail::build(&outgoing, &files, templates, from).and_then(|m| outbound.send(&m));
             conn.write(|c| {
                 match &result {
                     Ok(()) => diesel::update(outbox::table.find(id))
