@@ -13,23 +13,31 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(into = "u8")]
 pub enum Severity {
+    /// Critical: core business halted, no workaround.
     S1 = 1,
+    /// Major: core business degraded, no reasonable workaround.
     S2 = 2,
+    /// Intermediate: operational impact, a workaround exists.
     S3 = 3,
+    /// Minor: little or no impact.
     S4 = 4,
 }
 
 impl Severity {
+    /// Every severity, most severe first.
     pub const ALL: [Severity; 4] = [Severity::S1, Severity::S2, Severity::S3, Severity::S4];
 
+    /// 1 to 4, as people and the API say it.
     pub fn number(self) -> u8 {
         self as u8
     }
 
+    /// 0 to 3: its place in per-severity tables (a policy's targets).
     pub fn index(self) -> usize {
         self as usize - 1
     }
 
+    /// "Critical", "Major", "Intermediate" or "Minor".
     pub fn title(self) -> &'static str {
         match self {
             Severity::S1 => "Critical",
@@ -114,19 +122,29 @@ impl fmt::Display for Severity {
     }
 }
 
+/// Where a ticket stands. The first four are active work (`ACTIVE`); the
+/// last three stop both clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Raised, not yet taken up.
     New,
+    /// Being worked (assigned or in progress).
     Open,
+    /// Waiting on the customer: pauses the clocks the policy says.
     PendingCustomer,
+    /// Waiting on a supplier.
     PendingThirdParty,
+    /// Fixed: reopenable within the policy's reopen window.
     Resolved,
+    /// Done for good.
     Closed,
+    /// Withdrawn or raised in error.
     Cancelled,
 }
 
 impl Status {
+    /// Every status, in lifecycle order.
     pub const ALL: [Status; 7] = [
         Status::New,
         Status::Open,
@@ -147,6 +165,7 @@ impl Status {
         Status::PendingThirdParty,
     ];
 
+    /// The name stored and spoken by the API: `pending_customer`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::New => "new",
@@ -196,16 +215,21 @@ impl FromStr for Status {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "role", content = "id", rename_all = "snake_case")]
 pub enum Actor {
+    /// A member of staff, by id.
     Agent(String),
+    /// A customer contact, by id.
     Customer(String),
     /// sladesk itself: automatic acknowledgements, the scheduler.
     System,
 }
 
+/// Who may read an event's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
+    /// The customer and staff.
     Public,
+    /// Staff only: notes, routing, escalations.
     Internal,
 }
 
@@ -213,14 +237,18 @@ pub enum Visibility {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
+    /// Until the first public reply by staff.
     Response,
+    /// Until resolved, paused while waiting on the customer.
     Resolve,
 }
 
+/// How far a clock has run against its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertLevel {
     /// A percentage of the target reached.
     AtRisk(u8),
+    /// The whole target used: elapsed ≥ target.
     Breach,
 }
