@@ -131,7 +131,7 @@ pub enum Status {
     New,
     /// Being worked (assigned or in progress).
     Open,
-    /// Waiting on the customer: pauses the clocks the policy says.
+    /// Waiting on the customer: pauses the clocks the policy names.
     PendingCustomer,
     /// Waiting on a supplier.
     PendingThirdParty,
@@ -239,7 +239,7 @@ pub enum Visibility {
 pub enum ClockKind {
     /// Until the first public reply by staff.
     Response,
-    /// Until resolved, paused while waiting on the customer.
+    /// Until resolved, paused in the policy's pause statuses.
     Resolve,
 }
 
