@@ -34,20 +34,26 @@ impl Pence {
     }
 }
 
+/// A whole number with thousands grouped, as amounts and counts are
+/// written for people: 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    grouped
+}
+
 /// "£1,234.56" (negative: "−£12.00").
 impl fmt::Display for Pence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "−" } else { "" };
         let p = self.0.unsigned_abs();
-        let whole = (p / 100).to_string();
-        let mut grouped = String::new();
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        write!(f, "{sign}£{grouped}.{:02}", p % 100)
+        write!(f, "{sign}£{}.{:02}", thousands(p / 100), p % 100)
     }
 }
 

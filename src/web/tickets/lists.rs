@@ -64,17 +64,9 @@ fn pager(base: &str, params: &[(&str, String)], page: i64, shown: usize, more: b
     })
 }
 
-/// 1234567 → "1,234,567".
+/// 1234567 → "1,234,567" (counts are never negative).
 fn group(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    crate::domain::money::thousands(n.max(0) as u64)
 }
 
 #[derive(Deserialize, Default)]
