@@ -104,7 +104,36 @@ pub struct TicketView {
     pub escalation_level: Option<i32>,
 }
 
+/// How urgent open work is now, as the queue's `breached` and `at_risk`
+/// filters mean it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// A clock breached and still running or paused.
+    Breached,
+    /// Past its first warning threshold, not breached.
+    AtRisk,
+}
+
 impl TicketView {
+    /// Breached while still open, or past a warning threshold; `None` for
+    /// done tickets and work within its targets. (A customer's view carries
+    /// no at-risk instant, so for them only a breach shows.)
+    pub fn urgency(&self, now: DateTime<Utc>) -> Option<Urgency> {
+        let open = !matches!(self.status.as_str(), "resolved" | "closed" | "cancelled");
+        let breached = [self.response.state, self.resolve.state]
+            .iter()
+            .any(|s| matches!(s, ClockState::BreachedRunning | ClockState::BreachedPaused));
+        if !open {
+            None
+        } else if breached {
+            Some(Urgency::Breached)
+        } else if self.at_risk_at.is_some_and(|a| a <= now) {
+            Some(Urgency::AtRisk)
+        } else {
+            None
+        }
+    }
+
     /// The view as `who` may see it: customers see their ticket, its
     /// conversation's state and its due instants, not routing or escalation
     /// timing (the same rule as the timeline's internal events).

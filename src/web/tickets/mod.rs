@@ -20,7 +20,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Refusal, State, Viewer, WebError, page, page_with_status, redirect, run, run_form, when, when_opt};
-use crate::app::tickets::{Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView};
+use crate::app::tickets::{
+    Change, ClockSummary, Countdown, EventCursor, NewTicketRequest, TicketFilter, TicketView, Urgency,
+};
 use crate::app::{AppError, Role};
 use crate::domain::clock::ClockState;
 use crate::domain::duration::business_text;
@@ -106,26 +108,19 @@ fn clock_json(c: &ClockSummary, cd: Option<&Countdown>, tz: Tz) -> Value {
     })
 }
 
-/// How urgent a ticket is, in a word and a symbol (never by colour alone):
-/// breached while still open, or past its first warning threshold.
+/// How urgent a ticket is, in a word and a symbol (never by colour alone).
 fn urgency(t: &TicketView, now: chrono::DateTime<chrono::Utc>) -> Value {
-    let open = !matches!(t.status.as_str(), "resolved" | "closed" | "cancelled");
-    let breached = [t.response.state, t.resolve.state]
-        .iter()
-        .any(|s| matches!(s, ClockState::BreachedRunning | ClockState::BreachedPaused));
-    if open && breached {
-        json!({"class": "breached", "word": "Breached", "symbol": "⚠"})
-    } else if open && t.at_risk_at.is_some_and(|a| a <= now) {
-        json!({"class": "at-risk", "word": "At risk", "symbol": "◔"})
-    } else {
-        Value::Null
+    match t.urgency(now) {
+        Some(Urgency::Breached) => json!({"class": "breached", "word": "Breached", "symbol": "⚠"}),
+        Some(Urgency::AtRisk) => json!({"class": "at-risk", "word": "At risk", "symbol": "◔"}),
+        None => Value::Null,
     }
 }
 
-fn ticket_json(t: &TicketView, cds: Option<&[Countdown; 2]>, tz: Tz) -> Value {
+fn ticket_json(t: &TicketView, cds: Option<&[Countdown; 2]>, tz: Tz, now: chrono::DateTime<chrono::Utc>) -> Value {
     let sev = Severity::try_from(t.severity as u8).ok();
     json!({
-        "urgency": urgency(t, crate::app::now()),
+        "urgency": urgency(t, now),
         "organisation_name": t.organisation_name,
         "requester_name": t.requester_name,
         "assignee_name": t.assignee_name,
@@ -167,7 +162,7 @@ fn with_countdowns(
         .iter()
         .map(|t| {
             let (_, cds) = app.ticket_sla_with_countdowns(who, &t.reference, now)?;
-            Ok(ticket_json(t, Some(&cds), tz))
+            Ok(ticket_json(t, Some(&cds), tz, now))
         })
         .collect()
 }

@@ -210,7 +210,7 @@ pub(super) async fn ticket_page_at(
         &format!("{} {}", t.reference, t.subject),
         "ticket",
         json!({
-            "t": ticket_json(&t, Some(&cds), tz),
+            "t": ticket_json(&t, Some(&cds), tz, sla.computed_at),
             "sla": {
                 "policy": sla.policy,
                 "calendar": sla.calendar,
