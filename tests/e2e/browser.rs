@@ -910,18 +910,22 @@ async fn ticket_page_reads_at_both_widths(b: &Browser) {
     assert!(!b.text("#ticket-organisation").await.contains('@'));
     let recent = b.text("section.recent").await;
     assert!(recent.contains("Recent tickets") && recent.contains("SD-"), "{recent}");
+    // The ticket opened is the queue's first: its clocks run, so each has
+    // the calendar's explanation, hidden until focused.
     let tip = b
         .client
         .execute(
-            "const t = document.querySelector('.tip'); if (!t) return ''; t.focus(); \
-             return getComputedStyle(t.querySelector('.tip-text')).width;",
+            "const t = document.querySelector('.tip'); if (!t) return 'none'; \
+             const text = t.querySelector('.tip-text'); const before = getComputedStyle(text).width; \
+             t.focus(); return [before, getComputedStyle(text).width, text.textContent];",
             vec![],
         )
         .await
         .unwrap();
-    if tip != json!("") {
-        assert_ne!(tip, json!("1px"), "the calendar's explanation shows on focus");
-    }
+    assert_ne!(tip, json!("none"), "a running clock explains its calendar");
+    assert_eq!(tip[0], json!("1px"), "hidden until asked: {tip}");
+    assert_ne!(tip[1], json!("1px"), "the calendar's explanation shows on focus: {tip}");
+    assert!(tip[2].as_str().unwrap_or("").starts_with("Counts "), "{tip}");
     let here = b.path().await;
     b.resize(390, 844).await;
     b.goto(&here).await;

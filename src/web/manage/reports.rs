@@ -132,7 +132,7 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
             // Past its closing day but not closed yet: the daily job has not
             // run since (or the desk was down); say so rather than give a
             // date in the past as if it were to come.
-            "close_overdue": standing.closes_on.is_some_and(|d| d <= chrono::Utc::now().date_naive()),
+            "close_overdue": standing.closes_on.is_some_and(|d| d <= crate::app::now().date_naive()),
             "ended": now >= month.end(),
             "version": standing.version,
             "latest_version": standing.latest_version,
