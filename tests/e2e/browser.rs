@@ -48,14 +48,6 @@ mod tempdir {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Browser {
     async fn start(base: &str) -> Browser {
         let driver_path = "/usr/bin/chromedriver";
@@ -63,7 +55,7 @@ impl Browser {
             std::path::Path::new(driver_path).exists() && std::path::Path::new("/usr/bin/chromium").exists(),
             "the browser tests need Debian's chromium and chromium-driver: run bash tests/setup.sh (as root it installs them)"
         );
-        let port = free_port();
+        let port = crate::free_port();
         let driver = Command::new(driver_path)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
@@ -741,7 +733,7 @@ impl Drop for DemoServer {
 }
 
 async fn demo_server() -> DemoServer {
-    let dir = std::env::temp_dir().join(format!("sladesk-demo-pages-{}", free_port()));
+    let dir = std::env::temp_dir().join(format!("sladesk-demo-pages-{}", crate::free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     let settings = sladesk::server::Settings {
         listen: "127.0.0.1:0".into(),

@@ -22,14 +22,6 @@ pub struct Dovecot {
     child: Child,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(cmd: &mut Command) {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -101,7 +93,7 @@ impl Dovecot {
             dovecot.exists(),
             "Dovecot is not installed: run `bash tests/setup.sh` (it installs dovecot-imapd)"
         );
-        let dir = std::env::temp_dir().join(format!("sladesk-dovecot-{}-{}", std::process::id(), free_port()));
+        let dir = std::env::temp_dir().join(format!("sladesk-dovecot-{}-{}", std::process::id(), crate::free_port()));
         for sub in ["run", "state", "home"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
@@ -123,7 +115,7 @@ impl Dovecot {
         };
         run(Command::new("chown").args([&format!("{uid}:{gid}"), &dir.join("home").display().to_string()]));
         std::fs::write(dir.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
-        let (port, tls_port) = (free_port(), free_port());
+        let (port, tls_port) = (crate::free_port(), crate::free_port());
         let d = dir.display();
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\n\

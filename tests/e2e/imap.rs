@@ -260,11 +260,7 @@ fn a_server_killed_mid_batch_neither_loses_nor_doubles_mail() {
         .collect();
     imap.append("INBOX", &messages);
     let config = dir.join("sladesk.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::free_port();
     std::fs::write(
         &config,
         format!(

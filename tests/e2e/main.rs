@@ -15,3 +15,12 @@ mod dovecot;
 mod imap;
 mod sender_auth;
 mod smtp;
+
+/// A TCP port nothing listens on now, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

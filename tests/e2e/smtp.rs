@@ -30,11 +30,7 @@ impl Drop for SmtpServer {
 }
 
 fn start_smtp() -> SmtpServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::free_port();
     let maildir = std::env::temp_dir().join(format!("sladesk-smtp-{}-{port}", std::process::id()));
     // aiosmtpd's Mailbox handler makes the Maildir (new/, cur/, tmp/) itself.
     let child = Command::new("python3")
@@ -420,11 +416,7 @@ impl Drop for TlsSmtp {
 
 fn start_tls_smtp(dir: &std::path::Path, mode: &str) -> TlsSmtp {
     use std::io::BufRead;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::free_port();
     let maildir = dir.join(format!("maildir-{mode}"));
     let mut child = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_tls.py"))
