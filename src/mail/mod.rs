@@ -167,13 +167,11 @@ pub struct MailAttachment {
 /// whom, its Message-ID and thread, and the template's data (JSON). Mail
 /// knows nothing of how the app stores it.
 pub struct Outgoing<'a> {
-    /// The outbox row's id, named in errors.
-    pub id: i64,
     pub kind: &'a str,
     pub to_address: &'a str,
     pub message_id: &'a str,
     pub in_reply_to: Option<&'a str>,
-    pub context: &'a str,
+    pub context: &'a serde_json::Value,
 }
 
 /// Builds the message of a notification, with the files it carries.
@@ -183,9 +181,7 @@ pub fn build(
     templates: &Templates,
     from: &Mailbox,
 ) -> Result<lettre::Message, MailError> {
-    let context: serde_json::Value =
-        serde_json::from_str(row.context).map_err(|e| MailError::Build(format!("outbox {}: {e}", row.id)))?;
-    let (subject, text, html) = templates.render(row.kind, &context)?;
+    let (subject, text, html) = templates.render(row.kind, row.context)?;
     let to: Mailbox = row
         .to_address
         .parse()

@@ -12,15 +12,18 @@ const CLAIM_SECONDS: i64 = 300;
 
 /// The files a queued mail carries: those its context names, of its own
 /// ticket only, read at delivery so the outbox row stays small.
-fn files_for(c: &mut DbConnection, row: &OutboxRow) -> Result<Vec<crate::mail::MailAttachment>, AppError> {
+fn files_for(
+    c: &mut DbConnection,
+    ticket: Option<i64>,
+    context: &serde_json::Value,
+) -> Result<Vec<crate::mail::MailAttachment>, AppError> {
     use crate::store::schema::attachments as a;
-    let Some(ticket) = row.ticket_id else {
+    let Some(ticket) = ticket else {
         return Ok(Vec::new());
     };
-    let ids: Vec<i64> = serde_json::from_str::<serde_json::Value>(&row.context)
-        .ok()
-        .and_then(|v| v.get("attach").cloned())
-        .and_then(|v| serde_json::from_value(v).ok())
+    let ids: Vec<i64> = context
+        .get("attach")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -107,16 +110,21 @@ impl App {
                 continue;
             }
             let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(&mut conn)?;
-            let files = files_for(&mut conn, &row)?;
-            let outgoing = crate::mail::Outgoing {
-                id: row.id,
-                kind: &row.kind,
-                to_address: &row.to_address,
-                message_id: &row.message_id,
-                in_reply_to: row.in_reply_to.as_deref(),
-                context: &row.context,
+            // The row's data, read once: for its files and for its template.
+            let result = match serde_json::from_str::<serde_json::Value>(&row.context) {
+                Err(e) => Err(crate::mail::MailError::Build(format!("outbox {}: {e}", row.id))),
+                Ok(context) => {
+                    let files = files_for(&mut conn, row.ticket_id, &context)?;
+                    let outgoing = crate::mail::Outgoing {
+                        kind: &row.kind,
+                        to_address: &row.to_address,
+                        message_id: &row.message_id,
+                        in_reply_to: row.in_reply_to.as_deref(),
+                        context: &context,
+                    };
+                    crate::mail::build(&outgoing, &files, templates, from).and_then(|m| outbound.send(&m))
+                }
             };
-            let result = crate::mail::build(&outgoing, &files, templates, from).and_then(|m| outbound.send(&m));
             conn.write(|c| {
                 match &result {
                     Ok(()) => diesel::update(outbox::table.find(id))
