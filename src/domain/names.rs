@@ -68,11 +68,11 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
 
-    /// The case-insensitive key an address is unique by.
-    pub fn key(&self) -> String {
-        self.0.to_lowercase()
-    }
+/// The case-insensitive key an address is unique by (users are found by it).
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 impl fmt::Display for EmailAddress {
@@ -112,10 +112,7 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(
-            EmailAddress::parse("Bob@Desk.Example").unwrap().key(),
-            "bob@desk.example"
-        );
+        assert_eq!(email_key(" Bob@Desk.Example "), "bob@desk.example");
         assert!(EmailAddress::parse(&format!("{}@x.example", "a".repeat(250))).is_err());
     }
 }

@@ -153,10 +153,7 @@ pub(super) fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppErro
     Ok(())
 }
 
-/// The case-insensitive key an email address is unique by.
-pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+pub use crate::domain::names::email_key;
 
 fn valid_email(field: &str, e: &str) -> Result<(), AppError> {
     crate::domain::names::EmailAddress::parse(e)
