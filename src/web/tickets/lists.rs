@@ -18,19 +18,9 @@ fn page_number(p: Option<&str>) -> i64 {
 /// links to the first, previous and next pages (kept with every filter).
 fn pager(base: &str, params: &[(&str, String)], page: i64, shown: usize, more: bool, count: TicketCount) -> Value {
     let link = |n: i64| {
-        let mut u = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            u.append_pair(k, v);
-        }
-        if n > 1 {
-            u.append_pair("page", &n.to_string());
-        }
-        let q = u.finish();
-        if q.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{q}")
-        }
+        let page = n.to_string();
+        let extra: &[(&str, &str)] = if n > 1 { &[("page", &page)] } else { &[] };
+        href(base, params, extra)
     };
     let pages = ((count.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let first = (page - 1) * PER_PAGE + 1;
@@ -151,31 +141,44 @@ fn api_sort(sort: &str) -> &'static str {
 /// reverses it, when it is the order already) and its `aria-sort`.
 /// `columns`: (column, its order, its reverse order or "").
 fn sort_headers(base: &str, params: &[(&str, String)], current: &str, columns: &[(&str, &str, &str)]) -> Value {
+    // Which way an order runs, for `aria-sort`.
+    let direction = |order: &str| match order {
+        "newest" | "updated" => "descending",
+        _ => "ascending",
+    };
     let mut out = serde_json::Map::new();
     for (column, order, reverse) in columns {
-        let (next, aria) = if current == *order {
-            let aria = if *order == "oldest" || *order == "severity" || *order == "urgency" {
-                "ascending"
-            } else {
-                "descending"
-            };
-            (if reverse.is_empty() { *order } else { *reverse }, aria)
-        } else if !reverse.is_empty() && current == *reverse {
-            (*order, "ascending")
+        let active = current == *order || (!reverse.is_empty() && current == *reverse);
+        // A click on the order in force reverses it, where it has a reverse.
+        let next = if current == *order && !reverse.is_empty() {
+            *reverse
         } else {
-            (*order, "none")
+            *order
         };
-        let mut u = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            u.append_pair(k, v);
-        }
-        u.append_pair("sort", next);
+        let aria = if active { direction(current) } else { "none" };
         out.insert(
             column.to_string(),
-            json!({"href": format!("{base}?{}", u.finish()), "aria": aria, "active": aria != "none"}),
+            json!({"href": href(base, params, &[("sort", next)]), "aria": aria, "active": active}),
         );
     }
     Value::Object(out)
+}
+
+/// A list's link: its path with the filters in force and `extra`.
+fn href(base: &str, params: &[(&str, String)], extra: &[(&str, &str)]) -> String {
+    let mut u = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        u.append_pair(k, v);
+    }
+    for (k, v) in extra {
+        u.append_pair(k, v);
+    }
+    let q = u.finish();
+    if q.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{q}")
+    }
 }
 
 /// The same orders as a menu, for narrow screens where the headers are not shown.
