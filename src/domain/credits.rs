@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use super::availability::Availability;
-use super::clock::ClockKind;
-use super::ticket::Severity;
+use super::vocabulary::ClockKind;
+use super::vocabulary::Severity;
 
 /// Thousandths of a percent: 99,900 is 99.9 %.
 pub type Millipercent = i64;

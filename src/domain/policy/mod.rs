@@ -19,11 +19,11 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::calendar::{Calendar, CalendarSpec, DayInterval, WeeklyHours};
-use super::clock::ClockKind;
+use super::vocabulary::ClockKind;
 use super::credits::{AvailabilityBand, CreditSchedule, TicketBreachRate};
 use super::duration::BusinessDuration;
 use super::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
-use super::ticket::{Severity, Status};
+use super::vocabulary::{Severity, Status};
 
 /// Which calendar a severity's clocks run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
