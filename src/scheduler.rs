@@ -327,7 +327,7 @@ impl Scheduler {
                     last_outcome: r.and_then(|r| r.last_outcome.clone()),
                     last_error: r.and_then(|r| r.last_error.clone()),
                     next_run_at: next,
-                    next_run: crate::mail::for_people(next, London),
+                    next_run: crate::domain::local_time::for_people(next, London),
                 }
             })
             .collect())

@@ -250,8 +250,15 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn run(&self, app: &App, limit: i64) -> Result<crate::app::outbox::DeliveryReport, crate::app::AppError> {
-        app.deliver_outbox(&self.outbound, &self.templates, &self.from, crate::app::now(), limit)
+    pub fn run(&self, app: &App, limit: i64) -> Result<crate::mail::DeliveryReport, crate::app::AppError> {
+        crate::mail::deliver_outbox(
+            app,
+            &self.outbound,
+            &self.templates,
+            &self.from,
+            crate::app::now(),
+            limit,
+        )
     }
 }
 

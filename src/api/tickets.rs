@@ -291,7 +291,7 @@ pub(super) async fn patch_ticket(
 
 /// The files that came with a ticket's mail.
 #[utoipa::path(get, path = "/api/v1/tickets/{reference}/attachments", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference")),
-    security(("bearer" = [])), responses((status = 200, description = "Name, type, size and SHA-256 of each", body = Vec<crate::app::intake::AttachmentView>),
+    security(("bearer" = [])), responses((status = 200, description = "Name, type, size and SHA-256 of each", body = Vec<crate::app::tickets::AttachmentView>),
         (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn list_attachments(
     app: State,
@@ -352,7 +352,7 @@ pub fn attachment_response(name: String, ctype: String, data: Vec<u8>) -> HttpRe
 
 /// The mail recorded on a ticket, each with a link to its original (staff).
 #[utoipa::path(get, path = "/api/v1/tickets/{reference}/messages", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference")),
-    security(("bearer" = [])), responses((status = 200, description = "Messages, oldest first", body = Vec<crate::app::intake::TicketMessage>),
+    security(("bearer" = [])), responses((status = 200, description = "Messages, oldest first", body = Vec<crate::app::tickets::TicketMessage>),
         (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn ticket_messages(
     app: State,

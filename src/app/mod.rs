@@ -168,6 +168,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Staff only: to anyone else the thing does not exist (a customer is
+    /// not told that a staff-only resource is there).
+    pub(crate) fn staff_only(&self) -> Result<(), AppError> {
+        if self.role.is_staff() {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("no such resource".into()))
+        }
+    }
+
     /// The operator at a terminal: an admin acting as sladesk itself.
     pub fn operator() -> Principal {
         Principal {
@@ -257,7 +267,7 @@ pub struct App {
     /// How mail senders are authenticated, and the MTA's authserv-id.
     sender_auth: RwLock<(sender_auth::Mode, Option<String>)>,
     /// For `sender_authentication = "verify"`.
-    sender_verifier: RwLock<Option<Arc<crate::mail::verify::Verifier>>>,
+    sender_verifier: RwLock<Option<Arc<dyn sender_auth::SenderCheck>>>,
     /// Working days after a month ends before the monthly job closes its
     /// reports (`report_close_after`, default 5).
     report_close_after: std::sync::atomic::AtomicU32,
@@ -336,11 +346,11 @@ impl App {
         self.report_close_after.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub fn set_sender_verifier(&self, v: crate::mail::verify::Verifier) {
+    pub fn set_sender_verifier(&self, v: impl sender_auth::SenderCheck + 'static) {
         *self.sender_verifier.write().expect("lock") = Some(Arc::new(v));
     }
 
-    pub fn sender_verifier(&self) -> Option<Arc<crate::mail::verify::Verifier>> {
+    pub fn sender_verifier(&self) -> Option<Arc<dyn sender_auth::SenderCheck>> {
         self.sender_verifier.read().expect("lock").clone()
     }
 

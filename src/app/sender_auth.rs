@@ -37,6 +37,14 @@ pub enum Verdict {
     Forged { domain: String, policy: String },
 }
 
+/// Who checks a sender when intake verifies mail itself (`mail::verify`,
+/// SPF, DKIM and DMARC over DNS). The app holds one behind this trait so
+/// that it depends on no mail library; tests may give their own.
+pub trait SenderCheck: Send + Sync {
+    /// What the raw message says of its sender.
+    fn verdict(&self, raw: &[u8]) -> Verdict;
+}
+
 impl Verdict {
     pub fn quarantine_reason(&self) -> Option<String> {
         match self {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::tickets::raised_order;
 use super::{App, AppError, naive};
 use crate::domain::clock::{AlertLevel, ClockKind};
 use crate::domain::policy::{Notify, Threshold};
@@ -489,28 +490,6 @@ fn claim(
         DbConnection::Postgres(pg) => q.for_update().skip_locked().load(pg)?,
         DbConnection::Sqlite(sq) => q.load(sq)?,
     })
-}
-
-/// An unassigned severity 1 ticket that has started to escalate goes to the
-/// top of its queue (ordered by when it came in), until someone takes it.
-/// `row` is as written by the change; `level` its escalation level now.
-pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) -> Result<(), AppError> {
-    let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.next_check_at.is_some();
-    if raised {
-        diesel::update(tickets::table.find(row.id))
-            .set(tickets::queue_order_at.eq(Some(raised_order(row.received_at))))
-            .execute(c)?;
-    }
-    Ok(())
-}
-
-/// The queue position of a raised ticket: its arrival moved a thousand
-/// years back, so it sorts above every breach however long overdue (a
-/// breach's position is its real instant) and raised tickets keep their
-/// order of arrival among themselves. The column orders the queue and
-/// nothing shows it.
-pub(crate) fn raised_order(received_at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
-    received_at - chrono::Duration::days(365_250)
 }
 
 fn notify_name(n: Notify) -> &'static str {

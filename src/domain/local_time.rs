@@ -52,9 +52,50 @@ pub fn compatible(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
+/// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
+pub fn for_people(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%H:%M on %A %-d %B %Y").to_string()
+}
+
+/// As [`for_people`], in a person's own zone (their user setting), naming
+/// the zone unless it is the desk's own: "04:00 on Tuesday 29 December
+/// 2026 (America/New_York)".
+pub fn for_person(t: DateTime<Utc>, zone: &str) -> String {
+    match zone.parse::<Tz>() {
+        Ok(tz) if tz != chrono_tz::Europe::London => format!("{} ({})", for_people(t, tz), tz.name()),
+        _ => for_people(t, chrono_tz::Europe::London),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_instants_read_as_people_say_them() {
+        let t: DateTime<Utc> = "2026-12-29T09:00:00Z".parse().unwrap();
+        assert_eq!(
+            for_people(t, chrono_tz::Europe::London),
+            "09:00 on Tuesday 29 December 2026"
+        );
+        let bst: DateTime<Utc> = "2027-05-04T07:30:00Z".parse().unwrap();
+        assert_eq!(
+            for_people(bst, chrono_tz::Europe::London),
+            "08:30 on Tuesday 4 May 2027"
+        );
+    }
+
+    #[test]
+    fn a_persons_own_zone_is_named_unless_it_is_the_desks() {
+        let t: DateTime<Utc> = "2026-12-29T09:00:00Z".parse().unwrap();
+        assert_eq!(for_person(t, "Europe/London"), "09:00 on Tuesday 29 December 2026");
+        assert_eq!(
+            for_person(t, "America/New_York"),
+            "04:00 on Tuesday 29 December 2026 (America/New_York)"
+        );
+        assert_eq!(for_person(t, "not a zone"), "09:00 on Tuesday 29 December 2026");
+    }
+
     use chrono_tz::Europe::London;
 
     fn local(s: &str) -> NaiveDateTime {

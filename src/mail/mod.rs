@@ -1,19 +1,23 @@
 //! Outgoing mail: templates (handlebars, strict; shipped in the binary, or
-//! from `email_templates`),
-//! messages built with lettre, and delivery of the outbox through a lettre
-//! transport. The app layer decides what is sent and writes outbox rows; this
-//! module turns a row into a message and hands it over.
+//! from `email_templates`), messages built with lettre, and the send loop
+//! (`delivery`) through a lettre transport; `verify`, the sender checks
+//! (SPF, DKIM, DMARC) intake asks for. Mail depends on the app, never the
+//! reverse: the app decides what is sent, queues it, and hands each claimed
+//! row over as an `app::outbox::OutgoingMail`.
 
+pub mod delivery;
 pub mod verify;
+
+pub use delivery::{DeliveryReport, deliver_outbox};
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use handlebars::Handlebars;
 use lettre::Transport;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+
+use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
 pub const KINDS: [&str; 13] = [
@@ -31,21 +35,6 @@ pub const KINDS: [&str; 13] = [
     "reopen_request",
     "sign_in_throttled",
 ];
-
-/// An instant as people read it in a time zone: "09:00 on Monday 29 December 2026".
-pub fn for_people(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%H:%M on %A %-d %B %Y").to_string()
-}
-
-/// As [`for_people`], in a person's own zone (their user setting), naming
-/// the zone unless it is the desk's own: "04:00 on Tuesday 29 December
-/// 2026 (America/New_York)".
-pub fn for_person(t: DateTime<Utc>, zone: &str) -> String {
-    match zone.parse::<Tz>() {
-        Ok(tz) if tz != chrono_tz::Europe::London => format!("{} ({})", for_people(t, tz), tz.name()),
-        _ => for_people(t, chrono_tz::Europe::London),
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -156,32 +145,10 @@ impl Header for AutoSubmitted {
     }
 }
 
-/// A file sent inside a mail.
-pub struct MailAttachment {
-    pub name: String,
-    pub content_type: String,
-    pub data: Vec<u8>,
-}
-
-/// One notification to send, as the app hands it over: which template, to
-/// whom, its Message-ID and thread, and the template's data (JSON). Mail
-/// knows nothing of how the app stores it.
-pub struct Outgoing<'a> {
-    pub kind: &'a str,
-    pub to_address: &'a str,
-    pub message_id: &'a str,
-    pub in_reply_to: Option<&'a str>,
-    pub context: &'a serde_json::Value,
-}
-
 /// Builds the message of a notification, with the files it carries.
-pub fn build(
-    row: &Outgoing,
-    files: &[MailAttachment],
-    templates: &Templates,
-    from: &Mailbox,
-) -> Result<lettre::Message, MailError> {
-    let (subject, text, html) = templates.render(row.kind, row.context)?;
+pub fn build(row: &OutgoingMail, templates: &Templates, from: &Mailbox) -> Result<lettre::Message, MailError> {
+    let files = &row.files;
+    let (subject, text, html) = templates.render(&row.kind, &row.context)?;
     let to: Mailbox = row
         .to_address
         .parse()
@@ -193,12 +160,12 @@ pub fn build(
         .message_id(Some(format!("<{}>", row.message_id)));
     // RFC 3834: an agent's reply is written by a person and carries no
     // Auto-Submitted; everything sladesk writes by itself does.
-    match row.kind {
+    match row.kind.as_str() {
         "agent_reply" => {}
         "acknowledgement" | "rejected" => b = b.header(AutoSubmitted("auto-replied")),
         _ => b = b.header(AutoSubmitted("auto-generated")),
     }
-    if let Some(parent) = row.in_reply_to {
+    if let Some(parent) = &row.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
     }
     let body = MultiPart::alternative_plain_html(text, html);
@@ -289,31 +256,6 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn due_instants_read_as_people_say_them() {
-        let t: DateTime<Utc> = "2026-12-29T09:00:00Z".parse().unwrap();
-        assert_eq!(
-            for_people(t, chrono_tz::Europe::London),
-            "09:00 on Tuesday 29 December 2026"
-        );
-        let bst: DateTime<Utc> = "2027-05-04T07:30:00Z".parse().unwrap();
-        assert_eq!(
-            for_people(bst, chrono_tz::Europe::London),
-            "08:30 on Tuesday 4 May 2027"
-        );
-    }
-
-    #[test]
-    fn a_persons_own_zone_is_named_unless_it_is_the_desks() {
-        let t: DateTime<Utc> = "2026-12-29T09:00:00Z".parse().unwrap();
-        assert_eq!(for_person(t, "Europe/London"), "09:00 on Tuesday 29 December 2026");
-        assert_eq!(
-            for_person(t, "America/New_York"),
-            "04:00 on Tuesday 29 December 2026 (America/New_York)"
-        );
-        assert_eq!(for_person(t, "not a zone"), "09:00 on Tuesday 29 December 2026");
-    }
 
     #[test]
     fn templates_escape_html_and_keep_subjects_on_one_line() {

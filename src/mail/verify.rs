@@ -19,7 +19,7 @@ use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::{AuthenticatedMessage, DmarcResult, MessageAuthenticator, SpfOutput};
 
-use crate::app::sender_auth::Verdict;
+use crate::app::sender_auth::{SenderCheck, Verdict};
 
 /// How long one message's checks may wait on DNS, all together.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -90,6 +90,12 @@ impl Verifier {
             let _ = tx.send(check(&auth, &raw).await);
         });
         rx.recv_timeout(DEADLINE).unwrap_or(Verdict::Unknown)
+    }
+}
+
+impl SenderCheck for Verifier {
+    fn verdict(&self, raw: &[u8]) -> Verdict {
+        Verifier::verdict(self, raw)
     }
 }
 

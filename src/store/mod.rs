@@ -21,6 +21,7 @@
 
 pub mod find;
 pub mod models;
+pub mod outbox;
 pub mod schema;
 
 use std::time::Duration;

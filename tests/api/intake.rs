@@ -253,8 +253,8 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
         let outbound = sladesk::mail::Outbound::Folder(out.clone());
-        let first = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
-        let second = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
+        let first = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
+        let second = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
         let files: Vec<Vec<u8>> = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| std::fs::read(e.unwrap().path()).unwrap())
@@ -312,15 +312,15 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
         )))
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
-        let report = app
-            .deliver_outbox(
-                &sladesk::mail::Outbound::Folder(std::env::temp_dir().join("sladesk-never")),
-                &templates,
-                &from,
-                now,
-                10,
-            )
-            .unwrap();
+        let report = sladesk::mail::deliver_outbox(
+            &app,
+            &sladesk::mail::Outbound::Folder(std::env::temp_dir().join("sladesk-never")),
+            &templates,
+            &from,
+            now,
+            10,
+        )
+        .unwrap();
         (looped, reply, report)
     })
     .await

@@ -84,8 +84,8 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
         let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
-        let first = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
-        let second = app.deliver_outbox(&outbound, &templates, &from, now, 10).unwrap();
+        let first = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
+        let second = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
         use diesel::prelude::*;
         let errors: Vec<Option<String>> = sladesk::store::schema::outbox::table
             .select(sladesk::store::schema::outbox::last_error)
@@ -151,8 +151,7 @@ async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, exp
         .unwrap();
         let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
         let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
-        app.deliver_outbox(&outbound, &templates, &from, sladesk::app::now(), 50)
-            .unwrap()
+        sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, sladesk::app::now(), 50).unwrap()
     })
     .await
     .unwrap();
@@ -470,11 +469,11 @@ async fn notifications_go_through_starttls_and_tls_with_authentication() {
                 sladesk::app::now() + chrono::Duration::hours(2 * i as i64) + chrono::Duration::minutes(minutes)
             };
             let public_roots = sladesk::mail::Outbound::new(folder.clone(), Some(&good), None).unwrap();
-            let untrusted = app.deliver_outbox(&public_roots, &templates, &from, at(0), 10).unwrap();
+            let untrusted = sladesk::mail::deliver_outbox(&app, &public_roots, &templates, &from, at(0), 10).unwrap();
             let wrong = sladesk::mail::Outbound::new(folder.clone(), Some(&bad), Some(&ca2)).unwrap();
-            let refused = app.deliver_outbox(&wrong, &templates, &from, at(30), 10).unwrap();
+            let refused = sladesk::mail::deliver_outbox(&app, &wrong, &templates, &from, at(30), 10).unwrap();
             let right = sladesk::mail::Outbound::new(folder, Some(&good), Some(&ca2)).unwrap();
-            let sent = app.deliver_outbox(&right, &templates, &from, at(90), 10).unwrap();
+            let sent = sladesk::mail::deliver_outbox(&app, &right, &templates, &from, at(90), 10).unwrap();
             (untrusted, refused, sent)
         })
         .await

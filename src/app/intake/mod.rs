@@ -11,22 +11,18 @@
 //! bottom as the decision it is (duplicate, ours, automatic, sender
 //! authentication, contact, limits, threading, new ticket). Beside it:
 //! what the message says (`message`, mail-parser), who the sender is
-//! (`contacts`), quarantine decisions, files, mailbox positions and the
+//! (`contacts`), quarantine decisions, mailbox positions and the
 //! pure text rules.
 
 mod contacts;
-mod files;
 mod mailbox;
 mod message;
 mod quarantine;
 mod rules;
 
-pub(in crate::app) use files::store_attachments;
-pub use files::{AttachmentView, TicketMessage};
 pub use mailbox::MailboxPosition;
 pub(crate) use mailbox::save_position;
 use message::*;
-use quarantine::staff_only;
 pub use quarantine::{AcceptRequest, QuarantinedMessage, RejectRequest};
 pub use rules::{declared_severity, strip_reply};
 use rules::{reference_in_message_ids, subject_reference};
@@ -37,7 +33,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::tickets::{Change, NewTicketRequest, TicketView};
+use super::tickets::{Change, NewTicketRequest, TicketView, store_attachments};
 use super::{App, AppError, Principal, Role, audit, naive};
 use crate::domain::ticket::Severity;
 use crate::store::DbConnection;
@@ -463,7 +459,7 @@ impl App {
             self.change_ticket_in(c, &Principal::operator(), &view.reference, &[Change::Note(note)], now)?;
         }
         let real_id = m.message_id().map(|s| s.trim_matches(['<', '>']).to_string());
-        if !super::outbox::enqueue_acknowledgement(
+        if !super::tickets::enqueue_acknowledgement(
             c,
             id,
             &view,

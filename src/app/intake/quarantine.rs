@@ -36,14 +36,6 @@ pub struct RejectRequest {
     pub reply: bool,
 }
 
-pub(super) fn staff_only(who: &Principal) -> Result<(), AppError> {
-    if who.role.is_staff() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("no such resource".into()))
-    }
-}
-
 /// A quarantined message's Message-ID, bytes and sender; a clear error if
 /// it does not exist or was decided already.
 pub(super) fn quarantined(c: &mut DbConnection, id: i64) -> Result<(String, Vec<u8>, Option<String>), AppError> {
@@ -88,7 +80,7 @@ pub(super) fn decide(
 impl App {
     /// Quarantined messages, oldest first (the order to work them in).
     pub fn quarantine(&self, who: &Principal, limit: i64) -> Result<Vec<QuarantinedMessage>, AppError> {
-        staff_only(who)?;
+        who.staff_only()?;
         if !(1..=500).contains(&limit) {
             return Err(crate::app::invalid("limit", "expected 1 to 500"));
         }
@@ -137,7 +129,7 @@ impl App {
 
     /// The original bytes of a message intake recorded (staff only).
     pub fn inbound_raw(&self, who: &Principal, id: i64) -> Result<Vec<u8>, AppError> {
-        staff_only(who)?;
+        who.staff_only()?;
         let mut conn = self.conn()?;
         inbound_messages::table
             .find(id)
@@ -158,7 +150,7 @@ impl App {
         req: &AcceptRequest,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
-        staff_only(who)?;
+        who.staff_only()?;
         let mut conn = self.conn()?;
         conn.write(|c| {
             let (message_id, raw, from) = quarantined(c, id)?;
@@ -250,7 +242,7 @@ impl App {
         req: &RejectRequest,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, AppError> {
-        staff_only(who)?;
+        who.staff_only()?;
         let mut conn = self.conn()?;
         conn.write(|c| {
             let (_, raw, from) = quarantined(c, id)?;

@@ -235,10 +235,10 @@ impl App {
         // The files, stored with the change (the ticket is locked), and
         // named in the mail that tells the requester of it.
         let ids = self.store_uploads(c, &l.row.reference, files, now)?;
-        let mail_files: Vec<crate::app::outbox::MailFile> = ids
+        let mail_files: Vec<super::notices::MailFile> = ids
             .iter()
             .zip(files)
-            .map(|(id, f)| crate::app::outbox::MailFile {
+            .map(|(id, f)| super::notices::MailFile {
                 id: *id,
                 name: f.filename.clone(),
                 size: f.data.len() as i64,
@@ -261,7 +261,7 @@ impl App {
         let out = self.view_of(c, &row)?;
         // Alerts (and so escalation) come only from the scheduler's tick;
         // other changes keep the level, and may take a ticket off the top.
-        crate::app::sla_tick::raise_in_queue(c, &row, row.escalation_level)?;
+        super::raise_in_queue(c, &row, row.escalation_level)?;
         // The requester hears of it in the same transaction as the change.
         // Only a reply or a status change tells the requester anything; the
         // scheduler's ticks (alerts only) skip the lookups.
@@ -299,9 +299,9 @@ impl App {
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             _ => None,
         };
-        crate::app::outbox::enqueue_change_notice(
+        super::notices::enqueue_change_notice(
             c,
-            &crate::app::outbox::ChangeNotice {
+            &super::notices::ChangeNotice {
                 ticket_id: row.id,
                 view: &out,
                 requester: &requester,

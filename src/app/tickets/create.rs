@@ -124,7 +124,7 @@ impl App {
             .first(c)?;
         if requester.role == "customer" && !requester.disabled {
             let url = self.ticket_url(&v.reference);
-            crate::app::outbox::enqueue_acknowledgement(c, id, v, &requester, None, &url, now)?;
+            super::notices::enqueue_acknowledgement(c, id, v, &requester, None, &url, now)?;
         }
         Ok(())
     }
@@ -193,7 +193,7 @@ impl App {
             .iter()
             .map(|f| (f.filename.clone(), f.content_type.clone(), f.data.as_slice()))
             .collect();
-        crate::app::intake::store_attachments(c, id, None, &files, now)
+        super::store_attachments(c, id, None, &files, now)
     }
 
     /// Raises a validated ticket inside the caller's write transaction, so

@@ -11,11 +11,16 @@
 
 mod change;
 mod create;
+mod files;
+mod notices;
 mod query;
 mod read;
 mod recompute;
 mod reopen;
 mod views;
+pub(in crate::app) use files::store_attachments;
+pub use files::{AttachmentView, TicketMessage};
+pub(in crate::app) use notices::enqueue_acknowledgement;
 pub use query::MAX_OFFSET;
 use read::row_view;
 pub use recompute::RecomputeLine;
@@ -145,6 +150,28 @@ fn state_name(s: ClockState) -> String {
 
 fn parse_state(s: &str) -> ClockState {
     serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(ClockState::Running)
+}
+
+/// An unassigned severity 1 ticket that has started to escalate goes to the
+/// top of its queue (ordered by when it came in), until someone takes it.
+/// `row` is as written by the change; `level` its escalation level now.
+pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) -> Result<(), AppError> {
+    let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.next_check_at.is_some();
+    if raised {
+        diesel::update(tickets::table.find(row.id))
+            .set(tickets::queue_order_at.eq(Some(raised_order(row.received_at))))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The queue position of a raised ticket: its arrival moved a thousand
+/// years back, so it sorts above every breach however long overdue (a
+/// breach's position is its real instant) and raised tickets keep their
+/// order of arrival among themselves. The column orders the queue and
+/// nothing shows it.
+pub(crate) fn raised_order(received_at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    received_at - chrono::Duration::days(365_250)
 }
 
 /// Where a ticket stands in its queue, earliest first: the instant a clock

@@ -19,10 +19,10 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::calendar::{Calendar, CalendarSpec, DayInterval, WeeklyHours};
-use super::vocabulary::ClockKind;
 use super::credits::{AvailabilityBand, CreditSchedule, TicketBreachRate};
 use super::duration::BusinessDuration;
 use super::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
+use super::vocabulary::ClockKind;
 use super::vocabulary::{Severity, Status};
 
 /// Which calendar a severity's clocks run on.

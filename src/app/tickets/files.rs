@@ -1,6 +1,8 @@
 //! A ticket's files and the original messages it came from.
 
 use super::*;
+use crate::store::schema::inbound_messages;
+use sha2::{Digest, Sha256};
 
 /// A file that came with a message on a ticket.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -72,7 +74,7 @@ impl App {
 
     /// The mail recorded on a ticket (staff only: originals show routing).
     pub fn ticket_messages(&self, who: &Principal, reference: &str) -> Result<Vec<TicketMessage>, AppError> {
-        staff_only(who)?;
+        who.staff_only()?;
         let mut conn = self.conn()?;
         let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
         type Row = (
