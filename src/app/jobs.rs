@@ -9,7 +9,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{App, AppError, Principal, audit, naive, utc};
-use crate::store::schema::{audit_log, job_runs};
+use crate::store::jobs;
+use crate::store::schema::audit_log;
 
 /// A job as the store knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -35,17 +36,6 @@ pub enum Lease {
     Busy(String),
 }
 
-type JobRow = (
-    String,
-    Option<String>,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-    Option<String>,
-    Option<String>,
-    Option<chrono::NaiveDateTime>,
-);
-
 impl App {
     /// Takes `job`'s lease if its slot has come (`force`: whatever the slot)
     /// and nobody holds it. A job seen for the first time is due at
@@ -61,30 +51,7 @@ impl App {
     ) -> Result<Lease, AppError> {
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let exists: i64 = job_runs::table.filter(job_runs::job.eq(job)).count().get_result(c)?;
-            if exists == 0 {
-                diesel::insert_into(job_runs::table)
-                    .values((job_runs::job.eq(job), job_runs::next_run_at.eq(Some(naive(first_slot)))))
-                    .execute(c)?;
-            }
-            // The row is locked for the rest of the transaction (SQLite's
-            // single writer already is), so reading then taking is safe.
-            if let crate::store::DbConnection::Postgres(pg) = c {
-                job_runs::table
-                    .find(job)
-                    .select(job_runs::job)
-                    .for_update()
-                    .first::<String>(pg)?;
-            }
-            let row: (
-                Option<String>,
-                Option<chrono::NaiveDateTime>,
-                Option<chrono::NaiveDateTime>,
-            ) = job_runs::table
-                .find(job)
-                .select((job_runs::lease_owner, job_runs::lease_until, job_runs::next_run_at))
-                .first(c)?;
-            let (holder, until, next) = row;
+            let (holder, until, next) = jobs::lock_lease(c, job, naive(first_slot))?;
             if let (Some(h), Some(u)) = (&holder, until)
                 && utc(u) > now
             {
@@ -93,13 +60,8 @@ impl App {
             if !force && let Some(n) = next.map(utc).filter(|n| *n > now) {
                 return Ok(Lease::NotDue(n));
             }
-            diesel::update(job_runs::table.find(job))
-                .set((
-                    job_runs::lease_owner.eq(Some(owner)),
-                    job_runs::lease_until.eq(Some(naive(now + chrono::Duration::seconds(lease_seconds)))),
-                    job_runs::last_started_at.eq(Some(naive(now))),
-                ))
-                .execute(c)?;
+            let until = naive(now + chrono::Duration::seconds(lease_seconds));
+            jobs::take_lease(c, job, owner, until, naive(now))?;
             Ok(Lease::Taken)
         })
     }
@@ -119,16 +81,7 @@ impl App {
                 Ok(t) => (format!("ok: {t}"), None),
                 Err(e) => ("failed".to_string(), Some(e.as_str())),
             };
-            diesel::update(job_runs::table.find(job).filter(job_runs::lease_owner.eq(owner)))
-                .set((
-                    job_runs::lease_owner.eq(None::<String>),
-                    job_runs::lease_until.eq(None::<chrono::NaiveDateTime>),
-                    job_runs::last_finished_at.eq(Some(naive(now))),
-                    job_runs::last_outcome.eq(Some(text)),
-                    job_runs::last_error.eq(error),
-                    job_runs::next_run_at.eq(Some(naive(next))),
-                ))
-                .execute(c)?;
+            jobs::release_lease(c, job, owner, naive(now), &text, error, naive(next))?;
             Ok(())
         })
     }
@@ -150,21 +103,15 @@ impl App {
         };
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let values = (
-                job_runs::last_started_at.eq(Some(naive(started))),
-                job_runs::last_finished_at.eq(Some(naive(finished))),
-                job_runs::last_outcome.eq(Some(text.clone())),
-                job_runs::last_error.eq(error.clone()),
-                job_runs::next_run_at.eq(Some(naive(next))),
-            );
-            let n = diesel::update(job_runs::table.find(job))
-                .set(values.clone())
-                .execute(c)?;
-            if n == 0 {
-                diesel::insert_into(job_runs::table)
-                    .values((job_runs::job.eq(job), values))
-                    .execute(c)?;
-            }
+            jobs::record_run(
+                c,
+                job,
+                naive(started),
+                naive(finished),
+                &text,
+                error.as_deref(),
+                naive(next),
+            )?;
             Ok(())
         })
     }
@@ -172,19 +119,7 @@ impl App {
     /// Every job the store has seen.
     pub fn job_records(&self) -> Result<Vec<JobRecord>, AppError> {
         let mut conn = self.conn()?;
-        let rows: Vec<JobRow> = job_runs::table
-            .order(job_runs::job)
-            .select((
-                job_runs::job,
-                job_runs::lease_owner,
-                job_runs::lease_until,
-                job_runs::last_started_at,
-                job_runs::last_finished_at,
-                job_runs::last_outcome,
-                job_runs::last_error,
-                job_runs::next_run_at,
-            ))
-            .load(&mut *conn)?;
+        let rows = jobs::all(&mut conn)?;
         Ok(rows
             .into_iter()
             .map(

@@ -20,9 +20,11 @@
 //! what is written; this is where and how.
 
 pub mod find;
+pub mod jobs;
 pub mod models;
 pub mod outbox;
 pub mod schema;
+pub mod tickets;
 
 use std::time::Duration;
 

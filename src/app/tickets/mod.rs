@@ -273,38 +273,10 @@ pub(super) fn event_rows(ticket_id: i64, first_seq: usize, events: &[Event]) -> 
         .collect()
 }
 
-/// Inserts event rows, many in one statement: on PostgreSQL one array per
-/// column, on SQLite multi-row VALUES a thousand rows at a time.
+/// Inserts event rows, many in one statement (`store::tickets`), and marks
+/// any kept monthly report they fall in as revised.
 pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), diesel::result::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConnection::Postgres(pg) => {
-            use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-            diesel::sql_query(
-                "INSERT INTO ticket_events (ticket_id, seq, at, actor_role, actor_id, kind, visibility, body, data) \
-                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamp[], $4::text[], $5::bigint[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[])",
-            )
-            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.ticket_id).collect::<Vec<_>>())
-            .bind::<Array<Integer>, _>(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
-            .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.actor_role).collect::<Vec<_>>())
-            .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.actor_id).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.visibility).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.body).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.data.as_str()).collect::<Vec<_>>())
-            .execute(pg)?;
-        }
-        // 1,000 rows of 9 values stays inside SQLite's limit on binds.
-        DbConnection::Sqlite(sq) => {
-            for chunk in rows.chunks(1000) {
-                diesel::insert_into(ticket_events::table).values(chunk).execute(sq)?;
-            }
-        }
-    }
+    crate::store::tickets::insert_events(conn, rows)?;
     mark_kept_months(conn, rows)
 }
 
