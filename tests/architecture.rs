@@ -61,7 +61,11 @@ fn code(text: &str) -> String {
 fn segments(path: &str) -> Vec<String> {
     path.split("::")
         .map(str::trim)
-        .take_while(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        .take_while(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
         .map(String::from)
         .collect()
 }
@@ -87,7 +91,9 @@ fn references(module: &[String], is_mod_file: bool, code: &str) -> BTreeSet<Vec<
                 }
             }
         } else {
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
             let s = segments(&rest[..end]);
             if !s.is_empty() {
                 out.insert(s);
@@ -101,7 +107,9 @@ fn references(module: &[String], is_mod_file: bool, code: &str) -> BTreeSet<Vec<
         if rest.starts_with("super::") {
             continue;
         }
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
         let s = segments(&rest[..end]);
         if !s.is_empty() {
             let mut full = parent.clone();
@@ -269,7 +277,13 @@ fn nothing_imports_in_a_ring() {
     assert!(found.is_empty(), "modules importing each other:\n{}", found.join("\n"));
     // The reading works: the layers it must see, in the order they may use
     // each other.
-    for (from, to) in [("api", "app"), ("app", "domain"), ("app", "store"), ("mail", "app"), ("web", "app")] {
+    for (from, to) in [
+        ("api", "app"),
+        ("app", "domain"),
+        ("app", "store"),
+        ("mail", "app"),
+        ("web", "app"),
+    ] {
         assert!(top[from].contains(to), "{from} should use {to}: {:?}", top[from]);
     }
     assert!(!top["app"].contains("mail"), "the app depends on no mail library");
@@ -278,7 +292,15 @@ fn nothing_imports_in_a_ring() {
 #[test]
 fn the_domain_uses_no_framework_and_never_reads_the_clock() {
     let banned = [
-        "actix", "diesel", "lettre", "handlebars", "cron", "tokio", "r2d2", "crate::store", "crate::app",
+        "actix",
+        "diesel",
+        "lettre",
+        "handlebars",
+        "cron",
+        "tokio",
+        "r2d2",
+        "crate::store",
+        "crate::app",
     ];
     let clocks = ["Utc::now", "Local::now", "SystemTime::now", "Instant::now"];
     let mut found = Vec::new();
@@ -331,5 +353,9 @@ fn long_files_say_why_at_their_top() {
             found.push(format!("src/{}: {lines} lines", path.display()));
         }
     }
-    assert!(found.is_empty(), "files over about 600 lines without a reason at the top:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "files over about 600 lines without a reason at the top:\n{}",
+        found.join("\n")
+    );
 }

@@ -119,12 +119,11 @@ pub fn mark_failed(c: &mut DbConnection, id: i64, next: NaiveDateTime, error: &s
         .execute(c)
 }
 
-/// The files of one ticket among `ids`: id, name, type and bytes.
-pub fn ticket_files(
-    c: &mut DbConnection,
-    ticket: i64,
-    ids: &[i64],
-) -> QueryResult<Vec<(i64, String, String, Vec<u8>)>> {
+/// A stored file: id, name, type and bytes.
+pub type FileRow = (i64, String, String, Vec<u8>);
+
+/// The files of one ticket among `ids`.
+pub fn ticket_files(c: &mut DbConnection, ticket: i64, ids: &[i64]) -> QueryResult<Vec<FileRow>> {
     attachments::table
         .filter(attachments::ticket_id.eq(ticket))
         .filter(attachments::id.eq_any(ids))

@@ -91,11 +91,11 @@ impl App {
         if !conn.write(|c| rows::claim(c, id, until).map_err(AppError::from))? {
             return Ok(None);
         }
-        let row = rows::row(&mut *conn, id)?;
+        let row = rows::row(&mut conn, id)?;
         let mail = match serde_json::from_str::<serde_json::Value>(&row.context) {
             Err(e) => Err(format!("outbox {}: {e}", row.id)),
             Ok(context) => Ok(OutgoingMail {
-                files: files_for(&mut *conn, row.ticket_id, &context)?,
+                files: files_for(&mut conn, row.ticket_id, &context)?,
                 kind: row.kind,
                 to_address: row.to_address,
                 message_id: row.message_id,
