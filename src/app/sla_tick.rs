@@ -327,8 +327,8 @@ impl App {
                     notices.extend(super::outbox::staff_alerts(&ticket, &staff, &facts));
                     notices.extend(super::outbox::customer_alerts(&ticket, &customers, &facts));
                 }
-                if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.next_check_at.is_some() {
-                    state.queue_order_at = Some(raised_order(row.received_at));
+                if row.severity == 1 && row.assignee_id.is_none() && level > 0 && state.sla.next_check_at.is_some() {
+                    state.sla.queue_order_at = Some(raised_order(row.received_at));
                 }
                 alerts += recorded.len();
                 new_events.push((row.id, old.events.len() + 1, recorded));

@@ -131,6 +131,29 @@ pub struct PolicyVersion {
     pub first_seen_at: NaiveDateTime,
 }
 
+/// A ticket's SLA columns, as the core computed them from its events:
+/// both clocks (state, business seconds counted, due and breach instants),
+/// the first at-risk instant, when the tick must look again, where the
+/// ticket stands in its queue, and when all this was computed. Read,
+/// inserted and written as one: embedded in `TicketRow`, `NewTicket` and
+/// `TicketState`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct SlaColumns {
+    pub response_state: String,
+    pub response_elapsed_seconds: i64,
+    pub response_due_at: Option<NaiveDateTime>,
+    pub response_breached_at: Option<NaiveDateTime>,
+    pub resolve_state: String,
+    pub resolve_elapsed_seconds: i64,
+    pub resolve_due_at: Option<NaiveDateTime>,
+    pub resolve_breached_at: Option<NaiveDateTime>,
+    pub at_risk_at: Option<NaiveDateTime>,
+    pub next_check_at: Option<NaiveDateTime>,
+    pub sla_computed_at: NaiveDateTime,
+    pub queue_order_at: Option<NaiveDateTime>,
+}
+
 /// A ticket row: identity and routing, and the SLA fields the core computed.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tickets)]
@@ -155,19 +178,9 @@ pub struct TicketRow {
     pub first_response_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
     pub reopen_count: i32,
-    pub response_state: String,
-    pub response_elapsed_seconds: i64,
-    pub response_due_at: Option<NaiveDateTime>,
-    pub response_breached_at: Option<NaiveDateTime>,
-    pub resolve_state: String,
-    pub resolve_elapsed_seconds: i64,
-    pub resolve_due_at: Option<NaiveDateTime>,
-    pub resolve_breached_at: Option<NaiveDateTime>,
-    pub at_risk_at: Option<NaiveDateTime>,
-    pub next_check_at: Option<NaiveDateTime>,
-    pub sla_computed_at: NaiveDateTime,
     pub escalation_level: i32,
-    pub queue_order_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub sla: SlaColumns,
 }
 
 #[derive(Debug, Insertable)]
@@ -189,11 +202,8 @@ pub struct NewTicket<'a> {
     pub holiday_set: &'a str,
     pub row_version: i64,
     pub reopen_count: i32,
-    pub response_state: &'a str,
-    pub response_elapsed_seconds: i64,
-    pub resolve_state: &'a str,
-    pub resolve_elapsed_seconds: i64,
-    pub sla_computed_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub sla: SlaColumns,
 }
 
 /// The state the core computed, written with every event.
@@ -209,20 +219,10 @@ pub struct TicketState {
     pub first_response_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
     pub reopen_count: i32,
-    pub response_state: String,
-    pub response_elapsed_seconds: i64,
-    pub response_due_at: Option<NaiveDateTime>,
-    pub response_breached_at: Option<NaiveDateTime>,
-    pub resolve_state: String,
-    pub resolve_elapsed_seconds: i64,
-    pub resolve_due_at: Option<NaiveDateTime>,
-    pub resolve_breached_at: Option<NaiveDateTime>,
-    pub at_risk_at: Option<NaiveDateTime>,
-    pub next_check_at: Option<NaiveDateTime>,
-    pub sla_computed_at: NaiveDateTime,
     pub policy_version: String,
     pub holiday_set: String,
-    pub queue_order_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub sla: SlaColumns,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -79,18 +79,33 @@ pub fn write_tick_states(c: &mut DbConnection, states: &[(i64, i64, TicketState,
             .bind::<Array<BigInt>, _>(states.iter().map(|s| s.1).collect::<Vec<_>>())
             .bind::<Array<Timestamp>, _>(states.iter().map(|s| s.2.updated_at).collect::<Vec<_>>())
             .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.row_version).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(states.iter().map(|s| s.2.response_state.clone()).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.response_elapsed_seconds).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.response_due_at))
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.response_breached_at))
-            .bind::<Array<Text>, _>(states.iter().map(|s| s.2.resolve_state.clone()).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(states.iter().map(|s| s.2.resolve_elapsed_seconds).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.resolve_due_at))
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.resolve_breached_at))
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.at_risk_at))
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.next_check_at))
-            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.queue_order_at))
-            .bind::<Array<Timestamp>, _>(states.iter().map(|s| s.2.sla_computed_at).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(
+                states
+                    .iter()
+                    .map(|s| s.2.sla.response_state.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<BigInt>, _>(
+                states
+                    .iter()
+                    .map(|s| s.2.sla.response_elapsed_seconds)
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.response_due_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.response_breached_at))
+            .bind::<Array<Text>, _>(states.iter().map(|s| s.2.sla.resolve_state.clone()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(
+                states
+                    .iter()
+                    .map(|s| s.2.sla.resolve_elapsed_seconds)
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.resolve_due_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.resolve_breached_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.at_risk_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.next_check_at))
+            .bind::<Array<Nullable<Timestamp>>, _>(col(&|s| s.sla.queue_order_at))
+            .bind::<Array<Timestamp>, _>(states.iter().map(|s| s.2.sla.sla_computed_at).collect::<Vec<_>>())
             .bind::<Array<Integer>, _>(states.iter().map(|s| s.3).collect::<Vec<_>>())
             .execute(pg)?
         }
@@ -108,18 +123,18 @@ pub fn write_tick_states(c: &mut DbConnection, states: &[(i64, i64, TicketState,
                         version,
                         ts(Some(s.updated_at)),
                         s.row_version,
-                        s.response_state,
-                        s.response_elapsed_seconds,
-                        ts(s.response_due_at),
-                        ts(s.response_breached_at),
-                        s.resolve_state,
-                        s.resolve_elapsed_seconds,
-                        ts(s.resolve_due_at),
-                        ts(s.resolve_breached_at),
-                        ts(s.at_risk_at),
-                        ts(s.next_check_at),
-                        ts(s.queue_order_at),
-                        ts(Some(s.sla_computed_at)),
+                        s.sla.response_state,
+                        s.sla.response_elapsed_seconds,
+                        ts(s.sla.response_due_at),
+                        ts(s.sla.response_breached_at),
+                        s.sla.resolve_state,
+                        s.sla.resolve_elapsed_seconds,
+                        ts(s.sla.resolve_due_at),
+                        ts(s.sla.resolve_breached_at),
+                        ts(s.sla.at_risk_at),
+                        ts(s.sla.next_check_at),
+                        ts(s.sla.queue_order_at),
+                        ts(Some(s.sla.sla_computed_at)),
                         level,
                     ])
                 })

@@ -302,11 +302,7 @@ impl App {
                 holiday_set: &self.holiday_set,
                 row_version: 0,
                 reopen_count: 0,
-                response_state: "running",
-                response_elapsed_seconds: 0,
-                resolve_state: "running",
-                resolve_elapsed_seconds: 0,
-                sla_computed_at: naive(now),
+                sla: sla_columns(&view, now),
             })
             .execute(c)?;
         let id: i64 = tickets::table
@@ -316,7 +312,7 @@ impl App {
         let reference = format!("SD-{id:06}");
         let state = state_row(&ticket, &view, queue.id, None, 1, &self.holiday_set, now);
         diesel::update(tickets::table.find(id))
-            .set((tickets::reference.eq(&reference), state))
+            .set((tickets::reference.eq(&reference), &state))
             .execute(c)?;
         let mut events = vec![ticket.events[0].clone()];
         events.extend(more);
@@ -344,19 +340,8 @@ impl App {
             first_response_at: None,
             resolved_at: None,
             reopen_count: 0,
-            response_state: state_name(view.response.state),
-            response_elapsed_seconds: view.response.elapsed_seconds,
-            response_due_at: view.response.due.map(naive),
-            response_breached_at: view.response.breached_at.map(naive),
-            resolve_state: state_name(view.resolve.state),
-            resolve_elapsed_seconds: view.resolve.elapsed_seconds,
-            resolve_due_at: view.resolve.due.map(naive),
-            resolve_breached_at: view.resolve.breached_at.map(naive),
-            at_risk_at: at_risk_at(&view).map(naive),
-            next_check_at: view.next_check_at.map(naive),
-            sla_computed_at: naive(now),
             escalation_level: 0,
-            queue_order_at: queue_order(&view).map(naive),
+            sla: state.sla,
         };
         Ok(row_view(
             &row,

@@ -156,7 +156,7 @@ fn parse_state(s: &str) -> ClockState {
 /// top of its queue (ordered by when it came in), until someone takes it.
 /// `row` is as written by the change; `level` its escalation level now.
 pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) -> Result<(), AppError> {
-    let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.next_check_at.is_some();
+    let raised = row.severity == 1 && row.assignee_id.is_none() && level > 0 && row.sla.next_check_at.is_some();
     if raised {
         diesel::update(tickets::table.find(row.id))
             .set(tickets::queue_order_at.eq(Some(raised_order(row.received_at))))
@@ -221,6 +221,17 @@ pub(super) fn state_row(
         first_response_at: ticket.first_response_at.map(naive),
         resolved_at: ticket.resolved_at.map(naive),
         reopen_count: ticket.reopen_count as i32,
+        policy_version: ticket.policy_version.clone(),
+        holiday_set: holiday_set.to_string(),
+        sla: sla_columns(view, now),
+    }
+}
+
+/// The SLA columns of a view computed at `now`. An escalating unassigned
+/// severity 1 ticket is raised to the top of its queue afterwards (see
+/// `raise_in_queue`).
+pub(super) fn sla_columns(view: &SlaView, now: DateTime<Utc>) -> SlaColumns {
+    SlaColumns {
         response_state: state_name(view.response.state),
         response_elapsed_seconds: view.response.elapsed_seconds,
         response_due_at: view.response.due.map(naive),
@@ -231,11 +242,8 @@ pub(super) fn state_row(
         resolve_breached_at: view.resolve.breached_at.map(naive),
         at_risk_at: at_risk_at(view).map(naive),
         next_check_at: view.next_check_at.map(naive),
-        // Raised to the top afterwards if it qualifies (see `raise_in_queue`).
         queue_order_at: queue_order(view).map(naive),
         sla_computed_at: naive(now),
-        policy_version: ticket.policy_version.clone(),
-        holiday_set: holiday_set.to_string(),
     }
 }
 

@@ -308,7 +308,7 @@ impl App {
                     at: if sort == Sort::Newest {
                         Some(r.created_at)
                     } else {
-                        r.queue_order_at
+                        r.sla.queue_order_at
                     },
                     id: r.id,
                 }

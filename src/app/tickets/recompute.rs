@@ -83,15 +83,15 @@ impl App {
                 };
                 let (ticket, events) = l.ticket.apply(&cmd, &ctx)?;
                 let view = sla(&ticket, &ctx, at).map_err(|e| AppError::internal(e.to_string()))?;
-                let old_breached = l.row.response_breached_at.is_some() || l.row.resolve_breached_at.is_some();
+                let old_breached = l.row.sla.response_breached_at.is_some() || l.row.sla.resolve_breached_at.is_some();
                 let new_breached = view.response.breached_at.is_some() || view.resolve.breached_at.is_some();
                 let mut line = RecomputeLine {
                     reference: r.clone(),
                     old_policy: format!("{}@{}", l.row.policy, l.row.policy_version),
                     new_policy: format!("{}@{}", policy.name, policy.version),
-                    old_response_due: l.row.response_due_at.map(utc),
+                    old_response_due: l.row.sla.response_due_at.map(utc),
                     new_response_due: view.response.due,
-                    old_resolve_due: l.row.resolve_due_at.map(utc),
+                    old_resolve_due: l.row.sla.resolve_due_at.map(utc),
                     new_resolve_due: view.resolve.due,
                     old_breached,
                     new_breached,
