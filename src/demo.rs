@@ -18,6 +18,7 @@ use crate::domain::ticket::{Severity, Status};
 use crate::server::{Settings, build_app};
 use crate::store::Backend;
 
+/// The password every demo account signs in with.
 pub const DEMO_PASSWORD: &str = "demo-password";
 /// The demo's managers and admins are enrolled with this TOTP key (base32),
 /// printed in the banner: a demo is for showing, not for keeping secrets.

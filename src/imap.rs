@@ -83,6 +83,7 @@ fn default_batch() -> usize {
 }
 
 impl ImapSettings {
+    /// The port given, else 993 over TLS and 143 otherwise.
     pub fn port(&self) -> u16 {
         self.port.unwrap_or(match self.security {
             Security::Tls => 993,
@@ -96,6 +97,7 @@ impl ImapSettings {
     }
 }
 
+/// Why a poll of the mailbox failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
     #[error("IMAP: {0}")]
@@ -124,6 +126,7 @@ pub struct PollReport {
     pub refused: usize,
 }
 
+/// Polls one IMAP mailbox and hands each new message to intake.
 pub struct Poller {
     settings: ImapSettings,
     password: String,
@@ -135,6 +138,8 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// A poller for the mailbox the settings name; settings that cannot work
+    /// are refused.
     pub fn new(settings: ImapSettings) -> Result<Poller, String> {
         let password = std::env::var("SLADESK_IMAP_PASSWORD")
             .ok()

@@ -18,6 +18,7 @@ use crate::domain::policy::{Policy, PolicyCalendars, PolicyError, span_dates};
 /// The name of the built-in always-open calendar.
 pub const ALWAYS: &str = "24x7";
 
+/// Why the policy files could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{path}: cannot read: {source}")]
@@ -39,6 +40,7 @@ pub enum LoadError {
     Empty(String),
 }
 
+/// Why no policy answers for a tier at an instant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     #[error("unknown policy '{name}': expected one of {known}")]
@@ -178,6 +180,7 @@ impl PolicySet {
         self.policies.values().flatten().map(|(p, f)| (p, f.as_path()))
     }
 
+    /// The names of every policy, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.policies.keys().map(String::as_str).collect()
     }
@@ -211,6 +214,7 @@ fn cached<'c, V>(
     &list[i].1
 }
 
+/// A calendar name that no policy defines.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnknownCalendar {
     #[error("unknown calendar '{name}': expected 24x7 or a policy name ({known})")]
@@ -220,6 +224,7 @@ pub enum UnknownCalendar {
 }
 
 impl<'a> CalendarCache<'a> {
+    /// Calendars built from these policies and holidays, once each.
     pub fn new(policies: &'a PolicySet, holidays: &'a Holidays) -> Self {
         Self {
             policies,

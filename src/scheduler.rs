@@ -84,6 +84,7 @@ struct Job {
     lease_seconds: Option<i64>,
 }
 
+/// The scheduler: its jobs, their cron expressions and leases.
 pub struct Scheduler {
     jobs: Vec<Job>,
     owner: String,
@@ -119,6 +120,8 @@ pub struct JobStatus {
 }
 
 impl Scheduler {
+    /// A scheduler from `[scheduler]`; expressions that are not cron, or never
+    /// come, are refused.
     pub fn new(s: &SchedulerSettings) -> Result<Scheduler, String> {
         if !(1..=6).contains(&s.audit_retention_months) {
             return Err(format!(

@@ -100,6 +100,8 @@ pub struct Exposure {
 }
 
 impl Exposure {
+    /// How the server is reached, from the settings file; refused when a value
+    /// cannot work.
     pub fn from_file(f: &FileSettings) -> Result<Exposure, String> {
         let limits = f.limits.clone().unwrap_or_default();
         limits.check()?;
@@ -133,6 +135,7 @@ impl Exposure {
         })
     }
 
+    /// Applies it to the application.
     pub fn apply_to(&self, app: &App) {
         app.set_limits(self.limits.clone());
         app.set_trusted_proxies(self.trusted_proxies.clone());
@@ -151,6 +154,7 @@ pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| "expected an address or a CIDR such as 10.0.0.0/8".to_string())
 }
 
+/// What is done with mail from senders the desk does not know.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UnknownSenders {
@@ -177,6 +181,7 @@ pub struct MailSettings {
 }
 
 impl MailSettings {
+    /// The mail settings of the file, with their defaults.
     pub fn from_file(f: &FileSettings) -> MailSettings {
         MailSettings {
             outbox_dir: f.outbox_dir.clone().unwrap_or_else(|| PathBuf::from("outbox")),
@@ -250,6 +255,7 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Delivers up to `limit` due mails now.
     pub fn run(&self, app: &App, limit: i64) -> Result<crate::mail::DeliveryReport, crate::app::AppError> {
         crate::mail::deliver_outbox(
             app,
@@ -316,7 +322,9 @@ impl FileSettings {
     }
 }
 
+/// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The embedded database unless told otherwise.
 pub const DEFAULT_DATABASE: &str = "sqlite://sladesk.db";
 
 /// Loads policies and holidays, opens (and migrates) the database, and

@@ -29,6 +29,8 @@ impl Client {
         Client::from_parts(req.peer_addr().map(|a| a.ip()), req.headers(), &trusted)
     }
 
+    /// The client's address as text, for logs and throttles; `None` when the
+    /// peer is unknown.
     pub fn addr_text(&self) -> Option<String> {
         self.addr.map(|a| a.to_string())
     }

@@ -115,6 +115,7 @@ impl Metrics {
     }
 }
 
+/// `GET /metrics`: the desk's figures in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses((status = 200, description = "Prometheus text format"), (status = 401, description = "No token of scope metrics", body = super::problem::Problem, content_type = "application/problem+json")))]
 pub async fn metrics(
     app: State,

@@ -38,6 +38,7 @@ use utoipa::OpenApi;
 /// Largest request body accepted (a ticket description is at most 100,000 characters).
 pub const BODY_LIMIT: usize = 512 * 1024;
 
+/// The application as every handler receives it.
 pub type State = web::Data<Arc<App>>;
 
 /// The authenticated caller.

@@ -30,6 +30,8 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with its status, type slug (`/problems/<slug>`), title and
+    /// detail.
     pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
             kind: format!("/problems/{slug}"),
@@ -41,11 +43,13 @@ impl Problem {
         }
     }
 
+    /// Asks the client to come back after `seconds` (`Retry-After`).
     pub fn retry_after(mut self, seconds: u32) -> Problem {
         self.retry_after = Some(seconds);
         self
     }
 
+    /// 400: the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -55,6 +59,7 @@ impl Problem {
         )
     }
 
+    /// 404: no such resource (or not one the caller may know of).
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }

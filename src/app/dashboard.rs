@@ -19,6 +19,7 @@ pub struct DeskNow {
 }
 
 impl App {
+    /// The desk as it stands at `now`, for the staff dashboard.
     pub fn desk_now(&self, who: &Principal, now: DateTime<Utc>) -> Result<DeskNow, AppError> {
         who.require_manager()?;
         // Open work by an index: the active statuses, not "all but done".

@@ -24,6 +24,7 @@ pub struct ExportedFile {
     pub sha256: String,
 }
 
+/// What an export wrote: how many rows of each kind.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportSummary {
     pub organisation: String,

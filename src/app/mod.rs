@@ -93,6 +93,7 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A failure of ours, logged with its cause; the caller sees a bare 500.
     pub fn internal(cause: impl std::fmt::Display) -> AppError {
         AppError::Internal(cause.to_string())
     }
@@ -110,6 +111,7 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
+/// A refused field: 422 naming the field and what is wrong with it.
 pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
         field: field.to_string(),
@@ -128,6 +130,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Customer => "customer",
@@ -137,6 +140,7 @@ impl Role {
         }
     }
 
+    /// Agents, managers and admins: everyone but a customer.
     pub fn is_staff(self) -> bool {
         self != Role::Customer
     }
@@ -216,6 +220,7 @@ impl Principal {
         }
     }
 
+    /// Admins only; anyone else is refused.
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.role == Role::Admin {
             Ok(())
@@ -233,10 +238,12 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
 }
 
+/// An instant as the store keeps it (UTC, no zone).
 pub fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
+/// A stored instant read back as UTC.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
@@ -291,34 +298,43 @@ impl App {
             .store(reply, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Sets the most a message's attachments may weigh together.
     pub fn set_attachment_limit(&self, bytes: usize) {
         self.attachment_limit.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The most a message's attachments may weigh together, in bytes.
     pub fn attachment_limit(&self) -> usize {
         self.attachment_limit.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sets what one request may cost (`[limits]`).
     pub fn set_limits(&self, l: limits::Limits) {
         *self.limits.write().expect("lock") = Arc::new(l);
     }
 
+    /// What one request may cost (`[limits]`).
     pub fn limits(&self) -> Arc<limits::Limits> {
         self.limits.read().expect("lock").clone()
     }
 
+    /// Sets where long runs report their progress (a terminal's bars, or
+    /// nowhere).
     pub fn set_progress(&self, p: Arc<dyn progress::Progress>) {
         *self.progress.write().expect("lock") = p;
     }
 
+    /// Where long runs report their progress.
     pub fn progress(&self) -> Arc<dyn progress::Progress> {
         self.progress.read().expect("lock").clone()
     }
 
+    /// Sets the proxies whose forwarded client address is believed.
     pub fn set_trusted_proxies(&self, nets: Vec<ipnet::IpNet>) {
         *self.trusted_proxies.write().expect("lock") = Arc::new(nets);
     }
 
+    /// The proxies whose forwarded client address is believed.
     pub fn trusted_proxies(&self) -> Arc<Vec<ipnet::IpNet>> {
         self.trusted_proxies.read().expect("lock").clone()
     }
@@ -328,6 +344,7 @@ impl App {
         *self.sender_auth.write().expect("lock") = (mode, authserv_id);
     }
 
+    /// Sets the address the desk is reached at, for links in mail.
     pub fn set_public_url(&self, url: &str) {
         *self.public_url.write().expect("lock") = Arc::from(url.trim_end_matches('/'));
     }
@@ -337,27 +354,35 @@ impl App {
         format!("{}/tickets/{reference}", self.public_url.read().expect("lock"))
     }
 
+    /// Sets after how many working days a month's report closes.
     pub fn set_report_close_after(&self, working_days: u32) {
         self.report_close_after
             .store(working_days, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// After how many working days a month's report closes.
     pub fn report_close_after(&self) -> u32 {
         self.report_close_after.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sets who checks senders when intake verifies mail itself.
     pub fn set_sender_verifier(&self, v: impl sender_auth::SenderCheck + 'static) {
         *self.sender_verifier.write().expect("lock") = Some(Arc::new(v));
     }
 
+    /// Who checks senders, when intake verifies mail itself.
     pub fn sender_verifier(&self) -> Option<Arc<dyn sender_auth::SenderCheck>> {
         self.sender_verifier.read().expect("lock").clone()
     }
 
+    /// How intake judges senders, and the host whose Authentication-Results it
+    /// trusts.
     pub fn sender_authentication(&self) -> (sender_auth::Mode, Option<String>) {
         self.sender_auth.read().expect("lock").clone()
     }
 
+    /// Whether mail from unknown senders is refused with a reply (else
+    /// quarantined).
     pub fn replies_to_unknown_senders(&self) -> bool {
         self.reply_to_unknown_senders.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -433,6 +458,8 @@ impl App {
         Ok(app)
     }
 
+    /// A connection from the pool; a pool that cannot give one is unavailable
+    /// (503).
     pub fn conn(&self) -> Result<diesel::r2d2::PooledConnection<crate::store::Manager>, AppError> {
         Ok(self.pool.get()?)
     }

@@ -32,6 +32,7 @@ impl App {
         crate::store::migrations_current(&mut c).map_err(AppError::Store)
     }
 
+    /// The desk's figures for `/metrics`, read without writing.
     pub fn desk_metrics(&self) -> Result<DeskMetrics, AppError> {
         let mut c = self.conn()?;
         let active = Status::ACTIVE.map(|s| s.as_str());

@@ -28,11 +28,13 @@ impl Progress for Quiet {
 pub struct Steps<'a>(&'a dyn Progress);
 
 impl<'a> Steps<'a> {
+    /// Starts a run of `total` steps.
     pub fn begin(p: &'a dyn Progress, what: &str, total: u64) -> Steps<'a> {
         p.begin(what, total);
         Steps(p)
     }
 
+    /// One step done.
     pub fn advance(&self) {
         self.0.advance(1);
     }

@@ -46,6 +46,7 @@ pub trait SenderCheck: Send + Sync {
 }
 
 impl Verdict {
+    /// Why a message is held, when its sender may be forged.
     pub fn quarantine_reason(&self) -> Option<String> {
         match self {
             Verdict::Forged { domain, policy } => Some(format!(

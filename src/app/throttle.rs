@@ -30,6 +30,7 @@ const PAIR_MEMORY_HOURS: i64 = 24;
 pub const ACCOUNT_FAILURES_PER_HOUR: i32 = 30;
 /// Attempts from one client, on any accounts, in `ADDRESS_WINDOW_MINUTES`.
 pub const ADDRESS_ATTEMPTS: i32 = 20;
+/// How long failures from one address count against it.
 pub const ADDRESS_WINDOW_MINUTES: i64 = 10;
 /// The owner is mailed about throttling at most this often.
 const NOTICE_HOURS: i64 = 1;
@@ -87,14 +88,17 @@ impl Rule {
     }
 }
 
+/// The throttle key of one account from one client.
 pub fn pair_key(email_key: &str, client: &str) -> String {
     format!("pair:{email_key}|{client}")
 }
 
+/// The throttle key of one account, whoever tries it.
 pub fn account_key(email_key: &str) -> String {
     format!("account:{email_key}")
 }
 
+/// The throttle key of one client address, whatever account it tries.
 pub fn address_key(client: &str) -> String {
     format!("address:{client}")
 }

@@ -49,6 +49,8 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// The `sladesk` command: parses the arguments, runs the command, and exits
+/// with its code (errors name the file, line and field).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

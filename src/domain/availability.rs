@@ -23,14 +23,17 @@ pub struct Month {
 }
 
 impl Month {
+    /// The month, if `month` is 1 to 12.
     pub fn new(year: i32, month: u32) -> Option<Month> {
         ((1..=12).contains(&month) && (1990..=2100).contains(&year)).then_some(Month { year, month })
     }
 
+    /// The year.
     pub fn year(&self) -> i32 {
         self.year
     }
 
+    /// The month of the year, 1 to 12.
     pub fn month(&self) -> u32 {
         self.month
     }
@@ -44,10 +47,12 @@ impl Month {
         }
     }
 
+    /// Its first day.
     pub fn first_day(&self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("validated month")
     }
 
+    /// The month after.
     pub fn next(&self) -> Month {
         if self.month == 12 {
             Month {
@@ -62,6 +67,7 @@ impl Month {
         }
     }
 
+    /// The month before.
     pub fn previous(&self) -> Month {
         if self.month == 1 {
             Month {
@@ -111,6 +117,7 @@ impl fmt::Display for Month {
     }
 }
 
+/// Text that is not a month in the form YYYY-MM.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not a month: expected YYYY-MM, for example 2026-10")]
 pub struct MonthSyntax(pub String);
@@ -152,12 +159,14 @@ pub enum OutageKind {
 }
 
 impl OutageKind {
+    /// Every kind, in the order reports list them.
     pub const ALL: [OutageKind; 3] = [
         OutageKind::PlannedMaintenance,
         OutageKind::EmergencyMaintenance,
         OutageKind::PlatformIssue,
     ];
 
+    /// The kind's name as stored and shown.
     pub fn name(&self) -> &'static str {
         match self {
             OutageKind::PlannedMaintenance => "planned_maintenance",

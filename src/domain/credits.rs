@@ -32,6 +32,8 @@ pub struct CreditSchedule {
     pub maintenance_notice_days: u32,
 }
 
+/// Availability below `below` percent earns `credit` percent of the monthly
+/// charge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AvailabilityBand {
     pub below: Millipercent,
@@ -62,6 +64,7 @@ pub struct UpstreamShare {
     pub amount_pence: i64,
 }
 
+/// What a credit line is for: availability or ticket breaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
@@ -71,6 +74,8 @@ pub enum LineKind {
     Upstream,
 }
 
+/// One line of a service-credit statement: why, how much, and the figures
+/// behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CreditLine {
     pub kind: LineKind,
@@ -83,6 +88,8 @@ pub struct CreditLine {
     pub causes: Vec<String>,
 }
 
+/// A month's service credits for one organisation: the lines and their total,
+/// capped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Credits {
     pub monthly_charge_pence: i64,

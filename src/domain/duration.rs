@@ -15,6 +15,7 @@ pub enum BusinessDuration {
     Span { business_days: u32, seconds: u64 },
 }
 
+/// Text that is not a duration such as `15m`, `2h30m`, `1bd` or `none`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected a duration such as 15m, 1h, 2h30m, 1bd or none, found '{0}'")]
 pub struct DurationSyntax(pub String);

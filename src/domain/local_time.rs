@@ -18,6 +18,7 @@ pub enum Disambiguation {
     Reject,
 }
 
+/// Why a local time names no single instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LocalTimeError {
     #[error("the time does not exist there (the clocks go forward)")]
@@ -26,6 +27,8 @@ pub enum LocalTimeError {
     Repeated,
 }
 
+/// The instant a wall-clock time names in `tz`, choosing at a clock change as
+/// `d` says.
 pub fn local_instant(tz: Tz, local: NaiveDateTime, d: Disambiguation) -> Result<DateTime<Utc>, LocalTimeError> {
     match (tz.from_local_datetime(&local), d) {
         (LocalResult::Single(t), _) => Ok(t.with_timezone(&Utc)),

@@ -4,9 +4,11 @@
 
 use std::fmt;
 
+/// An amount of money in pence: exact, never a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pence(pub i64);
 
+/// Text that is not an amount in pounds such as `1,250.50`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not an amount in pounds")]
 pub struct NotPounds(pub String);

@@ -9,6 +9,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TicketRef(String);
 
+/// Text that is not a ticket reference (`SD-000123`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not a ticket reference (SD-000123)")]
 pub struct NotATicketRef(pub String);
@@ -25,6 +26,7 @@ impl TicketRef {
         }
     }
 
+    /// The reference in canonical form, `SD-000123`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -43,11 +45,14 @@ impl fmt::Display for TicketRef {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
+/// Text that is not one plain mail address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{0}' is not an email address")]
 pub struct NotAnEmailAddress(pub String);
 
 impl EmailAddress {
+    /// One plain mail address (`local@domain`), trimmed; display names, lists
+    /// and spaces are refused.
     pub fn parse(s: &str) -> Result<EmailAddress, NotAnEmailAddress> {
         let e = s.trim();
         let bad = || NotAnEmailAddress(e.to_string());
@@ -65,6 +70,7 @@ impl EmailAddress {
         Ok(EmailAddress(e.to_string()))
     }
 
+    /// The address as given, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -36,6 +36,7 @@ pub const KINDS: [&str; 13] = [
     "sign_in_throttled",
 ];
 
+/// Why a mail could not be built or sent.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("{path}: {message}")]
@@ -238,6 +239,7 @@ impl Outbound {
         )))
     }
 
+    /// Hands a message to the transport.
     pub fn send(&self, message: &lettre::Message) -> Result<(), MailError> {
         match self {
             // A returned Ok is the server's 250 for the message.

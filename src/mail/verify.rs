@@ -24,6 +24,7 @@ use crate::app::sender_auth::{SenderCheck, Verdict};
 /// How long one message's checks may wait on DNS, all together.
 const DEADLINE: Duration = Duration::from_secs(10);
 
+/// Checks a message's sender (SPF, DKIM, DMARC) over DNS, with a deadline.
 pub struct Verifier {
     /// Always `Some` until dropped.
     runtime: Option<tokio::runtime::Runtime>,

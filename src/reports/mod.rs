@@ -51,6 +51,8 @@ pub struct TicketMonth {
     pub reopens: u32,
 }
 
+/// How many tickets of a severity were raised and resolved in the month, and
+/// how many were open at its end.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Volume {
     pub severity: u8,
@@ -59,6 +61,8 @@ pub struct Volume {
     pub open_at_end: u32,
 }
 
+/// How one clock did over the tickets counted: met, breached, and the business
+/// time taken.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Compliance {
     pub met: u32,
@@ -69,6 +73,7 @@ pub struct Compliance {
     pub median_business_seconds: Option<i64>,
 }
 
+/// Both clocks' compliance for one severity.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SeverityCompliance {
     pub severity: u8,
@@ -76,6 +81,7 @@ pub struct SeverityCompliance {
     pub resolve: Compliance,
 }
 
+/// One breach in the month.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BreachLine {
     pub reference: String,
@@ -90,6 +96,7 @@ pub struct BreachLine {
     pub stopped: bool,
 }
 
+/// One day of the month: raised, resolved, breaches.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Day {
     pub date: NaiveDate,
@@ -117,6 +124,7 @@ pub struct TicketLine {
     pub reopens: u32,
 }
 
+/// An organisation's line in the desk-wide report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct OrganisationSummary {
     pub organisation: String,
@@ -124,6 +132,7 @@ pub struct OrganisationSummary {
     pub credits_pence: i64,
 }
 
+/// A month's SLA report, for one organisation or the whole desk.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MonthlyReport {
     /// An organisation's slug, or null for the whole desk.
@@ -198,6 +207,8 @@ pub struct TargetLine {
     pub calendar: String,
 }
 
+/// Whose report it is: an organisation, with its policy and targets, or the
+/// whole desk.
 pub struct Scope {
     pub organisation: Option<String>,
     pub name: String,

@@ -18,6 +18,7 @@ pub fn ticket_id(c: &mut DbConnection, reference: &str) -> QueryResult<Option<i6
         .optional()
 }
 
+/// A queue by its slug.
 pub fn queue_by_slug(c: &mut DbConnection, slug: &str) -> QueryResult<Option<Queue>> {
     queues::table
         .filter(queues::slug.eq(slug))
@@ -26,6 +27,7 @@ pub fn queue_by_slug(c: &mut DbConnection, slug: &str) -> QueryResult<Option<Que
         .optional()
 }
 
+/// An organisation by its slug.
 pub fn organisation_by_slug(c: &mut DbConnection, slug: &str) -> QueryResult<Option<Organisation>> {
     organisations::table
         .filter(organisations::slug.eq(slug))

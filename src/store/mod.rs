@@ -36,12 +36,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
 
+/// A connection to either backend; every query is written once against it.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgres(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -56,6 +58,7 @@ pub struct DatabaseUrl {
     pub target: String,
 }
 
+/// Why the store could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database URL '{0}': expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
@@ -199,6 +202,8 @@ pub fn migrations_current(conn: &mut DbConnection) -> Result<bool, StoreError> {
     Ok(!pending)
 }
 
+/// Makes pooled connections to the backend a URL names, with SQLite's pragmas
+/// set on each.
 pub struct Manager {
     url: DatabaseUrl,
 }
@@ -226,6 +231,7 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The pool of connections.
 pub type Pool = r2d2::Pool<Manager>;
 
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -259,6 +265,7 @@ impl DbConnection {
         }
     }
 
+    /// Which backend this manager connects to.
     pub fn backend(&self) -> Backend {
         match self {
             DbConnection::Sqlite(_) => Backend::Sqlite,

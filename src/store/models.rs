@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::*;
 
+/// An organisation row: a customer of the desk, its tier and region.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
@@ -24,6 +25,7 @@ pub struct Organisation {
     pub account_contact: Option<String>,
 }
 
+/// A new organisation row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct NewOrganisation<'a> {
@@ -41,6 +43,7 @@ pub struct NewOrganisation<'a> {
     pub account_contact: Option<&'a str>,
 }
 
+/// A user row: staff or a customer contact.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
@@ -57,6 +60,7 @@ pub struct User {
     pub created_at: NaiveDateTime,
 }
 
+/// A new user row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
@@ -71,6 +75,7 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
 }
 
+/// An API token row (its hash, never the token).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_tokens)]
 pub struct ApiToken {
@@ -85,6 +90,7 @@ pub struct ApiToken {
     pub revoked: bool,
 }
 
+/// A new API token row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_tokens)]
 pub struct NewApiToken<'a> {
@@ -96,6 +102,7 @@ pub struct NewApiToken<'a> {
     pub expires_at: Option<NaiveDateTime>,
 }
 
+/// A queue row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = queues)]
 pub struct Queue {
@@ -109,6 +116,7 @@ pub struct Queue {
     pub customer_selectable: bool,
 }
 
+/// A new queue row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = queues)]
 pub struct NewQueue<'a> {
@@ -121,6 +129,7 @@ pub struct NewQueue<'a> {
     pub customer_selectable: bool,
 }
 
+/// A policy version the store has seen, by its hash.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = policy_versions)]
 pub struct PolicyVersion {
@@ -183,6 +192,7 @@ pub struct TicketRow {
     pub sla: SlaColumns,
 }
 
+/// A new ticket row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = tickets)]
 pub struct NewTicket<'a> {
@@ -225,6 +235,7 @@ pub struct TicketState {
     pub sla: SlaColumns,
 }
 
+/// An event row: one event of a ticket's history, as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_events)]
 pub struct EventRow {
@@ -244,6 +255,7 @@ pub struct EventRow {
 // NULL rather than DEFAULT for a None (the columns have no other default):
 // the statement is then the same for every row, so SQLite caches it and
 // takes many rows in one INSERT.
+/// A new event row.
 #[diesel(table_name = ticket_events, treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
     pub ticket_id: i64,
@@ -257,6 +269,7 @@ pub struct NewEvent<'a> {
     pub data: String,
 }
 
+/// A new audit log row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAudit<'a> {
@@ -269,6 +282,7 @@ pub struct NewAudit<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// A holiday set the store keeps (imported from GOV.UK, or a local file).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = holiday_sets)]
 pub struct HolidaySet {
@@ -277,6 +291,7 @@ pub struct HolidaySet {
     pub first_seen_at: NaiveDateTime,
 }
 
+/// A new inbound message row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = inbound_messages)]
 pub struct NewInbound<'a> {
@@ -296,6 +311,7 @@ pub struct NewInbound<'a> {
 // NULL rather than DEFAULT for a None (the columns have no other default):
 // the statement is then the same for every row, so SQLite caches it and
 // takes many rows in one INSERT.
+/// A new outbox row.
 #[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewOutbox<'a> {
     pub ticket_id: Option<i64>,
@@ -308,6 +324,7 @@ pub struct NewOutbox<'a> {
     pub next_attempt_at: NaiveDateTime,
 }
 
+/// An outbox row: a notification, its attempts and whether it was sent.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
@@ -327,6 +344,7 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// A new attachment row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = attachments)]
 pub struct NewAttachment<'a> {

@@ -28,11 +28,13 @@ use serde_json::{Value, json};
 use crate::app::sessions::{Stage, WebSession};
 use crate::app::{App, AppError, Role};
 
+/// The web session's cookie.
 pub const SESSION_COOKIE: &str = "sladesk_session";
 /// Signed-out forms (sign-in) are protected by a token in this cookie and
 /// the form alike, since there is no session to hold one.
 const PRE_COOKIE: &str = "sladesk_pre";
 
+/// The pages' Content-Security-Policy: our own scripts and styles only.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -144,6 +146,7 @@ pub fn when(t: DateTime<Utc>, tz: Tz) -> Value {
     })
 }
 
+/// An optional instant for a template, in `tz`.
 pub fn when_opt(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
     t.map(|t| when(t, tz)).unwrap_or(Value::Null)
 }
@@ -214,6 +217,7 @@ fn html_response(status: StatusCode, html: String) -> HttpResponse {
         .body(html)
 }
 
+/// 303 See Other to `to`.
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
@@ -244,6 +248,7 @@ impl WebError {
         }
     }
 
+    /// The page for anything the visitor may not see, or that is not there.
     pub fn not_found() -> WebError {
         WebError::Page {
             status: StatusCode::NOT_FOUND,
@@ -443,10 +448,12 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Who is signed in.
     pub fn who(&self) -> crate::app::Principal {
         self.session.principal.clone()
     }
 
+    /// The signed-in person's time zone.
     pub fn tz(&self) -> Tz {
         self.session.time_zone
     }

@@ -17,6 +17,7 @@ use crate::domain::holidays::Region;
 use crate::store::models::*;
 use crate::store::schema::{api_tokens, organisations, queue_members, queues, users};
 
+/// An organisation as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrganisationView {
     pub slug: String,
@@ -59,6 +60,7 @@ impl From<Organisation> for OrganisationView {
     }
 }
 
+/// A user as the API shows it (never their password or token).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
@@ -120,6 +122,7 @@ pub struct NewOrganisationRequest {
     pub account_contact: Option<String>,
 }
 
+/// What an admin gives to create a user.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
@@ -162,6 +165,7 @@ fn valid_email(field: &str, e: &str) -> Result<(), AppError> {
 }
 
 impl App {
+    /// Creates an organisation (admin only), audited.
     pub fn create_organisation(
         &self,
         who: &Principal,
@@ -247,6 +251,8 @@ impl App {
         })
     }
 
+    /// Every organisation the caller may see: all for staff, their own for a
+    /// customer.
     pub fn list_organisations(&self, who: &Principal) -> Result<Vec<OrganisationView>, AppError> {
         let mut conn = self.conn()?;
         let mut q = organisations::table.order(organisations::slug).into_boxed();
@@ -260,6 +266,7 @@ impl App {
             .collect())
     }
 
+    /// An organisation by its slug; not found as a clear error.
     pub fn organisation_by_slug(
         &self,
         conn: &mut crate::store::DbConnection,
@@ -269,6 +276,8 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("organisation '{slug}'")))
     }
 
+    /// Creates a user (admin only): staff, or a customer of one organisation;
+    /// audited.
     pub fn create_user(&self, who: &Principal, req: NewUserRequest, now: DateTime<Utc>) -> Result<UserView, AppError> {
         who.require_admin()?;
         valid_email("email", &req.email)?;
@@ -333,6 +342,7 @@ impl App {
         })
     }
 
+    /// Every user (managers and admins).
     pub fn list_users(&self, who: &Principal) -> Result<Vec<UserView>, AppError> {
         if !matches!(who.role, Role::Admin | Role::Manager) {
             return Err(AppError::Forbidden("only managers and admins may list users".into()));
@@ -346,6 +356,8 @@ impl App {
         Ok(rows.into_iter().map(|(u, org)| UserView::of(u, org)).collect())
     }
 
+    /// A user by address (compared as `domain::names::email_key`); not found as
+    /// a clear error.
     pub fn user_by_email(&self, conn: &mut crate::store::DbConnection, email: &str) -> Result<User, AppError> {
         crate::store::find::user_by_email_key(conn, &email_key(email))?
             .ok_or_else(|| AppError::NotFound(format!("user '{email}'")))

@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// A queue as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub slug: String,
@@ -15,6 +16,7 @@ pub struct QueueView {
     pub customer_selectable: bool,
 }
 
+/// What an admin gives to create a queue.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewQueueRequest {
@@ -32,6 +34,7 @@ pub struct NewQueueRequest {
 }
 
 impl App {
+    /// Creates a queue (admin only), audited.
     pub fn create_queue(
         &self,
         who: &Principal,
@@ -98,6 +101,7 @@ impl App {
         })
     }
 
+    /// Every queue (staff only; customers are refused).
     pub fn list_queues(&self, who: &Principal) -> Result<Vec<QueueView>, AppError> {
         if who.role == Role::Customer {
             return Err(AppError::Forbidden("customers do not see queues".into()));

@@ -26,6 +26,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl App {
+    /// The API tokens the caller may see, without their secrets.
     pub fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>, AppError> {
         who.require_admin()?;
         let mut conn = self.conn()?;

@@ -4,6 +4,7 @@
 
 use super::*;
 
+/// What a manager gives to record a credit from an upstream supplier.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUpstreamCreditRequest {
@@ -21,6 +22,7 @@ pub struct NewUpstreamCreditRequest {
     pub shares: Option<Vec<ShareRequest>>,
 }
 
+/// One organisation's share of an upstream credit.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareRequest {
@@ -28,6 +30,7 @@ pub struct ShareRequest {
     pub amount_pence: i64,
 }
 
+/// An upstream credit as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UpstreamCreditView {
     pub reference: String,
@@ -38,6 +41,8 @@ pub struct UpstreamCreditView {
 }
 
 impl App {
+    /// Records a credit from an upstream supplier and its shares (managers
+    /// only), audited.
     pub fn create_upstream_credit(
         &self,
         who: &Principal,
@@ -155,6 +160,7 @@ impl App {
         })
     }
 
+    /// The upstream credits of a month (managers and admins).
     pub fn list_upstream_credits(
         &self,
         who: &Principal,

@@ -27,6 +27,7 @@ pub enum Affected {
     Some(Vec<String>),
 }
 
+/// What staff give to record an outage.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOutageRequest {
@@ -60,6 +61,7 @@ pub struct OutagePatch {
     pub public_description: Option<String>,
 }
 
+/// An outage as the API and the status page show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OutageView {
     pub id: i64,
@@ -188,6 +190,8 @@ fn outage_organisation_ids(c: &mut DbConnection, id: i64, all: bool) -> Result<O
 }
 
 impl App {
+    /// Records an outage (managers and admins), audited; a kept report of a month
+    /// it falls in is marked revised.
     pub fn create_outage(
         &self,
         who: &Principal,
@@ -232,6 +236,7 @@ impl App {
         })
     }
 
+    /// Changes an outage (managers and admins): its end, kind or text; audited.
     pub fn patch_outage(
         &self,
         who: &Principal,
@@ -361,6 +366,7 @@ impl App {
         }
     }
 
+    /// One outage, as the caller may see it.
     pub fn get_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
         let mut conn = self.conn()?;
         let view = self.outage_view(&mut conn, id, now)?;

@@ -70,6 +70,7 @@ pub struct Standing {
 }
 
 impl Standing {
+    /// A month whose report is still provisional: read afresh each time.
     pub fn provisional(closes_on: Option<NaiveDate>) -> Standing {
         Standing {
             state: "provisional",
@@ -106,6 +107,7 @@ impl Standing {
     }
 }
 
+/// One kept version of a month's report: when, by whom and why (staff only).
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionInfo {
     pub version: i32,
@@ -114,6 +116,7 @@ pub struct VersionInfo {
     pub reason: Option<String>,
 }
 
+/// A change made since the kept version, waiting for a recompute.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingChange {
     pub at: DateTime<Utc>,

@@ -27,6 +27,8 @@ pub const IDLE_MINUTES: i64 = 120;
 pub const ABSOLUTE_HOURS: i64 = 12;
 /// A password-accepted session has this long to give its code.
 const CODE_MINUTES: i64 = 10;
+/// The shortest password accepted (NIST SP 800-63B asks for at least 8; we ask
+/// 12).
 pub const MIN_PASSWORD: usize = 12;
 const ISSUER: &str = "sladesk";
 
@@ -494,6 +496,7 @@ impl App {
         Ok(sessions)
     }
 
+    /// Ends a web session; a token that is not one ends nothing.
     pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let session = self.web_session(token, None, now)?;
         let mut conn = self.conn()?;

@@ -359,6 +359,7 @@ pub fn parse_status(s: &str) -> Result<Status, AppError> {
     s.parse().map_err(|e: String| invalid("status", e))
 }
 
+/// A severity from a number, 1 to 4; anything else is a refused field.
 pub fn parse_severity(n: i64) -> Result<Severity, AppError> {
     u8::try_from(n)
         .ok()

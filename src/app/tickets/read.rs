@@ -75,6 +75,8 @@ impl App {
         Ok(l.ticket.moves(&actor_of(who), now, &ctx))
     }
 
+    /// A ticket as the caller may see it: customers only their organisation's,
+    /// with public text only.
     pub fn get_ticket(&self, who: &Principal, reference: &str) -> Result<TicketView, AppError> {
         let v = self.get_ticket_as_stored(who, reference)?;
         self.shown_to(who, v)

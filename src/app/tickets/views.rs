@@ -5,6 +5,7 @@
 
 use super::*;
 
+/// What a customer or agent gives to raise a ticket.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketRequest {
@@ -47,6 +48,7 @@ pub enum Change {
     Cancel,
 }
 
+/// One clock as a list shows it: its state and when it is due.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockSummary {
     /// running, paused, met, breached_running, breached_paused, breached_met or cancelled
@@ -61,6 +63,7 @@ pub struct ClockSummary {
     pub breached_at: Option<DateTime<Utc>>,
 }
 
+/// A ticket as the API and pages show it, with both clocks.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub reference: String,
@@ -152,6 +155,7 @@ impl TicketView {
     }
 }
 
+/// One event of a ticket's history, as the caller may see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub seq: i32,
@@ -211,6 +215,8 @@ pub struct EventPage {
     pub previous_before: Option<i32>,
 }
 
+/// One clock in full: counted time, target, due and breach instants, at-risk
+/// thresholds.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockDetail {
     /// kind, state, elapsed_seconds, target_seconds, due, breached_at, stopped_at and at_risk thresholds.
@@ -348,6 +354,7 @@ impl TicketFilter {
     }
 }
 
+/// A page of tickets and how to ask for the next.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     pub items: Vec<TicketView>,

@@ -41,6 +41,7 @@ pub struct DayInterval {
     end: u32,
 }
 
+/// Why a day's working hours were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HoursError {
     #[error("expected HH:MM-HH:MM, found '{0}'")]
@@ -65,6 +66,8 @@ fn parse_hhmm(s: &str) -> Option<u32> {
 }
 
 impl DayInterval {
+    /// Working hours from `start_secs` to `end_secs` after midnight; empty or
+    /// reversed intervals are refused.
     pub fn new(start_secs: u32, end_secs: u32) -> Result<Self, HoursError> {
         let show = format!("{}-{}", fmt_hhmm(start_secs), fmt_hhmm(end_secs));
         if end_secs > DAY as u32 {
@@ -90,6 +93,7 @@ impl DayInterval {
         Self::new(start, end)
     }
 
+    /// How many seconds the interval lasts.
     pub fn seconds(&self) -> u32 {
         self.end - self.start
     }
@@ -144,6 +148,7 @@ impl WeeklyHours {
         Ok(())
     }
 
+    /// The working intervals of a weekday (0 is Monday), in order.
     pub fn day(&self, weekday: usize) -> &[DayInterval] {
         &self.days[weekday]
     }
@@ -195,6 +200,7 @@ impl WeeklyHours {
             .unwrap_or(0)
     }
 
+    /// Whether no day has working hours.
     pub fn is_empty(&self) -> bool {
         self.days.iter().all(Vec::is_empty)
     }
@@ -208,6 +214,8 @@ pub struct CalendarSpec {
     pub closed_dates: BTreeSet<NaiveDate>,
 }
 
+/// Why a calendar cannot answer: an instant outside the years it covers, or a
+/// spec it cannot build.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     #[error("{0:?} is outside the calendar's span ({1:?} to {2:?})")]
@@ -338,6 +346,7 @@ impl Calendar {
         }
     }
 
+    /// The zone its working hours are read in.
     pub fn time_zone(&self) -> Tz {
         self.time_zone
     }
@@ -491,6 +500,8 @@ impl Calendar {
         self.between_seconds(to_ts(a), to_ts(b)).map(Duration::seconds)
     }
 
+    /// As [`Calendar::between`], on Unix seconds: the business seconds from `a`
+    /// to `b`, zero if `b` is not after `a`.
     pub fn between_seconds(&self, a: i64, b: i64) -> Result<i64, CalendarError> {
         self.check(a)?;
         self.check(b)?;

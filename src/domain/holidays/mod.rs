@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// The years the rules are written and tested for. Outside them the rules
 /// still run, but one-off days that history may add are unknown.
 pub const RULES_FIRST_YEAR: i32 = 1990;
+/// The last year the rules compute holidays for.
 pub const RULES_LAST_YEAR: i32 = 2100;
 
 /// A UK holiday region, as GOV.UK divides them.
@@ -29,8 +30,10 @@ pub enum Region {
 }
 
 impl Region {
+    /// Every region, in the order they are listed.
     pub const ALL: [Region; 3] = [Region::EnglandAndWales, Region::Scotland, Region::NorthernIreland];
 
+    /// The region's name as GOV.UK writes it (`england-and-wales`).
     pub fn as_str(self) -> &'static str {
         match self {
             Region::EnglandAndWales => "england-and-wales",
@@ -46,6 +49,7 @@ impl fmt::Display for Region {
     }
 }
 
+/// A region name that is not one of the three.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown holiday region '{0}': expected england-and-wales, scotland or northern-ireland")]
 pub struct UnknownRegion(pub String);
@@ -305,6 +309,7 @@ pub struct Holidays {
     imported: BTreeMap<Region, BTreeMap<i32, Vec<Holiday>>>,
 }
 
+/// Why a GOV.UK bank-holidays file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     #[error("not a GOV.UK bank holidays file: {message} (line {line}, column {column})")]

@@ -36,6 +36,7 @@ pub enum CalendarChoice {
     Always,
 }
 
+/// A severity's targets: response and resolve, and the calendar they count in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct SeverityTargets {
     pub response: BusinessDuration,
@@ -123,6 +124,7 @@ pub struct EscalationRule {
     pub notify: Vec<Notify>,
 }
 
+/// Who is told as a clock nears and passes its target, at what share of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Escalation {
     pub rules: Vec<EscalationRule>,
@@ -194,6 +196,8 @@ impl Policy {
     }
 }
 
+/// Why a policy file was refused: the file, and the field and what is wrong
+/// with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct PolicyError {
     pub file: String,
@@ -224,6 +228,7 @@ impl Policy {
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The targets of a severity.
     pub fn targets(&self, severity: Severity) -> &SeverityTargets {
         &self.targets[severity.index()]
     }
@@ -273,6 +278,7 @@ pub struct PolicyCalendars {
 }
 
 impl PolicyCalendars {
+    /// The calendar a choice names.
     pub fn get(&self, choice: CalendarChoice) -> &Calendar {
         match choice {
             CalendarChoice::Business => &self.business,

@@ -31,12 +31,14 @@ pub struct AlertKey {
     pub severity: Severity,
 }
 
+/// An alert not yet recorded, and when it falls due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingAlert {
     pub key: AlertKey,
     pub due_at: DateTime<Utc>,
 }
 
+/// Where a clock stands: running, paused or stopped, and whether it breached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
@@ -51,6 +53,7 @@ pub enum ClockState {
 }
 
 impl ClockState {
+    /// Whether the target was missed, whatever the clock does now.
     pub fn is_breached(self) -> bool {
         matches!(
             self,
@@ -59,6 +62,7 @@ impl ClockState {
     }
 }
 
+/// An at-risk threshold: a share of the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Threshold {
     pub percent: u8,
@@ -66,6 +70,7 @@ pub struct Threshold {
     pub at: Option<DateTime<Utc>>,
 }
 
+/// One clock as the core computes it at an instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClockView {
     pub kind: ClockKind,
@@ -79,6 +84,7 @@ pub struct ClockView {
     pub at_risk: Vec<Threshold>,
 }
 
+/// Both clocks of a ticket at an instant, and when to look again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SlaView {
     pub response: ClockView,
@@ -90,6 +96,7 @@ pub struct SlaView {
     pub pending_alerts: Vec<PendingAlert>,
 }
 
+/// Why the clocks cannot be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlaError {
     #[error(transparent)]

@@ -65,6 +65,7 @@ pub enum Action {
     Recompute,
 }
 
+/// What someone asks of a ticket, when and as whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
     pub at: DateTime<Utc>,
@@ -73,6 +74,8 @@ pub struct Command {
     pub action: Action,
 }
 
+/// What happened to a ticket, when and by whom: the history the clocks are
+/// computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub at: DateTime<Utc>,
@@ -81,6 +84,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// The kinds of event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
@@ -159,15 +163,18 @@ pub struct SlaContext<'a> {
 }
 
 impl SlaContext<'_> {
+    /// The calendar a severity's clocks count in.
     pub fn calendar(&self, severity: Severity) -> &crate::domain::calendar::Calendar {
         self.calendars.get(self.policy.targets(severity).calendar)
     }
 
+    /// The policy's business-hours calendar.
     pub fn business(&self) -> &crate::domain::calendar::Calendar {
         self.calendars.get(CalendarChoice::Business)
     }
 }
 
+/// Why a stored history cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
     #[error("a ticket's history must start with its creation")]
@@ -260,6 +267,7 @@ impl Ticket {
         Ok(t)
     }
 
+    /// The instant of the latest event (its receipt when it has none).
     pub fn last_event_at(&self) -> DateTime<Utc> {
         self.events.last().map(|e| e.at).unwrap_or(self.received_at)
     }
