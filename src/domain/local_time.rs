@@ -29,6 +29,27 @@ pub enum LocalTimeError {
 
 /// The instant a wall-clock time names in `tz`, choosing at a clock change as
 /// `d` says.
+///
+/// ```
+/// use chrono::{DateTime, NaiveDateTime, Utc};
+/// use chrono_tz::Europe::London;
+/// use sladesk::domain::local_time::{Disambiguation, LocalTimeError, local_instant};
+///
+/// let local = |s: &str| s.parse::<NaiveDateTime>().unwrap();
+/// let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+///
+/// // 01:30 on 29 March 2026 does not exist in London: the clocks go from
+/// // 01:00 GMT to 02:00 BST. A calendar reads it with the offset before
+/// // the gap (RFC 5545); a form asks for another time.
+/// let gap = local("2026-03-29T01:30:00");
+/// assert_eq!(local_instant(London, gap, Disambiguation::Compatible), Ok(t("2026-03-29T01:30:00Z")));
+/// assert_eq!(local_instant(London, gap, Disambiguation::Reject), Err(LocalTimeError::Skipped));
+///
+/// // 01:30 on 25 October 2026 happens twice: the first is BST.
+/// let fold = local("2026-10-25T01:30:00");
+/// assert_eq!(local_instant(London, fold, Disambiguation::Compatible), Ok(t("2026-10-25T00:30:00Z")));
+/// assert_eq!(local_instant(London, fold, Disambiguation::Reject), Err(LocalTimeError::Repeated));
+/// ```
 pub fn local_instant(tz: Tz, local: NaiveDateTime, d: Disambiguation) -> Result<DateTime<Utc>, LocalTimeError> {
     match (tz.from_local_datetime(&local), d) {
         (LocalResult::Single(t), _) => Ok(t.with_timezone(&Utc)),

@@ -496,6 +496,31 @@ impl Calendar {
     }
 
     /// Business time in `[a, b)`; zero when `b ≤ a`.
+    ///
+    /// ```
+    /// use chrono::{DateTime, Duration, NaiveDate, Utc};
+    /// use sladesk::domain::calendar::{Calendar, CalendarSpec, DayInterval, WeeklyHours};
+    /// use sladesk::domain::holidays::{Holidays, Region};
+    ///
+    /// let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    /// let spec = CalendarSpec {
+    ///     time_zone: chrono_tz::Europe::London,
+    ///     hours: WeeklyHours::weekdays(&[DayInterval::parse("09:00-17:00").unwrap()]).unwrap(),
+    ///     // England and Wales' bank holidays are closed.
+    ///     closed_dates: Holidays::from_rules().dates(Region::EnglandAndWales, 2026, 2026),
+    /// };
+    /// let cal = Calendar::compile(&spec, d("2026-01-01"), d("2026-12-31"));
+    /// let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    ///
+    /// // Thursday 24 December 16:00 to Tuesday 29 December 10:00: Christmas
+    /// // Day and Boxing Day (a Saturday, so the holiday is Monday 28th) are
+    /// // closed, as is the weekend. One hour on Thursday, none on Friday
+    /// // (Christmas Day), one on Tuesday.
+    /// let span = cal.between(t("2026-12-24T16:00:00Z"), t("2026-12-29T10:00:00Z")).unwrap();
+    /// assert_eq!(span, Duration::hours(2));
+    /// assert!(!cal.is_open(t("2026-12-28T12:00:00Z")).unwrap());
+    /// assert_eq!(cal.next_open(t("2026-12-24T17:00:00Z")).unwrap(), Some(t("2026-12-29T09:00:00Z")));
+    /// ```
     pub fn between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Result<Duration, CalendarError> {
         self.between_seconds(to_ts(a), to_ts(b)).map(Duration::seconds)
     }

@@ -259,6 +259,46 @@ fn view(
 }
 
 /// Both clocks of a ticket as at `now`, and its next check.
+///
+/// A Bronze severity 2 ticket (respond within 4 business hours, 09:00 to
+/// 17:00 Monday to Friday, Europe/London) raised late on a Friday:
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+/// use sladesk::domain::clock::{ClockState, sla};
+/// use sladesk::domain::holidays::{Holidays, Region};
+/// use sladesk::domain::policy::Policy;
+/// use sladesk::domain::ticket::{Action, Actor, Command, Severity, SlaContext, Ticket};
+///
+/// let file = concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies/bronze.toml");
+/// let policy = Policy::from_toml(file, &std::fs::read_to_string(file).unwrap()).unwrap();
+/// let calendars = policy.calendars(&Holidays::from_rules(), Region::EnglandAndWales);
+/// let ctx = SlaContext { policy: &policy, calendars: &calendars };
+/// let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+///
+/// let customer = Actor::Customer("carol@example.org".into());
+/// let ticket = Ticket::create(t("2026-11-27T16:00:00Z"), customer, Severity::S2, &policy);
+///
+/// // One business hour on Friday, three on Monday: due Monday 12:00 GMT.
+/// let view = sla(&ticket, &ctx, t("2026-11-27T16:30:00Z")).unwrap();
+/// assert_eq!(view.response.state, ClockState::Running);
+/// assert_eq!(view.response.due, Some(t("2026-11-30T12:00:00Z")));
+/// // The weekend is not counted: by Monday 09:00 one hour has gone.
+/// let monday = sla(&ticket, &ctx, t("2026-11-30T09:00:00Z")).unwrap();
+/// assert_eq!(monday.response.elapsed_seconds, 3600);
+///
+/// // An agent's public reply on Monday at 10:00 stops the response clock, met.
+/// let reply = Command {
+///     at: t("2026-11-30T10:00:00Z"),
+///     by: Actor::Agent("alice".into()),
+///     action: Action::AgentReply { body: "Looking now.".into() },
+/// };
+/// let (ticket, _events) = ticket.apply(&reply, &ctx).unwrap();
+/// let view = sla(&ticket, &ctx, t("2026-11-30T15:00:00Z")).unwrap();
+/// assert_eq!(view.response.state, ClockState::Met);
+/// assert_eq!(view.response.elapsed_seconds, 2 * 3600);
+/// assert_eq!(view.resolve.state, ClockState::Running);
+/// ```
 pub fn sla(ticket: &Ticket, ctx: &SlaContext, now: DateTime<Utc>) -> Result<SlaView, SlaError> {
     if ctx.policy.version != ticket.policy_version || ctx.policy.name != ticket.policy {
         return Err(SlaError::PolicyMismatch {
