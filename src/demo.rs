@@ -6,6 +6,7 @@
 //! The histories come from a seeded generator, so two runs on the same day
 //! give the same desk.
 
+use anyhow::Context;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -128,7 +129,7 @@ pub struct Demo {
 }
 
 /// Builds the demo database and application.
-pub fn create(s: &Settings) -> Result<Demo, String> {
+pub fn create(s: &Settings) -> anyhow::Result<Demo> {
     create_showing(s, std::sync::Arc::new(crate::app::progress::Quiet))
 }
 
@@ -136,10 +137,11 @@ pub fn create(s: &Settings) -> Result<Demo, String> {
 pub fn create_showing(
     s: &Settings,
     progress: std::sync::Arc<dyn crate::app::progress::Progress>,
-) -> Result<Demo, String> {
+) -> anyhow::Result<Demo> {
     // The demo desk is compiled in (`fixtures/demo/desk.toml`).
-    let text = crate::shipped::find(crate::shipped::DEMO, "desk.toml").ok_or("the demo desk is not shipped")?;
-    let desk: Desk = toml::from_str(text).map_err(|e| format!("fixtures/demo/desk.toml: {}", e.message().trim()))?;
+    let text = crate::shipped::find(crate::shipped::DEMO, "desk.toml").context("the demo desk is not shipped")?;
+    let desk: Desk =
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("fixtures/demo/desk.toml: {}", e.message().trim()))?;
 
     if s.database_url.backend == Backend::Sqlite {
         for suffix in ["", "-wal", "-shm"] {
@@ -147,16 +149,18 @@ pub fn create_showing(
             match std::fs::remove_file(&f) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{f}: cannot remove the old demo database: {e}")),
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!("{f}: cannot remove the old demo database")));
+                }
             }
         }
     }
     let app = build_app(s)?;
-    let fail = |e: AppError| format!("demo: {e}");
+    let fail = |e: AppError| anyhow::Error::new(e).context("demo");
     let op = Principal::operator();
     let now = crate::app::now();
     if !app.list_organisations(&op).map_err(fail)?.is_empty() {
-        return Err("demo: the database already has organisations; give an empty one".into());
+        anyhow::bail!("demo: the database already has organisations; give an empty one");
     }
 
     let mut logins = Vec::new();
@@ -306,8 +310,8 @@ pub fn create_showing(
 /// open state, several reaching a warning within the hour, one breached and
 /// still running, and one severity 1 nobody has taken that has begun to
 /// escalate (the queue puts it on top). Returns how many were raised.
-fn live_queue(app: &App, desk: &Desk, agents: &[Principal], now: DateTime<Utc>) -> Result<usize, String> {
-    let fail = |e: AppError| format!("demo (live queue): {e}");
+fn live_queue(app: &App, desk: &Desk, agents: &[Principal], now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let fail = |e: AppError| anyhow::Error::new(e).context("demo (live queue)");
     let op = Principal::operator();
     let orgs: Vec<&DemoOrg> = desk
         .organisations
@@ -405,9 +409,9 @@ fn history(
     agent: &Principal,
     received: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let mut t = received;
-    let mut step = |who: &Principal, after: Duration, change: Change| -> Result<bool, String> {
+    let mut step = |who: &Principal, after: Duration, change: Change| -> anyhow::Result<bool> {
         t += after;
         if t >= now {
             return Ok(false);
@@ -416,7 +420,7 @@ fn history(
             Ok(_) => Ok(true),
             // A step the state no longer allows is skipped, as a person would.
             Err(AppError::Command(_)) => Ok(true),
-            Err(e) => Err(format!("demo {reference}: {e}")),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("demo {reference}"))),
         }
     };
     let late = dice.chance(15);

@@ -17,6 +17,7 @@
 //! A message that can never be accepted (over the size limit, empty) is
 //! left in the folder, flagged `\Flagged`, for a person to look at.
 
+use anyhow::Context;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -140,11 +141,11 @@ pub struct Poller {
 impl Poller {
     /// A poller for the mailbox the settings name; settings that cannot work
     /// are refused.
-    pub fn new(settings: ImapSettings) -> Result<Poller, String> {
+    pub fn new(settings: ImapSettings) -> anyhow::Result<Poller> {
         let password = std::env::var("SLADESK_IMAP_PASSWORD")
             .ok()
             .or_else(|| settings.password.clone())
-            .ok_or("[imap]: no password (set password or SLADESK_IMAP_PASSWORD)")?;
+            .context("[imap]: no password (set password or SLADESK_IMAP_PASSWORD)")?;
         let tls = match settings.security {
             Security::None => None,
             _ => Some(Arc::new(tls_config(settings.ca_file.as_ref())?)),
@@ -357,36 +358,36 @@ fn after_commit(session: &mut Session, settings: &ImapSettings, uid_set: &str) -
     Ok(())
 }
 
-fn tls_config(ca_file: Option<&PathBuf>) -> Result<rustls::ClientConfig, String> {
+fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {
+            let name = || path.display().to_string();
             let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .with_context(name)?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .with_context(name)?;
             if certs.is_empty() {
-                return Err(format!("{}: no certificate in it", path.display()));
+                anyhow::bail!("{}: no certificate in it", path.display());
             }
             for cert in certs {
-                roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+                roots.add(cert).with_context(name)?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
 
 /// Polls the folder every `interval_seconds` on a thread of its own for as
 /// long as the process runs; failures are logged and retried.
-pub fn spawn_imap_poller(app: Arc<App>, settings: ImapSettings) -> Result<(), String> {
+pub fn spawn_imap_poller(app: Arc<App>, settings: ImapSettings) -> anyhow::Result<()> {
     let interval = Duration::from_secs(settings.interval_seconds.max(1));
     let mut poller = Poller::new(settings)?;
     std::thread::Builder::new()
@@ -405,6 +406,6 @@ pub fn spawn_imap_poller(app: Arc<App>, settings: ImapSettings) -> Result<(), St
                 std::thread::sleep(interval);
             }
         })
-        .map_err(|e| e.to_string())?;
+        .context("starting the IMAP thread")?;
     Ok(())
 }

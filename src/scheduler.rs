@@ -5,6 +5,7 @@
 //! failed run is logged with its error and tried again at its next slot; a
 //! slot missed while nothing ran is made up by one run, not one per slot.
 
+use anyhow::Context;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -122,25 +123,21 @@ pub struct JobStatus {
 impl Scheduler {
     /// A scheduler from `[scheduler]`; expressions that are not cron, or never
     /// come, are refused.
-    pub fn new(s: &SchedulerSettings) -> Result<Scheduler, String> {
+    pub fn new(s: &SchedulerSettings) -> anyhow::Result<Scheduler> {
         if !(1..=6).contains(&s.audit_retention_months) {
-            return Err(format!(
+            anyhow::bail!(
                 "[scheduler] audit_retention_months: {} is outside 1 to 6",
                 s.audit_retention_months
-            ));
+            );
         }
         if !(1..=16).contains(&s.tick_workers) {
-            return Err(format!(
-                "[scheduler] tick_workers: {} is outside 1 to 16",
-                s.tick_workers
-            ));
+            anyhow::bail!("[scheduler] tick_workers: {} is outside 1 to 16", s.tick_workers);
         }
-        let job = |name: &'static str, expression: &str, lease_seconds: Option<i64>| -> Result<Job, String> {
-            let schedule = cron::Schedule::from_str(expression).map_err(|e| {
-                format!("[scheduler] {name}: '{expression}' is not a cron expression with seconds: {e}")
-            })?;
+        let job = |name: &'static str, expression: &str, lease_seconds: Option<i64>| -> anyhow::Result<Job> {
+            let schedule = cron::Schedule::from_str(expression)
+                .with_context(|| format!("[scheduler] {name}: '{expression}' is not a cron expression with seconds"))?;
             if schedule.upcoming(London).next().is_none() {
-                return Err(format!("[scheduler] {name}: '{expression}' never comes"));
+                anyhow::bail!("[scheduler] {name}: '{expression}' never comes");
             }
             Ok(Job {
                 name,
@@ -310,8 +307,8 @@ impl Scheduler {
     }
 
     /// Every job with its schedule, last run and next run.
-    pub fn status(&self, app: &App, now: DateTime<Utc>) -> Result<Vec<JobStatus>, String> {
-        let records = app.job_records().map_err(|e| e.to_string())?;
+    pub fn status(&self, app: &App, now: DateTime<Utc>) -> anyhow::Result<Vec<JobStatus>> {
+        let records = app.job_records()?;
         Ok(self
             .jobs
             .iter()
@@ -353,7 +350,7 @@ fn outcome(job: &str, outcome: &str, detail: String) -> RunOutcome {
 }
 
 /// Runs the scheduler on a thread of its own, looking every second.
-pub fn spawn_scheduler(app: Arc<App>, scheduler: Scheduler) -> Result<(), String> {
+pub fn spawn_scheduler(app: Arc<App>, scheduler: Scheduler) -> anyhow::Result<()> {
     if !scheduler.enabled {
         tracing::info!("scheduler disabled in settings");
         return Ok(());
@@ -366,7 +363,7 @@ pub fn spawn_scheduler(app: Arc<App>, scheduler: Scheduler) -> Result<(), String
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
         })
-        .map_err(|e| e.to_string())?;
+        .context("starting the scheduler thread")?;
     Ok(())
 }
 
@@ -397,12 +394,12 @@ mod tests {
     #[test]
     fn bad_settings_name_the_job_and_the_expression() {
         let bad: SchedulerSettings = toml::from_str("sla_tick = \"every minute\"").unwrap();
-        let e = Scheduler::new(&bad).err().unwrap();
+        let e = format!("{:#}", Scheduler::new(&bad).err().unwrap());
         assert!(
             e.starts_with("[scheduler] sla_tick: 'every minute' is not a cron expression"),
             "{e}"
         );
         let bad: SchedulerSettings = toml::from_str("audit_retention_months = 12").unwrap();
-        assert!(Scheduler::new(&bad).err().unwrap().contains("outside 1 to 6"));
+        assert!(format!("{:#}", Scheduler::new(&bad).err().unwrap()).contains("outside 1 to 6"));
     }
 }

@@ -2,6 +2,7 @@
 //! and `sladesk.toml`; the application from them; the actix server from a
 //! listener, so tests bind port 0 and learn the port.
 
+use anyhow::Context;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,20 +103,22 @@ pub struct Exposure {
 impl Exposure {
     /// How the server is reached, from the settings file; refused when a value
     /// cannot work.
-    pub fn from_file(f: &FileSettings) -> Result<Exposure, String> {
+    pub fn from_file(f: &FileSettings) -> anyhow::Result<Exposure> {
         let limits = f.limits.clone().unwrap_or_default();
-        limits.check()?;
+        limits.check().map_err(anyhow::Error::msg)?;
         let trusted_proxies = f
             .trusted_proxies
             .iter()
             .flatten()
-            .map(|s| parse_net(s).map_err(|e| format!("trusted_proxies: '{s}': {e}")))
-            .collect::<Result<_, _>>()?;
+            .map(|s| {
+                parse_net(s)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("trusted_proxies: '{s}'"))
+            })
+            .collect::<anyhow::Result<_>>()?;
         let report_close_after = f.report_close_after.unwrap_or(crate::app::reports::DEFAULT_CLOSE_AFTER);
         if report_close_after > 20 {
-            return Err(format!(
-                "report_close_after: {report_close_after} is outside 0 to 20 working days"
-            ));
+            anyhow::bail!("report_close_after: {report_close_after} is outside 0 to 20 working days");
         }
         Ok(Exposure {
             limits,
@@ -124,9 +127,9 @@ impl Exposure {
             report_close_after,
             public_url: match &f.public_url {
                 Some(u) => {
-                    let parsed = url::Url::parse(u).map_err(|e| format!("public_url: '{u}': {e}"))?;
+                    let parsed = url::Url::parse(u).with_context(|| format!("public_url: '{u}'"))?;
                     if !matches!(parsed.scheme(), "http" | "https") {
-                        return Err(format!("public_url: '{u}': expected an http or https address"));
+                        anyhow::bail!("public_url: '{u}': expected an http or https address");
                     }
                     Some(u.clone())
                 }
@@ -202,7 +205,7 @@ impl MailSettings {
     }
 
     /// Applies what intake needs to know to the application.
-    pub fn apply_to(&self, app: &App) -> Result<(), String> {
+    pub fn apply_to(&self, app: &App) -> anyhow::Result<()> {
         app.set_reply_to_unknown_senders(self.unknown_senders == UnknownSenders::Reply);
         if let Some(mb) = self.attachment_limit_mb {
             app.set_attachment_limit(mb as usize * 1024 * 1024);
@@ -215,13 +218,14 @@ impl MailSettings {
     }
 
     /// Settings that are wrong whatever the machine: refused at start.
-    pub fn check(&self) -> Result<(), String> {
-        if let Some(r) = &self.dns_resolver {
-            r.parse::<std::net::SocketAddr>()
-                .map_err(|_| format!("dns_resolver: '{r}' is not an address and port such as 127.0.0.1:53"))?;
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(r) = &self.dns_resolver
+            && r.parse::<std::net::SocketAddr>().is_err()
+        {
+            anyhow::bail!("dns_resolver: '{r}' is not an address and port such as 127.0.0.1:53");
         }
         match self.attachment_limit_mb {
-            Some(mb) if !(1..=24).contains(&mb) => Err(format!(
+            Some(mb) if !(1..=24).contains(&mb) => Err(anyhow::anyhow!(
                 "attachment_limit_mb: {mb} is outside 1 to 24 (a message may not exceed 25 MB)"
             )),
             _ => Ok(()),
@@ -230,19 +234,18 @@ impl MailSettings {
 
     /// What delivery needs, checked once: the transport (SMTP when a URL is
     /// set, else the folder), the loaded templates and the From address.
-    pub fn prepare(&self) -> Result<Delivery, String> {
+    pub fn prepare(&self) -> anyhow::Result<Delivery> {
         Ok(Delivery {
             outbound: crate::mail::Outbound::new(
                 self.outbox_dir.clone(),
                 self.smtp_url.as_deref(),
                 self.smtp_ca_file.as_deref(),
-            )
-            .map_err(|e| e.to_string())?,
-            templates: crate::mail::Templates::load_or_shipped(self.templates.as_deref()).map_err(|e| e.to_string())?,
+            )?,
+            templates: crate::mail::Templates::load_or_shipped(self.templates.as_deref())?,
             from: self
                 .from
                 .parse()
-                .map_err(|e| format!("mail_from '{}': {e}", self.from))?,
+                .with_context(|| format!("mail_from '{}'", self.from))?,
         })
     }
 }
@@ -270,7 +273,7 @@ impl Delivery {
 
 /// The background work of a server: the outbox worker, and the IMAP
 /// poller when `[imap]` is configured.
-pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
+pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> anyhow::Result<()> {
     mail.apply_to(&app)?;
     if let Some(imap) = mail.imap.clone() {
         crate::imap::spawn_imap_poller(app.clone(), imap)?;
@@ -280,7 +283,7 @@ pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> Result<(), Strin
 
 /// Delivers the outbox every two seconds on a thread of its own, for as
 /// long as the process runs; failures are logged and retried.
-pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> Result<(), String> {
+pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> anyhow::Result<()> {
     let delivery = mail.prepare()?;
     std::thread::Builder::new()
         .name("outbox".into())
@@ -301,23 +304,23 @@ pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> Result<(), Stri
                 std::thread::sleep(std::time::Duration::from_secs(2));
             }
         })
-        .map_err(|e| e.to_string())?;
+        .context("starting the outbox thread")?;
     Ok(())
 }
 
 impl FileSettings {
     /// Reads `path`; a missing default file is no error, a missing named one is.
-    pub fn load(path: &Path, named: bool) -> Result<FileSettings, String> {
+    pub fn load(path: &Path, named: bool) -> anyhow::Result<FileSettings> {
         match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
                 let line = e
                     .span()
                     .map(|s| format!(":{}", text[..s.start].matches('\n').count() + 1))
                     .unwrap_or_default();
-                format!("{}{line}: {}", path.display(), e.message().trim())
+                anyhow::anyhow!("{}{line}: {}", path.display(), e.message().trim())
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Ok(FileSettings::default()),
-            Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("{}: cannot read", path.display()))),
         }
     }
 }
@@ -329,17 +332,17 @@ pub const DEFAULT_DATABASE: &str = "sqlite://sladesk.db";
 
 /// Loads policies and holidays, opens (and migrates) the database, and
 /// builds the application.
-pub fn build_app(s: &Settings) -> Result<Arc<App>, String> {
-    let policies = PolicySet::load(s.policies.as_deref()).map_err(|e| e.to_string())?;
+pub fn build_app(s: &Settings) -> anyhow::Result<Arc<App>> {
+    let policies = PolicySet::load(s.policies.as_deref())?;
     let mut holidays = Holidays::from_rules();
     if let Some(f) = &s.holidays_file {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
         holidays
             .import_govuk_json(&text)
-            .map_err(|e| format!("{}: {e}", f.display()))?;
+            .with_context(|| f.display().to_string())?;
     }
-    let pool = s.database_url.pool(s.pool_size).map_err(|e| e.to_string())?;
-    let app = App::new(pool, policies, holidays).map_err(|e| e.to_string())?;
+    let pool = s.database_url.pool(s.pool_size)?;
+    let app = App::new(pool, policies, holidays)?;
     Ok(Arc::new(app))
 }
 
@@ -363,7 +366,7 @@ pub fn serve_with_metrics(
     metrics: web::Data<crate::api::metrics::Metrics>,
 ) -> std::io::Result<Server> {
     let web_state = web::Data::new(Arc::new(
-        crate::web::WebState::new(&app).map_err(std::io::Error::other)?,
+        crate::web::WebState::new(&app).map_err(|e| std::io::Error::other(format!("{e:#}")))?,
     ));
     let gate = web::Data::new(crate::api::body::BodyGate::default());
     let data = web::Data::new(app);

@@ -43,9 +43,18 @@ use crate::server::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, MailSettings
 /// A CLI failure: a message for stderr and the exit status.
 struct Failure(String, u8);
 
+// `{:#}`: an error with context (anyhow's) prints its whole chain,
+// "context: cause"; other errors print as they always do.
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure(e.to_string(), 1)
+        Failure(format!("{e:#}"), 1)
+    }
+}
+
+impl Failure {
+    /// An edge's error, with its chain, as a failure exiting with `code`.
+    fn exit(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
+        move |e| Failure(format!("{e:#}"), code)
     }
 }
 
@@ -77,7 +86,7 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("sladesk.toml"), false),
     };
-    let file = FileSettings::load(&path, named).map_err(|e| Failure(e, 1))?;
+    let file = FileSettings::load(&path, named).map_err(Failure::exit(1))?;
     let file_scheduler = file.scheduler.clone().unwrap_or_default();
     let exposure =
         crate::server::Exposure::from_file(&file).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
@@ -125,7 +134,7 @@ fn settings(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Set
 fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
     let c = config(db, None, DEFAULT_DATABASE)?;
     refuse_new_database(&c.settings)?;
-    let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+    let app = build_app(&c.settings).map_err(Failure::exit(1))?;
     c.exposure.apply_to(&app);
     app.set_progress(progress::for_terminal());
     Ok(app)

@@ -11,6 +11,7 @@
 //! belong to another runtime. So each verifier has a small runtime of its
 //! own, and a check is handed to it and waited for, with a deadline.
 
+use anyhow::Context;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -43,13 +44,13 @@ impl Drop for Verifier {
 
 impl Verifier {
     /// A verifier asking `resolver` (`host:port`), or the system's resolver.
-    pub fn new(resolver: Option<&str>) -> Result<Verifier, String> {
+    pub fn new(resolver: Option<&str>) -> anyhow::Result<Verifier> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("sender-verify")
             .enable_all()
             .build()
-            .map_err(|e| format!("sender verification: {e}"))?;
+            .context("sender verification")?;
         let authenticator = {
             // hickory builds its resolver inside a runtime.
             let _entered = runtime.enter();
@@ -57,7 +58,7 @@ impl Verifier {
                 Some(addr) => {
                     let addr: std::net::SocketAddr = addr
                         .parse()
-                        .map_err(|_| format!("dns_resolver: '{addr}' is not an address and port"))?;
+                        .map_err(|_| anyhow::anyhow!("dns_resolver: '{addr}' is not an address and port"))?;
                     let mut opts = ResolverOpts::default();
                     opts.timeout = Duration::from_secs(3);
                     opts.attempts = 2;
@@ -70,7 +71,7 @@ impl Verifier {
                 }
                 None => MessageAuthenticator::new_system_conf(),
             }
-            .map_err(|e| format!("sender verification: the resolver: {e}"))?
+            .context("sender verification: the resolver")?
         };
         Ok(Verifier {
             runtime: Some(runtime),

@@ -56,9 +56,10 @@ pub const COMPLIANCE_SECONDS: i64 = 300;
 impl WebState {
     /// Reads (or makes) the cookie key from the store, so every server on
     /// one database accepts the others' cookies.
-    pub fn new(app: &App) -> Result<WebState, String> {
-        let bytes = app.web_cookie_key(crate::app::now()).map_err(|e| e.to_string())?;
-        let key = Key::try_from(bytes.as_slice()).map_err(|e| format!("web cookie key: {e}"))?;
+    pub fn new(app: &App) -> anyhow::Result<WebState> {
+        use anyhow::Context;
+        let bytes = app.web_cookie_key(crate::app::now())?;
+        let key = Key::try_from(bytes.as_slice()).context("web cookie key")?;
         Ok(WebState {
             key,
             compliance: Mutex::new(None),

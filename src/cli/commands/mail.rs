@@ -12,8 +12,8 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
         } => {
             let Config { settings: s, mail, .. } = config(&db, None, DEFAULT_DATABASE)?;
             refuse_new_database(&s)?;
-            let delivery = mail.prepare().map_err(|e| Failure(e, 2))?;
-            let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            let delivery = mail.prepare().map_err(Failure::exit(2))?;
+            let app = build_app(&s).map_err(Failure::exit(1))?;
             let report = delivery.run(&app, 10_000).map_err(cli_error)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(if report.failed > 0 {
@@ -38,9 +38,9 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             // No database yet: a mistake in the set-up, which the MTA retries
             // (the mail waits in its queue) until it is put right.
             refuse_new_database(&s).map_err(|f| Failure(f.0, EX_TEMPFAIL))?;
-            let app = build_app(&s).map_err(|e| Failure(e, EX_TEMPFAIL))?;
+            let app = build_app(&s).map_err(Failure::exit(EX_TEMPFAIL))?;
             exposure.apply_to(&app);
-            mail.apply_to(&app).map_err(|e| Failure(e, EX_TEMPFAIL))?;
+            mail.apply_to(&app).map_err(Failure::exit(EX_TEMPFAIL))?;
             match app.ingest(&raw, "pipe", crate::app::now()) {
                 Ok(outcome) => {
                     println!("{}", serde_json::to_string(&outcome)?);

@@ -11,7 +11,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             command: SchedulerCommand::Run { db, once, job },
         } => {
             let c = config(&db, None, DEFAULT_DATABASE)?;
-            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(|e| Failure(e, 2))?;
+            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(Failure::exit(2))?;
             if let Some(j) = &job {
                 if !crate::scheduler::JOBS.contains(&j.as_str()) {
                     return Err(Failure(
@@ -27,7 +27,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                 }
             }
             refuse_new_database(&c.settings)?;
-            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
+            let app = build_app(&c.settings).map_err(Failure::exit(1))?;
             if once {
                 let outcomes = scheduler.run_due(&app, crate::app::now(), job.as_deref(), job.is_some());
                 let failed = outcomes.iter().any(|o| o.outcome == "failed");
@@ -46,10 +46,10 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             command: SchedulerCommand::Status { db },
         } => {
             let c = config(&db, None, DEFAULT_DATABASE)?;
-            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(|e| Failure(e, 2))?;
+            let scheduler = crate::scheduler::Scheduler::new(&c.scheduler).map_err(Failure::exit(2))?;
             refuse_new_database(&c.settings)?;
-            let app = build_app(&c.settings).map_err(|e| Failure(e, 1))?;
-            for s in scheduler.status(&app, crate::app::now()).map_err(|e| Failure(e, 1))? {
+            let app = build_app(&c.settings).map_err(Failure::exit(1))?;
+            for s in scheduler.status(&app, crate::app::now()).map_err(Failure::exit(1))? {
                 println!("{}", serde_json::to_string(&s)?);
             }
             Ok(ExitCode::SUCCESS)

@@ -14,12 +14,12 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                 mail,
                 scheduler,
             } = config(&args.db, args.listen.clone(), DEFAULT_DATABASE)?;
-            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
+            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(Failure::exit(2))?;
             crate::server::init_tracing();
-            let app = build_app(&s).map_err(|e| Failure(e, 1))?;
+            let app = build_app(&s).map_err(Failure::exit(1))?;
             exposure.apply_to(&app);
-            crate::server::spawn_mail_workers(app.clone(), mail).map_err(|e| Failure(e, 1))?;
-            crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_mail_workers(app.clone(), mail).map_err(Failure::exit(1))?;
+            crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(Failure::exit(1))?;
             serve_until_stopped(app, &s, &exposure)
         }
         Command::Demo(args) => {
@@ -29,17 +29,17 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                 mail,
                 scheduler,
             } = config(&args.db, args.listen.clone(), DEMO_DATABASE)?;
-            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(|e| Failure(e, 2))?;
+            let scheduler = crate::scheduler::Scheduler::new(&scheduler).map_err(Failure::exit(2))?;
             crate::server::init_tracing();
             demo_may_replace(&s)?;
             eprintln!("sladesk: building the demo desk in {} ...", s.database_url.target);
-            let demo = crate::demo::create_showing(&s, progress::for_terminal()).map_err(|e| Failure(e, 1))?;
+            let demo = crate::demo::create_showing(&s, progress::for_terminal()).map_err(Failure::exit(1))?;
             if args.db.config.is_none() && args.db.database_url.is_none() {
                 remember_demo_database(&s);
             }
             exposure.apply_to(&demo.app);
-            crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(|e| Failure(e, 1))?;
-            crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(|e| Failure(e, 1))?;
+            crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(Failure::exit(1))?;
+            crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(Failure::exit(1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
             println!(
