@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
 use sladesk::app::outages::{Affected, NewOutageRequest};
 use sladesk::app::tickets::{Change, NewTicketRequest, TicketFilter};
 use sladesk::app::{Principal, Role};
@@ -46,37 +46,9 @@ fn main() {
     let app = db.app.clone();
     let op = Principal::operator();
     let setup = at("2026-10-01T00:00:00Z");
-    for (email, role) in [
-        ("alice@desk.example", Role::Agent),
-        ("manager@desk.example", Role::Manager),
-    ] {
-        app.create_user(
-            &op,
-            NewUserRequest {
-                email: email.into(),
-                name: None,
-                role,
-                organisation: None,
-                password: None,
-            },
-            setup,
-        )
-        .unwrap();
-    }
-    app.create_queue(
-        &op,
-        NewQueueRequest {
-            slug: "service-desk".into(),
-            name: "Service desk".into(),
-            inbound_address: None,
-            lead: Some("alice@desk.example".into()),
-            members: vec!["alice@desk.example".into()],
-            default_severity: Some(3),
-            customer_selectable: false,
-        },
-        setup,
-    )
-    .unwrap();
+    // The test desk's staff and queues (and its two customers, with no
+    // tickets); the bench's own organisations follow.
+    db.plant_test_desk(setup);
     let alice = app.principal_for("alice@desk.example").unwrap();
     let started = Instant::now();
     for o in 0..ORGS {

@@ -16,9 +16,7 @@
 use std::time::Instant;
 
 use chrono::Duration;
-use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
 use sladesk::app::tickets::NewTicketRequest;
-use sladesk::app::{Principal, Role};
 use sladesk::domain::ticket::Severity;
 
 mod common;
@@ -33,58 +31,9 @@ fn main() {
     let db = common::BenchDb::new("sladesk_bench");
     let backend = db.backend();
     let app = db.app.clone();
-    let op = Principal::operator();
     let now = sladesk::app::now();
-    app.create_organisation(
-        &op,
-        NewOrganisationRequest {
-            slug: "globex".into(),
-            name: "Globex".into(),
-            tier: "platinum".into(),
-            region: "england-and-wales".into(),
-            email_domains: vec!["globex.example".into()],
-            monthly_charge_pence: 0,
-            contract_start: None,
-            contract_end: None,
-            may_declare_severity: false,
-            account_contact: None,
-        },
-        now,
-    )
-    .unwrap();
-    for (email, role, org) in [
-        ("alice@desk.example", Role::Agent, None),
-        ("bob@desk.example", Role::Agent, None),
-        ("manager@desk.example", Role::Manager, None),
-        ("gina@globex.example", Role::Customer, Some("globex")),
-    ] {
-        app.create_user(
-            &op,
-            NewUserRequest {
-                email: email.into(),
-                name: None,
-                role,
-                organisation: org.map(str::to_string),
-                password: None,
-            },
-            now,
-        )
-        .unwrap();
-    }
-    app.create_queue(
-        &op,
-        NewQueueRequest {
-            slug: "service-desk".into(),
-            name: "Service desk".into(),
-            inbound_address: None,
-            lead: Some("alice@desk.example".into()),
-            members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
-            default_severity: Some(3),
-            customer_selectable: false,
-        },
-        now,
-    )
-    .unwrap();
+    // The test desk: Globex is Platinum, Gina its contact.
+    db.plant_test_desk(now);
     let gina = app.principal_for("gina@globex.example").unwrap();
     app.create_ticket(
         &gina,

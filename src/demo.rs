@@ -9,13 +9,12 @@
 use anyhow::Context;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, Duration, Utc};
 
-use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
 use crate::app::tickets::{Change, NewTicketRequest};
 use crate::app::{App, AppError, Principal, Role};
 use crate::domain::ticket::{Severity, Status};
+use crate::seed::{Desk, Organisation};
 use crate::server::{Settings, build_app};
 use crate::store::Backend;
 
@@ -25,76 +24,6 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 /// printed in the banner: a demo is for showing, not for keeping secrets.
 pub const DEMO_TOTP_SECRET: &str = "SLADESKDEMOTOTPSECRETKEYMANAGERS";
 const TICKETS: usize = 200;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Desk {
-    subjects: Vec<String>,
-    organisations: Vec<DemoOrg>,
-    staff: Vec<DemoStaff>,
-    queues: Vec<DemoQueue>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoOrg {
-    slug: String,
-    name: String,
-    tier: String,
-    region: String,
-    email_domains: Vec<String>,
-    monthly_charge_pence: i64,
-    contract_start: Option<NaiveDate>,
-    #[serde(default)]
-    may_declare_severity: bool,
-    /// "Nadia Patel <nadia.patel@northwind.example>": people are named.
-    contacts: Vec<Contact>,
-}
-
-#[derive(Deserialize, Clone)]
-#[serde(try_from = "String")]
-struct Contact {
-    name: String,
-    email: String,
-}
-
-impl TryFrom<String> for Contact {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        let (name, rest) = s
-            .split_once('<')
-            .ok_or_else(|| format!("expected 'Name <address>', found '{s}'"))?;
-        let email = rest
-            .strip_suffix('>')
-            .ok_or_else(|| format!("no closing '>' in '{s}'"))?;
-        Ok(Contact {
-            name: name.trim().to_string(),
-            email: email.trim().to_string(),
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoStaff {
-    email: String,
-    name: String,
-    role: Role,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoQueue {
-    slug: String,
-    name: String,
-    inbound_address: String,
-    lead: String,
-    members: Vec<String>,
-    default_severity: i32,
-    #[serde(default)]
-    customer_selectable: bool,
-}
 
 /// A small deterministic generator (xorshift64*): the demo needs
 /// repeatability, not cryptographic quality.
@@ -140,8 +69,7 @@ pub fn create_showing(
 ) -> anyhow::Result<Demo> {
     // The demo desk is compiled in (`fixtures/demo/desk.toml`).
     let text = crate::shipped::find(crate::shipped::DEMO, "desk.toml").context("the demo desk is not shipped")?;
-    let desk: Desk =
-        toml::from_str(text).map_err(|e| anyhow::anyhow!("fixtures/demo/desk.toml: {}", e.message().trim()))?;
+    let desk = Desk::from_toml("fixtures/demo/desk.toml", text)?;
 
     if s.database_url.backend == Backend::Sqlite {
         for suffix in ["", "-wal", "-shm"] {
@@ -163,21 +91,12 @@ pub fn create_showing(
         anyhow::bail!("demo: the database already has organisations; give an empty one");
     }
 
+    // Made four months ago, so the histories below fall after it.
+    let made = now - Duration::days(120);
+    desk.plant(&app, made, Some(DEMO_PASSWORD))?;
     let mut logins = Vec::new();
     let token = |email: &str| app.create_token(&op, email, "demo", "full", None, now).map_err(fail);
     for st in &desk.staff {
-        app.create_user(
-            &op,
-            NewUserRequest {
-                email: st.email.clone(),
-                name: Some(st.name.clone()),
-                role: st.role,
-                organisation: None,
-                password: Some(DEMO_PASSWORD.into()),
-            },
-            now - Duration::days(120),
-        )
-        .map_err(fail)?;
         if crate::app::sessions::must_enrol(st.role) {
             app.enrol_totp_for(&op, &st.email, DEMO_TOTP_SECRET, now)
                 .map_err(fail)?;
@@ -185,56 +104,9 @@ pub fn create_showing(
         logins.push((st.role.as_str().to_string(), st.email.clone(), token(&st.email)?));
     }
     for o in &desk.organisations {
-        app.create_organisation(
-            &op,
-            NewOrganisationRequest {
-                slug: o.slug.clone(),
-                name: o.name.clone(),
-                tier: o.tier.clone(),
-                region: o.region.clone(),
-                email_domains: o.email_domains.clone(),
-                monthly_charge_pence: o.monthly_charge_pence,
-                contract_start: o.contract_start,
-                contract_end: None,
-                may_declare_severity: o.may_declare_severity,
-                account_contact: o.contacts.first().map(|c| c.email.clone()),
-            },
-            now - Duration::days(120),
-        )
-        .map_err(fail)?;
-        for (i, c) in o.contacts.iter().enumerate() {
-            app.create_user(
-                &op,
-                NewUserRequest {
-                    email: c.email.clone(),
-                    name: Some(c.name.clone()),
-                    role: Role::Customer,
-                    organisation: Some(o.slug.clone()),
-                    password: Some(DEMO_PASSWORD.into()),
-                },
-                now - Duration::days(120),
-            )
-            .map_err(fail)?;
-            if i == 0 {
-                logins.push((format!("customer ({})", o.slug), c.email.clone(), token(&c.email)?));
-            }
+        if let Some(c) = o.contacts.first() {
+            logins.push((format!("customer ({})", o.slug), c.email.clone(), token(&c.email)?));
         }
-    }
-    for q in &desk.queues {
-        app.create_queue(
-            &op,
-            NewQueueRequest {
-                slug: q.slug.clone(),
-                name: q.name.clone(),
-                inbound_address: Some(q.inbound_address.clone()),
-                lead: Some(q.lead.clone()),
-                members: q.members.clone(),
-                default_severity: Some(q.default_severity),
-                customer_selectable: q.customer_selectable,
-            },
-            now - Duration::days(120),
-        )
-        .map_err(fail)?;
     }
 
     let principal = |email: &str| app.principal_for(email).map_err(fail);
@@ -313,7 +185,7 @@ pub fn create_showing(
 fn live_queue(app: &App, desk: &Desk, agents: &[Principal], now: DateTime<Utc>) -> anyhow::Result<usize> {
     let fail = |e: AppError| anyhow::Error::new(e).context("demo (live queue)");
     let op = Principal::operator();
-    let orgs: Vec<&DemoOrg> = desk
+    let orgs: Vec<&Organisation> = desk
         .organisations
         .iter()
         .filter(|o| o.tier == "platinum" || o.tier == "gold")

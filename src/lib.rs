@@ -10,6 +10,7 @@ pub mod mail;
 pub mod policies;
 pub mod reports;
 pub mod scheduler;
+pub mod seed;
 pub mod server;
 pub mod shipped;
 pub mod store;

@@ -54,6 +54,16 @@ impl BenchDb {
         }
     }
 
+    /// Plants the desk every test and bench starts from
+    /// (`fixtures/test/desk.toml`), dated `at`.
+    pub fn plant_test_desk(&self, at: chrono::DateTime<chrono::Utc>) {
+        let desk = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/test/desk.toml");
+        sladesk::seed::Desk::load(std::path::Path::new(desk))
+            .unwrap()
+            .plant(&self.app, at, None)
+            .unwrap();
+    }
+
     pub fn backend(&self) -> &'static str {
         if self.postgres { "PostgreSQL" } else { "SQLite" }
     }

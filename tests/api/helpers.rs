@@ -10,7 +10,7 @@ use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
 use sladesk::app::{App, Principal, Role};
 use sladesk::server::{Settings, build_app, serve};
 
@@ -45,6 +45,9 @@ pub enum Cleanup {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The desk every test starts from.
+pub const TEST_DESK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/test/desk.toml");
 
 fn unique() -> String {
     format!("{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
@@ -212,75 +215,16 @@ pub async fn spawn_app(db: Db) -> TestApp {
     }
 }
 
+/// The shared test desk (`fixtures/test/desk.toml`), planted; a token for
+/// each person, staff first, in the file's order.
 fn seed(app: &App) -> Vec<String> {
     let op = Principal::operator();
     let now = sladesk::app::now();
-    for (slug, tier, region) in [
-        ("acme", "silver", "scotland"),
-        ("globex", "platinum", "england-and-wales"),
-    ] {
-        app.create_organisation(
-            &op,
-            NewOrganisationRequest {
-                slug: slug.into(),
-                name: format!("{slug} Ltd"),
-                tier: tier.into(),
-                region: region.into(),
-                email_domains: vec![format!("{slug}.example")],
-                monthly_charge_pence: 250_000,
-                contract_start: None,
-                contract_end: None,
-                // Both may declare severity (by mail and when raising a
-                // ticket); tests of an organisation that may not add one.
-                may_declare_severity: true,
-                account_contact: Some(format!("accounts@{slug}.example")),
-            },
-            now,
-        )
-        .unwrap();
-    }
-    let users = [
-        ("admin@desk.example", Role::Admin, None),
-        ("manager@desk.example", Role::Manager, None),
-        ("alice@desk.example", Role::Agent, None),
-        ("bob@desk.example", Role::Agent, None),
-        ("carol@acme.example", Role::Customer, Some("acme")),
-        ("colin@acme.example", Role::Customer, Some("acme")),
-        ("gina@globex.example", Role::Customer, Some("globex")),
-    ];
-    for (email, role, org) in users {
-        app.create_user(
-            &op,
-            NewUserRequest {
-                email: email.into(),
-                name: None,
-                role,
-                organisation: org.map(str::to_string),
-                password: None,
-            },
-            now,
-        )
-        .unwrap();
-    }
-    for (slug, name) in [("service-desk", "Service desk"), ("platform", "Platform team")] {
-        app.create_queue(
-            &op,
-            NewQueueRequest {
-                slug: slug.into(),
-                name: name.into(),
-                inbound_address: Some(format!("{slug}@desk.example")),
-                lead: Some("alice@desk.example".into()),
-                members: vec!["alice@desk.example".into(), "bob@desk.example".into()],
-                default_severity: Some(3),
-                customer_selectable: slug == "service-desk",
-            },
-            now,
-        )
-        .unwrap();
-    }
-    users
+    let desk = sladesk::seed::Desk::load(std::path::Path::new(TEST_DESK)).unwrap();
+    desk.plant(app, now, None).unwrap();
+    desk.people()
         .iter()
-        .map(|(email, ..)| app.create_token(&op, email, "test", "full", None, now).unwrap())
+        .map(|email| app.create_token(&op, email, "test", "full", None, now).unwrap())
         .collect()
 }
 
