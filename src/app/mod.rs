@@ -193,6 +193,18 @@ impl Principal {
         }
     }
 
+    /// A customer contact acting by mail: always as a customer, whatever
+    /// else the address may be.
+    pub(crate) fn contact(user: &crate::store::models::User) -> Principal {
+        Principal {
+            user_id: user.id,
+            email: user.email.clone(),
+            role: Role::Customer,
+            organisation_id: user.organisation_id,
+            remote_addr: None,
+        }
+    }
+
     /// A user as who is asking, from wherever they came.
     pub(crate) fn of_user(
         user: &crate::store::models::User,

@@ -34,7 +34,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::tickets::{Change, NewTicketRequest, TicketView, store_attachments};
-use super::{App, AppError, Principal, Role, audit, naive};
+use super::{App, AppError, Principal, audit, naive};
 use crate::domain::ticket::Severity;
 use crate::store::DbConnection;
 use crate::store::models::{NewInbound, NewUser, Organisation, Queue, User};
@@ -269,13 +269,7 @@ impl App {
                 return keep(c, IngestOutcome::Quarantined { reason }, None);
             }
         };
-        let who = Principal {
-            user_id: contact.id,
-            email: contact.email.clone(),
-            role: Role::Customer,
-            organisation_id: contact.organisation_id,
-            remote_addr: None,
-        };
+        let who = Principal::contact(&contact);
         let files = attachments_of(m);
         let most = self.limits().max_attachments;
         if files.len() > most {
@@ -381,13 +375,7 @@ impl App {
         opts: MailTicket,
         now: DateTime<Utc>,
     ) -> Result<(TicketView, i64), AppError> {
-        let who = Principal {
-            user_id: contact.id,
-            email: contact.email.clone(),
-            role: Role::Customer,
-            organisation_id: contact.organisation_id,
-            remote_addr: None,
-        };
+        let who = Principal::contact(contact);
         let recipients: Vec<String> = addr_list(m, "to").into_iter().chain(addr_list(m, "cc")).collect();
         let queue = match opts.queue {
             Some(slug) => Some(slug.to_string()),

@@ -105,6 +105,16 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
     Ok(s.trim().to_string())
 }
 
+/// An outage's row; not found as a clear error.
+fn outage_row(c: &mut DbConnection, id: i64) -> Result<OutageRow, AppError> {
+    outages::table
+        .find(id)
+        .select(OutageRow::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("outage {id}")))
+}
+
 /// A customer-facing text, if given and not blank.
 fn optional_text(field: &str, s: Option<&str>) -> Result<Option<String>, AppError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
@@ -256,12 +266,7 @@ impl App {
         let public_description = optional_text("public_description", patch.public_description.as_deref())?;
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let row: OutageRow = outages::table
-                .find(id)
-                .select(OutageRow::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+            let row = outage_row(c, id)?;
             let start = patch.start.unwrap_or(utc(row.starts_at));
             let end = patch.end.or(row.ends_at.map(utc));
             check_period(start, end)?;
@@ -296,12 +301,7 @@ impl App {
         who.require_manager()?;
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let row: OutageRow = outages::table
-                .find(id)
-                .select(OutageRow::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+            let row = outage_row(c, id)?;
             let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
             diesel::delete(outage_organisations::table.filter(outage_organisations::outage_id.eq(id))).execute(c)?;
             diesel::delete(outages::table.find(id)).execute(c)?;
@@ -385,12 +385,7 @@ impl App {
     }
 
     fn outage_view(&self, c: &mut DbConnection, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
-        let row: OutageRow = outages::table
-            .find(id)
-            .select(OutageRow::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| AppError::NotFound(format!("outage {id}")))?;
+        let row = outage_row(c, id)?;
         let organisations = if row.all_organisations {
             Affected::All("all".into())
         } else {

@@ -93,12 +93,7 @@ impl App {
             diesel::update(users::table.find(who.user_id))
                 .set(users::password_hash.eq(&hash))
                 .execute(c)?;
-            diesel::delete(
-                web_sessions::table
-                    .filter(web_sessions::user_id.eq(who.user_id))
-                    .filter(web_sessions::token_hash.ne(token_hash(token))),
-            )
-            .execute(c)?;
+            end_other_sessions(c, who.user_id, token)?;
             audit(c, who, "password.change", &format!("user:{}", who.email), None, now)?;
             Ok(())
         })

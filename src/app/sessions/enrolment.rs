@@ -135,12 +135,7 @@ impl App {
                     .execute(c)?;
             }
             // Every other session of this user was signed in without the new factor.
-            diesel::delete(
-                web_sessions::table
-                    .filter(web_sessions::user_id.eq(who.user_id))
-                    .filter(web_sessions::token_hash.ne(token_hash(token))),
-            )
-            .execute(c)?;
+            end_other_sessions(c, who.user_id, token)?;
             audit(c, &who, "totp.enrol", &format!("user:{}", who.email), None, now)?;
             let new_token = Self::promote(c, token, now)?;
             Ok((new_token, codes))

@@ -183,6 +183,18 @@ fn accept_second_factor(
     Ok((spent == 1).then_some(Factor::Recovery))
 }
 
+/// Ends every web session of a user but the one holding `token`: after a
+/// change to how they sign in, the others were signed in the old way.
+fn end_other_sessions(c: &mut DbConnection, user_id: i64, token: &str) -> Result<(), AppError> {
+    diesel::delete(
+        web_sessions::table
+            .filter(web_sessions::user_id.eq(user_id))
+            .filter(web_sessions::token_hash.ne(token_hash(token))),
+    )
+    .execute(c)?;
+    Ok(())
+}
+
 /// A second factor accepted: no failures counted, and the TOTP step last
 /// used remembered so that its code is not good again.
 fn clear_failures(c: &mut DbConnection, user_id: i64, totp_last_step: Option<i64>) -> Result<(), AppError> {
