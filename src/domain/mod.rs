@@ -15,6 +15,7 @@ pub mod money;
 pub mod moves;
 pub mod names;
 pub mod policy;
+pub mod report;
 pub mod ticket;
 pub mod vocabulary;
 

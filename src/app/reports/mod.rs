@@ -19,8 +19,8 @@ use crate::domain::clock::sla;
 use crate::domain::credits::{Breach, credits};
 use crate::domain::holidays::Region;
 use crate::domain::policy::{Policy, PolicyCalendars};
+use crate::domain::report::{MonthlyReport, OrganisationSummary, Scope, TicketMonth, assemble};
 use crate::domain::ticket::{Event, EventKind, SlaContext, Status, Ticket};
-use crate::reports::{MonthlyReport, OrganisationSummary, Scope, TicketMonth, assemble};
 use crate::store::DbConnection;
 use crate::store::models::Organisation;
 use crate::store::schema::{organisations, ticket_events, tickets};
@@ -180,7 +180,7 @@ impl App {
     }
 
     /// The targets of `tier`'s policy in effect at the month's end.
-    fn targets_of(&self, tier: &str, month: Month) -> Vec<crate::reports::TargetLine> {
+    fn targets_of(&self, tier: &str, month: Month) -> Vec<crate::domain::report::TargetLine> {
         let last_instant = month.end() - Duration::seconds(1);
         let Ok(p) = self.policies.effective(tier, last_instant) else {
             return Vec::new();
@@ -189,7 +189,7 @@ impl App {
             .iter()
             .map(|s| {
                 let t = p.targets(*s);
-                crate::reports::TargetLine {
+                crate::domain::report::TargetLine {
                     severity: s.number(),
                     response: t.response.to_string(),
                     resolve: t.resolve.to_string(),
