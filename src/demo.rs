@@ -13,9 +13,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::app::tickets::{Change, NewTicketRequest};
 use crate::app::{App, AppError, Principal, Role};
+use crate::config::Settings;
 use crate::domain::ticket::{Severity, Status};
 use crate::seed::{Desk, Organisation};
-use crate::server::{Settings, build_app};
+use crate::server::build_app;
 use crate::store::Backend;
 
 /// The password every demo account signs in with.

@@ -3,11 +3,11 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod imap;
 pub mod mail;
-pub mod policies;
+
 pub mod reports;
 pub mod scheduler;
 pub mod seed;

@@ -121,13 +121,7 @@ pub struct Queue {
 impl Desk {
     /// Reads a desk file; `file` names it in errors (with the line).
     pub fn from_toml(file: &str, text: &str) -> anyhow::Result<Desk> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(":{}", text[..s.start].matches('\n').count() + 1))
-                .unwrap_or_default();
-            anyhow::anyhow!("{file}{line}: {}", e.message().trim())
-        })
+        crate::config::read_toml(file, text)
     }
 
     /// Reads a desk file from disk.

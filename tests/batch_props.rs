@@ -6,13 +6,13 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use sladesk::cli::batch;
+use sladesk::config::policies::{CalendarCache, PolicySet};
 use sladesk::domain::holidays::Holidays;
-use sladesk::policies::{CalendarCache, PolicySet};
 
 fn sources() -> &'static (PolicySet, Holidays) {
     static S: OnceLock<(PolicySet, Holidays)> = OnceLock::new();
     S.get_or_init(|| {
-        let p = PolicySet::load_dir(std::path::Path::new(concat!(
+        let p = sladesk::config::policies::load_dir(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/sla-policies"
         )))

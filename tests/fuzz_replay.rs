@@ -55,7 +55,7 @@ fn holidays_json_corpus() {
 #[test]
 fn calendar_batch_corpus() {
     let fixtures = targets::Fixtures::load(repo());
-    let cache = std::cell::RefCell::new(sladesk::policies::CalendarCache::new(
+    let cache = std::cell::RefCell::new(sladesk::config::policies::CalendarCache::new(
         &fixtures.policies,
         &fixtures.holidays,
     ));

@@ -11,12 +11,11 @@ use sladesk::domain::clock::{ClockState, sla};
 use sladesk::domain::holidays::{Holidays, Region};
 use sladesk::domain::policy::{Policy, PolicyCalendars};
 use sladesk::domain::ticket::{Action, Actor, Command, EventKind, Severity, SlaContext, Status, Ticket};
-use sladesk::policies::PolicySet;
 
 fn setups() -> &'static Vec<(Policy, PolicyCalendars)> {
     static S: OnceLock<Vec<(Policy, PolicyCalendars)>> = OnceLock::new();
     S.get_or_init(|| {
-        let set = PolicySet::load_dir(std::path::Path::new(concat!(
+        let set = sladesk::config::policies::load_dir(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/sla-policies"
         )))

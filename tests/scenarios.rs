@@ -6,7 +6,6 @@ use sladesk::domain::clock::{AlertLevel, ClockKind, ClockState, SlaView, sla};
 use sladesk::domain::holidays::{Holidays, Region};
 use sladesk::domain::policy::{Policy, PolicyCalendars};
 use sladesk::domain::ticket::{Action, Actor, Command, CommandError, EventKind, Severity, SlaContext, Status, Ticket};
-use sladesk::policies::PolicySet;
 
 /// `"2027-05-04 08:30 BST"` or `"... GMT"` to an instant.
 fn london(s: &str) -> DateTime<Utc> {
@@ -36,7 +35,7 @@ fn show(t: Option<DateTime<Utc>>) -> String {
 /// The shipped policy version in effect when the ticket is received.
 fn policy(name: &str, received: DateTime<Utc>) -> Policy {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sla-policies");
-    let set = PolicySet::load_dir(std::path::Path::new(dir)).unwrap();
+    let set = sladesk::config::policies::load_dir(std::path::Path::new(dir)).unwrap();
     set.effective(name, received).unwrap().clone()
 }
 

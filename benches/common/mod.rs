@@ -11,7 +11,8 @@ use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use sladesk::app::App;
-use sladesk::server::{Settings, build_app};
+use sladesk::config::Settings;
+use sladesk::server::build_app;
 
 pub struct BenchDb {
     pub app: Arc<App>,

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use sladesk::app::App;
 use sladesk::app::sender_auth::{Verdict, from_headers};
+use sladesk::config::policies::{CalendarCache, PolicySet};
 use sladesk::domain::holidays::Holidays;
 use sladesk::domain::policy::Policy;
-use sladesk::policies::{CalendarCache, PolicySet};
 
 /// The shipped policies and the built-in holiday rules, loaded once.
 pub struct Fixtures {
@@ -23,7 +23,8 @@ impl Fixtures {
     /// `repo` is the repository's root (where `sla-policies/` is).
     pub fn load(repo: &Path) -> Fixtures {
         Fixtures {
-            policies: PolicySet::load_dir(&repo.join("sla-policies")).expect("the shipped policies load"),
+            policies: sladesk::config::policies::load_dir(&repo.join("sla-policies"))
+                .expect("the shipped policies load"),
             holidays: Holidays::from_rules(),
         }
     }
@@ -136,7 +137,7 @@ pub fn intake_app(repo: &Path, dir: &Path) -> Arc<App> {
     use sladesk::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
     use sladesk::app::{Principal, Role};
     std::fs::create_dir_all(dir).expect("a folder for the database");
-    let settings = sladesk::server::Settings {
+    let settings = sladesk::config::Settings {
         listen: "127.0.0.1:0".into(),
         database_url: format!("sqlite://{}", dir.join("fuzz.db").display())
             .parse()

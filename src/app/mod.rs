@@ -50,8 +50,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::domain::holidays::{Holidays, Region};
+use crate::domain::policy::set::PolicySet;
 use crate::domain::policy::{Policy, PolicyCalendars};
-use crate::policies::PolicySet;
 use sha2::Digest;
 
 use crate::store::models::{HolidaySet, NewAudit, PolicyVersion};

@@ -34,11 +34,12 @@ use serde_json::value::RawValue;
 
 use crate::app::Principal;
 use crate::app::admin::{NewOrganisationRequest, NewUserRequest};
+use crate::config::policies::{CalendarCache, PolicySet};
+use crate::config::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, MailSettings, Settings};
 use crate::domain::clock::sla;
 use crate::domain::holidays::{Holidays, RULES_FIRST_YEAR, RULES_LAST_YEAR, Region};
 use crate::domain::ticket::{Actor, Severity, SlaContext, Ticket};
-use crate::policies::{CalendarCache, PolicySet};
-use crate::server::{DEFAULT_DATABASE, DEFAULT_LISTEN, FileSettings, MailSettings, Settings, build_app};
+use crate::server::build_app;
 
 /// A CLI failure: a message for stderr and the exit status.
 struct Failure(String, u8);
@@ -76,7 +77,7 @@ pub fn main() -> ExitCode {
 /// Everything the settings file and environment say, read once.
 struct Config {
     settings: Settings,
-    exposure: crate::server::Exposure,
+    exposure: crate::config::Exposure,
     mail: MailSettings,
     scheduler: crate::scheduler::SchedulerSettings,
 }
@@ -89,7 +90,7 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
     let file = FileSettings::load(&path, named).map_err(Failure::exit(1))?;
     let file_scheduler = file.scheduler.clone().unwrap_or_default();
     let exposure =
-        crate::server::Exposure::from_file(&file).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
+        crate::config::Exposure::from_file(&file).map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;
     let mut mail = MailSettings::from_file(&file);
     mail.check()
         .map_err(|e| Failure(format!("{}: {e}", path.display()), 1))?;

@@ -10,7 +10,7 @@ pub(super) fn bind(s: &Settings) -> Result<std::net::TcpListener, Failure> {
 pub(super) fn serve_until_stopped(
     app: std::sync::Arc<crate::app::App>,
     s: &Settings,
-    exposure: &crate::server::Exposure,
+    exposure: &crate::config::Exposure,
 ) -> Result<ExitCode, Failure> {
     let listener = bind(s)?;
     run_server(app, listener, s.workers, exposure)
@@ -20,7 +20,7 @@ pub(super) fn run_server(
     app: std::sync::Arc<crate::app::App>,
     listener: std::net::TcpListener,
     workers: usize,
-    exposure: &crate::server::Exposure,
+    exposure: &crate::config::Exposure,
 ) -> Result<ExitCode, Failure> {
     let addr = listener.local_addr()?;
     let metrics_listener = match &exposure.metrics_listen {

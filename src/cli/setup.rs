@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::Failure;
-use crate::server::{FileSettings, Settings};
+use crate::config::{FileSettings, Settings};
 
 /// The demo's database when nothing names one.
 pub(super) const DEMO_DATABASE: &str = "sqlite://sladesk-demo.db";

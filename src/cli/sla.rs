@@ -4,7 +4,7 @@
 use super::*;
 
 pub(super) fn load(sources: &Sources) -> Result<(PolicySet, Holidays), Failure> {
-    let policies = PolicySet::load(sources.policies.as_deref())?;
+    let policies = crate::config::policies::load(sources.policies.as_deref())?;
     let mut holidays = Holidays::from_rules();
     if let Some(f) = &sources.holidays_file {
         import(&mut holidays, f)?;

@@ -6,6 +6,7 @@
 //! row over as an `app::outbox::OutgoingMail`.
 
 pub mod delivery;
+pub mod imap;
 pub mod verify;
 
 pub use delivery::{DeliveryReport, deliver_outbox};

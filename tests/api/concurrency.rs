@@ -72,7 +72,7 @@ async fn several_servers_starting_at_once_on_one_database_all_start(db: Db) {
         .map(|_| {
             let url = url.clone();
             std::thread::spawn(move || {
-                let settings = sladesk::server::Settings {
+                let settings = sladesk::config::Settings {
                     listen: "127.0.0.1:0".into(),
                     database_url: url.parse().unwrap(),
                     policies: None,

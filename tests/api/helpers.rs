@@ -12,7 +12,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
 use sladesk::app::{App, Principal, Role};
-use sladesk::server::{Settings, build_app, serve};
+use sladesk::config::Settings;
+use sladesk::server::{build_app, serve};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {

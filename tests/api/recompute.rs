@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use sladesk::app::Principal;
-use sladesk::server::{Settings, build_app};
+use sladesk::config::Settings;
+use sladesk::server::build_app;
 
 use crate::helpers::{Db, spawn_app};
 

@@ -735,7 +735,7 @@ impl Drop for DemoServer {
 async fn demo_server() -> DemoServer {
     let dir = std::env::temp_dir().join(format!("sladesk-demo-pages-{}", crate::free_port()));
     std::fs::create_dir_all(&dir).unwrap();
-    let settings = sladesk::server::Settings {
+    let settings = sladesk::config::Settings {
         listen: "127.0.0.1:0".into(),
         database_url: format!("sqlite://{}", dir.join("demo.db").display()).parse().unwrap(),
         policies: None,

@@ -200,7 +200,7 @@ impl Dovecot {
         out
     }
 
-    pub fn settings(&self, processed: Option<&str>) -> sladesk::imap::ImapSettings {
+    pub fn settings(&self, processed: Option<&str>) -> sladesk::mail::imap::ImapSettings {
         toml::from_str(&format!(
             "host = '127.0.0.1'\nport = {}\nsecurity = 'none'\nuser = '{USER}'\npassword = '{PASSWORD}'\n{}",
             self.port,

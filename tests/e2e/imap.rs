@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use sladesk::app::intake::MailboxPosition;
-use sladesk::imap::Poller;
+use sladesk::mail::imap::Poller;
 
 use crate::dovecot::Dovecot;
 use crate::helpers::{Db, spawn_app};
@@ -27,7 +27,7 @@ fn mail(from: &str, subject: &str, id: &str) -> Vec<u8> {
 }
 
 /// The poller's work is blocking I/O; keep it off the server's runtime.
-async fn poll(poller: Poller, app: std::sync::Arc<sladesk::app::App>) -> (Poller, sladesk::imap::PollReport) {
+async fn poll(poller: Poller, app: std::sync::Arc<sladesk::app::App>) -> (Poller, sladesk::mail::imap::PollReport) {
     tokio::task::spawn_blocking(move || {
         let mut poller = poller;
         let r = poller.poll_once(&app).expect("poll");
@@ -164,7 +164,7 @@ async fn starttls_and_tls_verify_the_server_against_the_configured_ca() {
     let t = spawn_app(Db::Sqlite).await;
     let imap = Dovecot::start();
     let ca = imap.ca_file.display().to_string();
-    let with = |extra: &str| -> sladesk::imap::ImapSettings {
+    let with = |extra: &str| -> sladesk::mail::imap::ImapSettings {
         toml::from_str(&format!(
             "host = '127.0.0.1'\nuser = '{}'\npassword = '{}'\nprocessed_folder = 'Done'\n{extra}",
             crate::dovecot::USER,

@@ -1,6 +1,6 @@
 fn main() {
     let fixtures = sladesk_fuzz::Fixtures::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")));
-    let cache = sladesk::policies::CalendarCache::new(&fixtures.policies, &fixtures.holidays);
+    let cache = sladesk::config::policies::CalendarCache::new(&fixtures.policies, &fixtures.holidays);
     // A crash is what AFL++ is after: nothing is left to unwind into.
     let mut cache = std::panic::AssertUnwindSafe(cache);
     afl::fuzz!(|data: &[u8]| {

@@ -12,7 +12,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
         } => {
             let Config { settings: s, mail, .. } = config(&db, None, DEFAULT_DATABASE)?;
             refuse_new_database(&s)?;
-            let delivery = mail.prepare().map_err(Failure::exit(2))?;
+            let delivery = crate::server::Delivery::prepare(&mail).map_err(Failure::exit(2))?;
             let app = build_app(&s).map_err(Failure::exit(1))?;
             let report = delivery.run(&app, 10_000).map_err(cli_error)?;
             println!("{}", serde_json::to_string(&report)?);

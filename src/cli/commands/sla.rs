@@ -146,7 +146,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             sources,
             command: PolicyCommand::Check,
         } => {
-            let policies = PolicySet::load(sources.policies.as_deref())?;
+            let policies = crate::config::policies::load(sources.policies.as_deref())?;
             for (p, file) in policies.iter() {
                 println!("{}\t{}\t{}\t{}", p.name, p.version, p.effective_from, file.display());
             }

@@ -288,6 +288,7 @@ impl PolicyCalendars {
 }
 
 mod parse;
+pub mod set;
 
 #[cfg(test)]
 mod tests;

@@ -1,44 +1,21 @@
-//! Loading SLA policies from `sla-policies/*.toml` and compiling the
-//! calendars they name, once per (policy version, region), for the adapters.
-//! File reading lives here; parsing and validation live in the domain.
-//!
-//! Several files may carry versions of one policy with different
-//! `effective_from` dates: a new ticket takes the version in effect on the
-//! day it is received (in the policy's time zone), and keeps it.
+//! The policies a desk runs on: each name's versions, oldest first, and
+//! the version in effect at an instant (several files may carry versions of
+//! one policy with different `effective_from` dates: a new ticket takes the
+//! version in effect on the day it is received, in the policy's time zone,
+//! and keeps it); and the calendars they name, compiled once per (policy
+//! version, region). Pure: reading the files is `config::policies`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::{Policy, PolicyCalendars, PolicyError, span_dates};
 use crate::domain::calendar::{Calendar, CalendarSpec, WeeklyHours};
 use crate::domain::holidays::{Holidays, Region};
-use crate::domain::policy::{Policy, PolicyCalendars, PolicyError, span_dates};
 
 /// The name of the built-in always-open calendar.
 pub const ALWAYS: &str = "24x7";
-
-/// Why the policy files could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Invalid(#[from] PolicyError),
-    #[error("{path}: effective_from: policy '{name}' already has a version effective from {date} in {other}")]
-    Duplicate {
-        path: String,
-        name: String,
-        date: chrono::NaiveDate,
-        other: String,
-    },
-    #[error("{0}: no policy files (*.toml) found")]
-    Empty(String),
-}
 
 /// Why no policy answers for a tier at an instant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +30,20 @@ pub enum LookupError {
     },
 }
 
+/// Why a set of policy files was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SetError {
+    #[error("{0}")]
+    Invalid(#[from] PolicyError),
+    #[error("{path}: effective_from: policy '{name}' already has a version effective from {date} in {other}")]
+    Duplicate {
+        path: String,
+        name: String,
+        date: chrono::NaiveDate,
+        other: String,
+    },
+}
+
 /// The policies loaded from one directory: each name's versions, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
@@ -62,63 +53,15 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// The policies in `dir`, or the shipped ones (compiled in) without one.
-    pub fn load(dir: Option<&Path>) -> Result<PolicySet, LoadError> {
-        match dir {
-            Some(d) => PolicySet::load_dir(d),
-            None => PolicySet::shipped(),
-        }
-    }
-
-    /// The policies sladesk ships, compiled into the binary.
-    pub fn shipped() -> Result<PolicySet, LoadError> {
-        let files = crate::shipped::POLICIES
-            .iter()
-            .map(|(name, text)| {
-                (
-                    PathBuf::from(format!("(built in) sla-policies/{name}")),
-                    text.to_string(),
-                )
-            })
-            .collect();
-        PolicySet::from_files(files)
-    }
-
-    /// Loads and validates every `*.toml` in `dir`; the first bad file is an error.
-    pub fn load_dir(dir: &Path) -> Result<PolicySet, LoadError> {
-        let shown = dir.display().to_string();
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            return Err(LoadError::Empty(shown));
-        }
-        let mut files = Vec::new();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            files.push((path, text));
-        }
-        PolicySet::from_files(files)
-    }
-
     /// Validates policy files given as (path shown in errors, text).
-    fn from_files(files: Vec<(PathBuf, String)>) -> Result<PolicySet, LoadError> {
+    pub fn from_files(files: Vec<(PathBuf, String)>) -> Result<PolicySet, SetError> {
         let mut set = PolicySet::default();
         for (path, text) in files {
             let policy = Policy::from_toml(&path.display().to_string(), &text)?;
             let versions = set.policies.entry(policy.name.clone()).or_default();
 
             if let Some((_, other)) = versions.iter().find(|(p, _)| p.effective_from == policy.effective_from) {
-                return Err(LoadError::Duplicate {
+                return Err(SetError::Duplicate {
                     path: path.display().to_string(),
                     name: policy.name.clone(),
                     date: policy.effective_from,
