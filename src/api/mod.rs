@@ -3,10 +3,18 @@
 //! no business rules here.
 
 mod admin;
+mod auth;
+mod health;
 mod inbound;
+mod openapi;
 mod tickets;
 use admin::*;
+pub use auth::Caller;
+pub(crate) use auth::bearer_token;
+use health::*;
 use inbound::*;
+pub use openapi::ApiDoc;
+use openapi::openapi;
 pub use tickets::attachment_response;
 use tickets::*;
 
@@ -40,47 +48,6 @@ pub const BODY_LIMIT: usize = 512 * 1024;
 
 /// The application as every handler receives it.
 pub type State = web::Data<Arc<App>>;
-
-/// The authenticated caller.
-pub struct Caller(pub Principal);
-
-impl FromRequest for Caller {
-    type Error = Problem;
-    type Future = Pin<Box<dyn Future<Output = Result<Caller, Problem>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let app = req.app_data::<State>().cloned();
-        let token = bearer_token(req);
-        // X-Forwarded-For only from a trusted proxy: a client can write any header it likes.
-        let remote = client::Client::of(req).addr_text();
-        Box::pin(async move {
-            let app = app.ok_or_else(|| Problem::bad_request("server misconfigured"))?;
-            let token = token?;
-            let now = crate::app::now();
-            if let Some(p) = app.cached_principal(&token, remote.clone(), now) {
-                return Ok(Caller(p));
-            }
-            let p = web::block(move || app.authenticate(&token, remote, now)).await??;
-            Ok(Caller(p))
-        })
-    }
-}
-
-/// The bearer token of a request, or why there is none.
-pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
-    let unauthenticated = |why: &str| Problem::from(AppError::Unauthenticated(why.into()));
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("send Authorization: Bearer <token>"))?;
-    let h = header
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not text"))?;
-    match h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
-        Some(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-        _ => Err(unauthenticated("expected Authorization: Bearer <token>")),
-    }
-}
 
 /// Runs a use case on the blocking pool.
 pub(crate) async fn run<T, F>(f: F) -> Result<T, Problem>
@@ -172,81 +139,4 @@ fn json_problem(err: actix_web::error::JsonPayloadError) -> Problem {
         E::Deserialize(e) => Problem::bad_request(format!("body: {e}")),
         other => Problem::bad_request(format!("body: {other}")),
     }
-}
-
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-}
-
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Database reachable and migrations current"), (status = 503, description = "Not ready, with the reason")))]
-async fn readyz(app: State) -> HttpResponse {
-    let app = app.get_ref().clone();
-    let checked = web::block(move || app.readiness()).await;
-    match checked {
-        Ok(Ok(true)) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
-        Ok(Ok(false)) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "not ready", "reason": "migrations pending: run sladesk migrate"})),
-        Ok(Err(e)) => {
-            // The database's own words (hosts, users, paths) are for the log, not the world.
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({"status": "not ready", "reason": "the database cannot be reached"}))
-        }
-        Err(_) => {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not ready", "reason": "overloaded"}))
-        }
-    }
-}
-
-async fn change(
-    app: State,
-    who: Principal,
-    req: &HttpRequest,
-    reference: String,
-    changes: Vec<Change>,
-) -> Result<HttpResponse, Problem> {
-    let expected = if_match(req)?;
-    let app = app.get_ref().clone();
-    let customer = who.role == crate::app::Role::Customer;
-    let v = run(move || app.change_ticket(&who, &reference, &changes, expected, crate::app::now())).await?;
-    Ok(ticket_response(StatusCode::OK, v, customer))
-}
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// The OpenAPI document, generated from the handlers and types above.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "sladesk", description = "ITIL service desk and SLA tracking. Instants are RFC 3339 UTC; errors are application/problem+json."),
-    paths(
-        healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
-        reply, note, transition, reopen_request, list_organisations, create_organisation, list_users, create_user, list_queues,
-        create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
-        list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
-        outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,
-        outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
-        reports::monthly_report, reports::close_month, reports::recompute_month
-    ),
-    modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "administration"), (name = "operations"))
-)]
-pub struct ApiDoc;
-
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
-async fn openapi() -> HttpResponse {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
-    HttpResponse::Ok().content_type("application/json").body(doc.as_str())
 }

@@ -363,3 +363,19 @@ pub(super) async fn ticket_messages(
     let reference = path.into_inner();
     Ok(HttpResponse::Ok().json(run(move || app.ticket_messages(&who, &reference)).await?))
 }
+
+/// A change to a ticket from any of the lifecycle endpoints, with
+/// `If-Match` honoured.
+pub(super) async fn change(
+    app: State,
+    who: Principal,
+    req: &HttpRequest,
+    reference: String,
+    changes: Vec<Change>,
+) -> Result<HttpResponse, Problem> {
+    let expected = if_match(req)?;
+    let app = app.get_ref().clone();
+    let customer = who.role == crate::app::Role::Customer;
+    let v = run(move || app.change_ticket(&who, &reference, &changes, expected, crate::app::now())).await?;
+    Ok(ticket_response(StatusCode::OK, v, customer))
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and
+//! served at `/api/v1/openapi.json`.
+
+use super::*;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and types above.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "sladesk", description = "ITIL service desk and SLA tracking. Instants are RFC 3339 UTC; errors are application/problem+json."),
+    paths(
+        healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, get_ticket, patch_ticket, ticket_events, ticket_sla,
+        reply, note, transition, reopen_request, list_organisations, create_organisation, list_users, create_user, list_queues,
+        create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
+        list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
+        outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,
+        outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
+        reports::monthly_report, reports::close_month, reports::recompute_month
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "tickets"), (name = "administration"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+pub(super) async fn openapi() -> HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok().content_type("application/json").body(doc.as_str())
+}
