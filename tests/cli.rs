@@ -382,6 +382,24 @@ fn calendar_batch_exits_zero_when_every_line_succeeds() {
     assert_eq!(lines[61], r#"{"id":61,"due":"2026-07-14T08:01:00Z"}"#);
 }
 
+/// `sladesk ARGS --database-url DB`, run from the repository with its mail
+/// going to `dir/outbox` and `input` on stdin.
+fn sladesk_with(dir: &std::path::Path, db: &str, args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+        .args(args)
+        .args(["--database-url", db])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "off")
+        .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -873,22 +891,7 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
     let dir = tempdir();
     let db = format!("sqlite://{}", dir.join("real.db").display());
     let run = |args: &[&str], input: Option<&[u8]>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
-            .args(args)
-            .args(["--database-url", &db])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "off")
-            .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(bytes) = input {
-            child.stdin.take().unwrap().write_all(bytes).unwrap();
-        }
-        drop(child.stdin.take());
-        let o = child.wait_with_output().unwrap();
+        let o = sladesk_with(&dir, &db, args, input.unwrap_or_default());
         assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
@@ -1672,19 +1675,7 @@ fn an_organisation_is_exported_whole_with_a_manifest_that_checks() {
     let dir = tempdir();
     let db = format!("sqlite://{}", dir.join("export.db").display());
     let run = |args: &[&str], input: &[u8]| -> (Option<i32>, String, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sladesk"))
-            .args(args)
-            .args(["--database-url", &db])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "off")
-            .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let o = child.wait_with_output().unwrap();
+        let o = sladesk_with(&dir, &db, args, input);
         (o.status.code(), stdout(&o), stderr(&o))
     };
     let ok = |args: &[&str], input: &[u8]| {
