@@ -18,9 +18,9 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
 use sladesk::app::outages::{Affected, NewOutageRequest};
-use sladesk::app::tickets::{Change, NewTicketRequest, TicketFilter};
+use sladesk::app::tickets::{Change, TicketFilter};
 use sladesk::app::{Principal, Role};
-use sladesk::domain::ticket::{Severity, Status};
+use sladesk::domain::ticket::Status;
 
 mod common;
 
@@ -84,22 +84,7 @@ fn main() {
         )
         .unwrap();
         let customer = app.principal_for(&contact).unwrap();
-        let reference = app
-            .create_ticket(
-                &customer,
-                NewTicketRequest {
-                    subject: "Template".into(),
-                    description: "x".into(),
-                    severity: Some(Severity::S2),
-                    queue: None,
-                    organisation: None,
-                    requester: None,
-                    source: None,
-                },
-                at("2026-10-05T08:00:00Z"),
-            )
-            .unwrap()
-            .reference;
+        let reference = db.template_ticket(&customer, at("2026-10-05T08:00:00Z"));
         let change = |who: &Principal, c: Change, when: &str| {
             app.change_ticket(who, &reference, &[c], None, at(when)).unwrap();
         };

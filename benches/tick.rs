@@ -16,8 +16,6 @@
 use std::time::Instant;
 
 use chrono::Duration;
-use sladesk::app::tickets::NewTicketRequest;
-use sladesk::domain::ticket::Severity;
 
 mod common;
 
@@ -35,20 +33,7 @@ fn main() {
     // The test desk: Globex is Platinum, Gina its contact.
     db.plant_test_desk(now);
     let gina = app.principal_for("gina@globex.example").unwrap();
-    app.create_ticket(
-        &gina,
-        NewTicketRequest {
-            subject: "Template".into(),
-            description: "x".into(),
-            severity: Some(Severity::S2),
-            queue: None,
-            organisation: None,
-            requester: None,
-            source: None,
-        },
-        now - Duration::hours(2),
-    )
-    .unwrap();
+    db.template_ticket(&gina, now - Duration::hours(2));
 
     let started = Instant::now();
     // Each copy watched from a later instant, so that none is due.

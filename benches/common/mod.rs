@@ -65,6 +65,27 @@ impl BenchDb {
             .unwrap();
     }
 
+    /// Raises the ticket the bench copies: severity 2, by `who`, at `at`;
+    /// its reference.
+    pub fn template_ticket(&self, who: &sladesk::app::Principal, at: chrono::DateTime<chrono::Utc>) -> String {
+        self.app
+            .create_ticket(
+                who,
+                sladesk::app::tickets::NewTicketRequest {
+                    subject: "Template".into(),
+                    description: "x".into(),
+                    severity: Some(sladesk::domain::ticket::Severity::S2),
+                    queue: None,
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                at,
+            )
+            .unwrap()
+            .reference
+    }
+
     pub fn backend(&self) -> &'static str {
         if self.postgres { "PostgreSQL" } else { "SQLite" }
     }

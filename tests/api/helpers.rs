@@ -50,6 +50,14 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// The desk every test starts from.
 pub const TEST_DESK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/test/desk.toml");
 
+/// The mail templates in the repository and the desk's From address, as
+/// delivery in the tests uses them.
+pub fn shipped_mail() -> (sladesk::mail::Templates, lettre::message::Mailbox) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/email");
+    let templates = sladesk::mail::Templates::load(std::path::Path::new(dir)).unwrap();
+    (templates, "Service desk <desk@sladesk.invalid>".parse().unwrap())
+}
+
 fn unique() -> String {
     format!("{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }

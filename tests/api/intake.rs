@@ -246,12 +246,7 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
             app.ingest(&raw, "test", now).unwrap(),
             IngestOutcome::Created { .. }
         ));
-        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/email"
-        )))
-        .unwrap();
-        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let (templates, from) = crate::helpers::shipped_mail();
         let outbound = sladesk::mail::Outbound::Folder(out.clone());
         let first = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
         let second = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
@@ -306,12 +301,7 @@ async fn an_acknowledgement_leaves_once_and_replies_to_it_thread(db: Db) {
             ))
             .execute(&mut c)
             .unwrap();
-        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/email"
-        )))
-        .unwrap();
-        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let (templates, from) = crate::helpers::shipped_mail();
         let report = sladesk::mail::deliver_outbox(
             &app,
             &sladesk::mail::Outbound::Folder(std::env::temp_dir().join("sladesk-never")),

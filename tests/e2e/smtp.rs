@@ -77,12 +77,7 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
     let (outcome, first, second) = tokio::task::spawn_blocking(move || {
         let now = sladesk::app::now();
         let outcome = app.ingest(&raw, "test", now).unwrap();
-        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/email"
-        )))
-        .unwrap();
-        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let (templates, from) = crate::helpers::shipped_mail();
         let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
         let first = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
         let second = sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, now, 10).unwrap();
@@ -144,12 +139,7 @@ async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, exp
     let url = format!("smtp://127.0.0.1:{}", smtp.port);
     let app = t.app.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/email"
-        )))
-        .unwrap();
-        let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+        let (templates, from) = crate::helpers::shipped_mail();
         let outbound = sladesk::mail::Outbound::new(std::env::temp_dir(), Some(&url), None).unwrap();
         sladesk::mail::deliver_outbox(&app, &outbound, &templates, &from, sladesk::app::now(), 50).unwrap()
     })
@@ -457,12 +447,7 @@ async fn notifications_go_through_starttls_and_tls_with_authentication() {
         let app = t.app.clone();
         let (ca2, good, bad) = (ca.clone(), url("smtp-secret"), url("wrong"));
         let (untrusted, refused, sent) = tokio::task::spawn_blocking(move || {
-            let templates = sladesk::mail::Templates::load(std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/templates/email"
-            )))
-            .unwrap();
-            let from: lettre::message::Mailbox = "Service desk <desk@sladesk.invalid>".parse().unwrap();
+            let (templates, from) = crate::helpers::shipped_mail();
             let folder = std::env::temp_dir();
             // Each attempt backs off the row; look a little later each time.
             let at = |minutes: i64| {
