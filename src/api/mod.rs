@@ -24,6 +24,7 @@ pub mod metrics;
 mod outages;
 pub mod problem;
 mod reports;
+mod services;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -95,6 +96,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(create_user))
             .route("/queues", web::get().to(list_queues))
             .route("/queues", web::post().to(create_queue))
+            .route("/services", web::get().to(services::list_services))
+            .route("/services", web::post().to(services::create_service))
+            .route(
+                "/services/{slug}/organisations",
+                web::get().to(services::service_subscribers),
+            )
+            .route(
+                "/organisations/{slug}/services",
+                web::get().to(services::organisation_services),
+            )
+            .route(
+                "/organisations/{slug}/services",
+                web::put().to(services::set_organisation_services),
+            )
             .route("/tokens", web::post().to(create_token))
             .route("/tokens", web::get().to(list_tokens))
             .route("/tokens/{id}", web::delete().to(revoke_token))

@@ -27,10 +27,12 @@ impl utoipa::Modify for BearerAuth {
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
         outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage,
         outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
-        reports::monthly_report, reports::close_month, reports::recompute_month
+        reports::monthly_report, reports::close_month, reports::recompute_month,
+        services::list_services, services::create_service, services::service_subscribers,
+        services::organisation_services, services::set_organisation_services
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "administration"), (name = "operations"))
+    tags((name = "tickets"), (name = "administration"), (name = "operations"), (name = "services"))
 )]
 pub struct ApiDoc;
 

@@ -38,6 +38,7 @@ pub mod outbox;
 pub mod progress;
 pub mod reports;
 pub mod sender_auth;
+pub mod services;
 pub mod sessions;
 pub mod sla_tick;
 pub mod throttle;

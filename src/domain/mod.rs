@@ -16,6 +16,7 @@ pub mod moves;
 pub mod names;
 pub mod policy;
 pub mod report;
+pub mod service;
 pub mod ticket;
 pub mod vocabulary;
 

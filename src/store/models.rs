@@ -357,3 +357,16 @@ pub struct NewAttachment<'a> {
     pub data: &'a [u8],
     pub created_at: NaiveDateTime,
 }
+
+/// A service row: a component of the platform as the status page lists it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = services)]
+pub struct ServiceRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub group_name: String,
+    pub description: String,
+    pub position: i32,
+    pub created_at: NaiveDateTime,
+}

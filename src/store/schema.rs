@@ -251,6 +251,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    services (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        group_name -> Text,
+        description -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisation_services (organisation_id, service_id) {
+        organisation_id -> BigInt,
+        service_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    outage_services (outage_id, service_id) {
+        outage_id -> BigInt,
+        service_id -> BigInt,
+        impact -> Text,
+    }
+}
+
+diesel::table! {
     upstream_credits (id) {
         id -> BigInt,
         reference -> Text,
@@ -344,6 +371,10 @@ diesel::table! {
 }
 
 diesel::joinable!(outage_organisations -> outages (outage_id));
+diesel::joinable!(organisation_services -> organisations (organisation_id));
+diesel::joinable!(organisation_services -> services (service_id));
+diesel::joinable!(outage_services -> outages (outage_id));
+diesel::joinable!(outage_services -> services (service_id));
 diesel::joinable!(outage_organisations -> organisations (organisation_id));
 diesel::joinable!(upstream_credit_shares -> upstream_credits (upstream_credit_id));
 diesel::joinable!(upstream_credit_shares -> organisations (organisation_id));
@@ -372,6 +403,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     outages,
     outage_organisations,
+    services,
+    organisation_services,
+    outage_services,
     upstream_credits,
     upstream_credit_shares,
     report_versions,

@@ -14,5 +14,6 @@ mod intake;
 mod recompute;
 mod reports;
 mod scheduler;
+mod services;
 mod tickets;
 mod web;

@@ -384,7 +384,8 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
                 .replace("{reference}", &r)
                 .replace("{transition}", "resolve")
                 .replace("{id}", "1")
-                .replace("{email}", "bob@desk.example");
+                .replace("{email}", "bob@desk.example")
+                .replace("{slug}", "acme");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = if m == Method::GET { None } else { Some(json!({})) };
             let got = t.call(m, &concrete, None, body).await.status.as_u16();
@@ -441,6 +442,11 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/reports/monthly/close",
         "POST /api/v1/reports/monthly/recompute",
         "DELETE /api/v1/outages/{id}",
+        "GET /api/v1/services",
+        "POST /api/v1/services",
+        "GET /api/v1/services/{slug}/organisations",
+        "GET /api/v1/organisations/{slug}/services",
+        "PUT /api/v1/organisations/{slug}/services",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

@@ -134,7 +134,7 @@ pub struct NewUserRequest {
     pub password: Option<String>,
 }
 
-fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
+pub(crate) fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
     if s.is_empty()
         || s.len() > 64
         || !s
@@ -146,7 +146,7 @@ fn valid_slug(field: &str, s: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub(super) fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppError> {
+pub(crate) fn valid_text(field: &str, s: &str, max: usize) -> Result<(), AppError> {
     if s.trim().is_empty() {
         return Err(invalid(field, "must not be empty"));
     }
