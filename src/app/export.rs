@@ -89,10 +89,15 @@ impl App {
         put("contacts.json".into(), json(&people))?;
         // The export goes to the customer: outages as they see them, not
         // the staff's account or the other organisations affected.
+        let own_services: Vec<String> = self
+            .organisation_services(who, slug)?
+            .into_iter()
+            .map(|s| s.slug)
+            .collect();
         let outages: Vec<_> = self
             .list_outages(who, None, Some(slug), now)?
             .into_iter()
-            .map(|o| o.for_customer(slug))
+            .map(|o| o.for_customer(slug, &own_services))
             .collect();
         put("outages.json".into(), json(&outages))?;
 

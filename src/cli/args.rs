@@ -251,6 +251,11 @@ pub(super) enum OutageCommand {
         orgs: Vec<String>,
         #[arg(long)]
         all: bool,
+        /// An affected service, as SLUG or SLUG:IMPACT (degraded,
+        /// partial_outage, major_outage; the default); repeat for several.
+        /// Without --org or --all, the organisations subscribed to them.
+        #[arg(long = "service")]
+        services: Vec<String>,
         /// The staff's own account.
         #[arg(long)]
         description: String,

@@ -11,6 +11,7 @@ use crate::helpers::{Db, TestApp, spawn_app};
 crate::both_backends!(
     services_answer_every_role_exactly_and_leak_nothing,
     an_organisations_services_are_replaced_whole_and_audited,
+    an_outage_naming_services_affects_their_subscribers_only,
 );
 
 async fn define(t: &TestApp, slug: &str, name: &str, group: &str) {
@@ -190,4 +191,95 @@ async fn an_organisations_services_are_replaced_whole_and_audited(db: Db) {
         detail,
         json!({"before": ["compute-lon1", "objstore-lon2"], "after": ["compute-lon1"]})
     );
+}
+
+async fn an_outage_naming_services_affects_their_subscribers_only(db: Db) {
+    let t = spawn_app(db).await;
+    define(&t, "objstore-lon2", "Object storage – LON2", "Storage").await;
+    define(&t, "compute-lon1", "Compute – LON1", "Compute").await;
+    define(&t, "dns", "DNS", "Network").await;
+    subscribe(&t, "acme", &["objstore-lon2"]).await;
+    subscribe(&t, "globex", &["compute-lon1"]).await;
+
+    let outage = |services: Value| {
+        json!({"kind": "platform_issue", "start": "2026-10-14T09:00:00Z", "end": "2026-10-14T10:00:00Z",
+            "services": services, "description": "Storage nodes lost quorum (internal)",
+            "public_description": "Object storage was unavailable"})
+    };
+    let a = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            outage(json!([{"service": "objstore-lon2", "impact": "partial_outage"}])),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 201, "{}", a.text);
+    assert_eq!(a.json["organisations"], json!(["acme"]));
+    assert_eq!(
+        a.json["services"],
+        json!([{"slug": "objstore-lon2", "name": "Object storage – LON2", "impact": "partial_outage"}])
+    );
+    // Availability follows: acme lost an hour in October, globex nothing.
+    let acme = t
+        .get("/api/v1/reports/monthly?org=acme&month=2026-10", &t.manager)
+        .await;
+    assert_eq!(acme.json["availability"]["downtime_seconds"], 3600, "{}", acme.text);
+    let globex = t
+        .get("/api/v1/reports/monthly?org=globex&month=2026-10", &t.manager)
+        .await;
+    assert_eq!(globex.json["availability"]["downtime_seconds"], 0, "{}", globex.text);
+
+    // One outage on two services: each customer sees their own service
+    // only, and the customer-facing text.
+    let both = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            outage(json!([{"service": "objstore-lon2"}, {"service": "compute-lon1", "impact": "degraded"}])),
+        )
+        .await;
+    assert_eq!(both.status.as_u16(), 201, "{}", both.text);
+    assert_eq!(both.json["organisations"], json!(["acme", "globex"]));
+    let id = both.json["id"].as_i64().unwrap();
+    let carol = t.get(&format!("/api/v1/outages/{id}"), &t.carol).await;
+    assert_eq!(carol.json["organisations"], json!(["acme"]));
+    assert_eq!(
+        carol.json["services"],
+        json!([{"slug": "objstore-lon2", "name": "Object storage – LON2", "impact": "major_outage"}])
+    );
+    assert_eq!(carol.json["description"], "Object storage was unavailable");
+    let gina = t.get(&format!("/api/v1/outages/{id}"), &t.gina).await;
+    assert_eq!(gina.json["services"][0]["slug"], "compute-lon1");
+    assert!(!gina.text.contains("acme") && !gina.text.contains("objstore") && !gina.text.contains("quorum"));
+
+    // A service nobody is subscribed to affects nobody's availability.
+    let dns = t
+        .post("/api/v1/outages", &t.manager, outage(json!([{"service": "dns"}])))
+        .await;
+    assert_eq!(dns.status.as_u16(), 201, "{}", dns.text);
+    assert_eq!(dns.json["organisations"], json!([]));
+    assert_eq!(
+        t.get(&format!("/api/v1/outages/{}", dns.json["id"]), &t.carol)
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+
+    // Subscriptions changed later leave a recorded outage's organisations.
+    subscribe(&t, "globex", &["objstore-lon2", "compute-lon1"]).await;
+    let first = t.get(&format!("/api/v1/outages/{}", a.json["id"]), &t.manager).await;
+    assert_eq!(first.json["organisations"], json!(["acme"]));
+
+    // Refused, naming the field.
+    for (body, field) in [
+        (outage(json!([{"service": "nope"}])), "services"),
+        (outage(json!([{"service": "dns", "impact": "gone"}])), "services"),
+        (outage(json!([{"service": "dns"}, {"service": "dns"}])), "services"),
+        (outage(json!([])), "organisations"),
+    ] {
+        let r = t.post("/api/v1/outages", &t.manager, body).await;
+        assert_eq!(r.status.as_u16(), 422, "{}", r.text);
+        assert!(r.text.contains(field), "{field}: {}", r.text);
+    }
 }

@@ -9,11 +9,16 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::reports::versions::mark_revised;
+use super::services::{service_ids, subscribers};
 use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
 use crate::domain::availability::{Month, Outage, OutageKind};
 use crate::domain::credits::split_evenly;
+use crate::domain::service::Impact;
 use crate::store::DbConnection;
-use crate::store::schema::{organisations, outage_organisations, outages, upstream_credit_shares, upstream_credits};
+use crate::store::schema::{
+    organisation_services, organisations, outage_organisations, outage_services, outages, services,
+    upstream_credit_shares, upstream_credits,
+};
 
 mod credits;
 pub use credits::*;
@@ -38,14 +43,39 @@ pub struct NewOutageRequest {
     pub end: Option<DateTime<Utc>>,
     /// When customers were told of it.
     pub notified_at: Option<DateTime<Utc>>,
-    /// `"all"`, or the slugs of the organisations affected.
-    #[schema(value_type = Object)]
-    pub organisations: Affected,
+    /// `"all"`, or the slugs of the organisations affected. Without it,
+    /// the organisations subscribed to the services named.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub organisations: Option<Affected>,
+    /// The services affected, each with its impact.
+    #[serde(default)]
+    pub services: Vec<ServiceImpact>,
     /// The staff's own account: never shown to customers.
     pub description: String,
     /// What customers are told; without it they see the kind alone.
     #[serde(default)]
     pub public_description: Option<String>,
+}
+
+/// A service an outage affects, and how hard.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceImpact {
+    /// The service's slug.
+    pub service: String,
+    /// degraded, partial_outage or major_outage (the default).
+    #[serde(default)]
+    pub impact: Option<String>,
+}
+
+/// A service an outage affects, as shown.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct AffectedService {
+    pub slug: String,
+    pub name: String,
+    /// degraded, partial_outage or major_outage.
+    pub impact: String,
 }
 
 /// A change to an outage; absent fields stay as they are. `end` ends an
@@ -74,6 +104,9 @@ pub struct OutageView {
     /// shown their own organisation only.
     #[schema(value_type = Object)]
     pub organisations: Affected,
+    /// The services affected, with the impact on each. A customer is shown
+    /// their own organisation's services only.
+    pub services: Vec<AffectedService>,
     /// Staff: their own account. A customer: what they are told.
     pub description: String,
     /// Staff only: what customers are told.
@@ -83,9 +116,11 @@ pub struct OutageView {
 
 impl OutageView {
     /// The outage as a customer of `own` sees it: no other organisation
-    /// named, and the customer-facing text in place of the staff's.
-    pub fn for_customer(mut self, own: &str) -> OutageView {
+    /// named, only the services `own` is subscribed to (`own_services`),
+    /// and the customer-facing text in place of the staff's.
+    pub fn for_customer(mut self, own: &str, own_services: &[String]) -> OutageView {
         self.organisations = Affected::Some(vec![own.to_string()]);
+        self.services.retain(|s| own_services.contains(&s.slug));
         self.description = self.public_description.take().unwrap_or_else(|| {
             match self.kind.as_str() {
                 "planned_maintenance" => "Planned maintenance",
@@ -103,6 +138,19 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, AppError> {
     super::admin::valid_text(field, s, max)?;
     super::tickets::no_nul(field, s)?;
     Ok(s.trim().to_string())
+}
+
+/// The slugs of the services a customer's organisation is subscribed to.
+fn own_service_slugs(c: &mut DbConnection, who: &Principal) -> Result<Vec<String>, AppError> {
+    Ok(services::table
+        .inner_join(organisation_services::table)
+        .filter(
+            organisation_services::organisation_id
+                .nullable()
+                .eq(who.organisation_id),
+        )
+        .select(services::slug)
+        .load(c)?)
 }
 
 /// An outage's row; not found as a clear error.
@@ -213,9 +261,31 @@ impl App {
         check_period(req.start, req.end)?;
         let description = text("description", &req.description, 2000)?;
         let public_description = optional_text("public_description", req.public_description.as_deref())?;
+        let impacts = req
+            .services
+            .iter()
+            .map(|s| match s.impact.as_deref() {
+                None => Ok(Impact::MajorOutage),
+                Some(i) => i.parse::<Impact>().map_err(|e| invalid("services", e.to_string())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let affected = resolve_affected(c, "organisations", &req.organisations)?;
+            let slugs: Vec<String> = req.services.iter().map(|s| s.service.clone()).collect();
+            let service_ids = service_ids(c, "services", &slugs)?;
+            let affected = match &req.organisations {
+                Some(named) => resolve_affected(c, "organisations", named)?,
+                None if service_ids.is_empty() => {
+                    return Err(invalid(
+                        "organisations",
+                        "name the services affected, or the organisations (\"all\" or their slugs)",
+                    ));
+                }
+                // The organisations whose contracts cover the services, as
+                // they are now: later changes to subscriptions leave the
+                // outage's organisations (and so availability) as recorded.
+                None => Some(subscribers(c, &service_ids)?),
+            };
             let id: i64 = diesel::insert_into(outages::table)
                 .values((
                     outages::kind.eq(kind.name()),
@@ -236,6 +306,20 @@ impl App {
                     .values((
                         outage_organisations::outage_id.eq(id),
                         outage_organisations::organisation_id.eq(org),
+                    ))
+                    .execute(c)?;
+            }
+            let mut seen = Vec::new();
+            for (service, impact) in service_ids.iter().zip(&impacts) {
+                if seen.contains(service) {
+                    return Err(invalid("services", "names a service twice"));
+                }
+                seen.push(*service);
+                diesel::insert_into(outage_services::table)
+                    .values((
+                        outage_services::outage_id.eq(id),
+                        outage_services::service_id.eq(service),
+                        outage_services::impact.eq(impact.as_str()),
                     ))
                     .execute(c)?;
             }
@@ -360,7 +444,8 @@ impl App {
         match who.role {
             Role::Customer => {
                 let own = own_slug(c, who)?;
-                Ok(views.into_iter().map(|v| v.for_customer(&own)).collect())
+                let own_services = own_service_slugs(c, who)?;
+                Ok(views.into_iter().map(|v| v.for_customer(&own, &own_services)).collect())
             }
             _ => Ok(views),
         }
@@ -379,7 +464,8 @@ impl App {
             if !mine {
                 return Err(AppError::NotFound(format!("outage {id}")));
             }
-            return Ok(view.for_customer(&own));
+            let own_services = own_service_slugs(&mut conn, who)?;
+            return Ok(view.for_customer(&own, &own_services));
         }
         Ok(view)
     }
@@ -398,9 +484,19 @@ impl App {
                     .load(c)?,
             )
         };
+        let services = outage_services::table
+            .inner_join(services::table)
+            .filter(outage_services::outage_id.eq(id))
+            .order((services::position, services::id))
+            .select((services::slug, services::name, outage_services::impact))
+            .load::<(String, String, String)>(c)?
+            .into_iter()
+            .map(|(slug, name, impact)| AffectedService { slug, name, impact })
+            .collect();
         Ok(OutageView {
             id: row.id,
             kind: row.kind,
+            services,
             start: utc(row.starts_at),
             end: row.ends_at.map(utc),
             ongoing: row.ends_at.is_none_or(|e| utc(e) > now),

@@ -102,11 +102,15 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                     notified_at,
                     orgs,
                     all,
+                    services,
                     description,
                     public_description,
                 } => {
-                    if all != orgs.is_empty() {
-                        return Err(Failure("give --org (repeatable) or --all".into(), 2));
+                    if all && !orgs.is_empty() {
+                        return Err(Failure("give --org (repeatable) or --all, not both".into(), 2));
+                    }
+                    if !all && orgs.is_empty() && services.is_empty() {
+                        return Err(Failure("give --service, --org (each repeatable) or --all".into(), 2));
                     }
                     let req = crate::app::outages::NewOutageRequest {
                         kind,
@@ -114,10 +118,25 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                         end: end.as_deref().map(|e| instant("end", e)).transpose()?,
                         notified_at: notified_at.as_deref().map(|e| instant("notified-at", e)).transpose()?,
                         organisations: if all {
-                            crate::app::outages::Affected::All("all".into())
+                            Some(crate::app::outages::Affected::All("all".into()))
+                        } else if orgs.is_empty() {
+                            None
                         } else {
-                            crate::app::outages::Affected::Some(orgs)
+                            Some(crate::app::outages::Affected::Some(orgs))
                         },
+                        services: services
+                            .iter()
+                            .map(|s| {
+                                let (service, impact) = match s.split_once(':') {
+                                    Some((service, impact)) => (service, Some(impact.to_string())),
+                                    None => (s.as_str(), None),
+                                };
+                                crate::app::outages::ServiceImpact {
+                                    service: service.to_string(),
+                                    impact,
+                                }
+                            })
+                            .collect(),
                         description,
                         public_description,
                     };

@@ -135,11 +135,12 @@ pub(super) async fn add_outage(
                 end: local_instant("end", f.end.as_deref().unwrap_or(""), tz)?,
                 notified_at: local_instant("notified", f.notified.as_deref().unwrap_or(""), tz)?,
                 organisations: match f.scope.as_deref().unwrap_or("") {
-                    "all" => Affected::All("all".into()),
-                    "some" if !f.orgs.is_empty() => Affected::Some(f.orgs.clone()),
+                    "all" => Some(Affected::All("all".into())),
+                    "some" if !f.orgs.is_empty() => Some(Affected::Some(f.orgs.clone())),
                     "some" => return Err(crate::app::invalid("organisations", "tick at least one organisation")),
                     _ => return Err(crate::app::invalid("organisations", "say whom it affects")),
                 },
+                services: Vec::new(),
                 description: f.description.clone(),
                 public_description: f.public_description.clone(),
             })
