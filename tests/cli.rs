@@ -1870,3 +1870,75 @@ fn batch_progress_shows_on_a_terminal_and_never_in_a_pipe() {
     assert_eq!(String::from_utf8(piped.stdout).unwrap().lines().count(), 10);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() {
+    let dir = tempdir();
+    let db = format!("sqlite://{}", dir.join("services.db").display());
+    let ok = |args: &[&str]| {
+        let o = sladesk_with(&dir, &db, args, b"");
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    ok(&["migrate"]);
+    ok(&[
+        "org", "add", "--slug", "acme", "--name", "Acme", "--tier", "gold", "--region", "scotland",
+    ]);
+    ok(&[
+        "service",
+        "add",
+        "--slug",
+        "objstore-lon2",
+        "--name",
+        "Object storage – LON2",
+        "--group",
+        "Storage",
+    ]);
+    ok(&["service", "add", "--slug", "compute-lon1", "--name", "Compute – LON1"]);
+    let list = ok(&["service", "list"]);
+    let slugs: Vec<String> = list
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["slug"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(slugs, ["objstore-lon2", "compute-lon1"]);
+    let subs = ok(&["service", "subscribe", "--org", "acme", "--service", "objstore-lon2"]);
+    assert!(
+        subs.contains("objstore-lon2") && !subs.contains("compute-lon1"),
+        "{subs}"
+    );
+    let outage = ok(&[
+        "outage",
+        "add",
+        "--kind",
+        "platform_issue",
+        "--start",
+        "2026-10-14T09:00:00Z",
+        "--end",
+        "2026-10-14T10:00:00Z",
+        "--service",
+        "objstore-lon2:partial_outage",
+        "--description",
+        "Storage nodes lost quorum",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(outage.trim()).unwrap();
+    assert_eq!(v["organisations"], serde_json::json!(["acme"]));
+    assert_eq!(v["services"][0]["impact"], "partial_outage");
+    // A service that does not exist: refused, naming the flag, exit 2.
+    let o = sladesk_with(
+        &dir,
+        &db,
+        &["service", "subscribe", "--org", "acme", "--service", "nope"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--service: unknown service 'nope'"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -82,6 +82,11 @@ pub(super) enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Services the desk runs, and which organisations each is for.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
     /// Users: customers (contacts) and staff.
     User {
         #[command(subcommand)]
@@ -374,6 +379,40 @@ pub(super) enum QueueCommand {
         /// Customers may choose this queue when raising a ticket.
         #[arg(long)]
         customer_selectable: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(super) enum ServiceCommand {
+    /// Defines a service (listed after those defined before it).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The group the status page shows it under (default "Services").
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Lists the services, in the status page's order (JSON lines).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Sets the services an organisation's contract covers, replacing the
+    /// ones it had; no --service leaves it none.
+    Subscribe {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+        /// A service's slug; repeat for several.
+        #[arg(long = "service")]
+        services: Vec<String>,
     },
 }
 

@@ -152,6 +152,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         | Command::Export { .. }
         | Command::Outage { .. }
         | Command::UpstreamCredit { .. }) => commands::reports::run(c),
+        Command::Service { command } => commands::services::run(command),
         c @ (Command::Org { .. }
         | Command::Queue { .. }
         | Command::User { .. }
@@ -185,6 +186,7 @@ fn flag_for(field: &str) -> String {
         "shares" => "--share".into(),
         "email_domains" => "--email-domain".into(),
         "members" => "--member".into(),
+        "services" => "--service".into(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

@@ -6,4 +6,5 @@ pub(super) mod mail;
 pub(super) mod reports;
 pub(super) mod scheduler;
 pub(super) mod serve;
+pub(super) mod services;
 pub(super) mod sla;
