@@ -14,6 +14,7 @@ pub mod local_time;
 pub mod money;
 pub mod moves;
 pub mod names;
+pub mod outage_status;
 pub mod policy;
 pub mod report;
 pub mod service;
