@@ -119,6 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/outages", web::post().to(outages::create_outage))
             .route("/outages/{id}", web::get().to(outages::get_outage))
             .route("/outages/{id}", web::patch().to(outages::patch_outage))
+            .route("/outages/{id}/updates", web::post().to(outages::post_update))
             .route("/upstream-credits", web::get().to(outages::list_upstream_credits))
             .route("/upstream-credits", web::post().to(outages::create_upstream_credit))
             .route("/outages/{id}", web::delete().to(outages::delete_outage))

@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, web};
 use super::problem::Problem;
 use super::{Caller, State, run};
 use crate::app::invalid;
-use crate::app::outages::{NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, UpstreamCreditView};
+use crate::app::outages::{
+    NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, PostUpdateRequest, UpstreamCreditView,
+};
 use crate::domain::availability::{Month, MonthSyntax};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -61,6 +63,22 @@ pub(super) async fn get_outage(app: State, Caller(who): Caller, path: web::Path<
     let app = app.get_ref().clone();
     let id = path.into_inner();
     Ok(HttpResponse::Ok().json(run(move || app.get_outage(&who, id, crate::app::now())).await?))
+}
+
+/// Posts a public update (staff): what customers are told, and the status
+/// it leaves the outage in; a final status ends an outage without an end.
+#[utoipa::path(post, path = "/api/v1/outages/{id}/updates", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), request_body = PostUpdateRequest, security(("bearer" = [])),
+    responses((status = 201, body = OutageView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn post_update(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<PostUpdateRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Created()
+        .json(run(move || app.post_outage_update(&who, id, b.into_inner(), crate::app::now())).await?))
 }
 
 /// Ends an ongoing outage or corrects one (managers and admins).

@@ -278,6 +278,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    outage_updates (id) {
+        id -> BigInt,
+        outage_id -> BigInt,
+        at -> Timestamp,
+        status -> Text,
+        body -> Text,
+        posted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     upstream_credits (id) {
         id -> BigInt,
         reference -> Text,
@@ -374,6 +386,7 @@ diesel::joinable!(outage_organisations -> outages (outage_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(organisation_services -> services (service_id));
 diesel::joinable!(outage_services -> outages (outage_id));
+diesel::joinable!(outage_updates -> outages (outage_id));
 diesel::joinable!(outage_services -> services (service_id));
 diesel::joinable!(outage_organisations -> organisations (organisation_id));
 diesel::joinable!(upstream_credit_shares -> upstream_credits (upstream_credit_id));
@@ -406,6 +419,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     services,
     organisation_services,
     outage_services,
+    outage_updates,
     upstream_credits,
     upstream_credit_shares,
     report_versions,

@@ -15,5 +15,6 @@ mod recompute;
 mod reports;
 mod scheduler;
 mod services;
+mod status;
 mod tickets;
 mod web;

@@ -447,6 +447,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/services/{slug}/organisations",
         "GET /api/v1/organisations/{slug}/services",
         "PUT /api/v1/organisations/{slug}/services",
+        "POST /api/v1/outages/{id}/updates",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

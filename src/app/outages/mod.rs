@@ -16,12 +16,14 @@ use crate::domain::credits::split_evenly;
 use crate::domain::service::Impact;
 use crate::store::DbConnection;
 use crate::store::schema::{
-    organisation_services, organisations, outage_organisations, outage_services, outages, services,
+    organisation_services, organisations, outage_organisations, outage_services, outage_updates, outages, services,
     upstream_credit_shares, upstream_credits,
 };
 
 mod credits;
+mod updates;
 pub use credits::*;
+pub use updates::*;
 
 /// Which organisations something concerns: `"all"` or a list of slugs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -107,6 +109,12 @@ pub struct OutageView {
     /// The services affected, with the impact on each. A customer is shown
     /// their own organisation's services only.
     pub services: Vec<AffectedService>,
+    /// Where it stands, as its status page says: investigating,
+    /// identified, monitoring, resolved; or scheduled, in_progress,
+    /// completed.
+    pub status: String,
+    /// What customers were told, oldest first.
+    pub updates: Vec<PublicUpdate>,
     /// Staff: their own account. A customer: what they are told.
     pub description: String,
     /// Staff only: what customers are told.
@@ -388,6 +396,8 @@ impl App {
             let row = outage_row(c, id)?;
             let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
             diesel::delete(outage_organisations::table.filter(outage_organisations::outage_id.eq(id))).execute(c)?;
+            diesel::delete(outage_services::table.filter(outage_services::outage_id.eq(id))).execute(c)?;
+            diesel::delete(outage_updates::table.filter(outage_updates::outage_id.eq(id))).execute(c)?;
             diesel::delete(outages::table.find(id)).execute(c)?;
             let detail = serde_json::json!({
                 "kind": row.kind, "start": utc(row.starts_at), "end": row.ends_at.map(utc),
@@ -493,13 +503,19 @@ impl App {
             .into_iter()
             .map(|(slug, name, impact)| AffectedService { slug, name, impact })
             .collect();
+        let updates = public_updates(c, id)?;
+        let kind: OutageKind = row.kind.parse().map_err(AppError::internal)?;
+        let ongoing = row.ends_at.is_none_or(|e| utc(e) > now);
+        let status = current_status(kind, &updates, ongoing);
         Ok(OutageView {
             id: row.id,
             kind: row.kind,
             services,
+            status: status.as_str().to_string(),
+            updates: updates.into_iter().map(PublicUpdate::from).collect(),
             start: utc(row.starts_at),
             end: row.ends_at.map(utc),
-            ongoing: row.ends_at.is_none_or(|e| utc(e) > now),
+            ongoing,
             notified_at: row.notified_at.map(utc),
             organisations,
             description: row.description,
