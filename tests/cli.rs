@@ -1928,6 +1928,44 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
     let v: serde_json::Value = serde_json::from_str(outage.trim()).unwrap();
     assert_eq!(v["organisations"], serde_json::json!(["acme"]));
     assert_eq!(v["services"][0]["impact"], "partial_outage");
+    // Its public updates, from the command line too.
+    let id = v["id"].to_string();
+    let updated = ok(&[
+        "outage",
+        "update",
+        "--id",
+        &id,
+        "--status",
+        "resolved",
+        "--body",
+        "Storage is back.",
+        "--at",
+        "2026-10-14T10:00:00Z",
+    ]);
+    let u: serde_json::Value = serde_json::from_str(updated.trim()).unwrap();
+    assert_eq!(u["status"], "resolved");
+    assert_eq!(u["updates"][0]["body"], "Storage is back.");
+    let o = sladesk_with(
+        &dir,
+        &db,
+        &[
+            "outage",
+            "update",
+            "--id",
+            &id,
+            "--status",
+            "investigating",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--status: an outage that is resolved cannot become investigating"),
+        "{}",
+        stderr(&o)
+    );
     // A service that does not exist: refused, naming the flag, exit 2.
     let o = sladesk_with(
         &dir,

@@ -268,6 +268,24 @@ pub(super) enum OutageCommand {
         #[arg(long)]
         public_description: Option<String>,
     },
+    /// Posts a public update: what customers are told, and the status it
+    /// leaves the outage in (investigating, identified, monitoring,
+    /// resolved; scheduled, in_progress, completed).
+    Update {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        /// The status after it; the current one if absent.
+        #[arg(long)]
+        status: Option<String>,
+        /// What customers are told.
+        #[arg(long)]
+        body: String,
+        /// RFC 3339 instant; now if absent.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Ends an ongoing outage.
     End {
         #[command(flatten)]

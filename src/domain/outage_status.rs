@@ -272,14 +272,10 @@ impl Timeline {
             return Err(UpdateError::BeforePrevious { previous: last.at });
         }
         let from = self.status();
-        // The first update may say where the outage starts on its track
-        // (an incident found already identified; maintenance announced as
-        // it begins), but not that it is over before anyone was told.
-        let allowed = if self.updates.is_empty() {
-            !update.status.is_final() || update.status == from
-        } else {
-            from.may_become(update.status)
-        };
+        // The first update may say where the outage stands anywhere on its
+        // track: an incident found already identified, maintenance
+        // announced as it begins, or one told of only once it was over.
+        let allowed = self.updates.is_empty() || from.may_become(update.status);
         if !allowed {
             return Err(UpdateError::NotAllowed {
                 from,
@@ -368,11 +364,11 @@ mod tests {
         let mut silent = update("2026-10-05T23:00:00Z", Completed);
         silent.body = "  ".into();
         assert_eq!(t.post(silent), Err(UpdateError::Empty));
-        // Not over before anyone was told.
-        assert!(matches!(
-            Timeline::new(OutageKind::PlatformIssue).post(update("2026-10-05T23:00:00Z", Resolved)),
-            Err(UpdateError::NotAllowed { .. })
-        ));
+        // Told of only once it was over: the first update may say so.
+        let late = Timeline::new(OutageKind::PlatformIssue)
+            .post(update("2026-10-05T23:00:00Z", Resolved))
+            .unwrap();
+        assert!(late.is_over());
     }
 
     #[test]

@@ -145,6 +145,23 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                         .map_err(cli_error)?;
                     println!("{}", serde_json::to_string(&v)?);
                 }
+                OutageCommand::Update {
+                    db,
+                    id,
+                    status,
+                    body,
+                    at,
+                } => {
+                    let req = crate::app::outages::PostUpdateRequest {
+                        status,
+                        body,
+                        at: at.as_deref().map(|a| instant("at", a)).transpose()?,
+                    };
+                    let v = open_app(&db)?
+                        .post_outage_update(&Principal::operator(), id, req, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
+                }
                 OutageCommand::End { db, id, at } => {
                     let patch = crate::app::outages::OutagePatch {
                         end: Some(instant("at", &at)?),
