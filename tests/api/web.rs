@@ -1055,7 +1055,65 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
 }
 
+async fn an_admin_defines_a_service_and_ticks_who_takes_it(db: Db) {
+    let t = spawn_app(db).await;
+    web_users(
+        &t,
+        PASSWORD,
+        &[("ada@desk.example", Role::Admin, None)],
+        &[("ada@desk.example", TOTP)],
+    )
+    .await;
+    let mut w = Web::new(&t);
+    w.sign_in("ada@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "ada@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let csrf = w.csrf("/admin").await;
+    let p = w
+        .post(
+            "/admin/services",
+            &[
+                ("slug", "objstore-lon2"),
+                ("name", "Object storage – LON2"),
+                ("group", "Storage"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("Service objstore-lon2 added."), "{}", p.body);
+    assert!(
+        p.body.contains("Services acme takes"),
+        "a box per organisation: {}",
+        p.body
+    );
+    let p = w
+        .post(
+            "/admin/subscriptions",
+            &[
+                ("organisation", "acme"),
+                ("service:objstore-lon2", "1"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert!(p.body.contains("acme now takes 1 service(s)."), "{}", p.body);
+    assert!(
+        p.body
+            .contains("id=\"cov-acme-objstore-lon2\" name=\"service:objstore-lon2\" value=\"1\" checked")
+    );
+    let acme = t.get("/api/v1/organisations/acme/services", &t.carol).await;
+    assert_eq!(acme.json[0]["slug"], "objstore-lon2", "{}", acme.text);
+    // Unticking every box leaves it none.
+    w.post("/admin/subscriptions", &[("organisation", "acme"), ("csrf", &csrf)])
+        .await;
+    let acme = t.get("/api/v1/organisations/acme/services", &t.carol).await;
+    assert_eq!(acme.json, serde_json::json!([]));
+}
+
 crate::both_backends!(
+    an_admin_defines_a_service_and_ticks_who_takes_it,
     staff_work_the_quarantine_and_the_outbox_in_the_pages,
     a_ticket_page_offers_only_the_moves_the_core_allows,
     the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed,

@@ -1,5 +1,6 @@
-//! The admin pages: organisations, users, queues and tokens, and the
-//! loaded policies and holidays, read-only.
+//! The admin pages: organisations, users, queues, services (and which
+//! organisations take each) and tokens, and the loaded policies and
+//! holidays, read-only.
 
 use super::*;
 
@@ -22,16 +23,54 @@ pub(super) async fn admin_page(
     v.session.principal.require_admin()?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let (orgs, users, queues, tokens, tiers) = run(move || {
+    let (orgs, users, queues, tokens, tiers, services, subscriptions) = run(move || {
+        let orgs = app.list_organisations(&who)?;
+        let subscriptions = orgs
+            .iter()
+            .map(|o| {
+                let slugs: Vec<String> = app
+                    .organisation_services(&who, &o.slug)?
+                    .into_iter()
+                    .map(|s| s.slug)
+                    .collect();
+                Ok((o.slug.clone(), slugs))
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
         Ok((
-            app.list_organisations(&who)?,
+            orgs,
             app.list_users(&who)?,
             app.list_queues(&who)?,
             app.list_tokens(&who)?,
             app.policies.names().iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            app.list_services(&who)?,
+            subscriptions,
         ))
     })
     .await?;
+    // Each service with who takes it; each organisation with a box per
+    // service, ticked where its contract covers it.
+    let services_shown: Vec<Value> = services
+        .iter()
+        .map(|s| {
+            let takers: Vec<&str> = subscriptions
+                .iter()
+                .filter(|(_, slugs)| slugs.contains(&s.slug))
+                .map(|(o, _)| o.as_str())
+                .collect();
+            json!({"slug": s.slug, "name": s.name, "group": s.group, "description": s.description,
+                   "organisations": takers.join(", ")})
+        })
+        .collect();
+    let coverage: Vec<Value> = subscriptions
+        .iter()
+        .map(|(org, slugs)| {
+            let boxes: Vec<Value> = services
+                .iter()
+                .map(|s| json!({"slug": s.slug, "name": s.name, "on": slugs.contains(&s.slug)}))
+                .collect();
+            json!({"org": org, "services": boxes})
+        })
+        .collect();
     let orgs: Vec<Value> = orgs
         .iter()
         .map(|o| {
@@ -65,6 +104,7 @@ pub(super) async fn admin_page(
         "admin",
         json!({
             "orgs": orgs, "users": users, "queues": queues, "tokens": tokens, "tiers": tiers,
+            "services": services_shown, "coverage": coverage,
             "regions": Region::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "notice": notice, "error": error, "new_token": new_token,
         }),
@@ -161,6 +201,32 @@ pub(super) async fn admin_post(
                 };
                 let q = a.create_queue(&who, req, now)?;
                 Ok((format!("Queue {} added.", q.slug), None))
+            }
+            "services" => {
+                let req = crate::app::services::NewServiceRequest {
+                    slug: opt(f, "slug").unwrap_or_default(),
+                    name: opt(f, "name").unwrap_or_default(),
+                    group: opt(f, "group"),
+                    description: opt(f, "description"),
+                };
+                let s = a.create_service(&who, req, now)?;
+                Ok((format!("Service {} added.", s.slug), None))
+            }
+            "subscriptions" => {
+                // One box per service, named `service:<slug>`; ticked ones arrive.
+                let org = opt(f, "organisation").unwrap_or_default();
+                let services: Vec<String> = f
+                    .keys()
+                    .filter_map(|k| k.strip_prefix("service:"))
+                    .map(str::to_string)
+                    .collect();
+                let now_covered = a.set_organisation_services(
+                    &who,
+                    &org,
+                    crate::app::services::SubscriptionsRequest { services },
+                    now,
+                )?;
+                Ok((format!("{org} now takes {} service(s).", now_covered.len()), None))
             }
             "tokens" => {
                 let email = opt(f, "user").unwrap_or_default();
