@@ -25,6 +25,7 @@ mod outages;
 pub mod problem;
 mod reports;
 mod services;
+mod status;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -75,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics::metrics))
     .route("/api/v1/openapi.json", web::get().to(openapi))
+    .route("/api/v2/summary.json", web::get().to(status::summary))
     .service(
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))
@@ -96,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(create_user))
             .route("/queues", web::get().to(list_queues))
             .route("/queues", web::post().to(create_queue))
+            .route("/status", web::get().to(status::status))
             .route("/services", web::get().to(services::list_services))
             .route("/services", web::post().to(services::create_service))
             .route(

@@ -29,10 +29,11 @@ impl utoipa::Modify for BearerAuth {
         outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
         reports::monthly_report, reports::close_month, reports::recompute_month,
         services::list_services, services::create_service, services::service_subscribers,
-        services::organisation_services, services::set_organisation_services
+        services::organisation_services, services::set_organisation_services,
+        status::status, status::summary
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "administration"), (name = "operations"), (name = "services"))
+    tags((name = "tickets"), (name = "administration"), (name = "operations"), (name = "services"), (name = "status"))
 )]
 pub struct ApiDoc;
 

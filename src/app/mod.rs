@@ -362,6 +362,11 @@ impl App {
         *self.public_url.write().expect("lock") = Arc::from(url.trim_end_matches('/'));
     }
 
+    /// A page of the desk's by its path (`/status`), for links out.
+    pub fn page_url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.read().expect("lock"))
+    }
+
     /// A ticket's page, for links in mail.
     pub fn ticket_url(&self, reference: &str) -> String {
         format!("{}/tickets/{reference}", self.public_url.read().expect("lock"))

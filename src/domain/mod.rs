@@ -18,6 +18,7 @@ pub mod outage_status;
 pub mod policy;
 pub mod report;
 pub mod service;
+pub mod status;
 pub mod ticket;
 pub mod vocabulary;
 

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use crate::helpers::{Db, spawn_app};
 
-crate::both_backends!(public_updates_move_an_outage_along_its_track_and_end_it);
+crate::both_backends!(
+    public_updates_move_an_outage_along_its_track_and_end_it,
+    the_status_now_shows_each_viewer_their_services_incidents_and_maintenance,
+);
 
 async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
     let t = spawn_app(db).await;
@@ -150,4 +153,169 @@ async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
     .await
     .unwrap();
     assert_eq!(n, 3);
+}
+
+async fn the_status_now_shows_each_viewer_their_services_incidents_and_maintenance(db: Db) {
+    let t = spawn_app(db).await;
+    for (slug, name, group) in [
+        ("objstore-lon2", "Object storage – LON2", "Storage"),
+        ("compute-lon1", "Compute – LON1", "Compute"),
+    ] {
+        let a = t
+            .post(
+                "/api/v1/services",
+                &t.admin,
+                json!({"slug": slug, "name": name, "group": group}),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 201);
+    }
+    for (org, service) in [("acme", "objstore-lon2"), ("globex", "compute-lon1")] {
+        let a = t
+            .call(
+                Method::PUT,
+                &format!("/api/v1/organisations/{org}/services"),
+                Some(&t.admin),
+                Some(json!({"services": [service]})),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 200);
+    }
+    let public = |t: &crate::helpers::TestApp| {
+        let client = t.client.clone();
+        let url = format!("{}/api/v1/status", t.address);
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let quiet = public(&t).await;
+    assert_eq!(quiet["indicator"], "none");
+    assert_eq!(quiet["description"], "All systems operational");
+    assert_eq!(quiet["components"].as_array().unwrap().len(), 2);
+
+    let now = sladesk::app::now();
+    let incident = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "platform_issue", "start": now - chrono::Duration::hours(1),
+                "services": [{"service": "objstore-lon2", "impact": "partial_outage"}],
+                "description": "Quorum lost (staff only)"}),
+        )
+        .await;
+    let id = incident.json["id"].as_i64().unwrap();
+    t.post(
+        &format!("/api/v1/outages/{id}/updates"),
+        &t.agent,
+        json!({"status": "identified", "body": "A storage node failed; writes are slow."}),
+    )
+    .await;
+    let works = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "planned_maintenance", "start": now + chrono::Duration::days(2),
+                "end": now + chrono::Duration::days(2) + chrono::Duration::hours(2),
+                "services": [{"service": "compute-lon1"}], "description": "Hypervisor patching"}),
+        )
+        .await;
+    assert_eq!(works.status.as_u16(), 201, "{}", works.text);
+    // Recorded for acme alone, on no service: acme's to read, not the world's.
+    let private = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "platform_issue", "start": now - chrono::Duration::minutes(30),
+                "organisations": ["acme"], "description": "acme's VPN concentrator",
+                "public_description": "Your VPN is down"}),
+        )
+        .await;
+    assert_eq!(private.status.as_u16(), 201);
+
+    let p = public(&t).await;
+    assert_eq!(p["indicator"], "major", "{p}");
+    let state = |v: &serde_json::Value, slug: &str| {
+        v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["slug"] == slug)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state(&p, "objstore-lon2").as_deref(), Some("partial_outage"));
+    assert_eq!(state(&p, "compute-lon1").as_deref(), Some("operational"));
+    assert_eq!(p["incidents"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(p["incidents"][0]["name"], "Platform issue: Object storage – LON2");
+    assert_eq!(p["incidents"][0]["status"], "identified");
+    assert_eq!(p["incidents"][0]["impact"], "major");
+    assert_eq!(p["maintenances"].as_array().unwrap().len(), 1);
+    let text = p.to_string();
+    for secret in ["acme", "globex", "Quorum", "VPN", "Hypervisor"] {
+        assert!(!text.contains(secret), "the public page shows {secret}: {text}");
+    }
+
+    // Acme's contact: their service, their incidents (the private one too).
+    let carol = t.get("/api/v1/status", &t.carol).await;
+    assert_eq!(carol.json["components"].as_array().unwrap().len(), 1);
+    assert_eq!(state(&carol.json, "objstore-lon2").as_deref(), Some("partial_outage"));
+    assert_eq!(carol.json["incidents"].as_array().unwrap().len(), 2, "{}", carol.text);
+    assert_eq!(carol.json["maintenances"], json!([]));
+    // Globex's: only theirs; acme's trouble is not theirs to see.
+    let gina = t.get("/api/v1/status", &t.gina).await;
+    assert_eq!(gina.json["indicator"], "none", "{}", gina.text);
+    assert_eq!(gina.json["incidents"], json!([]));
+    assert_eq!(gina.json["maintenances"].as_array().unwrap().len(), 1);
+    assert!(
+        !gina.text.contains("acme") && !gina.text.contains("objstore"),
+        "{}",
+        gina.text
+    );
+    // A token sent must be good.
+    let bad = t.call(Method::GET, "/api/v1/status", Some("not-a-token"), None).await;
+    assert_eq!(bad.status.as_u16(), 401);
+
+    // The Statuspage shape, for aggregators.
+    let url = format!("{}/api/v2/summary.json", t.address);
+    let sp: serde_json::Value = t.client.get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(sp["status"]["indicator"], "major");
+    assert_eq!(sp["page"]["time_zone"], "Europe/London");
+    let objstore = sp["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "objstore-lon2")
+        .unwrap()
+        .clone();
+    assert_eq!(objstore["status"], "partial_outage");
+    let group = sp["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == objstore["group_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(group["group"], true);
+    assert_eq!(group["name"], "Storage");
+    assert_eq!(group["status"], "partial_outage");
+    assert_eq!(sp["incidents"][0]["incident_updates"][0]["status"], "identified");
+    assert_eq!(sp["incidents"][0]["impact"], "major");
+    assert!(sp["scheduled_maintenances"][0]["scheduled_for"].is_string());
+
+    // Resolved: the page is quiet again.
+    t.post(
+        &format!("/api/v1/outages/{id}/updates"),
+        &t.agent,
+        json!({"status": "resolved", "body": "Storage is back."}),
+    )
+    .await;
+    let after = public(&t).await;
+    assert_eq!(after["indicator"], "none", "{after}");
+    assert_eq!(after["incidents"], json!([]));
 }

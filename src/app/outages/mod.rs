@@ -21,8 +21,10 @@ use crate::store::schema::{
 };
 
 mod credits;
+mod status;
 mod updates;
 pub use credits::*;
+pub use status::*;
 pub use updates::*;
 
 /// Which organisations something concerns: `"all"` or a list of slugs.

@@ -1,0 +1,197 @@
+//! The status page's "now": every service's state, the incidents under way
+//! and the maintenance to come or in progress, with their public updates.
+//! Read by anyone when the page is public (services and outages as the
+//! public may see them: no organisation named, no staff text), and by a
+//! signed-in customer for their own organisation's services and outages.
+//! Computed from the same outage rows as availability and credits.
+
+use super::*;
+use crate::domain::outage_status::Track;
+use crate::domain::status::{ComponentStatus, Indicator, OnService, component_status, indicator};
+
+/// A service and its state now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComponentNow {
+    pub slug: String,
+    pub name: String,
+    pub group: String,
+    pub description: String,
+    /// operational, under_maintenance, degraded_performance,
+    /// partial_outage or major_outage.
+    pub status: String,
+    /// Its place on the page, first first.
+    pub position: i32,
+}
+
+/// An incident or maintenance as the status page shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusEvent {
+    pub id: i64,
+    /// What it is called: its kind and the services it touches.
+    pub name: String,
+    /// planned_maintenance, emergency_maintenance or platform_issue.
+    pub kind: String,
+    /// Its status on its track.
+    pub status: String,
+    /// none, minor, major or critical for an incident; maintenance for
+    /// maintenance.
+    pub impact: String,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    /// What customers are told, oldest first.
+    pub updates: Vec<PublicUpdate>,
+    /// The services it touches, as the viewer may see them.
+    pub services: Vec<AffectedService>,
+}
+
+/// The status page now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusNow {
+    /// none, minor, major, critical or maintenance.
+    pub indicator: String,
+    /// "All systems operational", …
+    pub description: String,
+    pub components: Vec<ComponentNow>,
+    /// Incidents not yet resolved.
+    pub incidents: Vec<StatusEvent>,
+    /// Maintenance not yet completed: in progress, or to come.
+    pub maintenances: Vec<StatusEvent>,
+    pub as_of: DateTime<Utc>,
+}
+
+fn kind_title(kind: &str) -> &'static str {
+    match kind {
+        "planned_maintenance" => "Planned maintenance",
+        "emergency_maintenance" => "Emergency maintenance",
+        _ => "Platform issue",
+    }
+}
+
+impl App {
+    /// The status page now, for `viewer` (`None`: the public).
+    pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
+        let customer = viewer.filter(|p| p.role == Role::Customer);
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        // The services shown: every one; a customer's own organisation's.
+        let shown: Vec<crate::store::models::ServiceRow> = match customer {
+            Some(p) => services::table
+                .inner_join(organisation_services::table)
+                .filter(organisation_services::organisation_id.nullable().eq(p.organisation_id))
+                .order((services::position, services::id))
+                .select(crate::store::models::ServiceRow::as_select())
+                .load(c)?,
+            None => services::table
+                .order((services::position, services::id))
+                .select(crate::store::models::ServiceRow::as_select())
+                .load(c)?,
+        };
+        let shown_slugs: Vec<String> = shown.iter().map(|s| s.slug.clone()).collect();
+        // Outages that have not ended, or end later: few at any time.
+        let mut q = outages::table
+            .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(now))))
+            .select(outages::id)
+            .into_boxed();
+        if let Some(p) = customer {
+            let named = outage_organisations::table
+                .filter(outage_organisations::organisation_id.nullable().eq(p.organisation_id))
+                .select(outage_organisations::outage_id);
+            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
+        }
+        let ids: Vec<i64> = q.order((outages::starts_at, outages::id)).load(c)?;
+        let mut on_service: Vec<(String, OnService)> = Vec::new();
+        let (mut incidents, mut maintenances) = (Vec::new(), Vec::new());
+        for id in ids {
+            let v = self.outage_view(c, id, now)?;
+            let kind: OutageKind = v.kind.parse().map_err(AppError::internal)?;
+            let status: crate::domain::outage_status::OutageStatus = v.status.parse().map_err(AppError::internal)?;
+            if status.is_final() {
+                continue;
+            }
+            // The public sees outages of the platform (every organisation)
+            // and of its services, never one recorded for named customers
+            // alone: that is theirs to read, signed in.
+            if viewer.is_none() && v.services.is_empty() && !matches!(v.organisations, Affected::All(_)) {
+                continue;
+            }
+            let track = Track::of(kind);
+            let mut services: Vec<AffectedService> = v.services.clone();
+            services.retain(|s| customer.is_none() || shown_slugs.contains(&s.slug));
+            for s in &v.services {
+                let impact: Impact = s.impact.parse().map_err(AppError::internal)?;
+                on_service.push((
+                    s.slug.clone(),
+                    OnService {
+                        track,
+                        status,
+                        start: v.start,
+                        end: v.end,
+                        impact,
+                    },
+                ));
+            }
+            let worst = v.services.iter().filter_map(|s| s.impact.parse::<Impact>().ok()).max();
+            let impact = match (track, worst) {
+                (Track::Maintenance, _) => "maintenance",
+                (_, Some(Impact::MajorOutage)) => "critical",
+                (_, Some(Impact::PartialOutage)) => "major",
+                (_, Some(Impact::Degraded)) => "minor",
+                (_, None) => "none",
+            };
+            let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+            let name = if names.is_empty() {
+                kind_title(&v.kind).to_string()
+            } else {
+                format!("{}: {}", kind_title(&v.kind), names.join(", "))
+            };
+            let event = StatusEvent {
+                id: v.id,
+                name,
+                kind: v.kind.clone(),
+                status: v.status.clone(),
+                impact: impact.to_string(),
+                start: v.start,
+                end: v.end,
+                updates: v.updates.clone(),
+                services,
+            };
+            match track {
+                Track::Incident => incidents.push(event),
+                Track::Maintenance => maintenances.push(event),
+            }
+        }
+        let (components, states): (Vec<ComponentNow>, Vec<ComponentStatus>) = shown
+            .into_iter()
+            .map(|s| {
+                let on: Vec<OnService> = on_service
+                    .iter()
+                    .filter(|(slug, _)| *slug == s.slug)
+                    .map(|(_, o)| *o)
+                    .collect();
+                let state = component_status(&on, now);
+                let shown = ComponentNow {
+                    status: state.as_str().to_string(),
+                    slug: s.slug,
+                    name: s.name,
+                    group: s.group_name,
+                    description: s.description,
+                    position: s.position,
+                };
+                (shown, state)
+            })
+            .unzip();
+        // An incident on no service shown still makes the page say so.
+        let mut overall = indicator(&states);
+        if overall == Indicator::None && !incidents.is_empty() {
+            overall = Indicator::Minor;
+        }
+        Ok(StatusNow {
+            indicator: overall.as_str().to_string(),
+            description: overall.description().to_string(),
+            components,
+            incidents,
+            maintenances,
+            as_of: now,
+        })
+    }
+}
