@@ -9,6 +9,7 @@
 mod auth;
 mod mailroom;
 mod manage;
+mod status;
 mod tickets;
 pub mod upload;
 
@@ -125,6 +126,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "policies",
         "quarantine",
         "outbox",
+        "status",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");
@@ -510,7 +512,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(auth::configure)
     .configure(tickets::configure)
     .configure(mailroom::configure)
-    .configure(manage::configure);
+    .configure(manage::configure)
+    .configure(status::configure);
 }
 
 /// The page a viewer starts from.

@@ -1112,7 +1112,58 @@ async fn an_admin_defines_a_service_and_ticks_who_takes_it(db: Db) {
     assert_eq!(acme.json, serde_json::json!([]));
 }
 
+/// The status page is public and says states in words; signed in, a
+/// customer sees their own services only.
+async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut w = Web::new(&t);
+    let quiet = w.get("/status").await;
+    assert_eq!(quiet.status, StatusCode::OK, "{}", quiet.body);
+    assert!(quiet.body.contains("All systems operational"), "{}", quiet.body);
+    for (slug, name) in [
+        ("objstore-lon2", "Object storage – LON2"),
+        ("compute-lon1", "Compute – LON1"),
+    ] {
+        t.post(
+            "/api/v1/services",
+            &t.admin,
+            serde_json::json!({"slug": slug, "name": name}),
+        )
+        .await;
+    }
+    t.call(
+        Method::PUT,
+        "/api/v1/organisations/globex/services",
+        Some(&t.admin),
+        Some(serde_json::json!({"services": ["compute-lon1"]})),
+    )
+    .await;
+    t.post(
+        "/api/v1/outages",
+        &t.manager,
+        serde_json::json!({"kind": "platform_issue", "start": sladesk::app::now() - chrono::Duration::minutes(5),
+            "services": [{"service": "objstore-lon2", "impact": "major_outage"}], "description": "staff words"}),
+    )
+    .await;
+    let p = w.get("/status").await;
+    assert!(p.body.contains("Major system outage"), "{}", p.body);
+    assert!(p.body.contains("Platform issue: Object storage – LON2"), "{}", p.body);
+    assert!(p.body.contains("✕</span> Major outage"), "{}", p.body);
+    assert!(!p.body.contains("staff words"));
+    // Wendy (globex) signed in: her service only, operational.
+    w.sign_in("wendy@globex.example", PASSWORD).await;
+    let mine = w.get("/status").await;
+    assert!(
+        mine.body.contains("Compute – LON1") && !mine.body.contains("Object storage"),
+        "{}",
+        mine.body
+    );
+    assert!(mine.body.contains("All systems operational"), "{}", mine.body);
+}
+
 crate::both_backends!(
+    the_status_page_is_public_and_a_customer_sees_their_own,
     an_admin_defines_a_service_and_ticks_who_takes_it,
     staff_work_the_quarantine_and_the_outbox_in_the_pages,
     a_ticket_page_offers_only_the_moves_the_core_allows,

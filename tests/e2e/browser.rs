@@ -329,6 +329,33 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
     assert_eq!(b.path().await, "/sign-in", "signed out, every page leads to sign-in");
     b.check_page("sign-in").await;
 
+    // The status page is public: a service with an incident on it, its
+    // update, and maintenance to come.
+    let define = serde_json::json!({"slug": "objstore-lon2", "name": "Object storage – LON2", "group": "Storage"});
+    t.post("/api/v1/services", &t.admin, define).await;
+    let now = sladesk::app::now();
+    let o = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            serde_json::json!({"kind": "platform_issue", "start": now - chrono::Duration::minutes(40),
+                "services": [{"service": "objstore-lon2", "impact": "partial_outage"}], "description": "Quorum"}),
+        )
+        .await;
+    t.post(
+        &format!("/api/v1/outages/{}/updates", o.json["id"]),
+        &t.agent,
+        serde_json::json!({"status": "identified", "body": "A storage node failed; writes are slow."}),
+    )
+    .await;
+    b.goto("/status").await;
+    assert_eq!(b.path().await, "/status", "readable signed out");
+    b.check_page("status").await;
+    b.resize(390, 844).await;
+    assert_eq!(b.overflow_x().await, 0, "the status page fits a phone");
+    b.check_page("status-390").await;
+    b.resize(1280, 1000).await;
+
     // The customer (Globex: Platinum, 24x7) raises a severity 2 ticket with a file.
     b.sign_in("wendy@globex.example", None).await;
     assert_eq!(b.path().await, "/tickets");
