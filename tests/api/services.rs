@@ -14,7 +14,7 @@ crate::both_backends!(
     an_outage_naming_services_affects_their_subscribers_only,
 );
 
-async fn define(t: &TestApp, slug: &str, name: &str, group: &str) {
+pub(crate) async fn define(t: &TestApp, slug: &str, name: &str, group: &str) {
     let a = t
         .post(
             "/api/v1/services",
@@ -25,7 +25,7 @@ async fn define(t: &TestApp, slug: &str, name: &str, group: &str) {
     assert_eq!(a.status.as_u16(), 201, "{}", a.text);
 }
 
-async fn subscribe(t: &TestApp, org: &str, services: &[&str]) -> crate::helpers::Answer {
+pub(crate) async fn subscribe(t: &TestApp, org: &str, services: &[&str]) -> crate::helpers::Answer {
     t.call(
         Method::PUT,
         &format!("/api/v1/organisations/{org}/services"),

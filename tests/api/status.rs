@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Db, spawn_app};
+use crate::services::{define, subscribe};
 
 crate::both_backends!(
     public_updates_move_an_outage_along_its_track_and_end_it,
@@ -14,17 +15,8 @@ crate::both_backends!(
 
 async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
     let t = spawn_app(db).await;
-    let define = json!({"slug": "objstore-lon2", "name": "Object storage – LON2", "group": "Storage"});
-    assert_eq!(t.post("/api/v1/services", &t.admin, define).await.status.as_u16(), 201);
-    let sub = t
-        .call(
-            Method::PUT,
-            "/api/v1/organisations/acme/services",
-            Some(&t.admin),
-            Some(json!({"services": ["objstore-lon2"]})),
-        )
-        .await;
-    assert_eq!(sub.status.as_u16(), 200);
+    define(&t, "objstore-lon2", "Object storage – LON2", "Storage").await;
+    assert_eq!(subscribe(&t, "acme", &["objstore-lon2"]).await.status.as_u16(), 200);
     let start = sladesk::app::now() - chrono::Duration::hours(2);
     let o = t
         .post(
@@ -157,30 +149,10 @@ async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
 
 async fn the_status_now_shows_each_viewer_their_services_incidents_and_maintenance(db: Db) {
     let t = spawn_app(db).await;
-    for (slug, name, group) in [
-        ("objstore-lon2", "Object storage – LON2", "Storage"),
-        ("compute-lon1", "Compute – LON1", "Compute"),
-    ] {
-        let a = t
-            .post(
-                "/api/v1/services",
-                &t.admin,
-                json!({"slug": slug, "name": name, "group": group}),
-            )
-            .await;
-        assert_eq!(a.status.as_u16(), 201);
-    }
-    for (org, service) in [("acme", "objstore-lon2"), ("globex", "compute-lon1")] {
-        let a = t
-            .call(
-                Method::PUT,
-                &format!("/api/v1/organisations/{org}/services"),
-                Some(&t.admin),
-                Some(json!({"services": [service]})),
-            )
-            .await;
-        assert_eq!(a.status.as_u16(), 200);
-    }
+    define(&t, "objstore-lon2", "Object storage – LON2", "Storage").await;
+    define(&t, "compute-lon1", "Compute – LON1", "Compute").await;
+    assert_eq!(subscribe(&t, "acme", &["objstore-lon2"]).await.status.as_u16(), 200);
+    assert_eq!(subscribe(&t, "globex", &["compute-lon1"]).await.status.as_u16(), 200);
     let public = |t: &crate::helpers::TestApp| {
         let client = t.client.clone();
         let url = format!("{}/api/v1/status", t.address);

@@ -1007,21 +1007,27 @@ async fn the_pages_ask_severity_only_where_it_may_be_declared_and_page_the_timel
     assert!(back.body.contains("?after="), "and a link to later ones");
 }
 
-async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
-    let t = spawn_app(db).await;
+/// Ada, an admin with two-step sign-in, signed in on `w` and on the admin
+/// page; its form token.
+async fn admin_on_the_admin_page(t: &TestApp, w: &mut Web) -> String {
     web_users(
-        &t,
+        t,
         PASSWORD,
         &[("ada@desk.example", Role::Admin, None)],
         &[("ada@desk.example", TOTP)],
     )
     .await;
-    let mut w = Web::new(&t);
     w.sign_in("ada@desk.example", PASSWORD).await;
     let csrf = w.csrf("/sign-in/code").await;
     let code = totp_code(TOTP, "ada@desk.example", chrono::Utc::now()).unwrap();
     w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
-    let csrf = w.csrf("/admin").await;
+    w.csrf("/admin").await
+}
+
+async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
+    let t = spawn_app(db).await;
+    let mut w = Web::new(&t);
+    let csrf = admin_on_the_admin_page(&t, &mut w).await;
     let p = w
         .post(
             "/admin/queues",
@@ -1057,19 +1063,8 @@ async fn an_admin_marks_a_queue_customers_may_choose(db: Db) {
 
 async fn an_admin_defines_a_service_and_ticks_who_takes_it(db: Db) {
     let t = spawn_app(db).await;
-    web_users(
-        &t,
-        PASSWORD,
-        &[("ada@desk.example", Role::Admin, None)],
-        &[("ada@desk.example", TOTP)],
-    )
-    .await;
     let mut w = Web::new(&t);
-    w.sign_in("ada@desk.example", PASSWORD).await;
-    let csrf = w.csrf("/sign-in/code").await;
-    let code = totp_code(TOTP, "ada@desk.example", chrono::Utc::now()).unwrap();
-    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
-    let csrf = w.csrf("/admin").await;
+    let csrf = admin_on_the_admin_page(&t, &mut w).await;
     let p = w
         .post(
             "/admin/services",
