@@ -293,6 +293,9 @@ pub struct App {
     report_close_after: std::sync::atomic::AtomicU32,
     /// Where people reach the pages (`public_url`), for links in mail.
     public_url: RwLock<Arc<str>>,
+    /// Whether the status page is for anyone (the default) or for people
+    /// signed in (`status_page = "signed_in"`, for private networks).
+    status_page_public: std::sync::atomic::AtomicBool,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -372,6 +375,18 @@ impl App {
         format!("{}/tickets/{reference}", self.public_url.read().expect("lock"))
     }
 
+    /// Sets whether the status page is for anyone (true) or for people
+    /// signed in.
+    pub fn set_status_page_public(&self, public: bool) {
+        self.status_page_public
+            .store(public, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the status page is for anyone.
+    pub fn status_page_public(&self) -> bool {
+        self.status_page_public.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sets after how many working days a month's report closes.
     pub fn set_report_close_after(&self, working_days: u32) {
         self.report_close_after
@@ -436,6 +451,7 @@ impl App {
             sender_verifier: RwLock::new(None),
             report_close_after: std::sync::atomic::AtomicU32::new(reports::DEFAULT_CLOSE_AFTER),
             public_url: RwLock::new(Arc::from(DEFAULT_PUBLIC_URL)),
+            status_page_public: std::sync::atomic::AtomicBool::new(true),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

@@ -81,6 +81,20 @@ pub struct FileSettings {
     /// scraper on a private network. Unset: `/metrics` only on the main
     /// address, with a token of scope `metrics`.
     pub metrics_listen: Option<String>,
+    /// Who may read the status page (`/status` and its data): `public`
+    /// (the default) or `signed_in`, for a desk on a private network.
+    pub status_page: Option<StatusPage>,
+}
+
+/// Who may read the status page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusPage {
+    /// Anyone.
+    #[default]
+    Public,
+    /// People signed in.
+    SignedIn,
 }
 
 /// How the server faces the network (limits, proxies, the metrics
@@ -92,6 +106,7 @@ pub struct Exposure {
     pub metrics_listen: Option<String>,
     pub report_close_after: u32,
     pub public_url: Option<String>,
+    pub status_page: StatusPage,
 }
 
 impl Exposure {
@@ -119,6 +134,7 @@ impl Exposure {
             trusted_proxies,
             metrics_listen: f.metrics_listen.clone(),
             report_close_after,
+            status_page: f.status_page.unwrap_or_default(),
             public_url: match &f.public_url {
                 Some(u) => {
                     let parsed = url::Url::parse(u).with_context(|| format!("public_url: '{u}'"))?;
@@ -137,6 +153,7 @@ impl Exposure {
         app.set_limits(self.limits.clone());
         app.set_trusted_proxies(self.trusted_proxies.clone());
         app.set_report_close_after(self.report_close_after);
+        app.set_status_page_public(self.status_page == StatusPage::Public);
         if let Some(u) = &self.public_url {
             app.set_public_url(u);
         }

@@ -27,7 +27,13 @@ fn status_title(s: &str) -> &'static str {
 }
 
 async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResponse, WebError> {
-    let v = v.ok();
+    // Signed out on a desk whose status page is for people signed in: to
+    // the sign-in page, as every other page does.
+    let v = match v {
+        Ok(v) => Some(v),
+        Err(e) if !app.status_page_public() => return Err(e),
+        Err(_) => None,
+    };
     let who = v.as_ref().map(|v| v.who());
     let tz = v.as_ref().map_or(chrono_tz::Europe::London, |v| v.tz());
     let a = app.get_ref().clone();

@@ -11,6 +11,7 @@ use crate::services::{define, subscribe};
 crate::both_backends!(
     public_updates_move_an_outage_along_its_track_and_end_it,
     the_status_now_shows_each_viewer_their_services_incidents_and_maintenance,
+    a_desk_may_keep_its_status_page_for_people_signed_in,
 );
 
 async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
@@ -290,4 +291,31 @@ async fn the_status_now_shows_each_viewer_their_services_incidents_and_maintenan
     let after = public(&t).await;
     assert_eq!(after["indicator"], "none", "{after}");
     assert_eq!(after["incidents"], json!([]));
+}
+
+async fn a_desk_may_keep_its_status_page_for_people_signed_in(db: Db) {
+    let t = spawn_app(db).await;
+    // As sladesk.toml says it.
+    let file: sladesk::config::FileSettings =
+        sladesk::config::read_toml("sladesk.toml", "status_page = \"signed_in\"\n").unwrap();
+    sladesk::config::Exposure::from_file(&file).unwrap().apply_to(&t.app);
+    for path in ["/api/v1/status", "/api/v2/summary.json"] {
+        let a = t.call(Method::GET, path, None, None).await;
+        assert_eq!(a.status.as_u16(), 401, "{path}: {}", a.text);
+        assert_eq!(a.content_type, "application/problem+json");
+        let mine = t.call(Method::GET, path, Some(&t.carol), None).await;
+        assert_eq!(mine.status.as_u16(), 200, "{path}: {}", mine.text);
+    }
+    // The page sends the signed-out to sign in.
+    let page = t.client.get(format!("{}/status", t.address)).send().await.unwrap();
+    assert_eq!(page.url().path(), "/sign-in");
+    // And back to public.
+    let open: sladesk::config::FileSettings = sladesk::config::read_toml("sladesk.toml", "").unwrap();
+    sladesk::config::Exposure::from_file(&open).unwrap().apply_to(&t.app);
+    assert_eq!(
+        t.call(Method::GET, "/api/v1/status", None, None).await.status.as_u16(),
+        200
+    );
+    let bad = sladesk::config::read_toml::<sladesk::config::FileSettings>("sladesk.toml", "status_page = \"open\"\n");
+    assert!(format!("{:#}", bad.unwrap_err()).starts_with("sladesk.toml:1:"));
 }

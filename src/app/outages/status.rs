@@ -70,6 +70,11 @@ fn kind_title(kind: &str) -> &'static str {
 impl App {
     /// The status page now, for `viewer` (`None`: the public).
     pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
+        if viewer.is_none() && !self.status_page_public() {
+            return Err(AppError::Unauthenticated(
+                "the service status is for people signed in here".into(),
+            ));
+        }
         let customer = viewer.filter(|p| p.role == Role::Customer);
         let mut conn = self.conn()?;
         let c = &mut *conn;
