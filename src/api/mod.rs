@@ -77,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/metrics", web::get().to(metrics::metrics))
     .route("/api/v1/openapi.json", web::get().to(openapi))
     .route("/api/v2/summary.json", web::get().to(status::summary))
+    .route("/api/v2/incidents.json", web::get().to(status::incidents))
     .service(
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))

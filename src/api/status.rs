@@ -50,7 +50,8 @@ fn event_json(e: &StatusEvent, url: &str, maintenance: bool) -> Value {
         "id": e.id.to_string(), "name": e.name, "status": e.status, "impact": e.impact,
         "created_at": e.start, "updated_at": updated, "started_at": e.start,
         "monitoring_at": e.updates.iter().find(|u| u.status == "monitoring").map(|u| u.at),
-        "resolved_at": null, "shortlink": url, "page_id": PAGE_ID,
+        "resolved_at": e.updates.iter().rev().find(|u| u.status == "resolved" || u.status == "completed").map(|u| u.at),
+        "shortlink": url, "page_id": PAGE_ID,
         "incident_updates": updates,
         "components": e.services.iter().map(|s| serde_json::json!({"id": s.slug, "name": s.name})).collect::<Vec<_>>(),
     });
@@ -125,5 +126,20 @@ pub(super) async fn summary(app: State, req: HttpRequest) -> Result<HttpResponse
         "components": components,
         "incidents": s.incidents.iter().map(|e| event_json(e, &url, false)).collect::<Vec<_>>(),
         "scheduled_maintenances": s.maintenances.iter().map(|e| event_json(e, &url, true)).collect::<Vec<_>>(),
+    })))
+}
+
+#[utoipa::path(get, path = "/api/v2/incidents.json", tag = "status",
+    responses((status = 200, description = "The 50 latest incidents, whatever their status, in the Statuspage shape: page, incidents"),
+        (status = 401, description = "A token was sent and is not good, or the status page is for people signed in", body = Problem)))]
+pub(super) async fn incidents(app: State, req: HttpRequest) -> Result<HttpResponse, Problem> {
+    let url = app.page_url("/status");
+    let who = viewer(&req).await?;
+    let a = app.get_ref().clone();
+    let now = crate::app::now();
+    let list = run(move || a.recent_incidents(who.as_ref(), 50, now)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "page": {"id": PAGE_ID, "name": "Service status", "url": url, "time_zone": "Europe/London", "updated_at": now},
+        "incidents": list.iter().map(|e| event_json(e, &url, false)).collect::<Vec<_>>(),
     })))
 }

@@ -291,6 +291,21 @@ async fn the_status_now_shows_each_viewer_their_services_incidents_and_maintenan
     let after = public(&t).await;
     assert_eq!(after["indicator"], "none", "{after}");
     assert_eq!(after["incidents"], json!([]));
+
+    // The latest incidents, resolved too, for aggregators; the public never
+    // sees the one recorded for acme alone, acme's contact does.
+    let url = format!("{}/api/v2/incidents.json", t.address);
+    let list: serde_json::Value = t.client.get(url).send().await.unwrap().json().await.unwrap();
+    let incidents = list["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{list}");
+    assert_eq!(incidents[0]["status"], "resolved");
+    assert!(incidents[0]["resolved_at"].is_string(), "{list}");
+    assert_eq!(incidents[0]["incident_updates"][0]["body"], "Storage is back.");
+    assert!(!list.to_string().contains("VPN"));
+    let carols = t.get("/api/v2/incidents.json", &t.carol).await;
+    assert_eq!(carols.json["incidents"].as_array().unwrap().len(), 2, "{}", carols.text);
+    let ginas = t.get("/api/v2/incidents.json", &t.gina).await;
+    assert_eq!(ginas.json["incidents"], json!([]), "{}", ginas.text);
 }
 
 async fn a_desk_may_keep_its_status_page_for_people_signed_in(db: Db) {
@@ -299,7 +314,7 @@ async fn a_desk_may_keep_its_status_page_for_people_signed_in(db: Db) {
     let file: sladesk::config::FileSettings =
         sladesk::config::read_toml("sladesk.toml", "status_page = \"signed_in\"\n").unwrap();
     sladesk::config::Exposure::from_file(&file).unwrap().apply_to(&t.app);
-    for path in ["/api/v1/status", "/api/v2/summary.json"] {
+    for path in ["/api/v1/status", "/api/v2/summary.json", "/api/v2/incidents.json"] {
         let a = t.call(Method::GET, path, None, None).await;
         assert_eq!(a.status.as_u16(), 401, "{path}: {}", a.text);
         assert_eq!(a.content_type, "application/problem+json");

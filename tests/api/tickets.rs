@@ -450,6 +450,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/outages/{id}/updates",
         "GET /api/v1/status",
         "GET /api/v2/summary.json",
+        "GET /api/v2/incidents.json",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

@@ -67,6 +67,43 @@ fn kind_title(kind: &str) -> &'static str {
     }
 }
 
+/// An outage as the status page shows it, with the services the viewer
+/// may see (`services`).
+fn event_of(v: &OutageView, track: Track, services: Vec<AffectedService>) -> StatusEvent {
+    let worst = v.services.iter().filter_map(|s| s.impact.parse::<Impact>().ok()).max();
+    let impact = match (track, worst) {
+        (Track::Maintenance, _) => "maintenance",
+        (_, Some(Impact::MajorOutage)) => "critical",
+        (_, Some(Impact::PartialOutage)) => "major",
+        (_, Some(Impact::Degraded)) => "minor",
+        (_, None) => "none",
+    };
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let name = if names.is_empty() {
+        kind_title(&v.kind).to_string()
+    } else {
+        format!("{}: {}", kind_title(&v.kind), names.join(", "))
+    };
+    StatusEvent {
+        id: v.id,
+        name,
+        kind: v.kind.clone(),
+        status: v.status.clone(),
+        impact: impact.to_string(),
+        start: v.start,
+        end: v.end,
+        updates: v.updates.clone(),
+        services,
+    }
+}
+
+/// Whether the public may see an outage: one of the platform (every
+/// organisation) or of its services, never one recorded for named
+/// customers alone (that is theirs to read, signed in).
+fn public(v: &OutageView) -> bool {
+    !v.services.is_empty() || matches!(v.organisations, Affected::All(_))
+}
+
 impl App {
     /// The status page now, for `viewer` (`None`: the public).
     pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
@@ -113,10 +150,7 @@ impl App {
             if status.is_final() {
                 continue;
             }
-            // The public sees outages of the platform (every organisation)
-            // and of its services, never one recorded for named customers
-            // alone: that is theirs to read, signed in.
-            if viewer.is_none() && v.services.is_empty() && !matches!(v.organisations, Affected::All(_)) {
+            if viewer.is_none() && !public(&v) {
                 continue;
             }
             let track = Track::of(kind);
@@ -135,31 +169,7 @@ impl App {
                     },
                 ));
             }
-            let worst = v.services.iter().filter_map(|s| s.impact.parse::<Impact>().ok()).max();
-            let impact = match (track, worst) {
-                (Track::Maintenance, _) => "maintenance",
-                (_, Some(Impact::MajorOutage)) => "critical",
-                (_, Some(Impact::PartialOutage)) => "major",
-                (_, Some(Impact::Degraded)) => "minor",
-                (_, None) => "none",
-            };
-            let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-            let name = if names.is_empty() {
-                kind_title(&v.kind).to_string()
-            } else {
-                format!("{}: {}", kind_title(&v.kind), names.join(", "))
-            };
-            let event = StatusEvent {
-                id: v.id,
-                name,
-                kind: v.kind.clone(),
-                status: v.status.clone(),
-                impact: impact.to_string(),
-                start: v.start,
-                end: v.end,
-                updates: v.updates.clone(),
-                services,
-            };
+            let event = event_of(&v, track, services);
             match track {
                 Track::Incident => incidents.push(event),
                 Track::Maintenance => maintenances.push(event),
@@ -198,5 +208,58 @@ impl App {
             maintenances,
             as_of: now,
         })
+    }
+
+    /// The latest incidents (platform issues), newest first, whatever
+    /// their status, at most `limit`, as `viewer` may see them (`None`: the
+    /// public): for `/api/v2/incidents.json`.
+    pub fn recent_incidents(
+        &self,
+        viewer: Option<&Principal>,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusEvent>, AppError> {
+        if viewer.is_none() && !self.status_page_public() {
+            return Err(AppError::Unauthenticated(
+                "the service status is for people signed in here".into(),
+            ));
+        }
+        let customer = viewer.filter(|p| p.role == Role::Customer);
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let own: Vec<String> = match customer {
+            Some(p) => own_service_slugs(c, p)?,
+            None => Vec::new(),
+        };
+        let mut q = outages::table
+            .filter(outages::kind.eq(OutageKind::PlatformIssue.name()))
+            .select(outages::id)
+            .into_boxed();
+        if let Some(p) = customer {
+            let named = outage_organisations::table
+                .filter(outage_organisations::organisation_id.nullable().eq(p.organisation_id))
+                .select(outage_organisations::outage_id);
+            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
+        }
+        // Outages recorded for named customers alone are skipped for the
+        // public, so read a few more than asked for.
+        let ids: Vec<i64> = q
+            .order((outages::starts_at.desc(), outages::id.desc()))
+            .limit(limit.saturating_mul(4))
+            .load(c)?;
+        let mut out = Vec::new();
+        for id in ids {
+            if out.len() as i64 >= limit {
+                break;
+            }
+            let v = self.outage_view(c, id, now)?;
+            if viewer.is_none() && !public(&v) {
+                continue;
+            }
+            let mut services = v.services.clone();
+            services.retain(|s| customer.is_none() || own.contains(&s.slug));
+            out.push(event_of(&v, Track::Incident, services));
+        }
+        Ok(out)
     }
 }
