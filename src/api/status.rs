@@ -100,19 +100,9 @@ pub(super) async fn summary(app: State, req: HttpRequest) -> Result<HttpResponse
             .components
             .iter()
             .filter(|c| c.group == *g)
-            .map(|c| c.status.as_str())
-            .max_by_key(|st| {
-                [
-                    "operational",
-                    "under_maintenance",
-                    "degraded_performance",
-                    "partial_outage",
-                    "major_outage",
-                ]
-                .iter()
-                .position(|x| x == st)
-            })
-            .unwrap_or("operational");
+            .map(|c| c.status)
+            .max()
+            .map_or("operational", |st| st.as_str());
         components.push(serde_json::json!({
             "id": format!("group-{}", i + 1), "name": g, "status": worst, "description": null,
             "position": i + 1, "group_id": null, "group": true, "components": members, "page_id": PAGE_ID,

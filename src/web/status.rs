@@ -51,14 +51,8 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
     for c in &s.components {
         let shown = json!({
-            "name": c.name, "status": c.status, "symbol": symbol(&c.status),
-            "title": match c.status.as_str() {
-                "operational" => "Operational",
-                "under_maintenance" => "Under maintenance",
-                "degraded_performance" => "Degraded performance",
-                "partial_outage" => "Partial outage",
-                _ => "Major outage",
-            },
+            "name": c.name, "status": c.status.as_str(), "symbol": symbol(c.status.as_str()),
+            "title": c.status.title(),
         });
         match groups.iter_mut().find(|(g, _)| *g == c.group) {
             Some((_, list)) => list.push(shown),

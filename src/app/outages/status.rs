@@ -18,7 +18,8 @@ pub struct ComponentNow {
     pub description: String,
     /// operational, under_maintenance, degraded_performance,
     /// partial_outage or major_outage.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ComponentStatus,
     /// Its place on the page, first first.
     pub position: i32,
 }
@@ -105,14 +106,21 @@ fn public(v: &OutageView) -> bool {
 }
 
 impl App {
-    /// The status page now, for `viewer` (`None`: the public).
-    pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
+    /// Whether `viewer` may read the status page (the public only while it
+    /// is public), and the customer among them, whose own organisation's
+    /// services and outages are all they are shown.
+    fn status_reader<'a>(&self, viewer: Option<&'a Principal>) -> Result<Option<&'a Principal>, AppError> {
         if viewer.is_none() && !self.status_page_public() {
             return Err(AppError::Unauthenticated(
                 "the service status is for people signed in here".into(),
             ));
         }
-        let customer = viewer.filter(|p| p.role == Role::Customer);
+        Ok(viewer.filter(|p| p.role == Role::Customer))
+    }
+
+    /// The status page now, for `viewer` (`None`: the public).
+    pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
+        let customer = self.status_reader(viewer)?;
         let mut conn = self.conn()?;
         let c = &mut *conn;
         // The services shown: every one; a customer's own organisation's.
@@ -175,7 +183,7 @@ impl App {
                 Track::Maintenance => maintenances.push(event),
             }
         }
-        let (components, states): (Vec<ComponentNow>, Vec<ComponentStatus>) = shown
+        let components: Vec<ComponentNow> = shown
             .into_iter()
             .map(|s| {
                 let on: Vec<OnService> = on_service
@@ -183,19 +191,18 @@ impl App {
                     .filter(|(slug, _)| *slug == s.slug)
                     .map(|(_, o)| *o)
                     .collect();
-                let state = component_status(&on, now);
-                let shown = ComponentNow {
-                    status: state.as_str().to_string(),
+                ComponentNow {
+                    status: component_status(&on, now),
                     slug: s.slug,
                     name: s.name,
                     group: s.group_name,
                     description: s.description,
                     position: s.position,
-                };
-                (shown, state)
+                }
             })
-            .unzip();
+            .collect();
         // An incident on no service shown still makes the page say so.
+        let states: Vec<ComponentStatus> = components.iter().map(|c| c.status).collect();
         let mut overall = indicator(&states);
         if overall == Indicator::None && !incidents.is_empty() {
             overall = Indicator::Minor;
@@ -219,12 +226,7 @@ impl App {
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusEvent>, AppError> {
-        if viewer.is_none() && !self.status_page_public() {
-            return Err(AppError::Unauthenticated(
-                "the service status is for people signed in here".into(),
-            ));
-        }
-        let customer = viewer.filter(|p| p.role == Role::Customer);
+        let customer = self.status_reader(viewer)?;
         let mut conn = self.conn()?;
         let c = &mut *conn;
         let own: Vec<String> = match customer {
