@@ -349,7 +349,11 @@ fn long_files_say_why_at_their_top() {
     for (path, text) in sources() {
         let lines = text.lines().count();
         let head: String = text.lines().take(30).collect::<Vec<_>>().join("\n");
-        if lines > 620 && !head.contains("long") {
+        // The word itself ("Why this file is long"), not "belong" or "along".
+        let says_why = head
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case("long"));
+        if lines > 620 && !says_why {
             found.push(format!("src/{}: {lines} lines", path.display()));
         }
     }
