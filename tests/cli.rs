@@ -1880,6 +1880,12 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         stdout(&o)
     };
+    // Refused with exit 2, the flag and what is wrong with it on stderr.
+    let refused = |args: &[&str], says: &str| {
+        let o = sladesk_with(&dir, &db, args, b"");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    };
     ok(&["migrate"]);
     ok(&[
         "org", "add", "--slug", "acme", "--name", "Acme", "--tier", "gold", "--region", "scotland",
@@ -1945,9 +1951,7 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
     let u: serde_json::Value = serde_json::from_str(updated.trim()).unwrap();
     assert_eq!(u["status"], "resolved");
     assert_eq!(u["updates"][0]["body"], "Storage is back.");
-    let o = sladesk_with(
-        &dir,
-        &db,
+    refused(
         &[
             "outage",
             "update",
@@ -1958,25 +1962,11 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
             "--body",
             "x",
         ],
-        b"",
+        "--status: an outage that is resolved cannot become investigating",
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("--status: an outage that is resolved cannot become investigating"),
-        "{}",
-        stderr(&o)
-    );
-    // A service that does not exist: refused, naming the flag, exit 2.
-    let o = sladesk_with(
-        &dir,
-        &db,
+    // A service that does not exist: refused, naming the flag.
+    refused(
         &["service", "subscribe", "--org", "acme", "--service", "nope"],
-        b"",
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("--service: unknown service 'nope'"),
-        "{}",
-        stderr(&o)
+        "--service: unknown service 'nope'",
     );
 }
