@@ -100,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queues", web::get().to(list_queues))
             .route("/queues", web::post().to(create_queue))
             .route("/status", web::get().to(status::status))
+            .route("/status/history", web::get().to(status::history))
             .route("/services", web::get().to(services::list_services))
             .route("/services", web::post().to(services::create_service))
             .route(

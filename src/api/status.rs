@@ -5,7 +5,7 @@
 //! a customer's shows their own organisation's services and outages.
 
 use super::*;
-use crate::app::outages::{StatusEvent, StatusNow};
+use crate::app::outages::{MAX_HISTORY_DAYS, StatusEvent, StatusHistory, StatusNow};
 
 /// The caller, if a token was sent: absent is the public, a bad one 401.
 async fn viewer(req: &HttpRequest) -> Result<Option<Principal>, Problem> {
@@ -27,6 +27,33 @@ async fn now_for(app: State, req: &HttpRequest) -> Result<StatusNow, Problem> {
         (status = 401, description = "A token was sent and is not good", body = Problem)))]
 pub(super) async fn status(app: State, req: HttpRequest) -> Result<HttpResponse, Problem> {
     Ok(HttpResponse::Ok().json(now_for(app, &req).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HistoryQuery {
+    /// Days of history, ending today: 1 to 90 (default 90).
+    days: Option<u32>,
+}
+
+/// Each service's last days, one bar a day with its worst state and
+/// downtime, and its uptime over them; for a signed-in customer, their own
+/// services only and their organisation's availability for this month and
+/// the three before, the very figures of their monthly report.
+#[utoipa::path(get, path = "/api/v1/status/history", tag = "status", params(HistoryQuery),
+    responses((status = 200, description = "The services' daily history and uptime", body = StatusHistory),
+        (status = 401, description = "A token was sent and is not good, or the status page is for people signed in", body = Problem),
+        (status = 422, description = "days is not 1 to 90", body = Problem)))]
+pub(super) async fn history(
+    app: State,
+    req: HttpRequest,
+    q: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, Problem> {
+    let who = viewer(&req).await?;
+    let days = q.days.unwrap_or(MAX_HISTORY_DAYS);
+    let app = app.get_ref().clone();
+    let h = run(move || app.status_history(who.as_ref(), days, crate::app::now())).await?;
+    Ok(HttpResponse::Ok().json(h))
 }
 
 const PAGE_ID: &str = "sladesk";

@@ -179,7 +179,7 @@ impl Principal {
         if self.role.is_staff() {
             Ok(())
         } else {
-            Err(AppError::NotFound("no such resource".into()))
+            Err(AppError::NotFound("this resource".into()))
         }
     }
 

@@ -82,15 +82,9 @@ impl Month {
         }
     }
 
-    /// Local midnight on the 1st, as an instant. Midnight always exists in
-    /// Europe/London (the clocks change at 01:00 UTC).
+    /// Local midnight on the 1st, as an instant.
     pub fn start(&self) -> DateTime<Utc> {
-        let midnight = self.first_day().and_hms_opt(0, 0, 0).expect("midnight");
-        London
-            .from_local_datetime(&midnight)
-            .earliest()
-            .expect("midnight exists in Europe/London")
-            .with_timezone(&Utc)
+        day_start(self.first_day())
     }
 
     /// The instant the next month starts (the end is exclusive).
@@ -109,6 +103,17 @@ impl Month {
         let next = self.next().first_day();
         first.iter_days().take_while(move |d| *d < next)
     }
+}
+
+/// Local midnight at the start of `day` in Europe/London, as an instant.
+/// Midnight always exists there (the clocks change at 01:00 UTC).
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight");
+    London
+        .from_local_datetime(&midnight)
+        .earliest()
+        .expect("midnight exists in Europe/London")
+        .with_timezone(&Utc)
 }
 
 impl fmt::Display for Month {
@@ -234,20 +239,30 @@ pub struct Availability {
     pub outages: Vec<OutageInMonth>,
 }
 
+/// Thousandths of a percent of `seconds` that were not `downtime`, rounded
+/// down: 99,871 is 99.871 %. Rounded down so that a figure shown as meeting
+/// a band does meet it. A window of no time is wholly up.
+pub fn millipercent(seconds: i64, downtime: i64) -> i64 {
+    if seconds <= 0 {
+        return 100_000;
+    }
+    (seconds - downtime) * 100_000 / seconds
+}
+
+/// "99.871" (three decimals, rounded down) for thousandths of a percent.
+pub fn percent_text(millipercent: i64) -> String {
+    format!("{}.{:03}", millipercent / 1000, millipercent % 1000)
+}
+
 impl Availability {
-    /// Thousandths of a percent, rounded down: 99,871 is 99.871 %. Rounded
-    /// down so that a figure shown as meeting a band does meet it.
+    /// Thousandths of a percent, rounded down: 99,871 is 99.871 %.
     pub fn millipercent(&self) -> i64 {
-        if self.seconds_in_month == 0 {
-            return 100_000;
-        }
-        (self.seconds_in_month - self.downtime_seconds) * 100_000 / self.seconds_in_month
+        millipercent(self.seconds_in_month, self.downtime_seconds)
     }
 
     /// "99.871" (three decimals, rounded down).
     pub fn percent_text(&self) -> String {
-        let m = self.millipercent();
-        format!("{}.{:03}", m / 1000, m % 1000)
+        percent_text(self.millipercent())
     }
 
     /// Exactly (no rounding): whether availability is below `millipercent`.
@@ -257,29 +272,35 @@ impl Availability {
     }
 }
 
-/// Availability for `month` from the outages that concern the organisation.
-/// `notice` is how far ahead planned maintenance must be announced to be
-/// left out; `as_of` is now (an open outage counts up to it).
-pub fn availability(month: Month, outages: &[Outage], notice: Duration, as_of: DateTime<Utc>) -> Availability {
-    let (start, end) = (month.start(), month.end());
+/// The outages as they bear on the window `[from, to)`: each one's share
+/// (cut to the window, and to `as_of` while open), and the counted ones'
+/// time merged, so time covered by two counts once. A month's availability
+/// and a status page's day are both this, so they cannot disagree.
+pub fn downtime_in(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    outages: &[Outage],
+    notice: Duration,
+    as_of: DateTime<Utc>,
+) -> (i64, Vec<OutageInMonth>) {
     let mut shares = Vec::new();
     let mut counted: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
     for o in outages {
         let until = o.end.unwrap_or(as_of).min(as_of);
-        let (from, to) = (o.start.max(start), until.min(end));
-        if to <= from {
+        let (f, t) = (o.start.max(from), until.min(to));
+        if t <= f {
             continue;
         }
         let counts = o.counts(notice);
         if counts {
-            counted.push((from, to));
+            counted.push((f, t));
         }
         shares.push(OutageInMonth {
             id: o.id,
             kind: o.kind,
-            from,
-            to,
-            seconds: (to - from).num_seconds(),
+            from: f,
+            to: t,
+            seconds: (t - f).num_seconds(),
             counted: counts,
             ongoing: o.end.is_none_or(|e| e > as_of),
         });
@@ -301,6 +322,14 @@ pub fn availability(month: Month, outages: &[Outage], notice: Duration, as_of: D
     if let Some((cf, ct)) = current {
         downtime += (ct - cf).num_seconds();
     }
+    (downtime, shares)
+}
+
+/// Availability for `month` from the outages that concern the organisation.
+/// `notice` is how far ahead planned maintenance must be announced to be
+/// left out; `as_of` is now (an open outage counts up to it).
+pub fn availability(month: Month, outages: &[Outage], notice: Duration, as_of: DateTime<Utc>) -> Availability {
+    let (downtime, shares) = downtime_in(month.start(), month.end(), outages, notice, as_of);
     Availability {
         month,
         seconds_in_month: month.seconds(),

@@ -5,9 +5,10 @@
 //! `under_maintenance`; indicator `none`, `minor`, `major`, `critical`,
 //! `maintenance`), so aggregators that read those can read sladesk.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::availability::{Outage, OutageKind, day_start, downtime_in, millipercent};
 use super::outage_status::{OutageStatus, Track};
 use super::service::Impact;
 
@@ -144,6 +145,94 @@ pub fn indicator(components: &[ComponentStatus]) -> Indicator {
     }
 }
 
+impl From<Impact> for ComponentStatus {
+    fn from(i: Impact) -> ComponentStatus {
+        match i {
+            Impact::Degraded => ComponentStatus::DegradedPerformance,
+            Impact::PartialOutage => ComponentStatus::PartialOutage,
+            Impact::MajorOutage => ComponentStatus::MajorOutage,
+        }
+    }
+}
+
+/// An outage on one service, for its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastOutage {
+    /// The outage as availability counts it.
+    pub outage: Outage,
+    /// How hard it hit this service.
+    pub impact: Impact,
+}
+
+/// One day of a service's history: a bar on the status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayBar {
+    /// The Europe/London day.
+    pub day: NaiveDate,
+    /// The day's seconds up to `as_of` (23 or 25 hours on the days the
+    /// clocks change; today only so far).
+    pub seconds: i64,
+    /// Counted downtime in the day, overlaps merged.
+    pub downtime_seconds: i64,
+    /// The worst that happened to the service that day: the worst impact
+    /// of an incident, else maintenance, else operational.
+    pub worst: ComponentStatus,
+    /// The outages that touched the day.
+    pub outages: Vec<i64>,
+}
+
+/// A service's last days, each a bar, and its uptime over them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct History {
+    pub days: Vec<DayBar>,
+    /// The window's seconds (up to `as_of`).
+    pub seconds: i64,
+    /// Counted downtime in the window, overlaps merged.
+    pub downtime_seconds: i64,
+    /// Uptime in thousandths of a percent, rounded down, as availability
+    /// is: 99,982 is 99.982 %.
+    pub millipercent: i64,
+}
+
+/// The `days` Europe/London days ending with `last` (oldest first), each
+/// with the service's downtime and worst state, and the uptime over them.
+/// Downtime is counted by the code that counts a month's availability for
+/// the credit reports, with the same notice rule for planned maintenance.
+pub fn history(last: NaiveDate, days: u32, on: &[PastOutage], notice: Duration, as_of: DateTime<Utc>) -> History {
+    let outages: Vec<Outage> = on.iter().map(|p| p.outage.clone()).collect();
+    let first = last - Duration::days(i64::from(days.max(1)) - 1);
+    let mut bars = Vec::with_capacity(days as usize);
+    for day in first.iter_days().take(days.max(1) as usize) {
+        let (from, to) = (day_start(day), day_start(day + Duration::days(1)).min(as_of));
+        let (downtime, shares) = downtime_in(from, to, &outages, notice, as_of);
+        let worst = shares
+            .iter()
+            .filter_map(|s| on.iter().find(|p| p.outage.id == s.id))
+            .map(|p| match p.outage.kind {
+                OutageKind::PlatformIssue => ComponentStatus::from(p.impact),
+                _ => ComponentStatus::UnderMaintenance,
+            })
+            .max()
+            .unwrap_or(ComponentStatus::Operational);
+        bars.push(DayBar {
+            day,
+            seconds: (to - from).num_seconds().max(0),
+            downtime_seconds: downtime,
+            worst,
+            outages: shares.iter().map(|s| s.id).collect(),
+        });
+    }
+    let (from, to) = (day_start(first), day_start(last + Duration::days(1)).min(as_of));
+    let (downtime, _) = downtime_in(from, to, &outages, notice, as_of);
+    let seconds = (to - from).num_seconds().max(0);
+    History {
+        days: bars,
+        seconds,
+        downtime_seconds: downtime,
+        millipercent: millipercent(seconds, downtime),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +321,112 @@ mod tests {
         assert_eq!(indicator(&[PartialOutage, DegradedPerformance]), Indicator::Major);
         assert_eq!(indicator(&[MajorOutage, Operational]), Indicator::Critical);
         assert_eq!(Indicator::None.description(), "All systems operational");
+    }
+
+    fn past(
+        id: i64,
+        kind: OutageKind,
+        start: &str,
+        end: Option<&str>,
+        told: Option<&str>,
+        impact: Impact,
+    ) -> PastOutage {
+        PastOutage {
+            outage: Outage {
+                id,
+                kind,
+                start: at(start),
+                end: end.map(at),
+                notified_at: told.map(at),
+            },
+            impact,
+        }
+    }
+
+    #[test]
+    fn a_history_counts_each_london_day_as_the_availability_of_a_month_does() {
+        use crate::domain::availability::{Month, availability};
+        let as_of = at("2026-11-02T12:00:00Z");
+        let notice = Duration::days(5);
+        let on = [
+            // Across midnight BST on 25 October (the clocks go back that
+            // night): 22:00 to 01:00 BST is 21:00Z to 01:00Z, four hours.
+            past(
+                1,
+                OutageKind::PlatformIssue,
+                "2026-10-24T21:00:00Z",
+                Some("2026-10-25T01:00:00Z"),
+                None,
+                Impact::Degraded,
+            ),
+            // Overlapping the first for an hour, a major outage.
+            past(
+                2,
+                OutageKind::PlatformIssue,
+                "2026-10-25T00:00:00Z",
+                Some("2026-10-25T02:00:00Z"),
+                None,
+                Impact::MajorOutage,
+            ),
+            // Announced a week ahead: maintenance, not downtime.
+            past(
+                3,
+                OutageKind::PlannedMaintenance,
+                "2026-10-28T22:00:00Z",
+                Some("2026-10-28T23:00:00Z"),
+                Some("2026-10-20T09:00:00Z"),
+                Impact::MajorOutage,
+            ),
+            // Still open: counts up to as_of.
+            past(
+                4,
+                OutageKind::PlatformIssue,
+                "2026-11-02T11:00:00Z",
+                None,
+                None,
+                Impact::PartialOutage,
+            ),
+        ];
+        let h = history("2026-11-02".parse().unwrap(), 90, &on, notice, as_of);
+        assert_eq!(h.days.len(), 90);
+        assert_eq!(h.days[0].day, "2026-08-05".parse::<NaiveDate>().unwrap());
+        let day = |d: &str| {
+            h.days
+                .iter()
+                .find(|b| b.day == d.parse::<NaiveDate>().unwrap())
+                .unwrap()
+        };
+        // 24 October (BST): 22:00–midnight, two hours.
+        assert_eq!(day("2026-10-24").downtime_seconds, 2 * 3600);
+        assert_eq!(day("2026-10-24").worst, ComponentStatus::DegradedPerformance);
+        // 25 October is 25 hours long; 23:00Z to 02:00Z is three hours.
+        assert_eq!(day("2026-10-25").seconds, 25 * 3600);
+        assert_eq!(day("2026-10-25").downtime_seconds, 3 * 3600);
+        assert_eq!(day("2026-10-25").worst, ComponentStatus::MajorOutage);
+        assert_eq!(day("2026-10-28").downtime_seconds, 0);
+        assert_eq!(day("2026-10-28").worst, ComponentStatus::UnderMaintenance);
+        assert_eq!(day("2026-11-02").seconds, 12 * 3600, "today, so far");
+        assert_eq!(day("2026-11-02").downtime_seconds, 3600);
+        assert_eq!(h.downtime_seconds, 6 * 3600);
+        // The days add up to the window, and October alone to the month's
+        // availability as the credit report counts it.
+        assert_eq!(h.days.iter().map(|d| d.seconds).sum::<i64>(), h.seconds);
+        let outages: Vec<Outage> = on.iter().map(|p| p.outage.clone()).collect();
+        let october = availability(Month::new(2026, 10).unwrap(), &outages, notice, as_of);
+        let in_october: i64 = h
+            .days
+            .iter()
+            .filter(|d| d.day.format("%Y-%m").to_string() == "2026-10")
+            .map(|d| d.downtime_seconds)
+            .sum();
+        assert_eq!(in_october, october.downtime_seconds);
+        assert_eq!(
+            h.days
+                .iter()
+                .filter(|d| d.day.format("%Y-%m").to_string() == "2026-10")
+                .map(|d| d.seconds)
+                .sum::<i64>(),
+            october.seconds_in_month
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! by colour alone.
 
 use super::*;
+use std::str::FromStr;
+
 use crate::domain::outage_status::OutageStatus;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,6 +21,17 @@ fn symbol(status: &str) -> &'static str {
         "degraded_performance" | "minor" => "◔",
         "partial_outage" | "major" => "◑",
         _ => "✕",
+    }
+}
+
+/// "2 h 05 min", "40 min", "under a minute".
+fn downtime_text(secs: i64) -> String {
+    let (h, m) = (secs / 3600, secs % 3600 / 60);
+    match (h, m) {
+        (0, 0) => "under a minute".into(),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m:02} min"),
     }
 }
 
@@ -38,7 +51,11 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
     let tz = v.as_ref().map_or(chrono_tz::Europe::London, |v| v.tz());
     let a = app.get_ref().clone();
     let w = who.clone();
-    let s = run(move || a.status_now(w.as_ref(), crate::app::now())).await?;
+    let now = crate::app::now();
+    let s = run(move || a.status_now(w.as_ref(), now)).await?;
+    let a = app.get_ref().clone();
+    let w = who.clone();
+    let h = run(move || a.status_history(w.as_ref(), crate::app::outages::MAX_HISTORY_DAYS, now)).await?;
     let event = |e: &crate::app::outages::StatusEvent| {
         json!({
             "name": e.name, "status_title": status_title(&e.status),
@@ -59,6 +76,50 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
             None => groups.push((c.group.clone(), vec![shown])),
         }
     }
+    // Each service's bars (for the eye: each says its day and state in a
+    // title), and the days with something to tell (for everyone: text).
+    let history: Vec<Value> = h
+        .services
+        .iter()
+        .map(|sh| {
+            let bars: Vec<Value> = sh
+                .days
+                .iter()
+                .map(|d| {
+                    let words = match d.downtime_seconds {
+                        0 => d.worst.title().to_string(),
+                        secs => format!("{}, {} down", d.worst.title(), downtime_text(secs)),
+                    };
+                    json!({"status": d.worst.as_str(), "title": format!("{}: {words}", d.date.format("%-d %b %Y"))})
+                })
+                .collect();
+            let notable: Vec<Value> = sh
+                .days
+                .iter()
+                .rev()
+                .filter(|d| d.worst != crate::domain::status::ComponentStatus::Operational)
+                .map(|d| {
+                    json!({
+                        "date": d.date.format("%a %-d %b %Y").to_string(), "iso": d.date.to_string(),
+                        "title": d.worst.title(), "symbol": symbol(d.worst.as_str()),
+                        "down": (d.downtime_seconds > 0).then(|| downtime_text(d.downtime_seconds)),
+                    })
+                })
+                .collect();
+            json!({"name": sh.name, "uptime": sh.uptime_percent, "bars": bars, "notable_count": notable.len(), "notable": notable})
+        })
+        .collect();
+    let availability: Vec<Value> = h
+        .availability
+        .iter()
+        .map(|m| {
+            let month = crate::domain::availability::Month::from_str(&m.month)
+                .map(|mo| mo.first_day().format("%B %Y").to_string())
+                .unwrap_or_else(|_| m.month.clone());
+            json!({"month": month, "percent": m.percent, "complete": m.complete,
+                   "down": downtime_text(m.downtime_seconds)})
+        })
+        .collect();
     let mine = who.as_ref().is_some_and(|p| p.role == Role::Customer);
     page(
         v.as_ref().map(|v| &v.session),
@@ -69,6 +130,7 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
             "as_of": when(s.as_of, tz), "time_zone": tz.name(), "mine": mine,
             "incidents": s.incidents.iter().map(event).collect::<Vec<_>>(),
             "maintenances": s.maintenances.iter().map(event).collect::<Vec<_>>(),
+            "history": history, "days": h.days, "availability": availability,
             "groups": groups.into_iter().map(|(name, services)| json!({"name": name, "services": services})).collect::<Vec<_>>(),
         }),
     )

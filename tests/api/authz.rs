@@ -166,6 +166,88 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 Some(json!({"user": "bob@desk.example", "name": "x"})),
                 [201, 403, 403, 403, 403, 401],
             ),
+            // Services and the status page (public unless a desk says not).
+            (
+                Method::POST,
+                "/api/v1/services".into(),
+                Some(json!({"slug": format!("svc-{i}"), "name": format!("Service {i}")})),
+                [201, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/services".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/services/svc-0/organisations".into(),
+                None,
+                [200, 200, 200, 404, 404, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/organisations/acme/services".into(),
+                None,
+                [200, 200, 200, 200, 404, 401],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/organisations/acme/services".into(),
+                Some(json!({"services": ["svc-0"]})),
+                [200, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/status".into(),
+                None,
+                [200, 200, 200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                "/api/v1/status/history".into(),
+                None,
+                [200, 200, 200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                "/api/v2/summary.json".into(),
+                None,
+                [200, 200, 200, 200, 200, 200],
+            ),
+            (
+                Method::GET,
+                "/api/v2/incidents.json".into(),
+                None,
+                [200, 200, 200, 200, 200, 200],
+            ),
+            // Outages: recorded by managers and admins, read by staff and by
+            // the customers they concern.
+            (
+                Method::POST,
+                "/api/v1/outages".into(),
+                Some(json!({"kind": "platform_issue", "start": "2026-10-01T09:00:00Z",
+                    "end": "2026-10-01T10:00:00Z", "organisations": ["acme"], "description": "acme's own"})),
+                [201, 201, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/outages".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/outages/1".into(),
+                None,
+                [200, 200, 200, 200, 404, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/outages/1/updates".into(),
+                Some(json!({"body": "Still looking."})),
+                [201, 201, 201, 404, 404, 401],
+            ),
         ];
         for (method, path, body, expected) in cases {
             let a = t.call(method.clone(), &path, tok, body).await;

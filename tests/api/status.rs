@@ -12,6 +12,7 @@ crate::both_backends!(
     public_updates_move_an_outage_along_its_track_and_end_it,
     the_status_now_shows_each_viewer_their_services_incidents_and_maintenance,
     a_desk_may_keep_its_status_page_for_people_signed_in,
+    the_history_bars_count_downtime_as_the_reports_do_to_the_thousandth,
 );
 
 async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
@@ -333,4 +334,163 @@ async fn a_desk_may_keep_its_status_page_for_people_signed_in(db: Db) {
     );
     let bad = sladesk::config::read_toml::<sladesk::config::FileSettings>("sladesk.toml", "status_page = \"open\"\n");
     assert!(format!("{:#}", bad.unwrap_err()).starts_with("sladesk.toml:1:"));
+}
+
+/// The status page's history and a customer's monthly report agree: the
+/// customer's months on the page are their report's availability to the
+/// thousandth of a percent (exactly, in seconds), and each service's days
+/// add up to the downtime recorded on it.
+async fn the_history_bars_count_downtime_as_the_reports_do_to_the_thousandth(db: Db) {
+    use sladesk::domain::availability::Month;
+    let t = spawn_app(db).await;
+    define(&t, "objstore-lon2", "Object storage – LON2", "Storage").await;
+    define(&t, "compute-lon1", "Compute – LON1", "Compute").await;
+    assert_eq!(
+        subscribe(&t, "acme", &["objstore-lon2", "compute-lon1"])
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(subscribe(&t, "globex", &["compute-lon1"]).await.status.as_u16(), 200);
+    let now = sladesk::app::now();
+    let last = Month::containing(now).previous();
+    let before = last.previous();
+    let at = |m: Month, day: i64, secs: i64| m.start() + chrono::Duration::days(day) + chrono::Duration::seconds(secs);
+    let outage = |body: serde_json::Value| {
+        let t = &t;
+        async move {
+            let r = t.post("/api/v1/outages", &t.manager, body).await;
+            assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+            r.json["id"].as_i64().unwrap()
+        }
+    };
+    // Last month: a platform issue on object storage of 3 h 17 min 23 s,
+    // and planned maintenance on compute told 2 days ahead (less than the
+    // 5 days the tiers ask for: it counts), overlapping it by 10 minutes.
+    outage(
+        json!({"kind": "platform_issue", "start": at(last, 3, 36_000), "end": at(last, 3, 36_000 + 11_843),
+        "services": [{"service": "objstore-lon2", "impact": "major_outage"}], "description": "Quorum lost"}),
+    )
+    .await;
+    outage(
+        json!({"kind": "planned_maintenance", "start": at(last, 3, 36_000 + 11_243),
+        "end": at(last, 3, 36_000 + 11_243 + 1800), "notified_at": at(last, 1, 0),
+        "services": [{"service": "compute-lon1"}], "description": "Hypervisor patching"}),
+    )
+    .await;
+    // Maintenance told a week ahead: left out of both.
+    outage(
+        json!({"kind": "planned_maintenance", "start": at(last, 12, 3600), "end": at(last, 12, 7200),
+        "notified_at": at(before, 0, 0), "services": [{"service": "compute-lon1"}], "description": "Firmware"}),
+    )
+    .await;
+    // The month before: the whole platform, on no service, 47 minutes;
+    // and one for globex alone, which is not acme's.
+    outage(
+        json!({"kind": "emergency_maintenance", "start": at(before, 8, 0), "end": at(before, 8, 2820),
+        "organisations": "all", "description": "Core switch"}),
+    )
+    .await;
+    outage(
+        json!({"kind": "platform_issue", "start": at(before, 9, 0), "end": at(before, 9, 5000),
+        "organisations": ["globex"], "description": "Globex's VPN"}),
+    )
+    .await;
+
+    let h = t.get("/api/v1/status/history", &t.carol).await;
+    assert_eq!(h.status.as_u16(), 200, "{}", h.text);
+    let months = h.json["availability"].as_array().unwrap();
+    assert_eq!(months.len(), 4, "this month so far and the three before");
+    assert_eq!(months[0]["complete"], false);
+    for m in months.iter().filter(|m| m["complete"] == true) {
+        let month = m["month"].as_str().unwrap();
+        let report = t
+            .get(&format!("/api/v1/reports/monthly?org=acme&month={month}"), &t.carol)
+            .await;
+        assert_eq!(report.status.as_u16(), 200, "{}", report.text);
+        let a = &report.json["availability"];
+        assert_eq!(m["downtime_seconds"], a["downtime_seconds"], "{month}");
+        assert_eq!(m["seconds_in_month"], a["seconds_in_month"], "{month}");
+        let desk = t
+            .get(&format!("/api/v1/reports/monthly?month={month}"), &t.manager)
+            .await;
+        let acme = desk.json["organisations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["organisation"] == "acme")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            m["percent"], acme["availability_percent"],
+            "{month}: to the thousandth of a percent"
+        );
+    }
+    let by_month = |m: Month| months.iter().find(|x| x["month"] == m.to_string()).unwrap().clone();
+    assert_eq!(by_month(last)["downtime_seconds"], 11_843 + 1800 - 600);
+    assert_eq!(by_month(before)["downtime_seconds"], 2820);
+    let expected = (last.seconds() - (11_843 + 1800 - 600)) * 100_000 / last.seconds();
+    assert_eq!(by_month(last)["millipercent"], expected);
+
+    // Each service's bars: acme sees both, gina (globex) compute alone.
+    let services = h.json["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2);
+    let obj = services.iter().find(|s| s["slug"] == "objstore-lon2").unwrap();
+    assert_eq!(obj["days"].as_array().unwrap().len(), 90);
+    let bad: Vec<&serde_json::Value> = obj["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["worst"] != "operational")
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0]["worst"], "major_outage");
+    assert_eq!(bad[0]["downtime_seconds"], 11_843);
+    assert_eq!(obj["downtime_seconds"], 11_843);
+    let window: i64 = obj["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["seconds"].as_i64().unwrap())
+        .sum();
+    assert_eq!(obj["uptime_millipercent"], (window - 11_843) * 100_000 / window);
+    let compute = services.iter().find(|s| s["slug"] == "compute-lon1").unwrap();
+    assert_eq!(
+        compute["downtime_seconds"], 1800,
+        "the late-told maintenance counts; the other does not"
+    );
+    let worst: Vec<&str> = compute["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["worst"].as_str())
+        .filter(|w| *w != "operational")
+        .collect();
+    assert_eq!(worst, ["under_maintenance", "under_maintenance"]);
+    let gina = t.get("/api/v1/status/history?days=30", &t.gina).await;
+    assert_eq!(gina.json["services"].as_array().unwrap().len(), 1);
+    assert_eq!(gina.json["services"][0]["days"].as_array().unwrap().len(), 30);
+    assert!(!gina.text.contains("objstore"), "another organisation's service");
+
+    // The public: every service, no organisation's months; bad days, 422.
+    let public = t
+        .client
+        .get(format!("{}/api/v1/status/history", t.address))
+        .send()
+        .await
+        .unwrap();
+    let public: serde_json::Value = public.json().await.unwrap();
+    assert_eq!(public["services"].as_array().unwrap().len(), 2);
+    assert_eq!(public["availability"], json!([]));
+    for bad in ["0", "91", "x"] {
+        let r = t
+            .client
+            .get(format!("{}/api/v1/status/history?days={bad}", t.address))
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(r.status().as_u16(), 400 | 422), "days={bad}: {}", r.status());
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
 }

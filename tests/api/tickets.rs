@@ -449,6 +449,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "PUT /api/v1/organisations/{slug}/services",
         "POST /api/v1/outages/{id}/updates",
         "GET /api/v1/status",
+        "GET /api/v1/status/history",
         "GET /api/v2/summary.json",
         "GET /api/v2/incidents.json",
     ];

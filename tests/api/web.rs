@@ -1146,6 +1146,17 @@ async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
     assert!(p.body.contains("Platform issue: Object storage – LON2"), "{}", p.body);
     assert!(p.body.contains("✕</span> Major outage"), "{}", p.body);
     assert!(!p.body.contains("staff words"));
+    // The last 90 days: a bar a day for each service, and in words the
+    // days with something to tell; no organisation's months for the public.
+    assert!(p.body.contains("The last 90 days"), "{}", p.body);
+    assert_eq!(
+        p.body.matches("class=\"bar day-").count(),
+        180,
+        "90 bars for each of 2 services"
+    );
+    assert!(p.body.contains("Days with disruption or maintenance (1)"), "{}", p.body);
+    assert!(p.body.contains("100.000 % uptime"), "compute had none: {}", p.body);
+    assert!(!p.body.contains("Your availability"));
     // Wendy (globex) signed in: her service only, operational.
     w.sign_in("wendy@globex.example", PASSWORD).await;
     let mine = w.get("/status").await;
@@ -1155,6 +1166,8 @@ async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
         mine.body
     );
     assert!(mine.body.contains("All systems operational"), "{}", mine.body);
+    assert!(mine.body.contains("Your availability"), "{}", mine.body);
+    assert!(mine.body.contains("(so far)</th><td>100.000 %"), "{}", mine.body);
 }
 
 crate::both_backends!(

@@ -21,9 +21,11 @@ use crate::store::schema::{
 };
 
 mod credits;
+mod history;
 mod status;
 mod updates;
 pub use credits::*;
+pub use history::*;
 pub use status::*;
 pub use updates::*;
 
@@ -542,19 +544,20 @@ impl App {
             .order(outages::id)
             .select(OutageRow::as_select())
             .load(c)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Outage {
-                    id: r.id,
-                    kind: r
-                        .kind
-                        .parse()
-                        .map_err(|e: String| AppError::internal(format!("outage {}: {e}", r.id)))?,
-                    start: utc(r.starts_at),
-                    end: r.ends_at.map(utc),
-                    notified_at: r.notified_at.map(utc),
-                })
-            })
-            .collect()
+        rows.into_iter().map(core_outage).collect()
     }
+}
+
+/// An outage row as the core counts it.
+fn core_outage(r: OutageRow) -> Result<Outage, AppError> {
+    Ok(Outage {
+        id: r.id,
+        kind: r
+            .kind
+            .parse()
+            .map_err(|e: String| AppError::internal(format!("outage {}: {e}", r.id)))?,
+        start: utc(r.starts_at),
+        end: r.ends_at.map(utc),
+        notified_at: r.notified_at.map(utc),
+    })
 }

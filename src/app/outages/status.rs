@@ -109,7 +109,7 @@ impl App {
     /// Whether `viewer` may read the status page (the public only while it
     /// is public), and the customer among them, whose own organisation's
     /// services and outages are all they are shown.
-    fn status_reader<'a>(&self, viewer: Option<&'a Principal>) -> Result<Option<&'a Principal>, AppError> {
+    pub(super) fn status_reader<'a>(&self, viewer: Option<&'a Principal>) -> Result<Option<&'a Principal>, AppError> {
         if viewer.is_none() && !self.status_page_public() {
             return Err(AppError::Unauthenticated(
                 "the service status is for people signed in here".into(),
@@ -118,13 +118,14 @@ impl App {
         Ok(viewer.filter(|p| p.role == Role::Customer))
     }
 
-    /// The status page now, for `viewer` (`None`: the public).
-    pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
-        let customer = self.status_reader(viewer)?;
-        let mut conn = self.conn()?;
-        let c = &mut *conn;
-        // The services shown: every one; a customer's own organisation's.
-        let shown: Vec<crate::store::models::ServiceRow> = match customer {
+    /// The services a status reader is shown, in page order: every one; a
+    /// customer their own organisation's.
+    pub(super) fn shown_services(
+        &self,
+        c: &mut DbConnection,
+        customer: Option<&Principal>,
+    ) -> Result<Vec<crate::store::models::ServiceRow>, AppError> {
+        Ok(match customer {
             Some(p) => services::table
                 .inner_join(organisation_services::table)
                 .filter(organisation_services::organisation_id.nullable().eq(p.organisation_id))
@@ -135,7 +136,15 @@ impl App {
                 .order((services::position, services::id))
                 .select(crate::store::models::ServiceRow::as_select())
                 .load(c)?,
-        };
+        })
+    }
+
+    /// The status page now, for `viewer` (`None`: the public).
+    pub fn status_now(&self, viewer: Option<&Principal>, now: DateTime<Utc>) -> Result<StatusNow, AppError> {
+        let customer = self.status_reader(viewer)?;
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let shown = self.shown_services(c, customer)?;
         let shown_slugs: Vec<String> = shown.iter().map(|s| s.slug.clone()).collect();
         // Outages that have not ended, or end later: few at any time.
         let mut q = outages::table

@@ -202,6 +202,39 @@ impl App {
             .collect()
     }
 
+    /// An organisation's availability in `month` as of `as_of`: what its
+    /// report and the status page both show, from this one computation.
+    /// Planned maintenance is left out when announced at least the notice
+    /// its tier's policy (in effect at the month's end) asks for.
+    pub(crate) fn organisation_availability(
+        &self,
+        c: &mut DbConnection,
+        o: &Organisation,
+        month: Month,
+        as_of: DateTime<Utc>,
+    ) -> Result<crate::domain::availability::Availability, AppError> {
+        let outages = self.outages_for(c, o.id, month)?;
+        Ok(availability(
+            month,
+            &outages,
+            self.maintenance_notice(&o.tier, month),
+            as_of,
+        ))
+    }
+
+    /// How far ahead `tier`'s policy in effect at `month`'s end asks for
+    /// planned maintenance to be announced (5 days where it sets none).
+    pub(crate) fn maintenance_notice(&self, tier: &str, month: Month) -> Duration {
+        let last_instant = month.end() - Duration::seconds(1);
+        let days = self
+            .policies
+            .effective(tier, last_instant)
+            .ok()
+            .and_then(|p| p.credits.as_ref())
+            .map_or(5, |s| s.maintenance_notice_days);
+        Duration::days(i64::from(days))
+    }
+
     fn availability_and_credits(
         &self,
         c: &mut DbConnection,
@@ -223,9 +256,7 @@ impl App {
             .effective(&o.tier, last_instant)
             .ok()
             .and_then(|p| p.credits.clone());
-        let notice = Duration::days(i64::from(schedule.as_ref().map_or(5, |s| s.maintenance_notice_days)));
-        let outages = self.outages_for(c, o.id, month)?;
-        let avail = availability(month, &outages, notice, as_of);
+        let avail = self.organisation_availability(c, o, month, as_of)?;
         let Some(schedule) = schedule else {
             return Ok((avail, None));
         };
