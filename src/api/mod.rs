@@ -20,6 +20,7 @@ use tickets::*;
 
 pub mod body;
 pub mod client;
+mod feeds;
 pub mod metrics;
 mod outages;
 pub mod problem;
@@ -101,6 +102,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queues", web::post().to(create_queue))
             .route("/status", web::get().to(status::status))
             .route("/status/history", web::get().to(status::history))
+            .route("/status/feed.atom", web::get().to(status::feed))
+            .route("/status/maintenance.ics", web::get().to(status::maintenance_calendar))
             .route("/services", web::get().to(services::list_services))
             .route("/services", web::post().to(services::create_service))
             .route(

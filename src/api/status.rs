@@ -160,3 +160,36 @@ pub(super) async fn incidents(app: State, req: HttpRequest) -> Result<HttpRespon
         "incidents": list.iter().map(|e| event_json(e, &url, false)).collect::<Vec<_>>(),
     })))
 }
+
+/// Every public update on the services, newest first, as an Atom feed.
+#[utoipa::path(get, path = "/api/v1/status/feed.atom", tag = "status",
+    responses((status = 200, description = "An Atom feed (RFC 4287) of the public updates", content_type = "application/atom+xml"),
+        (status = 401, description = "A token was sent and is not good, or the status page is for people signed in", body = Problem)))]
+pub(super) async fn feed(app: State, req: HttpRequest) -> Result<HttpResponse, Problem> {
+    let who = viewer(&req).await?;
+    let (page, self_url) = (app.page_url("/status"), app.page_url("/api/v1/status/feed.atom"));
+    let app = app.get_ref().clone();
+    let now = crate::app::now();
+    let events =
+        run(move || app.recent_events(who.as_ref(), &super::feeds::EVERY_KIND, super::feeds::LOOK_BACK, now)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/atom+xml; charset=utf-8")
+        .body(super::feeds::atom(&events, &page, &self_url, now)))
+}
+
+/// Maintenance, planned and emergency, as an iCalendar feed.
+#[utoipa::path(get, path = "/api/v1/status/maintenance.ics", tag = "status",
+    responses((status = 200, description = "An iCalendar feed (RFC 5545) of maintenance windows", content_type = "text/calendar"),
+        (status = 401, description = "A token was sent and is not good, or the status page is for people signed in", body = Problem)))]
+pub(super) async fn maintenance_calendar(app: State, req: HttpRequest) -> Result<HttpResponse, Problem> {
+    let who = viewer(&req).await?;
+    let page = app.page_url("/status");
+    let app = app.get_ref().clone();
+    let now = crate::app::now();
+    let events =
+        run(move || app.recent_events(who.as_ref(), &super::feeds::MAINTENANCE, super::feeds::LOOK_BACK, now)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"maintenance.ics\""))
+        .body(super::feeds::calendar(&events, &page)))
+}

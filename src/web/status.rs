@@ -58,7 +58,7 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
     let h = run(move || a.status_history(w.as_ref(), crate::app::outages::MAX_HISTORY_DAYS, now)).await?;
     let event = |e: &crate::app::outages::StatusEvent| {
         json!({
-            "name": e.name, "status_title": status_title(&e.status),
+            "id": e.id, "name": e.name, "status_title": status_title(&e.status),
             "start": when(e.start, tz), "end": when_opt(e.end, tz),
             "updates": e.updates.iter().rev().map(|u| json!({
                 "at": when(u.at, tz), "status_title": status_title(&u.status), "body": u.body,

@@ -13,6 +13,7 @@ crate::both_backends!(
     the_status_now_shows_each_viewer_their_services_incidents_and_maintenance,
     a_desk_may_keep_its_status_page_for_people_signed_in,
     the_history_bars_count_downtime_as_the_reports_do_to_the_thousandth,
+    the_atom_and_icalendar_feeds_parse_and_keep_to_the_viewers_outages,
 );
 
 async fn public_updates_move_an_outage_along_its_track_and_end_it(db: Db) {
@@ -493,4 +494,174 @@ async fn the_history_bars_count_downtime_as_the_reports_do_to_the_thousandth(db:
         assert!(matches!(r.status().as_u16(), 400 | 422), "days={bad}: {}", r.status());
         assert_eq!(r.headers()["content-type"], "application/problem+json");
     }
+}
+
+async fn fetch_text(t: &crate::helpers::TestApp, path: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut r = t.client.get(format!("{}{path}", t.address));
+    if let Some(tok) = token {
+        r = r.bearer_auth(tok);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+    (status, kind, r.text().await.unwrap())
+}
+
+/// The feeds parse with real parsers (`feed-rs` for Atom, `ical` for
+/// iCalendar), hold each public update once with stable ids, and keep to
+/// what the viewer may see: the public never an outage recorded for named
+/// customers alone, a customer their own.
+async fn the_atom_and_icalendar_feeds_parse_and_keep_to_the_viewers_outages(db: Db) {
+    use std::io::BufReader;
+    let t = spawn_app(db).await;
+    define(&t, "objstore-lon2", "Object storage – LON2", "Storage").await;
+    assert_eq!(subscribe(&t, "acme", &["objstore-lon2"]).await.status.as_u16(), 200);
+    let now = sladesk::app::now();
+    let incident = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "platform_issue", "start": now - chrono::Duration::hours(2),
+                "services": [{"service": "objstore-lon2", "impact": "partial_outage"}],
+                "description": "Quorum lost (staff only)"}),
+        )
+        .await;
+    let id = incident.json["id"].as_i64().unwrap();
+    for (status, body) in [
+        ("identified", "A storage node failed."),
+        ("monitoring", "Writes are back to normal & <fast>."),
+    ] {
+        let r = t
+            .post(
+                &format!("/api/v1/outages/{id}/updates"),
+                &t.agent,
+                json!({"status": status, "body": body}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    }
+    let start = (now + chrono::Duration::days(3)).with_timezone(&chrono::Utc);
+    let works = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "planned_maintenance", "start": start, "end": start + chrono::Duration::hours(2),
+                "notified_at": now, "services": [{"service": "objstore-lon2"}], "description": "Firmware (staff)",
+                "public_description": "Firmware upgrade on the storage nodes"}),
+        )
+        .await;
+    let works_id = works.json["id"].as_i64().unwrap();
+    t.post(
+        &format!("/api/v1/outages/{works_id}/updates"),
+        &t.agent,
+        json!({"status": "scheduled", "body": "Writes pause for up to 10 minutes."}),
+    )
+    .await;
+    // Acme's alone: no service, named customer.
+    t.post(
+        "/api/v1/outages",
+        &t.manager,
+        json!({"kind": "emergency_maintenance", "start": now + chrono::Duration::days(1),
+            "end": now + chrono::Duration::days(1) + chrono::Duration::hours(1),
+            "organisations": ["acme"], "description": "acme's firewall", "public_description": "Your firewall pair is replaced"}),
+    )
+    .await;
+
+    // Atom, read by feed-rs.
+    let (status, kind, text) = fetch_text(&t, "/api/v1/status/feed.atom", None).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("application/atom+xml"), "{kind}");
+    let feed = feed_rs::parser::parse(text.as_bytes()).expect("an Atom feed feed-rs reads");
+    assert_eq!(feed.feed_type, feed_rs::model::FeedType::Atom);
+    assert_eq!(feed.title.as_ref().unwrap().content, "Service status");
+    let titles: Vec<String> = feed
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(feed.entries.len(), 3, "{titles:?}");
+    assert_eq!(
+        titles[0], "Planned maintenance: Object storage – LON2 — Scheduled",
+        "newest first: {titles:?}"
+    );
+    assert_eq!(titles[1], "Platform issue: Object storage – LON2 — Monitoring");
+    let bodies: Vec<String> = feed
+        .entries
+        .iter()
+        .map(|e| e.content.as_ref().unwrap().body.clone().unwrap())
+        .collect();
+    assert_eq!(
+        bodies[1], "Writes are back to normal & <fast>.",
+        "escaped and read back whole"
+    );
+    let ids: std::collections::HashSet<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "ids are unique");
+    assert!(
+        !text.contains("staff") && !text.contains("acme") && !text.contains("firewall"),
+        "{text}"
+    );
+    // The same feed again: the same ids (a reader does not see them twice).
+    let (_, _, again) = fetch_text(&t, "/api/v1/status/feed.atom", None).await;
+    let again = feed_rs::parser::parse(again.as_bytes()).unwrap();
+    assert_eq!(
+        again.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        feed.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
+    // Carol (acme) has acme's own outage too; Gina (globex) does not.
+    let (_, _, carol) = fetch_text(&t, "/api/v1/status/feed.atom", Some(&t.carol)).await;
+    let carol = feed_rs::parser::parse(carol.as_bytes()).unwrap();
+    assert_eq!(carol.entries.len(), 4);
+    assert!(
+        carol
+            .entries
+            .iter()
+            .any(|e| e.content.as_ref().unwrap().body.as_deref() == Some("Your firewall pair is replaced"))
+    );
+    let (_, _, gina) = fetch_text(&t, "/api/v1/status/feed.atom", Some(&t.gina)).await;
+    assert!(!gina.contains("firewall"));
+
+    // iCalendar, read by ical.
+    let (status, kind, text) = fetch_text(&t, "/api/v1/status/maintenance.ics", None).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/calendar"), "{kind}");
+    assert!(text.contains("\r\n"), "CRLF line ends");
+    let cals: Vec<ical::parser::ical::component::IcalCalendar> = ical::IcalParser::new(BufReader::new(text.as_bytes()))
+        .collect::<Result<_, _>>()
+        .expect("an iCalendar feed ical reads");
+    assert_eq!(cals.len(), 1);
+    let events = &cals[0].events;
+    assert_eq!(events.len(), 1, "the public: the planned works, not acme's own");
+    let prop = |name: &str| {
+        events[0]
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(prop("DTSTART"), start.format("%Y%m%dT%H%M%SZ").to_string());
+    assert_eq!(
+        prop("DTEND"),
+        (start + chrono::Duration::hours(2))
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string()
+    );
+    assert_eq!(prop("SUMMARY"), "Planned maintenance: Object storage – LON2");
+    assert!(
+        prop("DESCRIPTION").starts_with("Firmware upgrade on the storage nodes"),
+        "{}",
+        prop("DESCRIPTION")
+    );
+    assert_eq!(prop("SEQUENCE"), "1");
+    assert!(prop("UID").starts_with(&format!("outage-{works_id}@")));
+    let (_, _, carol) = fetch_text(&t, "/api/v1/status/maintenance.ics", Some(&t.carol)).await;
+    let carol: Vec<ical::parser::ical::component::IcalCalendar> =
+        ical::IcalParser::new(BufReader::new(carol.as_bytes()))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    assert_eq!(carol[0].events.len(), 2, "and acme's own emergency works");
+
+    // A bad token is refused, as on the other status data.
+    let (status, kind, _) = fetch_text(&t, "/api/v1/status/feed.atom", Some("not-a-token")).await;
+    assert_eq!((status, kind.as_str()), (401, "application/problem+json"));
 }

@@ -450,6 +450,8 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/outages/{id}/updates",
         "GET /api/v1/status",
         "GET /api/v1/status/history",
+        "GET /api/v1/status/feed.atom",
+        "GET /api/v1/status/maintenance.ics",
         "GET /api/v2/summary.json",
         "GET /api/v2/incidents.json",
     ];

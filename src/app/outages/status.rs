@@ -43,6 +43,8 @@ pub struct StatusEvent {
     pub updates: Vec<PublicUpdate>,
     /// The services it touches, as the viewer may see them.
     pub services: Vec<AffectedService>,
+    /// What customers are told of it (the kind alone if nothing more).
+    pub description: String,
 }
 
 /// The status page now.
@@ -95,6 +97,10 @@ fn event_of(v: &OutageView, track: Track, services: Vec<AffectedService>) -> Sta
         end: v.end,
         updates: v.updates.clone(),
         services,
+        description: v
+            .public_description
+            .clone()
+            .unwrap_or_else(|| kind_title(&v.kind).to_string()),
     }
 }
 
@@ -235,6 +241,19 @@ impl App {
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusEvent>, AppError> {
+        self.recent_events(viewer, &[OutageKind::PlatformIssue], limit, now)
+    }
+
+    /// The latest outages of `kinds` by start, newest first, whatever their
+    /// status, at most `limit`, as `viewer` may see them (`None`: the
+    /// public): incidents, feeds and calendars.
+    pub fn recent_events(
+        &self,
+        viewer: Option<&Principal>,
+        kinds: &[OutageKind],
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusEvent>, AppError> {
         let customer = self.status_reader(viewer)?;
         let mut conn = self.conn()?;
         let c = &mut *conn;
@@ -242,8 +261,9 @@ impl App {
             Some(p) => own_service_slugs(c, p)?,
             None => Vec::new(),
         };
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
         let mut q = outages::table
-            .filter(outages::kind.eq(OutageKind::PlatformIssue.name()))
+            .filter(outages::kind.eq_any(names))
             .select(outages::id)
             .into_boxed();
         if let Some(p) = customer {
@@ -267,9 +287,10 @@ impl App {
             if viewer.is_none() && !public(&v) {
                 continue;
             }
+            let kind: OutageKind = v.kind.parse().map_err(AppError::internal)?;
             let mut services = v.services.clone();
             services.retain(|s| customer.is_none() || own.contains(&s.slug));
-            out.push(event_of(&v, Track::Incident, services));
+            out.push(event_of(&v, Track::of(kind), services));
         }
         Ok(out)
     }
