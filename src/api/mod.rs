@@ -27,6 +27,7 @@ pub mod problem;
 mod reports;
 mod services;
 mod status;
+mod subscriptions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -103,6 +104,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/status", web::get().to(status::status))
             .route("/status/history", web::get().to(status::history))
             .route("/status/feed.atom", web::get().to(status::feed))
+            .route("/status/subscriptions", web::post().to(subscriptions::subscribe))
+            .route("/status/subscriptions/{token}", web::get().to(subscriptions::get))
+            .route(
+                "/status/subscriptions/{token}",
+                web::delete().to(subscriptions::unsubscribe),
+            )
+            .route(
+                "/status/subscriptions/{token}/confirm",
+                web::post().to(subscriptions::confirm),
+            )
             .route("/status/maintenance.ics", web::get().to(status::maintenance_calendar))
             .route("/services", web::get().to(services::list_services))
             .route("/services", web::post().to(services::create_service))

@@ -30,7 +30,8 @@ impl utoipa::Modify for BearerAuth {
         reports::monthly_report, reports::close_month, reports::recompute_month,
         services::list_services, services::create_service, services::service_subscribers,
         services::organisation_services, services::set_organisation_services,
-        status::status, status::history, status::feed, status::maintenance_calendar, status::summary, status::incidents
+        status::status, status::history, status::feed, status::maintenance_calendar,
+        subscriptions::subscribe, subscriptions::get, subscriptions::confirm, subscriptions::unsubscribe, status::summary, status::incidents
     ),
     modifiers(&BearerAuth),
     tags((name = "tickets"), (name = "administration"), (name = "operations"), (name = "services"), (name = "status"))

@@ -21,7 +21,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 13] = [
+pub const KINDS: [&str; 15] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -35,6 +35,8 @@ pub const KINDS: [&str; 13] = [
     "monthly_report",
     "reopen_request",
     "sign_in_throttled",
+    "status_confirm",
+    "status_update",
 ];
 
 /// Why a mail could not be built or sent.
@@ -147,6 +149,40 @@ impl Header for AutoSubmitted {
     }
 }
 
+/// `List-Unsubscribe` (RFC 2369) with `List-Unsubscribe-Post` (RFC 8058):
+/// a mail client's "unsubscribe" button POSTs to the link, one click.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(
+            s.trim().trim_start_matches('<').trim_end_matches('>').to_string(),
+        ))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
 /// Builds the message of a notification, with the files it carries.
 pub fn build(row: &OutgoingMail, templates: &Templates, from: &Mailbox) -> Result<lettre::Message, MailError> {
     let files = &row.files;
@@ -166,6 +202,17 @@ pub fn build(row: &OutgoingMail, templates: &Templates, from: &Mailbox) -> Resul
         "agent_reply" => {}
         "acknowledgement" | "rejected" => b = b.header(AutoSubmitted("auto-replied")),
         _ => b = b.header(AutoSubmitted("auto-generated")),
+    }
+    // A status update goes to a list of subscribers: each carries its own
+    // one-click way out. The link is ours (a token in a path), never text
+    // a person typed, and a line break in it would be refused.
+    if let Some(url) = row.context.get("unsubscribe_url").and_then(|u| u.as_str()) {
+        if url.contains(['\r', '\n', '<', '>']) {
+            return Err(MailError::Build(
+                "an unsubscribe link with a line break or angle bracket".into(),
+            ));
+        }
+        b = b.header(ListUnsubscribe(url.to_string())).header(ListUnsubscribePost);
     }
     if let Some(parent) = &row.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
@@ -298,16 +345,32 @@ mod tests {
             "reached": "17:15 on Monday 30 November 2026", "ticket_url": "http://localhost:8080/tickets/SD-000042",
             "breach": true, "clock_words": "resolution", "greeting": evil,
         });
+        let status = serde_json::json!({
+            "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",
+            "status_url": "http://localhost:8080/status", "outage_name": evil, "headline": "Identified",
+            "maintenance": true, "start": "22:00 on Monday 30 November 2026", "end": null,
+            "unsubscribe_url": "http://localhost:8080/status/subscriptions/ab12/unsubscribe",
+        });
+        let mut ctx = ctx;
+        for (k, v) in status.as_object().expect("an object") {
+            ctx[k] = v.clone();
+        }
         // The monthly report's HTML part is the report page itself, escaped
         // when the report was rendered (tested there); the rest take values.
         for kind in KINDS.into_iter().filter(|k| *k != "monthly_report") {
             let (subject, text, html) = t.render(kind, &ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
             // A refusal is about mail that made no ticket; throttling, about an account.
             assert!(
-                kind == "rejected" || kind == "sign_in_throttled" || subject.contains("[SD-000042]"),
+                kind == "rejected"
+                    || kind == "sign_in_throttled"
+                    || kind.starts_with("status_")
+                    || subject.contains("[SD-000042]"),
                 "{kind}: {subject}"
             );
-            assert!(text.contains("SD-000042") || text.contains(evil), "{kind}: {text}");
+            assert!(
+                text.contains("SD-000042") || text.contains(evil) || kind == "status_confirm",
+                "{kind}: {text}"
+            );
             assert!(!html.contains("<i>"), "{kind}: an unescaped value in {html}");
             assert!(html.contains("&lt;i&gt;"), "{kind}: {html}");
         }

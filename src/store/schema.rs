@@ -240,6 +240,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         public_description -> Nullable<Text>,
+        reminder_sent_at -> Nullable<Timestamp>,
+        start_noticed_at -> Nullable<Timestamp>,
+        end_noticed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -400,6 +403,28 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::tier, tickets::severity);
 
+diesel::table! {
+    status_subscribers (id) {
+        id -> BigInt,
+        email -> Text,
+        token -> Text,
+        all_services -> Bool,
+        confirmed_at -> Nullable<Timestamp>,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_subscriber_services (subscriber_id, service_id) {
+        subscriber_id -> BigInt,
+        service_id -> BigInt,
+    }
+}
+
+diesel::joinable!(status_subscriber_services -> status_subscribers (subscriber_id));
+diesel::joinable!(status_subscriber_services -> services (service_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -420,6 +445,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisation_services,
     outage_services,
     outage_updates,
+    status_subscribers,
+    status_subscriber_services,
     upstream_credits,
     upstream_credit_shares,
     report_versions,

@@ -305,7 +305,8 @@ const ZONES: &[&str] = &[
     "Australia/Sydney",
 ];
 
-fn account_page(
+async fn account_page(
+    app: &State,
     v: &Viewer,
     notice: Option<&str>,
     error: Option<String>,
@@ -319,12 +320,17 @@ fn account_page(
     if !ZONES.contains(&current.as_str()) {
         zones.push(json!({"name": current, "selected": true}));
     }
+    let a = app.get_ref().clone();
+    let who = v.who();
+    let sub = run(move || a.my_status_subscription(&who)).await?;
     page_with_status(
         status,
         Some(&v.session),
         "Your account",
         "account",
         json!({
+            "status_subscription": sub.as_ref().map(|s| &s.1),
+            "status_manage": sub.as_ref().map(|s| format!("/status/subscriptions/{}", s.0)),
             "zones": zones,
             "enrolled": v.session.totp_enrolled,
             "min_password": MIN_PASSWORD,
@@ -339,13 +345,14 @@ struct Notice {
     done: Option<String>,
 }
 
-async fn account(v: Viewer, q: web::Query<Notice>) -> Result<HttpResponse, WebError> {
+async fn account(v: Viewer, app: State, q: web::Query<Notice>) -> Result<HttpResponse, WebError> {
     let notice = match q.done.as_deref() {
         Some("password") => Some("Your password is changed; your other sessions have been signed out."),
         Some("time-zone") => Some("Times are now shown in your new time zone."),
+        Some("status-updates") => Some("The status page's updates will be mailed to you."),
         _ => None,
     };
-    account_page(&v, notice, None, StatusCode::OK)
+    account_page(&app, &v, notice, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -361,16 +368,18 @@ async fn change_password(v: Viewer, app: State, form: web::Form<PasswordForm>) -
     let form = form.into_inner();
     if form.new_password != form.confirm_password {
         return account_page(
+            &app,
             &v,
             None,
             Some("The new password and its confirmation differ.".into()),
             StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        )
+        .await;
     }
-    let app = app.get_ref().clone();
+    let a = app.get_ref().clone();
     let (who, token) = (v.who(), v.token.clone());
     let outcome = run_form(move || {
-        app.change_password(
+        a.change_password(
             &who,
             &token,
             &form.current_password,
@@ -381,7 +390,7 @@ async fn change_password(v: Viewer, app: State, form: web::Form<PasswordForm>) -
     .await?;
     match outcome {
         Ok(()) => Ok(redirect("/account?done=password")),
-        Err(r) => account_page(&v, None, Some(r.to_string()), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(r) => account_page(&app, &v, None, Some(r.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -393,12 +402,12 @@ struct ZoneForm {
 
 async fn time_zone(v: Viewer, app: State, form: web::Form<ZoneForm>) -> Result<HttpResponse, WebError> {
     v.check_csrf(&form.csrf)?;
-    let app = app.get_ref().clone();
+    let a = app.get_ref().clone();
     let who = v.who();
     let zone = form.time_zone.clone();
-    let outcome = run_form(move || app.set_time_zone(&who, &zone, crate::app::now())).await?;
+    let outcome = run_form(move || a.set_time_zone(&who, &zone, crate::app::now())).await?;
     match outcome {
         Ok(()) => Ok(redirect("/account?done=time-zone")),
-        Err(r) => account_page(&v, None, Some(r.message), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(r) => account_page(&app, &v, None, Some(r.message), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }

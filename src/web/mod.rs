@@ -127,6 +127,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "quarantine",
         "outbox",
         "status",
+        "subscription",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");

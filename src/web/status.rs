@@ -10,7 +10,182 @@ use std::str::FromStr;
 use crate::domain::outage_status::OutageStatus;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/status", web::get().to(status_page));
+    cfg.route("/status", web::get().to(status_page))
+        .route("/status/subscribe", web::post().to(subscribe))
+        .route("/status/subscriptions/{token}", web::get().to(subscription_page))
+        .route("/status/subscriptions/{token}", web::post().to(confirm))
+        .route("/status/subscriptions/{token}/unsubscribe", web::post().to(unsubscribe))
+        .route("/account/status-updates", web::post().to(subscribe_myself));
+}
+
+/// The viewer, if signed in; signed out is the public while the page is.
+async fn optional_viewer(v: Result<Viewer, WebError>, app: &State) -> Result<Option<Viewer>, WebError> {
+    match v {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if !app.status_page_public() => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The ticked `service:<slug>` boxes of a form.
+fn ticked(f: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("service:"))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The services one may choose, each ticked if `chosen` has it.
+async fn service_choices(
+    app: &State,
+    who: Option<crate::app::Principal>,
+    chosen: Vec<String>,
+) -> Result<Vec<Value>, WebError> {
+    let a = app.get_ref().clone();
+    let s = run(move || a.status_now(who.as_ref(), crate::app::now())).await?;
+    Ok(s.components
+        .iter()
+        .map(|c| json!({"slug": c.slug, "name": c.name, "group": c.group, "ticked": chosen.contains(&c.slug)}))
+        .collect())
+}
+
+/// The public form: an address, and every service or chosen ones.
+async fn subscribe(
+    v: Result<Viewer, WebError>,
+    app: State,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, WebError> {
+    let v = optional_viewer(v, &app).await?;
+    let who = v.as_ref().map(|v| v.who());
+    let services = ticked(&form);
+    let email = form.get("email").cloned().unwrap_or_default();
+    let a = app.get_ref().clone();
+    let req = crate::app::outages::SubscribeRequest {
+        email: email.clone(),
+        services: Some(services),
+    };
+    let outcome = run_form(move || a.subscribe_to_status(who.as_ref(), req, crate::app::now())).await?;
+    let (status, message) = match outcome {
+        Ok(true) => (
+            StatusCode::OK,
+            "Subscribed: the updates will be mailed to you.".to_string(),
+        ),
+        Ok(false) => (
+            StatusCode::OK,
+            format!(
+                "If {email} takes mail, a message with a link to confirm is on its way. Nothing more is sent until it is followed."
+            ),
+        ),
+        Err(r) => (StatusCode::UNPROCESSABLE_ENTITY, format!("Not subscribed: {r}.")),
+    };
+    page_with_status(
+        status,
+        v.as_ref().map(|v| &v.session),
+        "Status updates by e-mail",
+        "subscription",
+        json!({"message": message, "done": true}),
+    )
+}
+
+/// A subscription, by the token in its mails: confirm it, choose services,
+/// or leave.
+async fn subscription_page(
+    v: Result<Viewer, WebError>,
+    app: State,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let v = v.ok();
+    let a = app.get_ref().clone();
+    let t = token.clone();
+    let sub = match web::block(move || a.status_subscription(&t)).await? {
+        Ok(s) => s,
+        Err(crate::app::AppError::NotFound(_)) => {
+            return page_with_status(
+                StatusCode::NOT_FOUND,
+                v.as_ref().map(|v| &v.session),
+                "Status updates by e-mail",
+                "subscription",
+                json!({"message": "There is no such subscription: it may have been cancelled.", "done": true}),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let choices = service_choices(&app, None, sub.services.clone()).await?;
+    page(
+        v.as_ref().map(|v| &v.session),
+        "Status updates by e-mail",
+        "subscription",
+        json!({"token": token.into_inner(), "email": sub.email, "confirmed": sub.confirmed,
+               "all_services": sub.all_services, "services": choices}),
+    )
+}
+
+async fn confirm(
+    v: Result<Viewer, WebError>,
+    app: State,
+    token: web::Path<String>,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, WebError> {
+    let v = v.ok();
+    let services = ticked(&form);
+    let a = app.get_ref().clone();
+    let outcome = run_form(move || a.confirm_status_subscription(&token, Some(services), crate::app::now())).await?;
+    let message = match outcome {
+        Ok(s) if s.all_services => format!("Confirmed: updates on every service will be mailed to {}.", s.email),
+        Ok(s) => format!(
+            "Confirmed: updates on {} service(s) will be mailed to {}.",
+            s.services.len(),
+            s.email
+        ),
+        Err(r) => format!("Not changed: {r}."),
+    };
+    page(
+        v.as_ref().map(|v| &v.session),
+        "Status updates by e-mail",
+        "subscription",
+        json!({"message": message, "done": true}),
+    )
+}
+
+/// Unsubscribes: the page's button, and RFC 8058's one-click POST from a
+/// mail client (no cookie, no form token: the token in the path is the
+/// capability, and the answer is the same whether it was known).
+async fn unsubscribe(
+    v: Result<Viewer, WebError>,
+    app: State,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let v = v.ok();
+    let a = app.get_ref().clone();
+    run(move || a.unsubscribe_from_status(&token)).await?;
+    page(
+        v.as_ref().map(|v| &v.session),
+        "Status updates by e-mail",
+        "subscription",
+        json!({"message": "Unsubscribed: no more status updates will be mailed to this address, and it is forgotten.", "done": true}),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// A signed-in contact subscribes their own address from their account
+/// page: confirmed at once, every service they may see.
+async fn subscribe_myself(v: Viewer, app: State, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let who = v.who();
+    let a = app.get_ref().clone();
+    let req = crate::app::outages::SubscribeRequest {
+        email: who.email.clone(),
+        services: None,
+    };
+    run(move || a.subscribe_to_status(Some(&who), req, crate::app::now())).await?;
+    Ok(redirect("/account?done=status-updates"))
 }
 
 /// A symbol for a state, beside its words.
@@ -42,11 +217,7 @@ fn status_title(s: &str) -> &'static str {
 async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResponse, WebError> {
     // Signed out on a desk whose status page is for people signed in: to
     // the sign-in page, as every other page does.
-    let v = match v {
-        Ok(v) => Some(v),
-        Err(e) if !app.status_page_public() => return Err(e),
-        Err(_) => None,
-    };
+    let v = optional_viewer(v, &app).await?;
     let who = v.as_ref().map(|v| v.who());
     let tz = v.as_ref().map_or(chrono_tz::Europe::London, |v| v.tz());
     let a = app.get_ref().clone();
@@ -130,6 +301,7 @@ async fn status_page(v: Result<Viewer, WebError>, app: State) -> Result<HttpResp
             "as_of": when(s.as_of, tz), "time_zone": tz.name(), "mine": mine,
             "incidents": s.incidents.iter().map(event).collect::<Vec<_>>(),
             "maintenances": s.maintenances.iter().map(event).collect::<Vec<_>>(),
+            "choices": s.components.iter().map(|c| json!({"slug": c.slug, "name": c.name})).collect::<Vec<_>>(),
             "history": history, "days": h.days, "availability": availability,
             "groups": groups.into_iter().map(|(name, services)| json!({"name": name, "services": services})).collect::<Vec<_>>(),
         }),

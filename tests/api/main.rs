@@ -11,6 +11,7 @@ mod bad_input;
 mod concurrency;
 mod hardening;
 mod intake;
+mod notices;
 mod recompute;
 mod reports;
 mod scheduler;

@@ -392,6 +392,9 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
             let secured = op.get("security").is_some();
             if secured {
                 assert_eq!(got, 401, "{method} {path} is documented as needing a token");
+            } else if path.starts_with("/api/v1/status/subscriptions") {
+                // Open to anyone, but asks for an address or a subscription's key.
+                assert!(matches!(got, 400 | 404 | 422), "{method} {path} answered {got}");
             } else {
                 assert!(got == 200 || got == 503, "{method} {path} answered {got}");
             }
@@ -452,6 +455,10 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/status/history",
         "GET /api/v1/status/feed.atom",
         "GET /api/v1/status/maintenance.ics",
+        "POST /api/v1/status/subscriptions",
+        "GET /api/v1/status/subscriptions/{token}",
+        "DELETE /api/v1/status/subscriptions/{token}",
+        "POST /api/v1/status/subscriptions/{token}/confirm",
         "GET /api/v2/summary.json",
         "GET /api/v2/incidents.json",
     ];

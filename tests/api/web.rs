@@ -1168,6 +1168,48 @@ async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
     assert!(mine.body.contains("All systems operational"), "{}", mine.body);
     assert!(mine.body.contains("Your availability"), "{}", mine.body);
     assert!(mine.body.contains("(so far)</th><td>100.000 %"), "{}", mine.body);
+
+    // Updates by e-mail: Wendy from her account page, at once.
+    let account = w.get("/account").await;
+    assert!(account.body.contains("Mail me the status updates"), "{}", account.body);
+    let csrf = w.csrf("/account").await;
+    let done = w.post("/account/status-updates", &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let account = w.get("/account?done=status-updates").await;
+    assert!(
+        account.body.contains("Choose services or stop them"),
+        "{}",
+        account.body
+    );
+    let manage = account
+        .body
+        .split("href=\"/status/subscriptions/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let sub = w.get(&format!("/status/subscriptions/{manage}")).await;
+    assert!(
+        sub.body.contains("confirmed") && sub.body.contains("Compute – LON1"),
+        "{}",
+        sub.body
+    );
+    // Anyone, from the public page's form: a link to confirm first.
+    let mut public = Web::new(&t);
+    let p = public.get("/status").await;
+    assert!(p.body.contains("Get the updates by e-mail"), "{}", p.body);
+    let sent = public
+        .post(
+            "/status/subscribe",
+            &[("email", "pat@example.org"), ("service:compute-lon1", "on")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains("a link to confirm is on its way"), "{}", sent.body);
+    let bad = public.post("/status/subscribe", &[("email", "nope")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
 }
 
 crate::both_backends!(

@@ -16,16 +16,18 @@ use crate::domain::credits::split_evenly;
 use crate::domain::service::Impact;
 use crate::store::DbConnection;
 use crate::store::schema::{
-    organisation_services, organisations, outage_organisations, outage_services, outage_updates, outages, services,
-    upstream_credit_shares, upstream_credits,
+    organisation_services, organisations, outage_organisations, outage_services, outage_updates, outages, outbox,
+    services, upstream_credit_shares, upstream_credits,
 };
 
 mod credits;
 mod history;
+mod notices;
 mod status;
 mod updates;
 pub use credits::*;
 pub use history::*;
+pub use notices::*;
 pub use status::*;
 pub use updates::*;
 
@@ -124,6 +126,11 @@ pub struct OutageView {
     /// Staff only: what customers are told.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_description: Option<String>,
+    /// What the person recording it should know, for example that planned
+    /// maintenance announced with less notice than an organisation's
+    /// policy asks counts against that organisation's availability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl OutageView {
@@ -338,7 +345,27 @@ impl App {
             audit(c, who, "outage.create", &format!("outage:{id}"), Some(kind.name()), now)?;
             let what = format!("outage {id} recorded ({})", kind.name().replace('_', " "));
             mark_revised(c, affected.as_deref(), req.start, req.end.unwrap_or(now), &what, now)?;
-            self.outage_view(c, id, now)
+            let mut view = self.outage_view(c, id, now)?;
+            // Subscribers hear of it unless it is already over (a record
+            // of the past): maintenance as scheduled, an incident as its
+            // track begins.
+            if req.end.is_none_or(|e| e > now) {
+                let status: crate::domain::outage_status::OutageStatus =
+                    view.status.parse().map_err(AppError::internal)?;
+                let body = public_description
+                    .clone()
+                    .unwrap_or_else(|| status::kind_title(kind.name()).to_string());
+                let notice = Notice {
+                    outage: &view,
+                    headline: status.title(),
+                    body: &body,
+                };
+                self.queue_status_notice(c, &notice, now)?;
+            }
+            if kind == OutageKind::PlannedMaintenance {
+                view.warnings = self.short_notice(c, affected.as_deref(), req.start, req.notified_at.unwrap_or(now))?;
+            }
+            Ok(view)
         })
     }
 
@@ -524,6 +551,7 @@ impl App {
             organisations,
             description: row.description,
             public_description: row.public_description,
+            warnings: Vec::new(),
         })
     }
 

@@ -62,7 +62,7 @@ pub struct StatusNow {
     pub as_of: DateTime<Utc>,
 }
 
-fn kind_title(kind: &str) -> &'static str {
+pub(super) fn kind_title(kind: &str) -> &'static str {
     match kind {
         "planned_maintenance" => "Planned maintenance",
         "emergency_maintenance" => "Emergency maintenance",

@@ -146,7 +146,14 @@ impl App {
                 Some(status.as_str()),
                 now,
             )?;
-            self.outage_view(c, id, now)
+            let view = self.outage_view(c, id, now)?;
+            let notice = Notice {
+                outage: &view,
+                headline: status.title(),
+                body: &body,
+            };
+            self.queue_status_notice(c, &notice, now)?;
+            Ok(view)
         })
     }
 }
