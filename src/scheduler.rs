@@ -31,6 +31,10 @@ pub struct SchedulerSettings {
     pub audit_purge: String,
     #[serde(default = "nightly_0200")]
     pub contract_end: String,
+    /// Maintenance reminders a day ahead, and "in progress" and
+    /// "completed" at its window's start and end.
+    #[serde(default = "every_minute")]
+    pub maintenance_notices: String,
     /// How long the audit log is kept: 1 to 6 months (default 6).
     #[serde(default = "six")]
     pub audit_retention_months: u32,
@@ -73,7 +77,13 @@ impl Default for SchedulerSettings {
 }
 
 /// The jobs there are.
-pub const JOBS: [&str; 4] = ["sla_tick", "monthly_reports", "audit_purge", "contract_end"];
+pub const JOBS: [&str; 5] = [
+    "sla_tick",
+    "monthly_reports",
+    "audit_purge",
+    "contract_end",
+    "maintenance_notices",
+];
 
 struct Job {
     name: &'static str,
@@ -155,6 +165,7 @@ impl Scheduler {
                 job("monthly_reports", &s.monthly_reports, Some(3600))?,
                 job("audit_purge", &s.audit_purge, Some(3600))?,
                 job("contract_end", &s.contract_end, Some(3600))?,
+                job("maintenance_notices", &s.maintenance_notices, Some(120))?,
             ],
             owner: format!(
                 "{host}:{}:{}",
@@ -299,6 +310,15 @@ impl Scheduler {
                         list(&r.closed),
                         list(&r.revised),
                         r.mails
+                    )
+                })
+                .map_err(|e| e.to_string()),
+            "maintenance_notices" => app
+                .maintenance_notices(now)
+                .map(|n| {
+                    format!(
+                        "{} reminders, {} begun, {} completed",
+                        n.reminders, n.started, n.completed
                     )
                 })
                 .map_err(|e| e.to_string()),

@@ -13,6 +13,7 @@ use crate::services::{define, subscribe};
 crate::both_backends!(
     subscribers_confirm_then_get_each_update_they_chose_once_and_leave_in_one_click,
     maintenance_is_announced_and_short_notice_names_who_will_count_it,
+    the_scheduler_reminds_a_day_ahead_and_tells_of_the_start_and_end_once,
 );
 
 /// (kind, to, context) of every outbox row, oldest first.
@@ -326,4 +327,72 @@ async fn maintenance_is_announced_and_short_notice_names_who_will_count_it(db: D
         2,
         "the two announcements, not the record of the past"
     );
+}
+
+async fn the_scheduler_reminds_a_day_ahead_and_tells_of_the_start_and_end_once(db: Db) {
+    let t = spawn_app(db).await;
+    define(&t, "compute-lon1", "Compute – LON1", "Compute").await;
+    t.post(
+        "/api/v1/status/subscriptions",
+        &t.carol,
+        json!({"email": "carol@acme.example"}),
+    )
+    .await;
+    let now = sladesk::app::now();
+    let start = now + chrono::Duration::days(3);
+    let end = start + chrono::Duration::hours(2);
+    let works = outage(&t, json!({"kind": "planned_maintenance", "start": start, "end": end, "notified_at": now,
+        "services": [{"service": "compute-lon1"}], "description": "patching", "public_description": "Hypervisor patching"}))
+    .await;
+    let id = works["id"].as_i64().unwrap();
+    // The scheduler's job at chosen instants: two servers at once each time
+    // (threads on one store), and again after; each notice goes once.
+    let run = |at: chrono::DateTime<chrono::Utc>| {
+        let (a, b) = (t.app.clone(), t.app.clone());
+        async move {
+            let one = tokio::task::spawn_blocking(move || a.maintenance_notices(at).unwrap());
+            let two = tokio::task::spawn_blocking(move || b.maintenance_notices(at).unwrap());
+            let (one, two) = (one.await.unwrap(), two.await.unwrap());
+            (
+                one.reminders + two.reminders,
+                one.started + two.started,
+                one.completed + two.completed,
+            )
+        }
+    };
+    assert_eq!(run(now).await, (0, 0, 0));
+    assert_eq!(run(start - chrono::Duration::hours(12)).await, (1, 0, 0), "a day to go");
+    assert_eq!(run(start - chrono::Duration::hours(11)).await, (0, 0, 0), "once");
+    assert_eq!(run(start + chrono::Duration::minutes(1)).await, (0, 1, 0), "begun");
+    let v = t.get(&format!("/api/v1/outages/{id}"), &t.agent).await;
+    assert_eq!(v.json["status"], "in_progress");
+    assert_eq!(run(end + chrono::Duration::minutes(1)).await, (0, 0, 1), "over");
+    assert_eq!(run(end + chrono::Duration::minutes(2)).await, (0, 0, 0));
+    let v = t.get(&format!("/api/v1/outages/{id}"), &t.agent).await;
+    assert_eq!(v.json["status"], "completed");
+    let headlines: Vec<String> = outbox(&t)
+        .into_iter()
+        .filter(|(k, to, _)| k == "status_update" && to == "carol@acme.example")
+        .map(|r| r.2["headline"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        headlines,
+        [
+            "Scheduled",
+            "Reminder: it begins within 24 hours",
+            "In progress",
+            "Completed"
+        ]
+    );
+    // Staff who moved it on first are not repeated: begun by hand, no
+    // automatic "in progress".
+    let s2 = now + chrono::Duration::days(4);
+    let w2 = outage(
+        &t,
+        json!({"kind": "emergency_maintenance", "start": s2, "end": s2 + chrono::Duration::hours(1),
+        "services": [{"service": "compute-lon1"}], "description": "disk"}),
+    )
+    .await;
+    update(&t, &w2["id"], "in_progress", "We have started early.").await;
+    assert_eq!(run(s2 + chrono::Duration::minutes(1)).await.1, 0);
 }

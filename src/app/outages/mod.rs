@@ -22,11 +22,13 @@ use crate::store::schema::{
 
 mod credits;
 mod history;
+mod maintenance;
 mod notices;
 mod status;
 mod updates;
 pub use credits::*;
 pub use history::*;
+pub use maintenance::*;
 pub use notices::*;
 pub use status::*;
 pub use updates::*;

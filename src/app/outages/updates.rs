@@ -87,18 +87,39 @@ impl App {
         if at > now + chrono::Duration::minutes(5) {
             return Err(invalid("at", "an update cannot be dated in the future"));
         }
+        let status = match req.status.as_deref() {
+            Some(s) => Some(
+                s.parse::<OutageStatus>()
+                    .map_err(|e| invalid("status", e.to_string()))?,
+            ),
+            None => None,
+        };
         let mut conn = self.conn()?;
-        conn.write(|c| {
+        conn.write(|c| self.post_update_in(c, who, id, status, &body, at, now))
+    }
+
+    /// Posts a public update in the caller's transaction (staff's, or the
+    /// scheduler's maintenance notices): the status moves as its track
+    /// allows (`None`: it stays), a final one ends the outage, and every
+    /// subscriber it concerns is mailed.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn post_update_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        id: i64,
+        status: Option<OutageStatus>,
+        body: &str,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<OutageView, AppError> {
+        let body = body.to_string();
+        {
             let row = outage_row(c, id)?;
             let kind: OutageKind = row.kind.parse().map_err(AppError::internal)?;
             let stored = public_updates(c, id)?;
             let timeline = Timeline::replay(kind, &stored).map_err(AppError::internal)?;
-            let status = match req.status.as_deref() {
-                Some(s) => s
-                    .parse::<OutageStatus>()
-                    .map_err(|e| invalid("status", e.to_string()))?,
-                None => timeline.status(),
-            };
+            let status = status.unwrap_or_else(|| timeline.status());
             let timeline = timeline
                 .post(Update {
                     at,
@@ -154,6 +175,6 @@ impl App {
             };
             self.queue_status_notice(c, &notice, now)?;
             Ok(view)
-        })
+        }
     }
 }
