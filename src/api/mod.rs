@@ -139,6 +139,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/outages/{id}", web::get().to(outages::get_outage))
             .route("/outages/{id}", web::patch().to(outages::patch_outage))
             .route("/outages/{id}/updates", web::post().to(outages::post_update))
+            .route("/outages/{id}/tickets", web::get().to(outages::linked_tickets))
+            .route("/outages/{id}/tickets", web::post().to(outages::link_tickets))
+            .route("/outages/{id}/tickets/resolve", web::post().to(outages::resolve_linked))
+            .route(
+                "/outages/{id}/tickets/{reference}",
+                web::delete().to(outages::unlink_ticket),
+            )
             .route("/upstream-credits", web::get().to(outages::list_upstream_credits))
             .route("/upstream-credits", web::post().to(outages::create_upstream_credit))
             .route("/outages/{id}", web::delete().to(outages::delete_outage))

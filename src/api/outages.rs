@@ -6,7 +6,8 @@ use super::problem::Problem;
 use super::{Caller, State, run};
 use crate::app::invalid;
 use crate::app::outages::{
-    NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView, PostUpdateRequest, UpstreamCreditView,
+    LinkTicketsRequest, LinkedTicket, NewOutageRequest, NewUpstreamCreditRequest, OutagePatch, OutageView,
+    PostUpdateRequest, ResolveLinkedRequest, UpstreamCreditView,
 };
 use crate::domain::availability::{Month, MonthSyntax};
 
@@ -141,4 +142,61 @@ pub(super) async fn create_upstream_credit(
     let app = app.get_ref().clone();
     Ok(HttpResponse::Created()
         .json(run(move || app.create_upstream_credit(&who, b.into_inner(), crate::app::now())).await?))
+}
+
+/// The tickets linked to an outage, from any organisation (staff).
+#[utoipa::path(get, path = "/api/v1/outages/{id}/tickets", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), security(("bearer" = [])),
+    responses((status = 200, body = Vec<LinkedTicket>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn linked_tickets(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.linked_tickets(&who, id)).await?))
+}
+
+/// Links tickets to an outage (staff): each public update on the outage is
+/// then also a public reply on every linked ticket still open.
+#[utoipa::path(post, path = "/api/v1/outages/{id}/tickets", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), request_body = LinkTicketsRequest, security(("bearer" = [])),
+    responses((status = 200, body = Vec<LinkedTicket>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn link_tickets(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<LinkTicketsRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.link_tickets(&who, id, b.into_inner(), crate::app::now())).await?))
+}
+
+/// Unlinks a ticket from an outage (staff).
+#[utoipa::path(delete, path = "/api/v1/outages/{id}/tickets/{reference}", tag = "availability", params(("id" = i64, Path, description = "The outage's id"), ("reference" = String, Path, description = "The ticket")), security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn unlink_ticket(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let (id, reference) = path.into_inner();
+    run(move || app.unlink_ticket(&who, id, &reference, crate::app::now())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Resolves every linked ticket still open with one public note (staff).
+#[utoipa::path(post, path = "/api/v1/outages/{id}/tickets/resolve", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), request_body = ResolveLinkedRequest, security(("bearer" = [])),
+    responses((status = 200, description = "How many tickets were resolved", body = Object), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn resolve_linked(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+    b: web::Json<ResolveLinkedRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    let n = run(move || app.resolve_linked(&who, id, b.into_inner(), crate::app::now())).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"resolved": n})))
 }

@@ -404,6 +404,18 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::tier, tickets::severity);
 
 diesel::table! {
+    outage_tickets (outage_id, ticket_id) {
+        outage_id -> BigInt,
+        ticket_id -> BigInt,
+        linked_by -> Nullable<BigInt>,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(outage_tickets -> outages (outage_id));
+diesel::joinable!(outage_tickets -> tickets (ticket_id));
+
+diesel::table! {
     status_subscribers (id) {
         id -> BigInt,
         email -> Text,
@@ -447,6 +459,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outage_updates,
     status_subscribers,
     status_subscriber_services,
+    outage_tickets,
     upstream_credits,
     upstream_credit_shares,
     report_versions,

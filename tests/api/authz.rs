@@ -243,6 +243,18 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 [200, 200, 200, 200, 404, 401],
             ),
             (
+                Method::GET,
+                "/api/v1/outages/1/tickets".into(),
+                None,
+                [200, 200, 200, 404, 404, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/outages/1/tickets/resolve".into(),
+                Some(json!({"note": "Fixed."})),
+                [200, 200, 200, 404, 404, 401],
+            ),
+            (
                 Method::POST,
                 "/api/v1/outages/1/updates".into(),
                 Some(json!({"body": "Still looking."})),

@@ -10,6 +10,7 @@ mod authz;
 mod bad_input;
 mod concurrency;
 mod hardening;
+mod incidents;
 mod intake;
 mod notices;
 mod recompute;

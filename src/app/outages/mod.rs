@@ -22,12 +22,14 @@ use crate::store::schema::{
 
 mod credits;
 mod history;
+mod linked;
 mod maintenance;
 mod notices;
 mod status;
 mod updates;
 pub use credits::*;
 pub use history::*;
+pub use linked::*;
 pub use maintenance::*;
 pub use notices::*;
 pub use status::*;

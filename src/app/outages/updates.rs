@@ -174,6 +174,7 @@ impl App {
                 body: &body,
             };
             self.queue_status_notice(c, &notice, now)?;
+            self.reply_on_linked(c, who, &view, status.title(), &body, now)?;
             Ok(view)
         }
     }
