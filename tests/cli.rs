@@ -1990,4 +1990,18 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
         &["service", "subscribe", "--org", "acme", "--service", "nope"],
         "--service: unknown service 'nope'",
     );
+    // Linking tickets: each must exist; then unlinking and resolving.
+    refused(
+        &["outage", "link", "--id", &id, "--ticket", "SD-000001"],
+        "--ticket: no ticket SD-000001",
+    );
+    refused(
+        &["outage", "link", "--id", &id, "--ticket", "not-a-reference"],
+        "--ticket: 'not-a-reference' is not a ticket reference",
+    );
+    let resolved = ok(&["outage", "resolve-linked", "--id", &id, "--note", "Fixed."]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(resolved.trim()).unwrap()["resolved"],
+        0
+    );
 }

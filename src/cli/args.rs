@@ -286,6 +286,36 @@ pub(super) enum OutageCommand {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Links tickets of any organisation to an outage (a major incident):
+    /// its public updates become public replies on them.
+    Link {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        /// A ticket's reference; repeat for more.
+        #[arg(long = "ticket", required = true)]
+        tickets: Vec<String>,
+    },
+    /// Unlinks a ticket from an outage.
+    Unlink {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        ticket: String,
+    },
+    /// Resolves every ticket still linked to an outage with one public note.
+    ResolveLinked {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        /// The resolution note each requester reads.
+        #[arg(long)]
+        note: String,
+    },
     /// Ends an ongoing outage.
     End {
         #[command(flatten)]

@@ -187,6 +187,7 @@ fn flag_for(field: &str) -> String {
         "email_domains" => "--email-domain".into(),
         "members" => "--member".into(),
         "services" => "--service".into(),
+        "tickets" => "--ticket".into(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

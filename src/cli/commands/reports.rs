@@ -162,6 +162,26 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                         .map_err(cli_error)?;
                     println!("{}", serde_json::to_string(&v)?);
                 }
+                OutageCommand::Link { db, id, tickets } => {
+                    let req = crate::app::outages::LinkTicketsRequest { tickets };
+                    let v = open_app(&db)?
+                        .link_tickets(&Principal::operator(), id, req, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
+                }
+                OutageCommand::Unlink { db, id, ticket } => {
+                    open_app(&db)?
+                        .unlink_ticket(&Principal::operator(), id, &ticket, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::json!({"outage": id, "unlinked": ticket}));
+                }
+                OutageCommand::ResolveLinked { db, id, note } => {
+                    let req = crate::app::outages::ResolveLinkedRequest { note };
+                    let n = open_app(&db)?
+                        .resolve_linked(&Principal::operator(), id, req, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::json!({"outage": id, "resolved": n}));
+                }
                 OutageCommand::End { db, id, at } => {
                     let patch = crate::app::outages::OutagePatch {
                         end: Some(instant("at", &at)?),
