@@ -128,6 +128,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "outbox",
         "status",
         "subscription",
+        "incident",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");

@@ -1213,6 +1213,7 @@ async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
 }
 
 crate::both_backends!(
+    an_agent_links_tickets_to_an_outage_from_the_queue_and_the_ticket_and_resolves_them_together,
     the_status_page_is_public_and_a_customer_sees_their_own,
     an_admin_defines_a_service_and_ticks_who_takes_it,
     staff_work_the_quarantine_and_the_outbox_in_the_pages,
@@ -1673,4 +1674,100 @@ async fn staff_work_the_quarantine_and_the_outbox_in_the_pages(db: Db) {
     .unwrap();
     assert!(due.and_utc() <= chrono::Utc::now(), "due now, not in 2999");
     assert_eq!(audit_count(&t, "outbox.retry").await, 1);
+}
+
+/// A major incident worked in the pages: tickets linked in bulk from the
+/// queue and one from its own page, an update posted on the outage's page
+/// (a reply on each), and one note resolving them.
+async fn an_agent_links_tickets_to_an_outage_from_the_queue_and_the_ticket_and_resolves_them_together(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let a = t.raise(&t.carol, "Uploads fail", 2).await;
+    let b = t.raise(&t.gina, "Backups fail", 2).await;
+    let c = t.raise(&t.gina, "Restores fail", 3).await;
+    let o = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            serde_json::json!({"kind": "platform_issue", "start": sladesk::app::now() - chrono::Duration::minutes(10),
+                "organisations": "all", "description": "Storage quorum"}),
+        )
+        .await;
+    let id = o.json["id"].as_i64().unwrap().to_string();
+    let mut w = Web::new(&t);
+    w.sign_in("walter@desk.example", PASSWORD).await;
+    let queue = w.get("/queue").await;
+    assert!(queue.body.contains("Link the chosen tickets to"), "{}", queue.body);
+    assert!(
+        queue.body.contains(&format!("value=\"{a}\" form=\"bulk-link\"")),
+        "{}",
+        queue.body
+    );
+    let csrf = w.csrf("/queue").await;
+    let linked = w
+        .post(
+            "/queue/link",
+            &[("csrf", &csrf), ("outage", &id), ("ticket", &a), ("ticket", &b)],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    let page = w.get(&format!("/outages/{id}?done=linked")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&a) && page.body.contains(&b) && !page.body.contains(&c),
+        "{}",
+        page.body
+    );
+    // From the ticket's own page.
+    let tp = w.get(&format!("/tickets/{c}")).await;
+    assert!(tp.body.contains("Link to the outage under way"), "{}", tp.body);
+    let csrf = w.csrf(&format!("/tickets/{c}")).await;
+    let one = w
+        .post(&format!("/tickets/{c}/incident"), &[("csrf", &csrf), ("outage", &id)])
+        .await;
+    assert_eq!(one.status, StatusCode::SEE_OTHER, "{}", one.body);
+    let tp = w.get(&format!("/tickets/{c}")).await;
+    assert!(tp.body.contains(&format!("href=\"/outages/{id}\"")), "{}", tp.body);
+    // An update on the outage's page: a public reply on each.
+    let csrf = w.csrf(&format!("/outages/{id}")).await;
+    let up = w
+        .post(
+            &format!("/outages/{id}/updates"),
+            &[
+                ("csrf", &csrf),
+                ("status", "identified"),
+                ("body", "A storage node failed."),
+            ],
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::SEE_OTHER, "{}", up.body);
+    let events = t.get(&format!("/api/v1/tickets/{b}/events"), &t.gina).await;
+    assert!(events.text.contains("A storage node failed."), "{}", events.text);
+    // Unlink C, then one note resolves A and B.
+    let csrf = w.csrf(&format!("/outages/{id}")).await;
+    w.post(&format!("/outages/{id}/tickets/{c}/unlink"), &[("csrf", &csrf)])
+        .await;
+    let csrf = w.csrf(&format!("/outages/{id}")).await;
+    let r = w
+        .post(
+            &format!("/outages/{id}/tickets/resolve"),
+            &[("csrf", &csrf), ("note", "Storage is healthy again.")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for (reference, token, status) in [
+        (&a, &t.carol, "resolved"),
+        (&b, &t.gina, "resolved"),
+        (&c, &t.gina, "open"),
+    ] {
+        assert_eq!(
+            t.get(&format!("/api/v1/tickets/{reference}"), token).await.json["status"],
+            status,
+            "{reference}"
+        );
+    }
+    // A customer cannot reach the outage's staff page.
+    let mut wendy = Web::new(&t);
+    wendy.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_ne!(wendy.get(&format!("/outages/{id}")).await.status, StatusCode::OK);
 }

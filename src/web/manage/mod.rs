@@ -3,10 +3,12 @@
 //! loaded policies and holiday calendars, read-only).
 
 mod admin;
+mod incident;
 mod outages;
 mod reports;
 
 use admin::*;
+use incident::*;
 use outages::*;
 use reports::*;
 
@@ -34,6 +36,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/outages", web::get().to(outages))
         .route("/outages", web::post().to(add_outage))
         .route("/outages/{id}/end", web::post().to(end_outage))
+        .route("/outages/{id}", web::get().to(incident_page))
+        .route("/outages/{id}/updates", web::post().to(incident::post_update))
+        .route("/outages/{id}/tickets", web::post().to(link))
+        .route("/outages/{id}/tickets/resolve", web::post().to(resolve_linked))
+        .route("/outages/{id}/tickets/{reference}/unlink", web::post().to(unlink))
+        .route("/tickets/{reference}/incident", web::post().to(link_from_ticket))
+        .route("/queue/link", web::post().to(link_from_queue))
         .route("/admin", web::get().to(admin))
         .route("/admin/{what}", web::post().to(admin_post))
         .route("/admin/policies", web::get().to(policies));

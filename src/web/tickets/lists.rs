@@ -236,6 +236,7 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
         limit: Some(PER_PAGE),
         ..Default::default()
     };
+    let outage_app = app.get_ref().clone();
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
     let (rows, more, count, queues, tiers) = run(move || {
@@ -296,11 +297,21 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
         "updated" => "latest activity first",
         _ => "most urgent first",
     };
+    // Outages under way: the queue's ticked tickets may be linked to one.
+    let a = outage_app;
+    let who = v.who();
+    let ongoing: Vec<Value> = run(move || a.list_outages(&who, None, None, crate::app::now()))
+        .await?
+        .into_iter()
+        .filter(|o| o.ongoing)
+        .map(|o| json!({"id": o.id, "label": format!("{} {}: {}", o.kind.replace('_', " "), o.id, o.description)}))
+        .collect();
     page(
         Some(&v.session),
         "Queue",
         "queue",
         json!({
+            "ongoing": ongoing,
             "tickets": rows,
             "pager": pager,
             "sort": headers,

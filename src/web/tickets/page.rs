@@ -134,10 +134,35 @@ pub(super) async fn ticket_page_at(
         } else {
             None
         };
-        Ok((t, sla, cds, events, files, queues, moves, agents, recent))
+        // A major incident: the outages this ticket is linked to, and the
+        // ones under way it could be linked to.
+        let incidents = if staff {
+            let linked = app.outages_of_ticket(&who, &t.reference)?;
+            let ongoing: Vec<(i64, String)> = app
+                .list_outages(&who, None, None, now)?
+                .into_iter()
+                .filter(|o| o.ongoing && !linked.contains(&o.id))
+                .map(|o| {
+                    (
+                        o.id,
+                        format!("{} {}: {}", o.kind.replace('_', " "), o.id, o.description),
+                    )
+                })
+                .collect();
+            Some((linked, ongoing))
+        } else {
+            None
+        };
+        Ok((t, sla, cds, events, files, queues, moves, agents, (recent, incidents)))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, recent) = data;
+    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents)) = data;
+    let incidents = incidents.map(|(linked, ongoing)| {
+        json!({
+            "linked": linked,
+            "ongoing": ongoing.iter().map(|(id, label)| json!({"id": id, "label": label})).collect::<Vec<_>>(),
+        })
+    });
     let timeline: Vec<Value> = events
         .items
         .iter()
@@ -224,6 +249,7 @@ pub(super) async fn ticket_page_at(
             "agents": agents,
             "queue_name": queues.iter().find(|q| t.queue.as_deref() == Some(q.slug.as_str())).map(|q| q.name.clone()),
             "recent": recent,
+            "incidents": incidents,
             "queues": queue_opts,
             "statuses": settable,
             "severities": severities,
