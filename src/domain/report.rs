@@ -159,6 +159,57 @@ pub struct MonthlyReport {
     pub daily: Vec<Day>,
     /// Empty in the whole desk's report: see each organisation's.
     pub tickets: Vec<TicketLine>,
+    /// The month's outages that had tickets linked to them (major
+    /// incidents), each with those tickets and their breaches. Left out
+    /// when there are none, so reports without them read as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub major_incidents: Vec<MajorIncident>,
+}
+
+/// An outage of the month and the tickets linked to it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MajorIncident {
+    pub outage: i64,
+    pub tickets: Vec<LinkedLine>,
+}
+
+/// A ticket linked to an outage, and whether its clocks breached.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LinkedLine {
+    pub reference: String,
+    pub organisation: String,
+    pub response_breached_at: Option<DateTime<Utc>>,
+    pub resolve_breached_at: Option<DateTime<Utc>>,
+}
+
+/// The major incidents of a report from its links, (outage, ticket
+/// reference), and the tickets it counted: a link to a ticket the report
+/// does not count (another organisation's, or of another month) is left
+/// out. Outages in order, tickets by reference.
+pub fn major_incidents(links: &[(i64, String)], tickets: &[TicketMonth]) -> Vec<MajorIncident> {
+    let mut out: Vec<MajorIncident> = Vec::new();
+    let mut links = links.to_vec();
+    links.sort();
+    links.dedup();
+    for (outage, reference) in links {
+        let Some(t) = tickets.iter().find(|t| t.reference == reference) else {
+            continue;
+        };
+        let line = LinkedLine {
+            reference,
+            organisation: t.organisation.clone(),
+            response_breached_at: t.response.breached_at,
+            resolve_breached_at: t.resolve.breached_at,
+        };
+        match out.last_mut() {
+            Some(m) if m.outage == outage => m.tickets.push(line),
+            _ => out.push(MajorIncident {
+                outage,
+                tickets: vec![line],
+            }),
+        }
+    }
+    out
 }
 
 /// When a clock's outcome was decided, if it was: its breach or its stop,
@@ -368,6 +419,7 @@ pub fn assemble(
         organisations,
         daily,
         tickets: lines,
+        major_incidents: Vec::new(),
     }
 }
 

@@ -455,6 +455,16 @@ pub fn html(r: &Value) -> Result<String, String> {
         })).collect::<Vec<_>>(),
         "breaches": breaches,
         "availability": availability,
+        "major_incidents": r["major_incidents"].as_array().unwrap_or(&empty).iter().map(|m| serde_json::json!({
+            "outage": m["outage"],
+            "tickets": m["tickets"].as_array().unwrap_or(&empty).iter().map(|t| {
+                let clock = |v: &Value| if v.is_null() { "met".to_string() } else { format!("breached {}", london(v)) };
+                serde_json::json!({
+                    "reference": t["reference"], "organisation": t["organisation"],
+                    "response": clock(&t["response_breached_at"]), "resolve": clock(&t["resolve_breached_at"]),
+                })
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "credits": credits,
         "organisations": organisations,
         "charts": charts,

@@ -152,6 +152,43 @@ async fn linked_tickets_hear_the_outage_and_are_resolved_together_each_customer_
         t.get(&format!("/api/v1/tickets/{b}"), &t.gina).await.json["status"],
         "resolved"
     );
+    // The month's report lists the outage with its linked tickets and their
+    // breaches: each organisation's its own, the desk's all of them.
+    // (A report counts events before its instant, in whole seconds.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let month = sladesk::domain::availability::Month::containing(sladesk::app::now()).to_string();
+    let acme = t
+        .get(&format!("/api/v1/reports/monthly?org=acme&month={month}"), &t.carol)
+        .await;
+    assert_eq!(acme.status.as_u16(), 200, "{}", acme.text);
+    assert_eq!(acme.json["major_incidents"][0]["outage"], id, "{}", acme.text);
+    let refs: Vec<&str> = acme.json["major_incidents"][0]["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, [a.as_str()]);
+    assert!(acme.json["major_incidents"][0]["tickets"][0]["resolve_breached_at"].is_null());
+    let globex = t
+        .get(&format!("/api/v1/reports/monthly?org=globex&month={month}"), &t.gina)
+        .await;
+    assert!(
+        globex.json.get("major_incidents").is_none(),
+        "unlinked: {}",
+        globex.text
+    );
+    let html = t
+        .get(
+            &format!("/api/v1/reports/monthly?org=acme&month={month}&format=html"),
+            &t.manager,
+        )
+        .await;
+    assert!(
+        html.text.contains("Major incidents") && html.text.contains(a.as_str()),
+        "{}",
+        html.text
+    );
     // Every change audited.
     let actions: Vec<String> = {
         use diesel::prelude::*;

@@ -159,6 +159,10 @@ impl App {
                 cr,
                 Vec::new(),
             ));
+            let links = major_incident_links(c, &[o.id], month)?;
+            if let Some(r) = reports.last_mut() {
+                r.major_incidents = crate::domain::report::major_incidents(&links, &tickets);
+            }
             all.extend(tickets);
         }
         let desk = assemble(
@@ -176,6 +180,10 @@ impl App {
             None,
             summaries,
         );
+        let mut desk = desk;
+        let ids: Vec<i64> = orgs.iter().map(|o| o.id).collect();
+        let links = major_incident_links(c, &ids, month)?;
+        desk.major_incidents = crate::domain::report::major_incidents(&links, &all);
         Ok((reports, desk))
     }
 
@@ -450,4 +458,23 @@ impl ReportJson {
     pub fn value(&self) -> Result<serde_json::Value, AppError> {
         serde_json::from_str(&self.0).map_err(|e| AppError::internal(format!("a kept report cannot be read: {e}")))
     }
+}
+
+/// (outage, ticket reference) for the tickets of `orgs` linked to an
+/// outage that touches `month`.
+fn major_incident_links(c: &mut DbConnection, orgs: &[i64], month: Month) -> Result<Vec<(i64, String)>, AppError> {
+    use crate::store::schema::{outage_tickets, outages};
+    let mut out = Vec::new();
+    for chunk in orgs.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = outage_tickets::table
+            .inner_join(tickets::table)
+            .inner_join(outages::table)
+            .filter(tickets::organisation_id.eq_any(chunk))
+            .filter(outages::starts_at.lt(naive(month.end())))
+            .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(month.start()))))
+            .select((outage_tickets::outage_id, tickets::reference))
+            .load(c)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
