@@ -3,6 +3,7 @@
 //! no business rules here.
 
 mod admin;
+mod alerts;
 mod auth;
 mod health;
 mod inbound;
@@ -139,6 +140,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/outages/{id}", web::get().to(outages::get_outage))
             .route("/outages/{id}", web::patch().to(outages::patch_outage))
             .route("/outages/{id}/updates", web::post().to(outages::post_update))
+            .route("/outages/{id}/confirm", web::post().to(outages::confirm_outage))
+            .route("/alerts/alertmanager", web::post().to(alerts::alertmanager))
             .route("/outages/{id}/tickets", web::get().to(outages::linked_tickets))
             .route("/outages/{id}/tickets", web::post().to(outages::link_tickets))
             .route("/outages/{id}/tickets/resolve", web::post().to(outages::resolve_linked))

@@ -25,7 +25,7 @@ impl utoipa::Modify for BearerAuth {
         reply, note, transition, reopen_request, list_organisations, create_organisation, list_users, create_user, list_queues,
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
-        outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage, outages::post_update, outages::linked_tickets, outages::link_tickets, outages::unlink_ticket, outages::resolve_linked,
+        outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage, outages::post_update, outages::confirm_outage, alerts::alertmanager, outages::linked_tickets, outages::link_tickets, outages::unlink_ticket, outages::resolve_linked,
         outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
         reports::monthly_report, reports::close_month, reports::recompute_month,
         services::list_services, services::create_service, services::service_subscribers,

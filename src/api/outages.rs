@@ -200,3 +200,17 @@ pub(super) async fn resolve_linked(
     let n = run(move || app.resolve_linked(&who, id, b.into_inner(), crate::app::now())).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"resolved": n})))
 }
+
+/// Confirms a draft outage opened from a monitoring alert (staff): from now
+/// customers see it, availability counts it, subscribers are told.
+#[utoipa::path(post, path = "/api/v1/outages/{id}/confirm", tag = "availability", params(("id" = i64, Path, description = "The outage's id")), security(("bearer" = [])),
+    responses((status = 200, body = OutageView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, description = "Not a draft", body = Problem)))]
+pub(super) async fn confirm_outage(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(run(move || app.confirm_outage(&who, id, crate::app::now())).await?))
+}

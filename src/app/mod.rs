@@ -26,6 +26,7 @@
 //! `CalendarError`…); a use case decides which of the above each becomes.
 
 pub mod admin;
+pub mod alerts;
 pub mod dashboard;
 pub mod export;
 pub mod intake;
@@ -296,6 +297,8 @@ pub struct App {
     /// Whether the status page is for anyone (the default) or for people
     /// signed in (`status_page = "signed_in"`, for private networks).
     status_page_public: std::sync::atomic::AtomicBool,
+    /// `[alerts]`: how monitoring alerts become tickets and outages.
+    alert_settings: RwLock<Option<Arc<alerts::AlertSettings>>>,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -382,6 +385,16 @@ impl App {
             .store(public, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Sets `[alerts]`: how monitoring alerts become tickets and outages.
+    pub fn set_alert_settings(&self, settings: Option<alerts::AlertSettings>) {
+        *self.alert_settings.write().expect("lock") = settings.map(Arc::new);
+    }
+
+    /// `[alerts]`, if set.
+    pub fn alert_settings(&self) -> Option<Arc<alerts::AlertSettings>> {
+        self.alert_settings.read().expect("lock").clone()
+    }
+
     /// Whether the status page is for anyone.
     pub fn status_page_public(&self) -> bool {
         self.status_page_public.load(std::sync::atomic::Ordering::Relaxed)
@@ -452,6 +465,7 @@ impl App {
             report_close_after: std::sync::atomic::AtomicU32::new(reports::DEFAULT_CLOSE_AFTER),
             public_url: RwLock::new(Arc::from(DEFAULT_PUBLIC_URL)),
             status_page_public: std::sync::atomic::AtomicBool::new(true),
+            alert_settings: RwLock::new(None),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

@@ -493,7 +493,8 @@ pub(super) enum TokenCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
-        /// full, intake (mail intake only) or metrics (the /metrics scrape only).
+        /// full, intake (mail intake only), metrics (the /metrics scrape only)
+        /// or alerts (the Alertmanager webhook only).
         #[arg(long, default_value = "full")]
         scope: String,
         #[arg(long)]

@@ -84,6 +84,10 @@ pub struct FileSettings {
     /// Who may read the status page (`/status` and its data): `public`
     /// (the default) or `signed_in`, for a desk on a private network.
     pub status_page: Option<StatusPage>,
+    /// Monitoring alerts (Alertmanager's webhook) into incident tickets and
+    /// outages: whom the tickets are for, and the rules from labels to
+    /// services. Unset: the webhook refuses alerts.
+    pub alerts: Option<crate::app::alerts::AlertSettings>,
 }
 
 /// Who may read the status page.
@@ -107,6 +111,7 @@ pub struct Exposure {
     pub report_close_after: u32,
     pub public_url: Option<String>,
     pub status_page: StatusPage,
+    pub alerts: Option<crate::app::alerts::AlertSettings>,
 }
 
 impl Exposure {
@@ -135,6 +140,12 @@ impl Exposure {
             metrics_listen: f.metrics_listen.clone(),
             report_close_after,
             status_page: f.status_page.unwrap_or_default(),
+            alerts: match &f.alerts {
+                Some(a) if !(1..=4).contains(&a.severity) => {
+                    anyhow::bail!("[alerts] severity: {} is outside 1 to 4", a.severity)
+                }
+                other => other.clone(),
+            },
             public_url: match &f.public_url {
                 Some(u) => {
                     let parsed = url::Url::parse(u).with_context(|| format!("public_url: '{u}'"))?;
@@ -154,6 +165,7 @@ impl Exposure {
         app.set_trusted_proxies(self.trusted_proxies.clone());
         app.set_report_close_after(self.report_close_after);
         app.set_status_page_public(self.status_page == StatusPage::Public);
+        app.set_alert_settings(self.alerts.clone());
         if let Some(u) = &self.public_url {
             app.set_public_url(u);
         }

@@ -5,6 +5,7 @@
 //! `now` as a parameter, so every answer is deterministic and replayable.
 //! It must not import actix, diesel, lettre, handlebars, cron or tokio.
 
+pub mod alerts;
 pub mod availability;
 pub mod calendar;
 pub mod credits;

@@ -243,6 +243,25 @@ diesel::table! {
         reminder_sent_at -> Nullable<Timestamp>,
         start_noticed_at -> Nullable<Timestamp>,
         end_noticed_at -> Nullable<Timestamp>,
+        draft -> Bool,
+        proposed_end_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        fingerprint -> Text,
+        name -> Text,
+        labels -> Text,
+        firing -> Bool,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        ticket_id -> BigInt,
+        outage_id -> Nullable<BigInt>,
+        notifications -> Integer,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
     }
 }
 
@@ -460,6 +479,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_subscribers,
     status_subscriber_services,
     outage_tickets,
+    alerts,
     upstream_credits,
     upstream_credit_shares,
     report_versions,

@@ -396,6 +396,11 @@ impl TestApp {
         self.scoped_token("intake").await
     }
 
+    /// A token of scope `alerts`, for Alertmanager.
+    pub async fn alerts_token(&self) -> String {
+        self.scoped_token("alerts").await
+    }
+
     async fn scoped_token(&self, scope: &'static str) -> String {
         let app = self.app.clone();
         tokio::task::spawn_blocking(move || {

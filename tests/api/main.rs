@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod alerts;
 mod authz;
 mod bad_input;
 mod concurrency;

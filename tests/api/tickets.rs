@@ -451,6 +451,8 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/organisations/{slug}/services",
         "PUT /api/v1/organisations/{slug}/services",
         "POST /api/v1/outages/{id}/updates",
+        "POST /api/v1/outages/{id}/confirm",
+        "POST /api/v1/alerts/alertmanager",
         "GET /api/v1/outages/{id}/tickets",
         "POST /api/v1/outages/{id}/tickets",
         "POST /api/v1/outages/{id}/tickets/resolve",

@@ -82,8 +82,8 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<String, AppError> {
         who.require_admin()?;
-        if !matches!(scope, "full" | "intake" | "metrics") {
-            return Err(invalid("scope", "expected full, intake or metrics"));
+        if !matches!(scope, "full" | "intake" | "metrics" | "alerts") {
+            return Err(invalid("scope", "expected full, intake, metrics or alerts"));
         }
         valid_text("name", name, 100)?;
         let mut raw = [0u8; 32];

@@ -110,6 +110,7 @@ impl App {
             .filter(outage_services::service_id.eq_any(&ids))
             .filter(outages::starts_at.lt(naive(now)))
             .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(from))))
+            .filter(outages::draft.eq(false))
             .order(outages::id)
             .select((
                 outage_services::service_id,

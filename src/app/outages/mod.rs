@@ -25,6 +25,7 @@ mod history;
 mod linked;
 mod maintenance;
 mod notices;
+mod read;
 mod status;
 mod updates;
 pub use credits::*;
@@ -135,6 +136,11 @@ pub struct OutageView {
     /// policy asks counts against that organisation's availability.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Opened from a monitoring alert and not yet confirmed by staff: no
+    /// customer sees it, availability does not count it, nobody is mailed.
+    pub draft: bool,
+    /// The end a resolved alert proposes, for staff to confirm.
+    pub proposed_end: Option<DateTime<Utc>>,
 }
 
 impl OutageView {
@@ -242,6 +248,8 @@ struct OutageRow {
     all_organisations: bool,
     description: String,
     public_description: Option<String>,
+    draft: bool,
+    proposed_end_at: Option<chrono::NaiveDateTime>,
 }
 
 fn check_period(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<(), AppError> {
@@ -280,6 +288,20 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<OutageView, AppError> {
         who.require_manager()?;
+        let mut conn = self.conn()?;
+        conn.write(|c| self.create_outage_in(c, who, &req, false, now))
+    }
+
+    /// Records an outage in the caller's transaction (staff's request, or a
+    /// monitoring alert's, as a `draft` for staff to confirm).
+    pub(crate) fn create_outage_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        req: &NewOutageRequest,
+        draft: bool,
+        now: DateTime<Utc>,
+    ) -> Result<OutageView, AppError> {
         let kind: OutageKind = req.kind.parse().map_err(|e: String| invalid("kind", e))?;
         check_period(req.start, req.end)?;
         let description = text("description", &req.description, 2000)?;
@@ -292,8 +314,7 @@ impl App {
                 Some(i) => i.parse::<Impact>().map_err(|e| invalid("services", e.to_string())),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.conn()?;
-        conn.write(|c| {
+        {
             let slugs: Vec<String> = req.services.iter().map(|s| s.service.clone()).collect();
             let service_ids = service_ids(c, "services", &slugs)?;
             let affected = match &req.organisations {
@@ -321,6 +342,7 @@ impl App {
                     outages::created_by.eq((who.user_id > 0).then_some(who.user_id)),
                     outages::created_at.eq(naive(now)),
                     outages::updated_at.eq(naive(now)),
+                    outages::draft.eq(draft),
                 ))
                 .returning(outages::id)
                 .get_result(c)?;
@@ -370,7 +392,7 @@ impl App {
                 view.warnings = self.short_notice(c, affected.as_deref(), req.start, req.notified_at.unwrap_or(now))?;
             }
             Ok(view)
-        })
+        }
     }
 
     /// Changes an outage (managers and admins): its end, kind or text; audited.
@@ -453,69 +475,12 @@ impl App {
         })
     }
 
-    /// Outages overlapping `month` (all of them without one), newest first;
-    /// a customer sees those that concerned their organisation.
-    pub fn list_outages(
+    pub(super) fn outage_view(
         &self,
-        who: &Principal,
-        month: Option<Month>,
-        organisation: Option<&str>,
+        c: &mut DbConnection,
+        id: i64,
         now: DateTime<Utc>,
-    ) -> Result<Vec<OutageView>, AppError> {
-        let mut conn = self.conn()?;
-        let c = &mut *conn;
-        let org_id = match (who.role, organisation) {
-            (Role::Customer, _) => who.organisation_id,
-            (_, Some(slug)) => Some(self.organisation_by_slug(c, slug)?.id),
-            (_, None) => None,
-        };
-        let mut q = outages::table.select(outages::id).into_boxed();
-        if let Some(m) = month {
-            q = q
-                .filter(outages::starts_at.lt(naive(m.end())))
-                .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(m.start()))));
-        }
-        if let Some(o) = org_id {
-            let named = outage_organisations::table
-                .filter(outage_organisations::organisation_id.eq(o))
-                .select(outage_organisations::outage_id);
-            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
-        }
-        let ids: Vec<i64> = q.order((outages::starts_at.desc(), outages::id.desc())).load(c)?;
-        let views: Vec<OutageView> = ids
-            .into_iter()
-            .map(|id| self.outage_view(c, id, now))
-            .collect::<Result<_, _>>()?;
-        match who.role {
-            Role::Customer => {
-                let own = own_slug(c, who)?;
-                let own_services = own_service_slugs(c, who)?;
-                Ok(views.into_iter().map(|v| v.for_customer(&own, &own_services)).collect())
-            }
-            _ => Ok(views),
-        }
-    }
-
-    /// One outage, as the caller may see it.
-    pub fn get_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
-        let mut conn = self.conn()?;
-        let view = self.outage_view(&mut conn, id, now)?;
-        if who.role == Role::Customer {
-            let own = own_slug(&mut conn, who)?;
-            let mine = match &view.organisations {
-                Affected::All(_) => true,
-                Affected::Some(slugs) => slugs.contains(&own),
-            };
-            if !mine {
-                return Err(AppError::NotFound(format!("outage {id}")));
-            }
-            let own_services = own_service_slugs(&mut conn, who)?;
-            return Ok(view.for_customer(&own, &own_services));
-        }
-        Ok(view)
-    }
-
-    fn outage_view(&self, c: &mut DbConnection, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
+    ) -> Result<OutageView, AppError> {
         let row = outage_row(c, id)?;
         let organisations = if row.all_organisations {
             Affected::All("all".into())
@@ -556,6 +521,8 @@ impl App {
             description: row.description,
             public_description: row.public_description,
             warnings: Vec::new(),
+            draft: row.draft,
+            proposed_end: row.proposed_end_at.map(utc),
         })
     }
 
@@ -573,6 +540,7 @@ impl App {
             .filter(outages::starts_at.lt(naive(month.end())))
             .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(month.start()))))
             .filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)))
+            .filter(outages::draft.eq(false))
             .order(outages::id)
             .select(OutageRow::as_select())
             .load(c)?;

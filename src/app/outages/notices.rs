@@ -370,6 +370,9 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<usize, AppError> {
         let o = notice.outage;
+        if o.draft {
+            return Ok(0);
+        }
         let service_ids: Vec<i64> = outage_services::table
             .filter(outage_services::outage_id.eq(o.id))
             .select(outage_services::service_id)

@@ -155,6 +155,7 @@ impl App {
         // Outages that have not ended, or end later: few at any time.
         let mut q = outages::table
             .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(now))))
+            .filter(outages::draft.eq(false))
             .select(outages::id)
             .into_boxed();
         if let Some(p) = customer {
@@ -264,6 +265,7 @@ impl App {
         let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
         let mut q = outages::table
             .filter(outages::kind.eq_any(names))
+            .filter(outages::draft.eq(false))
             .select(outages::id)
             .into_boxed();
         if let Some(p) = customer {

@@ -98,12 +98,17 @@ impl App {
         conn.write(|c| self.post_update_in(c, who, id, status, &body, at, now))
     }
 
+    /// The instant of an outage's latest public update, if any.
+    pub(crate) fn outage_updates_end(&self, c: &mut DbConnection, id: i64) -> Result<Option<DateTime<Utc>>, AppError> {
+        Ok(public_updates(c, id)?.last().map(|u| u.at))
+    }
+
     /// Posts a public update in the caller's transaction (staff's, or the
     /// scheduler's maintenance notices): the status moves as its track
     /// allows (`None`: it stays), a final one ends the outage, and every
     /// subscriber it concerns is mailed.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn post_update_in(
+    pub(crate) fn post_update_in(
         &self,
         c: &mut DbConnection,
         who: &Principal,
@@ -116,6 +121,11 @@ impl App {
         let body = body.to_string();
         {
             let row = outage_row(c, id)?;
+            if row.draft {
+                return Err(AppError::Conflict(format!(
+                    "outage {id} is a draft from a monitoring alert: confirm it before telling customers"
+                )));
+            }
             let kind: OutageKind = row.kind.parse().map_err(AppError::internal)?;
             let stored = public_updates(c, id)?;
             let timeline = Timeline::replay(kind, &stored).map_err(AppError::internal)?;
@@ -177,5 +187,48 @@ impl App {
             self.reply_on_linked(c, who, &view, status.title(), &body, now)?;
             Ok(view)
         }
+    }
+
+    /// Confirms a draft outage (staff): from now customers see it,
+    /// availability counts it, and subscribers are told.
+    pub fn confirm_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<OutageView, AppError> {
+        who.staff_only()?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let row = outage_row(c, id)?;
+            if !row.draft {
+                return Err(AppError::Conflict(format!("outage {id} is not a draft")));
+            }
+            diesel::update(outages::table.find(id))
+                .set((outages::draft.eq(false), outages::updated_at.eq(naive(now))))
+                .execute(c)?;
+            audit(c, who, "outage.confirm", &format!("outage:{id}"), None, now)?;
+            let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
+            let end = row.ends_at.map_or(now, utc);
+            mark_revised(
+                c,
+                orgs.as_deref(),
+                utc(row.starts_at),
+                end,
+                &format!("outage {id} confirmed"),
+                now,
+            )?;
+            let view = self.outage_view(c, id, now)?;
+            let status: crate::domain::outage_status::OutageStatus = view.status.parse().map_err(AppError::internal)?;
+            let body = view
+                .public_description
+                .clone()
+                .unwrap_or_else(|| super::status::kind_title(&view.kind).to_string());
+            self.queue_status_notice(
+                c,
+                &Notice {
+                    outage: &view,
+                    headline: status.title(),
+                    body: &body,
+                },
+                now,
+            )?;
+            Ok(view)
+        })
     }
 }
