@@ -6,7 +6,7 @@
 # certificates (installed if missing; each test starts its own instance on a
 # free loopback port, so no system service is started here); Debian's
 # Chromium and ChromeDriver and the npm package axe-core for the browser
-# tests.
+# tests; Debian's Prometheus Alertmanager for the monitoring alerts test.
 # The toolchain builds SQLite and the PostgreSQL client library itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +37,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 # The in-process sender verification tests ask a real DNS server.
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+# The monitoring alerts test sends through the real Prometheus Alertmanager.
+[ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
@@ -53,5 +55,6 @@ if command -v service >/dev/null 2>&1; then service dovecot stop >/dev/null 2>&1
 /usr/bin/chromium --version
 /usr/bin/chromedriver --version
 /usr/sbin/dnsmasq --version | head -n 1
+/usr/bin/prometheus-alertmanager --version 2>&1 | head -n 1
 
 python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__, '- PostgreSQL ready')"

@@ -1,7 +1,9 @@
 //! The end-to-end suites: the real server with the real things around it,
 //! each started by the test: headless Chromium with axe (`browser`),
 //! Dovecot over IMAP (`imap`), aiosmtpd over SMTP with and without TLS
-//! (`smtp`), and dnsmasq for DKIM and DMARC (`sender_auth`). Apart from the
+//! (`smtp`), dnsmasq for DKIM and DMARC (`sender_auth`), and Prometheus
+//! Alertmanager sending alerts to a `sladesk serve` killed mid-stream
+//! (`alertmanager`). Apart from the
 //! API suite so that `cargo test --test api` needs only PostgreSQL; both
 //! share `tests/api/helpers.rs`.
 
@@ -10,6 +12,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod alertmanager;
 mod browser;
 mod dovecot;
 mod imap;
