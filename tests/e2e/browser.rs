@@ -25,13 +25,13 @@ pub fn screenshot_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser-screenshots"))
 }
 
-enum Factor<'a> {
+pub(crate) enum Factor<'a> {
     /// The secret of an authenticator, whose current code is given.
     Totp(&'a str),
     Recovery(&'a str),
 }
 
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     driver: Child,
     base: String,
@@ -49,7 +49,7 @@ mod tempdir {
 }
 
 impl Browser {
-    async fn start(base: &str) -> Browser {
+    pub(crate) async fn start(base: &str) -> Browser {
         let driver_path = "/usr/bin/chromedriver";
         assert!(
             std::path::Path::new(driver_path).exists() && std::path::Path::new("/usr/bin/chromium").exists(),
@@ -101,11 +101,11 @@ impl Browser {
         panic!("chromedriver did not start a session: {last:?}");
     }
 
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let u = self.client.current_url().await.unwrap();
         match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
@@ -113,21 +113,21 @@ impl Browser {
         }
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
     }
 
-    async fn body(&self) -> String {
+    pub(crate) async fn body(&self) -> String {
         self.text("body").await
     }
 
-    async fn fill(&self, css: &str, value: &str) {
+    pub(crate) async fn fill(&self, css: &str, value: &str) {
         let e = self.client.find(Locator::Css(css)).await.unwrap();
         e.clear().await.unwrap();
         e.send_keys(value).await.unwrap();
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -139,7 +139,7 @@ impl Browser {
 
     /// Clicks something that loads a new page (a submit button, a link) and
     /// waits until that page has loaded: WebDriver's click returns earlier.
-    async fn submit(&self, css: &str) {
+    pub(crate) async fn submit(&self, css: &str) {
         self.client
             .execute("window.__sladeskOldPage = true;", vec![])
             .await
@@ -164,7 +164,7 @@ impl Browser {
 
     /// Sets an input's value as a user's picker would (date and time inputs
     /// take no typed text in Chromium).
-    async fn set_value(&self, css: &str, value: &str) {
+    pub(crate) async fn set_value(&self, css: &str, value: &str) {
         self.client
             .execute(
                 "document.querySelector(arguments[0]).value = arguments[1];",
@@ -175,7 +175,7 @@ impl Browser {
     }
 
     /// Signs in through the pages, giving the second factor when one is asked.
-    async fn sign_in(&self, email: &str, second: Option<Factor<'_>>) {
+    pub(crate) async fn sign_in(&self, email: &str, second: Option<Factor<'_>>) {
         self.goto("/sign-in").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
@@ -198,14 +198,14 @@ impl Browser {
         );
     }
 
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         self.submit("form[action='/sign-out'] button").await;
         assert_eq!(self.path().await, "/sign-in");
     }
 
     /// axe-core on the page as it stands: no violation of any impact;
     /// then a screenshot named after the page.
-    async fn check_page(&self, name: &str) {
+    pub(crate) async fn check_page(&self, name: &str) {
         let axe = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/browser/node_modules/axe-core/axe.min.js"
@@ -237,13 +237,13 @@ impl Browser {
     }
 
     /// The window's outer size, as a phone or a laptop would have it.
-    async fn resize(&self, width: u32, height: u32) {
+    pub(crate) async fn resize(&self, width: u32, height: u32) {
         self.client.set_window_size(width, height).await.unwrap();
     }
 
     /// How far the page reaches past the window sideways, in CSS pixels
     /// (0: no horizontal scroll).
-    async fn overflow_x(&self) -> i64 {
+    pub(crate) async fn overflow_x(&self) -> i64 {
         self.client
             .execute(
                 "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
@@ -257,7 +257,7 @@ impl Browser {
 
     /// The most lines any element matching `css` spans (its height over its
     /// line height).
-    async fn most_lines(&self, css: &str) -> f64 {
+    pub(crate) async fn most_lines(&self, css: &str) -> f64 {
         self.client
             .execute(
                 "let w = 0; for (const e of document.querySelectorAll(arguments[0])) { \
@@ -271,7 +271,7 @@ impl Browser {
             .unwrap_or(f64::NAN)
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -289,7 +289,7 @@ impl Drop for Browser {
 
 /// People who sign in through the pages, with passwords; the manager and
 /// admin as enrolled (the admin not, so the test enrols them in the page).
-async fn people(t: &TestApp) {
+pub(crate) async fn people(t: &TestApp) {
     let users = [
         ("wendy@globex.example", Role::Customer, Some("globex")),
         ("carl@acme.example", Role::Customer, Some("acme")),

@@ -16,6 +16,7 @@ mod alertmanager;
 mod browser;
 mod dovecot;
 mod imap;
+mod incident_chain;
 mod sender_auth;
 mod smtp;
 

@@ -64,6 +64,8 @@ pub(super) async fn incident_page(
         Some("linked") => Some("Linked."),
         Some("unlinked") => Some("Unlinked: later updates leave that ticket alone."),
         Some("resolved") => Some("The linked tickets still open are resolved with your note."),
+        Some("confirmed") => Some("Confirmed: customers see it, availability counts it, subscribers are told."),
+        Some("ended") => Some("Resolved and ended when the alert recovered."),
         _ => None,
     };
     page(
@@ -79,6 +81,7 @@ pub(super) async fn incident_page(
                 "at": when(u.at, tz), "status": u.status.parse::<OutageStatus>().map(|s| s.title()).unwrap_or(""), "body": u.body,
             })).collect::<Vec<_>>(),
             "statuses": statuses, "tickets": tickets, "open": open, "notice": notice,
+            "draft": o.draft, "proposed_end": o.end.is_none().then(|| o.proposed_end.map(|p| when(p, tz))).flatten(),
         }),
     )
 }
@@ -226,4 +229,44 @@ pub(super) async fn link_from_queue(
     let who = v.who();
     run(move || a.link_tickets(&who, id, LinkTicketsRequest { tickets }, crate::app::now())).await?;
     Ok(redirect(&format!("/outages/{id}?done=linked")))
+}
+
+pub(super) async fn confirm(
+    v: Viewer,
+    app: State,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let id = path.into_inner();
+    let a = app.get_ref().clone();
+    let who = v.who();
+    run(move || a.confirm_outage(&who, id, crate::app::now())).await?;
+    Ok(redirect(&format!("/outages/{id}?done=confirmed")))
+}
+
+/// Ends an outage where its alert recovered: a "resolved" update dated
+/// then, which ends it and tells customers, subscribers and linked tickets.
+pub(super) async fn end_as_proposed(
+    v: Viewer,
+    app: State,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let id = path.into_inner();
+    let a = app.get_ref().clone();
+    let who = v.who();
+    run(move || {
+        let now = crate::app::now();
+        let o = a.get_outage(&who, id, now)?;
+        let req = PostUpdateRequest {
+            status: Some("resolved".into()),
+            body: "The service has recovered.".into(),
+            at: o.proposed_end.map(|p| p.max(o.updates.last().map_or(p, |u| u.at))),
+        };
+        a.post_outage_update(&who, id, req, now)
+    })
+    .await?;
+    Ok(redirect(&format!("/outages/{id}?done=ended")))
 }

@@ -15,6 +15,7 @@ pub(super) fn outage_json(o: &crate::app::outages::OutageView, tz: chrono_tz::Tz
             Affected::Some(s) => s.join(", "),
         },
         "description": o.description,
+        "draft": o.draft,
     })
 }
 
