@@ -129,7 +129,12 @@ async fn one_platform_incident_from_alert_to_status_page_mails_linked_tickets_an
     b.fill("#u-body", "A storage node failed; we are replacing it.").await;
     b.set_value("#u-status", "identified").await;
     b.submit("form[action$='/updates'] button").await;
-    assert!(b.path().await.ends_with("?done=update"), "{}: {}", b.path().await, b.body().await);
+    assert!(
+        b.path().await.ends_with("?done=update"),
+        "{}: {}",
+        b.path().await,
+        b.body().await
+    );
     b.check_page("outage-incident").await;
     b.sign_out().await;
 
