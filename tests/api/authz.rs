@@ -242,6 +242,21 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 None,
                 [200, 200, 200, 200, 404, 401],
             ),
+            // Outage 1 is not a draft: staff are told so; customers that
+            // there is nothing there.
+            (
+                Method::POST,
+                "/api/v1/outages/1/confirm".into(),
+                Some(json!({})),
+                [409, 409, 409, 404, 404, 401],
+            ),
+            // The alert webhook takes a token of scope alerts only.
+            (
+                Method::POST,
+                "/api/v1/alerts/alertmanager".into(),
+                Some(json!({"version": "4", "status": "firing", "alerts": []})),
+                [403, 403, 403, 403, 403, 401],
+            ),
             (
                 Method::GET,
                 "/api/v1/outages/1/tickets".into(),

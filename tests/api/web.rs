@@ -1434,6 +1434,36 @@ async fn the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed(db: Db)
         listed.text
     );
 
+    // Planned maintenance told two days ahead: recorded, and the page says
+    // whose availability it will count against.
+    let soon = (chrono::Utc::now() + chrono::Duration::days(2))
+        .with_timezone(&chrono_tz::Europe::London)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let told = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let warned = w
+        .post(
+            "/outages",
+            &[
+                ("csrf", &csrf),
+                ("kind", "planned_maintenance"),
+                ("start", &soon),
+                ("notified", &told),
+                ("scope", "all"),
+                ("description", "Firmware"),
+            ],
+        )
+        .await;
+    assert_eq!(warned.status, StatusCode::OK, "{}", warned.body);
+    assert!(
+        warned.body.contains("Recorded, but:") && warned.body.contains("acme (silver: 5 days)"),
+        "{}",
+        warned.body
+    );
+
     // Ending an ongoing one takes the box ticked.
     let ongoing = t
         .post(

@@ -7,6 +7,7 @@ pub(super) async fn outages_page(
     app: State,
     error: Option<String>,
     form: Value,
+    warnings: Vec<String>,
 ) -> Result<HttpResponse, WebError> {
     require_manager(v)?;
     let app = app.get_ref().clone();
@@ -43,12 +44,12 @@ pub(super) async fn outages_page(
         Some(&v.session),
         "Outages",
         "outages",
-        json!({"outages": rows, "orgs": org_opts, "kinds": kinds, "some": some, "error": error, "form": form, "time_zone": tz.name()}),
+        json!({"outages": rows, "orgs": org_opts, "kinds": kinds, "some": some, "error": error, "form": form, "time_zone": tz.name(), "warnings": warnings}),
     )
 }
 
 pub(super) async fn outages(v: Viewer, app: State) -> Result<HttpResponse, WebError> {
-    outages_page(&v, app, None, json!({})).await
+    outages_page(&v, app, None, json!({}), Vec::new()).await
 }
 
 /// The outage form as sent: `org` comes once per organisation ticked.
@@ -149,8 +150,11 @@ pub(super) async fn add_outage(
     })
     .await?;
     match outcome {
+        // Recorded, but with something to know (short notice): said on
+        // the page, not lost in a redirect.
+        Ok(o) if !o.warnings.is_empty() => outages_page(&v, app, None, json!({}), o.warnings).await,
         Ok(_) => Ok(redirect("/outages")),
-        Err(r) => outages_page(&v, app, Some(r.to_string()), echo).await,
+        Err(r) => outages_page(&v, app, Some(r.to_string()), echo, Vec::new()).await,
     }
 }
 
