@@ -72,3 +72,26 @@ impl App {
         Ok(view)
     }
 }
+
+impl App {
+    /// The outages under way (begun, not ended), newest first, at most 50,
+    /// as (id, a label for a menu): what a ticket may be linked to (staff).
+    pub fn ongoing_outages(&self, who: &Principal, now: DateTime<Utc>) -> Result<Vec<(i64, String)>, AppError> {
+        who.staff_only()?;
+        let mut conn = self.conn()?;
+        let rows: Vec<(i64, String, String)> = outages::table
+            .filter(outages::starts_at.le(naive(now)))
+            .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(now))))
+            .order((outages::starts_at.desc(), outages::id.desc()))
+            .limit(50)
+            .select((outages::id, outages::kind, outages::description))
+            .load(&mut *conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, description)| {
+                let short: String = description.chars().take(80).collect();
+                (id, format!("{} {id}: {short}", kind.replace('_', " ")))
+            })
+            .collect())
+    }
+}

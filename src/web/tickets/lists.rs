@@ -300,11 +300,10 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
     // Outages under way: the queue's ticked tickets may be linked to one.
     let a = outage_app;
     let who = v.who();
-    let ongoing: Vec<Value> = run(move || a.list_outages(&who, None, None, crate::app::now()))
+    let ongoing: Vec<Value> = run(move || a.ongoing_outages(&who, crate::app::now()))
         .await?
         .into_iter()
-        .filter(|o| o.ongoing)
-        .map(|o| json!({"id": o.id, "label": format!("{} {}: {}", o.kind.replace('_', " "), o.id, o.description)}))
+        .map(|(id, label)| json!({"id": id, "label": label}))
         .collect();
     page(
         Some(&v.session),

@@ -139,15 +139,9 @@ pub(super) async fn ticket_page_at(
         let incidents = if staff {
             let linked = app.outages_of_ticket(&who, &t.reference)?;
             let ongoing: Vec<(i64, String)> = app
-                .list_outages(&who, None, None, now)?
+                .ongoing_outages(&who, now)?
                 .into_iter()
-                .filter(|o| o.ongoing && !linked.contains(&o.id))
-                .map(|o| {
-                    (
-                        o.id,
-                        format!("{} {}: {}", o.kind.replace('_', " "), o.id, o.description),
-                    )
-                })
+                .filter(|(id, _)| !linked.contains(id))
                 .collect();
             Some((linked, ongoing))
         } else {
