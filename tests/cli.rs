@@ -1999,6 +1999,10 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
         &["outage", "link", "--id", &id, "--ticket", "not-a-reference"],
         "--ticket: 'not-a-reference' is not a ticket reference",
     );
+    // Not a draft: said so, exit 1.
+    let o = sladesk_with(&dir, &db, &["outage", "confirm", "--id", &id], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not a draft"), "{}", stderr(&o));
     let resolved = ok(&["outage", "resolve-linked", "--id", &id, "--note", "Fixed."]);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(resolved.trim()).unwrap()["resolved"],

@@ -306,6 +306,14 @@ pub(super) enum OutageCommand {
         #[arg(long)]
         ticket: String,
     },
+    /// Confirms a draft outage opened from a monitoring alert: customers see
+    /// it, availability counts it, subscribers are told.
+    Confirm {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+    },
     /// Resolves every ticket still linked to an outage with one public note.
     ResolveLinked {
         #[command(flatten)]

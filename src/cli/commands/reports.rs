@@ -175,6 +175,12 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                         .map_err(cli_error)?;
                     println!("{}", serde_json::json!({"outage": id, "unlinked": ticket}));
                 }
+                OutageCommand::Confirm { db, id } => {
+                    let v = open_app(&db)?
+                        .confirm_outage(&Principal::operator(), id, crate::app::now())
+                        .map_err(cli_error)?;
+                    println!("{}", serde_json::to_string(&v)?);
+                }
                 OutageCommand::ResolveLinked { db, id, note } => {
                     let req = crate::app::outages::ResolveLinkedRequest { note };
                     let n = open_app(&db)?
