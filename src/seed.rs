@@ -25,6 +25,21 @@ pub struct Desk {
     pub organisations: Vec<Organisation>,
     /// Queues, created last (their leads and members are staff).
     pub queues: Vec<Queue>,
+    /// The services the status page lists, in order, created before the
+    /// organisations that take them.
+    #[serde(default)]
+    pub services: Vec<Service>,
+}
+
+/// A service (a status page component).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub slug: String,
+    pub name: String,
+    /// The group the status page shows it under.
+    pub group: Option<String>,
+    pub description: Option<String>,
 }
 
 /// A customer organisation and its contacts.
@@ -53,6 +68,9 @@ pub struct Organisation {
     /// "Nadia Patel <nadia.patel@northwind.example>", or a bare address for
     /// a contact known by address only.
     pub contacts: Vec<Contact>,
+    /// The services its contract covers, by slug.
+    #[serde(default)]
+    pub services: Vec<String>,
 }
 
 /// A person by name and address.
@@ -131,7 +149,8 @@ impl Desk {
     }
 
     /// Creates the desk in an empty store as the operator, dated `at`:
-    /// staff, then each organisation and its contacts, then the queues.
+    /// staff, the services, then each organisation with its contacts and
+    /// services, then the queues.
     /// Everyone signs in with `password` when one is given.
     pub fn plant(&self, app: &App, at: DateTime<Utc>, password: Option<&str>) -> anyhow::Result<()> {
         let op = Principal::operator();
@@ -151,6 +170,19 @@ impl Desk {
         };
         for s in &self.staff {
             user(&s.email, s.name.as_ref(), s.role, None)?;
+        }
+        for s in &self.services {
+            app.create_service(
+                &op,
+                crate::app::services::NewServiceRequest {
+                    slug: s.slug.clone(),
+                    name: s.name.clone(),
+                    group: s.group.clone(),
+                    description: s.description.clone(),
+                },
+                at,
+            )
+            .with_context(|| format!("seeding service {}", s.slug))?;
         }
         for o in &self.organisations {
             app.create_organisation(
@@ -175,6 +207,17 @@ impl Desk {
             .with_context(|| format!("seeding organisation {}", o.slug))?;
             for c in &o.contacts {
                 user(&c.email, c.name.as_ref(), Role::Customer, Some(&o.slug))?;
+            }
+            if !o.services.is_empty() {
+                app.set_organisation_services(
+                    &op,
+                    &o.slug,
+                    crate::app::services::SubscriptionsRequest {
+                        services: o.services.clone(),
+                    },
+                    at,
+                )
+                .with_context(|| format!("seeding {}'s services", o.slug))?;
             }
         }
         for q in &self.queues {

@@ -126,6 +126,11 @@ fn the_installed_binary_does_the_readme_walkthrough_from_an_empty_folder() {
         .sum();
     assert!(raised > 0, "the report reads the demo's tickets: {report}");
 
+    // The platform's services the demo defines, for its status page.
+    let services = ok(&bin, &here, &["service", "list"]);
+    assert_eq!(services.lines().count(), 4, "{services}");
+    assert!(services.contains("Object storage – LON2"), "{services}");
+
     // The scheduler's jobs, as the demo left them.
     let status = ok(&bin, &here, &["scheduler", "status"]);
     assert_eq!(status.lines().count(), 5, "{status}");
