@@ -8,7 +8,7 @@ use super::*;
 use crate::app::outages::{MAX_HISTORY_DAYS, StatusEvent, StatusHistory, StatusNow};
 
 /// The caller, if a token was sent: absent is the public, a bad one 401.
-async fn viewer(req: &HttpRequest) -> Result<Option<Principal>, Problem> {
+pub(super) async fn viewer(req: &HttpRequest) -> Result<Option<Principal>, Problem> {
     if req.headers().get(header::AUTHORIZATION).is_none() {
         return Ok(None);
     }

@@ -9,14 +9,6 @@ use serde_json::json;
 use crate::app::outages::{SubscribeRequest, SubscriptionView};
 use crate::domain::names::email_key;
 
-async fn viewer(req: &HttpRequest) -> Result<Option<Principal>, Problem> {
-    if req.headers().get(header::AUTHORIZATION).is_none() {
-        return Ok(None);
-    }
-    let Caller(p) = Caller::extract(req).await?;
-    Ok(Some(p))
-}
-
 /// Subscribes an address to the status page's updates, by e-mail. A
 /// signed-in user's own address is subscribed at once (200); any other is
 /// sent a link to confirm (202), and nothing is mailed until it is followed.
@@ -30,7 +22,7 @@ pub(super) async fn subscribe(
     req: HttpRequest,
     body: web::Json<SubscribeRequest>,
 ) -> Result<HttpResponse, Problem> {
-    let who = viewer(&req).await?;
+    let who = super::status::viewer(&req).await?;
     let app = app.get_ref().clone();
     let body = body.into_inner();
     let own = who

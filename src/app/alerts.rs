@@ -149,7 +149,7 @@ impl App {
                         .chars()
                         .take(200)
                         .collect(),
-                    description: describe(alert),
+                    description: alert.description(),
                     severity: Some(severity),
                     queue: settings.queue.clone(),
                     organisation: Some(settings.organisation.clone()),
@@ -205,7 +205,7 @@ impl App {
                     format!(
                         "The alert fires again, since {}.\n\n{}",
                         alert.starts_at,
-                        describe(alert)
+                        alert.description()
                     ),
                 )?;
                 // A new outage if the last one is over (or there was none).
@@ -362,24 +362,4 @@ impl App {
             " Outage {id}'s end is proposed at that instant, for staff to confirm."
         ))
     }
-}
-
-/// A ticket's description of an alert: its summary, labels, annotations
-/// and where it came from.
-fn describe(alert: &Alert) -> String {
-    let mut s = format!("{}\n\nFiring since {}.\n\nLabels:\n", alert.summary(), alert.starts_at);
-    for (k, v) in &alert.labels {
-        s.push_str(&format!("  {k} = {v}\n"));
-    }
-    if !alert.annotations.is_empty() {
-        s.push_str("\nAnnotations:\n");
-        for (k, v) in &alert.annotations {
-            s.push_str(&format!("  {k} = {v}\n"));
-        }
-    }
-    if !alert.generator_url.is_empty() {
-        s.push_str(&format!("\nSource: {}\n", alert.generator_url));
-    }
-    s.push_str(&format!("Fingerprint: {}\n", alert.fingerprint));
-    s
 }

@@ -65,6 +65,26 @@ impl Alert {
             .map_or_else(|| self.name(), String::as_str)
     }
 
+    /// What an incident ticket says of it: its summary, since when, its
+    /// labels and annotations, and where it came from.
+    pub fn description(&self) -> String {
+        let mut s = format!("{}\n\nFiring since {}.\n\nLabels:\n", self.summary(), self.starts_at);
+        for (k, v) in &self.labels {
+            s.push_str(&format!("  {k} = {v}\n"));
+        }
+        if !self.annotations.is_empty() {
+            s.push_str("\nAnnotations:\n");
+            for (k, v) in &self.annotations {
+                s.push_str(&format!("  {k} = {v}\n"));
+            }
+        }
+        if !self.generator_url.is_empty() {
+            s.push_str(&format!("\nSource: {}\n", self.generator_url));
+        }
+        s.push_str(&format!("Fingerprint: {}\n", self.fingerprint));
+        s
+    }
+
     /// When it ended, if it did (Alertmanager sends year 1 while firing).
     pub fn ended(&self) -> Option<DateTime<Utc>> {
         (!self.firing() && self.ends_at > self.starts_at).then_some(self.ends_at)

@@ -52,6 +52,17 @@ async fn service_choices(
         .collect())
 }
 
+/// The subscription page saying what became of a request.
+fn told(v: Option<&Viewer>, status: StatusCode, message: &str) -> Result<HttpResponse, WebError> {
+    page_with_status(
+        status,
+        v.map(|v| &v.session),
+        "Status updates by e-mail",
+        "subscription",
+        json!({"message": message, "done": true}),
+    )
+}
+
 /// The public form: an address, and every service or chosen ones.
 async fn subscribe(
     v: Result<Viewer, WebError>,
@@ -81,13 +92,7 @@ async fn subscribe(
         ),
         Err(r) => (StatusCode::UNPROCESSABLE_ENTITY, format!("Not subscribed: {r}.")),
     };
-    page_with_status(
-        status,
-        v.as_ref().map(|v| &v.session),
-        "Status updates by e-mail",
-        "subscription",
-        json!({"message": message, "done": true}),
-    )
+    told(v.as_ref(), status, &message)
 }
 
 /// A subscription, by the token in its mails: confirm it, choose services,
@@ -103,12 +108,10 @@ async fn subscription_page(
     let sub = match web::block(move || a.status_subscription(&t)).await? {
         Ok(s) => s,
         Err(crate::app::AppError::NotFound(_)) => {
-            return page_with_status(
+            return told(
+                v.as_ref(),
                 StatusCode::NOT_FOUND,
-                v.as_ref().map(|v| &v.session),
-                "Status updates by e-mail",
-                "subscription",
-                json!({"message": "There is no such subscription: it may have been cancelled.", "done": true}),
+                "There is no such subscription: it may have been cancelled.",
             );
         }
         Err(e) => return Err(e.into()),
@@ -142,12 +145,7 @@ async fn confirm(
         ),
         Err(r) => format!("Not changed: {r}."),
     };
-    page(
-        v.as_ref().map(|v| &v.session),
-        "Status updates by e-mail",
-        "subscription",
-        json!({"message": message, "done": true}),
-    )
+    told(v.as_ref(), StatusCode::OK, &message)
 }
 
 /// Unsubscribes: the page's button, and RFC 8058's one-click POST from a
@@ -161,11 +159,10 @@ async fn unsubscribe(
     let v = v.ok();
     let a = app.get_ref().clone();
     run(move || a.unsubscribe_from_status(&token)).await?;
-    page(
-        v.as_ref().map(|v| &v.session),
-        "Status updates by e-mail",
-        "subscription",
-        json!({"message": "Unsubscribed: no more status updates will be mailed to this address, and it is forgotten.", "done": true}),
+    told(
+        v.as_ref(),
+        StatusCode::OK,
+        "Unsubscribed: no more status updates will be mailed to this address, and it is forgotten.",
     )
 }
 

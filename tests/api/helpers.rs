@@ -396,6 +396,20 @@ impl TestApp {
         self.scoped_token("intake").await
     }
 
+    /// (kind, to, its template's data) of every outbox row, oldest first.
+    pub fn outbox(&self) -> Vec<(String, String, Value)> {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        outbox::table
+            .order(outbox::id.asc())
+            .select((outbox::kind, outbox::to_address, outbox::context))
+            .load::<(String, String, String)>(&mut self.app.conn().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(k, to, ctx)| (k, to, serde_json::from_str(&ctx).unwrap()))
+            .collect()
+    }
+
     /// A token of scope `alerts`, for Alertmanager.
     pub async fn alerts_token(&self) -> String {
         self.scoped_token("alerts").await

@@ -16,22 +16,8 @@ crate::both_backends!(
     the_scheduler_reminds_a_day_ahead_and_tells_of_the_start_and_end_once,
 );
 
-/// (kind, to, context) of every outbox row, oldest first.
-fn outbox(t: &TestApp) -> Vec<(String, String, Value)> {
-    use diesel::prelude::*;
-    use sladesk::store::schema::outbox;
-    outbox::table
-        .order(outbox::id.asc())
-        .select((outbox::kind, outbox::to_address, outbox::context))
-        .load::<(String, String, String)>(&mut t.app.conn().unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(k, to, ctx)| (k, to, serde_json::from_str(&ctx).unwrap()))
-        .collect()
-}
-
 fn updates_to(t: &TestApp, to: &str) -> usize {
-    outbox(t)
+    t.outbox()
         .iter()
         .filter(|(k, a, _)| k == "status_update" && a == to)
         .count()
@@ -94,7 +80,8 @@ async fn subscribers_confirm_then_get_each_update_they_chose_once_and_leave_in_o
     )
     .await;
     assert_eq!((status, &same), (202, &body), "the same answer for any address");
-    let confirm: Vec<Value> = outbox(&t)
+    let confirm: Vec<Value> = t
+        .outbox()
         .into_iter()
         .filter(|(k, to, _)| k == "status_confirm" && to == pat)
         .map(|r| r.2)
@@ -123,7 +110,8 @@ async fn subscribers_confirm_then_get_each_update_they_chose_once_and_leave_in_o
     }
     let again = t.get(&format!("/api/v1/status/subscriptions/{token}"), &t.carol).await;
     assert_eq!(again.json["services"], json!(["objstore-lon2"]));
-    let mails: usize = outbox(&t)
+    let mails: usize = t
+        .outbox()
         .iter()
         .filter(|(k, to, _)| k == "status_confirm" && to == pat)
         .count();
@@ -155,7 +143,8 @@ async fn subscribers_confirm_then_get_each_update_they_chose_once_and_leave_in_o
         1,
         "public news of a public service"
     );
-    let mail = outbox(&t)
+    let mail = t
+        .outbox()
         .into_iter()
         .rfind(|(k, to, _)| k == "status_update" && to == pat)
         .unwrap()
@@ -302,7 +291,8 @@ async fn maintenance_is_announced_and_short_notice_names_who_will_count_it(db: D
         w.contains("2 days") && w.contains("acme (silver: 5 days)") && w.contains("globex (platinum: 5 days)"),
         "{w}"
     );
-    let announced: Vec<Value> = outbox(&t)
+    let announced: Vec<Value> = t
+        .outbox()
         .into_iter()
         .filter(|(k, _, _)| k == "status_update")
         .map(|r| r.2)
@@ -370,7 +360,8 @@ async fn the_scheduler_reminds_a_day_ahead_and_tells_of_the_start_and_end_once(d
     assert_eq!(run(end + chrono::Duration::minutes(2)).await, (0, 0, 0));
     let v = t.get(&format!("/api/v1/outages/{id}"), &t.agent).await;
     assert_eq!(v.json["status"], "completed");
-    let headlines: Vec<String> = outbox(&t)
+    let headlines: Vec<String> = t
+        .outbox()
         .into_iter()
         .filter(|(k, to, _)| k == "status_update" && to == "carol@acme.example")
         .map(|r| r.2["headline"].as_str().unwrap().to_string())

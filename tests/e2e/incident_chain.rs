@@ -12,19 +12,6 @@ use serde_json::json;
 use crate::browser::{Browser, people};
 use crate::helpers::{Db, spawn_app};
 
-fn outbox(t: &crate::helpers::TestApp) -> Vec<(String, String, serde_json::Value)> {
-    use diesel::prelude::*;
-    use sladesk::store::schema::outbox;
-    outbox::table
-        .order(outbox::id.asc())
-        .select((outbox::kind, outbox::to_address, outbox::context))
-        .load::<(String, String, String)>(&mut t.app.conn().unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(k, to, c)| (k, to, serde_json::from_str(&c).unwrap()))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_platform_incident_from_alert_to_status_page_mails_linked_tickets_and_the_months_reports() {
     let t = spawn_app(Db::Sqlite).await;
@@ -74,7 +61,7 @@ async fn one_platform_incident_from_alert_to_status_page_mails_linked_tickets_an
         Some(json!({"email": "pat@example.org"})),
     )
     .await;
-    let manage = outbox(&t).into_iter().find(|r| r.0 == "status_confirm").unwrap().2["manage_url"]
+    let manage = t.outbox().into_iter().find(|r| r.0 == "status_confirm").unwrap().2["manage_url"]
         .as_str()
         .unwrap()
         .to_string();
@@ -147,7 +134,8 @@ async fn one_platform_incident_from_alert_to_status_page_mails_linked_tickets_an
     );
     b.check_page("status-incident").await;
     // The subscriber was told, once per update, with the way out.
-    let to_pat: Vec<serde_json::Value> = outbox(&t)
+    let to_pat: Vec<serde_json::Value> = t
+        .outbox()
         .into_iter()
         .filter(|r| r.0 == "status_update" && r.1 == "pat@example.org")
         .map(|r| r.2)

@@ -7,7 +7,7 @@
 //! subscriber's link to choose services or leave (RFC 8058 one-click).
 
 use super::*;
-use crate::app::outbox::{MAIL_DOMAIN, insert_outbox_rows};
+use crate::app::outbox::{insert_outbox_rows, new_message_id};
 use crate::domain::local_time::for_people;
 use crate::domain::names::{EmailAddress, email_key};
 use crate::store::models::NewOutbox;
@@ -38,12 +38,6 @@ pub struct SubscriptionView {
     pub services: Vec<String>,
 }
 
-fn token() -> String {
-    let mut raw = [0u8; 24];
-    rand::fill(&mut raw);
-    raw.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The link a subscriber manages their subscription by.
 fn manage_url(app: &App, token: &str) -> String {
     app.page_url(&format!("/status/subscriptions/{token}"))
@@ -54,41 +48,46 @@ fn unsubscribe_url(app: &App, token: &str) -> String {
     app.page_url(&format!("/status/subscriptions/{token}/unsubscribe"))
 }
 
-fn message_id(kind: &str) -> String {
-    let mut raw = [0u8; 8];
-    rand::fill(&mut raw);
-    let tag: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    format!("status.{kind}.{tag}@{MAIL_DOMAIN}")
+/// A subscriber as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = status_subscribers)]
+struct Subscriber {
+    id: i64,
+    email: String,
+    token: String,
+    all_services: bool,
+    confirmed_at: Option<chrono::NaiveDateTime>,
 }
 
-type SubscriberRow = (i64, String, String, bool, Option<chrono::NaiveDateTime>);
-
-fn subscriber_by_token(c: &mut DbConnection, token: &str) -> Result<SubscriberRow, AppError> {
+fn subscriber_by_token(c: &mut DbConnection, token: &str) -> Result<Subscriber, AppError> {
     status_subscribers::table
         .filter(status_subscribers::token.eq(token))
-        .select((
-            status_subscribers::id,
-            status_subscribers::email,
-            status_subscribers::token,
-            status_subscribers::all_services,
-            status_subscribers::confirmed_at,
-        ))
+        .select(Subscriber::as_select())
         .first(c)
         .optional()?
         .ok_or_else(|| AppError::NotFound("this subscription (it may have been cancelled)".into()))
 }
 
-fn view_of(c: &mut DbConnection, row: &SubscriberRow) -> Result<SubscriptionView, AppError> {
+/// The subscriber of an address (by its key), if there is one.
+fn subscriber_by_email(c: &mut DbConnection, key: &str) -> Result<Option<Subscriber>, AppError> {
+    Ok(status_subscribers::table
+        .filter(status_subscribers::email.eq(key))
+        .select(Subscriber::as_select())
+        .first(c)
+        .optional()?)
+}
+
+fn view_of(c: &mut DbConnection, row: &Subscriber) -> Result<SubscriptionView, AppError> {
     let services: Vec<String> = status_subscriber_services::table
         .inner_join(services::table)
-        .filter(status_subscriber_services::subscriber_id.eq(row.0))
+        .filter(status_subscriber_services::subscriber_id.eq(row.id))
         .order((services::position, services::id))
         .select(services::slug)
         .load(c)?;
     Ok(SubscriptionView {
-        email: row.1.clone(),
-        confirmed: row.4.is_some(),
-        all_services: row.3,
+        email: row.email.clone(),
+        confirmed: row.confirmed_at.is_some(),
+        all_services: row.all_services,
         services,
     })
 }
@@ -200,24 +199,13 @@ impl App {
                 Some(p) if email_key(&p.email) == key => Some(p.user_id).filter(|id| *id > 0),
                 _ => None,
             };
-            let existing: Option<SubscriberRow> = status_subscribers::table
-                .filter(status_subscribers::email.eq(&key))
-                .select((
-                    status_subscribers::id,
-                    status_subscribers::email,
-                    status_subscribers::token,
-                    status_subscribers::all_services,
-                    status_subscribers::confirmed_at,
-                ))
-                .first(c)
-                .optional()?;
-            let row = match existing {
+            let row = match subscriber_by_email(c, &key)? {
                 Some(row) => {
                     // The owner (signed in) changes their choice here; from
                     // the public form only a pending choice is replaced, and
                     // a confirmed one is left for its owner to change.
-                    if own.is_some() || row.4.is_none() {
-                        set_services(c, row.0, &services)?;
+                    if own.is_some() || row.confirmed_at.is_none() {
+                        set_services(c, row.id, &services)?;
                     }
                     row
                 }
@@ -225,30 +213,22 @@ impl App {
                     diesel::insert_into(status_subscribers::table)
                         .values((
                             status_subscribers::email.eq(&key),
-                            status_subscribers::token.eq(token()),
+                            status_subscribers::token.eq(crate::app::sessions::random_token(24)),
                             status_subscribers::all_services.eq(services.is_empty()),
                             status_subscribers::user_id.eq(own),
                             status_subscribers::created_at.eq(naive(now)),
                         ))
                         .execute(c)?;
-                    let row: SubscriberRow = status_subscribers::table
-                        .filter(status_subscribers::email.eq(&key))
-                        .select((
-                            status_subscribers::id,
-                            status_subscribers::email,
-                            status_subscribers::token,
-                            status_subscribers::all_services,
-                            status_subscribers::confirmed_at,
-                        ))
-                        .first(c)?;
-                    set_services(c, row.0, &services)?;
+                    let row = subscriber_by_email(c, &key)?
+                        .ok_or_else(|| AppError::internal("a subscriber just inserted"))?;
+                    set_services(c, row.id, &services)?;
                     row
                 }
             };
             if let Some(user) = own {
-                diesel::update(status_subscribers::table.find(row.0))
+                diesel::update(status_subscribers::table.find(row.id))
                     .set((
-                        status_subscribers::confirmed_at.eq(row.4.unwrap_or(naive(now))),
+                        status_subscribers::confirmed_at.eq(row.confirmed_at.unwrap_or(naive(now))),
                         status_subscribers::user_id.eq(Some(user)),
                     ))
                     .execute(c)?;
@@ -263,8 +243,8 @@ impl App {
             if recent < SUBSCRIPTION_MAILS_PER_HOUR {
                 let context = serde_json::json!({
                     "email": key,
-                    "confirmed": row.4.is_some(),
-                    "manage_url": manage_url(self, &row.2),
+                    "confirmed": row.confirmed_at.is_some(),
+                    "manage_url": manage_url(self, &row.token),
                     "status_url": self.page_url("/status"),
                 })
                 .to_string();
@@ -274,7 +254,7 @@ impl App {
                         ticket_id: None,
                         kind: "status_confirm",
                         to_address: &key,
-                        message_id: &message_id("confirm"),
+                        message_id: &new_message_id("status", "confirm"),
                         in_reply_to: None,
                         context,
                         created_at: naive(now),
@@ -282,7 +262,7 @@ impl App {
                     }],
                 )?;
             }
-            Ok(row.4.is_some())
+            Ok(row.confirmed_at.is_some())
         })
     }
 
@@ -306,10 +286,10 @@ impl App {
             let row = subscriber_by_token(c, token)?;
             if services.is_some() {
                 let ids = chosen(c, &services)?;
-                set_services(c, row.0, &ids)?;
+                set_services(c, row.id, &ids)?;
             }
-            if row.4.is_none() {
-                diesel::update(status_subscribers::table.find(row.0))
+            if row.confirmed_at.is_none() {
+                diesel::update(status_subscribers::table.find(row.id))
                     .set(status_subscribers::confirmed_at.eq(Some(naive(now))))
                     .execute(c)?;
             }
@@ -341,19 +321,8 @@ impl App {
     pub fn my_status_subscription(&self, who: &Principal) -> Result<Option<(String, SubscriptionView)>, AppError> {
         let mut conn = self.conn()?;
         let c = &mut *conn;
-        let row: Option<SubscriberRow> = status_subscribers::table
-            .filter(status_subscribers::email.eq(email_key(&who.email)))
-            .select((
-                status_subscribers::id,
-                status_subscribers::email,
-                status_subscribers::token,
-                status_subscribers::all_services,
-                status_subscribers::confirmed_at,
-            ))
-            .first(c)
-            .optional()?;
-        match row {
-            Some(r) => Ok(Some((r.2.clone(), view_of(c, &r)?))),
+        match subscriber_by_email(c, &email_key(&who.email))? {
+            Some(r) => Ok(Some((r.token.clone(), view_of(c, &r)?))),
             None => Ok(None),
         }
     }
@@ -429,7 +398,7 @@ impl App {
             "end": o.end.map(|e| for_people(e, zone)),
             "status_url": self.page_url(&format!("/status#outage-{}", o.id)),
         });
-        let ids: Vec<String> = to.iter().map(|_| message_id("update")).collect();
+        let ids: Vec<String> = to.iter().map(|_| new_message_id("status", "update")).collect();
         let contexts: Vec<String> = to
             .iter()
             .map(|(_, token)| {

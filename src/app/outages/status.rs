@@ -74,13 +74,13 @@ pub(super) fn kind_title(kind: &str) -> &'static str {
 /// may see (`services`).
 fn event_of(v: &OutageView, track: Track, services: Vec<AffectedService>) -> StatusEvent {
     let worst = v.services.iter().filter_map(|s| s.impact.parse::<Impact>().ok()).max();
-    let impact = match (track, worst) {
-        (Track::Maintenance, _) => "maintenance",
-        (_, Some(Impact::MajorOutage)) => "critical",
-        (_, Some(Impact::PartialOutage)) => "major",
-        (_, Some(Impact::Degraded)) => "minor",
-        (_, None) => "none",
-    };
+    // The Statuspage words: an incident's impact is the indicator its
+    // worst service state would give the page.
+    let impact = match track {
+        Track::Maintenance => Indicator::Maintenance,
+        Track::Incident => indicator(&worst.map(ComponentStatus::from).into_iter().collect::<Vec<_>>()),
+    }
+    .as_str();
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     let name = if names.is_empty() {
         kind_title(&v.kind).to_string()
@@ -109,6 +109,26 @@ fn event_of(v: &OutageView, track: Track, services: Vec<AffectedService>) -> Sta
 /// customers alone (that is theirs to read, signed in).
 fn public(v: &OutageView) -> bool {
     !v.services.is_empty() || matches!(v.organisations, Affected::All(_))
+}
+
+/// The ids of the outages a status reader may see: published (no
+/// drafts), and for a customer those of every organisation or naming theirs.
+fn published_ids<'a>(
+    customer: Option<&Principal>,
+) -> outages::BoxedQuery<'a, crate::store::MultiBackend, diesel::sql_types::BigInt> {
+    let q = outages::table
+        .filter(outages::draft.eq(false))
+        .select(outages::id)
+        .into_boxed();
+    match customer {
+        Some(p) => {
+            let named = outage_organisations::table
+                .filter(outage_organisations::organisation_id.nullable().eq(p.organisation_id))
+                .select(outage_organisations::outage_id);
+            q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)))
+        }
+        None => q,
+    }
 }
 
 impl App {
@@ -153,18 +173,10 @@ impl App {
         let shown = self.shown_services(c, customer)?;
         let shown_slugs: Vec<String> = shown.iter().map(|s| s.slug.clone()).collect();
         // Outages that have not ended, or end later: few at any time.
-        let mut q = outages::table
+        let ids: Vec<i64> = published_ids(customer)
             .filter(outages::ends_at.is_null().or(outages::ends_at.gt(naive(now))))
-            .filter(outages::draft.eq(false))
-            .select(outages::id)
-            .into_boxed();
-        if let Some(p) = customer {
-            let named = outage_organisations::table
-                .filter(outage_organisations::organisation_id.nullable().eq(p.organisation_id))
-                .select(outage_organisations::outage_id);
-            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
-        }
-        let ids: Vec<i64> = q.order((outages::starts_at, outages::id)).load(c)?;
+            .order((outages::starts_at, outages::id))
+            .load(c)?;
         let mut on_service: Vec<(String, OnService)> = Vec::new();
         let (mut incidents, mut maintenances) = (Vec::new(), Vec::new());
         for id in ids {
@@ -263,20 +275,10 @@ impl App {
             None => Vec::new(),
         };
         let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-        let mut q = outages::table
-            .filter(outages::kind.eq_any(names))
-            .filter(outages::draft.eq(false))
-            .select(outages::id)
-            .into_boxed();
-        if let Some(p) = customer {
-            let named = outage_organisations::table
-                .filter(outage_organisations::organisation_id.nullable().eq(p.organisation_id))
-                .select(outage_organisations::outage_id);
-            q = q.filter(outages::all_organisations.eq(true).or(outages::id.eq_any(named)));
-        }
         // Outages recorded for named customers alone are skipped for the
         // public, so read a few more than asked for.
-        let ids: Vec<i64> = q
+        let ids: Vec<i64> = published_ids(customer)
+            .filter(outages::kind.eq_any(names))
             .order((outages::starts_at.desc(), outages::id.desc()))
             .limit(limit.saturating_mul(4))
             .load(c)?;

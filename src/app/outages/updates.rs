@@ -119,74 +119,72 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<OutageView, AppError> {
         let body = body.to_string();
-        {
-            let row = outage_row(c, id)?;
-            if row.draft {
-                return Err(AppError::Conflict(format!(
-                    "outage {id} is a draft from a monitoring alert: confirm it before telling customers"
-                )));
-            }
-            let kind: OutageKind = row.kind.parse().map_err(AppError::internal)?;
-            let stored = public_updates(c, id)?;
-            let timeline = Timeline::replay(kind, &stored).map_err(AppError::internal)?;
-            let status = status.unwrap_or_else(|| timeline.status());
-            let timeline = timeline
-                .post(Update {
-                    at,
-                    status,
-                    body: body.clone(),
-                })
-                .map_err(|e| match e {
-                    crate::domain::outage_status::UpdateError::BeforePrevious { .. } => invalid("at", e.to_string()),
-                    crate::domain::outage_status::UpdateError::Empty => invalid("body", e.to_string()),
-                    _ => invalid("status", e.to_string()),
-                })?;
-            diesel::insert_into(outage_updates::table)
-                .values((
-                    outage_updates::outage_id.eq(id),
-                    outage_updates::at.eq(naive(at)),
-                    outage_updates::status.eq(status.as_str()),
-                    outage_updates::body.eq(&body),
-                    outage_updates::posted_by.eq((who.user_id > 0).then_some(who.user_id)),
-                    outage_updates::created_at.eq(naive(now)),
+        let row = outage_row(c, id)?;
+        if row.draft {
+            return Err(AppError::Conflict(format!(
+                "outage {id} is a draft from a monitoring alert: confirm it before telling customers"
+            )));
+        }
+        let kind: OutageKind = row.kind.parse().map_err(AppError::internal)?;
+        let stored = public_updates(c, id)?;
+        let timeline = Timeline::replay(kind, &stored).map_err(AppError::internal)?;
+        let status = status.unwrap_or_else(|| timeline.status());
+        let timeline = timeline
+            .post(Update {
+                at,
+                status,
+                body: body.clone(),
+            })
+            .map_err(|e| match e {
+                crate::domain::outage_status::UpdateError::BeforePrevious { .. } => invalid("at", e.to_string()),
+                crate::domain::outage_status::UpdateError::Empty => invalid("body", e.to_string()),
+                _ => invalid("status", e.to_string()),
+            })?;
+        diesel::insert_into(outage_updates::table)
+            .values((
+                outage_updates::outage_id.eq(id),
+                outage_updates::at.eq(naive(at)),
+                outage_updates::status.eq(status.as_str()),
+                outage_updates::body.eq(&body),
+                outage_updates::posted_by.eq((who.user_id > 0).then_some(who.user_id)),
+                outage_updates::created_at.eq(naive(now)),
+            ))
+            .execute(c)?;
+        if timeline.is_over() && row.ends_at.is_none() {
+            let end = at.max(utc(row.starts_at));
+            diesel::update(outages::table.find(id))
+                .set((
+                    outages::ends_at.eq(Some(naive(end))),
+                    outages::updated_at.eq(naive(now)),
                 ))
                 .execute(c)?;
-            if timeline.is_over() && row.ends_at.is_none() {
-                let end = at.max(utc(row.starts_at));
-                diesel::update(outages::table.find(id))
-                    .set((
-                        outages::ends_at.eq(Some(naive(end))),
-                        outages::updated_at.eq(naive(now)),
-                    ))
-                    .execute(c)?;
-                let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
-                mark_revised(
-                    c,
-                    orgs.as_deref(),
-                    utc(row.starts_at),
-                    end,
-                    &format!("outage {id} ended"),
-                    now,
-                )?;
-            }
-            audit(
+            let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
+            mark_revised(
                 c,
-                who,
-                "outage.post_update",
-                &format!("outage:{id}"),
-                Some(status.as_str()),
+                orgs.as_deref(),
+                utc(row.starts_at),
+                end,
+                &format!("outage {id} ended"),
                 now,
             )?;
-            let view = self.outage_view(c, id, now)?;
-            let notice = Notice {
-                outage: &view,
-                headline: status.title(),
-                body: &body,
-            };
-            self.queue_status_notice(c, &notice, now)?;
-            self.reply_on_linked(c, who, &view, status.title(), &body, now)?;
-            Ok(view)
         }
+        audit(
+            c,
+            who,
+            "outage.post_update",
+            &format!("outage:{id}"),
+            Some(status.as_str()),
+            now,
+        )?;
+        let view = self.outage_view(c, id, now)?;
+        let notice = Notice {
+            outage: &view,
+            headline: status.title(),
+            body: &body,
+        };
+        self.queue_status_notice(c, &notice, now)?;
+        self.reply_on_linked(c, who, &view, status.title(), &body, now)?;
+        Ok(view)
     }
 
     /// Confirms a draft outage (staff): from now customers see it,

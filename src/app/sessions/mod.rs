@@ -71,7 +71,8 @@ pub struct WebSession {
     pub totp_enrolled: bool,
 }
 
-fn random_token(bytes: usize) -> String {
+/// `bytes` random bytes as hex: a secret for a link or a cookie.
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
     rand::fill(&mut raw[..]);
     raw.iter().map(|b| format!("{b:02x}")).collect()

@@ -11,6 +11,42 @@ fn require_staff(v: &Viewer) -> Result<(), WebError> {
     Ok(v.session.principal.staff_only()?)
 }
 
+/// A staff action from a page: the form's token checked, the use case run
+/// as the viewer, then to `back`.
+async fn act<T, F>(v: &Viewer, app: &State, csrf: &str, back: String, f: F) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(&crate::app::App, &crate::app::Principal, DateTime<Utc>) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    v.check_csrf(csrf)?;
+    let (a, who) = (app.get_ref().clone(), v.who());
+    run(move || f(&a, &who, crate::app::now())).await?;
+    Ok(redirect(&back))
+}
+
+/// The references a form names: `ticket` once per box ticked, and
+/// `tickets` as pasted (separated by spaces, commas or lines).
+fn tickets_in(form: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (k, v) in form {
+        match k.as_str() {
+            "ticket" => out.push(v.clone()),
+            "tickets" => out.extend(
+                v.split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A form's first value of `key`.
+fn field(form: &[(String, String)], key: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
 #[derive(Deserialize)]
 pub(super) struct Done {
     done: Option<String>,
@@ -99,18 +135,18 @@ pub(super) async fn post_update(
     path: web::Path<i64>,
     form: web::Form<UpdateForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
     let form = form.into_inner();
     let req = PostUpdateRequest {
         status: Some(form.status).filter(|s| !s.is_empty()),
         body: form.body,
         at: None,
     };
-    run(move || a.post_outage_update(&who, id, req, crate::app::now())).await?;
-    Ok(redirect(&format!("/outages/{id}?done=update")))
+    let back = format!("/outages/{id}?done=update");
+    act(&v, &app, &form.csrf, back, move |a, who, now| {
+        a.post_outage_update(who, id, req, now)
+    })
+    .await
 }
 
 /// The link form: references separated by spaces, commas or lines (pasted
@@ -122,29 +158,17 @@ pub(super) async fn link(
     path: web::Path<i64>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    v.check_csrf(&field("csrf").unwrap_or_default())?;
     let id = path.into_inner();
-    let mut tickets: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "ticket")
-        .map(|(_, r)| r.clone())
-        .collect();
-    if let Some(text) = field("tickets") {
-        tickets.extend(
-            text.split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-        );
-    }
-    let back = match field("back").as_deref() {
-        Some(b) if b.starts_with("/tickets/") || b.starts_with("/queue") => b.to_string(),
+    let tickets = tickets_in(&form);
+    let back = match field(&form, "back") {
+        Some(b) if b.starts_with("/tickets/") || b.starts_with("/queue") => b,
         _ => format!("/outages/{id}?done=linked"),
     };
-    let a = app.get_ref().clone();
-    let who = v.who();
-    run(move || a.link_tickets(&who, id, LinkTicketsRequest { tickets }, crate::app::now())).await?;
-    Ok(redirect(&back))
+    let csrf = field(&form, "csrf").unwrap_or_default();
+    act(&v, &app, &csrf, back, move |a, who, now| {
+        a.link_tickets(who, id, LinkTicketsRequest { tickets }, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -158,12 +182,12 @@ pub(super) async fn unlink(
     path: web::Path<(i64, String)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let (id, reference) = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
-    run(move || a.unlink_ticket(&who, id, &reference, crate::app::now())).await?;
-    Ok(redirect(&format!("/outages/{id}?done=unlinked")))
+    let back = format!("/outages/{id}?done=unlinked");
+    act(&v, &app, &form.csrf, back, move |a, who, now| {
+        a.unlink_ticket(who, id, &reference, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -178,13 +202,13 @@ pub(super) async fn resolve_linked(
     path: web::Path<i64>,
     form: web::Form<ResolveForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
-    let note = form.into_inner().note;
-    run(move || a.resolve_linked(&who, id, ResolveLinkedRequest { note }, crate::app::now())).await?;
-    Ok(redirect(&format!("/outages/{id}?done=resolved")))
+    let ResolveForm { note, csrf } = form.into_inner();
+    let back = format!("/outages/{id}?done=resolved");
+    act(&v, &app, &csrf, back, move |a, who, now| {
+        a.resolve_linked(who, id, ResolveLinkedRequest { note }, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -200,13 +224,16 @@ pub(super) async fn link_from_ticket(
     path: web::Path<String>,
     form: web::Form<FromTicketForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let reference = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
     let (id, r) = (form.outage, reference.clone());
-    run(move || a.link_tickets(&who, id, LinkTicketsRequest { tickets: vec![r] }, crate::app::now())).await?;
-    Ok(redirect(&format!("/tickets/{reference}")))
+    act(
+        &v,
+        &app,
+        &form.csrf,
+        format!("/tickets/{reference}"),
+        move |a, who, now| a.link_tickets(who, id, LinkTicketsRequest { tickets: vec![r] }, now),
+    )
+    .await
 }
 
 /// From the queue: the ticked tickets linked to the outage chosen.
@@ -215,20 +242,21 @@ pub(super) async fn link_from_queue(
     app: State,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    v.check_csrf(&field("csrf").unwrap_or_default())?;
-    let id: i64 = field("outage")
+    let csrf = field(&form, "csrf").unwrap_or_default();
+    v.check_csrf(&csrf)?;
+    let id: i64 = field(&form, "outage")
         .and_then(|o| o.parse().ok())
         .ok_or_else(|| WebError::from(crate::app::invalid("outage", "choose an outage")))?;
-    let tickets: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "ticket")
-        .map(|(_, r)| r.clone())
-        .collect();
-    let a = app.get_ref().clone();
-    let who = v.who();
-    run(move || a.link_tickets(&who, id, LinkTicketsRequest { tickets }, crate::app::now())).await?;
-    Ok(redirect(&format!("/outages/{id}?done=linked")))
+    let tickets = tickets_in(&form);
+    // (The token is checked first, before the form is read for an outage.)
+    act(
+        &v,
+        &app,
+        &csrf,
+        format!("/outages/{id}?done=linked"),
+        move |a, who, now| a.link_tickets(who, id, LinkTicketsRequest { tickets }, now),
+    )
+    .await
 }
 
 pub(super) async fn confirm(
@@ -237,12 +265,12 @@ pub(super) async fn confirm(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
-    run(move || a.confirm_outage(&who, id, crate::app::now())).await?;
-    Ok(redirect(&format!("/outages/{id}?done=confirmed")))
+    let back = format!("/outages/{id}?done=confirmed");
+    act(&v, &app, &form.csrf, back, move |a, who, now| {
+        a.confirm_outage(who, id, now)
+    })
+    .await
 }
 
 /// Ends an outage where its alert recovered: a "resolved" update dated
@@ -253,20 +281,21 @@ pub(super) async fn end_as_proposed(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
-    v.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let a = app.get_ref().clone();
-    let who = v.who();
-    run(move || {
-        let now = crate::app::now();
-        let o = a.get_outage(&who, id, now)?;
-        let req = PostUpdateRequest {
-            status: Some("resolved".into()),
-            body: "The service has recovered.".into(),
-            at: o.proposed_end.map(|p| p.max(o.updates.last().map_or(p, |u| u.at))),
-        };
-        a.post_outage_update(&who, id, req, now)
-    })
-    .await?;
-    Ok(redirect(&format!("/outages/{id}?done=ended")))
+    act(
+        &v,
+        &app,
+        &form.csrf,
+        format!("/outages/{id}?done=ended"),
+        move |a, who, now| {
+            let o = a.get_outage(who, id, now)?;
+            let req = PostUpdateRequest {
+                status: Some("resolved".into()),
+                body: "The service has recovered.".into(),
+                at: o.proposed_end.map(|p| p.max(o.updates.last().map_or(p, |u| u.at))),
+            };
+            a.post_outage_update(who, id, req, now)
+        },
+    )
+    .await
 }
