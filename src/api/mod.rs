@@ -26,6 +26,7 @@ pub mod metrics;
 mod outages;
 pub mod problem;
 mod reports;
+mod search;
 mod services;
 mod status;
 mod subscriptions;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))
             .route("/tickets", web::get().to(list_tickets))
+            .route("/search", web::get().to(search::search))
             .route("/tickets/{reference}", web::get().to(get_ticket))
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))

@@ -18,6 +18,7 @@ pub mod names;
 pub mod outage_status;
 pub mod policy;
 pub mod report;
+pub mod search;
 pub mod service;
 pub mod status;
 pub mod ticket;

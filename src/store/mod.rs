@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod models;
 pub mod outbox;
 pub mod schema;
+pub mod search;
 pub mod tickets;
 
 use std::time::Duration;

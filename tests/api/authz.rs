@@ -124,6 +124,26 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 None,
                 [200, 200, 200, 200, 200, 401],
             ),
+            // Search: the acme tickets above hold "secret" in their
+            // subjects; another customer finds none and learns nothing.
+            (
+                Method::GET,
+                "/api/v1/search?q=secret".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/search?q=acme%20secret*".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/search?q=secret%20assignee:me".into(),
+                None,
+                [200, 200, 200, 400, 400, 401],
+            ),
             (
                 Method::GET,
                 "/api/v1/organisations".into(),

@@ -17,6 +17,7 @@ mod notices;
 mod recompute;
 mod reports;
 mod scheduler;
+mod search;
 mod services;
 mod status;
 mod tickets;

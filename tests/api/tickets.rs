@@ -408,6 +408,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/openapi.json",
         "POST /api/v1/tickets",
         "GET /api/v1/tickets",
+        "GET /api/v1/search",
         "GET /api/v1/tickets/{reference}",
         "PATCH /api/v1/tickets/{reference}",
         "GET /api/v1/tickets/{reference}/events",

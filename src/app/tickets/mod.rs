@@ -17,6 +17,7 @@ mod query;
 mod read;
 mod recompute;
 mod reopen;
+mod search;
 mod views;
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
@@ -24,6 +25,7 @@ pub(in crate::app) use notices::enqueue_acknowledgement;
 pub use query::MAX_OFFSET;
 use read::row_view;
 pub use recompute::RecomputeLine;
+pub use search::{SearchHit, SearchRequest, SearchResults, SnippetPart, WINDOW as SEARCH_WINDOW};
 pub use views::*;
 
 use std::collections::HashMap;

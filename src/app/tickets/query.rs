@@ -43,29 +43,39 @@ enum Sort {
     Updated,
 }
 
-/// What the query is for: a page of rows, or how many match.
-enum Want {
+/// What the query is for: a page of rows, how many match, or which of
+/// a search's candidates pass the filters.
+pub(super) enum Want<'a> {
     Page,
     Count,
+    Among(&'a [i64]),
 }
 
-enum Listed {
+pub(super) enum Listed {
     Page(TicketPage),
     Count(TicketCount),
+    Ids(Vec<i64>),
 }
 
 impl Listed {
     fn page(self) -> TicketPage {
         match self {
             Listed::Page(p) => p,
-            Listed::Count(_) => unreachable!("asked for a page"),
+            _ => unreachable!("asked for a page"),
+        }
+    }
+
+    pub(super) fn ids(self) -> Vec<i64> {
+        match self {
+            Listed::Ids(ids) => ids,
+            _ => unreachable!("asked for ids"),
         }
     }
 
     fn count(self) -> TicketCount {
         match self {
             Listed::Count(c) => c,
-            Listed::Page(_) => unreachable!("asked for a count"),
+            _ => unreachable!("asked for a count"),
         }
     }
 }
@@ -104,9 +114,10 @@ impl App {
         Ok(self.select_tickets(who, f, now, Want::Page)?.page())
     }
 
-    /// One query for both: the filters are built once, so a count always
-    /// counts what the pages list.
-    fn select_tickets(
+    /// One query for all three: the filters are built once, so a count
+    /// always counts what the pages list, and a search filters as a list
+    /// does.
+    pub(super) fn select_tickets(
         &self,
         who: &Principal,
         f: &TicketFilter,
@@ -233,6 +244,10 @@ impl App {
                 .replace('%', "\\%")
                 .replace('_', "\\_");
             q = q.filter(lower(tickets::subject).like(format!("%{escaped}%")).escape('\\'));
+        }
+        if let Want::Among(ids) = want {
+            let ids: Vec<i64> = q.filter(tickets::id.eq_any(ids)).select(tickets::id).load(c)?;
+            return Ok(Listed::Ids(ids));
         }
         if let Want::Count = want {
             // Bounded: at most one more id than the cap is read.
