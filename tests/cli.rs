@@ -945,6 +945,20 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
         Some(b"From: New Person <new.person@acme.example>\r\nTo: help@desk.example\r\nSubject: Cannot print\r\nMessage-ID: <real-1@acme.example>\r\n\r\nThe printer says offline.\r\n"),
     );
     assert!(out.contains("\"outcome\":\"created\""), "{out}");
+    // The mail is found by a word of its body, from the command line; the
+    // index rebuilt from the store finds the same.
+    let found = run(&["search", "find", "printers offline"], None);
+    assert!(found.starts_with("SD-000001\tnew\tCannot print\t"), "{found}");
+    assert!(found.contains("[printer]") && found.contains("[offline]"), "{found}");
+    assert_eq!(run(&["search", "reindex"], None).trim(), "1 tickets indexed");
+    assert_eq!(run(&["search", "find", "printers offline"], None), found);
+    let bad = sladesk_with(&dir, &db, &["search", "find", "printer colour:red"], b"");
+    assert_eq!(bad.status.code(), Some(2), "bad input, as every command answers it");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("unknown filter 'colour:'") && err.contains("character 8"),
+        "{err}"
+    );
     // With an SMTP URL set, delivery goes there and not to the folder: here
     // nothing listens, so it fails, is kept for a retry, and writes no file.
     let o = Command::new(env!("CARGO_BIN_EXE_sladesk"))

@@ -155,6 +155,33 @@ pub(super) enum Command {
         #[command(subcommand)]
         command: UpstreamCreditCommand,
     },
+    /// Full-text search over every ticket, as staff see them.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub(super) enum SearchCommand {
+    /// Prints the tickets a query finds, best first: reference, status,
+    /// subject and the passage matched (the search box's query language).
+    Find {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The query, e.g. 'checksum "object storage" org:acme -cancelled'.
+        query: String,
+        /// At most this many (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Builds the search index again from the stored tickets: after a bulk
+    /// import that went around the application, or to pick up renamed
+    /// organisations and people.
+    Reindex {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]

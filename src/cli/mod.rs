@@ -153,6 +153,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         | Command::Outage { .. }
         | Command::UpstreamCredit { .. }) => commands::reports::run(c),
         Command::Service { command } => commands::services::run(command),
+        Command::Search { command } => commands::search::run(command),
         c @ (Command::Org { .. }
         | Command::Queue { .. }
         | Command::User { .. }

@@ -249,6 +249,53 @@ pub fn snippets(c: &mut DbConnection, terms: &[Term], scope: &Scope, ids: &[i64]
     Ok(out)
 }
 
+/// Builds the whole index again from the tickets, their events and
+/// attachments, as the migration first built it: after a bulk import that
+/// went around the triggers, or to pick up renamed organisations and
+/// people. One transaction: searches see the old index until it commits.
+/// Answers how many tickets are indexed.
+pub fn rebuild(c: &mut DbConnection) -> QueryResult<usize> {
+    match c {
+        DbConnection::Sqlite(sq) => sq.transaction(|sq| {
+            diesel::sql_query("DELETE FROM ticket_search").execute(sq)?;
+            diesel::sql_query(
+                "INSERT INTO ticket_search (rowid, subject, public, internal, names, tenant) \
+                 SELECT t.id, t.subject, \
+                   coalesce((SELECT group_concat(body, char(10)) FROM (SELECT body FROM ticket_events e \
+                     WHERE e.ticket_id = t.id AND e.visibility = 'public' AND e.body IS NOT NULL ORDER BY e.seq)), ''), \
+                   coalesce((SELECT group_concat(body, char(10)) FROM (SELECT body FROM ticket_events e \
+                     WHERE e.ticket_id = t.id AND e.visibility <> 'public' AND e.body IS NOT NULL ORDER BY e.seq)), ''), \
+                   t.reference || ' ' || o.name || ' ' || u.name || ' ' || u.email \
+                     || coalesce((SELECT ' ' || group_concat(filename, ' ') FROM attachments a WHERE a.ticket_id = t.id), ''), \
+                   'o' || t.organisation_id \
+                 FROM tickets t JOIN organisations o ON o.id = t.organisation_id JOIN users u ON u.id = t.requester_id",
+            )
+            .execute(sq)
+        }),
+        // The GIN index is dropped and made again around the copy: one
+        // build is far cheaper than a million insertions into it.
+        DbConnection::Postgres(pg) => pg.transaction(|pg| {
+            diesel::sql_query("DROP INDEX ticket_search_document").execute(pg)?;
+            diesel::sql_query("DELETE FROM ticket_search").execute(pg)?;
+            let n = diesel::sql_query(
+                "INSERT INTO ticket_search (ticket_id, organisation_id, subject, public, internal, names) \
+                 SELECT t.id, t.organisation_id, t.subject, \
+                   coalesce((SELECT string_agg(e.body, E'\\n' ORDER BY e.seq) FROM ticket_events e \
+                     WHERE e.ticket_id = t.id AND e.visibility = 'public' AND e.body IS NOT NULL), ''), \
+                   coalesce((SELECT string_agg(e.body, E'\\n' ORDER BY e.seq) FROM ticket_events e \
+                     WHERE e.ticket_id = t.id AND e.visibility <> 'public' AND e.body IS NOT NULL), ''), \
+                   t.reference || ' ' || o.name || ' ' || u.name || ' ' || u.email \
+                     || coalesce((SELECT ' ' || string_agg(a.filename, ' ') FROM attachments a WHERE a.ticket_id = t.id), '') \
+                 FROM tickets t JOIN organisations o ON o.id = t.organisation_id JOIN users u ON u.id = t.requester_id",
+            )
+            .execute(pg)?;
+            diesel::sql_query("CREATE INDEX ticket_search_document ON ticket_search USING GIN (document)").execute(pg)?;
+            diesel::sql_query("ANALYZE ticket_search").execute(pg)?;
+            Ok(n)
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

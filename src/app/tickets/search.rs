@@ -210,6 +210,26 @@ impl App {
         })
     }
 
+    /// Builds the search index again from the stored tickets (admins): after
+    /// a bulk import around the triggers, or to pick up renamed
+    /// organisations and people. Audited; answers how many tickets.
+    pub fn rebuild_search_index(&self, who: &Principal, now: DateTime<Utc>) -> Result<usize, AppError> {
+        if who.role != Role::Admin {
+            return Err(AppError::Forbidden("rebuilding the search index is for admins".into()));
+        }
+        let mut conn = self.conn()?;
+        let n = crate::store::search::rebuild(&mut conn)?;
+        audit(
+            &mut conn,
+            who,
+            "search.rebuild",
+            "search",
+            Some(&format!("{n} tickets")),
+            now,
+        )?;
+        Ok(n)
+    }
+
     /// Filters alone: the list, newest first, as the list filters read it.
     fn search_by_filters(
         &self,
