@@ -88,6 +88,29 @@ pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> anyhow::Result<
     Ok(())
 }
 
+/// Keeps the search index up with the store on a thread of its own: a
+/// batch of changed tickets at a time, straight on while there are more,
+/// then a look every quarter of a second. Each commit pays FTS5's or GIN's
+/// cost once for the batch, not once per reply; searches in the meantime
+/// read changed tickets from the store.
+pub fn spawn_search_indexer(app: Arc<App>) -> anyhow::Result<()> {
+    const BATCH: i64 = 500;
+    std::thread::Builder::new()
+        .name("search-indexer".into())
+        .spawn(move || {
+            loop {
+                match app.index_search_queue(BATCH) {
+                    Ok(n) if n as i64 >= BATCH => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "search indexer"),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        })
+        .context("starting the search indexer thread")?;
+    Ok(())
+}
+
 /// Loads policies and holidays, opens (and migrates) the database, and
 /// builds the application.
 pub fn build_app(s: &Settings) -> anyhow::Result<Arc<App>> {

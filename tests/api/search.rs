@@ -53,6 +53,12 @@ async fn search_finds_words_in_every_text_each_caller_may_read(db: Db) {
     )
     .await;
     let b = raise_with(&t, &t.carol, "Printer offline", "The printer on floor two is offline.").await;
+    // Both tickets wait for the indexer; searched before and after it ran,
+    // they are found the same.
+    assert_eq!(t.app.search_queue_length().unwrap(), 2);
+    assert_eq!(refs(&find(&t, &t.agent, "checksum").await), [a.as_str()]);
+    assert_eq!(t.app.index_search_queue(500).unwrap(), 2);
+    assert_eq!(t.app.search_queue_length().unwrap(), 0);
     // A word in the description, stemmed both ways ("failing" finds "fail").
     assert_eq!(refs(&find(&t, &t.agent, "checksum").await), [a.as_str()]);
     assert_eq!(refs(&find(&t, &t.agent, "failing backups").await), [a.as_str()]);
@@ -79,6 +85,14 @@ async fn search_finds_words_in_every_text_each_caller_may_read(db: Db) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_eq!(
+        t.app.search_queue_length().unwrap(),
+        1,
+        "the replied ticket is marked in the reply's transaction"
+    );
+    assert_eq!(refs(&find(&t, &t.carol, "cartridge").await), [b.as_str()]);
+    assert_eq!(refs(&find(&t, &t.carol, "offline").await), [b.as_str()]);
+    t.app.index_search_queue(500).unwrap();
     assert_eq!(refs(&find(&t, &t.carol, "cartridge").await), [b.as_str()]);
     // An internal note: staff find it, and the snippet shows where.
     let n = t
@@ -117,6 +131,8 @@ async fn a_customer_never_finds_matches_excludes_or_sees_what_is_not_theirs(db: 
     let t = spawn_app(db).await;
     let mine = raise_with(&t, &t.carol, "VPN drops", "The tunnel to LON1 drops hourly.").await;
     let theirs = raise_with(&t, &t.gina, "Globex zebra", "A quagga appeared in the rack.").await;
+    // Globex's ticket from the index, Acme's (with its note) from the store.
+    t.app.index_search_queue(500).unwrap();
     t.post(
         &format!("/api/v1/tickets/{mine}/notes"),
         &t.agent,
@@ -138,6 +154,11 @@ async fn a_customer_never_finds_matches_excludes_or_sees_what_is_not_theirs(db: 
     assert!(!text.contains("wombat") && !text.contains("misconfigured"), "{text}");
     let found = find(&t, &t.carol, "carol").await;
     assert!(!found.to_string().contains("firewall"), "{found}");
+    // The same from the index.
+    t.app.index_search_queue(500).unwrap();
+    assert_eq!(find(&t, &t.carol, "wombat").await["total"], 0);
+    assert_eq!(refs(&find(&t, &t.carol, "tunnel -wombat").await), [mine.as_str()]);
+    assert_eq!(find(&t, &t.carol, "quagga").await["total"], 0);
     // Staff see both, and the note excludes for them.
     assert_eq!(refs(&find(&t, &t.agent, "wombat").await), [mine.as_str()]);
     assert!(refs(&find(&t, &t.agent, "tunnel -wombat").await).is_empty());

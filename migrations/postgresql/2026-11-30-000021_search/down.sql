@@ -1,7 +1,10 @@
+DROP TRIGGER ticket_search_requester ON users;
+DROP TRIGGER ticket_search_organisation ON organisations;
 DROP TRIGGER ticket_search_attachment ON attachments;
 DROP TRIGGER ticket_search_event ON ticket_events;
 DROP TRIGGER ticket_search_ticket ON tickets;
-DROP FUNCTION ticket_search_attachment();
-DROP FUNCTION ticket_search_event();
-DROP FUNCTION ticket_search_ticket();
+DROP FUNCTION search_queue_mark();
+DROP TABLE search_queue;
+DROP VIEW ticket_documents;
 DROP TABLE ticket_search;
+DROP FUNCTION ticket_search_document(text, text, text, text);

@@ -1,6 +1,10 @@
+DROP TRIGGER ticket_search_requester;
+DROP TRIGGER ticket_search_organisation;
 DROP TRIGGER ticket_search_attachment;
 DROP TRIGGER ticket_search_event;
 DROP TRIGGER ticket_search_forget;
-DROP TRIGGER ticket_search_subject;
+DROP TRIGGER ticket_search_moved;
 DROP TRIGGER ticket_search_ticket;
+DROP TABLE search_queue;
+DROP VIEW ticket_documents;
 DROP TABLE ticket_search;

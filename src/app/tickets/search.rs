@@ -210,6 +210,20 @@ impl App {
         })
     }
 
+    /// Brings up to `batch` changed tickets into the search index; answers
+    /// how many. Searches never wait for it (they read a changed ticket
+    /// from the store until it has run); `serve` runs it continuously.
+    pub fn index_search_queue(&self, batch: i64) -> Result<usize, AppError> {
+        let mut conn = self.conn()?;
+        Ok(crate::store::search::index_queued(&mut conn, batch)?)
+    }
+
+    /// How many changed tickets wait for the search indexer.
+    pub fn search_queue_length(&self) -> Result<i64, AppError> {
+        let mut conn = self.conn()?;
+        Ok(crate::store::search::queued(&mut conn)?)
+    }
+
     /// Builds the search index again from the stored tickets (admins): after
     /// a bulk import around the triggers, or to pick up renamed
     /// organisations and people. Audited; answers how many tickets.

@@ -19,6 +19,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             let app = build_app(&s).map_err(Failure::exit(1))?;
             exposure.apply_to(&app);
             crate::server::spawn_mail_workers(app.clone(), mail).map_err(Failure::exit(1))?;
+            crate::server::spawn_search_indexer(app.clone()).map_err(Failure::exit(1))?;
             crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(Failure::exit(1))?;
             serve_until_stopped(app, &s, &exposure)
         }
@@ -39,6 +40,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             }
             exposure.apply_to(&demo.app);
             crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(Failure::exit(1))?;
+            crate::server::spawn_search_indexer(demo.app.clone()).map_err(Failure::exit(1))?;
             crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(Failure::exit(1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
