@@ -185,7 +185,7 @@ pub fn matching(c: &mut DbConnection, terms: &[Term], scope: &Scope, window: i64
                 }
                 hits.extend(q.bind::<BigInt, _>(window).load::<Hit>(sq)?);
             }
-            hits.sort_by(|a, b| b.id.cmp(&a.id));
+            hits.sort_by_key(|h| std::cmp::Reverse(h.id));
             hits.truncate(window as usize);
             Ok(hits)
         }),
