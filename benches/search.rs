@@ -212,7 +212,9 @@ fn main() {
             .unwrap();
         (first, globex)
     };
-    db.copy_ticket(1, n - 1, 1_000_000, None);
+    // Copies numbered from SD-2000001, clear of the references the
+    // application gives the tickets raised later (SD-1000001 on).
+    db.copy_ticket(1, n - 1, 2_000_000, None);
     let spread = ORGANISATIONS + 1;
     db.execute(&format!(
         "UPDATE tickets SET organisation_id = CASE WHEN id % {spread} = 0 THEN {globex} ELSE {first_org} + (id % {spread}) - 1 END"

@@ -129,6 +129,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "status",
         "subscription",
         "incident",
+        "search",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");

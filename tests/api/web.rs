@@ -1233,6 +1233,7 @@ crate::both_backends!(
     an_address_is_limited_to_twenty_sign_in_attempts_in_ten_minutes,
     a_totp_code_is_good_once_and_managers_cannot_skip_it,
     pages_authorise_exactly_as_the_api,
+    the_search_box_finds_only_what_each_viewer_may_see,
 );
 
 /// The reports page: a provisional month says so and offers Close; once
@@ -1800,4 +1801,108 @@ async fn an_agent_links_tickets_to_an_outage_from_the_queue_and_the_ticket_and_r
     let mut wendy = Web::new(&t);
     wendy.sign_in("wendy@globex.example", PASSWORD).await;
     assert_ne!(wendy.get(&format!("/outages/{id}")).await.status, StatusCode::OK);
+}
+
+/// The header's search box and its page: a customer finds their own
+/// organisation's public words, marked; never another's ticket or a note;
+/// a malformed query is told on the page; a reference alone goes to it.
+async fn the_search_box_finds_only_what_each_viewer_may_see(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let body = |subject: &str, description: &str| serde_json::json!({"subject": subject, "description": description, "severity": 3});
+    let globex = t
+        .post(
+            "/api/v1/tickets",
+            &t.gina,
+            body("Backup <b>volume</b> fails", "The checksum failed on the nightly run."),
+        )
+        .await
+        .json["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let acme = t
+        .post(
+            "/api/v1/tickets",
+            &t.carol,
+            body("Acme widgets", "A quokka broke the checksum."),
+        )
+        .await
+        .json["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let n = t
+        .post(
+            &format!("/api/v1/tickets/{globex}/notes"),
+            &t.agent,
+            serde_json::json!({"body": "Internal: the wombat array again."}),
+        )
+        .await;
+    assert_eq!(n.status.as_u16(), 200);
+
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let home = customer.get("/tickets").await;
+    assert!(home.body.contains("id=\"search-q\"") && home.body.contains("role=\"search\""));
+    let found = customer.get("/search?q=checksums").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(
+        found.body.contains(&globex) && found.body.contains("<mark>checksum</mark>"),
+        "{}",
+        found.body
+    );
+    assert!(
+        found.body.contains("Backup &lt;b&gt;volume&lt;/b&gt; fails"),
+        "escaped: {}",
+        found.body
+    );
+    assert!(
+        !found.body.contains(&acme) && !found.body.contains("quokka"),
+        "{}",
+        found.body
+    );
+    for word in ["quokka", "wombat", "acme"] {
+        let p = customer.get(&format!("/search?q={word}")).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(p.body.contains("No tickets match."), "{word}: {}", p.body);
+        assert!(!p.body.contains(&acme) && !p.body.contains("array"), "{word}");
+    }
+    let bad = customer.get("/search?q=%22unclosed").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("not closed") && bad.body.contains("aria-invalid=\"true\""),
+        "{}",
+        bad.body
+    );
+    let staff_only = customer.get("/search?q=backup%20assignee:me").await;
+    assert_eq!(staff_only.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(staff_only.body.contains("staff only"), "{}", staff_only.body);
+    let jump = customer.get(&format!("/search?q={globex}")).await;
+    assert_eq!(jump.status, StatusCode::SEE_OTHER);
+    assert_eq!(jump.location.as_deref(), Some(format!("/tickets/{globex}").as_str()));
+    let not_theirs = customer.get(&format!("/search?q={acme}")).await;
+    assert_eq!(not_theirs.status, StatusCode::OK);
+    assert!(not_theirs.body.contains("No tickets match."));
+
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let notes = agent.get("/search?q=wombat").await;
+    assert!(
+        notes.body.contains(&globex) && notes.body.contains("<mark>wombat</mark>"),
+        "{}",
+        notes.body
+    );
+    assert!(
+        notes.body.contains("globex Ltd"),
+        "staff see the organisation: {}",
+        notes.body
+    );
+    let both = agent.get("/search?q=checksum").await;
+    assert!(
+        both.body.contains(&globex) && both.body.contains(&acme),
+        "{}",
+        both.body
+    );
+    assert!(both.body.contains("1–2 of 2 tickets"), "{}", both.body);
 }

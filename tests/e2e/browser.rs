@@ -566,6 +566,101 @@ async fn a_customer_gets_the_not_found_page_for_another_organisations_ticket() {
     b.close().await;
 }
 
+/// The header's search box from the keyboard: `/` reaches it from any
+/// page, Enter searches, and the results page passes axe; a customer finds
+/// their own organisation's words and nothing of another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_searches_from_the_header_and_finds_only_their_own() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    let raise = |email: &'static str, subject: &'static str, description: &'static str| {
+        let app = t.app.clone();
+        tokio::task::spawn_blocking(move || {
+            let who = app.principal_for(email).unwrap();
+            app.create_ticket(
+                &who,
+                NewTicketRequest {
+                    subject: subject.into(),
+                    description: description.into(),
+                    severity: Some(Severity::S3),
+                    queue: None,
+                    organisation: None,
+                    requester: None,
+                    source: Some("web".into()),
+                },
+                sladesk::app::now(),
+            )
+            .unwrap()
+            .reference
+        })
+    };
+    let ours = raise(
+        "wendy@globex.example",
+        "Replication lag",
+        "The replica in LON2 lags the primary by minutes.",
+    )
+    .await
+    .unwrap();
+    let theirs = raise(
+        "carl@acme.example",
+        "Acme's lagging replica",
+        "Only Acme may read about the zeppelin.",
+    )
+    .await
+    .unwrap();
+    let b = Browser::start(&t.address).await;
+    b.sign_in("wendy@globex.example", None).await;
+    b.goto("/tickets").await;
+    b.client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("/")
+        .await
+        .unwrap();
+    let focused = b.client.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("search-q"), "/ reaches the search box");
+    b.client
+        .execute("window.__sladeskOldPage = true;", vec![])
+        .await
+        .unwrap();
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("lagging replicas{}", fantoccini::key::Key::Enter))
+        .await
+        .unwrap();
+    b.client.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    for _ in 0..100 {
+        if b.path().await.starts_with("/search") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(b.path().await.starts_with("/search?q=lagging"), "{}", b.path().await);
+    let page = b.body().await;
+    assert!(page.contains(&ours), "{page}");
+    assert!(!page.contains(&theirs) && !page.contains("Acme"), "{page}");
+    let mut marked = Vec::new();
+    for m in b.client.find_all(Locator::Css(".results mark")).await.unwrap() {
+        marked.push(m.text().await.unwrap());
+    }
+    assert!(
+        marked.iter().any(|m| m == "lags"),
+        "the words matched are marked: {marked:?}"
+    );
+    b.check_page("search-results").await;
+    // Another organisation's word finds nothing, and says so.
+    b.goto("/search?q=zeppelin").await;
+    assert!(b.body().await.contains("No tickets match."));
+    b.check_page("search-nothing").await;
+    b.goto("/search?q=%22unclosed").await;
+    assert!(b.body().await.contains("not closed"));
+    b.check_page("search-malformed").await;
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_enrols() {
     let t = spawn_app(Db::Sqlite).await;

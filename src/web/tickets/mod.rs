@@ -7,11 +7,13 @@ mod act;
 mod lists;
 mod new;
 mod page;
+mod search;
 
 use act::*;
 use lists::*;
 use new::*;
 use page::*;
+use search::*;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -37,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/act", web::post().to(act))
         .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
         .route("/tickets/{reference}/attachments/{id}", web::get().to(attachment))
-        .route("/queue", web::get().to(queue));
+        .route("/queue", web::get().to(queue))
+        .route("/search", web::get().to(search_page));
 }
 
 fn status_text(s: &str) -> String {

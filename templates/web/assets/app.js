@@ -92,6 +92,11 @@
     if (k === "j") { select(selected + 1); e.preventDefault(); return; }
     if (k === "k") { select(selected - 1); e.preventDefault(); return; }
     if (k === "/") {
+      var s = document.getElementById("search-q");
+      if (s) { s.focus(); e.preventDefault(); }
+      return;
+    }
+    if (k === "f") {
       var f = document.querySelector("#filters select, #filters input");
       if (f) { f.focus(); e.preventDefault(); }
       return;
