@@ -291,6 +291,7 @@ fn main() {
                     q,
                     limit: Some(20),
                     offset: None,
+                    sort: None,
                 };
                 let t = Instant::now();
                 let r = app.search_tickets(who, &req, now).unwrap();

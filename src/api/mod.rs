@@ -30,6 +30,7 @@ mod search;
 mod services;
 mod status;
 mod subscriptions;
+mod views;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -87,6 +88,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets", web::post().to(create_ticket))
             .route("/tickets", web::get().to(list_tickets))
             .route("/search", web::get().to(search::search))
+            .route("/views", web::get().to(views::list_views))
+            .route("/views", web::post().to(views::create_view))
+            .route("/views/{id}", web::delete().to(views::delete_view))
+            .route("/views/{id}/tickets", web::get().to(views::view_tickets))
             .route("/tickets/{reference}", web::get().to(get_ticket))
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))

@@ -44,6 +44,7 @@ pub mod sessions;
 pub mod sla_tick;
 pub mod throttle;
 pub mod tickets;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

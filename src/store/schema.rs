@@ -419,6 +419,20 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
 diesel::joinable!(tickets -> queues (queue_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(saved_views -> queues (queue_id));
+
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        name -> Text,
+        query -> Text,
+        sort -> Nullable<Text>,
+        owner_id -> Nullable<BigInt>,
+        queue_id -> Nullable<BigInt>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::tier, tickets::severity);
 
@@ -462,6 +476,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     queues,
     queue_members,
+    saved_views,
     policy_versions,
     holiday_sets,
     tickets,

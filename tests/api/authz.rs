@@ -140,6 +140,24 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             ),
             (
                 Method::GET,
+                "/api/v1/views".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/views".into(),
+                Some(json!({"name": format!("view {i}"), "query": "secret"})),
+                [201, 201, 201, 201, 201, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/views".into(),
+                Some(json!({"name": format!("shared {i}"), "query": "secret", "queue": "platform"})),
+                [201, 201, 201, 403, 403, 401],
+            ),
+            (
+                Method::GET,
                 "/api/v1/search?q=secret%20assignee:me".into(),
                 None,
                 [200, 200, 200, 400, 400, 401],

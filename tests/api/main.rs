@@ -21,4 +21,5 @@ mod search;
 mod services;
 mod status;
 mod tickets;
+mod views;
 mod web;

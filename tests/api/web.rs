@@ -1905,4 +1905,48 @@ async fn the_search_box_finds_only_what_each_viewer_may_see(db: Db) {
         both.body
     );
     assert!(both.body.contains("1–2 of 2 tickets"), "{}", both.body);
+    // Kept as the agent's own view, it is in the queue's side bar with its
+    // count, and goes.
+    let csrf = agent.csrf("/search?q=checksum").await;
+    let kept = agent
+        .post(
+            "/views",
+            &[
+                ("csrf", &csrf),
+                ("name", "Checksums"),
+                ("query", "checksum"),
+                ("queue", ""),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let queue = agent.get("/queue").await;
+    assert!(
+        queue.body.contains("aria-label=\"Saved views\"")
+            && queue
+                .body
+                .contains(">Checksums</a> <span class=\"count\" aria-label=\"2 tickets\">2</span>"),
+        "{}",
+        queue.body
+    );
+    // The customer's own list knows nothing of it.
+    let theirs = t.get("/api/v1/views", &t.gina).await;
+    assert!(!theirs.text.contains("Checksums"));
+    let refused = agent
+        .post("/views", &[("csrf", &csrf), ("name", "Bad"), ("query", "colour:red")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("unknown filter"), "{}", refused.body);
+    let id = queue
+        .body
+        .split("action=\"/views/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let gone = agent.post(&format!("/views/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(!agent.get("/queue").await.body.contains("Checksums"));
 }

@@ -30,6 +30,11 @@ pub struct SearchRequest {
     pub limit: Option<i64>,
     /// Results to skip, within the ranked window.
     pub offset: Option<i64>,
+    /// With words: `relevance` (the default) or `created` (newest first).
+    /// Filters alone: any order the ticket list takes (`created`, the
+    /// default; `created_asc`, `severity`, and for staff `next_check_at`
+    /// and `updated`).
+    pub sort: Option<String>,
 }
 
 /// A piece of a snippet; `hit` pieces are what the query matched.
@@ -150,6 +155,10 @@ impl App {
         };
         let mut list = as_list_filter(&filters);
         if terms.is_empty() {
+            list.sort = Some(match req.sort.as_deref() {
+                None | Some("relevance") => "created".into(),
+                Some(other) => other.into(),
+            });
             return self.search_by_filters(who, &mut list, &filters, limit, offset, now);
         }
         let customer = who.role == Role::Customer;
@@ -180,7 +189,16 @@ impl App {
             .collect();
         // Best first; among equals, the newer.
         let mut ranked: Vec<_> = hits.into_iter().filter(|h| passed.contains(&h.id)).collect();
-        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
+        match req.sort.as_deref() {
+            None | Some("relevance") => ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id))),
+            Some("created") => ranked.sort_by_key(|h| std::cmp::Reverse(h.id)),
+            Some(other) => {
+                return Err(invalid(
+                    "sort",
+                    format!("'{other}': words are sorted by relevance or created"),
+                ));
+            }
+        }
         let total = ranked.len() as i64;
         let page: Vec<i64> = ranked
             .iter()
@@ -244,7 +262,7 @@ impl App {
         Ok(n)
     }
 
-    /// Filters alone: the list, newest first, as the list filters read it.
+    /// Filters alone: the list, in the order asked, as the list reads it.
     fn search_by_filters(
         &self,
         who: &Principal,
@@ -257,7 +275,6 @@ impl App {
         if filters.before.is_some() || filters.after.is_some() {
             return Err(invalid("q", "'before:' and 'after:' narrow words: give a word to find"));
         }
-        list.sort = Some("created".into());
         list.limit = Some(limit);
         list.offset = Some(offset);
         let count = self.count_tickets(who, list, now)?;

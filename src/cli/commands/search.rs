@@ -16,6 +16,7 @@ pub(in crate::cli) fn run(command: SearchCommand) -> Result<ExitCode, Failure> {
                         q: query,
                         limit: Some(limit),
                         offset: None,
+                        sort: None,
                     },
                     crate::app::now(),
                 )

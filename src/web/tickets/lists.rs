@@ -239,14 +239,15 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
     let outage_app = app.get_ref().clone();
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let (rows, more, count, queues, tiers) = run(move || {
+    let (rows, more, count, queues, tiers, views) = run(move || {
         let now = crate::app::now();
         let page = app.list_tickets(&who, &filter, now)?;
         let count = app.count_tickets(&who, &filter, now)?;
         let rows = with_countdowns(&app, &who, &page.items, tz)?;
         let queues = app.list_queues(&who)?;
         let tiers: Vec<String> = app.policies.names().into_iter().map(str::to_string).collect();
-        Ok((rows, page.more, count, queues, tiers))
+        let views = app.list_views(&who, now)?;
+        Ok((rows, page.more, count, queues, tiers, views))
     })
     .await?;
     let sel = |o: &Option<String>, v: &str| o.as_deref() == Some(v);
@@ -310,6 +311,7 @@ pub(super) async fn queue(v: Viewer, app: State, q: web::Query<QueueQuery>) -> R
         "Queue",
         "queue",
         json!({
+            "views": super::search::views_json(&views),
             "ongoing": ongoing,
             "tickets": rows,
             "pager": pager,

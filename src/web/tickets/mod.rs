@@ -40,7 +40,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
         .route("/tickets/{reference}/attachments/{id}", web::get().to(attachment))
         .route("/queue", web::get().to(queue))
-        .route("/search", web::get().to(search_page));
+        .route("/search", web::get().to(search_page))
+        .route("/views", web::post().to(save_view))
+        .route("/views/{id}/delete", web::post().to(delete_view));
 }
 
 fn status_text(s: &str) -> String {
