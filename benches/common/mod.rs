@@ -173,6 +173,11 @@ impl BenchDb {
 
 impl Drop for BenchDb {
     fn drop(&mut self) {
+        // SLADESK_BENCH_KEEP=1 keeps a PostgreSQL bench's database, to
+        // look at its plans afterwards.
+        if std::env::var_os("SLADESK_BENCH_KEEP").is_some() {
+            return;
+        }
         if let Some(admin) = &self.admin {
             // Connections of the pool must go first: FORCE ends them.
             let mut c = PgConnection::establish(admin).unwrap();

@@ -235,18 +235,21 @@ pub fn matching(c: &mut DbConnection, terms: &[Term], scope: &Scope, window: i64
             };
             // One statement, so one snapshot: a ticket is read from the
             // index, or from the store while it is queued, never neither.
+            // The newest matches are found first and only they are ranked:
+            // ranking runs over the window, not every match.
             let sql = format!(
                 "WITH queued AS (SELECT ticket_id FROM search_queue ORDER BY ticket_id DESC LIMIT ${fresh_limit}), \
-                 q AS (SELECT {query} AS q) \
-                 SELECT id, score FROM ( \
-                   (SELECT s.ticket_id AS id, ts_rank(s.document, q.q)::float8 AS score \
-                    FROM ticket_search s{join}, q WHERE s.document @@ q.q{indexed} \
+                 indexed AS MATERIALIZED (SELECT s.ticket_id FROM ticket_search s{join} \
+                    WHERE s.document @@ ({query}){indexed} \
                     AND s.ticket_id NOT IN (SELECT ticket_id FROM queued) ORDER BY s.ticket_id DESC LIMIT ${limit}) \
+                 SELECT id, score FROM ( \
+                   (SELECT s.ticket_id AS id, ts_rank(s.document, ({query}))::float8 AS score \
+                    FROM indexed JOIN ticket_search s ON s.ticket_id = indexed.ticket_id) \
                    UNION ALL \
-                   (SELECT d.ticket_id AS id, ts_rank(v.document, q.q)::float8 AS score \
-                    FROM queued JOIN ticket_documents d ON d.ticket_id = queued.ticket_id, q, \
+                   (SELECT d.ticket_id AS id, ts_rank(v.document, ({query}))::float8 AS score \
+                    FROM queued JOIN ticket_documents d ON d.ticket_id = queued.ticket_id, \
                     LATERAL (SELECT ticket_search_document(d.subject, d.names, d.public, d.internal) AS document) v \
-                    WHERE v.document @@ q.q{fresh}) \
+                    WHERE v.document @@ ({query}){fresh}) \
                  ) found ORDER BY id DESC LIMIT ${limit}"
             );
             let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
