@@ -30,6 +30,7 @@ mod search;
 mod services;
 mod status;
 mod subscriptions;
+mod time;
 mod views;
 
 use std::future::Future;
@@ -96,6 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))
             .route("/tickets/{reference}/sla", web::get().to(ticket_sla))
+            .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
+            .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/time/{id}", web::patch().to(time::edit_time))
+            .route("/time/{id}", web::delete().to(time::delete_time))
             .route("/tickets/{reference}/replies", web::post().to(reply))
             .route("/tickets/{reference}/notes", web::post().to(note))
             .route("/tickets/{reference}/attachments", web::get().to(list_attachments))

@@ -155,6 +155,20 @@ pub(super) async fn ticket_sla(
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
     body: String,
+    /// Staff: time spent on it (`45m`, `1h30m`, or minutes), booked today
+    /// with it in the same transaction.
+    time_spent: Option<String>,
+}
+
+impl ReplyBody {
+    /// The changes a reply or note with its time spent makes.
+    fn changes(self, text: fn(String) -> Change) -> Result<Vec<Change>, Problem> {
+        let mut changes = vec![text(self.body)];
+        if let Some(spent) = self.time_spent {
+            changes.push(Change::LogTime(crate::app::tickets::parse_spent("time_spent", &spent)?));
+        }
+        Ok(changes)
+    }
 }
 
 /// Fields `PATCH` accepts; each is optional, and they apply in the order
@@ -185,7 +199,7 @@ pub(super) async fn reply(
         who,
         &req,
         path.into_inner(),
-        vec![Change::Reply(b.into_inner().body)],
+        b.into_inner().changes(Change::Reply)?,
     )
     .await
 }
@@ -198,14 +212,7 @@ pub(super) async fn note(
     path: web::Path<String>,
     b: web::Json<ReplyBody>,
 ) -> Result<HttpResponse, Problem> {
-    change(
-        app,
-        who,
-        &req,
-        path.into_inner(),
-        vec![Change::Note(b.into_inner().body)],
-    )
-    .await
+    change(app, who, &req, path.into_inner(), b.into_inner().changes(Change::Note)?).await
 }
 
 /// Why a customer asks for a resolved ticket to be reopened.

@@ -170,3 +170,62 @@ mod tests {
         assert_eq!(business_text(-45, silver), "45 s");
     }
 }
+
+/// The most time one entry may record: a day.
+pub const MAX_MINUTES_SPENT: u32 = 24 * 60;
+
+/// Time spent as staff write it: `45m`, `1h`, `1h30m`, or minutes alone
+/// (`90`); whole minutes, 1 minute to 24 hours.
+pub fn minutes_spent(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let bad = || format!("expected time spent such as 45m, 1h30m or 90 (minutes), up to 24h; found '{t}'");
+    let seconds = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<u64>().map_err(|_| bad())?.checked_mul(60).ok_or_else(bad)?
+    } else {
+        match t.parse::<BusinessDuration>() {
+            Ok(BusinessDuration::Span {
+                business_days: 0,
+                seconds,
+            }) => seconds,
+            _ => return Err(bad()),
+        }
+    };
+    let minutes = seconds / 60;
+    if minutes == 0 || minutes > MAX_MINUTES_SPENT as u64 {
+        return Err(bad());
+    }
+    Ok(minutes as u32)
+}
+
+#[cfg(test)]
+mod minutes_spent_tests {
+    use super::*;
+
+    #[test]
+    fn time_spent_reads_as_staff_write_it() {
+        for (text, minutes) in [
+            ("45m", 45),
+            ("1h", 60),
+            ("1h30m", 90),
+            ("90", 90),
+            (" 2h ", 120),
+            ("24h", 1440),
+        ] {
+            assert_eq!(minutes_spent(text), Ok(minutes), "{text}");
+        }
+        for text in [
+            "",
+            "0",
+            "0m",
+            "1bd",
+            "25h",
+            "1441",
+            "-5",
+            "1.5h",
+            "ten",
+            "99999999999999999999",
+        ] {
+            assert!(minutes_spent(text).is_err(), "{text}");
+        }
+    }
+}

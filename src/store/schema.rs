@@ -422,6 +422,23 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(saved_views -> queues (queue_id));
 
 diesel::table! {
+    time_entries (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        minutes -> Integer,
+        spent_on -> Date,
+        note -> Nullable<Text>,
+        event_seq -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(time_entries -> tickets (ticket_id));
+diesel::joinable!(time_entries -> users (user_id));
+
+diesel::table! {
     saved_views (id) {
         id -> BigInt,
         name -> Text,
@@ -477,6 +494,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     queues,
     queue_members,
     saved_views,
+    time_entries,
     policy_versions,
     holiday_sets,
     tickets,

@@ -216,10 +216,15 @@ pub fn matching(c: &mut DbConnection, terms: &[Term], scope: &Scope, window: i64
             );
             let mut indexed = String::new();
             let mut fresh = String::new();
-            if let Some(o) = org {
-                indexed.push_str(&format!(" AND s.organisation_id = ${o}"));
-                fresh.push_str(&format!(" AND d.organisation_id = ${o}"));
-            }
+            // A customer's organisation is a lexeme of the document: the
+            // GIN index intersects it with the words.
+            let tenant = match org {
+                Some(o) => {
+                    fresh.push_str(&format!(" AND d.organisation_id = ${o}"));
+                    format!(" && ('tenant_' || ${o})::tsquery")
+                }
+                None => String::new(),
+            };
             if let Some(f) = from {
                 indexed.push_str(&format!(" AND t.created_at >= ${f}"));
                 fresh.push_str(&format!(" AND d.created_at >= ${f}"));
@@ -240,7 +245,7 @@ pub fn matching(c: &mut DbConnection, terms: &[Term], scope: &Scope, window: i64
             let sql = format!(
                 "WITH queued AS (SELECT ticket_id FROM search_queue ORDER BY ticket_id DESC LIMIT ${fresh_limit}), \
                  indexed AS MATERIALIZED (SELECT s.ticket_id FROM ticket_search s{join} \
-                    WHERE s.document @@ ({query}){indexed} \
+                    WHERE s.document @@ (({query}){tenant}){indexed} \
                     AND s.ticket_id NOT IN (SELECT ticket_id FROM queued) ORDER BY s.ticket_id DESC LIMIT ${limit}) \
                  SELECT id, score FROM ( \
                    (SELECT s.ticket_id AS id, ts_rank(s.document, ({query}))::float8 AS score \
@@ -248,7 +253,8 @@ pub fn matching(c: &mut DbConnection, terms: &[Term], scope: &Scope, window: i64
                    UNION ALL \
                    (SELECT d.ticket_id AS id, ts_rank(v.document, ({query}))::float8 AS score \
                     FROM queued JOIN ticket_documents d ON d.ticket_id = queued.ticket_id, \
-                    LATERAL (SELECT ticket_search_document(d.subject, d.names, d.public, d.internal) AS document) v \
+                    LATERAL (SELECT ticket_search_document(d.organisation_id, d.subject, d.names, d.public, d.internal) \
+                      AS document) v \
                     WHERE v.document @@ ({query}){fresh}) \
                  ) found ORDER BY id DESC LIMIT ${limit}"
             );
@@ -412,11 +418,10 @@ pub fn index_queued(c: &mut DbConnection, batch: i64) -> QueryResult<usize> {
             "WITH taken AS (DELETE FROM search_queue WHERE ticket_id IN \
                (SELECT ticket_id FROM search_queue ORDER BY ticket_id LIMIT $1 FOR UPDATE SKIP LOCKED) \
                RETURNING ticket_id) \
-             INSERT INTO ticket_search (ticket_id, organisation_id, subject, public, internal, names) \
-             SELECT d.ticket_id, d.organisation_id, d.subject, d.public, d.internal, d.names \
+             INSERT INTO ticket_search (ticket_id, document) \
+             SELECT d.ticket_id, ticket_search_document(d.organisation_id, d.subject, d.names, d.public, d.internal) \
              FROM ticket_documents d JOIN taken ON taken.ticket_id = d.ticket_id \
-             ON CONFLICT (ticket_id) DO UPDATE SET organisation_id = EXCLUDED.organisation_id, \
-               subject = EXCLUDED.subject, public = EXCLUDED.public, internal = EXCLUDED.internal, names = EXCLUDED.names",
+             ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
         )
         .bind::<BigInt, _>(batch)
         .execute(pg),
@@ -459,8 +464,9 @@ pub fn rebuild(c: &mut DbConnection) -> QueryResult<usize> {
             diesel::sql_query("DELETE FROM ticket_search").execute(pg)?;
             diesel::sql_query("DELETE FROM search_queue").execute(pg)?;
             let n = diesel::sql_query(
-                "INSERT INTO ticket_search (ticket_id, organisation_id, subject, public, internal, names) \
-                 SELECT ticket_id, organisation_id, subject, public, internal, names FROM ticket_documents",
+                "INSERT INTO ticket_search (ticket_id, document) \
+                 SELECT ticket_id, ticket_search_document(organisation_id, subject, names, public, internal) \
+                 FROM ticket_documents",
             )
             .execute(pg)?;
             diesel::sql_query("CREATE INDEX ticket_search_document ON ticket_search USING GIN (document)")

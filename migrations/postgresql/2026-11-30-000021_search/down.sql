@@ -7,4 +7,4 @@ DROP FUNCTION search_queue_mark();
 DROP TABLE search_queue;
 DROP VIEW ticket_documents;
 DROP TABLE ticket_search;
-DROP FUNCTION ticket_search_document(text, text, text, text);
+DROP FUNCTION ticket_search_document(bigint, text, text, text, text);

@@ -158,6 +158,12 @@ impl App {
         let mut queue_id = l.row.queue_id;
         for ch in changes {
             let action = match ch {
+                Change::LogTime(_) => {
+                    if who.role == Role::Customer {
+                        return Err(AppError::Forbidden("time spent is recorded by staff".into()).into());
+                    }
+                    continue;
+                }
                 Change::Reply(body) => match who.role {
                     Role::Customer => Action::CustomerReply { body: body.clone() },
                     _ => Action::AgentReply { body: body.clone() },
@@ -231,6 +237,22 @@ impl App {
         .execute(c)?;
         if updated == 0 {
             return Err(Attempt::Retry);
+        }
+        // Time spent, booked with the reply or note it came with.
+        let last_seq = (!events.is_empty()).then(|| (l.ticket.events.len() + events.len()) as i32);
+        for ch in changes {
+            if let Change::LogTime(minutes) = ch {
+                super::time::insert_entry(
+                    c,
+                    l.row.id,
+                    who,
+                    *minutes,
+                    super::time::london_today(now),
+                    None,
+                    last_seq,
+                    now,
+                )?;
+            }
         }
         // The files, stored with the change (the ticket is locked), and
         // named in the mail that tells the requester of it.

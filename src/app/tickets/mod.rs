@@ -18,6 +18,7 @@ mod read;
 mod recompute;
 mod reopen;
 mod search;
+mod time;
 mod views;
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
@@ -26,6 +27,7 @@ pub use query::MAX_OFFSET;
 use read::row_view;
 pub use recompute::RecomputeLine;
 pub use search::{SearchHit, SearchRequest, SearchResults, SnippetPart, WINDOW as SEARCH_WINDOW};
+pub use time::{EditTime, LogTime, TicketTime, TimeEntryView, parse_spent};
 pub use views::*;
 
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ use crate::domain::search::{self, Filters, Query};
 use crate::store::search::{MARK_END, MARK_START, Scope};
 
 /// The most candidates one search ranks: the newest that match.
-pub const WINDOW: i64 = 1000;
+pub const WINDOW: i64 = 200;
 
 /// What a search asks: the query text and which page of results.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -168,17 +168,24 @@ impl App {
                 message: "a filter for staff only".into(),
             });
         }
+        let mut conn = self.conn()?;
+        // The organisation narrows inside the index: a customer's always,
+        // staff's when they name one (the window then holds only its
+        // tickets, not the newest of all that the filter would thin out).
+        let organisation = if customer {
+            Some(who.organisation_id.unwrap_or(-1))
+        } else {
+            match &filters.organisation {
+                Some(slug) => Some(crate::store::find::organisation_by_slug(&mut conn, slug)?.map_or(-1, |o| o.id)),
+                None => None,
+            }
+        };
         let scope = Scope {
-            organisation: if customer {
-                Some(who.organisation_id.unwrap_or(-1))
-            } else {
-                None
-            },
+            organisation,
             staff: !customer,
             from: filters.after.map(|d| naive(crate::domain::availability::day_start(d))),
             until: filters.before.map(|d| naive(crate::domain::availability::day_start(d))),
         };
-        let mut conn = self.conn()?;
         let hits = crate::store::search::matching(&mut conn, &terms, &scope, WINDOW)?;
         let window_full = hits.len() as i64 >= WINDOW;
         let candidates: Vec<i64> = hits.iter().map(|h| h.id).collect();

@@ -37,6 +37,9 @@ pub struct Upload {
 pub enum Change {
     Reply(String),
     Note(String),
+    /// Minutes spent (staff), booked today with the reply or note before
+    /// it, in the same transaction.
+    LogTime(i32),
     Status(Status),
     Severity(Severity),
     /// Assignee email, or none to unassign.
