@@ -242,16 +242,14 @@ impl App {
         let last_seq = (!events.is_empty()).then(|| (l.ticket.events.len() + events.len()) as i32);
         for ch in changes {
             if let Change::LogTime(minutes) = ch {
-                super::time::insert_entry(
-                    c,
-                    l.row.id,
-                    who,
-                    *minutes,
-                    super::time::london_today(now),
-                    None,
-                    last_seq,
-                    now,
-                )?;
+                let entry = super::time::NewEntry {
+                    ticket_id: l.row.id,
+                    minutes: *minutes,
+                    spent_on: super::time::london_today(now),
+                    note: None,
+                    event_seq: last_seq,
+                };
+                super::time::insert_entry(c, who, entry, now)?;
             }
         }
         // The files, stored with the change (the ticket is locked), and

@@ -95,25 +95,30 @@ fn check_note(note: &Option<String>) -> Result<(), AppError> {
     Ok(())
 }
 
+/// An entry to insert: who, how long, which day, and what it came with.
+pub(super) struct NewEntry<'a> {
+    pub ticket_id: i64,
+    pub minutes: i32,
+    pub spent_on: NaiveDate,
+    pub note: Option<&'a str>,
+    pub event_seq: Option<i32>,
+}
+
 /// Inserts an entry inside the caller's transaction (a reply's, or its own).
 pub(super) fn insert_entry(
     c: &mut DbConnection,
-    ticket_id: i64,
     who: &Principal,
-    minutes: i32,
-    spent_on: NaiveDate,
-    note: Option<&str>,
-    event_seq: Option<i32>,
+    e: NewEntry,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     let id = diesel::insert_into(time_entries::table)
         .values((
-            time_entries::ticket_id.eq(ticket_id),
+            time_entries::ticket_id.eq(e.ticket_id),
             time_entries::user_id.eq(who.user_id),
-            time_entries::minutes.eq(minutes),
-            time_entries::spent_on.eq(spent_on),
-            time_entries::note.eq(note),
-            time_entries::event_seq.eq(event_seq),
+            time_entries::minutes.eq(e.minutes),
+            time_entries::spent_on.eq(e.spent_on),
+            time_entries::note.eq(e.note),
+            time_entries::event_seq.eq(e.event_seq),
             time_entries::created_at.eq(naive(now)),
             time_entries::updated_at.eq(naive(now)),
         ))
@@ -139,7 +144,14 @@ impl App {
         check_day(day, london_today(now))?;
         check_note(&t.note)?;
         let id = conn.write(|c| {
-            let id = insert_entry(c, ticket_id, who, minutes, day, t.note.as_deref(), None, now)?;
+            let entry = NewEntry {
+                ticket_id,
+                minutes,
+                spent_on: day,
+                note: t.note.as_deref(),
+                event_seq: None,
+            };
+            let id = insert_entry(c, who, entry, now)?;
             audit(
                 c,
                 who,
