@@ -164,6 +164,65 @@ pub struct MonthlyReport {
     /// when there are none, so reports without them read as before.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub major_incidents: Vec<MajorIncident>,
+    /// Time staff booked on the days of the month, for billing on a rate
+    /// card: per ticket in an organisation's report, per organisation in
+    /// the desk's. Left out when none was booked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_spent: Option<TimeSpent>,
+}
+
+/// Time booked in a month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TimeSpent {
+    pub total_minutes: i64,
+    /// The desk's report: each organisation's total, by slug.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organisations: Vec<OrganisationTime>,
+    /// An organisation's report: each ticket's total, by reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<TicketTimeLine>,
+}
+
+/// An organisation's time in a month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OrganisationTime {
+    pub organisation: String,
+    pub minutes: i64,
+}
+
+/// A ticket's time in a month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TicketTimeLine {
+    pub reference: String,
+    pub minutes: i64,
+}
+
+/// A month's time from its booked totals, (organisation, ticket reference,
+/// minutes): per ticket when `per_ticket` (an organisation's report), else
+/// per organisation (the desk's). None when nothing was booked.
+pub fn time_spent(booked: &[(String, String, i64)], per_ticket: bool) -> Option<TimeSpent> {
+    let total_minutes: i64 = booked.iter().map(|b| b.2).sum();
+    if total_minutes == 0 {
+        return None;
+    }
+    let mut tickets = Vec::new();
+    let mut organisations: Vec<OrganisationTime> = Vec::new();
+    let mut sorted = booked.to_vec();
+    sorted.sort();
+    for (organisation, reference, minutes) in sorted {
+        if per_ticket {
+            tickets.push(TicketTimeLine { reference, minutes });
+        } else if let Some(o) = organisations.last_mut().filter(|o| o.organisation == organisation) {
+            o.minutes += minutes;
+        } else {
+            organisations.push(OrganisationTime { organisation, minutes });
+        }
+    }
+    Some(TimeSpent {
+        total_minutes,
+        organisations,
+        tickets,
+    })
 }
 
 /// An outage of the month and the tickets linked to it.
@@ -420,12 +479,35 @@ pub fn assemble(
         daily,
         tickets: lines,
         major_incidents: Vec::new(),
+        time_spent: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_is_totalled_per_ticket_or_per_organisation() {
+        let booked = [
+            ("globex".to_string(), "SD-000003".to_string(), 45),
+            ("acme".to_string(), "SD-000002".to_string(), 30),
+            ("acme".to_string(), "SD-000001".to_string(), 90),
+        ];
+        let t = time_spent(&booked, true).unwrap();
+        assert_eq!(t.total_minutes, 165);
+        let refs: Vec<(&str, i64)> = t.tickets.iter().map(|l| (l.reference.as_str(), l.minutes)).collect();
+        assert_eq!(refs, [("SD-000001", 90), ("SD-000002", 30), ("SD-000003", 45)]);
+        let d = time_spent(&booked, false).unwrap();
+        let orgs: Vec<(&str, i64)> = d
+            .organisations
+            .iter()
+            .map(|o| (o.organisation.as_str(), o.minutes))
+            .collect();
+        assert_eq!(orgs, [("acme", 120), ("globex", 45)]);
+        assert!(d.tickets.is_empty());
+        assert_eq!(time_spent(&[], true), None);
+    }
 
     #[test]
     fn shares_and_middles_are_stated_exactly() {

@@ -112,6 +112,15 @@ pub fn csv(r: &Value) -> Result<String, String> {
         }
         row("credits", "", "total_pence", cell(&c["total_pence"]))?;
     }
+    if let Some(t) = r.get("time_spent").filter(|t| !t.is_null()) {
+        row("time_spent", "", "total_minutes", cell(&t["total_minutes"]))?;
+        for l in t["tickets"].as_array().into_iter().flatten() {
+            row("time_spent", "", &cell(&l["reference"]), cell(&l["minutes"]))?;
+        }
+        for o in t["organisations"].as_array().into_iter().flatten() {
+            row("time_spent", "", &cell(&o["organisation"]), cell(&o["minutes"]))?;
+        }
+    }
     for o in r["organisations"].as_array().into_iter().flatten() {
         row(
             "organisation",
@@ -121,6 +130,32 @@ pub fn csv(r: &Value) -> Result<String, String> {
         )?;
     }
     finish(w)
+}
+
+/// The month's time spent as the page shows it: each line's name and
+/// hours and minutes; null when none was booked.
+fn time_spent_json(t: &Value) -> Value {
+    if t.is_null() {
+        return Value::Null;
+    }
+    let hm = |m: &Value| {
+        let m = m.as_i64().unwrap_or(0);
+        format!("{} h {:02} min", m / 60, m % 60)
+    };
+    let lines: Vec<Value> = t["tickets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| serde_json::json!({"name": l["reference"], "time": hm(&l["minutes"])}))
+        .chain(
+            t["organisations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| serde_json::json!({"name": o["organisation"], "time": hm(&o["minutes"])})),
+        )
+        .collect();
+    serde_json::json!({"total": hm(&t["total_minutes"]), "lines": lines})
 }
 
 /// Seconds as minutes for a spreadsheet: "90.5"; empty for none.
@@ -465,6 +500,7 @@ pub fn html(r: &Value) -> Result<String, String> {
                 })
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "time_spent": time_spent_json(&r["time_spent"]),
         "credits": credits,
         "organisations": organisations,
         "charts": charts,

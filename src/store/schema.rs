@@ -452,6 +452,7 @@ diesel::table! {
 }
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::tier, tickets::severity);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(organisations::slug, tickets::reference);
 
 diesel::table! {
     outage_tickets (outage_id, ticket_id) {

@@ -21,5 +21,6 @@ mod search;
 mod services;
 mod status;
 mod tickets;
+mod time;
 mod views;
 mod web;

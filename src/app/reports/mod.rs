@@ -160,8 +160,10 @@ impl App {
                 Vec::new(),
             ));
             let links = major_incident_links(c, &[o.id], month)?;
+            let booked = time_booked(c, &[o.id], month)?;
             if let Some(r) = reports.last_mut() {
                 r.major_incidents = crate::domain::report::major_incidents(&links, &tickets);
+                r.time_spent = crate::domain::report::time_spent(&booked, true);
             }
             all.extend(tickets);
         }
@@ -184,6 +186,7 @@ impl App {
         let ids: Vec<i64> = orgs.iter().map(|o| o.id).collect();
         let links = major_incident_links(c, &ids, month)?;
         desk.major_incidents = crate::domain::report::major_incidents(&links, &all);
+        desk.time_spent = crate::domain::report::time_spent(&time_booked(c, &ids, month)?, false);
         Ok((reports, desk))
     }
 
@@ -477,4 +480,27 @@ fn major_incident_links(c: &mut DbConnection, orgs: &[i64], month: Month) -> Res
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// Minutes booked on the days of `month` on the tickets of these
+/// organisations: (organisation slug, ticket reference, minutes).
+fn time_booked(
+    c: &mut DbConnection,
+    organisation_ids: &[i64],
+    month: Month,
+) -> Result<Vec<(String, String, i64)>, AppError> {
+    use crate::store::schema::{organisations, tickets, time_entries};
+    let rows: Vec<(String, String, Option<i64>)> = time_entries::table
+        .inner_join(tickets::table.inner_join(organisations::table))
+        .filter(tickets::organisation_id.eq_any(organisation_ids))
+        .filter(time_entries::spent_on.ge(month.first_day()))
+        .filter(time_entries::spent_on.lt(month.next().first_day()))
+        .group_by((organisations::slug, tickets::reference))
+        .select((
+            organisations::slug,
+            tickets::reference,
+            diesel::dsl::sum(time_entries::minutes),
+        ))
+        .load(c)?;
+    Ok(rows.into_iter().map(|(o, r, m)| (o, r, m.unwrap_or(0))).collect())
 }
