@@ -1234,6 +1234,7 @@ crate::both_backends!(
     a_totp_code_is_good_once_and_managers_cannot_skip_it,
     pages_authorise_exactly_as_the_api,
     the_search_box_finds_only_what_each_viewer_may_see,
+    an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
 );
 
 /// The reports page: a provisional month says so and offers Close; once
@@ -1949,4 +1950,57 @@ async fn the_search_box_finds_only_what_each_viewer_may_see(db: Db) {
     let gone = agent.post(&format!("/views/{id}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     assert!(!agent.get("/queue").await.body.contains("Checksums"));
+}
+
+/// Time on a ticket's page: booked with a reply and on its own, the total
+/// shown to staff; the customer's page says nothing of it.
+async fn an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let r = t.raise(&t.gina, "Globex's slow database", 3).await;
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let csrf = agent.csrf(&format!("/tickets/{r}")).await;
+    let sent = agent
+        .post_multipart(
+            &format!("/tickets/{r}/reply"),
+            &[
+                ("csrf", &csrf),
+                ("visibility", "public"),
+                ("body", "Indexes rebuilt."),
+                ("time_spent", "45m"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let logged = agent
+        .post(
+            &format!("/tickets/{r}/time"),
+            &[("csrf", &csrf), ("spent", "30m"), ("note", "Vendor call")],
+        )
+        .await;
+    assert_eq!(logged.status, StatusCode::SEE_OTHER, "{}", logged.body);
+    let page = agent.get(&format!("/tickets/{r}")).await;
+    assert!(page.body.contains("Time spent: 1 h 15 min"), "{}", page.body);
+    assert!(page.body.contains("Vendor call"));
+    let bad = agent
+        .post(&format!("/tickets/{r}/time"), &[("csrf", &csrf), ("spent", "forever")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("expected time spent"), "{}", bad.body);
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let theirs = customer.get(&format!("/tickets/{r}")).await;
+    assert!(theirs.body.contains("Indexes rebuilt."));
+    assert!(
+        !theirs.body.contains("Time spent")
+            && !theirs.body.contains("Vendor call")
+            && !theirs.body.contains("time_spent")
+    );
+    let csrf = customer.csrf(&format!("/tickets/{r}")).await;
+    let forged = customer
+        .post(&format!("/tickets/{r}/time"), &[("csrf", &csrf), ("spent", "5m")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
 }

@@ -19,14 +19,21 @@ pub(super) async fn reply(
     if internal && !v.session.principal.role.is_staff() {
         return Err(WebError::not_found());
     }
-    let change = if internal {
+    let mut changes = vec![if internal {
         Change::Note(body)
     } else {
         Change::Reply(body)
-    };
+    }];
+    let spent = field(&form, "time_spent").trim().to_string();
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    let outcome = run_form(move || a.change_ticket_with_files(&who, &r, &[change], &files, crate::app::now())).await?;
+    let outcome = run_form(move || {
+        if !spent.is_empty() {
+            changes.push(Change::LogTime(crate::app::tickets::parse_spent("time_spent", &spent)?));
+        }
+        a.change_ticket_with_files(&who, &r, &changes, &files, crate::app::now())
+    })
+    .await?;
     match outcome {
         Ok(_) => Ok(redirect(&format!(
             "/tickets/{reference}?done={}",
@@ -136,5 +143,35 @@ pub(super) async fn reopen_request(
     match outcome {
         Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
         Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct TimeForm {
+    csrf: String,
+    spent: String,
+    note: Option<String>,
+}
+
+/// Logs time on the ticket from its page (staff).
+pub(super) async fn log_time(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<TimeForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let f = form.into_inner();
+    let entry = crate::app::tickets::LogTime {
+        spent: f.spent,
+        spent_on: None,
+        note: f.note.filter(|n| !n.trim().is_empty()),
+    };
+    let a = app.get_ref().clone();
+    let (who, r) = (v.who(), reference.clone());
+    match run_form(move || a.log_time(&who, &r, entry, crate::app::now())).await? {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=time"))),
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }

@@ -19,6 +19,7 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "raised" => "Your ticket is raised. We will reply by email and here.",
         "reply" => "Reply sent.",
         "note" => "Internal note added.",
+        "time" => "Time logged.",
         "claim" => "The ticket is yours.",
         "assign" => "Assignee changed.",
         "status" => "Status changed.",
@@ -147,10 +148,34 @@ pub(super) async fn ticket_page_at(
         } else {
             None
         };
-        Ok((t, sla, cds, events, files, queues, moves, agents, (recent, incidents)))
+        let time = if staff {
+            Some(app.ticket_time(&who, &reference)?)
+        } else {
+            None
+        };
+        Ok((
+            t,
+            sla,
+            cds,
+            events,
+            files,
+            queues,
+            moves,
+            agents,
+            (recent, incidents, time),
+        ))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents)) = data;
+    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time)) = data;
+    let hm = |m: i64| format!("{} h {:02} min", m / 60, m % 60);
+    let time = time.map(|tt| {
+        json!({
+            "total": hm(tt.total_minutes),
+            "entries": tt.entries.iter().map(|e| json!({
+                "who": e.user_name, "time": hm(e.minutes as i64), "day": e.spent_on.to_string(), "note": e.note,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let incidents = incidents.map(|(linked, ongoing)| {
         json!({
             "linked": linked,
@@ -244,6 +269,7 @@ pub(super) async fn ticket_page_at(
             "queue_name": queues.iter().find(|q| t.queue.as_deref() == Some(q.slug.as_str())).map(|q| q.name.clone()),
             "recent": recent,
             "incidents": incidents,
+            "time": time,
             "queues": queue_opts,
             "statuses": settable,
             "severities": severities,
