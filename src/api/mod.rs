@@ -24,6 +24,7 @@ pub mod client;
 mod feeds;
 pub mod metrics;
 mod outages;
+mod presence;
 pub mod problem;
 mod reports;
 mod search;
@@ -97,6 +98,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))
             .route("/tickets/{reference}/sla", web::get().to(ticket_sla))
+            .route("/tickets/{reference}/presence", web::get().to(presence::present))
+            .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
             .route("/time/{id}", web::patch().to(time::edit_time))

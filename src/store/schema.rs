@@ -436,6 +436,17 @@ diesel::table! {
 }
 
 diesel::joinable!(time_entries -> tickets (ticket_id));
+
+diesel::table! {
+    ticket_presence (ticket_id, user_id) {
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        replying -> Bool,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ticket_presence -> users (user_id));
 diesel::joinable!(time_entries -> users (user_id));
 
 diesel::table! {
@@ -496,6 +507,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_members,
     saved_views,
     time_entries,
+    ticket_presence,
     policy_versions,
     holiday_sets,
     tickets,

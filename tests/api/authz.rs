@@ -49,6 +49,13 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
         (Method::GET, "/events", None, [200, 200, 200, 200, 404, 401]),
         (Method::GET, "/sla", None, [200, 200, 200, 200, 404, 401]),
         (Method::GET, "/time", None, [200, 200, 200, 403, 404, 401]),
+        (Method::GET, "/presence", None, [200, 200, 200, 403, 404, 401]),
+        (
+            Method::POST,
+            "/presence",
+            Some(json!({"replying": true})),
+            [200, 200, 200, 403, 404, 401],
+        ),
         (
             Method::POST,
             "/time",

@@ -418,6 +418,8 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/tickets/{reference}/events",
         "GET /api/v1/tickets/{reference}/sla",
         "GET /api/v1/tickets/{reference}/time",
+        "GET /api/v1/tickets/{reference}/presence",
+        "POST /api/v1/tickets/{reference}/presence",
         "POST /api/v1/tickets/{reference}/time",
         "PATCH /api/v1/time/{id}",
         "DELETE /api/v1/time/{id}",

@@ -1235,6 +1235,7 @@ crate::both_backends!(
     pages_authorise_exactly_as_the_api,
     the_search_box_finds_only_what_each_viewer_may_see,
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
+    a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
 );
 
 /// The reports page: a provisional month says so and offers Close; once
@@ -2003,4 +2004,87 @@ async fn an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_n
         .post(&format!("/tickets/{r}/time"), &[("csrf", &csrf), ("spent", "5m")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+}
+
+/// The ticket page holds back a reply when the customer wrote again since
+/// the page was loaded: the new message is shown, the draft kept, and
+/// sending again sends it once. Another agent on the page is named.
+async fn a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let r = t.raise(&t.gina, "Globex's certificates", 2).await;
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let page = agent.get(&format!("/tickets/{r}")).await;
+    assert!(page.body.contains("No one else has this ticket open."), "{}", page.body);
+    let csrf = Web::hidden(&page, "csrf");
+    let seen = Web::hidden(&page, "seen");
+    // Meanwhile the customer writes, and a colleague opens the ticket.
+    t.post(
+        &format!("/api/v1/tickets/{r}/replies"),
+        &t.gina,
+        serde_json::json!({"body": "It expired an hour ago."}),
+    )
+    .await;
+    t.post(
+        &format!("/api/v1/tickets/{r}/presence"),
+        &t.agent,
+        serde_json::json!({"replying": true}),
+    )
+    .await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("visibility", "public"),
+        ("body", "Renewing it now."),
+        ("seen", seen.as_str()),
+    ];
+    let held = agent
+        .post_multipart(&format!("/tickets/{r}/reply"), &fields, None)
+        .await;
+    assert_eq!(held.status, StatusCode::CONFLICT, "{}", held.body);
+    assert!(
+        held.body.contains("Not sent yet") && held.body.contains("It expired an hour ago."),
+        "{}",
+        held.body
+    );
+    assert!(
+        held.body.contains(">Renewing it now.</textarea>"),
+        "the draft is kept: {}",
+        held.body
+    );
+    assert!(
+        held.body.contains("is writing a reply"),
+        "the colleague is named: {}",
+        held.body
+    );
+    let events = t.get(&format!("/api/v1/tickets/{r}/events"), &t.agent).await;
+    assert!(!events.text.contains("Renewing it now."));
+    let again = [
+        ("csrf", csrf.as_str()),
+        ("visibility", "public"),
+        ("body", "Renewing it now."),
+        ("seen", seen.as_str()),
+        ("send_anyway", "1"),
+    ];
+    let sent = agent.post_multipart(&format!("/tickets/{r}/reply"), &again, None).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let events = t.get(&format!("/api/v1/tickets/{r}/events"), &t.agent).await;
+    let sent_once = events
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["body"] == "Renewing it now.")
+        .count();
+    assert_eq!(sent_once, 1, "{}", events.text);
+    // A reply with nothing new since the page is sent at once.
+    let page = agent.get(&format!("/tickets/{r}")).await;
+    let fresh = [
+        ("csrf", csrf.as_str()),
+        ("visibility", "internal"),
+        ("body", "Renewed."),
+        ("seen", &Web::hidden(&page, "seen")),
+    ];
+    let sent = agent.post_multipart(&format!("/tickets/{r}/reply"), &fresh, None).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
 }

@@ -25,6 +25,37 @@ pub(super) async fn reply(
         Change::Reply(body)
     }];
     let spent = field(&form, "time_spent").trim().to_string();
+    // Public messages that arrived since the page was loaded hold the
+    // reply back, to be read first; sent again, it goes as it is.
+    if let Ok(seen) = field(&form, "seen").parse::<i32>()
+        && field(&form, "send_anyway") != "1"
+    {
+        let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+        let newer = run(move || a.ticket_events_page(&who, &r, EventCursor::After(Some(seen)), 50)).await?;
+        let tz = v.tz();
+        let news: Vec<Value> = newer
+            .items
+            .iter()
+            .filter(|e| e.visibility == "public" && e.body.is_some())
+            .map(|e| {
+                json!({
+                    "who": e.actor_name.clone().or_else(|| e.actor.clone()).unwrap_or_else(|| e.actor_role.clone()),
+                    "at": when(e.at, tz),
+                    "body": e.body,
+                })
+            })
+            .collect();
+        if !news.is_empty() {
+            let held = json!({
+                "body": field(&form, "body"),
+                "internal": internal,
+                "time_spent": spent,
+                "count": news.len(),
+                "events": news,
+            });
+            return held_page(&v, app, reference, held).await;
+        }
+    }
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
     let outcome = run_form(move || {
@@ -174,4 +205,27 @@ pub(super) async fn log_time(
         Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=time"))),
         Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct PresenceForm {
+    csrf: String,
+    replying: Option<String>,
+}
+
+/// The ticket page's heartbeat (staff): records the viewer and answers who
+/// else is on the ticket, as JSON for the page's script.
+pub(super) async fn presence(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<PresenceForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let replying = form.replying.as_deref() == Some("1");
+    let (a, who, r) = (app.get_ref().clone(), v.who(), path.into_inner());
+    let others = run(move || a.touch_presence(&who, &r, replying, crate::app::now())).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(others))
 }

@@ -52,6 +52,7 @@ pub(super) async fn show(
         None,
         StatusCode::OK,
         cursor,
+        None,
     )
     .await
 }
@@ -64,11 +65,43 @@ pub(super) async fn ticket_page(
     error: Option<Refusal>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    ticket_page_at(v, app, reference, notice, error, status, EventCursor::Before(None)).await
+    ticket_page_at(
+        v,
+        app,
+        reference,
+        notice,
+        error,
+        status,
+        EventCursor::Before(None),
+        None,
+    )
+    .await
+}
+
+/// The ticket's page with a reply held back (`held`: the draft and the
+/// public messages that arrived since the page was loaded), answered 409.
+pub(super) async fn held_page(
+    v: &Viewer,
+    app: State,
+    reference: String,
+    held: Value,
+) -> Result<HttpResponse, WebError> {
+    ticket_page_at(
+        v,
+        app,
+        reference,
+        None,
+        None,
+        StatusCode::CONFLICT,
+        EventCursor::Before(None),
+        Some(held),
+    )
+    .await
 }
 
 /// A ticket's page showing one page of its timeline (`limits.events_page`
 /// events), with links to the earlier and later ones.
+#[allow(clippy::too_many_arguments)] // the page's parts, each optional
 pub(super) async fn ticket_page_at(
     v: &Viewer,
     app: State,
@@ -77,6 +110,7 @@ pub(super) async fn ticket_page_at(
     error: Option<Refusal>,
     status: StatusCode,
     cursor: EventCursor,
+    held: Option<Value>,
 ) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
@@ -153,6 +187,18 @@ pub(super) async fn ticket_page_at(
         } else {
             None
         };
+        // The newest event the viewer has seen: a reply sent after newer
+        // public ones is held back to be read first.
+        let seen = app
+            .ticket_events_page(&who, &reference, EventCursor::Before(None), 1)?
+            .items
+            .last()
+            .map_or(0, |e| e.seq);
+        let present = if staff {
+            app.present_on(&who, &reference, now)?
+        } else {
+            Vec::new()
+        };
         Ok((
             t,
             sla,
@@ -162,11 +208,11 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time),
+            (recent, incidents, time, seen, present),
         ))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time)) = data;
+    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present)) = data;
     let hm = |m: i64| format!("{} h {:02} min", m / 60, m % 60);
     let time = time.map(|tt| {
         json!({
@@ -270,6 +316,9 @@ pub(super) async fn ticket_page_at(
             "recent": recent,
             "incidents": incidents,
             "time": time,
+            "seen": seen,
+            "held": held,
+            "present": present,
             "queues": queue_opts,
             "statuses": settable,
             "severities": severities,

@@ -115,9 +115,40 @@
     }
   }
 
+  // Who else is on the ticket: a heartbeat every 10 seconds (and at once
+  // when the reply box is first typed in), answered with the others.
+  function presence() {
+    var p = document.getElementById("presence");
+    if (!p || !window.fetch) return;
+    var body = document.getElementById("body");
+    var replying = body && (document.activeElement === body || body.value.trim() !== "");
+    var form = new URLSearchParams();
+    form.append("csrf", p.getAttribute("data-csrf"));
+    form.append("replying", replying ? "1" : "0");
+    fetch("/tickets/" + encodeURIComponent(p.getAttribute("data-ticket")) + "/presence", {
+      method: "POST", body: form, credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" }
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (others) {
+      if (!others) return;
+      var text = others.map(function (o) {
+        return o.name + " is " + (o.replying ? "writing a reply." : "viewing this ticket.");
+      }).join(" ");
+      p.textContent = text || "No one else has this ticket open.";
+    }).catch(function () {});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     setInterval(tick, 1000);
     document.addEventListener("keydown", onKey);
+    if (document.getElementById("presence")) {
+      presence();
+      setInterval(presence, 10000);
+      var body = document.getElementById("body");
+      if (body) body.addEventListener("input", function once() {
+        body.removeEventListener("input", once);
+        presence();
+      });
+    }
   });
 })();
