@@ -661,6 +661,53 @@ async fn a_customer_searches_from_the_header_and_finds_only_their_own() {
     b.close().await;
 }
 
+/// Two agents on one ticket: each page names the other, and says
+/// when they are writing; a reply written while the customer wrote again
+/// is held back, shown with the new message, and sent when sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_on_one_ticket_see_each_other_and_a_stale_reply_is_held() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    web_users(&t, PASSWORD, &[("wanda@desk.example", Role::Agent, None)], &[]).await;
+    let reference = t.raise(&t.gina, "Two agents, one ticket", 2).await;
+    let walter = Browser::start(&t.address).await;
+    walter.sign_in("walter@desk.example", None).await;
+    let wanda = Browser::start(&t.address).await;
+    wanda.sign_in("wanda@desk.example", None).await;
+    walter.goto(&format!("/tickets/{reference}")).await;
+    wanda.goto(&format!("/tickets/{reference}")).await;
+    wanda.fill("#body", "Looking at the logs").await;
+    // Walter's page learns of Wanda within a heartbeat or two.
+    let mut said = String::new();
+    for _ in 0..60 {
+        said = walter.text("#presence").await;
+        if said.contains("writing a reply") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(said.contains("writing a reply"), "{said}");
+    // The customer writes while Walter is writing: his reply is held.
+    t.post(
+        &format!("/api/v1/tickets/{reference}/replies"),
+        &t.gina,
+        serde_json::json!({"body": "Any news? It is getting worse."}),
+    )
+    .await;
+    walter.fill("#body", "We are on it.").await;
+    walter.submit("#reply-form button[type=submit]").await;
+    let page = walter.body().await;
+    assert!(
+        page.contains("Not sent yet") && page.contains("It is getting worse."),
+        "{page}"
+    );
+    walter.check_page("reply-held").await;
+    walter.submit("#reply-form button[type=submit]").await;
+    assert!(walter.path().await.ends_with("?done=reply"), "{}", walter.path().await);
+    walter.close().await;
+    wanda.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_signs_in_with_totp_and_opens_last_months_report_and_an_admin_enrols() {
     let t = spawn_app(Db::Sqlite).await;
