@@ -300,6 +300,32 @@ pub(crate) async fn people(t: &TestApp) {
     web_users(t, PASSWORD, &users, &[("mona@desk.example", TOTP)]).await;
 }
 
+/// A ticket raised on the web by one of the people, through the use case;
+/// its reference.
+async fn raise_by_web(t: &TestApp, email: &'static str, subject: &'static str, description: &'static str) -> String {
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let who = app.principal_for(email).unwrap();
+        app.create_ticket(
+            &who,
+            NewTicketRequest {
+                subject: subject.into(),
+                description: description.into(),
+                severity: Some(Severity::S3),
+                queue: None,
+                organisation: None,
+                requester: None,
+                source: Some("web".into()),
+            },
+            sladesk::app::now(),
+        )
+        .unwrap()
+        .reference
+    })
+    .await
+    .unwrap()
+}
+
 /// "1 h 05 min 09 s left", "29 min 58 s left" → seconds (negative when overdue).
 fn countdown_seconds(text: &str) -> i64 {
     let overdue = text.contains("overdue");
@@ -533,27 +559,13 @@ async fn a_customer_raises_a_ticket_an_agent_works_it_and_the_customer_reads_the
 async fn a_customer_gets_the_not_found_page_for_another_organisations_ticket() {
     let t = spawn_app(Db::Sqlite).await;
     people(&t).await;
-    let app = t.app.clone();
-    let acme_ref = tokio::task::spawn_blocking(move || {
-        let carl = app.principal_for("carl@acme.example").unwrap();
-        app.create_ticket(
-            &carl,
-            NewTicketRequest {
-                subject: "Acme's private trouble".into(),
-                description: "Only Acme may read this.".into(),
-                severity: Some(Severity::S3),
-                queue: None,
-                organisation: None,
-                requester: None,
-                source: Some("web".into()),
-            },
-            sladesk::app::now(),
-        )
-        .unwrap()
-        .reference
-    })
-    .await
-    .unwrap();
+    let acme_ref = raise_by_web(
+        &t,
+        "carl@acme.example",
+        "Acme's private trouble",
+        "Only Acme may read this.",
+    )
+    .await;
     let b = Browser::start(&t.address).await;
     b.sign_in("wendy@globex.example", None).await;
     b.goto(&format!("/tickets/{acme_ref}")).await;
@@ -573,41 +585,20 @@ async fn a_customer_gets_the_not_found_page_for_another_organisations_ticket() {
 async fn a_customer_searches_from_the_header_and_finds_only_their_own() {
     let t = spawn_app(Db::Sqlite).await;
     people(&t).await;
-    let raise = |email: &'static str, subject: &'static str, description: &'static str| {
-        let app = t.app.clone();
-        tokio::task::spawn_blocking(move || {
-            let who = app.principal_for(email).unwrap();
-            app.create_ticket(
-                &who,
-                NewTicketRequest {
-                    subject: subject.into(),
-                    description: description.into(),
-                    severity: Some(Severity::S3),
-                    queue: None,
-                    organisation: None,
-                    requester: None,
-                    source: Some("web".into()),
-                },
-                sladesk::app::now(),
-            )
-            .unwrap()
-            .reference
-        })
-    };
-    let ours = raise(
+    let ours = raise_by_web(
+        &t,
         "wendy@globex.example",
         "Replication lag",
         "The replica in LON2 lags the primary by minutes.",
     )
-    .await
-    .unwrap();
-    let theirs = raise(
+    .await;
+    let theirs = raise_by_web(
+        &t,
         "carl@acme.example",
         "Acme's lagging replica",
         "Only Acme may read about the zeppelin.",
     )
-    .await
-    .unwrap();
+    .await;
     let b = Browser::start(&t.address).await;
     b.sign_in("wendy@globex.example", None).await;
     b.goto("/tickets").await;
