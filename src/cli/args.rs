@@ -175,9 +175,10 @@ pub(super) enum SearchCommand {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
-    /// Builds the search index again from the stored tickets: after a bulk
-    /// import that went around the application, or to pick up renamed
-    /// organisations and people.
+    /// Builds the search index again from the stored tickets, after a bulk
+    /// import that went around the application. On PostgreSQL searches
+    /// wait while it runs (minutes at a million tickets): run it in a
+    /// quiet hour.
     Reindex {
         #[command(flatten)]
         db: DbArgs,

@@ -449,8 +449,11 @@ pub fn queued(c: &mut DbConnection) -> QueryResult<i64> {
 
 /// Builds the whole index again from the store's documents, as the
 /// migration first built it: after a bulk import that went around the
-/// triggers, or to recover from any doubt. One transaction: searches see
-/// the old index until it commits. Answers how many tickets are indexed.
+/// triggers, or to recover from any doubt. One transaction: on SQLite
+/// searches read the old index until it commits; on PostgreSQL they wait
+/// for it (the index is dropped and made again under the table's lock), so
+/// it is an operator's step for a quiet hour. Answers how many tickets
+/// are indexed.
 pub fn rebuild(c: &mut DbConnection) -> QueryResult<usize> {
     c.write(|c| match c {
         DbConnection::Sqlite(sq) => {
