@@ -7,6 +7,7 @@ mod alerts;
 mod auth;
 mod health;
 mod inbound;
+mod macros;
 mod openapi;
 mod tickets;
 use admin::*;
@@ -98,6 +99,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))
             .route("/tickets/{reference}/sla", web::get().to(ticket_sla))
+            .route("/macros", web::get().to(macros::list_macros))
+            .route("/macros", web::post().to(macros::create_macro))
+            .route("/macros/{id}", web::patch().to(macros::update_macro))
+            .route("/macros/{id}", web::delete().to(macros::delete_macro))
+            .route("/tickets/{reference}/macros/{id}", web::get().to(macros::preview_macro))
+            .route("/tickets/{reference}/macros/{id}", web::post().to(macros::apply_macro))
             .route("/tickets/{reference}/presence", web::get().to(presence::present))
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))

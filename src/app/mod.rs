@@ -32,6 +32,7 @@ pub mod export;
 pub mod intake;
 pub mod jobs;
 pub mod limits;
+pub mod macros;
 pub mod mailroom;
 pub mod operations;
 pub mod outages;

@@ -447,6 +447,24 @@ diesel::table! {
 }
 
 diesel::joinable!(ticket_presence -> users (user_id));
+
+diesel::table! {
+    macros (id) {
+        id -> BigInt,
+        name -> Text,
+        body -> Text,
+        queue_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        set_status -> Nullable<Text>,
+        set_severity -> Nullable<Integer>,
+        set_assignee -> Nullable<Text>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(macros -> queues (queue_id));
 diesel::joinable!(time_entries -> users (user_id));
 
 diesel::table! {
@@ -508,6 +526,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_views,
     time_entries,
     ticket_presence,
+    macros,
     policy_versions,
     holiday_sets,
     tickets,

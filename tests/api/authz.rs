@@ -154,6 +154,18 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             ),
             (
                 Method::GET,
+                "/api/v1/macros".into(),
+                None,
+                [200, 200, 200, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/macros".into(),
+                Some(json!({"name": format!("macro {i}"), "body": "Hello {{requester.email}}", "personal": true})),
+                [201, 201, 201, 403, 403, 401],
+            ),
+            (
+                Method::GET,
                 "/api/v1/views".into(),
                 None,
                 [200, 200, 200, 200, 200, 401],

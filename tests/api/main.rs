@@ -14,6 +14,7 @@ mod concurrency;
 mod hardening;
 mod incidents;
 mod intake;
+mod macros;
 mod notices;
 mod recompute;
 mod reports;
