@@ -1236,6 +1236,7 @@ crate::both_backends!(
     the_search_box_finds_only_what_each_viewer_may_see,
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
+    a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
 );
 
 /// The reports page: a provisional month says so and offers Close; once
@@ -2087,4 +2088,68 @@ async fn a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_firs
     ];
     let sent = agent.post_multipart(&format!("/tickets/{r}/reply"), &fresh, None).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+}
+
+/// A canned reply from the ticket page: rendered into the reply box for
+/// the agent to read and edit, and sent with its moves; customers are
+/// offered none.
+async fn a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let r = t.raise(&t.gina, "Globex's VPN", 3).await;
+    let m = t
+        .post(
+            "/api/v1/macros",
+            &t.manager,
+            serde_json::json!({"name": "Need logs", "body": "Hello {{requester.email}}, please send the logs for {{ticket.reference}}.", "set_status": "pending_customer", "set_assignee": "me"}),
+        )
+        .await;
+    assert_eq!(m.status.as_u16(), 201, "{}", m.text);
+    let id = m.json["id"].as_i64().unwrap();
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let page = agent.get(&format!("/tickets/{r}")).await;
+    assert!(
+        page.body.contains("data-key=\"m\"") && page.body.contains(">Need logs</option>"),
+        "{}",
+        page.body
+    );
+    let filled = agent.get(&format!("/tickets/{r}?macro={id}")).await;
+    assert_eq!(filled.status, StatusCode::OK, "{}", filled.body);
+    let text = format!("Hello gina@globex.example, please send the logs for {r}.");
+    assert!(filled.body.contains(&format!(">{text}</textarea>")), "{}", filled.body);
+    assert!(
+        filled
+            .body
+            .contains("sets the status to pending customer, assigns it to you"),
+        "{}",
+        filled.body
+    );
+    let csrf = Web::hidden(&filled, "csrf");
+    let seen = Web::hidden(&filled, "seen");
+    let edited = format!("{text} Thank you!");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("visibility", "public"),
+        ("body", edited.as_str()),
+        ("seen", seen.as_str()),
+        ("macro", &id.to_string()),
+    ];
+    let sent = agent
+        .post_multipart(&format!("/tickets/{r}/reply"), &fields, None)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let ticket = t.get(&format!("/api/v1/tickets/{r}"), &t.agent).await;
+    assert_eq!(ticket.json["status"], "pending_customer");
+    assert_eq!(ticket.json["assignee"], "walter@desk.example");
+    let events = t.get(&format!("/api/v1/tickets/{r}/events"), &t.gina).await;
+    assert!(events.text.contains("Thank you!"), "the edited text is what was sent");
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let theirs = customer.get(&format!("/tickets/{r}")).await;
+    assert!(!theirs.body.contains("Need logs") && !theirs.body.contains("macro-form"));
+    assert_eq!(
+        customer.get(&format!("/tickets/{r}?macro={id}")).await.status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -50,15 +50,23 @@ pub(super) async fn reply(
                 "body": field(&form, "body"),
                 "internal": internal,
                 "time_spent": spent,
+                "macro": field(&form, "macro").parse::<i64>().ok(),
                 "count": news.len(),
                 "events": news,
             });
             return held_page(&v, app, reference, held).await;
         }
     }
+    // A canned reply's moves go with the text the agent sent.
+    let macro_id = field(&form, "macro").parse::<i64>().ok();
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
     let outcome = run_form(move || {
+        if let Some(id) = macro_id {
+            let mut p = a.preview_macro(&who, id, &r, crate::app::now())?;
+            p.body.clear();
+            changes.extend(crate::app::macros::macro_changes(&p, &who)?);
+        }
         if !spent.is_empty() {
             changes.push(Change::LogTime(crate::app::tickets::parse_spent("time_spent", &spent)?));
         }

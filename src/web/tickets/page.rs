@@ -12,6 +12,9 @@ pub(super) struct Done {
     /// Paging through the timeline: the latest page unless one is given.
     after: Option<i32>,
     before: Option<i32>,
+    /// A macro to put in the reply box, rendered for this ticket.
+    #[serde(rename = "macro")]
+    use_macro: Option<i64>,
 }
 
 pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -44,15 +47,50 @@ pub(super) async fn show(
         (Some(a), _) => EventCursor::After(Some(a)),
         (None, b) => EventCursor::Before(b),
     };
+    let reference = path.into_inner();
+    // A macro previewed into the reply box: its text to read and edit, and
+    // the moves it makes when sent.
+    let draft = match q.use_macro {
+        Some(id) => {
+            let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+            let (p, name) = run(move || {
+                let p = a.preview_macro(&who, id, &r, crate::app::now())?;
+                let name = a
+                    .list_macros(&who)?
+                    .into_iter()
+                    .find(|m| m.id == id)
+                    .map(|m| m.name)
+                    .unwrap_or_default();
+                Ok((p, name))
+            })
+            .await?;
+            let mut moves = Vec::new();
+            if let Some(s) = &p.set_status {
+                moves.push(format!("sets the status to {}", status_text(s)));
+            }
+            if let Some(s) = p.set_severity {
+                moves.push(format!("sets severity {s}"));
+            }
+            if let Some(a) = &p.set_assignee {
+                moves.push(if a == "me" {
+                    "assigns it to you".to_string()
+                } else {
+                    format!("assigns it to {a}")
+                });
+            }
+            Some(json!({"body": p.body, "macro": id, "macro_name": name, "moves": moves.join(", ")}))
+        }
+        None => None,
+    };
     ticket_page_at(
         &v,
         app,
-        path.into_inner(),
+        reference,
         notice(q.done.as_deref()),
         None,
         StatusCode::OK,
         cursor,
-        None,
+        draft,
     )
     .await
 }
@@ -194,10 +232,10 @@ pub(super) async fn ticket_page_at(
             .items
             .last()
             .map_or(0, |e| e.seq);
-        let present = if staff {
-            app.present_on(&who, &reference, now)?
+        let (present, macros) = if staff {
+            (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         Ok((
             t,
@@ -208,11 +246,12 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time, seen, present),
+            (recent, incidents, time, seen, present, macros),
         ))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present)) = data;
+    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present, macros)) = data;
+    let macros: Vec<Value> = macros.iter().map(|m| json!({"id": m.id, "name": m.name})).collect();
     let hm = |m: i64| format!("{} h {:02} min", m / 60, m % 60);
     let time = time.map(|tt| {
         json!({
@@ -319,6 +358,7 @@ pub(super) async fn ticket_page_at(
             "seen": seen,
             "held": held,
             "present": present,
+            "macros": macros,
             "queues": queue_opts,
             "statuses": settable,
             "severities": severities,
