@@ -5,6 +5,7 @@
 mod admin;
 mod alerts;
 mod auth;
+mod bulk;
 mod health;
 mod inbound;
 mod macros;
@@ -90,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/tickets", web::post().to(create_ticket))
             .route("/tickets", web::get().to(list_tickets))
+            .route("/tickets/bulk", web::post().to(bulk::bulk))
             .route("/search", web::get().to(search::search))
             .route("/views", web::get().to(views::list_views))
             .route("/views", web::post().to(views::create_view))

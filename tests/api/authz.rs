@@ -153,6 +153,12 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 [200, 200, 200, 200, 200, 401],
             ),
             (
+                Method::POST,
+                "/api/v1/tickets/bulk".into(),
+                Some(json!({"tickets": ["SD-000001"], "severity": 2})),
+                [200, 200, 200, 403, 403, 401],
+            ),
+            (
                 Method::GET,
                 "/api/v1/macros".into(),
                 None,

@@ -9,6 +9,7 @@ mod helpers;
 mod alerts;
 mod authz;
 mod bad_input;
+mod bulk;
 mod collisions;
 mod concurrency;
 mod hardening;

@@ -409,6 +409,7 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/tickets",
         "GET /api/v1/tickets",
         "GET /api/v1/search",
+        "POST /api/v1/tickets/bulk",
         "GET /api/v1/views",
         "POST /api/v1/views",
         "DELETE /api/v1/views/{id}",

@@ -1237,6 +1237,7 @@ crate::both_backends!(
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
+    the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
 );
 
 /// The reports page: a provisional month says so and offers Close; once
@@ -1731,7 +1732,7 @@ async fn an_agent_links_tickets_to_an_outage_from_the_queue_and_the_ticket_and_r
     let mut w = Web::new(&t);
     w.sign_in("walter@desk.example", PASSWORD).await;
     let queue = w.get("/queue").await;
-    assert!(queue.body.contains("Link the chosen tickets to"), "{}", queue.body);
+    assert!(queue.body.contains("Or link them to"), "{}", queue.body);
     assert!(
         queue.body.contains(&format!("value=\"{a}\" form=\"bulk-link\"")),
         "{}",
@@ -2152,4 +2153,71 @@ async fn a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves(d
         customer.get(&format!("/tickets/{r}?macro={id}")).await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// The queue's bulk form: the ticked tickets assigned and replied to,
+/// each on its own; a refusal is listed with its reason.
+async fn the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let a = t.raise(&t.carol, "Acme's laptop", 3).await;
+    let g = t.raise(&t.gina, "Globex's laptop", 3).await;
+    let closed = t.raise(&t.gina, "Globex's old laptop", 3).await;
+    for step in ["resolve", "close"] {
+        t.post(
+            &format!("/api/v1/tickets/{closed}/{step}"),
+            &t.agent,
+            serde_json::json!({"note": "done"}),
+        )
+        .await;
+    }
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let queue = agent.get("/queue?status=any").await;
+    assert!(
+        queue.body.contains(&format!("value=\"{a}\" form=\"bulk-link\"")),
+        "{}",
+        queue.body
+    );
+    let csrf = Web::hidden(&queue, "csrf");
+    let done = agent
+        .post(
+            "/queue/bulk",
+            &[
+                ("csrf", csrf.as_str()),
+                ("ticket", a.as_str()),
+                ("ticket", g.as_str()),
+                ("ticket", closed.as_str()),
+                ("assignee", "me"),
+                ("status", ""),
+                ("severity", ""),
+                ("reply", "A new laptop is on its way."),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("2 ticket(s) changed, 1 refused"), "{}", done.body);
+    assert!(
+        done.body.contains(&format!("{closed}</a></td><td>refused: ")),
+        "{}",
+        done.body
+    );
+    for r in [&a, &g] {
+        let v = t.get(&format!("/api/v1/tickets/{r}"), &t.agent).await;
+        assert_eq!(v.json["assignee"], "walter@desk.example");
+    }
+    let nothing = agent
+        .post("/queue/bulk", &[("csrf", csrf.as_str()), ("ticket", a.as_str())])
+        .await;
+    assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let csrf = customer.csrf("/tickets").await;
+    let forged = customer
+        .post(
+            "/queue/bulk",
+            &[("csrf", csrf.as_str()), ("ticket", g.as_str()), ("close", "yes")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
 }

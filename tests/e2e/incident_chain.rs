@@ -105,7 +105,7 @@ async fn one_platform_incident_from_alert_to_status_page_mails_linked_tickets_an
     b.goto("/queue?status=any").await;
     b.click(&format!("input[name=ticket][value='{acme}']")).await;
     b.click(&format!("input[name=ticket][value='{globex}']")).await;
-    b.submit("#bulk-link button").await;
+    b.submit("#bulk-link button[formaction='/queue/link']").await;
     assert!(
         b.path().await.starts_with(&format!("/outages/{id}")),
         "{}",

@@ -9,6 +9,7 @@
 //! retried from a fresh read, so no event is lost. A caller that sent
 //! `If-Match` gets a conflict instead of a retry.
 
+mod bulk;
 mod change;
 mod create;
 mod files;
@@ -21,6 +22,7 @@ mod reopen;
 mod search;
 mod time;
 mod views;
+pub use bulk::{BulkOutcome, BulkReport, BulkRequest, MAX_BULK};
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
 pub(in crate::app) use notices::enqueue_acknowledgement;

@@ -299,3 +299,46 @@ pub(super) async fn end_as_proposed(
     )
     .await
 }
+
+/// The queue's bulk action on the ticked tickets: each changed on its own;
+/// the page reports how each fared.
+pub(super) async fn bulk_from_queue(
+    v: Viewer,
+    app: State,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let csrf = field(&form, "csrf").unwrap_or_default();
+    v.check_csrf(&csrf)?;
+    let given = |k: &str| field(&form, k).filter(|v| !v.trim().is_empty());
+    let req = crate::app::tickets::BulkRequest {
+        tickets: tickets_in(&form),
+        reply: given("reply"),
+        assignee: given("assignee"),
+        queue: None,
+        severity: given("severity").and_then(|s| s.parse().ok()),
+        status: given("status"),
+        close: field(&form, "close").as_deref() == Some("yes"),
+    };
+    let a = app.get_ref().clone();
+    let who = v.who();
+    let report = match run_form(move || a.bulk_change(&who, &req, crate::app::now())).await? {
+        Ok(r) => r,
+        Err(refusal) => {
+            return Err(WebError::Page {
+                status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                title: "Nothing was changed".into(),
+                detail: refusal.to_string(),
+            });
+        }
+    };
+    super::page(
+        Some(&v.session),
+        "Bulk action",
+        "bulk",
+        serde_json::json!({
+            "changed": report.changed,
+            "refused": report.refused,
+            "tickets": report.tickets,
+        }),
+    )
+}

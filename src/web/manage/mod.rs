@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/outages/{id}/tickets/{reference}/unlink", web::post().to(unlink))
         .route("/tickets/{reference}/incident", web::post().to(link_from_ticket))
         .route("/queue/link", web::post().to(link_from_queue))
+        .route("/queue/bulk", web::post().to(bulk_from_queue))
         .route("/outages/{id}/confirm", web::post().to(incident::confirm))
         .route("/outages/{id}/end-proposed", web::post().to(end_as_proposed))
         .route("/admin", web::get().to(admin))
