@@ -103,6 +103,14 @@ impl BenchDb {
         self.app.conn().unwrap().batch_execute(sql).unwrap();
     }
 
+    /// How many rows the outbox holds.
+    pub fn outbox_rows(&self) -> i64 {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        let mut c = self.app.conn().unwrap();
+        outbox::table.count().get_result(&mut c).unwrap()
+    }
+
     /// The row id of a ticket.
     pub fn ticket_id(&self, reference: &str) -> i64 {
         use diesel::prelude::*;
