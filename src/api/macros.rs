@@ -67,7 +67,7 @@ pub(super) async fn preview_macro(
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let (reference, id) = path.into_inner();
-    let p = run(move || app.preview_macro(&who, id, &reference, crate::app::now())).await?;
+    let p = run(move || app.preview_macro(&who, id, &reference)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(p))

@@ -206,7 +206,7 @@ impl App {
 
     /// The macros `who` may use: the desk's, every queue's, and their own.
     pub fn list_macros(&self, who: &Principal) -> Result<Vec<MacroView>, AppError> {
-        staff_only(who)?;
+        who.staff_or_forbidden("a canned reply")?;
         let mut conn = self.conn()?;
         let rows: Vec<(Row, Option<String>)> = macros::table
             .left_join(queues::table)
@@ -218,14 +218,7 @@ impl App {
     }
 
     /// A macro rendered for a ticket, to read before sending.
-    pub fn preview_macro(
-        &self,
-        who: &Principal,
-        id: i64,
-        reference: &str,
-        now: DateTime<Utc>,
-    ) -> Result<MacroPreview, AppError> {
-        let _ = now;
+    pub fn preview_macro(&self, who: &Principal, id: i64, reference: &str) -> Result<MacroPreview, AppError> {
         let row = self.usable_macro(who, id)?;
         let t = self.get_ticket(who, reference)?;
         let mut conn = self.conn()?;
@@ -259,7 +252,7 @@ impl App {
         reference: &str,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        let p = self.preview_macro(who, id, reference, now)?;
+        let p = self.preview_macro(who, id, reference)?;
         let changes = macro_changes(&p, who)?;
         let v = self.change_ticket(who, reference, &changes, None, now)?;
         let mut conn = self.conn()?;
@@ -315,7 +308,7 @@ impl App {
         queue: Option<&str>,
         personal: bool,
     ) -> Result<(Option<i64>, Option<i64>), AppError> {
-        staff_only(who)?;
+        who.staff_or_forbidden("a canned reply")?;
         let manager = matches!(who.role, Role::Manager | Role::Admin);
         match (queue, personal) {
             (Some(_), true) => Err(invalid("queue", "a macro is a queue's or one's own, not both")),
@@ -336,7 +329,7 @@ impl App {
     }
 
     fn usable_macro(&self, who: &Principal, id: i64) -> Result<Row, AppError> {
-        staff_only(who)?;
+        who.staff_or_forbidden("a canned reply")?;
         let row: Option<Row> = macros::table
             .find(id)
             .select(Row::as_select())
@@ -402,14 +395,6 @@ pub fn macro_changes(p: &MacroPreview, who: &Principal) -> Result<Vec<Change>, A
         changes.push(Change::Assign(Some(email)));
     }
     Ok(changes)
-}
-
-fn staff_only(who: &Principal) -> Result<(), AppError> {
-    if who.role.is_staff() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("macros are for staff".into()))
-    }
 }
 
 fn view(r: Row, queue: Option<String>) -> MacroView {

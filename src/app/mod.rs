@@ -186,6 +186,16 @@ impl Principal {
         }
     }
 
+    /// Staff only, where a customer may know the thing is there (their own
+    /// ticket's time, presence, macros, bulk actions): 403 with what it is.
+    pub(crate) fn staff_or_forbidden(&self, what: &str) -> Result<(), AppError> {
+        if self.role.is_staff() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("{what} is for staff")))
+        }
+    }
+
     /// The operator at a terminal: an admin acting as sladesk itself.
     pub fn operator() -> Principal {
         Principal {

@@ -90,9 +90,7 @@ impl BulkRequest {
 impl App {
     /// Applies one set of changes to each ticket (staff), each on its own.
     pub fn bulk_change(&self, who: &Principal, req: &BulkRequest, now: DateTime<Utc>) -> Result<BulkReport, AppError> {
-        if !who.role.is_staff() {
-            return Err(AppError::Forbidden("bulk actions are for staff".into()));
-        }
+        who.staff_or_forbidden("a bulk action")?;
         let mut refs: Vec<String> = Vec::new();
         for r in &req.tickets {
             let r = parse_reference(r).map_err(|_| invalid("tickets", format!("'{r}' is not a ticket reference")))?;

@@ -159,9 +159,7 @@ impl App {
         for ch in changes {
             let action = match ch {
                 Change::LogTime(_) => {
-                    if who.role == Role::Customer {
-                        return Err(AppError::Forbidden("time spent is recorded by staff".into()).into());
-                    }
+                    who.staff_or_forbidden("time spent")?;
                     continue;
                 }
                 Change::Reply(body) => match who.role {

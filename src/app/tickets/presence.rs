@@ -29,9 +29,7 @@ impl App {
     ) -> Result<Vec<Present>, AppError> {
         let mut conn = self.conn()?;
         let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
-        if !who.role.is_staff() {
-            return Err(AppError::Forbidden("presence is for staff".into()));
-        }
+        who.staff_or_forbidden("presence")?;
         conn.write(|c| {
             let at = naive(now);
             let key = ticket_presence::table
@@ -65,9 +63,7 @@ impl App {
     pub fn present_on(&self, who: &Principal, reference: &str, now: DateTime<Utc>) -> Result<Vec<Present>, AppError> {
         let mut conn = self.conn()?;
         let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
-        if !who.role.is_staff() {
-            return Err(AppError::Forbidden("presence is for staff".into()));
-        }
+        who.staff_or_forbidden("presence")?;
         let rows: Vec<(String, String, bool)> = ticket_presence::table
             .inner_join(users::table)
             .filter(ticket_presence::ticket_id.eq(ticket_id))

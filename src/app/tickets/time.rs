@@ -138,7 +138,7 @@ impl App {
     ) -> Result<TimeEntryView, AppError> {
         let mut conn = self.conn()?;
         let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
-        staff_only(who)?;
+        who.staff_or_forbidden("time spent")?;
         let minutes = parse_spent("spent", &t.spent)?;
         let day = t.spent_on.unwrap_or_else(|| london_today(now));
         check_day(day, london_today(now))?;
@@ -170,7 +170,7 @@ impl App {
     pub fn ticket_time(&self, who: &Principal, reference: &str) -> Result<TicketTime, AppError> {
         let mut conn = self.conn()?;
         let ticket_id = self.visible_ticket_id(&mut conn, who, reference)?;
-        staff_only(who)?;
+        who.staff_or_forbidden("time spent")?;
         let rows: Vec<(EntryRow, String, String)> = time_entries::table
             .inner_join(users::table)
             .filter(time_entries::ticket_id.eq(ticket_id))
@@ -276,14 +276,6 @@ impl App {
             .select((EntryRow::as_select(), users::email, users::name))
             .first(&mut conn)?;
         Ok(entry_view(row))
-    }
-}
-
-fn staff_only(who: &Principal) -> Result<(), AppError> {
-    if who.role.is_staff() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("time spent is recorded by staff".into()))
     }
 }
 

@@ -63,7 +63,7 @@ pub(super) async fn reply(
     let (who, r) = (v.who(), reference.clone());
     let outcome = run_form(move || {
         if let Some(id) = macro_id {
-            let mut p = a.preview_macro(&who, id, &r, crate::app::now())?;
+            let mut p = a.preview_macro(&who, id, &r)?;
             p.body.clear();
             changes.extend(crate::app::macros::macro_changes(&p, &who)?);
         }

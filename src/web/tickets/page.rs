@@ -54,7 +54,7 @@ pub(super) async fn show(
         Some(id) => {
             let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
             let (p, name) = run(move || {
-                let p = a.preview_macro(&who, id, &r, crate::app::now())?;
+                let p = a.preview_macro(&who, id, &r)?;
                 let name = a
                     .list_macros(&who)?
                     .into_iter()
