@@ -186,14 +186,10 @@ impl Principal {
         }
     }
 
-    /// Staff only, where a customer may know the thing is there (their own
-    /// ticket's time, presence, macros, bulk actions): 403 with what it is.
+    /// Staff only, where a customer may know the thing is there: 403 naming it.
     pub(crate) fn staff_or_forbidden(&self, what: &str) -> Result<(), AppError> {
-        if self.role.is_staff() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!("{what} is for staff")))
-        }
+        let refused = || AppError::Forbidden(format!("{what} is for staff"));
+        self.role.is_staff().then_some(()).ok_or_else(refused)
     }
 
     /// The operator at a terminal: an admin acting as sladesk itself.

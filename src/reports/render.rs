@@ -138,10 +138,7 @@ fn time_spent_json(t: &Value) -> Value {
     if t.is_null() {
         return Value::Null;
     }
-    let hm = |m: &Value| {
-        let m = m.as_i64().unwrap_or(0);
-        format!("{} h {:02} min", m / 60, m % 60)
-    };
+    let hm = |m: &Value| hours_minutes(m.as_i64().unwrap_or(0) * 60);
     let lines: Vec<Value> = t["tickets"]
         .as_array()
         .into_iter()

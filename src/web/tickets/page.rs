@@ -252,7 +252,7 @@ pub(super) async fn ticket_page_at(
     .await?;
     let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present, macros)) = data;
     let macros: Vec<Value> = macros.iter().map(|m| json!({"id": m.id, "name": m.name})).collect();
-    let hm = |m: i64| format!("{} h {:02} min", m / 60, m % 60);
+    let hm = |m: i64| crate::reports::render::hours_minutes(m * 60);
     let time = time.map(|tt| {
         json!({
             "total": hm(tt.total_minutes),
