@@ -66,6 +66,7 @@ fn main() {
                 contract_end: None,
                 may_declare_severity: false,
                 account_contact: None,
+                ticket_sharing: Default::default(),
             },
             setup,
         )

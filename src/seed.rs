@@ -65,6 +65,9 @@ pub struct Organisation {
     pub may_declare_severity: bool,
     /// Who is sent its service-credit notices; its first contact unless given.
     pub account_contact: Option<String>,
+    /// Which tickets each contact sees (all of the organisation's by default).
+    #[serde(default)]
+    pub ticket_sharing: crate::app::tickets::TicketSharing,
     /// "Nadia Patel <nadia.patel@northwind.example>", or a bare address for
     /// a contact known by address only.
     pub contacts: Vec<Contact>,
@@ -197,6 +200,7 @@ impl Desk {
                     contract_start: o.contract_start,
                     contract_end: None,
                     may_declare_severity: o.may_declare_severity,
+                    ticket_sharing: o.ticket_sharing,
                     account_contact: o
                         .account_contact
                         .clone()

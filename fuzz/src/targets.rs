@@ -164,6 +164,7 @@ pub fn intake_app(repo: &Path, dir: &Path) -> Arc<App> {
                 contract_end: None,
                 may_declare_severity: true,
                 account_contact: None,
+                ticket_sharing: Default::default(),
             },
             now,
         )

@@ -20,6 +20,19 @@ pub(super) async fn create_organisation(
         .json(run(move || app.create_organisation(&who, b.into_inner(), crate::app::now())).await?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/organisations/{slug}", tag = "administration", request_body = OrganisationPatch, params(("slug" = String, Path, description = "The organisation")), security(("bearer" = [])), responses((status = 200, body = OrganisationView), (status = 400, body = Problem), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn update_organisation(
+    app: State,
+    Caller(who): Caller,
+    slug: web::Path<String>,
+    b: web::Json<OrganisationPatch>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let slug = slug.into_inner();
+    Ok(HttpResponse::Ok()
+        .json(run(move || app.update_organisation(&who, &slug, b.into_inner(), crate::app::now())).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/users", tag = "administration", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem)))]
 pub(super) async fn list_users(app: State, Caller(who): Caller) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();

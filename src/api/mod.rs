@@ -35,6 +35,7 @@ mod status;
 mod subscriptions;
 mod time;
 mod views;
+mod watchers;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +47,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest};
+use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest, OrganisationPatch};
 use crate::app::admin::{OrganisationView, QueueView, TokenView, UserPatch, UserView};
 use crate::app::tickets::{Change, NewTicketRequest, TicketFilter, TicketView, parse_severity, parse_status};
 use crate::app::tickets::{EventView, RecomputeLine, SlaDetail, TicketPage};
@@ -111,6 +112,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/tickets/{reference}/watchers", web::get().to(watchers::list_watchers))
+            .route("/tickets/{reference}/watchers", web::post().to(watchers::add_watcher))
+            .route(
+                "/tickets/{reference}/watchers/{email}",
+                web::delete().to(watchers::remove_watcher),
+            )
             .route("/time/{id}", web::patch().to(time::edit_time))
             .route("/time/{id}", web::delete().to(time::delete_time))
             .route("/tickets/{reference}/replies", web::post().to(reply))
@@ -122,6 +129,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/{transition}", web::post().to(transition))
             .route("/organisations", web::get().to(list_organisations))
             .route("/organisations", web::post().to(create_organisation))
+            .route("/organisations/{slug}", web::patch().to(admin::update_organisation))
             .route("/users", web::get().to(list_users))
             .route("/users", web::post().to(create_user))
             .route("/queues", web::get().to(list_queues))

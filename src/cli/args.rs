@@ -414,6 +414,23 @@ pub(super) enum OrgCommand {
         /// Email of the person told of severity 1 breaches.
         #[arg(long)]
         account_contact: Option<String>,
+        /// Which tickets each contact sees: organisation (all of its
+        /// tickets) or own (those they raised or watch).
+        #[arg(long, default_value = "organisation")]
+        ticket_sharing: String,
+    },
+    /// Changes an organisation's settings.
+    Set {
+        #[command(flatten)]
+        db: DbArgs,
+        slug: String,
+        /// organisation (every contact sees every ticket) or own (their own
+        /// and the ones they watch).
+        #[arg(long)]
+        ticket_sharing: Option<String>,
+        /// Whether its contacts may set a new ticket's severity by mail.
+        #[arg(long)]
+        may_declare_severity: Option<bool>,
     },
 }
 

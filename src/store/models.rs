@@ -23,6 +23,8 @@ pub struct Organisation {
     pub created_at: NaiveDateTime,
     pub may_declare_severity: bool,
     pub account_contact: Option<String>,
+    /// `organisation` or `own`: see `app::tickets::access`.
+    pub ticket_sharing: String,
 }
 
 /// A new organisation row.
@@ -41,6 +43,7 @@ pub struct NewOrganisation<'a> {
     pub created_at: NaiveDateTime,
     pub may_declare_severity: bool,
     pub account_contact: Option<&'a str>,
+    pub ticket_sharing: &'a str,
 }
 
 /// A user row: staff or a customer contact.

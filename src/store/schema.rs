@@ -17,6 +17,7 @@ diesel::table! {
         created_at -> Timestamp,
         may_declare_severity -> Bool,
         account_contact -> Nullable<Text>,
+        ticket_sharing -> Text,
     }
 }
 
@@ -449,6 +450,18 @@ diesel::table! {
 diesel::joinable!(ticket_presence -> users (user_id));
 
 diesel::table! {
+    ticket_watchers (ticket_id, user_id) {
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        source -> Text,
+        added_by -> Nullable<BigInt>,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ticket_watchers -> tickets (ticket_id));
+
+diesel::table! {
     macros (id) {
         id -> BigInt,
         name -> Text,
@@ -526,6 +539,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_views,
     time_entries,
     ticket_presence,
+    ticket_watchers,
     macros,
     policy_versions,
     holiday_sets,

@@ -98,6 +98,19 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             Some(json!({"queue": "platform"})),
             [200, 200, 200, 403, 404, 401],
         ),
+        (Method::GET, "/watchers", None, [200, 200, 200, 200, 404, 401]),
+        (
+            Method::POST,
+            "/watchers",
+            Some(json!({"email": "colin@acme.example"})),
+            [200, 200, 200, 200, 404, 401],
+        ),
+        (
+            Method::DELETE,
+            "/watchers/colin@acme.example",
+            None,
+            [404, 404, 404, 404, 404, 401],
+        ),
         (Method::POST, "/resolve", None, [200, 200, 200, 403, 404, 401]),
         (Method::POST, "/cancel", None, [200, 200, 200, 403, 404, 401]),
     ];
@@ -205,6 +218,13 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 "/api/v1/organisations".into(),
                 Some(org(&format!("new-{i}"))),
                 [201, 403, 403, 403, 403, 401],
+            ),
+            // Unchanged (acme may declare already): the cell is the permission.
+            (
+                Method::PATCH,
+                "/api/v1/organisations/acme".into(),
+                Some(json!({"may_declare_severity": true})),
+                [200, 403, 403, 403, 403, 401],
             ),
             (
                 Method::GET,

@@ -256,6 +256,7 @@ pub async fn initech(t: &TestApp) -> String {
                 contract_start: None,
                 contract_end: None,
                 may_declare_severity: false,
+                ticket_sharing: Default::default(),
                 account_contact: None,
             },
             now,

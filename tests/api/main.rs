@@ -26,4 +26,5 @@ mod status;
 mod tickets;
 mod time;
 mod views;
+mod watchers;
 mod web;

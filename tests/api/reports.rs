@@ -724,6 +724,7 @@ async fn a_terminated_organisation_is_deleted_after_five_working_days_keeping_it
                 contract_start: None,
                 contract_end: Some("2026-10-30".parse().unwrap()),
                 may_declare_severity: false,
+                ticket_sharing: Default::default(),
                 account_contact: None,
             },
             setup,

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::tickets::TicketSharing;
 use super::{App, AppError, Principal, Role, audit, invalid, naive, utc};
 use crate::domain::holidays::Region;
 use crate::store::models::*;
@@ -34,6 +35,8 @@ pub struct OrganisationView {
     pub may_declare_severity: bool,
     /// Who is told of its severity 1 breaches.
     pub account_contact: Option<String>,
+    /// Which of its tickets each contact sees.
+    pub ticket_sharing: TicketSharing,
 }
 
 impl From<Organisation> for OrganisationView {
@@ -56,6 +59,8 @@ impl From<Organisation> for OrganisationView {
             created_at: utc(o.created_at),
             may_declare_severity: o.may_declare_severity,
             account_contact: o.account_contact,
+            // The column's CHECK admits the two words only.
+            ticket_sharing: o.ticket_sharing.parse().unwrap_or_default(),
         }
     }
 }
@@ -120,6 +125,17 @@ pub struct NewOrganisationRequest {
     /// The email of the person told of severity 1 breaches.
     #[serde(default)]
     pub account_contact: Option<String>,
+    /// Which of its tickets each contact sees; `organisation` (all) by default.
+    #[serde(default)]
+    pub ticket_sharing: TicketSharing,
+}
+
+/// What an admin may change on an organisation: only what is given.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationPatch {
+    pub ticket_sharing: Option<TicketSharing>,
+    pub may_declare_severity: Option<bool>,
 }
 
 /// What an admin gives to create a user.
@@ -236,6 +252,7 @@ impl App {
                     created_at: naive(now),
                     may_declare_severity: req.may_declare_severity,
                     account_contact: req.account_contact.as_deref(),
+                    ticket_sharing: req.ticket_sharing.as_str(),
                 })
                 .execute(c)?;
             let row = self.organisation_by_slug(c, &req.slug)?;
@@ -248,6 +265,45 @@ impl App {
                 now,
             )?;
             Ok(row.into())
+        })
+    }
+
+    /// Changes an organisation's settings (admin only), audited with the
+    /// values before and after.
+    pub fn update_organisation(
+        &self,
+        who: &Principal,
+        slug: &str,
+        patch: OrganisationPatch,
+        now: DateTime<Utc>,
+    ) -> Result<OrganisationView, AppError> {
+        who.require_admin()?;
+        let mut conn = self.conn()?;
+        conn.write(|c| {
+            let before = self.organisation_by_slug(c, slug)?;
+            let sharing = patch
+                .ticket_sharing
+                .map_or(before.ticket_sharing.clone(), |s| s.as_str().to_string());
+            let declare = patch.may_declare_severity.unwrap_or(before.may_declare_severity);
+            diesel::update(organisations::table.find(before.id))
+                .set((
+                    organisations::ticket_sharing.eq(&sharing),
+                    organisations::may_declare_severity.eq(declare),
+                ))
+                .execute(c)?;
+            let detail = format!(
+                "ticket_sharing {} -> {sharing}; may_declare_severity {} -> {declare}",
+                before.ticket_sharing, before.may_declare_severity
+            );
+            audit(
+                c,
+                who,
+                "organisation.update",
+                &format!("organisation:{slug}"),
+                Some(&detail),
+                now,
+            )?;
+            Ok(self.organisation_by_slug(c, slug)?.into())
         })
     }
 

@@ -49,10 +49,47 @@ impl App {
         )?))
     }
 
+    /// The Cc of a customer's mail on a ticket: its contacts (and addresses
+    /// at its organisation's mail domains) become watchers; anyone else is
+    /// left out, and an internal note tells the agents who and why. Our
+    /// own addresses and the sender are not candidates.
+    pub(super) fn cc_watchers(
+        &self,
+        c: &mut DbConnection,
+        m: &Message,
+        ticket_id: i64,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let ours: Vec<String> = queues::table
+            .filter(queues::inbound_address.is_not_null())
+            .select(queues::inbound_address.assume_not_null())
+            .load(c)?;
+        let cc: Vec<String> = addr_list(m, "cc")
+            .into_iter()
+            .filter(|a| !a.eq_ignore_ascii_case(sender) && !ours.iter().any(|o| o.eq_ignore_ascii_case(a)))
+            .filter(|a| !a.ends_with(&format!("@{}", crate::app::outbox::MAIL_DOMAIN)))
+            .collect();
+        if cc.is_empty() {
+            return Ok(());
+        }
+        let refused = self.watch_from_cc(c, ticket_id, &cc, now)?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let reference: String = tickets::table.find(ticket_id).select(tickets::reference).first(c)?;
+        let note = format!(
+            "Cc'd on the customer's mail but not made watchers, since only the organisation's contacts may watch: {}.",
+            refused.join("; ")
+        );
+        self.change_ticket_in(c, &Principal::operator(), &reference, &[Change::Note(note)], now)?;
+        Ok(())
+    }
+
     /// A new customer contact of `org` for a mail address (named as its mail
     /// names it, else by the address's local part), audited as `action`.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn add_contact(
+    pub(in crate::app) fn add_contact(
         &self,
         c: &mut DbConnection,
         address: &str,

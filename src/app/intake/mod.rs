@@ -308,13 +308,18 @@ impl App {
             .or_else(|| reference_in_message_ids(&ids));
         let mut follow_up_of = None;
         if let Some(reference) = threaded {
-            let found: Option<(i64, i64, String)> = tickets::table
+            let found: Option<(i64, i64, i64, String)> = tickets::table
                 .filter(tickets::reference.eq(&reference))
-                .select((tickets::id, tickets::organisation_id, tickets::status))
+                .select((
+                    tickets::id,
+                    tickets::organisation_id,
+                    tickets::requester_id,
+                    tickets::status,
+                ))
                 .first(c)
                 .optional()?;
             match found {
-                Some((_, org, _)) if Some(org) != contact.organisation_id => {
+                Some((_, org, _, _)) if Some(org) != contact.organisation_id => {
                     return keep(
                         c,
                         IngestOutcome::Quarantined {
@@ -323,9 +328,21 @@ impl App {
                         None,
                     );
                 }
-                Some((id, _, status)) if status != "closed" && status != "cancelled" => {
+                // Under own-and-watched sharing, a colleague who neither
+                // raised nor watches the ticket may not add to it by mail.
+                Some((id, org, requester, _)) if !self.reach(c, &who)?.allows(c, id, org, requester)? => {
+                    return keep(
+                        c,
+                        IngestOutcome::Quarantined {
+                            reason: format!("{from_addr} neither raised nor watches {reference}"),
+                        },
+                        None,
+                    );
+                }
+                Some((id, _, _, status)) if status != "closed" && status != "cancelled" => {
                     let view = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
                     store_attachments(c, id, Some(&message_id), &files, now)?;
+                    self.cc_watchers(c, m, id, &from_addr, now)?;
                     return keep(
                         c,
                         IngestOutcome::Replied {
@@ -351,6 +368,7 @@ impl App {
             },
             now,
         )?;
+        self.cc_watchers(c, m, id, &from_addr, now)?;
         keep(
             c,
             IngestOutcome::Created {

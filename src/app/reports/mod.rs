@@ -60,6 +60,15 @@ impl App {
         match who.role {
             Role::Manager | Role::Admin => {}
             Role::Customer => match &org {
+                // The report names every ticket of the month: with tickets
+                // shared among their requesters only, it goes to the
+                // account contact by mail, not to every contact's screen.
+                Some(o) if Some(o.id) == who.organisation_id && o.ticket_sharing == "own" => {
+                    return Err(AppError::Forbidden(format!(
+                        "{} shares tickets with their requesters and watchers only, so its monthly report is sent to its account contact",
+                        o.name
+                    )));
+                }
                 Some(o) if Some(o.id) == who.organisation_id => {}
                 Some(o) => return Err(AppError::NotFound(format!("organisation '{}'", o.slug))),
                 None => return Err(AppError::Forbidden("the whole desk's report is for managers".into())),

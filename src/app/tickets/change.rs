@@ -317,23 +317,27 @@ impl App {
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
             _ => None,
         };
-        super::notices::enqueue_change_notice(
-            c,
-            &super::notices::ChangeNotice {
-                ticket_id: row.id,
-                view: &out,
-                requester: &requester,
-                by_name: &by_name,
-                by_customer: who.role == Role::Customer,
-                events: &events,
-                reopen_until,
-                reopen_window: l.policy.reopen_window.to_string(),
-                ticket_url: self.ticket_url(&out.reference),
-                files: &mail_files,
-                mail_attachment_bytes: self.limits().mail_attachment_bytes,
-            },
-            now,
-        )?;
+        // The requester, then each watcher, hears of it in a mail of their own.
+        let watchers = super::watchers::to_tell(c, row.id, row.organisation_id)?;
+        for to in std::iter::once(&requester).chain(watchers.iter().filter(|w| w.id != requester.id)) {
+            super::notices::enqueue_change_notice(
+                c,
+                &super::notices::ChangeNotice {
+                    ticket_id: row.id,
+                    view: &out,
+                    to,
+                    by_name: &by_name,
+                    by_customer: who.role == Role::Customer,
+                    events: &events,
+                    reopen_until,
+                    reopen_window: l.policy.reopen_window.to_string(),
+                    ticket_url: self.ticket_url(&out.reference),
+                    files: &mail_files,
+                    mail_attachment_bytes: self.limits().mail_attachment_bytes,
+                },
+                now,
+            )?;
+        }
         Ok(out)
     }
 }

@@ -9,6 +9,7 @@
 //! retried from a fresh read, so no event is lost. A caller that sent
 //! `If-Match` gets a conflict instead of a retry.
 
+pub(in crate::app) mod access;
 mod bulk;
 mod change;
 mod create;
@@ -22,6 +23,8 @@ mod reopen;
 mod search;
 mod time;
 mod views;
+mod watchers;
+pub use access::TicketSharing;
 pub use bulk::{BulkOutcome, BulkReport, BulkRequest, MAX_BULK};
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
@@ -33,6 +36,7 @@ pub use recompute::RecomputeLine;
 pub use search::{SearchHit, SearchRequest, SearchResults, SnippetPart, WINDOW as SEARCH_WINDOW};
 pub use time::{EditTime, LogTime, TicketTime, TimeEntryView, parse_spent};
 pub use views::*;
+pub use watchers::{AddWatcher, MAX_WATCHERS, WatcherView};
 
 use std::collections::HashMap;
 use std::str::FromStr;

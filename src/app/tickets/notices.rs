@@ -61,11 +61,13 @@ pub(in crate::app) fn enqueue_acknowledgement(
     Ok(true)
 }
 
-/// What a change to a ticket means for its requester, if anything.
+/// What a change to a ticket means for one of the people told of it (its
+/// requester, or a watcher), if anything.
 pub(in crate::app) struct ChangeNotice<'a> {
     pub ticket_id: i64,
     pub view: &'a TicketView,
-    pub requester: &'a crate::store::models::User,
+    /// Who this mail goes to.
+    pub to: &'a crate::store::models::User,
     /// Who made the change, as the customer should read it.
     pub by_name: &'a str,
     pub by_customer: bool,
@@ -118,7 +120,7 @@ fn size_text(bytes: i64) -> String {
     }
 }
 
-/// Queues at most one mail to the requester for one change (an agent's
+/// Queues at most one mail to one person for one change (an agent's
 /// reply with a status change is one message, not two): agent reply,
 /// pending on the customer, resolved (with how to reopen), reopened,
 /// closed. Customers are not told of their own changes, internal notes
@@ -130,7 +132,7 @@ pub(in crate::app) fn enqueue_change_notice(
     now: DateTime<Utc>,
 ) -> Result<Option<&'static str>, AppError> {
     use crate::domain::ticket::{EventKind, Status, Visibility};
-    if n.by_customer || n.requester.role != "customer" || n.requester.disabled {
+    if n.by_customer || n.to.role != "customer" || n.to.disabled {
         return Ok(None);
     }
     let reply = n.events.iter().rev().find_map(|e| match &e.kind {
@@ -152,7 +154,7 @@ pub(in crate::app) fn enqueue_change_notice(
         (_, Some(_)) => "agent_reply",
         _ => return Ok(None),
     };
-    let zone = n.requester.time_zone.as_str();
+    let zone = n.to.time_zone.as_str();
     let v = n.view;
     let (inside, linked) = split_files(n.files, n.mail_attachment_bytes);
     let context = serde_json::json!({
@@ -161,8 +163,8 @@ pub(in crate::app) fn enqueue_change_notice(
         "severity": v.severity,
         "severity_title": severity_title(v.severity),
         "status": v.status,
-        "requester_name": n.requester.name,
-        "greeting": greeting(n.requester),
+        "requester_name": n.to.name,
+        "greeting": greeting(n.to),
         "ticket_url": n.ticket_url,
         "agent_name": n.by_name,
         "body": reply,
@@ -186,7 +188,7 @@ pub(in crate::app) fn enqueue_change_notice(
         Queued {
             ticket_id: Some(n.ticket_id),
             kind,
-            to: &n.requester.email,
+            to: &n.to.email,
             message_id: &new_message_id(&v.reference, kind),
             in_reply_to: in_reply_to.as_deref(),
             context: &context,

@@ -176,9 +176,8 @@ impl App {
             .inner_join(users::table.on(tickets::requester_id.eq(users::id)))
             .left_join(assignees.on(tickets::assignee_id.eq(assignees.field(users::id).nullable())))
             .into_boxed();
-        if who.role == Role::Customer {
-            q = q.filter(tickets::organisation_id.eq(who.organisation_id.unwrap_or(-1)));
-        }
+        let reach = self.reach(c, who)?;
+        q = super::access::within_reach!(q, reach);
         if let Some(s) = &f.status {
             if s == "active" {
                 q = q.filter(tickets::status.eq_any(Status::ACTIVE.map(|s| s.as_str())));

@@ -127,13 +127,13 @@ impl App {
     ) -> Result<i64, AppError> {
         let reference = parse_reference(reference)?;
         let not_found = || AppError::NotFound(format!("ticket {reference}"));
-        let (id, org): (i64, i64) = tickets::table
+        let (id, org, requester): (i64, i64, i64) = tickets::table
             .filter(tickets::reference.eq(&reference))
-            .select((tickets::id, tickets::organisation_id))
+            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
             .first(conn)
             .optional()?
             .ok_or_else(not_found)?;
-        if who.role == Role::Customer && who.organisation_id != Some(org) {
+        if !self.reach(conn, who)?.allows(conn, id, org, requester)? {
             return Err(not_found());
         }
         Ok(id)
@@ -154,7 +154,10 @@ impl App {
             .first(conn)
             .optional()?
             .ok_or_else(not_found)?;
-        if who.role == Role::Customer && who.organisation_id != Some(row.organisation_id) {
+        if !self
+            .reach(conn, who)?
+            .allows(conn, row.id, row.organisation_id, row.requester_id)?
+        {
             return Err(not_found());
         }
         let rows: Vec<String> = ticket_events::table
@@ -203,8 +206,9 @@ impl App {
             .select((TicketRow::as_select(), super::names!()))
             .first(&mut conn)
             .optional()?;
+        let reach = self.reach(&mut conn, who)?;
         match found {
-            Some((row, names)) if who.role != Role::Customer || who.organisation_id == Some(row.organisation_id) => {
+            Some((row, names)) if reach.allows(&mut conn, row.id, row.organisation_id, row.requester_id)? => {
                 Ok(row_view(&row, names))
             }
             _ => Err(AppError::NotFound(format!("ticket {reference}"))),

@@ -21,8 +21,10 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                     contract_end,
                     may_declare_severity,
                     account_contact,
+                    ticket_sharing,
                 },
         } => {
+            let ticket_sharing = sharing(&ticket_sharing)?;
             let app = open_app(&db)?;
             let org = app
                 .create_organisation(
@@ -38,9 +40,30 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
                         contract_end,
                         may_declare_severity,
                         account_contact,
+                        ticket_sharing,
                     },
                     crate::app::now(),
                 )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&org)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org {
+            command:
+                OrgCommand::Set {
+                    db,
+                    slug,
+                    ticket_sharing,
+                    may_declare_severity,
+                },
+        } => {
+            let patch = crate::app::admin::OrganisationPatch {
+                ticket_sharing: ticket_sharing.as_deref().map(sharing).transpose()?,
+                may_declare_severity,
+            };
+            let app = open_app(&db)?;
+            let org = app
+                .update_organisation(&Principal::operator(), &slug, patch, crate::app::now())
                 .map_err(cli_error)?;
             println!("{}", serde_json::to_string(&org)?);
             Ok(ExitCode::SUCCESS)
@@ -138,4 +161,10 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         _ => unreachable!("cli::run sends only Org, Queue, User, Token, TotpCode here"),
     }
+}
+
+/// `--ticket-sharing` as the app's word, or a usage error naming the flag.
+fn sharing(text: &str) -> Result<crate::app::tickets::TicketSharing, Failure> {
+    text.parse()
+        .map_err(|e: String| Failure(format!("--ticket-sharing: {e}"), 2))
 }

@@ -79,6 +79,7 @@ pub(super) async fn admin_page(
                 "domains": o.email_domains.join(", "), "status": o.status,
                 "charge": crate::reports::render::pounds(o.monthly_charge_pence),
                 "contract_start": o.contract_start, "contract_end": o.contract_end,
+                "own": o.ticket_sharing == crate::app::tickets::TicketSharing::Own,
             })
         })
         .collect();
@@ -173,6 +174,10 @@ pub(super) async fn admin_post(
                     contract_end: date(f, "contract_end")?,
                     may_declare_severity: f.contains_key("may_declare_severity"),
                     account_contact: opt(f, "account_contact"),
+                    ticket_sharing: opt(f, "ticket_sharing")
+                        .map(|s| s.parse().map_err(|e: String| crate::app::invalid("ticket_sharing", e)))
+                        .transpose()?
+                        .unwrap_or_default(),
                 };
                 let o = a.create_organisation(&who, req, now)?;
                 Ok((format!("Organisation {} added.", o.slug), None))
@@ -272,6 +277,19 @@ pub(super) async fn admin_post(
                     None,
                 ))
             }
+            "organisation-sharing" => {
+                let slug = opt(f, "slug").unwrap_or_default();
+                let sharing = opt(f, "ticket_sharing")
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e: String| crate::app::invalid("ticket_sharing", e))?;
+                let patch = crate::app::admin::OrganisationPatch {
+                    ticket_sharing: Some(sharing),
+                    may_declare_severity: None,
+                };
+                a.update_organisation(&who, &slug, patch, now)?;
+                Ok((format!("{slug} now shares tickets: {}.", sharing_text(sharing)), None))
+            }
             "sign-in-reset" => {
                 let email = opt(f, "email").unwrap_or_default();
                 let clear = f.contains_key("clear_totp");
@@ -325,4 +343,12 @@ pub(super) async fn policies(v: Viewer, app: State) -> Result<HttpResponse, WebE
         "policies",
         json!({"policies": policies, "calendars": calendars, "from": year, "to": year + 1, "holiday_set": app.holiday_set}),
     )
+}
+
+/// An organisation's ticket sharing, as the admin page says it.
+fn sharing_text(s: crate::app::tickets::TicketSharing) -> &'static str {
+    match s {
+        crate::app::tickets::TicketSharing::Organisation => "every contact sees every ticket",
+        crate::app::tickets::TicketSharing::Own => "each contact sees their own and the ones they watch",
+    }
 }

@@ -216,6 +216,51 @@ pub(super) async fn log_time(
 }
 
 #[derive(Deserialize)]
+pub(super) struct WatcherForm {
+    csrf: String,
+    email: String,
+}
+
+/// Adds a watcher from the ticket's page (staff, or the requester).
+pub(super) async fn add_watcher(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<WatcherForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let add = crate::app::tickets::AddWatcher {
+        email: form.email.clone(),
+    };
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    match run_form(move || a.add_watcher(&who, &r, add, crate::app::now())).await? {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=watcher-added#watchers"))),
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// Removes a watcher from the ticket's page (staff, the requester, or the
+/// watcher leaving).
+pub(super) async fn remove_watcher(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<WatcherForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let (a, who, r, email) = (app.get_ref().clone(), v.who(), reference.clone(), form.email.clone());
+    let leaving = email.eq_ignore_ascii_case(&v.session.principal.email);
+    match run_form(move || a.remove_watcher(&who, &r, &email, crate::app::now())).await? {
+        // Under own-and-watched sharing, a watcher who leaves can no longer see the ticket.
+        Ok(_) if leaving && v.session.principal.role == crate::app::Role::Customer => Ok(redirect("/tickets")),
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=watcher-removed#watchers"))),
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+#[derive(Deserialize)]
 pub(super) struct PresenceForm {
     csrf: String,
     replying: Option<String>,

@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/reply", web::post().to(reply))
         .route("/tickets/{reference}/act", web::post().to(act))
         .route("/tickets/{reference}/time", web::post().to(log_time))
+        .route("/tickets/{reference}/watchers", web::post().to(add_watcher))
+        .route("/tickets/{reference}/watchers/remove", web::post().to(remove_watcher))
         .route("/tickets/{reference}/presence", web::post().to(presence))
         .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
         .route("/tickets/{reference}/attachments/{id}", web::get().to(attachment))

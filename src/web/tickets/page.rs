@@ -23,6 +23,8 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "reply" => "Reply sent.",
         "note" => "Internal note added.",
         "time" => "Time logged.",
+        "watcher-added" => "Watcher added: they hear of every public change.",
+        "watcher-removed" => "Watcher removed.",
         "claim" => "The ticket is yours.",
         "assign" => "Assignee changed.",
         "status" => "Status changed.",
@@ -232,6 +234,7 @@ pub(super) async fn ticket_page_at(
             .items
             .last()
             .map_or(0, |e| e.seq);
+        let watchers = app.ticket_watchers(&who, &reference)?;
         let (present, macros) = if staff {
             (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
@@ -246,11 +249,22 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time, seen, present, macros),
+            (recent, incidents, time, seen, present, macros, watchers),
         ))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present, macros)) = data;
+    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present, macros, watchers)) =
+        data;
+    // Staff and the requester add and remove watchers; a watcher may leave.
+    let me = v.session.principal.email.as_str();
+    let requester = t.requester.eq_ignore_ascii_case(me);
+    let watchers = json!({
+        "may_add": staff || requester,
+        "list": watchers.iter().map(|w| {
+            let own = w.email.eq_ignore_ascii_case(me);
+            json!({"email": w.email, "name": w.name, "source": watcher_source(&w.source), "removable": staff || requester || own, "self": own})
+        }).collect::<Vec<_>>(),
+    });
     let macros: Vec<Value> = macros.iter().map(|m| json!({"id": m.id, "name": m.name})).collect();
     let hm = |m: i64| crate::reports::render::hours_minutes(m * 60);
     let time = time.map(|tt| {
@@ -355,6 +369,7 @@ pub(super) async fn ticket_page_at(
             "recent": recent,
             "incidents": incidents,
             "time": time,
+            "watchers": watchers,
             "seen": seen,
             "held": held,
             "present": present,
@@ -370,6 +385,15 @@ pub(super) async fn ticket_page_at(
             "error": error_text,
         }),
     )
+}
+
+/// How a watcher came to watch, as the page says it.
+fn watcher_source(source: &str) -> &'static str {
+    match source {
+        "cc" => "Cc'd on a mail",
+        "requester" => "added by the requester",
+        _ => "added by the service desk",
+    }
 }
 
 /// A line for events that carry no text of their own.
