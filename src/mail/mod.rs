@@ -326,6 +326,14 @@ mod tests {
             t.render("acknowledgement", &missing).is_err(),
             "strict: a missing value is an error"
         );
+        // Mail queued before watchers existed carries no `watching`: it
+        // still renders, as to the requester.
+        let before = serde_json::json!({
+            "reference": "SD-000001", "subject": "s", "body": "b", "agent_name": "a", "desk_name": "d",
+            "ticket_url": "u", "attached": [], "linked": []
+        });
+        let (_, text, _) = t.render("agent_reply", &before).unwrap();
+        assert!(!text.contains("you watch"), "{text}");
     }
 
     #[test]
@@ -344,6 +352,7 @@ mod tests {
             "due_short": "17:30 Mon 30 Nov", "left": "15 min 00 s", "threshold": "75% of the 1 h response target",
             "reached": "17:15 on Monday 30 November 2026", "ticket_url": "http://localhost:8080/tickets/SD-000042",
             "breach": true, "clock_words": "resolution", "greeting": evil,
+            "watching": true, "raised_by": evil,
         });
         let status = serde_json::json!({
             "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",

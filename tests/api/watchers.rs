@@ -87,9 +87,18 @@ async fn cc_on_mail_makes_watchers_who_hear_public_changes(db: Db) {
         told(&t, before),
         ["carol@acme.example", "colin@acme.example", "dave@acme.example"]
     );
-    let (kind, _, ctx) = t.outbox().pop().unwrap();
-    assert_eq!(kind, "agent_reply");
-    assert_eq!(ctx["body"], "We are re-running the backup now.");
+    for (kind, to, ctx) in t.outbox().into_iter().skip(before) {
+        assert_eq!(kind, "agent_reply");
+        assert_eq!(ctx["body"], "We are re-running the backup now.");
+        // A watcher's mail says why it came, and whose ticket it is.
+        let watcher = to != "carol@acme.example";
+        assert_eq!(ctx["watching"], watcher, "{to}");
+        assert_eq!(
+            ctx["raised_by"],
+            if watcher { json!("carol") } else { Value::Null },
+            "{to}"
+        );
+    }
     // An internal note tells nobody; the requester's own reply neither.
     let before = t.outbox().len();
     t.post(

@@ -326,6 +326,7 @@ impl App {
                     ticket_id: row.id,
                     view: &out,
                     to,
+                    watching_for: (to.id != requester.id).then_some(requester.name.as_str()),
                     by_name: &by_name,
                     by_customer: who.role == Role::Customer,
                     events: &events,

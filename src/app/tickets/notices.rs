@@ -68,6 +68,8 @@ pub(in crate::app) struct ChangeNotice<'a> {
     pub view: &'a TicketView,
     /// Who this mail goes to.
     pub to: &'a crate::store::models::User,
+    /// The requester's name when `to` is a watcher (the mail says why it came).
+    pub watching_for: Option<&'a str>,
     /// Who made the change, as the customer should read it.
     pub by_name: &'a str,
     pub by_customer: bool,
@@ -173,6 +175,8 @@ pub(in crate::app) fn enqueue_change_notice(
         "reopen_until": n.reopen_until.map(|t| for_person(t, zone)),
         "reopen_window": n.reopen_window,
         "desk_name": "The service desk",
+        "watching": n.watching_for.is_some(),
+        "raised_by": n.watching_for,
         // Files inside the mail are fetched at delivery by id (of this
         // ticket only); the others are linked.
         "attach": inside.iter().map(|f| f.id).collect::<Vec<_>>(),
