@@ -32,7 +32,7 @@ pub(crate) enum Factor<'a> {
 }
 
 pub(crate) struct Browser {
-    client: Client,
+    pub(crate) client: Client,
     driver: Child,
     base: String,
     _profile: tempdir::Dir,

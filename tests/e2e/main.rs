@@ -14,6 +14,7 @@ mod helpers;
 
 mod alertmanager;
 mod browser;
+mod desk_tools;
 mod dovecot;
 mod imap;
 mod incident_chain;

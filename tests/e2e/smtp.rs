@@ -15,7 +15,7 @@ crate::both_backends!(
     files_on_an_agents_reply_ride_in_the_mail_up_to_the_limit_and_as_links_beyond,
 );
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
     port: u16,
     maildir: std::path::PathBuf,
@@ -29,7 +29,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn start_smtp() -> SmtpServer {
+pub(crate) fn start_smtp() -> SmtpServer {
     let port = crate::free_port();
     let maildir = std::env::temp_dir().join(format!("sladesk-smtp-{}-{port}", std::process::id()));
     // aiosmtpd's Mailbox handler makes the Maildir (new/, cur/, tmp/) itself.
@@ -135,7 +135,7 @@ async fn an_acknowledgement_arrives_at_a_real_smtp_server(db: Db) {
 
 /// Delivers the outbox through `smtp` and returns what arrived, parsed
 /// later by the caller, oldest first.
-async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, expect: usize) -> Vec<Vec<u8>> {
+pub(crate) async fn deliver_and_collect(t: &crate::helpers::TestApp, smtp: &SmtpServer, expect: usize) -> Vec<Vec<u8>> {
     let url = format!("smtp://127.0.0.1:{}", smtp.port);
     let app = t.app.clone();
     let report = tokio::task::spawn_blocking(move || {

@@ -91,6 +91,13 @@
     }
     if (k === "j") { select(selected + 1); e.preventDefault(); return; }
     if (k === "k") { select(selected - 1); e.preventDefault(); return; }
+    if (k === "x") {
+      // Ticks the chosen row for the queue's bulk form.
+      var r = rows()[selected];
+      var box = r && r.querySelector("input.pick");
+      if (box) { box.checked = !box.checked; e.preventDefault(); }
+      return;
+    }
     if (k === "/") {
       var s = document.getElementById("search-q");
       if (s) { s.focus(); e.preventDefault(); }
