@@ -913,6 +913,16 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
         ],
         None,
     );
+    // Contacts see their own tickets only; a word it does not know is a usage error.
+    let set = run(&["org", "set", "acme", "--ticket-sharing", "own"], None);
+    assert!(set.contains("\"ticket_sharing\":\"own\""), "{set}");
+    let bad = sladesk_with(&dir, &db, &["org", "set", "acme", "--ticket-sharing", "all"], b"");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--ticket-sharing: unknown ticket sharing 'all'"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     run(
         &["user", "add", "--role", "agent", "--email", "alice@desk.example"],
         None,
