@@ -1235,6 +1235,7 @@ crate::both_backends!(
     pages_authorise_exactly_as_the_api,
     the_search_box_finds_only_what_each_viewer_may_see,
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
+    canned_replies_are_kept_changed_and_removed_on_their_page,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
     the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
@@ -2006,6 +2007,95 @@ async fn an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_n
         .post(&format!("/tickets/{r}/time"), &[("csrf", &csrf), ("spent", "5m")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+}
+
+/// The canned replies page: an agent keeps one of their own (a field name
+/// that does not exist is refused, saying which), changes and removes it;
+/// a desk-wide one is a manager's; customers have no such page.
+async fn canned_replies_are_kept_changed_and_removed_on_their_page(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let page = agent.get("/macros").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("{{requester.name}}"),
+        "the fields are named literally"
+    );
+    let csrf = agent.csrf("/macros").await;
+    let bad = agent
+        .post(
+            "/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bad"),
+                ("body", "Hi {{requester.nickname}}"),
+                ("scope", "personal"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("nickname"), "{}", bad.body);
+    let kept = agent
+        .post(
+            "/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Need logs"),
+                (
+                    "body",
+                    "Hello {{requester.name}}, please send the logs for {{ticket.reference}}.",
+                ),
+                ("scope", "personal"),
+                ("set_status", "pending_customer"),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let listed = agent.get("/macros?done=kept").await.body;
+    assert!(listed.contains("Canned reply kept.") && listed.contains("Need logs") && listed.contains("yours"));
+    let id: i64 = t.get("/api/v1/macros", &t.agent).await.json.as_array().unwrap().len() as i64;
+    assert_eq!(id, 0, "walter's own is not alice's");
+    let id = listed
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let changed = agent
+        .post(
+            "/macros",
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("name", "Need logs"),
+                ("body", "Please send the logs."),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert!(agent.get("/macros").await.body.contains("Please send the logs."));
+    let desk = agent
+        .post(
+            "/macros",
+            &[
+                ("csrf", &csrf),
+                ("name", "Everyone"),
+                ("body", "Hello"),
+                ("scope", "desk"),
+            ],
+        )
+        .await;
+    assert_eq!(desk.status, StatusCode::FORBIDDEN, "{}", desk.body);
+    let removed = agent
+        .post("/macros", &[("csrf", &csrf), ("id", &id), ("remove", "1")])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert!(!agent.get("/macros").await.body.contains("Please send the logs."));
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    assert_eq!(customer.get("/macros").await.status, StatusCode::FORBIDDEN);
 }
 
 /// The ticket page holds back a reply when the customer wrote again since

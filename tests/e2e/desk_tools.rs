@@ -219,6 +219,9 @@ async fn a_canned_reply_reaches_the_requester_and_the_colleague_they_cced() {
             "{to}: {text}"
         );
     }
+    b.goto("/macros").await;
+    assert!(b.text("#macros").await.contains("Service restarted"));
+    b.check_page("macros").await;
     b.sign_out().await;
 
     // The requester adds a colleague from the page.

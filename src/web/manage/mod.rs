@@ -4,11 +4,13 @@
 
 mod admin;
 mod incident;
+mod macros;
 mod outages;
 mod reports;
 
 use admin::*;
 use incident::*;
+use macros::*;
 use outages::*;
 use reports::*;
 
@@ -46,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/queue/bulk", web::post().to(bulk_from_queue))
         .route("/outages/{id}/confirm", web::post().to(incident::confirm))
         .route("/outages/{id}/end-proposed", web::post().to(end_as_proposed))
+        .route("/macros", web::get().to(macros_page))
+        .route("/macros", web::post().to(macros_post))
         .route("/admin", web::get().to(admin))
         .route("/admin/{what}", web::post().to(admin_post))
         .route("/admin/policies", web::get().to(policies));
