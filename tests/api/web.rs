@@ -2296,6 +2296,17 @@ async fn the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared(db: Db) {
         let v = t.get(&format!("/api/v1/tickets/{r}"), &t.agent).await;
         assert_eq!(v.json["assignee"], "walter@desk.example");
     }
+    // The queue's form moves them to another queue too.
+    assert!(queue.body.contains("id=\"bulk-queue\""), "{}", queue.body);
+    let moved = agent
+        .post(
+            "/queue/bulk",
+            &[("csrf", csrf.as_str()), ("ticket", a.as_str()), ("queue", "platform")],
+        )
+        .await;
+    assert!(moved.body.contains("1 ticket(s) changed"), "{}", moved.body);
+    let v = t.get(&format!("/api/v1/tickets/{a}"), &t.agent).await;
+    assert_eq!(v.json["queue"], "platform", "{}", v.text);
     let nothing = agent
         .post("/queue/bulk", &[("csrf", csrf.as_str()), ("ticket", a.as_str())])
         .await;

@@ -314,7 +314,7 @@ pub(super) async fn bulk_from_queue(
         tickets: tickets_in(&form),
         reply: given("reply"),
         assignee: given("assignee"),
-        queue: None,
+        queue: given("queue"),
         severity: given("severity").and_then(|s| s.parse().ok()),
         status: given("status"),
         close: field(&form, "close").as_deref() == Some("yes"),
