@@ -3,7 +3,8 @@
 //! two organisations answered in one bulk action, ticked with the keyboard;
 //! a canned reply put in the reply box with `m` and sent; a colleague Cc'd
 //! on the customer's mail hearing the answer; the requester adding a
-//! watcher from the ticket's page.
+//! watcher from the ticket's page; a search kept as a view shared with a
+//! queue, counted in its side bar and opened by a colleague.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -240,4 +241,68 @@ async fn a_canned_reply_reaches_the_requester_and_the_colleague_they_cced() {
     assert!(!page.contains("globex Ltd"), "{page}");
     tokio::time::sleep(Duration::from_millis(10)).await;
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_kept_as_a_shared_view_counts_and_opens_for_the_queue() {
+    let t = spawn_app(Db::Sqlite).await;
+    people(&t).await;
+    crate::helpers::web_users(
+        &t,
+        "browser-test-password",
+        &[("wanda@desk.example", sladesk::app::Role::Agent, None)],
+        &[],
+    )
+    .await;
+    // A queue of their own, whose agents share views with it.
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let req = sladesk::app::admin::NewQueueRequest {
+            slug: "night-shift".into(),
+            name: "Night shift".into(),
+            inbound_address: None,
+            lead: Some("walter@desk.example".into()),
+            members: vec!["walter@desk.example".into(), "wanda@desk.example".into()],
+            default_severity: None,
+            customer_selectable: false,
+        };
+        app.create_queue(&sladesk::app::Principal::operator(), req, sladesk::app::now())
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let mut wanted = BTreeSet::new();
+    for who in [&t.carol, &t.gina, &t.carol] {
+        wanted.insert(t.raise(who, "Certificate chain incomplete", 2).await);
+    }
+    let lower = t.raise(&t.gina, "Certificate renewal reminder", 3).await;
+    let b = Browser::start(&t.address).await;
+    b.sign_in("walter@desk.example", None).await;
+    b.goto("/search?q=certificate%20sev%3A2").await;
+    b.fill("#view-name", "S2 certificates").await;
+    b.client
+        .find(Locator::Css("#view-queue"))
+        .await
+        .unwrap()
+        .select_by_value("night-shift")
+        .await
+        .unwrap();
+    b.submit("form[action='/views'] button[type=submit]").await;
+    assert!(b.body().await.contains("The view is kept"), "{}", b.body().await);
+    b.close().await;
+
+    // A colleague on the queue finds it in the side bar, counted, and opens it.
+    let w = Browser::start(&t.address).await;
+    w.sign_in("wanda@desk.example", None).await;
+    w.goto("/queue").await;
+    let side = w.text("nav.views").await;
+    assert!(side.contains("S2 certificates") && side.contains('3'), "{side}");
+    w.check_page("queue-with-views").await;
+    w.submit("nav.views a").await;
+    let page = w.body().await;
+    for r in &wanted {
+        assert!(page.contains(r.as_str()), "{r} in {page}");
+    }
+    assert!(!page.contains(&lower), "{page}");
+    w.close().await;
 }
