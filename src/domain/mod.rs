@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod credits;
 pub mod duration;
 pub mod holidays;
+pub mod itil;
 pub mod local_time;
 pub mod money;
 pub mod moves;
