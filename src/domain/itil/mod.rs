@@ -13,6 +13,8 @@
 pub mod change;
 pub mod problem;
 pub mod request;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::str::FromStr;
