@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod health;
 mod inbound;
+mod links;
 mod macros;
 mod openapi;
 mod tickets;
@@ -112,6 +113,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/tickets/{reference}/links", web::get().to(links::list_links))
+            .route("/tickets/{reference}/links", web::post().to(links::add_link))
+            .route(
+                "/tickets/{reference}/links/{kind}/{other}",
+                web::delete().to(links::remove_link),
+            )
             .route("/tickets/{reference}/watchers", web::get().to(watchers::list_watchers))
             .route("/tickets/{reference}/watchers", web::post().to(watchers::add_watcher))
             .route(

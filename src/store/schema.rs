@@ -462,6 +462,16 @@ diesel::table! {
 diesel::joinable!(ticket_watchers -> tickets (ticket_id));
 
 diesel::table! {
+    ticket_links (from_ticket_id, to_ticket_id, kind) {
+        from_ticket_id -> BigInt,
+        to_ticket_id -> BigInt,
+        kind -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     macros (id) {
         id -> BigInt,
         name -> Text,
@@ -540,6 +550,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     time_entries,
     ticket_presence,
     ticket_watchers,
+    ticket_links,
     macros,
     policy_versions,
     holiday_sets,

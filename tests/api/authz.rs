@@ -98,6 +98,19 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             Some(json!({"queue": "platform"})),
             [200, 200, 200, 403, 404, 401],
         ),
+        (Method::GET, "/links", None, [200, 200, 200, 200, 404, 401]),
+        (
+            Method::POST,
+            "/links",
+            Some(json!({"kind": "related", "ticket": "SD-000001"})),
+            [201, 201, 201, 403, 403, 401],
+        ),
+        (
+            Method::DELETE,
+            "/links/related/SD-000001",
+            None,
+            [404, 404, 404, 403, 403, 401],
+        ),
         (Method::GET, "/watchers", None, [200, 200, 200, 200, 404, 401]),
         (
             Method::POST,

@@ -15,6 +15,7 @@ mod concurrency;
 mod hardening;
 mod incidents;
 mod intake;
+mod links;
 mod macros;
 mod notices;
 mod recompute;

@@ -1236,6 +1236,7 @@ crate::both_backends!(
     the_search_box_finds_only_what_each_viewer_may_see,
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
     canned_replies_are_kept_changed_and_removed_on_their_page,
+    tickets_are_linked_and_unlinked_from_their_pages,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
     the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
@@ -2007,6 +2008,63 @@ async fn an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_n
         .post(&format!("/tickets/{r}/time"), &[("csrf", &csrf), ("spent", "5m")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+}
+
+/// Linking from a ticket's page: the link reads in its own words on both
+/// tickets; the customer sees it, without the form or the unlink button.
+async fn tickets_are_linked_and_unlinked_from_their_pages(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let a = t.raise(&t.gina, "Globex's storage array", 2).await;
+    let b = t.raise(&t.gina, "Globex's slow backups", 3).await;
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let csrf = agent.csrf(&format!("/tickets/{a}")).await;
+    let linked = agent
+        .post(
+            &format!("/tickets/{a}/links"),
+            &[("csrf", &csrf), ("kind", "causes"), ("ticket", &b)],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    let page = agent.get(&format!("/tickets/{b}")).await.body;
+    assert!(
+        page.contains(&format!("caused by <a href=\"/tickets/{a}\">{a}</a>")),
+        "{page}"
+    );
+    let bad = agent
+        .post(
+            &format!("/tickets/{a}/links"),
+            &[("csrf", &csrf), ("kind", "related"), ("ticket", &a)],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("cannot be linked to itself"), "{}", bad.body);
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let theirs = customer.get(&format!("/tickets/{a}")).await.body;
+    assert!(
+        theirs.contains(&format!("caused <a href=\"/tickets/{b}\">{b}</a>")),
+        "{theirs}"
+    );
+    assert!(
+        !theirs.contains("id=\"link-form\"") && !theirs.contains("Unlink"),
+        "{theirs}"
+    );
+    let removed = agent
+        .post(
+            &format!("/tickets/{b}/links/remove"),
+            &[("csrf", &csrf), ("kind", "caused_by"), ("ticket", &a)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert!(
+        agent
+            .get(&format!("/tickets/{a}"))
+            .await
+            .body
+            .contains("No linked tickets.")
+    );
 }
 
 /// The canned replies page: an agent keeps one of their own (a field name

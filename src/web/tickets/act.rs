@@ -216,6 +216,55 @@ pub(super) async fn log_time(
 }
 
 #[derive(Deserialize)]
+pub(super) struct LinkForm {
+    csrf: String,
+    kind: String,
+    ticket: String,
+}
+
+/// Links this ticket to another from its page (staff).
+pub(super) async fn add_link(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<LinkForm>,
+) -> Result<HttpResponse, WebError> {
+    link_form(v, app, path.into_inner(), form.into_inner(), true).await
+}
+
+/// Removes a link from the ticket's page (staff).
+pub(super) async fn remove_link(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<LinkForm>,
+) -> Result<HttpResponse, WebError> {
+    link_form(v, app, path.into_inner(), form.into_inner(), false).await
+}
+
+async fn link_form(v: Viewer, app: State, reference: String, f: LinkForm, add: bool) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&f.csrf)?;
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    let outcome = run_form(move || {
+        let kind: crate::app::tickets::LinkKind = f.kind.parse().map_err(|e: String| crate::app::invalid("kind", e))?;
+        let now = crate::app::now();
+        let other = f.ticket.trim().to_string();
+        if add {
+            let link = crate::app::tickets::NewLink { kind, ticket: other };
+            a.link_ticket_to(&who, &r, link, now)
+        } else {
+            a.unlink_ticket_from(&who, &r, kind, &other, now)
+        }
+    })
+    .await?;
+    let done = if add { "linked" } else { "unlinked" };
+    match outcome {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={done}#links"))),
+        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+#[derive(Deserialize)]
 pub(super) struct WatcherForm {
     csrf: String,
     email: String,

@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/reply", web::post().to(reply))
         .route("/tickets/{reference}/act", web::post().to(act))
         .route("/tickets/{reference}/time", web::post().to(log_time))
+        .route("/tickets/{reference}/links", web::post().to(add_link))
+        .route("/tickets/{reference}/links/remove", web::post().to(remove_link))
         .route("/tickets/{reference}/watchers", web::post().to(add_watcher))
         .route("/tickets/{reference}/watchers/remove", web::post().to(remove_watcher))
         .route("/tickets/{reference}/presence", web::post().to(presence))

@@ -25,6 +25,8 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "time" => "Time logged.",
         "watcher-added" => "Watcher added: they hear of every public change.",
         "watcher-removed" => "Watcher removed.",
+        "linked" => "Linked.",
+        "unlinked" => "Link removed.",
         "claim" => "The ticket is yours.",
         "assign" => "Assignee changed.",
         "status" => "Status changed.",
@@ -235,6 +237,7 @@ pub(super) async fn ticket_page_at(
             .last()
             .map_or(0, |e| e.seq);
         let watchers = app.ticket_watchers(&who, &reference)?;
+        let links = app.ticket_links(&who, &reference)?;
         let (present, macros) = if staff {
             (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
@@ -249,12 +252,25 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time, seen, present, macros, watchers),
+            (recent, incidents, time, seen, present, macros, watchers, links),
         ))
     })
     .await?;
-    let (t, sla, cds, events, files, queues, moves, agents, (recent, incidents, time, seen, present, macros, watchers)) =
-        data;
+    let (
+        t,
+        sla,
+        cds,
+        events,
+        files,
+        queues,
+        moves,
+        agents,
+        (recent, incidents, time, seen, present, macros, watchers, links),
+    ) = data;
+    let links: Vec<Value> = links
+        .iter()
+        .map(|l| json!({"kind": l.kind.as_str(), "words": l.kind.words(), "reference": l.reference, "subject": l.subject, "status_text": status_text(&l.status)}))
+        .collect();
     // Staff and the requester add and remove watchers; a watcher may leave.
     let me = v.session.principal.email.as_str();
     let requester = t.requester.eq_ignore_ascii_case(me);
@@ -370,6 +386,7 @@ pub(super) async fn ticket_page_at(
             "incidents": incidents,
             "time": time,
             "watchers": watchers,
+            "links": links,
             "seen": seen,
             "held": held,
             "present": present,
