@@ -10,6 +10,7 @@
 //! What the three share is here: the four ticket types, a refusal's
 //! reasons, the check that commands come in time order, and a comment.
 
+pub mod catalogue;
 pub mod change;
 pub mod problem;
 pub mod request;

@@ -350,3 +350,101 @@ mod change {
         assert_eq!((c.status, c.outcome), (ChangeStatus::Closed, Some(Outcome::Success)));
     }
 }
+
+mod catalogue {
+    use std::collections::BTreeMap;
+
+    use crate::domain::duration::BusinessDuration;
+    use crate::domain::itil::catalogue::*;
+
+    const VPN: &str = r#"
+slug = "vpn-account"
+version = "2026-12"
+name = "VPN account"
+description = "Remote access for one person."
+approval = "account_contact"
+
+[[fields]]
+key = "person"
+label = "Who needs it"
+type = "user"
+required = true
+
+[[fields]]
+key = "access"
+type = "choice"
+choices = ["office", "datacentre"]
+required = true
+
+[[fields]]
+key = "months"
+type = "number"
+min = 1
+max = 12
+
+[[fields]]
+key = "start"
+type = "date"
+
+[fulfilment]
+platinum = "4h"
+bronze = "3bd"
+"#;
+
+    #[test]
+    fn an_item_is_read_with_its_form_approval_and_targets() {
+        let item = Item::from_toml("catalogue/vpn-account.toml", VPN).unwrap();
+        assert_eq!(item.approval, Approval::AccountContact);
+        assert_eq!(item.fields.len(), 4);
+        assert_eq!(item.fields[1].label, "access", "a label defaults to the key");
+        assert_eq!(
+            item.targets.get("bronze"),
+            Some(&BusinessDuration::Span {
+                business_days: 3,
+                seconds: 0
+            })
+        );
+        let form = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let ok = item
+            .answers(&form(&[
+                ("person", "Dora@Acme.example"),
+                ("access", "office"),
+                ("months", "6"),
+            ]))
+            .unwrap();
+        assert_eq!(ok["person"], Answer::Text("dora@acme.example".into()));
+        assert_eq!(ok["months"], Answer::Number(6));
+        let wrong = item
+            .answers(&form(&[
+                ("access", "moon"),
+                ("months", "13"),
+                ("start", "31/12/2026"),
+                ("colour", "red"),
+            ]))
+            .unwrap_err();
+        let keys: Vec<&str> = wrong.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["colour", "person", "access", "months", "start"], "{wrong:?}");
+        assert_eq!(wrong[1].1, "is required");
+    }
+
+    #[test]
+    fn a_bad_item_names_its_file_line_and_field() {
+        let bad = VPN.replace("type = \"date\"", "type = \"colour\"");
+        let e = Item::from_toml("catalogue/vpn-account.toml", &bad).unwrap_err();
+        assert_eq!((e.field.as_str(), e.line), ("fields[3].type", Some(28)), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("catalogue/vpn-account.toml:28: fields[3].type: unknown type 'colour'"),
+            "{e}"
+        );
+        let bad = VPN.replace("bronze = \"3bd\"", "bronze = \"three days\"");
+        let e = Item::from_toml("x.toml", &bad).unwrap_err();
+        assert_eq!(e.field, "fulfilment.bronze", "{e}");
+        let bad = VPN.replace("approval = \"account_contact\"", "approval = \"the boss\"");
+        assert_eq!(Item::from_toml("x.toml", &bad).unwrap_err().field, "approval");
+        let bad = VPN.replace("choices = [\"office\", \"datacentre\"]", "choices = [\"office\"]");
+        assert_eq!(Item::from_toml("x.toml", &bad).unwrap_err().field, "fields[1].choices");
+    }
+}
