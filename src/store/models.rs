@@ -193,6 +193,8 @@ pub struct TicketRow {
     pub escalation_level: i32,
     #[diesel(embed)]
     pub sla: SlaColumns,
+    /// `incident`, `service_request`, `problem` or `change` (`domain::itil::TicketType`).
+    pub ticket_type: String,
 }
 
 /// A new ticket row.

@@ -124,6 +124,7 @@ diesel::table! {
         sla_computed_at -> Timestamp,
         escalation_level -> Integer,
         queue_order_at -> Nullable<Timestamp>,
+        ticket_type -> Text,
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::helpers::{Db, spawn_app};
 
 crate::both_backends!(
+    every_ticket_so_far_is_an_incident_and_lists_filter_by_type,
     lists_sort_by_every_order_and_page_by_offset,
     a_ticket_lives_its_whole_life_over_http,
     the_sla_view_names_policy_calendar_and_clocks,
@@ -626,4 +627,22 @@ async fn lists_sort_by_every_order_and_page_by_offset(db: Db) {
     let both = list("sort=created&after=1.1&offset=2").await;
     both.problem(422);
     assert_eq!(both.json["field"], "offset");
+}
+
+/// Issue 18's ticket types: every ticket raised today is an incident, says
+/// so, and the list and search filter by type (a wrong type is a 422).
+async fn every_ticket_so_far_is_an_incident_and_lists_filter_by_type(db: Db) {
+    let t = spawn_app(db).await;
+    let r = t.raise(&t.carol, "Mail relay refuses TLS", 2).await;
+    let v = t.get(&format!("/api/v1/tickets/{r}"), &t.carol).await;
+    assert_eq!(v.json["type"], "incident", "{}", v.text);
+    let incidents = t.get("/api/v1/tickets?type=incident", &t.agent).await;
+    assert_eq!(incidents.references(), [r.as_str()]);
+    let problems = t.get("/api/v1/tickets?type=problem", &t.agent).await;
+    assert!(problems.references().is_empty(), "{}", problems.text);
+    t.get("/api/v1/tickets?type=widget", &t.agent).await.problem(422);
+    let found = t.get("/api/v1/search?q=relay%20type:incident", &t.agent).await;
+    assert_eq!(found.json["total"], 1, "{}", found.text);
+    let none = t.get("/api/v1/search?q=relay%20type:change", &t.agent).await;
+    assert_eq!(none.json["total"], 0, "{}", none.text);
 }

@@ -322,6 +322,7 @@ impl App {
         let row = TicketRow {
             id,
             reference,
+            ticket_type: crate::domain::itil::TicketType::Incident.as_str().to_string(),
             organisation_id: org.id,
             requester_id: requester.id,
             queue_id: queue.id,

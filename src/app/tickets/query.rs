@@ -186,6 +186,10 @@ impl App {
                 q = q.filter(tickets::status.eq(st.as_str()));
             }
         }
+        if let Some(t) = &f.ticket_type {
+            let t: crate::domain::itil::TicketType = t.parse().map_err(|e: String| invalid("type", e))?;
+            q = q.filter(tickets::ticket_type.eq(t.as_str()));
+        }
         if let Some(t) = &f.tier {
             q = q.filter(organisations::tier.eq(t.clone()));
         }

@@ -18,6 +18,7 @@ pub(super) fn row_view(row: &TicketRow, names: Names) -> TicketView {
     };
     TicketView {
         reference: row.reference.clone(),
+        ticket_type: row.ticket_type.clone(),
         subject: row.subject.clone(),
         status: row.status.clone(),
         severity: row.severity,

@@ -106,6 +106,7 @@ fn as_list_filter(f: &Filters) -> TicketFilter {
         organisation: f.organisation.clone(),
         breached: f.breached.then_some(true),
         at_risk: f.at_risk.then_some(true),
+        ticket_type: f.ticket_type.map(|t| t.as_str().to_string()),
         ..TicketFilter::default()
     }
 }

@@ -70,6 +70,9 @@ pub struct ClockSummary {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub reference: String,
+    /// `incident`, `service_request`, `problem` or `change`.
+    #[serde(rename = "type")]
+    pub ticket_type: String,
     pub subject: String,
     pub status: String,
     pub severity: i32,
@@ -323,6 +326,9 @@ pub struct TicketFilter {
     pub at_risk: Option<bool>,
     /// Text the subject contains.
     pub q: Option<String>,
+    /// `incident`, `service_request`, `problem` or `change`.
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
     /// `next_check_at` (default: most urgent first: breached and still running,
     /// longest overdue first, then by the next warning or breach), `created`
     /// (newest first), `created_asc` (oldest first), `severity` (severity 1
