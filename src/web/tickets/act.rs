@@ -73,13 +73,8 @@ pub(super) async fn reply(
         a.change_ticket_with_files(&who, &r, &changes, &files, crate::app::now())
     })
     .await?;
-    match outcome {
-        Ok(_) => Ok(redirect(&format!(
-            "/tickets/{reference}?done={}",
-            if internal { "note" } else { "reply" }
-        ))),
-        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
-    }
+    let done = if internal { "note" } else { "reply" };
+    answer(&v, app, reference, outcome, done, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 #[derive(Deserialize)]
@@ -155,10 +150,7 @@ pub(super) async fn act(
     let (who, r) = (v.who(), reference.clone());
     changes.push(change);
     let outcome = run_form(move || a.change_ticket(&who, &r, &changes, None, crate::app::now())).await?;
-    match outcome {
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={}", form.action))),
-        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
-    }
+    answer(&v, app, reference, outcome, &form.action, StatusCode::CONFLICT).await
 }
 
 #[derive(Deserialize)]
@@ -179,10 +171,7 @@ pub(super) async fn reopen_request(
     let a = app.get_ref().clone();
     let (who, r, reason) = (v.who(), reference.clone(), form.reason.clone());
     let outcome = run_form(move || a.ask_to_reopen(&who, &r, &reason, crate::app::now())).await?;
-    match outcome {
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=reopen-request"))),
-        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::CONFLICT).await,
-    }
+    answer(&v, app, reference, outcome, "reopen-request", StatusCode::CONFLICT).await
 }
 
 #[derive(Deserialize)]
@@ -209,10 +198,8 @@ pub(super) async fn log_time(
     };
     let a = app.get_ref().clone();
     let (who, r) = (v.who(), reference.clone());
-    match run_form(move || a.log_time(&who, &r, entry, crate::app::now())).await? {
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=time"))),
-        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
-    }
+    let outcome = run_form(move || a.log_time(&who, &r, entry, crate::app::now())).await?;
+    answer(&v, app, reference, outcome, "time", StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 #[derive(Deserialize)]
@@ -257,11 +244,8 @@ async fn link_form(v: Viewer, app: State, reference: String, f: LinkForm, add: b
         }
     })
     .await?;
-    let done = if add { "linked" } else { "unlinked" };
-    match outcome {
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={done}#links"))),
-        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
-    }
+    let done = if add { "linked#links" } else { "unlinked#links" };
+    answer(&v, app, reference, outcome, done, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 #[derive(Deserialize)]
@@ -283,10 +267,16 @@ pub(super) async fn add_watcher(
         email: form.email.clone(),
     };
     let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
-    match run_form(move || a.add_watcher(&who, &r, add, crate::app::now())).await? {
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=watcher-added#watchers"))),
-        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
-    }
+    let outcome = run_form(move || a.add_watcher(&who, &r, add, crate::app::now())).await?;
+    answer(
+        &v,
+        app,
+        reference,
+        outcome,
+        "watcher-added#watchers",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 /// Removes a watcher from the ticket's page (staff, the requester, or the
@@ -301,12 +291,20 @@ pub(super) async fn remove_watcher(
     let reference = path.into_inner();
     let (a, who, r, email) = (app.get_ref().clone(), v.who(), reference.clone(), form.email.clone());
     let leaving = email.eq_ignore_ascii_case(&v.session.principal.email);
-    match run_form(move || a.remove_watcher(&who, &r, &email, crate::app::now())).await? {
-        // Under own-and-watched sharing, a watcher who leaves can no longer see the ticket.
-        Ok(_) if leaving && v.session.principal.role == crate::app::Role::Customer => Ok(redirect("/tickets")),
-        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done=watcher-removed#watchers"))),
-        Err(r) => ticket_page(&v, app, reference, None, Some(r), StatusCode::UNPROCESSABLE_ENTITY).await,
+    let outcome = run_form(move || a.remove_watcher(&who, &r, &email, crate::app::now())).await?;
+    // Under own-and-watched sharing, a watcher who leaves can no longer see the ticket.
+    if outcome.is_ok() && leaving && v.session.principal.role == crate::app::Role::Customer {
+        return Ok(redirect("/tickets"));
     }
+    answer(
+        &v,
+        app,
+        reference,
+        outcome,
+        "watcher-removed#watchers",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -330,4 +328,20 @@ pub(super) async fn presence(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(others))
+}
+
+/// A ticket form's answer: on to the ticket with the notice `done` names
+/// (and a fragment, if given), or the page again with the refusal.
+async fn answer<T>(
+    v: &Viewer,
+    app: State,
+    reference: String,
+    outcome: Result<T, Refusal>,
+    done: &str,
+    refused: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    match outcome {
+        Ok(_) => Ok(redirect(&format!("/tickets/{reference}?done={done}"))),
+        Err(r) => ticket_page(v, app, reference, None, Some(r), refused).await,
+    }
 }
