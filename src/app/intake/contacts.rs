@@ -4,6 +4,17 @@
 
 use super::*;
 
+/// Whether mail from `domain` is `org`'s contacts' (one of its mail
+/// domains, and its contract not ended): the rule for making a contact of
+/// an unknown sender, and a watcher of a Cc'd address.
+pub(in crate::app) fn takes_mail_from(org: &Organisation, domain: &str) -> bool {
+    org.status != "terminated"
+        && org
+            .email_domains
+            .split(',')
+            .any(|d| !d.is_empty() && d.eq_ignore_ascii_case(domain))
+}
+
 impl App {
     /// The contact a sender address belongs to, creating one for a known
     /// organisation's mail domain; `Err(reason)` to quarantine.
@@ -29,10 +40,7 @@ impl App {
             return Ok(Err(Refusal::Other(format!("'{address}' is not an address"))));
         };
         let orgs: Vec<Organisation> = organisations::table.select(Organisation::as_select()).load(c)?;
-        let Some(org) = orgs
-            .into_iter()
-            .find(|o| o.status != "terminated" && o.email_domains.split(',').any(|d| d.eq_ignore_ascii_case(domain)))
-        else {
+        let Some(org) = orgs.into_iter().find(|o| takes_mail_from(o, domain)) else {
             return Ok(Err(Refusal::Unknown(format!(
                 "{address} is not a contact and {domain} is no organisation's mail domain"
             ))));
@@ -68,7 +76,6 @@ impl App {
         let cc: Vec<String> = addr_list(m, "cc")
             .into_iter()
             .filter(|a| !a.eq_ignore_ascii_case(sender) && !ours.iter().any(|o| o.eq_ignore_ascii_case(a)))
-            .filter(|a| !a.ends_with(&format!("@{}", crate::app::outbox::MAIL_DOMAIN)))
             .collect();
         if cc.is_empty() {
             return Ok(());

@@ -156,12 +156,7 @@ impl App {
             return Ok(if contact { Ok(u) } else { refused() });
         }
         let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-        let ours = org.status != "terminated"
-            && org
-                .email_domains
-                .split(',')
-                .any(|d| !d.is_empty() && d.eq_ignore_ascii_case(domain));
-        if !ours {
+        if !crate::app::intake::takes_mail_from(org, domain) {
             return Ok(refused());
         }
         Ok(Ok(self.add_contact(
