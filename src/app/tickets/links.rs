@@ -5,6 +5,7 @@
 //! A link is stored once and read from either end: "SD-1 is the parent of
 //! SD-2" is "SD-2 is a child of SD-1" on the other ticket.
 
+use super::access::Reach;
 use super::*;
 use crate::store::schema::ticket_links;
 
@@ -280,8 +281,6 @@ impl App {
         })
     }
 }
-
-use super::access::Reach;
 
 fn parent_of(c: &mut DbConnection, child: i64) -> Result<Option<i64>, AppError> {
     Ok(ticket_links::table

@@ -343,9 +343,7 @@ impl Change {
 
     /// Approvals so far, and approvals still possible (votes not yet cast).
     pub fn tally(&self) -> (usize, usize) {
-        let yes = self.votes.values().filter(|v| **v).count();
-        let open = self.approvers.iter().filter(|a| !self.votes.contains_key(*a)).count();
-        (yes, open)
+        tally(&self.approvers, &self.votes)
     }
 
     /// The events a command records, or why it is refused.
@@ -453,13 +451,13 @@ impl Change {
                 if self.votes.get(voter) == Some(&approve) {
                     return Err(Refused::Invalid("that vote is recorded already".into()));
                 }
-                let mut after = self.clone();
                 let vote = event(ChangeEventKind::Voted {
                     approve,
                     comment: comment.clone(),
                 });
-                after.evolve(&vote);
-                let (yes, open) = after.tally();
+                let mut votes = self.votes.clone();
+                votes.insert(voter.clone(), approve);
+                let (yes, open) = tally(&self.approvers, &votes);
                 let needed = self.rule.map_or(1, |r| r.needed(self.approvers.len()));
                 let mut out = vec![vote];
                 if yes >= needed {
@@ -568,4 +566,11 @@ impl Change {
             }
         })
     }
+}
+
+/// Approvals among `votes`, and approvers who have not voted.
+fn tally(approvers: &[String], votes: &BTreeMap<String, bool>) -> (usize, usize) {
+    let yes = votes.values().filter(|v| **v).count();
+    let open = approvers.iter().filter(|a| !votes.contains_key(*a)).count();
+    (yes, open)
 }
