@@ -63,13 +63,7 @@ impl App {
                 // The report names every ticket of the month: with tickets
                 // shared among their requesters only, it goes to the
                 // account contact by mail, not to every contact's screen.
-                Some(o)
-                    if Some(o.id) == who.organisation_id
-                        && matches!(
-                            self.reach(c, who)?,
-                            crate::app::tickets::access::Reach::OwnAndWatched { .. }
-                        ) =>
-                {
+                Some(o) if Some(o.id) == who.organisation_id && o.ticket_sharing == "own" => {
                     return Err(AppError::Forbidden(format!(
                         "{} shares tickets with their requesters and watchers only, so its monthly report is sent to its account contact",
                         o.name
