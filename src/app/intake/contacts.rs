@@ -4,17 +4,6 @@
 
 use super::*;
 
-/// Whether mail from `domain` is `org`'s contacts' (one of its mail
-/// domains, and its contract not ended): the rule for making a contact of
-/// an unknown sender, and a watcher of a Cc'd address.
-pub(in crate::app) fn takes_mail_from(org: &Organisation, domain: &str) -> bool {
-    org.status != "terminated"
-        && org
-            .email_domains
-            .split(',')
-            .any(|d| !d.is_empty() && d.eq_ignore_ascii_case(domain))
-}
-
 impl App {
     /// The contact a sender address belongs to, creating one for a known
     /// organisation's mail domain; `Err(reason)` to quarantine.
@@ -40,7 +29,10 @@ impl App {
             return Ok(Err(Refusal::Other(format!("'{address}' is not an address"))));
         };
         let orgs: Vec<Organisation> = organisations::table.select(Organisation::as_select()).load(c)?;
-        let Some(org) = orgs.into_iter().find(|o| takes_mail_from(o, domain)) else {
+        let Some(org) = orgs
+            .into_iter()
+            .find(|o| crate::app::tickets::takes_mail_from(o, domain))
+        else {
             return Ok(Err(Refusal::Unknown(format!(
                 "{address} is not a contact and {domain} is no organisation's mail domain"
             ))));

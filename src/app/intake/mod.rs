@@ -20,7 +20,6 @@ mod message;
 mod quarantine;
 mod rules;
 
-pub(in crate::app) use contacts::takes_mail_from;
 pub use mailbox::MailboxPosition;
 pub(crate) use mailbox::save_position;
 use message::*;

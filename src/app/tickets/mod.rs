@@ -38,6 +38,7 @@ pub use recompute::RecomputeLine;
 pub use search::{SearchHit, SearchRequest, SearchResults, SnippetPart, WINDOW as SEARCH_WINDOW};
 pub use time::{EditTime, LogTime, TicketTime, TimeEntryView, parse_spent};
 pub use views::*;
+pub(in crate::app) use watchers::takes_mail_from;
 pub use watchers::{AddWatcher, MAX_WATCHERS, WatcherView};
 
 use std::collections::HashMap;

@@ -10,6 +10,17 @@ use crate::store::schema::ticket_watchers;
 /// At most this many watchers on one ticket: each is a mail per change.
 pub const MAX_WATCHERS: i64 = 50;
 
+/// Whether mail from `domain` is `org`'s contacts' (one of its mail
+/// domains, and its contract not ended): the rule for making a contact of
+/// an unknown sender, and a watcher of a Cc'd address.
+pub(in crate::app) fn takes_mail_from(org: &Organisation, domain: &str) -> bool {
+    org.status != "terminated"
+        && org
+            .email_domains
+            .split(',')
+            .any(|d| !d.is_empty() && d.eq_ignore_ascii_case(domain))
+}
+
 /// One watcher, as the ticket shows them (in the order they were added,
 /// to the second).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -156,7 +167,7 @@ impl App {
             return Ok(if contact { Ok(u) } else { refused() });
         }
         let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
-        if !crate::app::intake::takes_mail_from(org, domain) {
+        if !takes_mail_from(org, domain) {
             return Ok(refused());
         }
         Ok(Ok(self.add_contact(
