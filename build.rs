@@ -1,6 +1,6 @@
 //! Embeds at compile time what sladesk ships, so the installed binary runs
 //! from any folder: the migrations (diesel's macro reads them), the SLA
-//! policies, the email templates and the demo desk. `shipped.rs` in OUT_DIR
+//! policies, the email templates, the demo desk and the service catalogue. `shipped.rs` in OUT_DIR
 //! lists each file with its text; directories named in settings override
 //! the policies and templates at run time.
 
@@ -26,6 +26,7 @@ fn main() {
         ("POLICIES", "sla-policies", ".toml"),
         ("EMAIL_TEMPLATES", "templates/email", ".hbs"),
         ("DEMO", "fixtures/demo", ".toml"),
+        ("CATALOGUE", "catalogue", ".toml"),
     ] {
         println!("cargo:rerun-if-changed={dir}");
         writeln!(code, "pub const {name}: &[(&str, &str)] = &[").unwrap();

@@ -11,6 +11,7 @@ mod inbound;
 mod links;
 mod macros;
 mod openapi;
+mod requests;
 mod tickets;
 use admin::*;
 pub use auth::Caller;
@@ -113,6 +114,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/catalogue", web::get().to(requests::list_catalogue))
+            .route("/catalogue/{slug}", web::get().to(requests::get_catalogue_item))
+            .route("/requests", web::post().to(requests::create_request))
+            .route("/tickets/{reference}/request", web::get().to(requests::get_request))
+            .route(
+                "/tickets/{reference}/request/actions",
+                web::post().to(requests::request_action),
+            )
             .route("/tickets/{reference}/links", web::get().to(links::list_links))
             .route("/tickets/{reference}/links", web::post().to(links::add_link))
             .route(

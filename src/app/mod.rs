@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod dashboard;
 pub mod export;
 pub mod intake;
+pub mod itil;
 pub mod jobs;
 pub mod limits;
 pub mod macros;
@@ -307,6 +308,8 @@ pub struct App {
     status_page_public: std::sync::atomic::AtomicBool,
     /// `[alerts]`: how monitoring alerts become tickets and outages.
     alert_settings: RwLock<Option<Arc<alerts::AlertSettings>>>,
+    /// The service catalogue (`catalogue` in sladesk.toml; the shipped items without).
+    catalogue: RwLock<Arc<crate::config::catalogue::Catalogue>>,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -409,6 +412,15 @@ impl App {
     }
 
     /// Sets after how many working days a month's report closes.
+    pub fn set_catalogue(&self, catalogue: crate::config::catalogue::Catalogue) {
+        *self.catalogue.write().expect("lock") = Arc::new(catalogue);
+    }
+
+    /// The service catalogue now.
+    pub fn catalogue(&self) -> Arc<crate::config::catalogue::Catalogue> {
+        self.catalogue.read().expect("lock").clone()
+    }
+
     pub fn set_report_close_after(&self, working_days: u32) {
         self.report_close_after
             .store(working_days, std::sync::atomic::Ordering::Relaxed);
@@ -474,6 +486,7 @@ impl App {
             public_url: RwLock::new(Arc::from(DEFAULT_PUBLIC_URL)),
             status_page_public: std::sync::atomic::AtomicBool::new(true),
             alert_settings: RwLock::new(None),
+            catalogue: RwLock::new(Arc::new(crate::config::catalogue::Catalogue::shipped())),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

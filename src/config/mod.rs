@@ -3,6 +3,7 @@
 //! checked at the edge, before the application is built; a bad value names
 //! its file, line and field.
 
+pub mod catalogue;
 pub mod policies;
 mod settings;
 

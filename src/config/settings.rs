@@ -35,6 +35,8 @@ pub struct FileSettings {
     pub workers: Option<usize>,
     /// Folder the local outbox writes `.eml` files to (default `outbox`).
     pub outbox_dir: Option<PathBuf>,
+    /// Folder of the service catalogue's items (default: the shipped ones, built in).
+    pub catalogue: Option<PathBuf>,
     /// Folder of the email templates (default: the shipped ones, built in).
     pub email_templates: Option<PathBuf>,
     /// The From of notifications (default `Service desk <desk@sladesk.invalid>`).
@@ -112,6 +114,8 @@ pub struct Exposure {
     pub public_url: Option<String>,
     pub status_page: StatusPage,
     pub alerts: Option<crate::app::alerts::AlertSettings>,
+    /// Read from `catalogue` when it names a folder.
+    pub catalogue: Option<crate::config::catalogue::Catalogue>,
 }
 
 impl Exposure {
@@ -134,7 +138,12 @@ impl Exposure {
         if report_close_after > 20 {
             anyhow::bail!("report_close_after: {report_close_after} is outside 0 to 20 working days");
         }
+        let catalogue = match &f.catalogue {
+            Some(dir) => Some(crate::config::catalogue::Catalogue::load(Some(dir)).context("catalogue")?),
+            None => None,
+        };
         Ok(Exposure {
+            catalogue,
             limits,
             trusted_proxies,
             metrics_listen: f.metrics_listen.clone(),
@@ -166,6 +175,9 @@ impl Exposure {
         app.set_report_close_after(self.report_close_after);
         app.set_status_page_public(self.status_page == StatusPage::Public);
         app.set_alert_settings(self.alerts.clone());
+        if let Some(c) = &self.catalogue {
+            app.set_catalogue(c.clone());
+        }
         if let Some(u) = &self.public_url {
             app.set_public_url(u);
         }

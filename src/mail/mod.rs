@@ -21,7 +21,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 17] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -37,6 +37,8 @@ pub const KINDS: [&str; 15] = [
     "sign_in_throttled",
     "status_confirm",
     "status_update",
+    "approval_request",
+    "request_update",
 ];
 
 /// Why a mail could not be built or sent.
@@ -353,6 +355,8 @@ mod tests {
             "reached": "17:15 on Monday 30 November 2026", "ticket_url": "http://localhost:8080/tickets/SD-000042",
             "breach": true, "clock_words": "resolution", "greeting": evil,
             "watching": true, "raised_by": evil,
+            "item_name": evil, "answers": [{ "label": evil, "value": evil }], "status_title": "approved",
+            "comment": evil, "by_name": evil,
         });
         let status = serde_json::json!({
             "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",

@@ -144,6 +144,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    itil_events (ticket_id, seq) {
+        ticket_id -> BigInt,
+        seq -> Integer,
+        at -> Timestamp,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    itil_records (ticket_id) {
+        ticket_id -> BigInt,
+        ticket_type -> Text,
+        status -> Text,
+        item -> Nullable<Text>,
+        item_version -> Nullable<Text>,
+        answers -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        known_error -> Bool,
+        change_kind -> Nullable<Text>,
+        window_start -> Nullable<Timestamp>,
+        window_end -> Nullable<Timestamp>,
+        outage_id -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -421,6 +448,8 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
 diesel::joinable!(tickets -> queues (queue_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(itil_events -> tickets (ticket_id));
+diesel::joinable!(itil_records -> tickets (ticket_id));
 diesel::joinable!(saved_views -> queues (queue_id));
 
 diesel::table! {
@@ -552,6 +581,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_presence,
     ticket_watchers,
     ticket_links,
+    itil_events,
+    itil_records,
     macros,
     policy_versions,
     holiday_sets,

@@ -20,6 +20,7 @@ mod macros;
 mod notices;
 mod recompute;
 mod reports;
+mod requests;
 mod scheduler;
 mod search;
 mod services;

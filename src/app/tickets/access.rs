@@ -5,6 +5,8 @@
 //! those either all (`organisation` sharing, the default) or the ones they
 //! raised and the ones they watch (`own` sharing). Whatever a contact may
 //! not see does not exist for them: 404, never 403, and not in a count.
+//! Problems are the desk's own records (root causes, several customers'
+//! incidents): no contact sees one.
 
 use super::*;
 use crate::store::schema::ticket_watchers;
@@ -85,14 +87,28 @@ impl Reach {
         organisation_id: i64,
         requester_id: i64,
     ) -> Result<bool, AppError> {
-        Ok(match self {
-            Reach::Everything => true,
+        let seen = match self {
+            Reach::Everything => return Ok(true),
             Reach::Organisation(o) => o == organisation_id,
             Reach::OwnAndWatched { organisation, user } => {
                 organisation == organisation_id && (requester_id == user || watches(c, ticket_id, user)?)
             }
-        })
+        };
+        Ok(seen && !staff_only(c, ticket_id)?)
     }
+}
+
+/// The types no contact sees.
+pub(crate) const STAFF_ONLY_TYPES: [&str; 1] = ["problem"];
+
+/// Whether the ticket is of a type only staff see.
+fn staff_only(c: &mut DbConnection, ticket_id: i64) -> Result<bool, AppError> {
+    let n: i64 = tickets::table
+        .filter(tickets::id.eq(ticket_id))
+        .filter(tickets::ticket_type.eq_any(STAFF_ONLY_TYPES))
+        .count()
+        .get_result(c)?;
+    Ok(n > 0)
 }
 
 /// Whether `user` watches the ticket.
@@ -113,14 +129,19 @@ macro_rules! within_reach {
         use $crate::store::schema::{ticket_watchers, tickets};
         match $reach {
             Reach::Everything => $q,
-            Reach::Organisation(o) => $q.filter(tickets::organisation_id.eq(o)),
-            Reach::OwnAndWatched { organisation, user } => $q.filter(tickets::organisation_id.eq(organisation)).filter(
-                tickets::requester_id.eq(user).or(tickets::id.eq_any(
-                    ticket_watchers::table
-                        .filter(ticket_watchers::user_id.eq(user))
-                        .select(ticket_watchers::ticket_id),
-                )),
-            ),
+            Reach::Organisation(o) => $q
+                .filter(tickets::organisation_id.eq(o))
+                .filter(tickets::ticket_type.ne_all($crate::app::tickets::access::STAFF_ONLY_TYPES)),
+            Reach::OwnAndWatched { organisation, user } => $q
+                .filter(tickets::organisation_id.eq(organisation))
+                .filter(tickets::ticket_type.ne_all($crate::app::tickets::access::STAFF_ONLY_TYPES))
+                .filter(
+                    tickets::requester_id.eq(user).or(tickets::id.eq_any(
+                        ticket_watchers::table
+                            .filter(ticket_watchers::user_id.eq(user))
+                            .select(ticket_watchers::ticket_id),
+                    )),
+                ),
         }
     }};
 }

@@ -152,6 +152,26 @@ impl App {
         // before the last committed change is applied just after it.
         let at = now.max(l.ticket.last_event_at());
         let actor = actor_of(who);
+        let kind: crate::domain::itil::TicketType = l.row.ticket_type.parse().map_err(AppError::internal)?;
+        let incident = kind == crate::domain::itil::TicketType::Incident;
+        if !incident
+            && let Some(ch) = changes.iter().find(|ch| {
+                matches!(
+                    ch,
+                    Change::Status(_) | Change::Resolve | Change::Reopen | Change::Close | Change::Cancel
+                )
+            })
+        {
+            // A request, problem or change moves through its own lifecycle.
+            return Err(AppError::Conflict(format!(
+                "{} is a {}: its status moves by the {}'s own actions, not '{}'",
+                l.row.reference,
+                kind.title(),
+                kind.title(),
+                ch.name()
+            ))
+            .into());
+        }
         let mut ticket = l.ticket.clone();
         let mut events = Vec::new();
         let mut assignee_id = l.row.assignee_id;
@@ -235,6 +255,20 @@ impl App {
         .execute(c)?;
         if updated == 0 {
             return Err(Attempt::Retry);
+        }
+        if !incident {
+            if kind == crate::domain::itil::TicketType::ServiceRequest && who.role == Role::Customer {
+                for ch in changes {
+                    if let Change::Reply(body) = ch
+                        && let Some(r) =
+                            super::record::customer_answered(c, l.row.id, &l.row.reference, &actor, body, at)?
+                    {
+                        let summary = self.request_summary(c, l.row.id, &r, at)?;
+                        super::record::write_summary(c, l.row.id, &summary, at)?;
+                    }
+                }
+            }
+            super::record::keep_record_state(c, l.row.id, at)?;
         }
         // Time spent, booked with the reply or note it came with.
         let last_seq = (!events.is_empty()).then(|| (l.ticket.events.len() + events.len()) as i32);

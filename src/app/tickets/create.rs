@@ -30,7 +30,7 @@ impl App {
     }
 
     /// A description, reply, note or reason within `limits.max_text_chars`.
-    pub(super) fn check_text_size(&self, field: &str, text: &str) -> Result<(), AppError> {
+    pub(crate) fn check_text_size(&self, field: &str, text: &str) -> Result<(), AppError> {
         let most = self.limits().max_text_chars;
         // Bytes bound characters from above: only a long text is counted.
         if text.len() > most && text.chars().count() > most {

@@ -20,6 +20,7 @@ mod presence;
 mod query;
 mod read;
 mod recompute;
+pub(crate) mod record;
 mod reopen;
 mod search;
 mod time;
@@ -38,8 +39,8 @@ pub use recompute::RecomputeLine;
 pub use search::{SearchHit, SearchRequest, SearchResults, SnippetPart, WINDOW as SEARCH_WINDOW};
 pub use time::{EditTime, LogTime, TicketTime, TimeEntryView, parse_spent};
 pub use views::*;
-pub(in crate::app) use watchers::takes_mail_from;
 pub use watchers::{AddWatcher, MAX_WATCHERS, WatcherView};
+pub(in crate::app) use watchers::{takes_mail_from, watch_as_approver};
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -108,7 +109,7 @@ impl From<diesel::result::Error> for Attempt {
     }
 }
 
-fn actor_of(who: &Principal) -> Actor {
+pub(crate) fn actor_of(who: &Principal) -> Actor {
     if who.user_id <= 0 {
         // The operator at a terminal acts as sladesk itself.
         return Actor::System;
@@ -363,7 +364,7 @@ pub(super) fn no_nul(field: &str, s: &str) -> Result<(), AppError> {
 
 /// A reference that cannot be one names no ticket: the same answer as an
 /// unknown one.
-fn parse_reference(reference: &str) -> Result<String, AppError> {
+pub(crate) fn parse_reference(reference: &str) -> Result<String, AppError> {
     crate::domain::names::TicketRef::parse(reference)
         .map(|r| r.as_str().to_string())
         .map_err(|_| AppError::NotFound(format!("ticket '{reference}'")))

@@ -51,6 +51,25 @@ pub enum Change {
     Cancel,
 }
 
+impl Change {
+    /// How a refusal names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::Reply(_) => "reply",
+            Change::Note(_) => "note",
+            Change::LogTime(_) => "log time",
+            Change::Status(_) => "status",
+            Change::Severity(_) => "severity",
+            Change::Assign(_) => "assign",
+            Change::Queue(_) => "queue",
+            Change::Resolve => "resolve",
+            Change::Reopen => "reopen",
+            Change::Close => "close",
+            Change::Cancel => "cancel",
+        }
+    }
+}
+
 /// One clock as a list shows it: its state and when it is due.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClockSummary {

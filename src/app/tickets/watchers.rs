@@ -214,6 +214,26 @@ impl App {
     }
 }
 
+/// A request's approver watches it: they see it whatever their
+/// organisation's sharing, hear of it, and their mail to it is taken.
+pub(in crate::app) fn watch_as_approver(
+    c: &mut DbConnection,
+    ticket_id: i64,
+    reference: &str,
+    approver: &User,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    watch(
+        c,
+        &Principal::operator(),
+        ticket_id,
+        reference,
+        approver,
+        "requester",
+        now,
+    )
+}
+
 /// Adds one watcher (nothing if they watch already), audited.
 fn watch(
     c: &mut DbConnection,

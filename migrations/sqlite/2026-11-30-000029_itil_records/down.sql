@@ -1,0 +1,2 @@
+DROP TABLE itil_records;
+DROP TABLE itil_events;

@@ -1,0 +1,149 @@
+//! Use cases of the tickets that are not incidents: service requests from
+//! the catalogue (`requests`), problems and known errors (`problems`) and
+//! changes with their CAB and calendar (`changes`). Each is a ticket of
+//! `app::tickets` (its conversation, queue, watchers, links, search) with
+//! its type's lifecycle beside it (`app::tickets::record`), changed by the
+//! core's `decide` inside the ticket's transaction, its row locked.
+
+mod requests;
+
+pub use requests::*;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::tickets::record::{self, Lifecycle};
+use super::tickets::{Change, NewTicketRequest};
+use super::{App, AppError, Principal, audit};
+use crate::domain::itil::{Refused, TicketType};
+use crate::store::DbConnection;
+use crate::store::schema::{itil_records, tickets};
+
+/// A ticket found for a use case, within the caller's reach, its row locked.
+pub(crate) struct Located {
+    pub id: i64,
+    pub reference: String,
+    pub organisation_id: i64,
+    pub requester_id: i64,
+}
+
+impl From<Refused> for AppError {
+    fn from(e: Refused) -> Self {
+        match e {
+            Refused::NotAllowed { .. } => AppError::Forbidden(e.to_string()),
+            Refused::Invalid(m) => AppError::Invalid {
+                field: "(body)".into(),
+                message: m,
+            },
+            other => AppError::Conflict(other.to_string()),
+        }
+    }
+}
+
+impl App {
+    /// Locks and finds a ticket the caller may see (404 otherwise, as for
+    /// any ticket out of reach).
+    pub(crate) fn locate(&self, c: &mut DbConnection, who: &Principal, reference: &str) -> Result<Located, AppError> {
+        let reference = super::tickets::parse_reference(reference)?;
+        c.lock_ticket(&reference)?;
+        let not_found = || AppError::NotFound(format!("ticket {reference}"));
+        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
+            .filter(tickets::reference.eq(&reference))
+            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
+            .first(c)
+            .optional()?
+            .ok_or_else(not_found)?;
+        if !self.reach(c, who)?.allows(c, id, organisation_id, requester_id)? {
+            return Err(not_found());
+        }
+        Ok(Located {
+            id,
+            reference,
+            organisation_id,
+            requester_id,
+        })
+    }
+
+    /// Raises a ticket of type `L` in the caller's transaction: its
+    /// conversation opened with the description, its record with `events`.
+    pub(crate) fn raise_record<L: Lifecycle>(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        req: &NewTicketRequest,
+        events: &[L::Event],
+        now: DateTime<Utc>,
+    ) -> Result<(Located, L), AppError> {
+        let source = req.source.clone().unwrap_or_else(|| "api".into());
+        let v = self.create_ticket_in(c, who, req, &source, now)?;
+        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
+            .filter(tickets::reference.eq(&v.reference))
+            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
+            .first(c)?;
+        diesel::update(tickets::table.find(id))
+            .set(tickets::ticket_type.eq(L::TYPE.as_str()))
+            .execute(c)?;
+        diesel::insert_into(itil_records::table)
+            .values((
+                itil_records::ticket_id.eq(id),
+                itil_records::ticket_type.eq(L::TYPE.as_str()),
+                itil_records::status.eq("new"),
+                itil_records::updated_at.eq(super::naive(now)),
+            ))
+            .execute(c)?;
+        let rec: L = record::start(c, id, events)?;
+        audit(
+            c,
+            who,
+            &format!("{}.create", L::TYPE),
+            &format!("ticket:{}", v.reference),
+            None,
+            now,
+        )?;
+        Ok((
+            Located {
+                id,
+                reference: v.reference,
+                organisation_id,
+                requester_id,
+            },
+            rec,
+        ))
+    }
+
+    /// Applies one action to a located record through the core: the events it
+    /// makes are stored and folded in (nothing is stored if it is refused).
+    pub(crate) fn act_on<L: Lifecycle>(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        at: &Located,
+        action: &L::Action,
+        now: DateTime<Utc>,
+    ) -> Result<(L, Vec<L::Event>), AppError> {
+        let mut rec: L = record::load(c, at.id, &at.reference)?;
+        let when = now.max(rec.last_at());
+        let events = rec.decide(when, &super::tickets::actor_of(who), action)?;
+        record::append(c, at.id, &mut rec, &events)?;
+        Ok((rec, events))
+    }
+
+    /// Adds text to a record's conversation (a decision's comment, what was
+    /// fulfilled), as a reply or an internal note by `who`.
+    pub(crate) fn converse(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        change: Change,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        self.change_ticket_in(c, who, reference, &[change], now)?;
+        Ok(())
+    }
+}
+
+/// A record's type from its row.
+pub(crate) fn type_of(c: &mut DbConnection, ticket_id: i64) -> Result<TicketType, AppError> {
+    record::type_of(c, ticket_id)
+}
