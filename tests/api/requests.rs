@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, spawn_app};
 
-crate::both_backends!(a_request_is_approved_by_the_named_colleague_and_fulfilled);
+crate::both_backends!(
+    a_request_is_approved_by_the_named_colleague_and_fulfilled,
+    an_approver_decides_by_replying_to_the_mail,
+);
 
 async fn act(t: &TestApp, reference: &str, token: &str, body: Value) -> crate::helpers::Answer {
     t.post(&format!("/api/v1/tickets/{reference}/request/actions"), token, body)
@@ -206,4 +209,71 @@ async fn a_request_is_approved_by_the_named_colleague_and_fulfilled(db: Db) {
         timeline.text
     );
     assert!(timeline.text.contains("Yes, she starts Monday."), "{}", timeline.text);
+}
+
+/// A reply from `from` to the approval mail of `reference`, saying `first` on its first line.
+fn reply_mail(from: &str, reference: &str, message_id: &str, first: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: service-desk@desk.example\r\nSubject: Re: [{reference}] Approval needed\r\n\
+         Message-ID: <{}@acme.example>\r\nIn-Reply-To: <{message_id}>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{first}\r\n\r\nOn Monday the desk wrote:\r\n> Approval needed\r\n",
+        first.len() + from.len() + reference.len()
+    )
+    .into_bytes()
+}
+
+async fn an_approver_decides_by_replying_to_the_mail(db: Db) {
+    let t = spawn_app(db).await;
+    let answers = json!({"person": "nadia@acme.example", "full_name": "Nadia Patel", "start": "2026-12-07", "access": "office"});
+    let mut refs = Vec::new();
+    for _ in 0..2 {
+        let made = t
+            .post(
+                "/api/v1/requests",
+                &t.carol,
+                json!({"item": "new-starter-account", "answers": answers, "approver": "colin@acme.example"}),
+            )
+            .await;
+        assert_eq!(made.status.as_u16(), 201, "{}", made.text);
+        refs.push(made.json["reference"].as_str().unwrap().to_string());
+    }
+    let message_id = |reference: &str| -> String {
+        use diesel::prelude::*;
+        use sladesk::store::schema::outbox;
+        outbox::table
+            .filter(outbox::kind.eq("approval_request"))
+            .filter(outbox::message_id.like(format!("{reference}.%")))
+            .select(outbox::message_id)
+            .first::<String>(&mut t.app.conn().unwrap())
+            .unwrap()
+    };
+    let ingest = |raw: Vec<u8>| {
+        let app = t.app.clone();
+        tokio::task::spawn_blocking(move || app.ingest(&raw, "test", sladesk::app::now()))
+    };
+    // The requester's "approve" is a reply like any other: not theirs to decide.
+    let id = message_id(&refs[0]);
+    ingest(reply_mail("carol@acme.example", &refs[0], &id, "approve")).await.unwrap().unwrap();
+    let r = t.get(&format!("/api/v1/tickets/{}/request", refs[0]), &t.agent).await;
+    assert_eq!(r.json["status"], "awaiting_approval", "{}", r.text);
+
+    ingest(reply_mail("colin@acme.example", &refs[0], &id, "Approve")).await.unwrap().unwrap();
+    let r = t.get(&format!("/api/v1/tickets/{}/request", refs[0]), &t.agent).await;
+    assert_eq!(r.json["status"], "in_fulfilment", "{}", r.text);
+    assert_eq!(r.json["approved_by"]["email"], "colin@acme.example");
+
+    let id = message_id(&refs[1]);
+    ingest(reply_mail("colin@acme.example", &refs[1], &id, "Refuse\r\nNot in this quarter's budget."))
+        .await
+        .unwrap()
+        .unwrap();
+    let r = t.get(&format!("/api/v1/tickets/{}/request", refs[1]), &t.agent).await;
+    assert_eq!(r.json["status"], "refused", "{}", r.text);
+    let told = t
+        .outbox()
+        .into_iter()
+        .rfind(|(k, to, _)| k == "request_update" && to == "carol@acme.example")
+        .unwrap();
+    assert_eq!(told.2["status_title"], "refused");
+    assert_eq!(told.2["comment"], "Not in this quarter's budget.");
 }

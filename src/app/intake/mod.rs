@@ -340,14 +340,12 @@ impl App {
                     );
                 }
                 Some((id, _, _, status)) if status != "closed" && status != "cancelled" => {
-                    let view = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
+                    let replied = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
                     store_attachments(c, id, Some(&message_id), &files, now)?;
                     self.cc_watchers(c, m, id, &from_addr, now)?;
                     return keep(
                         c,
-                        IngestOutcome::Replied {
-                            reference: view.reference,
-                        },
+                        IngestOutcome::Replied { reference: replied },
                         Some(id),
                     );
                 }
@@ -486,8 +484,16 @@ impl App {
         reference: &str,
         body: String,
         now: DateTime<Utc>,
-    ) -> Result<TicketView, AppError> {
-        self.change_ticket_in(c, who, reference, &[Change::Reply(body)], now)
+    ) -> Result<String, AppError> {
+        // An approver's reply to a request awaiting them, saying "approve" or
+        // "refuse" on its first line, is their decision.
+        if who.role == super::Role::Customer
+            && let Some(decision) = crate::app::itil::decision_in_mail(&body)
+            && self.decide_by_mail(c, who, reference, &decision, now)?
+        {
+            return Ok(reference.to_string());
+        }
+        Ok(self.change_ticket_in(c, who, reference, &[Change::Reply(body)], now)?.reference)
     }
 }
 

@@ -604,6 +604,30 @@ impl App {
         Ok(r)
     }
 
+    /// A decision by mail from `who` on `reference`, inside intake's
+    /// transaction: true when it was one (the ticket is a request awaiting
+    /// approval and `who` is named to approve it), false to treat the mail
+    /// as a reply like any other.
+    pub(crate) fn decide_by_mail(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        decision: &RequestCommand,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let at = self.locate(c, who, reference)?;
+        if record::type_of(c, at.id)? != crate::domain::itil::TicketType::ServiceRequest {
+            return Ok(false);
+        }
+        let r: ServiceRequest = record::load(c, at.id, &at.reference)?;
+        if r.status != RequestStatus::AwaitingApproval || !r.may_approve(&crate::app::tickets::actor_of(who)) {
+            return Ok(false);
+        }
+        self.act_on_request_in(c, who, &at, decision, now)?;
+        Ok(true)
+    }
+
     /// The requests a contact is named to approve and that wait on them.
     pub fn awaiting_my_approval(&self, who: &Principal) -> Result<Vec<(String, String)>, AppError> {
         use crate::store::schema::{ticket_watchers, tickets};
