@@ -150,6 +150,81 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
         }
     }
 
+    // A service request's record and actions: an acme contact's request,
+    // its approver another acme contact (colin, who is neither caller).
+    let request_rows: Vec<Row> = vec![
+        (Method::GET, "/request", None, [200, 200, 200, 200, 404, 401]),
+        // Only the named approver decides: not staff, not the requester.
+        (
+            Method::POST,
+            "/request/actions",
+            Some(json!({"action": "approve"})),
+            [403, 403, 403, 403, 404, 401],
+        ),
+        // Staff work: refused to a customer; not now while it awaits approval.
+        (
+            Method::POST,
+            "/request/actions",
+            Some(json!({"action": "start_fulfilment"})),
+            [409, 409, 409, 403, 404, 401],
+        ),
+        // The requester or staff withdraw it.
+        (
+            Method::POST,
+            "/request/actions",
+            Some(json!({"action": "cancel", "reason": "not needed"})),
+            [200, 200, 200, 200, 404, 401],
+        ),
+    ];
+    for (method, suffix, body, expected) in request_rows {
+        for (i, who) in ALL.into_iter().enumerate() {
+            let made = t
+                .post(
+                    "/api/v1/requests",
+                    &t.carol,
+                    json!({"item": "new-starter-account", "approver": "colin@acme.example",
+                           "answers": {"person": "nadia@acme.example", "full_name": format!("secret-acme-person-{i}"),
+                                       "start": "2026-12-07", "access": "office"}}),
+                )
+                .await;
+            assert_eq!(made.status.as_u16(), 201, "{}", made.text);
+            let reference = made.json["reference"].as_str().unwrap();
+            let path = format!("/api/v1/tickets/{reference}{suffix}");
+            let a = t
+                .call(method.clone(), &path, token(&t, who).as_deref(), body.clone())
+                .await;
+            assert_eq!(a.status.as_u16(), expected[i], "{method} {path} as {who:?}: {}", a.text);
+            if a.status.as_u16() >= 400 {
+                assert_eq!(a.content_type, "application/problem+json", "{method} {path} as {who:?}");
+            }
+            if matches!(who, Who::OtherCustomer | Who::Nobody) {
+                assert!(
+                    !a.text.contains("secret-acme") && !a.text.contains("acme"),
+                    "{method} {path} as {who:?} leaks: {}",
+                    a.text
+                );
+            }
+        }
+    }
+    // A request's endpoints on an incident: a conflict, to those who may see it.
+    let incident = t.raise(&t.carol, "secret-acme-incident", 3).await;
+    for (i, who) in ALL.into_iter().enumerate() {
+        let a = t
+            .call(
+                Method::GET,
+                &format!("/api/v1/tickets/{incident}/request"),
+                token(&t, who).as_deref(),
+                None,
+            )
+            .await;
+        assert_eq!(
+            a.status.as_u16(),
+            [409, 409, 409, 409, 404, 401][i],
+            "{who:?}: {}",
+            a.text
+        );
+    }
+
     // Collections.
     let org = |slug: &str| json!({"slug": slug, "name": "New Co", "tier": "bronze", "region": "northern-ireland"});
     let user = |email: &str| json!({"email": email, "role": "agent"});
@@ -225,6 +300,37 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 "/api/v1/organisations".into(),
                 None,
                 [200, 200, 200, 200, 200, 401],
+            ),
+            // The catalogue: anyone signed in reads it; a customer requests
+            // for themselves, staff name the organisation and requester.
+            (
+                Method::GET,
+                "/api/v1/catalogue".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/catalogue/firewall-rule".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/requests".into(),
+                Some(
+                    json!({"item": "firewall-rule", "answers": {"action": "open", "source": "10.0.0.0/8", "destination": "10.1.1.1:443"}}),
+                ),
+                [422, 422, 422, 201, 201, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/requests".into(),
+                Some(
+                    json!({"item": "firewall-rule", "organisation": "acme", "requester": "carol@acme.example",
+                            "answers": {"action": "open", "source": "10.0.0.0/8", "destination": "10.1.1.1:443"}}),
+                ),
+                [201, 201, 201, 403, 403, 401],
             ),
             (
                 Method::POST,
@@ -395,7 +501,7 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
     t.raise(&t.gina, "globex's own", 3).await;
     let a = t.get("/api/v1/tickets", &t.gina).await;
     let items = a.json["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1);
+    assert_eq!(items.len(), 2, "this ticket and the firewall rule she requested above");
     assert!(items.iter().all(|i| i["organisation"] == "globex"));
     // Every change was audited with its actor.
     let app = t.app.clone();

@@ -224,7 +224,8 @@ fn reply_mail(from: &str, reference: &str, message_id: &str, first: &str) -> Vec
 
 async fn an_approver_decides_by_replying_to_the_mail(db: Db) {
     let t = spawn_app(db).await;
-    let answers = json!({"person": "nadia@acme.example", "full_name": "Nadia Patel", "start": "2026-12-07", "access": "office"});
+    let answers =
+        json!({"person": "nadia@acme.example", "full_name": "Nadia Patel", "start": "2026-12-07", "access": "office"});
     let mut refs = Vec::new();
     for _ in 0..2 {
         let made = t
@@ -253,20 +254,31 @@ async fn an_approver_decides_by_replying_to_the_mail(db: Db) {
     };
     // The requester's "approve" is a reply like any other: not theirs to decide.
     let id = message_id(&refs[0]);
-    ingest(reply_mail("carol@acme.example", &refs[0], &id, "approve")).await.unwrap().unwrap();
+    ingest(reply_mail("carol@acme.example", &refs[0], &id, "approve"))
+        .await
+        .unwrap()
+        .unwrap();
     let r = t.get(&format!("/api/v1/tickets/{}/request", refs[0]), &t.agent).await;
     assert_eq!(r.json["status"], "awaiting_approval", "{}", r.text);
 
-    ingest(reply_mail("colin@acme.example", &refs[0], &id, "Approve")).await.unwrap().unwrap();
+    ingest(reply_mail("colin@acme.example", &refs[0], &id, "Approve"))
+        .await
+        .unwrap()
+        .unwrap();
     let r = t.get(&format!("/api/v1/tickets/{}/request", refs[0]), &t.agent).await;
     assert_eq!(r.json["status"], "in_fulfilment", "{}", r.text);
     assert_eq!(r.json["approved_by"]["email"], "colin@acme.example");
 
     let id = message_id(&refs[1]);
-    ingest(reply_mail("colin@acme.example", &refs[1], &id, "Refuse\r\nNot in this quarter's budget."))
-        .await
-        .unwrap()
-        .unwrap();
+    ingest(reply_mail(
+        "colin@acme.example",
+        &refs[1],
+        &id,
+        "Refuse\r\nNot in this quarter's budget.",
+    ))
+    .await
+    .unwrap()
+    .unwrap();
     let r = t.get(&format!("/api/v1/tickets/{}/request", refs[1]), &t.agent).await;
     assert_eq!(r.json["status"], "refused", "{}", r.text);
     let told = t

@@ -1237,6 +1237,7 @@ crate::both_backends!(
     an_agent_books_time_with_a_reply_and_on_its_own_and_the_customer_sees_none,
     canned_replies_are_kept_changed_and_removed_on_their_page,
     tickets_are_linked_and_unlinked_from_their_pages,
+    a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_page,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
     the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
@@ -2379,4 +2380,116 @@ async fn the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared(db: Db) {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+}
+
+/// The catalogue in the portal: a form drawn from the item, a wrong field
+/// named back, the named colleague finding the request waiting for them and
+/// approving it on its page, and an agent fulfilling it.
+async fn a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_page(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    web_users(
+        &t,
+        PASSWORD,
+        &[("wanda@globex.example", Role::Customer, Some("globex"))],
+        &[],
+    )
+    .await;
+    let mut wendy = Web::new(&t);
+    wendy.sign_in("wendy@globex.example", PASSWORD).await;
+    let list = wendy.get("/catalogue").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body.contains("Account for a new starter") && list.body.contains("Fulfilled within 4h"),
+        "{}",
+        list.body
+    );
+    let csrf = wendy.csrf("/catalogue/new-starter-account").await;
+    let form = wendy.get("/catalogue/new-starter-account").await.body;
+    assert!(
+        form.contains("name=\"f.start\" type=\"date\"") && form.contains("id=\"approver\""),
+        "{form}"
+    );
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("f.person", "nadia@globex.example"),
+        ("f.full_name", "Nadia Patel"),
+        ("f.start", "7 December"),
+        ("f.access", "office"),
+        ("approver", "wanda@globex.example"),
+    ];
+    let wrong = wendy.post("/catalogue/new-starter-account", &fields).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("answers.start: expected a date YYYY-MM-DD"),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.body.contains("value=\"Nadia Patel\""), "what was typed is kept");
+    let mut fields = fields;
+    fields[3] = ("f.start", "2026-12-07");
+    let sent = wendy.post("/catalogue/new-starter-account", &fields).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let at = sent.location.unwrap();
+    let reference = at
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = wendy.get(&at).await.body;
+    assert!(
+        page.contains("Request: Account for a new starter") && page.contains("awaiting approval"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"approve\""),
+        "the requester does not approve their own"
+    );
+    assert!(
+        !page.contains("id=\"clock-response\""),
+        "no incident clocks on a request"
+    );
+
+    let mut wanda = Web::new(&t);
+    wanda.sign_in("wanda@globex.example", PASSWORD).await;
+    let waiting = wanda.get("/catalogue").await.body;
+    assert!(
+        waiting.contains("Waiting for your approval") && waiting.contains(&reference),
+        "{waiting}"
+    );
+    let csrf = wanda.csrf(&format!("/tickets/{reference}")).await;
+    let approved = wanda
+        .post(
+            &format!("/tickets/{reference}/request"),
+            &[("csrf", &csrf), ("action", "approve"), ("text", "Welcome, Nadia.")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let page = wanda.get(&format!("/tickets/{reference}")).await.body;
+    assert!(
+        page.contains("approved and in fulfilment") && page.contains("Welcome, Nadia."),
+        "{page}"
+    );
+
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    let csrf = agent.csrf(&format!("/tickets/{reference}")).await;
+    let page = agent.get(&format!("/tickets/{reference}")).await.body;
+    assert!(
+        page.contains("id=\"fulfil-form\"") && !page.contains("id=\"resolve-form\""),
+        "{page}"
+    );
+    let done = agent
+        .post(
+            &format!("/tickets/{reference}/request"),
+            &[("csrf", &csrf), ("action", "fulfil"), ("text", "Account made.")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = wendy.get(&format!("/tickets/{reference}")).await.body;
+    assert!(
+        page.contains("id=\"request-status\">fulfilled") && page.contains("Account made."),
+        "{page}"
+    );
 }

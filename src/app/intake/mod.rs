@@ -343,11 +343,7 @@ impl App {
                     let replied = self.reply_in(c, &who, &reference, strip_reply(&text_of(m)), now)?;
                     store_attachments(c, id, Some(&message_id), &files, now)?;
                     self.cc_watchers(c, m, id, &from_addr, now)?;
-                    return keep(
-                        c,
-                        IngestOutcome::Replied { reference: replied },
-                        Some(id),
-                    );
+                    return keep(c, IngestOutcome::Replied { reference: replied }, Some(id));
                 }
                 Some(_) => follow_up_of = Some(reference),
                 None => {}
@@ -493,7 +489,9 @@ impl App {
         {
             return Ok(reference.to_string());
         }
-        Ok(self.change_ticket_in(c, who, reference, &[Change::Reply(body)], now)?.reference)
+        Ok(self
+            .change_ticket_in(c, who, reference, &[Change::Reply(body)], now)?
+            .reference)
     }
 }
 

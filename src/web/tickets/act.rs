@@ -332,7 +332,7 @@ pub(super) async fn presence(
 
 /// A ticket form's answer: on to the ticket with the notice `done` names
 /// (and a fragment, if given), or the page again with the refusal.
-async fn answer<T>(
+pub(super) async fn answer<T>(
     v: &Viewer,
     app: State,
     reference: String,

@@ -4,15 +4,19 @@
 //! its clocks are put into a page.
 
 mod act;
+mod catalogue;
 mod lists;
 mod new;
 mod page;
+mod record;
 mod search;
 
 use act::*;
+use catalogue::*;
 use lists::*;
 use new::*;
 use page::*;
+use record::*;
 use search::*;
 
 use actix_web::http::StatusCode;
@@ -34,9 +38,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/tickets", web::get().to(list))
         .route("/tickets/new", web::get().to(new_page))
         .route("/tickets/new", web::post().to(create))
+        .route("/catalogue", web::get().to(catalogue_page))
+        .route("/catalogue/{slug}", web::get().to(item_page))
+        .route("/catalogue/{slug}", web::post().to(request_item))
         .route("/tickets/{reference}", web::get().to(show))
         .route("/tickets/{reference}/reply", web::post().to(reply))
         .route("/tickets/{reference}/act", web::post().to(act))
+        .route("/tickets/{reference}/request", web::post().to(request_action))
         .route("/tickets/{reference}/time", web::post().to(log_time))
         .route("/tickets/{reference}/links", web::post().to(add_link))
         .route("/tickets/{reference}/links/remove", web::post().to(remove_link))

@@ -37,6 +37,12 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "reopen-request" => "Your request to reopen is sent: the desk will reply here and by email.",
         "close" => "Closed.",
         "cancel" => "Cancelled.",
+        "approved" => "Approved: the desk begins the work.",
+        "refused" => "Refused: the requester is told.",
+        "started" => "Fulfilment started.",
+        "asked" => "Question sent: the fulfilment clock waits for the answer.",
+        "fulfilled" => "Fulfilled: the requester is told.",
+        "requested" => "Your request is in. We will tell you by email as it moves.",
         _ => return None,
     })
 }
@@ -238,6 +244,11 @@ pub(super) async fn ticket_page_at(
             .map_or(0, |e| e.seq);
         let watchers = app.ticket_watchers(&who, &reference)?;
         let links = app.ticket_links(&who, &reference)?;
+        let request = if t.ticket_type == "service_request" {
+            Some(app.service_request(&who, &reference, now)?)
+        } else {
+            None
+        };
         let (present, macros) = if staff {
             (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
@@ -252,7 +263,7 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time, seen, present, macros, watchers, links),
+            (recent, incidents, time, seen, present, macros, watchers, links, request),
         ))
     })
     .await?;
@@ -265,15 +276,17 @@ pub(super) async fn ticket_page_at(
         queues,
         moves,
         agents,
-        (recent, incidents, time, seen, present, macros, watchers, links),
+        (recent, incidents, time, seen, present, macros, watchers, links, request),
     ) = data;
+    let me = v.session.principal.email.as_str();
+    let requester = t.requester.eq_ignore_ascii_case(me);
+    let incident = t.ticket_type == "incident";
+    let request = request.map(|r| request_json(&r, staff, requester, tz));
     let links: Vec<Value> = links
         .iter()
         .map(|l| json!({"kind": l.kind.as_str(), "words": l.kind.words(), "reference": l.reference, "subject": l.subject, "status_text": status_text(&l.status)}))
         .collect();
     // Staff and the requester add and remove watchers; a watcher may leave.
-    let me = v.session.principal.email.as_str();
-    let requester = t.requester.eq_ignore_ascii_case(me);
     let watchers = json!({
         "may_add": staff || requester,
         "list": watchers.iter().map(|w| {
@@ -387,21 +400,37 @@ pub(super) async fn ticket_page_at(
             "time": time,
             "watchers": watchers,
             "links": links,
+            "incident": incident,
+            "record_type": t.ticket_type.replace('_', " "),
+            "request": request,
             "seen": seen,
             "held": held,
             "present": present,
             "macros": macros,
             "queues": queue_opts,
-            "statuses": settable,
+            // A request, problem or change moves by its own actions, not the incident's.
+            "statuses": if incident { settable } else { Vec::new() },
             "severities": severities,
-            "moves": moves,
+            "moves": incident_moves(&moves, incident),
             "codes": RESOLUTION_CODES.iter().map(|(c, l)| json!({"value": c, "label": l})).collect::<Vec<_>>(),
-            "pending_customer": pending_customer,
+            "pending_customer": pending_customer && incident,
             "mine": mine,
             "notice": notice,
             "error": error_text,
         }),
     )
+}
+
+/// The incident's moves as the page offers them: on another type, only the
+/// ones its conversation shares (assign, queue, reply).
+fn incident_moves(moves: &impl serde::Serialize, incident: bool) -> Value {
+    let mut m = serde_json::to_value(moves).unwrap_or(Value::Null);
+    if !incident && let Some(o) = m.as_object_mut() {
+        for k in ["resolve", "reopen", "close", "cancel"] {
+            o.insert(k.into(), Value::Bool(false));
+        }
+    }
+    m
 }
 
 /// How a watcher came to watch, as the page says it.
