@@ -11,6 +11,7 @@ mod inbound;
 mod links;
 mod macros;
 mod openapi;
+mod problems;
 mod requests;
 mod tickets;
 use admin::*;
@@ -114,6 +115,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/problems", web::post().to(problems::open_problem))
+            .route("/known-errors", web::get().to(problems::known_errors))
+            .route("/tickets/{reference}/problem", web::get().to(problems::get_problem))
+            .route(
+                "/tickets/{reference}/problem/actions",
+                web::post().to(problems::problem_action),
+            )
             .route("/catalogue", web::get().to(requests::list_catalogue))
             .route("/catalogue/{slug}", web::get().to(requests::get_catalogue_item))
             .route("/requests", web::post().to(requests::create_request))

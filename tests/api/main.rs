@@ -18,6 +18,7 @@ mod intake;
 mod links;
 mod macros;
 mod notices;
+mod problems;
 mod recompute;
 mod reports;
 mod requests;

@@ -5,8 +5,10 @@
 //! its type's lifecycle beside it (`app::tickets::record`), changed by the
 //! core's `decide` inside the ticket's transaction, its row locked.
 
+mod problems;
 mod requests;
 
+pub use problems::*;
 pub use requests::*;
 
 use chrono::{DateTime, Utc};
@@ -74,10 +76,23 @@ impl App {
         events: &[L::Event],
         now: DateTime<Utc>,
     ) -> Result<(Located, L), AppError> {
+        self.check_new_text(req)?;
         let source = req.source.clone().unwrap_or_else(|| "api".into());
         let v = self.create_ticket_in(c, who, req, &source, now)?;
+        self.start_record(c, who, &v.reference, events, now)
+    }
+
+    /// Makes a just-raised ticket one of type `L`, its record begun with `events`.
+    pub(crate) fn start_record<L: Lifecycle>(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        events: &[L::Event],
+        now: DateTime<Utc>,
+    ) -> Result<(Located, L), AppError> {
         let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
-            .filter(tickets::reference.eq(&v.reference))
+            .filter(tickets::reference.eq(reference))
             .select((tickets::id, tickets::organisation_id, tickets::requester_id))
             .first(c)?;
         diesel::update(tickets::table.find(id))
@@ -96,14 +111,14 @@ impl App {
             c,
             who,
             &format!("{}.create", L::TYPE),
-            &format!("ticket:{}", v.reference),
+            &format!("ticket:{reference}"),
             None,
             now,
         )?;
         Ok((
             Located {
                 id,
-                reference: v.reference,
+                reference: reference.to_string(),
                 organisation_id,
                 requester_id,
             },

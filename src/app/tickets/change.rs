@@ -314,6 +314,10 @@ impl App {
         // Alerts (and so escalation) come only from the scheduler's tick;
         // other changes keep the level, and may take a ticket off the top.
         super::raise_in_queue(c, &row, row.escalation_level)?;
+        // A problem is the desk's own record: nobody outside hears of it.
+        if kind == crate::domain::itil::TicketType::Problem {
+            return Ok(out);
+        }
         // The requester hears of it in the same transaction as the change.
         // Only a reply or a status change tells the requester anything; the
         // scheduler's ticks (alerts only) skip the lookups.

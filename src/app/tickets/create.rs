@@ -29,6 +29,22 @@ impl App {
         self.shown_to(who, v)
     }
 
+    /// A new ticket's subject and description: said, and within bounds.
+    pub(crate) fn check_new_text(&self, req: &NewTicketRequest) -> Result<(), AppError> {
+        if req.subject.trim().is_empty() {
+            return Err(invalid("subject", "must not be empty"));
+        }
+        if req.subject.chars().count() > MAX_SUBJECT {
+            return Err(invalid("subject", format!("at most {MAX_SUBJECT} characters")));
+        }
+        if req.description.trim().is_empty() {
+            return Err(invalid("description", "must not be empty"));
+        }
+        self.check_text_size("description", &req.description)?;
+        no_nul("subject", &req.subject)?;
+        no_nul("description", &req.description)
+    }
+
     /// A description, reply, note or reason within `limits.max_text_chars`.
     pub(crate) fn check_text_size(&self, field: &str, text: &str) -> Result<(), AppError> {
         let most = self.limits().max_text_chars;
@@ -71,18 +87,7 @@ impl App {
         files: &[Upload],
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        if req.subject.trim().is_empty() {
-            return Err(invalid("subject", "must not be empty"));
-        }
-        if req.subject.chars().count() > MAX_SUBJECT {
-            return Err(invalid("subject", format!("at most {MAX_SUBJECT} characters")));
-        }
-        if req.description.trim().is_empty() {
-            return Err(invalid("description", "must not be empty"));
-        }
-        self.check_text_size("description", &req.description)?;
-        no_nul("subject", &req.subject)?;
-        no_nul("description", &req.description)?;
+        self.check_new_text(&req)?;
         let source = req.source.clone().unwrap_or_else(|| "api".into());
         if !matches!(source.as_str(), "email" | "web" | "api" | "phone") {
             return Err(invalid("source", "expected email, web, api or phone"));
@@ -240,6 +245,22 @@ impl App {
                 (org, requester)
             }
         };
+        self.insert_ticket(c, who, org, requester, req, source, now)
+    }
+
+    /// A ticket for `org` raised by `requester` (a contact, or for a problem
+    /// the member of staff who opened it), inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn insert_ticket(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        org: Organisation,
+        requester: User,
+        req: &NewTicketRequest,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TicketView, AppError> {
         if org.status == "terminated" {
             return Err(AppError::Forbidden(format!("organisation {} is terminated", org.slug)));
         }
@@ -271,12 +292,24 @@ impl App {
             calendars: &calendars,
         };
         let ticket = Ticket::create_in(now, actor_of(who), severity, policy, Some(queue.slug.clone()));
-        let report = Command {
-            at: now,
-            by: Actor::Customer(requester.id.to_string()),
-            action: Action::CustomerReply {
-                body: req.description.clone(),
-            },
+        // A contact's description is their first message; a member of
+        // staff's (a problem's) is an internal note.
+        let report = if requester.role == "customer" {
+            Command {
+                at: now,
+                by: Actor::Customer(requester.id.to_string()),
+                action: Action::CustomerReply {
+                    body: req.description.clone(),
+                },
+            }
+        } else {
+            Command {
+                at: now,
+                by: Actor::Agent(requester.id.to_string()),
+                action: Action::InternalNote {
+                    body: req.description.clone(),
+                },
+            }
         };
         let (ticket, more) = ticket.apply(&report, &ctx)?;
         let view = sla(&ticket, &ctx, now).map_err(|e| AppError::internal(e.to_string()))?;

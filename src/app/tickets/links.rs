@@ -151,6 +151,23 @@ impl App {
         who.staff_or_forbidden("linking tickets")?;
         let mut conn = self.conn()?;
         conn.write(|c| {
+            let this = self.link_in(c, who, reference, &link, now)?;
+            links_of(c, this, Reach::Everything)
+        })
+    }
+
+    /// `link_ticket_to` inside the caller's transaction (a problem linking
+    /// its incidents, a merge); answers this ticket's row id.
+    pub(crate) fn link_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        link: &NewLink,
+        now: DateTime<Utc>,
+    ) -> Result<i64, AppError> {
+        who.staff_or_forbidden("linking tickets")?;
+        {
             let this = self.visible_ticket_id(c, who, reference)?;
             let other = self.visible_ticket_id(c, who, &link.ticket)?;
             if this == other {
@@ -239,8 +256,8 @@ impl App {
                 Some(&detail),
                 now,
             )?;
-            links_of(c, this, Reach::Everything)
-        })
+            Ok(this)
+        }
     }
 
     /// Removes a link (staff), audited.
@@ -255,6 +272,24 @@ impl App {
         who.staff_or_forbidden("unlinking tickets")?;
         let mut conn = self.conn()?;
         conn.write(|c| {
+            let this = self.unlink_in(c, who, reference, kind, other, now)?;
+            links_of(c, this, Reach::Everything)
+        })
+    }
+
+    /// `unlink_ticket_from` inside the caller's transaction; answers this
+    /// ticket's row id.
+    pub(crate) fn unlink_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        kind: LinkKind,
+        other: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, AppError> {
+        who.staff_or_forbidden("unlinking tickets")?;
+        {
             let this = self.visible_ticket_id(c, who, reference)?;
             let that = self.visible_ticket_id(c, who, other)?;
             let (from, to, stored) = kind.stored(this, that);
@@ -277,8 +312,8 @@ impl App {
                 Some(&detail),
                 now,
             )?;
-            links_of(c, this, Reach::Everything)
-        })
+            Ok(this)
+        }
     }
 }
 
