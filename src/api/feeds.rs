@@ -19,7 +19,7 @@ fn entry_id(host: &str, outage: i64, n: usize) -> String {
     format!("tag:{host},2026:outage-{outage}-update-{n}")
 }
 
-fn host_of(url: &str) -> String {
+pub(super) fn host_of(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))

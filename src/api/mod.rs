@@ -6,6 +6,7 @@ mod admin;
 mod alerts;
 mod auth;
 mod bulk;
+mod changes;
 mod health;
 mod inbound;
 mod links;
@@ -115,6 +116,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}/presence", web::post().to(presence::heartbeat))
             .route("/tickets/{reference}/time", web::get().to(time::ticket_time))
             .route("/tickets/{reference}/time", web::post().to(time::log_time))
+            .route("/changes", web::post().to(changes::raise_change))
+            .route("/changes/calendar", web::get().to(changes::calendar))
+            .route("/changes/calendar.ics", web::get().to(changes::calendar_ics))
+            .route("/change-freezes", web::post().to(changes::add_freeze))
+            .route("/cab", web::get().to(changes::cab_agenda))
+            .route("/tickets/{reference}/change", web::get().to(changes::get_change))
+            .route(
+                "/tickets/{reference}/change/actions",
+                web::post().to(changes::change_action),
+            )
             .route("/problems", web::post().to(problems::open_problem))
             .route("/known-errors", web::get().to(problems::known_errors))
             .route("/tickets/{reference}/problem", web::get().to(problems::get_problem))

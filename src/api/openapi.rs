@@ -21,7 +21,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "sladesk", description = "ITIL service desk and SLA tracking. Instants are RFC 3339 UTC; errors are application/problem+json."),
     paths(
-        healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, search::search, views::list_views, views::create_view, views::view_tickets, views::delete_view, time::ticket_time, time::log_time, time::edit_time, time::delete_time, problems::open_problem, problems::get_problem, problems::problem_action, problems::known_errors, requests::list_catalogue, requests::get_catalogue_item, requests::create_request, requests::get_request, requests::request_action, links::list_links, links::add_link, links::remove_link, watchers::list_watchers, watchers::add_watcher, watchers::remove_watcher, presence::present, presence::heartbeat, macros::list_macros, macros::create_macro, macros::update_macro, macros::delete_macro, macros::preview_macro, macros::apply_macro, bulk::bulk, get_ticket, patch_ticket, ticket_events, ticket_sla,
+        healthz, readyz, metrics::metrics, openapi, create_ticket, list_tickets, search::search, views::list_views, views::create_view, views::view_tickets, views::delete_view, time::ticket_time, time::log_time, time::edit_time, time::delete_time, changes::raise_change, changes::get_change, changes::change_action, changes::cab_agenda, changes::calendar, changes::calendar_ics, changes::add_freeze, problems::open_problem, problems::get_problem, problems::problem_action, problems::known_errors, requests::list_catalogue, requests::get_catalogue_item, requests::create_request, requests::get_request, requests::request_action, links::list_links, links::add_link, links::remove_link, watchers::list_watchers, watchers::add_watcher, watchers::remove_watcher, presence::present, presence::heartbeat, macros::list_macros, macros::create_macro, macros::update_macro, macros::delete_macro, macros::preview_macro, macros::apply_macro, bulk::bulk, get_ticket, patch_ticket, ticket_events, ticket_sla,
         reply, note, transition, reopen_request, list_organisations, create_organisation, admin::update_organisation, list_users, create_user, list_queues,
         create_queue, create_token, list_tokens, revoke_token, update_user, recompute, inbound_email,
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
@@ -34,7 +34,7 @@ impl utoipa::Modify for BearerAuth {
         subscriptions::subscribe, subscriptions::get, subscriptions::confirm, subscriptions::unsubscribe, status::summary, status::incidents
     ),
     modifiers(&BearerAuth),
-    tags((name = "tickets"), (name = "requests"), (name = "problems"), (name = "administration"), (name = "operations"), (name = "services"), (name = "status"))
+    tags((name = "tickets"), (name = "requests"), (name = "problems"), (name = "changes"), (name = "administration"), (name = "operations"), (name = "services"), (name = "status"))
 )]
 pub struct ApiDoc;
 

@@ -171,6 +171,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_freezes (id) {
+        id -> BigInt,
+        name -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_services (ticket_id, service_id) {
+        ticket_id -> BigInt,
+        service_id -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -450,6 +468,8 @@ diesel::joinable!(tickets -> queues (queue_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(itil_events -> tickets (ticket_id));
 diesel::joinable!(itil_records -> tickets (ticket_id));
+diesel::joinable!(change_services -> tickets (ticket_id));
+diesel::joinable!(change_services -> services (service_id));
 diesel::joinable!(saved_views -> queues (queue_id));
 
 diesel::table! {
@@ -583,6 +603,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_links,
     itil_events,
     itil_records,
+    change_freezes,
+    change_services,
     macros,
     policy_versions,
     holiday_sets,

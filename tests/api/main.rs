@@ -10,6 +10,7 @@ mod alerts;
 mod authz;
 mod bad_input;
 mod bulk;
+mod changes;
 mod collisions;
 mod concurrency;
 mod hardening;

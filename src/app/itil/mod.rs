@@ -5,9 +5,11 @@
 //! its type's lifecycle beside it (`app::tickets::record`), changed by the
 //! core's `decide` inside the ticket's transaction, its row locked.
 
+mod changes;
 mod problems;
 mod requests;
 
+pub use changes::*;
 pub use problems::*;
 pub use requests::*;
 

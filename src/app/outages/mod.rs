@@ -449,7 +449,19 @@ impl App {
     pub fn delete_outage(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
         who.require_manager()?;
         let mut conn = self.conn()?;
-        conn.write(|c| {
+        conn.write(|c| self.delete_outage_in(c, who, id, now))
+    }
+
+    /// `delete_outage` in the caller's transaction (a change rescheduled or
+    /// cancelled takes its maintenance with it).
+    pub(crate) fn delete_outage_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        {
             let row = outage_row(c, id)?;
             let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
             diesel::delete(outage_organisations::table.filter(outage_organisations::outage_id.eq(id))).execute(c)?;
@@ -472,7 +484,7 @@ impl App {
                 now,
             )?;
             Ok(())
-        })
+        }
     }
 
     pub(super) fn outage_view(

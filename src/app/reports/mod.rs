@@ -310,8 +310,11 @@ impl App {
     ) -> Result<Vec<TicketMonth>, AppError> {
         // Received before the month ended, and not finished before it began
         // (a finished ticket changes no more: its last change is its end).
+        // Incidents only: the SLA targets and their credits are the
+        // incident's (requests, problems and changes have sections of their own).
         let rows: Vec<(i64, String, String)> = tickets::table
             .filter(tickets::organisation_id.eq(o.id))
+            .filter(tickets::ticket_type.eq("incident"))
             .filter(tickets::received_at.lt(naive(month.end())))
             .filter(
                 tickets::status

@@ -43,6 +43,7 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "asked" => "Question sent: the fulfilment clock waits for the answer.",
         "fulfilled" => "Fulfilled: the requester is told.",
         "requested" => "Your request is in. We will tell you by email as it moves.",
+        "problem" => "Problem updated.",
         _ => return None,
     })
 }
@@ -249,6 +250,17 @@ pub(super) async fn ticket_page_at(
         } else {
             None
         };
+        let problem = if t.ticket_type == "problem" {
+            Some(app.problem(&who, &reference)?)
+        } else {
+            None
+        };
+        // An incident's page offers its known errors to link in one step.
+        let known = if staff && t.ticket_type == "incident" {
+            app.known_errors(&who, None, now)?
+        } else {
+            Vec::new()
+        };
         let (present, macros) = if staff {
             (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
@@ -263,7 +275,9 @@ pub(super) async fn ticket_page_at(
             queues,
             moves,
             agents,
-            (recent, incidents, time, seen, present, macros, watchers, links, request),
+            (
+                recent, incidents, time, seen, present, macros, watchers, links, request, problem, known,
+            ),
         ))
     })
     .await?;
@@ -276,12 +290,17 @@ pub(super) async fn ticket_page_at(
         queues,
         moves,
         agents,
-        (recent, incidents, time, seen, present, macros, watchers, links, request),
+        (recent, incidents, time, seen, present, macros, watchers, links, request, problem, known),
     ) = data;
     let me = v.session.principal.email.as_str();
     let requester = t.requester.eq_ignore_ascii_case(me);
     let incident = t.ticket_type == "incident";
     let request = request.map(|r| request_json(&r, staff, requester, tz));
+    let problem = problem.map(|p| problem_json(&p, tz));
+    let known: Vec<Value> = known
+        .iter()
+        .map(|k| json!({"reference": k.reference, "subject": k.subject}))
+        .collect();
     let links: Vec<Value> = links
         .iter()
         .map(|l| json!({"kind": l.kind.as_str(), "words": l.kind.words(), "reference": l.reference, "subject": l.subject, "status_text": status_text(&l.status)}))
@@ -403,6 +422,8 @@ pub(super) async fn ticket_page_at(
             "incident": incident,
             "record_type": t.ticket_type.replace('_', " "),
             "request": request,
+            "problem": problem,
+            "known_errors": known,
             "seen": seen,
             "held": held,
             "present": present,

@@ -87,3 +87,162 @@ pub(super) async fn request_action(
     let outcome = run_form(move || a.act_on_request(&who, &r, &command, crate::app::now())).await?;
     answer(&v, app, reference, outcome, done, StatusCode::UNPROCESSABLE_ENTITY).await
 }
+
+/// What the page shows of a problem, with the moves its status allows.
+pub(super) fn problem_json(p: &crate::app::itil::ProblemView, tz: Tz) -> Value {
+    let s = p.status.as_str();
+    let open = matches!(s, "new" | "under_investigation" | "known_error");
+    let open_incidents = p
+        .incidents
+        .iter()
+        .filter(|i| !matches!(i.status.as_str(), "resolved" | "closed" | "cancelled"))
+        .count();
+    json!({
+        "status_text": status_text(s),
+        "known_error": p.known_error,
+        "root_cause": p.root_cause,
+        "workaround": p.workaround,
+        "target": when_opt(p.target, tz),
+        "incidents": p.incidents.iter().map(|i| json!({
+            "reference": i.reference, "subject": i.subject, "status_text": status_text(&i.status), "organisation": i.organisation,
+        })).collect::<Vec<_>>(),
+        "open_incidents": open_incidents,
+        "investigate": s == "new",
+        "open": open,
+        "declare": open && s != "known_error" && (p.root_cause.is_some() || p.workaround.is_some()),
+        "reopen": s == "resolved",
+        "close": s == "resolved",
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct ProblemForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    text: String,
+    /// The checkbox offering a workaround to the incidents, or to resolve them.
+    #[serde(default)]
+    incidents: Option<String>,
+}
+
+/// An action on a problem from its page (staff).
+pub(super) async fn problem_action(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ProblemForm>,
+) -> Result<HttpResponse, WebError> {
+    use crate::app::itil::ProblemCommand as P;
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let text = form.text.trim().to_string();
+    let to_incidents = form.incidents.as_deref() == Some("yes");
+    let command = match form.action.as_str() {
+        "investigate" => P::Investigate,
+        "root_cause" => P::RecordRootCause { text },
+        "workaround" => P::RecordWorkaround {
+            text,
+            publish: to_incidents,
+        },
+        "known_error" => P::DeclareKnownError,
+        "link" => P::LinkIncident { reference: text },
+        "resolve" => P::Resolve {
+            note: text,
+            resolve_incidents: to_incidents,
+        },
+        "reopen" => P::Reopen { reason: text },
+        "close" => P::Close,
+        _ => return Err(WebError::not_found()),
+    };
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    let outcome = run_form(move || a.act_on_problem(&who, &r, &command, crate::app::now())).await?;
+    answer(
+        &v,
+        app,
+        reference,
+        outcome,
+        "problem#problem",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct FromIncidentForm {
+    csrf: String,
+    /// Open a new problem with this subject, or link to this known error.
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    known_error: String,
+}
+
+/// From an incident's page, in one step: open a problem from it, or link it
+/// to a known error.
+pub(super) async fn incident_problem(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<FromIncidentForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    let known = form.known_error.trim().to_string();
+    let subject = form.subject.trim().to_string();
+    if known.is_empty() {
+        let outcome = run_form(move || {
+            let t = a.get_ticket(&who, &r)?;
+            let p = crate::app::itil::NewProblem {
+                subject: if subject.is_empty() { t.subject.clone() } else { subject },
+                description: format!("Opened from {} ({}).", t.reference, t.subject),
+                incidents: vec![t.reference.clone()],
+                ..Default::default()
+            };
+            a.open_problem(&who, p, crate::app::now())
+        })
+        .await?;
+        return match outcome {
+            Ok(p) => Ok(redirect(&format!("/tickets/{}?done=problem", p.reference))),
+            Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await,
+        };
+    }
+    let command = crate::app::itil::ProblemCommand::LinkIncident { reference: r.clone() };
+    let outcome = run_form(move || a.act_on_problem(&who, &known, &command, crate::app::now())).await?;
+    answer(
+        &v,
+        app,
+        reference,
+        outcome,
+        "linked#links",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct KnownErrorSearch {
+    q: Option<String>,
+}
+
+/// The known-error list (staff), searched with the desk's search.
+pub(super) async fn known_errors_page(
+    v: Viewer,
+    app: State,
+    q: web::Query<KnownErrorSearch>,
+) -> Result<HttpResponse, WebError> {
+    let (a, who) = (app.get_ref().clone(), v.who());
+    if !who.role.is_staff() {
+        return Err(WebError::not_found());
+    }
+    let words = q.q.clone().unwrap_or_default();
+    let w = words.clone();
+    let list = run(move || a.known_errors(&who, Some(&w), crate::app::now())).await?;
+    page(
+        Some(&v.session),
+        "Known errors",
+        "known_errors",
+        json!({"q": words, "items": list}),
+    )
+}

@@ -1,0 +1,2 @@
+DROP TABLE change_services;
+DROP TABLE change_freezes;
