@@ -1,14 +1,14 @@
 //! Links between tickets: `/api/v1/tickets/{reference}/links` (read, make)
 //! and `/links/{kind}/{other}` (remove). Anyone who may see the ticket
 //! reads its links (a customer, those to tickets they may see); staff make
-//! and remove them.
+//! and remove them, and merge a duplicate into its target (`/merge`).
 
 use actix_web::{HttpResponse, http::header, web};
 
 use super::auth::Caller;
 use super::problem::Problem;
 use super::{State, run};
-use crate::app::tickets::{LinkKind, LinkView, NewLink};
+use crate::app::tickets::{LinkKind, LinkView, MergeRequest, NewLink, TicketView};
 
 #[utoipa::path(get, path = "/api/v1/tickets/{reference}/links", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
     responses((status = 200, description = "The ticket's links, newest first, each as seen from this ticket", body = Vec<LinkView>), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such ticket, or not one the caller may see", body = Problem, content_type = "application/problem+json")))]
@@ -49,4 +49,17 @@ pub(super) async fn remove_link(
     let app = app.get_ref().clone();
     let links = run(move || app.unlink_ticket_from(&who, &reference, kind, &other, crate::app::now())).await?;
     Ok(HttpResponse::Ok().json(links))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{reference}/merge", tag = "tickets", params(("reference" = String, Path, description = "The duplicate's reference")), request_body = MergeRequest, security(("bearer" = [])),
+    responses((status = 200, description = "Merged: the target as it is now (its clocks from the earlier receipt); the duplicate is cancelled, linked duplicate_of it", body = TicketView), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "A customer", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Either ticket is not there", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Different organisations, not incidents, or the duplicate resolved or closed", body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn merge(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+    body: web::Json<MergeRequest>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let v = run(move || app.merge_ticket(&who, &path, &body.into_inner(), crate::app::now())).await?;
+    Ok(HttpResponse::Ok().json(v))
 }

@@ -142,6 +142,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(requests::request_action),
             )
             .route("/tickets/{reference}/links", web::get().to(links::list_links))
+            .route("/tickets/{reference}/merge", web::post().to(links::merge))
             .route("/tickets/{reference}/links", web::post().to(links::add_link))
             .route(
                 "/tickets/{reference}/links/{kind}/{other}",

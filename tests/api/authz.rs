@@ -111,6 +111,12 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             None,
             [404, 404, 404, 403, 403, 401],
         ),
+        (
+            Method::POST,
+            "/merge",
+            Some(json!({"into": "SD-000001"})),
+            [200, 200, 200, 403, 403, 401],
+        ),
         (Method::GET, "/watchers", None, [200, 200, 200, 200, 404, 401]),
         (
             Method::POST,
@@ -206,6 +212,85 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             }
         }
     }
+    // A problem (staff only: no contact sees one) and a change (its
+    // organisation's contacts read it; staff work it), each acme's.
+    let problem = t
+        .post(
+            "/api/v1/problems",
+            &t.agent,
+            json!({"subject": "secret-acme-problem", "description": "d", "organisation": "acme"}),
+        )
+        .await;
+    assert_eq!(problem.status.as_u16(), 201, "{}", problem.text);
+    let problem = problem.json["reference"].as_str().unwrap().to_string();
+    let change = t
+        .post(
+            "/api/v1/changes",
+            &t.agent,
+            json!({"subject": "secret-acme-change", "description": "d", "kind": "normal", "organisation": "acme"}),
+        )
+        .await;
+    assert_eq!(change.status.as_u16(), 201, "{}", change.text);
+    let change = change.json["reference"].as_str().unwrap().to_string();
+    let typed_rows: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{problem}"),
+            None,
+            [200, 200, 200, 404, 404, 401],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{problem}/problem"),
+            None,
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{problem}/problem/actions"),
+            Some(json!({"action": "note", "body": "n"})),
+            [200, 200, 200, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{change}"),
+            None,
+            [200, 200, 200, 200, 404, 401],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{change}/change"),
+            None,
+            [200, 200, 200, 200, 404, 401],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{change}/change/actions"),
+            Some(json!({"action": "note", "body": "n"})),
+            [200, 200, 200, 403, 403, 401],
+        ),
+    ];
+    for (method, path, body, expected) in typed_rows {
+        for (i, who) in ALL.into_iter().enumerate() {
+            let a = t
+                .call(method.clone(), &path, token(&t, who).as_deref(), body.clone())
+                .await;
+            assert_eq!(a.status.as_u16(), expected[i], "{method} {path} as {who:?}: {}", a.text);
+            if a.status.as_u16() >= 400 {
+                assert_eq!(a.content_type, "application/problem+json", "{method} {path} as {who:?}");
+            }
+            if matches!(who, Who::OtherCustomer | Who::Nobody)
+                || (path.contains(&problem) && matches!(who, Who::OwnCustomer))
+            {
+                assert!(
+                    !a.text.contains("secret-acme"),
+                    "{method} {path} as {who:?} leaks: {}",
+                    a.text
+                );
+            }
+        }
+    }
+
     // A request's endpoints on an incident: a conflict, to those who may see it.
     let incident = t.raise(&t.carol, "secret-acme-incident", 3).await;
     for (i, who) in ALL.into_iter().enumerate() {
@@ -300,6 +385,46 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 "/api/v1/organisations".into(),
                 None,
                 [200, 200, 200, 200, 200, 401],
+            ),
+            // Problems, known errors, changes, the CAB and its calendar.
+            (
+                Method::GET,
+                "/api/v1/known-errors".into(),
+                None,
+                [200, 200, 200, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/problems".into(),
+                Some(json!({"subject": "p", "description": "d", "organisation": "acme"})),
+                [201, 201, 201, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/changes".into(),
+                Some(json!({"subject": "c", "description": "d", "kind": "standard", "organisation": "acme"})),
+                [201, 201, 201, 403, 403, 401],
+            ),
+            (Method::GET, "/api/v1/cab".into(), None, [200, 200, 200, 403, 403, 401]),
+            (
+                Method::GET,
+                "/api/v1/changes/calendar".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/changes/calendar.ics".into(),
+                None,
+                [200, 200, 200, 200, 200, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/change-freezes".into(),
+                Some(
+                    json!({"name": format!("freeze {i}"), "start": "2027-12-20T00:00:00Z", "end": "2028-01-02T00:00:00Z"}),
+                ),
+                [201, 201, 403, 403, 403, 401],
             ),
             // The catalogue: anyone signed in reads it; a customer requests
             // for themselves, staff name the organisation and requester.

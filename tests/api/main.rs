@@ -18,6 +18,7 @@ mod incidents;
 mod intake;
 mod links;
 mod macros;
+mod merge;
 mod notices;
 mod problems;
 mod recompute;

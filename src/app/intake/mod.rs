@@ -308,6 +308,8 @@ impl App {
             .or_else(|| reference_in_message_ids(&ids));
         let mut follow_up_of = None;
         if let Some(reference) = threaded {
+            // Mail to a duplicate merged away goes on in the ticket it went into.
+            let reference = crate::app::tickets::merged_into(c, &reference)?.unwrap_or(reference);
             let found: Option<(i64, i64, i64, String)> = tickets::table
                 .filter(tickets::reference.eq(&reference))
                 .select((

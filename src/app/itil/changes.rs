@@ -542,7 +542,6 @@ fn located(id: i64, reference: &str) -> Located {
     Located {
         id,
         reference: reference.to_string(),
-        organisation_id: 0,
         requester_id: 0,
     }
 }

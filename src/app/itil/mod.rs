@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use super::tickets::record::{self, Lifecycle};
 use super::tickets::{Change, NewTicketRequest};
 use super::{App, AppError, Principal, audit};
-use crate::domain::itil::{Refused, TicketType};
+use crate::domain::itil::Refused;
 use crate::store::DbConnection;
 use crate::store::schema::{itil_records, tickets};
 
@@ -27,7 +27,6 @@ use crate::store::schema::{itil_records, tickets};
 pub(crate) struct Located {
     pub id: i64,
     pub reference: String,
-    pub organisation_id: i64,
     pub requester_id: i64,
 }
 
@@ -63,7 +62,6 @@ impl App {
         Ok(Located {
             id,
             reference,
-            organisation_id,
             requester_id,
         })
     }
@@ -93,9 +91,9 @@ impl App {
         events: &[L::Event],
         now: DateTime<Utc>,
     ) -> Result<(Located, L), AppError> {
-        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
+        let (id, requester_id): (i64, i64) = tickets::table
             .filter(tickets::reference.eq(reference))
-            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
+            .select((tickets::id, tickets::requester_id))
             .first(c)?;
         diesel::update(tickets::table.find(id))
             .set(tickets::ticket_type.eq(L::TYPE.as_str()))
@@ -121,7 +119,6 @@ impl App {
             Located {
                 id,
                 reference: reference.to_string(),
-                organisation_id,
                 requester_id,
             },
             rec,
@@ -158,9 +155,4 @@ impl App {
         self.change_ticket_in(c, who, reference, &[change], now)?;
         Ok(())
     }
-}
-
-/// A record's type from its row.
-pub(crate) fn type_of(c: &mut DbConnection, ticket_id: i64) -> Result<TicketType, AppError> {
-    record::type_of(c, ticket_id)
 }

@@ -383,7 +383,6 @@ impl App {
             let at = Located {
                 id,
                 reference: reference.clone(),
-                organisation_id: 0,
                 requester_id: 0,
             };
             let p: Problem = record::load(&mut conn, id, &reference)?;

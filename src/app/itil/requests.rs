@@ -533,7 +533,6 @@ impl App {
         Ok(Located {
             id,
             reference,
-            organisation_id,
             requester_id,
         })
     }

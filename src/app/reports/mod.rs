@@ -315,6 +315,16 @@ impl App {
         let rows: Vec<(i64, String, String)> = tickets::table
             .filter(tickets::organisation_id.eq(o.id))
             .filter(tickets::ticket_type.eq("incident"))
+            // A duplicate merged away (cancelled, `duplicate_of` its target)
+            // is counted once, in its target, whose clocks began at the
+            // earlier receipt.
+            .filter(
+                tickets::status.ne("cancelled").or(tickets::id.ne_all(
+                    crate::store::schema::ticket_links::table
+                        .filter(crate::store::schema::ticket_links::kind.eq("duplicate_of"))
+                        .select(crate::store::schema::ticket_links::from_ticket_id),
+                )),
+            )
             .filter(tickets::received_at.lt(naive(month.end())))
             .filter(
                 tickets::status

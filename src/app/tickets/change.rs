@@ -222,6 +222,15 @@ impl App {
                 Change::Reopen => Action::Reopen,
                 Change::Close => Action::Close,
                 Change::Cancel => Action::Cancel,
+                Change::Absorb {
+                    from,
+                    received_at,
+                    messages,
+                } => Action::Absorb {
+                    from: from.clone(),
+                    received_at: *received_at,
+                    messages: messages.clone(),
+                },
             };
             let (next, evs) = ticket
                 .apply(

@@ -15,6 +15,7 @@ mod change;
 mod create;
 mod files;
 mod links;
+mod merge;
 mod notices;
 mod presence;
 mod query;
@@ -31,6 +32,8 @@ pub use bulk::{BulkOutcome, BulkReport, BulkRequest, MAX_BULK};
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};
 pub use links::{LinkKind, LinkView, MAX_LINKS, NewLink};
+pub use merge::MergeRequest;
+pub(crate) use merge::merged_into;
 pub(in crate::app) use notices::enqueue_acknowledgement;
 pub use presence::Present;
 pub use query::MAX_OFFSET;
@@ -138,6 +141,8 @@ fn event_kind_name(k: &EventKind) -> &'static str {
         EventKind::SeverityChanged { .. } => "severity_changed",
         EventKind::AlertRecorded { .. } => "alert_recorded",
         EventKind::PolicyChanged { .. } => "policy_changed",
+        EventKind::Merged { .. } => "merged",
+        EventKind::Copied { .. } => "copied",
     }
 }
 
@@ -288,7 +293,7 @@ pub(super) fn event_rows(ticket_id: i64, first_seq: usize, events: &[Event]) -> 
                 kind: event_kind_name(&e.kind),
                 visibility: event_visibility(&e.kind),
                 body: match &e.kind {
-                    EventKind::Commented { body, .. } => Some(body.as_str()),
+                    EventKind::Commented { body, .. } | EventKind::Copied { body, .. } => Some(body.as_str()),
                     _ => None,
                 },
                 data: serde_json::to_string(e).expect("events serialise"),

@@ -31,7 +31,6 @@ pub(crate) trait Lifecycle: Sized + Clone {
     fn last_at(&self) -> DateTime<Utc>;
     fn event_at(e: &Self::Event) -> DateTime<Utc>;
     fn count(&self) -> usize;
-    fn status(&self) -> &'static str;
 }
 
 impl Lifecycle for ServiceRequest {
@@ -55,9 +54,6 @@ impl Lifecycle for ServiceRequest {
     }
     fn count(&self) -> usize {
         self.events.len()
-    }
-    fn status(&self) -> &'static str {
-        self.status.as_str()
     }
 }
 
@@ -83,9 +79,6 @@ impl Lifecycle for Problem {
     fn count(&self) -> usize {
         self.events.len()
     }
-    fn status(&self) -> &'static str {
-        self.status.as_str()
-    }
 }
 
 impl Lifecycle for ChangeRecord {
@@ -109,9 +102,6 @@ impl Lifecycle for ChangeRecord {
     }
     fn count(&self) -> usize {
         self.events.len()
-    }
-    fn status(&self) -> &'static str {
-        self.status.as_str()
     }
 }
 

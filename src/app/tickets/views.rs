@@ -49,6 +49,12 @@ pub enum Change {
     Reopen,
     Close,
     Cancel,
+    /// A merge takes a duplicate in (`merge_ticket`; no API or page names it).
+    Absorb {
+        from: String,
+        received_at: DateTime<Utc>,
+        messages: Vec<crate::domain::ticket::CopiedMessage>,
+    },
 }
 
 impl Change {
@@ -66,6 +72,7 @@ impl Change {
             Change::Reopen => "reopen",
             Change::Close => "close",
             Change::Cancel => "cancel",
+            Change::Absorb { .. } => "merge",
         }
     }
 }

@@ -235,7 +235,7 @@ pub(in crate::app) fn watch_as_approver(
 }
 
 /// Adds one watcher (nothing if they watch already), audited.
-fn watch(
+pub(super) fn watch(
     c: &mut DbConnection,
     who: &Principal,
     ticket_id: i64,

@@ -129,7 +129,12 @@ fn segments(ticket: &Ticket, ctx: &SlaContext) -> (Segments, Segments) {
         }
     };
     for e in &ticket.events {
-        let at = e.at.timestamp();
+        // The clocks start at the receipt: the created event's instant, or a
+        // merged duplicate's earlier one.
+        let at = match e.kind {
+            EventKind::Created { .. } => ticket.received_at.timestamp(),
+            _ => e.at.timestamp(),
+        };
         let (resp_before, res_before) = match e.kind {
             EventKind::Created { .. } => (false, false),
             _ => (runs_response(status, responded), runs_resolve(status)),

@@ -63,6 +63,22 @@ pub enum Action {
     /// operator's deliberate recompute after a policy or holiday change).
     /// The clocks are then computed from the original start on that version.
     Recompute,
+    /// Takes in a duplicate (an agent's merge): its receipt, when earlier,
+    /// becomes this ticket's, so its customer loses no time; its public
+    /// messages are copied in with their authors and first times.
+    Absorb {
+        from: String,
+        received_at: DateTime<Utc>,
+        messages: Vec<CopiedMessage>,
+    },
+}
+
+/// A public message of a merged duplicate, as first written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopiedMessage {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+    pub body: String,
 }
 
 /// What someone asks of a ticket, when and as whom.
@@ -122,6 +138,19 @@ pub enum EventKind {
         from_version: String,
         policy: String,
         version: String,
+    },
+    /// A duplicate was merged in; the receipt counted from is the earlier
+    /// of the two.
+    Merged {
+        from: String,
+        received_at: DateTime<Utc>,
+    },
+    /// A public message copied from a merged duplicate (by its author; first
+    /// written at `original_at`). Not a response: it stops no clock.
+    Copied {
+        from: String,
+        original_at: DateTime<Utc>,
+        body: String,
     },
     /// A warning or breach, recorded once, with the instant it truly fell due.
     AlertRecorded {
@@ -297,6 +326,8 @@ impl Ticket {
                 }
             }
             EventKind::SeverityChanged { to, .. } => self.severity = *to,
+            EventKind::Merged { received_at, .. } => self.received_at = self.received_at.min(*received_at),
+            EventKind::Copied { .. } => {}
             EventKind::PolicyChanged { policy, version, .. } => {
                 self.policy = policy.clone();
                 self.policy_version = version.clone();
@@ -549,6 +580,29 @@ impl Ticket {
                             due_at: alert.due_at,
                         }));
                     }
+                }
+            }
+            Absorb {
+                from,
+                received_at,
+                messages,
+            } => {
+                agents_only("merge a ticket into another")?;
+                not_final("merges")?;
+                out.push(ev(EventKind::Merged {
+                    from: from.clone(),
+                    received_at: *received_at,
+                }));
+                for m in messages {
+                    out.push(Event {
+                        at: cmd.at,
+                        by: m.by.clone(),
+                        kind: EventKind::Copied {
+                            from: from.clone(),
+                            original_at: m.at,
+                            body: m.body.clone(),
+                        },
+                    });
                 }
             }
         }
