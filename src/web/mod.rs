@@ -135,6 +135,8 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "catalogue",
         "request_form",
         "known_errors",
+        "cab",
+        "change_calendar",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");

@@ -17,8 +17,8 @@ use sladesk::domain::ticket::Severity;
 
 use crate::helpers::{Db, TestApp, spawn_app, web_users};
 
-const PASSWORD: &str = "browser-test-password";
-const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub(crate) const PASSWORD: &str = "browser-test-password";
+pub(crate) const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// Where the screenshots go; `.ci/run` names it after the tests.
 pub fn screenshot_dir() -> PathBuf {

@@ -18,6 +18,7 @@ mod desk_tools;
 mod dovecot;
 mod imap;
 mod incident_chain;
+mod itil;
 mod sender_auth;
 mod smtp;
 

@@ -5,6 +5,7 @@
 
 mod act;
 mod catalogue;
+mod changes;
 mod lists;
 mod new;
 mod page;
@@ -13,6 +14,7 @@ mod search;
 
 use act::*;
 use catalogue::*;
+use changes::*;
 use lists::*;
 use new::*;
 use page::*;
@@ -46,8 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/act", web::post().to(act))
         .route("/tickets/{reference}/request", web::post().to(request_action))
         .route("/tickets/{reference}/problem", web::post().to(problem_action))
+        .route("/tickets/{reference}/change", web::post().to(change_action))
+        .route("/tickets/{reference}/merge", web::post().to(merge_action))
         .route("/tickets/{reference}/from-incident", web::post().to(incident_problem))
         .route("/known-errors", web::get().to(known_errors_page))
+        .route("/cab", web::get().to(cab_page))
+        .route("/changes/calendar", web::get().to(calendar_page))
         .route("/tickets/{reference}/time", web::post().to(log_time))
         .route("/tickets/{reference}/links", web::post().to(add_link))
         .route("/tickets/{reference}/links/remove", web::post().to(remove_link))

@@ -44,6 +44,8 @@ pub(super) fn notice(done: Option<&str>) -> Option<&'static str> {
         "fulfilled" => "Fulfilled: the requester is told.",
         "requested" => "Your request is in. We will tell you by email as it moves.",
         "problem" => "Problem updated.",
+        "change" => "Change updated.",
+        "merged" => "Merged: the duplicate's messages and files are here, and it is cancelled.",
         _ => return None,
     })
 }
@@ -250,6 +252,11 @@ pub(super) async fn ticket_page_at(
         } else {
             None
         };
+        let change = if t.ticket_type == "change" {
+            Some(app.change_record(&who, &reference)?)
+        } else {
+            None
+        };
         let problem = if t.ticket_type == "problem" {
             Some(app.problem(&who, &reference)?)
         } else {
@@ -276,7 +283,15 @@ pub(super) async fn ticket_page_at(
             moves,
             agents,
             (
-                recent, incidents, time, seen, present, macros, watchers, links, request, problem, known,
+                recent,
+                incidents,
+                time,
+                seen,
+                present,
+                macros,
+                watchers,
+                links,
+                (request, problem, known, change),
             ),
         ))
     })
@@ -290,13 +305,14 @@ pub(super) async fn ticket_page_at(
         queues,
         moves,
         agents,
-        (recent, incidents, time, seen, present, macros, watchers, links, request, problem, known),
+        (recent, incidents, time, seen, present, macros, watchers, links, (request, problem, known, change)),
     ) = data;
     let me = v.session.principal.email.as_str();
     let requester = t.requester.eq_ignore_ascii_case(me);
     let incident = t.ticket_type == "incident";
     let request = request.map(|r| request_json(&r, staff, requester, tz));
     let problem = problem.map(|p| problem_json(&p, tz));
+    let change = change.map(|c| change_json(&c, &v.session.principal.email, staff, tz));
     let known: Vec<Value> = known
         .iter()
         .map(|k| json!({"reference": k.reference, "subject": k.subject}))
@@ -423,6 +439,7 @@ pub(super) async fn ticket_page_at(
             "record_type": t.ticket_type.replace('_', " "),
             "request": request,
             "problem": problem,
+            "change": change,
             "known_errors": known,
             "seen": seen,
             "held": held,

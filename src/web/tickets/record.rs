@@ -246,3 +246,173 @@ pub(super) async fn known_errors_page(
         json!({"q": words, "items": list}),
     )
 }
+
+/// What the page shows of a change, and the moves its status allows (staff).
+pub(super) fn change_json(c: &crate::app::itil::ChangeView, me: &str, staff: bool, tz: Tz) -> Value {
+    let s = c.status.as_str();
+    let my_seat = c.cab.iter().find(|v| v.email.eq_ignore_ascii_case(me));
+    json!({
+        "kind": c.kind,
+        "status_text": status_text(s),
+        "risk": c.risk,
+        "rule": c.rule,
+        "needed": c.needed,
+        "approvals": c.approvals,
+        "cab": c.cab.iter().map(|v| json!({
+            "name": v.name, "email": v.email,
+            "vote": match v.approve { Some(true) => "approved", Some(false) => "rejected", None => "not yet voted" },
+        })).collect::<Vec<_>>(),
+        "window_start": when_opt(c.window_start, tz),
+        "window_end": when_opt(c.window_end, tz),
+        "in_freeze": c.in_freeze,
+        "services": c.services,
+        "outage_id": c.outage_id,
+        "outcome": c.outcome,
+        "staff": staff,
+        "submit": staff && s == "draft",
+        "assess": staff && matches!(s, "submitted" | "assessed"),
+        "send_to_cab": staff && s == "assessed",
+        "vote": s == "awaiting_cab" && my_seat.is_some(),
+        "schedule": staff && matches!(s, "approved" | "scheduled"),
+        "start": staff && s == "scheduled",
+        "complete": staff && s == "implementing",
+        "fail": staff && s == "implementing",
+        "back_out": staff && matches!(s, "implementing" | "implemented"),
+        "review": staff && matches!(s, "implemented" | "backed_out" | "failed"),
+        "close": staff && s == "reviewed",
+        "cancel": staff && matches!(s, "draft" | "submitted" | "assessed" | "awaiting_cab" | "approved" | "scheduled"),
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChangeForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    risk: String,
+    #[serde(default)]
+    approvers: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    of: String,
+    /// A window in the viewer's own time zone, as datetime-local sends it.
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    outcome: String,
+}
+
+/// A local date and time from a `datetime-local` field, in the viewer's zone.
+fn local_instant(field: &str, value: &str, tz: Tz) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M")
+        .map_err(|_| crate::app::invalid(field, "expected a date and time"))?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| crate::app::invalid(field, "that time does not exist on that day (the clocks change)"))
+}
+
+/// An action on a change from its page.
+pub(super) async fn change_action(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<ChangeForm>,
+) -> Result<HttpResponse, WebError> {
+    use crate::app::itil::ChangeCommand as C;
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let f = form.into_inner();
+    let tz = v.tz();
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    let outcome = run_form(move || {
+        let text = f.text.trim().to_string();
+        let enumerated = |field: &str, value: &str| -> Result<Value, AppError> {
+            if value.trim().is_empty() {
+                return Err(crate::app::invalid(field, "choose one"));
+            }
+            Ok(Value::String(value.trim().to_string()))
+        };
+        let command = match f.action.as_str() {
+            "submit" => C::Submit,
+            "assess" => C::Assess {
+                risk: serde_json::from_value(enumerated("risk", &f.risk)?)
+                    .map_err(|_| crate::app::invalid("risk", "low, medium or high"))?,
+                impact: text,
+            },
+            "send_to_cab" => C::SendToCab {
+                approvers: f
+                    .approvers
+                    .split([',', '\n', ' '])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                rule: f.rule.clone(),
+                of: f.of.trim().parse().ok(),
+            },
+            "approve" => C::Approve { comment: text },
+            "reject" => C::Reject { comment: text },
+            "schedule" => C::Schedule {
+                start: local_instant("start", &f.start, tz)?,
+                end: local_instant("end", &f.end, tz)?,
+                reason: Some(text).filter(|t| !t.is_empty()),
+            },
+            "start" => C::Start,
+            "complete" => C::Complete,
+            "back_out" => C::BackOut { note: text },
+            "fail" => C::Fail { note: text },
+            "review" => C::Review {
+                outcome: serde_json::from_value(enumerated("outcome", &f.outcome)?)
+                    .map_err(|_| crate::app::invalid("outcome", "success, failure or backed_out"))?,
+                notes: text,
+            },
+            "close" => C::Close,
+            "cancel" => C::Cancel { reason: text },
+            _ => return Err(AppError::NotFound("that action".into())),
+        };
+        a.act_on_change(&who, &r, &command, crate::app::now())
+    })
+    .await?;
+    answer(
+        &v,
+        app,
+        reference,
+        outcome,
+        "change#change",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct MergeForm {
+    csrf: String,
+    into: String,
+}
+
+/// Merges this ticket into another from its page (staff); the target's page follows.
+pub(super) async fn merge_action(
+    v: Viewer,
+    app: State,
+    path: web::Path<String>,
+    form: web::Form<MergeForm>,
+) -> Result<HttpResponse, WebError> {
+    v.check_csrf(&form.csrf)?;
+    let reference = path.into_inner();
+    let req = crate::app::tickets::MergeRequest {
+        into: form.into.trim().to_string(),
+    };
+    let (a, who, r) = (app.get_ref().clone(), v.who(), reference.clone());
+    let outcome = run_form(move || a.merge_ticket(&who, &r, &req, crate::app::now())).await?;
+    match outcome {
+        Ok(t) => Ok(redirect(&format!("/tickets/{}?done=merged", t.reference))),
+        Err(e) => ticket_page(&v, app, reference, None, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
