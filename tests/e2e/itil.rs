@@ -257,7 +257,12 @@ async fn a_normal_change_goes_through_the_cab_into_the_calendar_and_onto_the_sta
     // The status page, as anyone sees it: planned maintenance on the service.
     b.goto("/status").await;
     let status = b.body().await;
-    assert!(status.contains("Upgrade storage array firmware"), "{status}");
+    assert!(
+        status.contains("Planned maintenance: Storage (London)")
+            && status.contains(&format!("{} 22:00", day.format("%-d %b %Y")))
+            && status.contains("23:30"),
+        "{status}"
+    );
     b.close().await;
 }
 
