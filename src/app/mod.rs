@@ -309,7 +309,7 @@ pub struct App {
     /// `[alerts]`: how monitoring alerts become tickets and outages.
     alert_settings: RwLock<Option<Arc<alerts::AlertSettings>>>,
     /// The service catalogue (`catalogue` in sladesk.toml; the shipped items without).
-    catalogue: RwLock<Arc<crate::config::catalogue::Catalogue>>,
+    catalogue: RwLock<Arc<crate::domain::itil::catalogue::Catalogue>>,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -411,26 +411,6 @@ impl App {
         self.status_page_public.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Sets after how many working days a month's report closes.
-    pub fn set_catalogue(&self, catalogue: crate::config::catalogue::Catalogue) {
-        *self.catalogue.write().expect("lock") = Arc::new(catalogue);
-    }
-
-    /// The service catalogue now.
-    pub fn catalogue(&self) -> Arc<crate::config::catalogue::Catalogue> {
-        self.catalogue.read().expect("lock").clone()
-    }
-
-    pub fn set_report_close_after(&self, working_days: u32) {
-        self.report_close_after
-            .store(working_days, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// After how many working days a month's report closes.
-    pub fn report_close_after(&self) -> u32 {
-        self.report_close_after.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Sets who checks senders when intake verifies mail itself.
     pub fn set_sender_verifier(&self, v: impl sender_auth::SenderCheck + 'static) {
         *self.sender_verifier.write().expect("lock") = Some(Arc::new(v));
@@ -486,7 +466,7 @@ impl App {
             public_url: RwLock::new(Arc::from(DEFAULT_PUBLIC_URL)),
             status_page_public: std::sync::atomic::AtomicBool::new(true),
             alert_settings: RwLock::new(None),
-            catalogue: RwLock::new(Arc::new(crate::config::catalogue::Catalogue::shipped())),
+            catalogue: RwLock::new(Arc::new(itil::shipped_catalogue())),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

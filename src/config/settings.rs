@@ -139,7 +139,7 @@ impl Exposure {
             anyhow::bail!("report_close_after: {report_close_after} is outside 0 to 20 working days");
         }
         let catalogue = match &f.catalogue {
-            Some(dir) => Some(crate::config::catalogue::Catalogue::load(Some(dir)).context("catalogue")?),
+            Some(dir) => Some(crate::config::catalogue::load(Some(dir)).context("catalogue")?),
             None => None,
         };
         Ok(Exposure {

@@ -1,6 +1,9 @@
 //! The diesel schema shared by both backends: only SQL types SQLite and
 //! PostgreSQL have in common (BigInt, Integer, Text, Bool, Timestamp, Date).
 //! Kept by hand in step with `migrations/sqlite` and `migrations/postgresql`.
+//! Why this file is long: diesel wants every table, join and the tables
+//! that may meet in one query declared in one place; split, each part
+//! would need the others.
 
 diesel::table! {
     organisations (id) {

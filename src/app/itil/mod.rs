@@ -5,10 +5,14 @@
 //! its type's lifecycle beside it (`app::tickets::record`), changed by the
 //! core's `decide` inside the ticket's transaction, its row locked.
 
+mod approval;
+mod calendar;
 mod changes;
 mod problems;
 mod requests;
 
+pub use approval::decision_in_mail;
+pub use calendar::*;
 pub use changes::*;
 pub use problems::*;
 pub use requests::*;
@@ -20,6 +24,7 @@ use super::tickets::record::{self, Lifecycle};
 use super::tickets::{Change, NewTicketRequest};
 use super::{App, AppError, Principal, audit};
 use crate::domain::itil::Refused;
+use crate::domain::itil::catalogue::Catalogue;
 use crate::store::DbConnection;
 use crate::store::schema::{itil_records, tickets};
 
@@ -43,7 +48,27 @@ impl From<Refused> for AppError {
     }
 }
 
+/// The items sladesk ships, compiled in (a test reads them all, so this
+/// cannot fail at run time).
+pub fn shipped_catalogue() -> Catalogue {
+    let files: Vec<(String, String)> = crate::shipped::CATALOGUE
+        .iter()
+        .map(|(n, t)| (format!("(built in) catalogue/{n}"), t.to_string()))
+        .collect();
+    Catalogue::from_files(&files).unwrap_or_default()
+}
+
 impl App {
+    /// Replaces the service catalogue (`catalogue` in sladesk.toml).
+    pub fn set_catalogue(&self, catalogue: Catalogue) {
+        *self.catalogue.write().expect("lock") = std::sync::Arc::new(catalogue);
+    }
+
+    /// The service catalogue now.
+    pub fn catalogue(&self) -> std::sync::Arc<Catalogue> {
+        self.catalogue.read().expect("lock").clone()
+    }
+
     /// Locks and finds a ticket the caller may see (404 otherwise, as for
     /// any ticket out of reach).
     pub(crate) fn locate(&self, c: &mut DbConnection, who: &Principal, reference: &str) -> Result<Located, AppError> {
@@ -123,6 +148,32 @@ impl App {
             },
             rec,
         ))
+    }
+
+    /// Finds a ticket the caller may see, without locking it (reads).
+    pub(crate) fn find_visible(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+    ) -> Result<Located, AppError> {
+        use crate::store::schema::tickets;
+        let reference = crate::app::tickets::parse_reference(reference)?;
+        let not_found = || AppError::NotFound(format!("ticket {reference}"));
+        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
+            .filter(tickets::reference.eq(&reference))
+            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
+            .first(c)
+            .optional()?
+            .ok_or_else(not_found)?;
+        if !self.reach(c, who)?.allows(c, id, organisation_id, requester_id)? {
+            return Err(not_found());
+        }
+        Ok(Located {
+            id,
+            reference,
+            requester_id,
+        })
     }
 
     /// Applies one action to a located record through the core: the events it

@@ -37,6 +37,17 @@ pub mod versions;
 pub use versions::{ReportRead, Standing};
 
 impl App {
+    /// Sets after how many working days a month's report closes.
+    pub fn set_report_close_after(&self, working_days: u32) {
+        self.report_close_after
+            .store(working_days, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// After how many working days a month's report closes.
+    pub fn report_close_after(&self) -> u32 {
+        self.report_close_after.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The month's report for one organisation (`Some(slug)`) or the whole
     /// desk (`None`), with its standing: provisional (computed now, from
     /// what is recorded now) until the month is closed, then the version

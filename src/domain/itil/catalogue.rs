@@ -315,3 +315,68 @@ impl Item {
         if wrong.is_empty() { Ok(out) } else { Err(wrong) }
     }
 }
+/// Every item at every version read; customers are offered the newest.
+/// (Reading the files is `config::catalogue`'s.)
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// slug → version → item; versions sort as text ("2026-12" < "2027-01").
+    items: BTreeMap<String, BTreeMap<String, Item>>,
+}
+
+/// Why a set of items cannot be the catalogue: an item's own error, or
+/// one item and version given twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error(transparent)]
+    Item(#[from] ItemError),
+    #[error("{file}: {slug} version {version} is also in {other}")]
+    Twice {
+        file: String,
+        slug: String,
+        version: String,
+        other: String,
+    },
+}
+
+impl Catalogue {
+    /// Items from (file name, text) pairs; the first bad one is the error.
+    pub fn from_files(files: &[(String, String)]) -> Result<Catalogue, CatalogueError> {
+        let mut items: BTreeMap<String, BTreeMap<String, Item>> = BTreeMap::new();
+        let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+        for (file, text) in files {
+            let item = Item::from_toml(file, text)?;
+            let key = (item.slug.clone(), item.version.clone());
+            if let Some(other) = seen.get(&key) {
+                return Err(CatalogueError::Twice {
+                    file: file.clone(),
+                    slug: key.0,
+                    version: key.1,
+                    other: other.clone(),
+                });
+            }
+            seen.insert(key, file.clone());
+            items
+                .entry(item.slug.clone())
+                .or_default()
+                .insert(item.version.clone(), item);
+        }
+        Ok(Catalogue { items })
+    }
+
+    /// The newest version of each item, by name.
+    pub fn current(&self) -> Vec<&Item> {
+        let mut out: Vec<&Item> = self.items.values().filter_map(|v| v.values().next_back()).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// An item's newest version.
+    pub fn item(&self, slug: &str) -> Option<&Item> {
+        self.items.get(slug).and_then(|v| v.values().next_back())
+    }
+
+    /// An item at the version a request was raised under.
+    pub fn version(&self, slug: &str, version: &str) -> Option<&Item> {
+        self.items.get(slug).and_then(|v| v.get(version))
+    }
+}

@@ -10,6 +10,8 @@
 //! functions over them, `decide` (one match over status × action) and
 //! `evolve`, read together to answer "can this happen, and what does it
 //! record?". Its properties are tested in `tests/lifecycle_props.rs`.
+//! Why this file is long: the actions, the events, `decide` and `evolve`
+//! are one story, and split apart each would be read with the others open.
 
 use std::collections::BTreeSet;
 
