@@ -169,6 +169,13 @@ pub struct MonthlyReport {
     /// the desk's. Left out when none was booked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_spent: Option<TimeSpent>,
+    /// Service requests fulfilled in the month, per catalogue item. Left
+    /// out when there are none, so reports without them read as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_requests: Vec<crate::domain::itil::report::RequestItemLine>,
+    /// Changes whose window opened in the month. Left out when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::domain::itil::report::ChangeSection>,
 }
 
 /// Time booked in a month.
@@ -285,7 +292,7 @@ fn in_month(t: Option<DateTime<Utc>>, month: Month) -> bool {
     t.is_some_and(|t| t >= month.start() && t < month.end())
 }
 
-fn percent_met(met: u32, breached: u32) -> Option<String> {
+pub(crate) fn percent_met(met: u32, breached: u32) -> Option<String> {
     let n = u64::from(met) + u64::from(breached);
     (n > 0).then(|| {
         let tenths = u64::from(met) * 1000 / n;
@@ -293,7 +300,7 @@ fn percent_met(met: u32, breached: u32) -> Option<String> {
     })
 }
 
-fn mean_median(mut v: Vec<i64>) -> (Option<i64>, Option<i64>) {
+pub(crate) fn mean_median(mut v: Vec<i64>) -> (Option<i64>, Option<i64>) {
     if v.is_empty() {
         return (None, None);
     }
@@ -480,6 +487,8 @@ pub fn assemble(
         tickets: lines,
         major_incidents: Vec::new(),
         time_spent: None,
+        service_requests: Vec::new(),
+        changes: None,
     }
 }
 

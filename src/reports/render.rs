@@ -121,6 +121,34 @@ pub fn csv(r: &Value) -> Result<String, String> {
             row("time_spent", "", &cell(&o["organisation"]), cell(&o["minutes"]))?;
         }
     }
+    for l in r["service_requests"].as_array().into_iter().flatten() {
+        let detail = format!(
+            "{} fulfilled, {} met, {} missed, {}% met, mean {} s, median {} s",
+            cell(&l["fulfilled"]),
+            cell(&l["met"]),
+            cell(&l["missed"]),
+            cell(&l["percent_met"]),
+            cell(&l["mean_business_seconds"]),
+            cell(&l["median_business_seconds"])
+        );
+        row("service_request", "", &cell(&l["item"]), detail)?;
+    }
+    if let Some(ch) = r.get("changes").filter(|c| !c.is_null()) {
+        for key in [
+            "total",
+            "standard",
+            "normal",
+            "emergency",
+            "reviewed",
+            "succeeded",
+            "success_percent",
+        ] {
+            row("changes", "", key, cell(&ch[key]))?;
+        }
+        for f in ch["followed_by_incidents"].as_array().into_iter().flatten() {
+            row("changes", "", "followed_by_incidents", cell(f))?;
+        }
+    }
     for o in r["organisations"].as_array().into_iter().flatten() {
         row(
             "organisation",
@@ -498,6 +526,15 @@ pub fn html(r: &Value) -> Result<String, String> {
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "time_spent": time_spent_json(&r["time_spent"]),
+        "service_requests": r["service_requests"].as_array().unwrap_or(&empty).iter().map(|l| {
+            let hm = |v: &Value| v.as_i64().map_or_else(|| "–".to_string(), hours_minutes);
+            serde_json::json!({
+                "name": l["name"], "fulfilled": l["fulfilled"], "met": l["met"], "missed": l["missed"],
+                "percent": l["percent_met"].as_str().map_or_else(|| "no target".to_string(), |p| format!("{p}%")),
+                "mean": hm(&l["mean_business_seconds"]), "median": hm(&l["median_business_seconds"]),
+            })
+        }).collect::<Vec<_>>(),
+        "changes": r["changes"],
         "credits": credits,
         "organisations": organisations,
         "charts": charts,

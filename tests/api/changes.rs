@@ -416,6 +416,17 @@ async fn maintenance_told_a_week_ahead_is_left_out_and_a_same_day_emergency_earn
     );
     // 14,400 s of October's 745 h: 99.46 %, below 99.5 %: 7.5 % of £2,500.
     assert_eq!(both["credits"]["total_pence"], 18_750, "{}", both["credits"]);
+    let c = &both["changes"];
+    assert_eq!(
+        (c["total"].as_i64(), c["normal"].as_i64(), c["emergency"].as_i64()),
+        (Some(2), Some(1), Some(1)),
+        "{c}"
+    );
+    assert_eq!(
+        (c["reviewed"].as_i64(), c["success_percent"].as_str()),
+        (Some(2), Some("100.0"))
+    );
+    assert_eq!(planned["changes"]["total"], 1);
     assert!(
         both["tickets"].as_array().unwrap().is_empty(),
         "a change is not an incident in the SLA figures: {}",

@@ -202,6 +202,35 @@ async fn a_request_is_approved_by_the_named_colleague_and_fulfilled(db: Db) {
     assert_eq!(done.status.as_u16(), 200, "{}", done.text);
     assert_eq!(done.json["status"], "fulfilled");
     assert_eq!(done.json["fulfilment"]["state"], "met", "{}", done.text);
+    // The month's report: the item's line, in acme's and in the desk's.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    for path in [
+        format!("/api/v1/reports/monthly?org=acme&month={month}"),
+        format!("/api/v1/reports/monthly?month={month}"),
+    ] {
+        let report = t.get(&path, &t.manager).await;
+        assert_eq!(report.status.as_u16(), 200, "{}", report.text);
+        let line = &report.json["service_requests"][0];
+        assert_eq!(
+            line["name"], "Account for a new starter",
+            "{}",
+            report.json["service_requests"]
+        );
+        assert_eq!(
+            (line["fulfilled"].as_i64(), line["met"].as_i64()),
+            (Some(1), Some(1)),
+            "{line}"
+        );
+        assert_eq!(line["percent_met"], "100.0");
+        assert!(
+            report.json["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["reference"] != reference.as_str()),
+            "a request is not an incident in the SLA figures"
+        );
+    }
     let timeline = t.get(&format!("/api/v1/tickets/{reference}/events"), &t.carol).await;
     assert!(
         timeline.text.contains("Account made; details sent to Nadia."),

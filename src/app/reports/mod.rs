@@ -31,6 +31,7 @@ const CHUNK: usize = 1000;
 /// Working days after a month's end before the monthly job closes it.
 pub const DEFAULT_CLOSE_AFTER: u32 = 5;
 
+mod itil;
 mod mail;
 pub mod versions;
 
@@ -151,6 +152,7 @@ impl App {
     ) -> Result<(Vec<MonthlyReport>, MonthlyReport), AppError> {
         let as_of = now.min(month.end());
         let mut all = Vec::new();
+        let (mut all_fulfilled, mut all_changes) = (Vec::new(), Vec::new());
         let mut reports = Vec::new();
         let mut summaries = Vec::new();
         let progress = self.progress();
@@ -181,10 +183,16 @@ impl App {
             ));
             let links = major_incident_links(c, &[o.id], month)?;
             let booked = time_booked(c, &[o.id], month)?;
+            let fulfilled = self.fulfilled_in(c, o.id, month, as_of)?;
+            let changes = self.changes_in(c, o.id, month)?;
             if let Some(r) = reports.last_mut() {
                 r.major_incidents = crate::domain::report::major_incidents(&links, &tickets);
                 r.time_spent = crate::domain::report::time_spent(&booked, true);
+                r.service_requests = crate::domain::itil::report::request_lines(&fulfilled);
+                r.changes = crate::domain::itil::report::change_section(&changes);
             }
+            all_fulfilled.extend(fulfilled);
+            all_changes.extend(changes);
             all.extend(tickets);
         }
         let desk = assemble(
@@ -207,6 +215,8 @@ impl App {
         let links = major_incident_links(c, &ids, month)?;
         desk.major_incidents = crate::domain::report::major_incidents(&links, &all);
         desk.time_spent = crate::domain::report::time_spent(&time_booked(c, &ids, month)?, false);
+        desk.service_requests = crate::domain::itil::report::request_lines(&all_fulfilled);
+        desk.changes = crate::domain::itil::report::change_section(&all_changes);
         Ok((reports, desk))
     }
 

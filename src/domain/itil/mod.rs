@@ -13,6 +13,7 @@
 pub mod catalogue;
 pub mod change;
 pub mod problem;
+pub mod report;
 pub mod request;
 #[cfg(test)]
 mod tests;
