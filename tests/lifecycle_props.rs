@@ -65,6 +65,16 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Close),
         1 => Just(Action::Cancel),
         2 => Just(Action::Tick),
+        // A merge; its receipt is set against the ticket's in the run.
+        1 => (1i64..(2 * 86_400)).prop_map(|before| Action::Absorb {
+            from: "SD-000009".into(),
+            received_at: DateTime::<Utc>::from_timestamp(before, 0).unwrap(),
+            messages: vec![sladesk::domain::ticket::CopiedMessage {
+                by: Actor::Customer("carol@example.org".into()),
+                at: DateTime::<Utc>::from_timestamp(before, 0).unwrap(),
+                body: "first".into(),
+            }],
+        }),
     ]
 }
 
@@ -94,6 +104,15 @@ proptest! {
         let mut now = t0;
         for (gap, by, action) in steps {
             now += Duration::seconds(gap);
+            // A merged duplicate came in up to two days before this ticket.
+            let action = match action {
+                Action::Absorb { from, received_at, messages } => {
+                    let earlier = t0 - Duration::seconds(received_at.timestamp());
+                    let messages = messages.into_iter().map(|m| sladesk::domain::ticket::CopiedMessage { at: earlier, ..m }).collect();
+                    Action::Absorb { from, received_at: earlier, messages }
+                }
+                a => a,
+            };
             // What the pages would offer `by` now is exactly what is then accepted.
             let offered = (now >= ticket.last_event_at()).then(|| ticket.moves(&by, now, &ctx)).and_then(|m| match &action {
                 Action::Resolve => Some(m.resolve),
@@ -128,7 +147,9 @@ proptest! {
 
         let view = sla(&ticket, &ctx, now).unwrap();
         let cal = ctx.calendar(ticket.severity);
-        let wall = cal.between(t0, now).unwrap().num_seconds();
+        // Business time since the receipt (a merge may have moved it earlier).
+        prop_assert!(ticket.received_at <= t0);
+        let wall = cal.between(ticket.received_at, now).unwrap().num_seconds();
         for c in [&view.response, &view.resolve] {
             prop_assert!(c.elapsed_seconds >= 0 && c.elapsed_seconds <= wall, "elapsed within the business time since receipt");
             if matches!(c.state, ClockState::Paused | ClockState::Met | ClockState::BreachedMet | ClockState::Cancelled) {
