@@ -80,6 +80,7 @@ pub(super) fn init(dir: &Path) -> Result<ExitCode, Failure> {
     for (sub, files) in [
         ("sla-policies", crate::shipped::POLICIES),
         ("templates/email", crate::shipped::EMAIL_TEMPLATES),
+        ("catalogue", crate::shipped::CATALOGUE),
     ] {
         let folder = dir.join(sub);
         std::fs::create_dir_all(&folder).map_err(|e| fail(&folder, e))?;
@@ -97,9 +98,10 @@ pub(super) fn init(dir: &Path) -> Result<ExitCode, Failure> {
     }
     std::fs::write(&settings, INIT_SETTINGS).map_err(|e| fail(&settings, e))?;
     println!(
-        "wrote {} policies, {} email templates and {} to {}",
+        "wrote {} policies, {} email templates, {} catalogue items and {} to {}",
         crate::shipped::POLICIES.len(),
         crate::shipped::EMAIL_TEMPLATES.len(),
+        crate::shipped::CATALOGUE.len(),
         settings.display(),
         dir.display()
     );
