@@ -165,6 +165,7 @@ pub fn create_showing(
         history(&app, &mut dice, &view.reference, &contact, agent, received, now)?;
     }
     let live = live_queue(&app, &desk, &agents, now)?;
+    itil_showcase(&app, &desk, now)?;
     // The scheduler has watched these tickets all along: their warnings and
     // breaches so far are recorded, and the history's notifications went
     // out back then; only new ones leave.
@@ -344,5 +345,177 @@ fn history(
         }
     }
     step(agent, Duration::days(3), Change::Close)?;
+    Ok(())
+}
+
+/// A few of the other ticket types, so each of their pages has something
+/// to show: a request waiting for a colleague's approval and one
+/// fulfilled, a known error with the incidents it caused, and a normal
+/// change the CAB approved, scheduled next week (on the status page as
+/// planned maintenance, and in the change calendar).
+fn itil_showcase(app: &App, desk: &Desk, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::app::itil::{ChangeCommand, NewChange, NewProblem, NewServiceRequest, ProblemCommand, RequestCommand};
+    use crate::domain::itil::change::{ChangeKind, Risk};
+    let fail = |e: AppError| anyhow::Error::new(e).context("demo: requests, problems and changes");
+    let op = Principal::operator();
+    let org = desk.organisations.first().context("the demo desk has organisations")?;
+    let staff_of = |role: Role| desk.staff.iter().find(|s| s.role == role).map(|s| s.email.clone());
+    let (agent, manager) = (
+        app.principal_for(&staff_of(Role::Agent).context("an agent")?)
+            .map_err(fail)?,
+        app.principal_for(&staff_of(Role::Manager).context("a manager")?)
+            .map_err(fail)?,
+    );
+    let contact = app.principal_for(&org.contacts[0].email).map_err(fail)?;
+    let colleague = org.contacts.get(1).map(|c| c.email.clone());
+    let answers = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+
+    app.request_item(
+        &contact,
+        NewServiceRequest {
+            item: "new-starter-account".into(),
+            answers: answers(&[
+                ("person", &format!("new.starter@{}", org.email_domains[0])),
+                ("full_name", "Rhian Morgan"),
+                ("start", &(now + Duration::days(14)).date_naive().to_string()),
+                ("access", "office and VPN"),
+            ]),
+            approver: colleague,
+            source: Some("web".into()),
+            ..Default::default()
+        },
+        now - Duration::hours(3),
+    )
+    .map_err(fail)?;
+    let asked = now - Duration::days(6);
+    let rule = app
+        .request_item(
+            &contact,
+            NewServiceRequest {
+                item: "firewall-rule".into(),
+                answers: answers(&[
+                    ("action", "open"),
+                    ("source", "203.0.113.0/24"),
+                    ("destination", "10.20.0.15:22"),
+                ]),
+                source: Some("web".into()),
+                ..Default::default()
+            },
+            asked,
+        )
+        .map_err(fail)?;
+    let note = RequestCommand::Fulfil {
+        note: "Rule added for SFTP from the partner's range.".into(),
+    };
+    app.act_on_request(&agent, &rule.reference, &note, asked + Duration::hours(2))
+        .map_err(fail)?;
+
+    let reported = now - Duration::days(2);
+    let mut incidents = Vec::new();
+    for contact in org.contacts.iter().take(2) {
+        let v = app
+            .create_ticket(
+                &op,
+                NewTicketRequest {
+                    subject: "Nightly backup job failed".into(),
+                    description: "The backup report shows the job failed at 02:10.".into(),
+                    severity: Some(Severity::S3),
+                    queue: Some("platform".into()),
+                    organisation: Some(org.slug.clone()),
+                    requester: Some(contact.email.clone()),
+                    source: Some("email".into()),
+                },
+                reported,
+            )
+            .map_err(fail)?;
+        incidents.push(v.reference);
+    }
+    let problem = app
+        .open_problem(
+            &agent,
+            NewProblem {
+                subject: "Backups fail when the snapshot store is over 90% full".into(),
+                description: "Two failed nights this week, both with the snapshot store nearly full.".into(),
+                incidents,
+                ..Default::default()
+            },
+            reported + Duration::hours(4),
+        )
+        .map_err(fail)?;
+    for (i, cmd) in [
+        ProblemCommand::RecordRootCause {
+            text: "Snapshot retention was never applied to the new store.".into(),
+        },
+        ProblemCommand::RecordWorkaround {
+            text: "Rerun the job after 06:00, once the store has pruned.".into(),
+            publish: true,
+        },
+        ProblemCommand::DeclareKnownError,
+    ]
+    .iter()
+    .enumerate()
+    {
+        app.act_on_problem(
+            &agent,
+            &problem.reference,
+            cmd,
+            reported + Duration::hours(5 + i as i64),
+        )
+        .map_err(fail)?;
+    }
+
+    let raised = now - Duration::days(1);
+    let change = app
+        .raise_change(
+            &agent,
+            NewChange {
+                subject: "Apply retention to the snapshot store".into(),
+                description: "Turn on 14-day retention; back out by turning it off.".into(),
+                kind: ChangeKind::Normal,
+                organisation: org.slug.clone(),
+                requester: Some(org.contacts[0].email.clone()),
+                services: org.services.iter().take(1).cloned().collect(),
+                queue: Some("platform".into()),
+            },
+            raised,
+        )
+        .map_err(fail)?;
+    let window = (now + Duration::days(7))
+        .date_naive()
+        .and_hms_opt(22, 0, 0)
+        .context("a time")?
+        .and_utc();
+    let steps = [
+        (&agent, ChangeCommand::Submit),
+        (
+            &agent,
+            ChangeCommand::Assess {
+                risk: Risk::Low,
+                impact: "None expected: retention prunes old snapshots only.".into(),
+            },
+        ),
+        (
+            &agent,
+            ChangeCommand::SendToCab {
+                approvers: vec![manager.email.clone(), agent.email.clone()],
+                rule: "all".into(),
+                of: None,
+            },
+        ),
+        (&manager, ChangeCommand::Approve { comment: String::new() }),
+        (&agent, ChangeCommand::Approve { comment: String::new() }),
+        (
+            &agent,
+            ChangeCommand::Schedule {
+                start: window,
+                end: window + Duration::hours(1),
+                reason: None,
+            },
+        ),
+    ];
+    for (i, (who, cmd)) in steps.iter().enumerate() {
+        app.act_on_change(who, &change.reference, cmd, raised + Duration::minutes(10 * i as i64))
+            .map_err(fail)?;
+    }
     Ok(())
 }

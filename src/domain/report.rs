@@ -172,10 +172,41 @@ pub struct MonthlyReport {
     /// Service requests fulfilled in the month, per catalogue item. Left
     /// out when there are none, so reports without them read as before.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub service_requests: Vec<crate::domain::itil::report::RequestItemLine>,
+    pub service_requests: Vec<RequestItemLine>,
     /// Changes whose window opened in the month. Left out when none did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes: Option<crate::domain::itil::report::ChangeSection>,
+    pub changes: Option<ChangeSection>,
+}
+
+/// One catalogue item's requests fulfilled in the month.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RequestItemLine {
+    pub item: String,
+    pub name: String,
+    pub fulfilled: u32,
+    /// Within target, and not (requests under no target count in neither).
+    pub met: u32,
+    pub missed: u32,
+    /// Met as a share of those with a target, rounded down to 0.1.
+    pub percent_met: Option<String>,
+    pub mean_business_seconds: Option<i64>,
+    pub median_business_seconds: Option<i64>,
+}
+
+/// The month's changes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChangeSection {
+    pub total: u32,
+    pub standard: u32,
+    pub normal: u32,
+    pub emergency: u32,
+    /// Reviewed, and of those a success.
+    pub reviewed: u32,
+    pub succeeded: u32,
+    /// Successes as a share of those reviewed, rounded down to 0.1.
+    pub success_percent: Option<String>,
+    /// Changes that incidents were linked to as their cause, by reference.
+    pub followed_by_incidents: Vec<String>,
 }
 
 /// Time booked in a month.

@@ -493,6 +493,23 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/status/subscriptions/{token}/confirm",
         "GET /api/v2/summary.json",
         "GET /api/v2/incidents.json",
+        "GET /api/v1/catalogue",
+        "GET /api/v1/catalogue/{slug}",
+        "POST /api/v1/requests",
+        "GET /api/v1/tickets/{reference}/request",
+        "POST /api/v1/tickets/{reference}/request/actions",
+        "POST /api/v1/problems",
+        "GET /api/v1/known-errors",
+        "GET /api/v1/tickets/{reference}/problem",
+        "POST /api/v1/tickets/{reference}/problem/actions",
+        "POST /api/v1/changes",
+        "GET /api/v1/changes/calendar",
+        "GET /api/v1/changes/calendar.ics",
+        "POST /api/v1/change-freezes",
+        "GET /api/v1/cab",
+        "GET /api/v1/tickets/{reference}/change",
+        "POST /api/v1/tickets/{reference}/change/actions",
+        "POST /api/v1/tickets/{reference}/merge",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

@@ -7,10 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::change::{ChangeKind, Outcome};
-use crate::domain::report::{mean_median, percent_met};
+use crate::domain::report::{ChangeSection, RequestItemLine, mean_median, percent_met};
 
 /// A service request fulfilled in the month.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,21 +19,6 @@ pub struct Fulfilled {
     pub met: Option<bool>,
     /// Business seconds from receipt to fulfilment, less the pauses.
     pub elapsed_seconds: i64,
-}
-
-/// One catalogue item's requests fulfilled in the month.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RequestItemLine {
-    pub item: String,
-    pub name: String,
-    pub fulfilled: u32,
-    /// Within target, and not (requests under no target count in neither).
-    pub met: u32,
-    pub missed: u32,
-    /// Met as a share of those with a target, rounded down to 0.1.
-    pub percent_met: Option<String>,
-    pub mean_business_seconds: Option<i64>,
-    pub median_business_seconds: Option<i64>,
 }
 
 /// Each item's line, by item name.
@@ -76,22 +59,6 @@ pub struct ChangeFact {
     pub outcome: Option<Outcome>,
     /// Incidents linked `caused_by` it.
     pub incidents: u32,
-}
-
-/// The month's changes.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ChangeSection {
-    pub total: u32,
-    pub standard: u32,
-    pub normal: u32,
-    pub emergency: u32,
-    /// Reviewed, and of those a success.
-    pub reviewed: u32,
-    pub succeeded: u32,
-    /// Successes as a share of those reviewed, rounded down to 0.1.
-    pub success_percent: Option<String>,
-    /// Changes that incidents were linked to as their cause, by reference.
-    pub followed_by_incidents: Vec<String>,
 }
 
 /// The section, or none when no change's window opened in the month.
