@@ -36,8 +36,11 @@ impl App {
     ) -> Result<Vec<RecomputeLine>, AppError> {
         who.require_admin()?;
         let mut conn = self.conn()?;
+        // The incident's clocks are the incident's: requests, problems and
+        // changes keep theirs in their records.
         let mut q = tickets::table
             .inner_join(organisations::table)
+            .filter(tickets::ticket_type.eq("incident"))
             .filter(tickets::status.ne_all(["closed", "cancelled"]))
             .into_boxed();
         if let Some(slug) = organisation {
