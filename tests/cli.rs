@@ -923,6 +923,33 @@ fn a_real_install_is_set_up_from_the_command_line_and_takes_mail() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    // The allow-lists, set and cleared by the operator (the way back in).
+    let nets = run(
+        &[
+            "org",
+            "networks",
+            "acme",
+            "--network",
+            "10.1.2.3/16",
+            "--network",
+            "192.0.2.7",
+        ],
+        None,
+    );
+    assert!(
+        nets.contains("\"10.1.0.0/16\"") && nets.contains("\"192.0.2.7/32\""),
+        "{nets}"
+    );
+    let staff = run(&["org", "networks", "--staff", "--network", "10.0.0.0/8"], None);
+    assert!(staff.contains("10.0.0.0/8"), "{staff}");
+    assert!(run(&["org", "networks", "--staff"], None).contains("\"networks\":[]"));
+    let bad = sladesk_with(&dir, &db, &["org", "networks", "acme", "--network", "10.0.0.0/33"], b"");
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("networks"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     run(
         &["user", "add", "--role", "agent", "--email", "alice@desk.example"],
         None,

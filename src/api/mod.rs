@@ -11,6 +11,7 @@ mod health;
 mod inbound;
 mod links;
 mod macros;
+mod networks;
 mod openapi;
 mod problems;
 mod requests;
@@ -166,6 +167,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/organisations", web::get().to(list_organisations))
             .route("/organisations", web::post().to(create_organisation))
             .route("/organisations/{slug}", web::patch().to(admin::update_organisation))
+            .route(
+                "/organisations/{slug}/networks",
+                web::get().to(networks::organisation_networks),
+            )
+            .route(
+                "/organisations/{slug}/networks",
+                web::put().to(networks::set_organisation_networks),
+            )
+            .route("/staff-networks", web::get().to(networks::staff_networks))
+            .route("/staff-networks", web::put().to(networks::set_staff_networks))
             .route("/users", web::get().to(list_users))
             .route("/users", web::post().to(create_user))
             .route("/queues", web::get().to(list_queues))

@@ -310,6 +310,8 @@ pub struct App {
     alert_settings: RwLock<Option<Arc<alerts::AlertSettings>>>,
     /// The service catalogue (`catalogue` in sladesk.toml; the shipped items without).
     catalogue: RwLock<Arc<crate::domain::itil::catalogue::Catalogue>>,
+    /// Allow-lists by scope and when they were read (`admin::networks`).
+    network_cache: RwLock<HashMap<String, admin::CachedNetworks>>,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -467,6 +469,7 @@ impl App {
             status_page_public: std::sync::atomic::AtomicBool::new(true),
             alert_settings: RwLock::new(None),
             catalogue: RwLock::new(Arc::new(itil::shipped_catalogue())),
+            network_cache: RwLock::new(HashMap::new()),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

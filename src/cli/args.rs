@@ -432,6 +432,22 @@ pub(super) enum OrgCommand {
         #[arg(long)]
         may_declare_severity: Option<bool>,
     },
+    /// Sets the networks an organisation's contacts (or, with --staff, the
+    /// staff) may use sladesk from: CIDRs or addresses; none clears the
+    /// list. The operator's way back in after a lockout.
+    Networks {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The organisation; leave out with --staff.
+        #[arg(required_unless_present = "staff", conflicts_with = "staff")]
+        slug: Option<String>,
+        /// The staff's list instead of an organisation's.
+        #[arg(long)]
+        staff: bool,
+        /// CIDRs (10.0.0.0/8) or single addresses.
+        #[arg(long = "network")]
+        networks: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -192,6 +192,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    allowed_networks (scope, cidr) {
+        scope -> Text,
+        cidr -> Text,
+        added_by -> Nullable<BigInt>,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -608,6 +617,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     itil_records,
     change_freezes,
     change_services,
+    allowed_networks,
     macros,
     policy_versions,
     holiday_sets,

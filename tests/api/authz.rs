@@ -386,6 +386,31 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 None,
                 [200, 200, 200, 200, 200, 401],
             ),
+            // Allow-lists: managers read, admins set (empty: unchanged access).
+            (
+                Method::GET,
+                "/api/v1/organisations/acme/networks".into(),
+                None,
+                [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/organisations/acme/networks".into(),
+                Some(json!({"networks": []})),
+                [200, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/staff-networks".into(),
+                None,
+                [200, 200, 403, 403, 403, 401],
+            ),
+            (
+                Method::PUT,
+                "/api/v1/staff-networks".into(),
+                Some(json!({"networks": []})),
+                [200, 403, 403, 403, 403, 401],
+            ),
             // Problems, known errors, changes, the CAB and its calendar.
             (
                 Method::GET,

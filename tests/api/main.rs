@@ -19,6 +19,7 @@ mod intake;
 mod links;
 mod macros;
 mod merge;
+mod networks;
 mod notices;
 mod problems;
 mod recompute;

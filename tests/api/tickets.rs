@@ -510,6 +510,10 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "GET /api/v1/tickets/{reference}/change",
         "POST /api/v1/tickets/{reference}/change/actions",
         "POST /api/v1/tickets/{reference}/merge",
+        "GET /api/v1/organisations/{slug}/networks",
+        "PUT /api/v1/organisations/{slug}/networks",
+        "GET /api/v1/staff-networks",
+        "PUT /api/v1/staff-networks",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

@@ -1238,6 +1238,7 @@ crate::both_backends!(
     canned_replies_are_kept_changed_and_removed_on_their_page,
     tickets_are_linked_and_unlinked_from_their_pages,
     a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_page,
+    the_pages_refuse_an_address_outside_the_allow_list,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
     the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
@@ -2492,4 +2493,32 @@ async fn a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_
         page.contains("id=\"request-status\">fulfilled") && page.contains("Account made."),
         "{page}"
     );
+}
+
+/// The pages keep the allow-lists as the API does: a signed-in agent whose
+/// address falls outside the staff's list gets 403 with the reason.
+async fn the_pages_refuse_an_address_outside_the_allow_list(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let mut agent = Web::new(&t);
+    agent.sign_in("walter@desk.example", PASSWORD).await;
+    assert_eq!(agent.get("/queue").await.status, StatusCode::OK);
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let list = sladesk::app::admin::Networks {
+            networks: vec!["127.0.0.2".into()],
+        };
+        app.set_networks(
+            &sladesk::app::Principal::operator(),
+            &sladesk::app::admin::NetworkScope::Staff,
+            &list,
+            sladesk::app::now(),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let refused = agent.get("/queue").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("127.0.0.1"), "{}", refused.body);
 }

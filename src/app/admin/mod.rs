@@ -1,9 +1,11 @@
 //! Organisations, users, API tokens and queues: creation, listing, and
 //! turning a bearer token into a `Principal`.
 
+mod networks;
 mod queue;
 mod tokens;
 
+pub use networks::{CachedNetworks, MAX_NETWORKS, NETWORK_CACHE_SECONDS, NetworkScope, Networks, parse_network};
 pub use queue::{NewQueueRequest, QueueView};
 pub use tokens::{TokenView, token_hash};
 

@@ -116,10 +116,13 @@ impl App {
         let hash = token_hash(token.trim());
         let cache = self.token_cache.read().expect("lock");
         let (p, read_at) = cache.get(&hash)?;
-        (now - *read_at < Duration::seconds(crate::app::TOKEN_CACHE_SECONDS)).then(|| Principal {
+        let p = (now - *read_at < Duration::seconds(crate::app::TOKEN_CACHE_SECONDS)).then(|| Principal {
             remote_addr,
             ..p.clone()
-        })
+        })?;
+        // From where it is used now: a refusal, or a list not cached, takes
+        // the full path (which says why).
+        (self.network_allows_cached(&p, now) == Some(true)).then_some(p)
     }
 
     /// Checks a token scoped to mail intake (and only intake).
@@ -185,6 +188,7 @@ impl App {
                 .execute(&mut conn)?;
         }
         let principal = Principal::of_user(&user, remote_addr)?;
+        self.check_network(&principal, now)?;
         let mut cache = self.token_cache.write().expect("lock");
         if cache.len() > 10_000 {
             cache.retain(|_, (_, at)| now - *at < Duration::seconds(crate::app::TOKEN_CACHE_SECONDS));

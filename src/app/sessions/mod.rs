@@ -421,8 +421,10 @@ impl App {
                 .set(web_sessions::last_seen_at.eq(naive(now)))
                 .execute(&mut conn)?;
         }
+        let principal = Principal::of_user(&user, remote)?;
+        self.check_network(&principal, now)?;
         Ok(Some(WebSession {
-            principal: Principal::of_user(&user, remote)?,
+            principal,
             name: user.name,
             stage,
             csrf_token: csrf,

@@ -68,6 +68,32 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             println!("{}", serde_json::to_string(&org)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Org {
+            command:
+                OrgCommand::Networks {
+                    db,
+                    slug,
+                    staff,
+                    networks,
+                },
+        } => {
+            let scope = match (staff, slug) {
+                (true, _) => crate::app::admin::NetworkScope::Staff,
+                (false, Some(slug)) => crate::app::admin::NetworkScope::Organisation(slug),
+                (false, None) => return Err(Failure("name an organisation, or give --staff".into(), 2)),
+            };
+            let app = open_app(&db)?;
+            let set = app
+                .set_networks(
+                    &Principal::operator(),
+                    &scope,
+                    &crate::app::admin::Networks { networks },
+                    crate::app::now(),
+                )
+                .map_err(cli_error)?;
+            println!("{}", serde_json::to_string(&set)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Queue {
             command:
                 QueueCommand::Add {
