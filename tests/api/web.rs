@@ -1239,6 +1239,7 @@ crate::both_backends!(
     tickets_are_linked_and_unlinked_from_their_pages,
     a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_page,
     the_pages_refuse_an_address_outside_the_allow_list,
+    an_admin_sets_an_allow_list_on_the_admin_page,
     a_reply_written_before_the_customer_wrote_again_is_held_to_be_read_first,
     a_canned_reply_is_put_in_the_reply_box_edited_and_sent_with_its_moves,
     the_queue_acts_on_the_chosen_tickets_and_says_how_each_fared,
@@ -2521,4 +2522,42 @@ async fn the_pages_refuse_an_address_outside_the_allow_list(db: Db) {
     let refused = agent.get("/queue").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("127.0.0.1"), "{}", refused.body);
+}
+
+/// An admin sets an organisation's allow-list on the admin page; the staff
+/// list that would lock the admin out is refused there too.
+async fn an_admin_sets_an_allow_list_on_the_admin_page(db: Db) {
+    let t = spawn_app(db).await;
+    let mut w = Web::new(&t);
+    let csrf = admin_on_the_admin_page(&t, &mut w).await;
+    let set = w
+        .post(
+            "/admin/networks",
+            &[
+                ("csrf", &csrf),
+                ("scope", "acme"),
+                ("networks", "10.0.0.0/8\n192.0.2.7"),
+            ],
+        )
+        .await;
+    assert!(
+        set.status.is_redirection() || set.status == StatusCode::OK,
+        "{}",
+        set.body
+    );
+    let listed = t.get("/api/v1/organisations/acme/networks", &t.admin).await;
+    assert_eq!(
+        listed.json["networks"],
+        serde_json::json!(["10.0.0.0/8", "192.0.2.7/32"])
+    );
+    let page = w.get("/admin").await.body;
+    assert!(page.contains("10.0.0.0/8, 192.0.2.7/32"), "{page}");
+    let locked = w
+        .post(
+            "/admin/networks",
+            &[("csrf", &csrf), ("scope", "staff"), ("networks", "10.0.0.0/8")],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", locked.body);
+    assert!(locked.body.contains("locked out"), "{}", locked.body);
 }

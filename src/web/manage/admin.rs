@@ -23,7 +23,7 @@ pub(super) async fn admin_page(
     v.session.principal.require_admin()?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let (orgs, users, queues, tokens, tiers, services, subscriptions) = run(move || {
+    let ((orgs, networks), users, queues, tokens, tiers, services, subscriptions) = run(move || {
         let orgs = app.list_organisations(&who)?;
         let subscriptions = orgs
             .iter()
@@ -36,8 +36,18 @@ pub(super) async fn admin_page(
                 Ok((o.slug.clone(), slugs))
             })
             .collect::<Result<Vec<_>, AppError>>()?;
+        // The allow-lists: the staff's, then each organisation's.
+        let mut networks = vec![(
+            "staff".to_string(),
+            "Staff".to_string(),
+            app.networks(&who, &crate::app::admin::NetworkScope::Staff)?.networks,
+        )];
+        for o in &orgs {
+            let scope = crate::app::admin::NetworkScope::Organisation(o.slug.clone());
+            networks.push((o.slug.clone(), o.name.clone(), app.networks(&who, &scope)?.networks));
+        }
         Ok((
-            orgs,
+            (orgs, networks),
             app.list_users(&who)?,
             app.list_queues(&who)?,
             app.list_tokens(&who)?,
@@ -106,6 +116,9 @@ pub(super) async fn admin_page(
         json!({
             "orgs": orgs, "users": users, "queues": queues, "tokens": tokens, "tiers": tiers,
             "services": services_shown, "coverage": coverage,
+            "networks": networks.iter().map(|(scope, name, list)| json!({
+                "scope": scope, "name": name, "list": list.join(", "), "lines": list.join("\n"),
+            })).collect::<Vec<_>>(),
             "regions": Region::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "notice": notice, "error": error, "new_token": new_token,
         }),
@@ -289,6 +302,29 @@ pub(super) async fn admin_post(
                 };
                 a.update_organisation(&who, &slug, patch, now)?;
                 Ok((format!("{slug} now shares tickets: {}.", sharing_text(sharing)), None))
+            }
+            "networks" => {
+                let scope = match opt(f, "scope").as_deref() {
+                    Some("staff") | None => crate::app::admin::NetworkScope::Staff,
+                    Some(slug) => crate::app::admin::NetworkScope::Organisation(slug.to_string()),
+                };
+                let networks: Vec<String> = f
+                    .get("networks")
+                    .map(|t| {
+                        t.split(|c: char| c == ',' || c.is_whitespace())
+                            .filter(|x| !x.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let set = a.set_networks(&who, &scope, &crate::app::admin::Networks { networks }, now)?;
+                let whose = opt(f, "scope").unwrap_or_else(|| "staff".into());
+                let what = if set.networks.is_empty() {
+                    "any address".to_string()
+                } else {
+                    set.networks.join(", ")
+                };
+                Ok((format!("Allowed networks for {whose}: {what}."), None))
             }
             "sign-in-reset" => {
                 let email = opt(f, "email").unwrap_or_default();
