@@ -2452,6 +2452,11 @@ async fn a_customer_requests_from_the_catalogue_and_a_colleague_approves_on_the_
         !page.contains("id=\"clock-response\""),
         "no incident clocks on a request"
     );
+    let list = wendy.get("/tickets").await.body;
+    assert!(
+        list.contains("<strong>service request</strong>") && list.contains("its own clock"),
+        "{list}"
+    );
 
     let mut wanda = Web::new(&t);
     wanda.sign_in("wanda@globex.example", PASSWORD).await;

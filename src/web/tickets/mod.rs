@@ -154,6 +154,9 @@ fn ticket_json(t: &TicketView, cds: Option<&[Countdown; 2]>, tz: Tz, now: chrono
         "assignee_name": t.assignee_name,
         "reference": t.reference,
         "subject": t.subject,
+        // A request, problem or change says so in lists; its clocks are its own.
+        "type_text": (t.ticket_type != "incident").then(|| t.ticket_type.replace('_', " ")),
+        "incident": t.ticket_type == "incident",
         "status": t.status,
         "status_text": status_text(&t.status),
         "severity": t.severity,
