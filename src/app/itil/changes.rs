@@ -344,7 +344,7 @@ impl App {
         };
         let outage = self.create_outage_in(
             c,
-            &Principal::operator(),
+            who,
             &NewOutageRequest {
                 kind: kind.into(),
                 start,
