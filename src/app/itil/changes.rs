@@ -426,7 +426,6 @@ pub(super) fn located(id: i64, reference: &str) -> Located {
     Located {
         id,
         reference: reference.to_string(),
-        requester_id: 0,
     }
 }
 

@@ -32,7 +32,6 @@ use crate::store::schema::{itil_records, tickets};
 pub(crate) struct Located {
     pub id: i64,
     pub reference: String,
-    pub requester_id: i64,
 }
 
 impl From<Refused> for AppError {
@@ -72,23 +71,8 @@ impl App {
     /// Locks and finds a ticket the caller may see (404 otherwise, as for
     /// any ticket out of reach).
     pub(crate) fn locate(&self, c: &mut DbConnection, who: &Principal, reference: &str) -> Result<Located, AppError> {
-        let reference = super::tickets::parse_reference(reference)?;
-        c.lock_ticket(&reference)?;
-        let not_found = || AppError::NotFound(format!("ticket {reference}"));
-        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
-            .filter(tickets::reference.eq(&reference))
-            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
-            .first(c)
-            .optional()?
-            .ok_or_else(not_found)?;
-        if !self.reach(c, who)?.allows(c, id, organisation_id, requester_id)? {
-            return Err(not_found());
-        }
-        Ok(Located {
-            id,
-            reference,
-            requester_id,
-        })
+        c.lock_ticket(&super::tickets::parse_reference(reference)?)?;
+        self.find_visible(c, who, reference)
     }
 
     /// Raises a ticket of type `L` in the caller's transaction: its
@@ -116,9 +100,9 @@ impl App {
         events: &[L::Event],
         now: DateTime<Utc>,
     ) -> Result<(Located, L), AppError> {
-        let (id, requester_id): (i64, i64) = tickets::table
+        let id: i64 = tickets::table
             .filter(tickets::reference.eq(reference))
-            .select((tickets::id, tickets::requester_id))
+            .select(tickets::id)
             .first(c)?;
         diesel::update(tickets::table.find(id))
             .set(tickets::ticket_type.eq(L::TYPE.as_str()))
@@ -144,35 +128,17 @@ impl App {
             Located {
                 id,
                 reference: reference.to_string(),
-                requester_id,
             },
             rec,
         ))
     }
 
-    /// Finds a ticket the caller may see, without locking it (reads).
-    pub(crate) fn find_visible(
-        &self,
-        c: &mut DbConnection,
-        who: &Principal,
-        reference: &str,
-    ) -> Result<Located, AppError> {
-        use crate::store::schema::tickets;
-        let reference = crate::app::tickets::parse_reference(reference)?;
-        let not_found = || AppError::NotFound(format!("ticket {reference}"));
-        let (id, organisation_id, requester_id): (i64, i64, i64) = tickets::table
-            .filter(tickets::reference.eq(&reference))
-            .select((tickets::id, tickets::organisation_id, tickets::requester_id))
-            .first(c)
-            .optional()?
-            .ok_or_else(not_found)?;
-        if !self.reach(c, who)?.allows(c, id, organisation_id, requester_id)? {
-            return Err(not_found());
-        }
+    /// Finds a ticket the caller may see, without locking it (reads): the
+    /// rule every ticket read asks (`visible_ticket_id`).
+    pub(crate) fn find_visible(&self, c: &mut DbConnection, who: &Principal, reference: &str) -> Result<Located, AppError> {
         Ok(Located {
-            id,
-            reference,
-            requester_id,
+            id: self.visible_ticket_id(c, who, reference)?,
+            reference: super::tickets::parse_reference(reference)?,
         })
     }
 

@@ -383,7 +383,6 @@ impl App {
             let at = Located {
                 id,
                 reference: reference.clone(),
-                requester_id: 0,
             };
             let p: Problem = record::load(&mut conn, id, &reference)?;
             let v = problem_view(&mut conn, &at, &p)?;

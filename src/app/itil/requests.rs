@@ -530,7 +530,11 @@ impl App {
             now,
         )?;
         if let RequestCommand::Approve { comment } | RequestCommand::Refuse { comment } = command {
-            let requester: User = users::table.find(at.requester_id).select(User::as_select()).first(c)?;
+            let requester: User = crate::store::schema::tickets::table
+                .inner_join(users::table.on(crate::store::schema::tickets::requester_id.eq(users::id)))
+                .filter(crate::store::schema::tickets::id.eq(at.id))
+                .select(User::as_select())
+                .first(c)?;
             let by: Option<String> = users::table.find(who.user_id).select(users::name).first(c).optional()?;
             let item_name = self
                 .catalogue()
