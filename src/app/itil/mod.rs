@@ -26,6 +26,7 @@ use super::{App, AppError, Principal, audit};
 use crate::domain::itil::Refused;
 use crate::domain::itil::catalogue::Catalogue;
 use crate::store::DbConnection;
+use crate::store::models::{Organisation, User};
 use crate::store::schema::{itil_records, tickets};
 
 /// A ticket found for a use case, within the caller's reach, its row locked.
@@ -75,19 +76,21 @@ impl App {
         self.find_visible(c, who, reference)
     }
 
-    /// Raises a ticket of type `L` in the caller's transaction: its
-    /// conversation opened with the description, its record with `events`.
+    /// Raises a ticket of type `L` for `parties` (organisation, requester)
+    /// in the caller's transaction: its conversation opened with the
+    /// description, its record with `events`.
     pub(crate) fn raise_record<L: Lifecycle>(
         &self,
         c: &mut DbConnection,
         who: &Principal,
+        parties: (Organisation, User),
         req: &NewTicketRequest,
         events: &[L::Event],
         now: DateTime<Utc>,
     ) -> Result<(Located, L), AppError> {
         self.check_new_text(req)?;
         let source = req.source.clone().unwrap_or_else(|| "api".into());
-        let v = self.create_ticket_in(c, who, req, &source, now)?;
+        let v = self.insert_ticket(c, who, parties.0, parties.1, req, &source, now)?;
         self.start_record(c, who, &v.reference, events, now)
     }
 
@@ -135,7 +138,12 @@ impl App {
 
     /// Finds a ticket the caller may see, without locking it (reads): the
     /// rule every ticket read asks (`visible_ticket_id`).
-    pub(crate) fn find_visible(&self, c: &mut DbConnection, who: &Principal, reference: &str) -> Result<Located, AppError> {
+    pub(crate) fn find_visible(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+    ) -> Result<Located, AppError> {
         Ok(Located {
             id: self.visible_ticket_id(c, who, reference)?,
             reference: super::tickets::parse_reference(reference)?,

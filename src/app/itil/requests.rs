@@ -19,7 +19,7 @@ use crate::domain::itil::request::{RequestAction, RequestEvent, RequestStatus, S
 use crate::domain::local_time::for_person;
 use crate::domain::vocabulary::Actor;
 use crate::store::DbConnection;
-use crate::store::models::{Organisation, User};
+use crate::store::models::User;
 use crate::store::schema::{itil_records, organisations, users};
 
 /// A catalogue item as customers and the API see it.
@@ -253,7 +253,8 @@ impl App {
                 source: req.source.clone().or(Some("api".into())),
             };
             // The approvers are found first: a request nobody can approve is not raised.
-            let (org, requester) = self.request_parties(c, who, &req)?;
+            let (org, requester) =
+                self.ticket_parties(c, who, req.organisation.as_deref(), req.requester.as_deref())?;
             let approvers = approvers_for(c, &item, &org, &requester, req.approver.as_deref())?;
             let ids: Vec<String> = approvers.iter().map(|u| u.id.to_string()).collect();
             let by = match who.role {
@@ -261,7 +262,8 @@ impl App {
                 _ => crate::app::tickets::actor_of(who),
             };
             let events = ServiceRequest::raise(now, by, &item.slug, &item.version, ids);
-            let (at, r): (Located, ServiceRequest) = self.raise_record(c, who, &ticket, &events, now)?;
+            let (at, r): (Located, ServiceRequest) =
+                self.raise_record(c, who, (org.clone(), requester.clone()), &ticket, &events, now)?;
             let answers_json = serde_json::to_string(&answers).map_err(|e| AppError::internal(e.to_string()))?;
             diesel::update(itil_records::table.find(at.id))
                 .set((
@@ -280,46 +282,6 @@ impl App {
             Ok::<_, AppError>(at.reference)
         })?;
         self.service_request(who, &reference, now)
-    }
-
-    /// The organisation and requester of a new request: the caller's own, or
-    /// (staff) the ones named.
-    fn request_parties(
-        &self,
-        c: &mut DbConnection,
-        who: &Principal,
-        req: &NewServiceRequest,
-    ) -> Result<(Organisation, User), AppError> {
-        if who.role == Role::Customer {
-            if req.organisation.is_some() || req.requester.is_some() {
-                return Err(AppError::Forbidden(
-                    "customers request for themselves: leave out organisation and requester".into(),
-                ));
-            }
-            let org: Organisation = organisations::table
-                .find(who.organisation_id.unwrap_or(-1))
-                .select(Organisation::as_select())
-                .first(c)?;
-            return Ok((org, self.user_by_email(c, &who.email)?));
-        }
-        let slug = req
-            .organisation
-            .as_deref()
-            .ok_or_else(|| invalid("organisation", "required when staff raise a request"))?;
-        let org = self
-            .organisation_by_slug(c, slug)
-            .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
-        let email = req
-            .requester
-            .as_deref()
-            .ok_or_else(|| invalid("requester", "required when staff raise a request"))?;
-        let requester = self
-            .user_by_email(c, email)
-            .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
-        if requester.organisation_id != Some(org.id) {
-            return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
-        }
-        Ok((org, requester))
     }
 
     /// Tells the requester their request is in, and what happens next.

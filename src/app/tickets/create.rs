@@ -211,41 +211,44 @@ impl App {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<TicketView, AppError> {
-        let (org, requester) = match who.role {
-            Role::Customer => {
-                if req.organisation.is_some() || req.requester.is_some() {
-                    return Err(AppError::Forbidden(
-                        "customers raise tickets for themselves: leave out organisation and requester".into(),
-                    ));
-                }
-                let org: Organisation = organisations::table
-                    .find(who.organisation_id.unwrap_or(-1))
-                    .select(Organisation::as_select())
-                    .first(c)?;
-                (org, self.user_by_email(c, &who.email)?)
-            }
-            _ => {
-                let slug = req
-                    .organisation
-                    .as_deref()
-                    .ok_or_else(|| invalid("organisation", "required when staff raise a ticket"))?;
-                let org = self
-                    .organisation_by_slug(c, slug)
-                    .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
-                let email = req
-                    .requester
-                    .as_deref()
-                    .ok_or_else(|| invalid("requester", "required when staff raise a ticket"))?;
-                let requester = self
-                    .user_by_email(c, email)
-                    .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
-                if requester.organisation_id != Some(org.id) {
-                    return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
-                }
-                (org, requester)
-            }
-        };
+        let (org, requester) = self.ticket_parties(c, who, req.organisation.as_deref(), req.requester.as_deref())?;
         self.insert_ticket(c, who, org, requester, req, source, now)
+    }
+
+    /// The organisation and requester of a new ticket (of any type): the
+    /// customer's own, or for staff the ones named, the requester a contact
+    /// of that organisation.
+    pub(crate) fn ticket_parties(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        organisation: Option<&str>,
+        requester: Option<&str>,
+    ) -> Result<(Organisation, User), AppError> {
+        if who.role == Role::Customer {
+            if organisation.is_some() || requester.is_some() {
+                return Err(AppError::Forbidden(
+                    "customers raise tickets for themselves: leave out organisation and requester".into(),
+                ));
+            }
+            let org: Organisation = organisations::table
+                .find(who.organisation_id.unwrap_or(-1))
+                .select(Organisation::as_select())
+                .first(c)?;
+            return Ok((org, self.user_by_email(c, &who.email)?));
+        }
+        let slug = organisation.ok_or_else(|| invalid("organisation", "required when staff raise a ticket"))?;
+        let org = self
+            .organisation_by_slug(c, slug)
+            .map_err(|_| invalid("organisation", format!("unknown organisation '{slug}'")))?;
+        let email = requester.ok_or_else(|| invalid("requester", "required when staff raise a ticket"))?;
+        let requester = self
+            .user_by_email(c, email)
+            .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
+        if requester.organisation_id != Some(org.id) {
+            return Err(invalid("requester", format!("'{email}' is not a contact of {slug}")));
+        }
+        Ok((org, requester))
     }
 
     /// A ticket for `org` raised by `requester` (a contact, or for a problem
