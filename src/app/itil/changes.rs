@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::freezes_between;
 use super::{Located, record};
 use crate::app::outages::{NewOutageRequest, ServiceImpact};
-use crate::app::tickets::{Change as Say, NewTicketRequest};
+use crate::app::tickets::{Change as Say, NewTicketRequest, wire_name};
 use crate::app::{App, AppError, Principal, Role, invalid};
 use crate::domain::itil::change::{CabRule, Change, ChangeAction, ChangeKind, Freeze, Outcome, Risk};
 use crate::store::DbConnection;
@@ -135,36 +135,21 @@ pub enum ChangeCommand {
     },
 }
 
-fn as_str<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 impl App {
     /// Raises a draft change (staff) for an organisation.
     pub fn raise_change(&self, who: &Principal, req: NewChange, now: DateTime<Utc>) -> Result<ChangeView, AppError> {
         who.staff_or_forbidden("raising a change")?;
         let mut conn = self.conn()?;
         let reference = conn.write(|c| {
-            let org: Organisation = self
-                .organisation_by_slug(c, &req.organisation)
-                .map_err(|_| invalid("organisation", format!("unknown organisation '{}'", req.organisation)))?;
-            let requester: User = match &req.requester {
-                Some(email) => {
-                    let u = self
-                        .user_by_email(c, email)
-                        .map_err(|_| invalid("requester", format!("unknown contact '{email}'")))?;
-                    if u.organisation_id != Some(org.id) {
-                        return Err(invalid(
-                            "requester",
-                            format!("'{email}' is not a contact of {}", org.slug),
-                        ));
-                    }
-                    u
-                }
-                None => self.user_by_email(c, &who.email)?,
+            // Asked for by a contact (the one rule for a ticket's parties),
+            // or raised by the desk itself.
+            let (org, requester): (Organisation, User) = match &req.requester {
+                Some(email) => self.ticket_parties(c, who, Some(&req.organisation), Some(email))?,
+                None => (
+                    self.organisation_by_slug(c, &req.organisation)
+                        .map_err(|_| invalid("organisation", format!("unknown organisation '{}'", req.organisation)))?,
+                    self.user_by_email(c, &who.email)?,
+                ),
             };
             let service_ids = crate::app::services::service_ids(c, "services", &req.services)?;
             let ticket = NewTicketRequest {
@@ -231,7 +216,7 @@ impl App {
                 ))),
                 ChangeCommand::Review { outcome, notes } => Some(Say::Reply(format!(
                     "Reviewed: {}.\n\n{}",
-                    as_str(outcome).replace('_', " "),
+                    wire_name(outcome).replace('_', " "),
                     notes.trim()
                 ))),
                 ChangeCommand::Cancel { reason } => Some(Say::Reply(format!("Cancelled.\n\n{}", reason.trim()))),
@@ -432,7 +417,7 @@ pub(super) fn located(id: i64, reference: &str) -> Located {
 fn summary(ch: &Change) -> record::Summary {
     record::Summary {
         status: ch.status.as_str().to_string(),
-        change_kind: Some(as_str(&ch.kind)),
+        change_kind: Some(wire_name(&ch.kind)),
         window: ch.window,
         ..record::Summary::default()
     }
@@ -489,9 +474,9 @@ pub(super) fn change_view(c: &mut DbConnection, at: &Located, ch: &Change) -> Re
         reference: at.reference.clone(),
         subject,
         organisation,
-        kind: as_str(&ch.kind),
+        kind: wire_name(&ch.kind),
         status: ch.status.as_str().to_string(),
-        risk: ch.risk.map(|r| as_str(&r)),
+        risk: ch.risk.map(|r| wire_name(&r)),
         rule: ch.rule.map(|r| match r {
             CabRule::All => "all".to_string(),
             CabRule::Any => "any".to_string(),
@@ -505,6 +490,6 @@ pub(super) fn change_view(c: &mut DbConnection, at: &Located, ch: &Change) -> Re
         in_freeze: in_freeze.flatten(),
         services,
         outage_id,
-        outcome: ch.outcome.map(|o| as_str(&o)),
+        outcome: ch.outcome.map(|o| wire_name(&o)),
     })
 }

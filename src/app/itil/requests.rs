@@ -412,10 +412,7 @@ impl App {
             _ => None,
         };
         let fulfilment = self.fulfilment_of(c, at.id, r, now)?.map(|f| FulfilmentView {
-            state: serde_json::to_value(f.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            state: crate::app::tickets::wire_name(&f.state),
             target_seconds: f.target_seconds,
             elapsed_seconds: f.elapsed_seconds,
             due_at: f.due_at,

@@ -163,7 +163,13 @@ fn event_visibility(k: &EventKind) -> &'static str {
 }
 
 fn state_name(s: ClockState) -> String {
-    serde_json::to_value(s)
+    wire_name(&s)
+}
+
+/// A unit variant's name as the API writes it (`breached_running`,
+/// `emergency`): its serde name, one rule for every enum shown.
+pub(crate) fn wire_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
