@@ -33,77 +33,39 @@ pub(crate) trait Lifecycle: Sized + Clone {
     fn count(&self) -> usize;
 }
 
-impl Lifecycle for ServiceRequest {
-    type Event = RequestEvent;
-    type Action = RequestAction;
-    const TYPE: TicketType = TicketType::ServiceRequest;
-    fn replay(events: &[RequestEvent]) -> Option<Self> {
-        ServiceRequest::replay(events).ok()
-    }
-    fn decide(&self, at: DateTime<Utc>, by: &Actor, a: &RequestAction) -> Result<Vec<RequestEvent>, Refused> {
-        ServiceRequest::decide(self, at, by, a)
-    }
-    fn event_at(e: &RequestEvent) -> DateTime<Utc> {
-        e.at
-    }
-    fn evolve(&mut self, e: &RequestEvent) {
-        ServiceRequest::evolve(self, e)
-    }
-    fn last_at(&self) -> DateTime<Utc> {
-        self.last_event_at()
-    }
-    fn count(&self) -> usize {
-        self.events.len()
-    }
+/// The three lifecycles share their shape: a record type, its event and
+/// action types, and the core's functions of the same names.
+macro_rules! lifecycle {
+    ($record:ident, $event:ident, $action:ident, $type:expr) => {
+        impl Lifecycle for $record {
+            type Event = $event;
+            type Action = $action;
+            const TYPE: TicketType = $type;
+            fn replay(events: &[$event]) -> Option<Self> {
+                $record::replay(events).ok()
+            }
+            fn decide(&self, at: DateTime<Utc>, by: &Actor, a: &$action) -> Result<Vec<$event>, Refused> {
+                $record::decide(self, at, by, a)
+            }
+            fn event_at(e: &$event) -> DateTime<Utc> {
+                e.at
+            }
+            fn evolve(&mut self, e: &$event) {
+                $record::evolve(self, e)
+            }
+            fn last_at(&self) -> DateTime<Utc> {
+                self.last_event_at()
+            }
+            fn count(&self) -> usize {
+                self.events.len()
+            }
+        }
+    };
 }
 
-impl Lifecycle for Problem {
-    type Event = ProblemEvent;
-    type Action = ProblemAction;
-    const TYPE: TicketType = TicketType::Problem;
-    fn replay(events: &[ProblemEvent]) -> Option<Self> {
-        Problem::replay(events).ok()
-    }
-    fn decide(&self, at: DateTime<Utc>, by: &Actor, a: &ProblemAction) -> Result<Vec<ProblemEvent>, Refused> {
-        Problem::decide(self, at, by, a)
-    }
-    fn event_at(e: &ProblemEvent) -> DateTime<Utc> {
-        e.at
-    }
-    fn evolve(&mut self, e: &ProblemEvent) {
-        Problem::evolve(self, e)
-    }
-    fn last_at(&self) -> DateTime<Utc> {
-        self.last_event_at()
-    }
-    fn count(&self) -> usize {
-        self.events.len()
-    }
-}
-
-impl Lifecycle for ChangeRecord {
-    type Event = ChangeEvent;
-    type Action = ChangeAction;
-    const TYPE: TicketType = TicketType::Change;
-    fn replay(events: &[ChangeEvent]) -> Option<Self> {
-        ChangeRecord::replay(events).ok()
-    }
-    fn decide(&self, at: DateTime<Utc>, by: &Actor, a: &ChangeAction) -> Result<Vec<ChangeEvent>, Refused> {
-        ChangeRecord::decide(self, at, by, a)
-    }
-    fn event_at(e: &ChangeEvent) -> DateTime<Utc> {
-        e.at
-    }
-    fn evolve(&mut self, e: &ChangeEvent) {
-        ChangeRecord::evolve(self, e)
-    }
-    fn last_at(&self) -> DateTime<Utc> {
-        self.last_event_at()
-    }
-    fn count(&self) -> usize {
-        self.events.len()
-    }
-}
+lifecycle!(ServiceRequest, RequestEvent, RequestAction, TicketType::ServiceRequest);
+lifecycle!(Problem, ProblemEvent, ProblemAction, TicketType::Problem);
+lifecycle!(ChangeRecord, ChangeEvent, ChangeAction, TicketType::Change);
 
 /// A ticket's type, as its row says.
 pub(crate) fn type_of(c: &mut DbConnection, ticket_id: i64) -> Result<TicketType, AppError> {
