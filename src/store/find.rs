@@ -44,3 +44,14 @@ pub fn user_by_email_key(c: &mut DbConnection, key: &str) -> QueryResult<Option<
         .first(c)
         .optional()
 }
+
+/// A record's lifecycle events (a request's, problem's or change's), as
+/// stored, in order: read by its use cases and by the monthly report.
+pub fn record_events(c: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<String>> {
+    use super::schema::itil_events;
+    itil_events::table
+        .filter(itil_events::ticket_id.eq(ticket_id))
+        .order(itil_events::seq)
+        .select(itil_events::data)
+        .load(c)
+}

@@ -14,7 +14,7 @@ use crate::domain::itil::change::{Change, ChangeEvent};
 use crate::domain::itil::report::{ChangeFact, Fulfilled};
 use crate::domain::itil::request::{FulfilmentState, RequestEvent, ServiceRequest};
 use crate::store::DbConnection;
-use crate::store::schema::{itil_events, itil_records, ticket_links, tickets};
+use crate::store::schema::{itil_records, ticket_links, tickets};
 
 /// A record's events, in order.
 fn events_of<E: serde::de::DeserializeOwned>(
@@ -22,12 +22,8 @@ fn events_of<E: serde::de::DeserializeOwned>(
     id: i64,
     reference: &str,
 ) -> Result<Vec<E>, AppError> {
-    let rows: Vec<String> = itil_events::table
-        .filter(itil_events::ticket_id.eq(id))
-        .order(itil_events::seq)
-        .select(itil_events::data)
-        .load(c)?;
-    rows.iter()
+    crate::store::find::record_events(c, id)?
+        .iter()
         .map(|d| serde_json::from_str(d))
         .collect::<Result<_, _>>()
         .map_err(|e| AppError::internal(format!("{reference}: an unreadable record event: {e}")))

@@ -94,11 +94,7 @@ pub(crate) fn load<L: Lifecycle>(c: &mut DbConnection, ticket_id: i64, reference
     if is != L::TYPE {
         return Err(wrong_type(reference, is, L::TYPE));
     }
-    let rows: Vec<String> = itil_events::table
-        .filter(itil_events::ticket_id.eq(ticket_id))
-        .order(itil_events::seq)
-        .select(itil_events::data)
-        .load(c)?;
+    let rows = crate::store::find::record_events(c, ticket_id)?;
     let events: Vec<L::Event> = rows
         .iter()
         .map(|d| serde_json::from_str(d))
