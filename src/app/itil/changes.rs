@@ -228,7 +228,7 @@ impl App {
                 _ => None,
             };
             if let Some(say) = said {
-                self.converse(c, who, &at.reference, say, now)?;
+                self.change_ticket_in(c, who, &at.reference, &[say], now)?;
             }
             crate::app::audit(
                 c,

@@ -20,8 +20,8 @@ pub use requests::*;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::tickets::NewTicketRequest;
 use super::tickets::record::{self, Lifecycle};
-use super::tickets::{Change, NewTicketRequest};
 use super::{App, AppError, Principal, audit};
 use crate::domain::itil::Refused;
 use crate::domain::itil::catalogue::Catalogue;
@@ -165,19 +165,5 @@ impl App {
         let events = rec.decide(when, &super::tickets::actor_of(who), action)?;
         record::append(c, at.id, &mut rec, &events)?;
         Ok((rec, events))
-    }
-
-    /// Adds text to a record's conversation (a decision's comment, what was
-    /// fulfilled), as a reply or an internal note by `who`.
-    pub(crate) fn converse(
-        &self,
-        c: &mut DbConnection,
-        who: &Principal,
-        reference: &str,
-        change: Change,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        self.change_ticket_in(c, who, reference, &[change], now)?;
-        Ok(())
     }
 }

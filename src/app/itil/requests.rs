@@ -478,7 +478,7 @@ impl App {
             RequestCommand::StartFulfilment | RequestCommand::Close => None,
         };
         if let Some(text) = said {
-            self.converse(c, who, &at.reference, Change::Reply(text), now)?;
+            self.change_ticket_in(c, who, &at.reference, &[Change::Reply(text)], now)?;
         }
         crate::app::audit(
             c,
