@@ -79,6 +79,10 @@ pub struct ChangeView {
     pub outage_id: Option<i64>,
     /// success, failure or backed_out, once reviewed
     pub outcome: Option<String>,
+    /// What the caller may do now, as the core decides (in a change's own
+    /// read; empty in lists): submit, assess, send_to_cab, approve, reject,
+    /// schedule, start, complete, back_out, fail, review, close, cancel.
+    pub moves: Vec<String>,
 }
 
 /// An action on a change through the API (staff).
@@ -181,7 +185,12 @@ impl App {
         let mut conn = self.conn()?;
         let at = self.find_visible(&mut conn, who, reference)?;
         let ch: Change = record::load(&mut conn, at.id, &at.reference)?;
-        let v = change_view(&mut conn, &at, &ch)?;
+        let mut v = change_view(&mut conn, &at, &ch)?;
+        v.moves = super::moves(
+            &ch,
+            &crate::app::tickets::actor_of(who),
+            change_candidates(ch.last_event_at()),
+        );
         Ok(for_viewer(who, v))
     }
 
@@ -491,5 +500,54 @@ pub(super) fn change_view(c: &mut DbConnection, at: &Located, ch: &Change) -> Re
         services,
         outage_id,
         outcome: ch.outcome.map(|o| wire_name(&o)),
+        moves: Vec::new(),
     })
+}
+
+/// Every action a change's page may offer, with placeholders where one
+/// needs values (the core's answer turns on who asks and the status).
+fn change_candidates(now: DateTime<Utc>) -> Vec<(&'static str, ChangeAction)> {
+    let t = || "text".to_string();
+    let hour = chrono::Duration::hours(1);
+    vec![
+        ("submit", ChangeAction::Submit),
+        (
+            "assess",
+            ChangeAction::Assess {
+                risk: Risk::Low,
+                impact: t(),
+            },
+        ),
+        (
+            "send_to_cab",
+            ChangeAction::SendToCab {
+                approvers: vec!["0".into()],
+                rule: CabRule::Any,
+            },
+        ),
+        ("approve", ChangeAction::Approve { comment: t() }),
+        ("reject", ChangeAction::Reject { comment: t() }),
+        (
+            "schedule",
+            ChangeAction::Schedule {
+                start: now + hour,
+                end: now + hour + hour,
+                freezes: Vec::new(),
+                reason: None,
+            },
+        ),
+        ("start", ChangeAction::Start),
+        ("complete", ChangeAction::Complete),
+        ("back_out", ChangeAction::BackOut { note: t() }),
+        ("fail", ChangeAction::Fail { note: t() }),
+        (
+            "review",
+            ChangeAction::Review {
+                outcome: Outcome::Success,
+                notes: t(),
+            },
+        ),
+        ("close", ChangeAction::Close),
+        ("cancel", ChangeAction::Cancel { reason: t() }),
+    ]
 }

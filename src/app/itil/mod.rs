@@ -167,3 +167,19 @@ impl App {
         Ok((rec, events))
     }
 }
+
+/// The actions the core would accept from `by` now, by name: what a page
+/// offers is exactly what is then accepted (as `domain::moves` is for the
+/// incident).
+pub(crate) fn moves<L: Lifecycle>(
+    rec: &L,
+    by: &crate::domain::vocabulary::Actor,
+    candidates: Vec<(&'static str, L::Action)>,
+) -> Vec<String> {
+    let now = rec.last_at();
+    candidates
+        .into_iter()
+        .filter(|(_, a)| rec.decide(now, by, a).is_ok())
+        .map(|(name, _)| name.to_string())
+        .collect()
+}

@@ -59,6 +59,10 @@ pub struct ProblemView {
     pub opened_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub incidents: Vec<LinkedIncident>,
+    /// What the caller may do now (as the core decides): investigate,
+    /// record_root_cause, record_workaround, declare_known_error, resolve,
+    /// reopen, close.
+    pub moves: Vec<String>,
 }
 
 /// What was done to linked incidents along with an action.
@@ -239,7 +243,19 @@ impl App {
         let mut conn = self.conn()?;
         let at = self.find_visible(&mut conn, who, reference)?;
         let p: Problem = record::load(&mut conn, at.id, &at.reference)?;
-        problem_view(&mut conn, &at, &p)
+        let mut v = problem_view(&mut conn, &at, &p)?;
+        let t = || "text".to_string();
+        let candidates = vec![
+            ("investigate", ProblemAction::Investigate),
+            ("record_root_cause", ProblemAction::RecordRootCause { text: t() }),
+            ("record_workaround", ProblemAction::RecordWorkaround { text: t() }),
+            ("declare_known_error", ProblemAction::DeclareKnownError),
+            ("resolve", ProblemAction::Resolve { note: t() }),
+            ("reopen", ProblemAction::Reopen { reason: t() }),
+            ("close", ProblemAction::Close),
+        ];
+        v.moves = super::moves(&p, &crate::app::tickets::actor_of(who), candidates);
+        Ok(v)
     }
 
     /// Applies an action to a problem (staff): through the core, with what
@@ -442,5 +458,6 @@ fn problem_view(c: &mut DbConnection, at: &Located, p: &Problem) -> Result<Probl
                 organisation,
             })
             .collect(),
+        moves: Vec::new(),
     })
 }

@@ -106,6 +106,9 @@ pub struct RequestView {
     pub fulfilment: Option<FulfilmentView>,
     /// Whether the caller may approve or refuse it now.
     pub may_decide: bool,
+    /// What the caller may do now: approve, refuse, start_fulfilment,
+    /// ask_customer, fulfil, reopen, close, cancel (as the core decides).
+    pub moves: Vec<String>,
 }
 
 /// An action on a request through the API: what the core's command takes.
@@ -432,6 +435,7 @@ impl App {
             fulfilled_at: r.fulfilled_at,
             fulfilment,
             may_decide: r.status == RequestStatus::AwaitingApproval && r.may_approve(&me),
+            moves: super::moves(r, &me, request_candidates()),
         })
     }
 
@@ -504,6 +508,21 @@ impl App {
         }
         Ok(r)
     }
+}
+
+/// Every action a page may offer, with text where one is needed.
+fn request_candidates() -> Vec<(&'static str, RequestAction)> {
+    let t = || "text".to_string();
+    vec![
+        ("approve", RequestAction::Approve { comment: t() }),
+        ("refuse", RequestAction::Refuse { comment: t() }),
+        ("start_fulfilment", RequestAction::StartFulfilment),
+        ("ask_customer", RequestAction::AskCustomer { body: t() }),
+        ("fulfil", RequestAction::Fulfil { note: t() }),
+        ("reopen", RequestAction::Reopen { reason: t() }),
+        ("close", RequestAction::Close),
+        ("cancel", RequestAction::Cancel { reason: t() }),
+    ]
 }
 
 fn paragraph(text: &str) -> String {

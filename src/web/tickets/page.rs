@@ -310,9 +310,9 @@ pub(super) async fn ticket_page_at(
     let me = v.session.principal.email.as_str();
     let requester = t.requester.eq_ignore_ascii_case(me);
     let incident = t.ticket_type == "incident";
-    let request = request.map(|r| request_json(&r, staff, requester, tz));
+    let request = request.map(|r| request_json(&r, tz));
     let problem = problem.map(|p| problem_json(&p, tz));
-    let change = change.map(|c| change_json(&c, &v.session.principal.email, staff, tz));
+    let change = change.map(|c| change_json(&c, staff, tz));
     let known: Vec<Value> = known
         .iter()
         .map(|k| json!({"reference": k.reference, "subject": k.subject}))

@@ -8,9 +8,9 @@ use crate::app::itil::{RequestCommand, RequestView};
 
 /// What the page shows of a service request, and which of its actions the
 /// viewer is offered (the core decides again when one is sent).
-pub(super) fn request_json(r: &RequestView, staff: bool, requester: bool, tz: Tz) -> Value {
+pub(super) fn request_json(r: &RequestView, tz: Tz) -> Value {
     let s = r.status.as_str();
-    let open = !matches!(s, "fulfilled" | "closed" | "refused" | "cancelled");
+    let may = |m: &str| r.moves.iter().any(|x| x == m);
     let fulfilment = r.fulfilment.as_ref().map(|f| {
         json!({
             "state": f.state,
@@ -35,12 +35,12 @@ pub(super) fn request_json(r: &RequestView, staff: bool, requester: bool, tz: Tz
         "approved_at": when_opt(r.approved_at, tz),
         "fulfilment": fulfilment,
         "may_decide": r.may_decide,
-        "start": staff && s == "new",
-        "ask": staff && matches!(s, "new" | "in_fulfilment"),
-        "fulfil": staff && matches!(s, "new" | "in_fulfilment" | "awaiting_customer"),
-        "close": staff && s == "fulfilled",
-        "reopen": (staff || requester) && s == "fulfilled",
-        "cancel": (staff || requester) && open,
+        "start": may("start_fulfilment"),
+        "ask": may("ask_customer"),
+        "fulfil": may("fulfil"),
+        "close": may("close"),
+        "reopen": may("reopen"),
+        "cancel": may("cancel"),
     })
 }
 
@@ -91,7 +91,7 @@ pub(super) async fn request_action(
 /// What the page shows of a problem, with the moves its status allows.
 pub(super) fn problem_json(p: &crate::app::itil::ProblemView, tz: Tz) -> Value {
     let s = p.status.as_str();
-    let open = matches!(s, "new" | "under_investigation" | "known_error");
+    let may = |m: &str| p.moves.iter().any(|x| x == m);
     let open_incidents = p
         .incidents
         .iter()
@@ -107,11 +107,11 @@ pub(super) fn problem_json(p: &crate::app::itil::ProblemView, tz: Tz) -> Value {
             "reference": i.reference, "subject": i.subject, "status_text": status_text(&i.status), "organisation": i.organisation,
         })).collect::<Vec<_>>(),
         "open_incidents": open_incidents,
-        "investigate": s == "new",
-        "open": open,
-        "declare": open && s != "known_error" && (p.root_cause.is_some() || p.workaround.is_some()),
-        "reopen": s == "resolved",
-        "close": s == "resolved",
+        "investigate": may("investigate"),
+        "open": may("record_root_cause"),
+        "declare": may("declare_known_error"),
+        "reopen": may("reopen"),
+        "close": may("close"),
     })
 }
 
@@ -248,9 +248,9 @@ pub(super) async fn known_errors_page(
 }
 
 /// What the page shows of a change, and the moves its status allows (staff).
-pub(super) fn change_json(c: &crate::app::itil::ChangeView, me: &str, staff: bool, tz: Tz) -> Value {
+pub(super) fn change_json(c: &crate::app::itil::ChangeView, staff: bool, tz: Tz) -> Value {
     let s = c.status.as_str();
-    let my_seat = c.cab.iter().find(|v| v.email.eq_ignore_ascii_case(me));
+    let may = |m: &str| c.moves.iter().any(|x| x == m);
     json!({
         "kind": c.kind,
         "status_text": status_text(s),
@@ -269,18 +269,18 @@ pub(super) fn change_json(c: &crate::app::itil::ChangeView, me: &str, staff: boo
         "outage_id": c.outage_id,
         "outcome": c.outcome,
         "staff": staff,
-        "submit": staff && s == "draft",
-        "assess": staff && matches!(s, "submitted" | "assessed"),
-        "send_to_cab": staff && s == "assessed",
-        "vote": s == "awaiting_cab" && my_seat.is_some(),
-        "schedule": staff && matches!(s, "approved" | "scheduled"),
-        "start": staff && s == "scheduled",
-        "complete": staff && s == "implementing",
-        "fail": staff && s == "implementing",
-        "back_out": staff && matches!(s, "implementing" | "implemented"),
-        "review": staff && matches!(s, "implemented" | "backed_out" | "failed"),
-        "close": staff && s == "reviewed",
-        "cancel": staff && matches!(s, "draft" | "submitted" | "assessed" | "awaiting_cab" | "approved" | "scheduled"),
+        "submit": may("submit"),
+        "assess": may("assess"),
+        "send_to_cab": may("send_to_cab"),
+        "vote": may("approve") || may("reject"),
+        "schedule": may("schedule"),
+        "start": may("start"),
+        "complete": may("complete"),
+        "fail": may("fail"),
+        "back_out": may("back_out"),
+        "review": may("review"),
+        "close": may("close"),
+        "cancel": may("cancel"),
     })
 }
 
