@@ -141,7 +141,14 @@ impl App {
     }
 
     /// Whether `who` may be served from where they are: refused with why.
-    pub(crate) fn check_network(&self, who: &Principal, now: DateTime<Utc>) -> Result<(), AppError> {
+    /// Read in the caller's connection (a second one from the pool, while
+    /// the first is held, could wait on a busy pool).
+    pub(crate) fn check_network(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         if who.user_id <= 0 {
             return Ok(());
         }
@@ -153,8 +160,7 @@ impl App {
         let nets = match self.cached_networks(&key, now) {
             Some(n) => n,
             None => {
-                let mut conn = self.conn()?;
-                let n = Arc::new(stored(&mut conn, &key)?);
+                let n = Arc::new(stored(c, &key)?);
                 self.network_cache
                     .write()
                     .expect("lock")

@@ -188,7 +188,7 @@ impl App {
                 .execute(&mut conn)?;
         }
         let principal = Principal::of_user(&user, remote_addr)?;
-        self.check_network(&principal, now)?;
+        self.check_network(&mut conn, &principal, now)?;
         let mut cache = self.token_cache.write().expect("lock");
         if cache.len() > 10_000 {
             cache.retain(|_, (_, at)| now - *at < Duration::seconds(crate::app::TOKEN_CACHE_SECONDS));

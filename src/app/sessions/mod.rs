@@ -422,7 +422,7 @@ impl App {
                 .execute(&mut conn)?;
         }
         let principal = Principal::of_user(&user, remote)?;
-        self.check_network(&principal, now)?;
+        self.check_network(&mut conn, &principal, now)?;
         Ok(Some(WebSession {
             principal,
             name: user.name,
