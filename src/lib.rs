@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod mail;
+pub mod net;
 
 pub mod reports;
 pub mod scheduler;

@@ -114,6 +114,7 @@ pub fn spawn_search_indexer(app: Arc<App>) -> anyhow::Result<()> {
 /// Loads policies and holidays, opens (and migrates) the database, and
 /// builds the application.
 pub fn build_app(s: &Settings) -> anyhow::Result<Arc<App>> {
+    crate::net::http::install_crypto();
     let policies = crate::config::policies::load(s.policies.as_deref())?;
     let mut holidays = Holidays::from_rules();
     if let Some(f) = &s.holidays_file {

@@ -6,7 +6,8 @@
 # certificates (installed if missing; each test starts its own instance on a
 # free loopback port, so no system service is started here); Debian's
 # Chromium and ChromeDriver and the npm package axe-core for the browser
-# tests; Debian's Prometheus Alertmanager for the monitoring alerts test.
+# tests; Debian's Prometheus Alertmanager for the monitoring alerts test;
+# the npm packages oidc-provider and standardwebhooks (tests/peers).
 # The toolchain builds SQLite and the PostgreSQL client library itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,12 @@ fi
 # tests/browser/package-lock.json pins.
 if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+# The protocol peers the tests run (tests/peers/package-lock.json): the
+# certified OpenID provider `oidc-provider` and the Standard Webhooks
+# verifier `standardwebhooks`.
+if [ ! -d tests/peers/node_modules/oidc-provider ] || [ ! -d tests/peers/node_modules/standardwebhooks ]; then
+  npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
 fi
 # The packaged service is not wanted: tests run their own Dovecot.
 if command -v service >/dev/null 2>&1; then service dovecot stop >/dev/null 2>&1 || true; fi

@@ -30,6 +30,7 @@ pub mod alerts;
 pub mod dashboard;
 pub mod export;
 pub mod intake;
+pub mod integrations;
 pub mod itil;
 pub mod jobs;
 pub mod limits;
@@ -44,6 +45,7 @@ pub mod sender_auth;
 pub mod services;
 pub mod sessions;
 pub mod sla_tick;
+pub mod sso;
 pub mod throttle;
 pub mod tickets;
 pub mod views;
@@ -312,6 +314,8 @@ pub struct App {
     catalogue: RwLock<Arc<crate::domain::itil::catalogue::Catalogue>>,
     /// Allow-lists by scope and when they were read (`admin::networks`).
     network_cache: RwLock<HashMap<String, admin::CachedNetworks>>,
+    /// What the desk holds of the systems around it (`integrations`).
+    integrations: integrations::Integrations,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -470,6 +474,7 @@ impl App {
             alert_settings: RwLock::new(None),
             catalogue: RwLock::new(Arc::new(itil::shipped_catalogue())),
             network_cache: RwLock::new(HashMap::new()),
+            integrations: Default::default(),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());

@@ -90,6 +90,8 @@ pub struct FileSettings {
     /// outages: whom the tickets are for, and the rules from labels to
     /// services. Unset: the webhook refuses alerts.
     pub alerts: Option<crate::app::alerts::AlertSettings>,
+    /// `[sso]`: OpenID providers for staff and for organisations.
+    pub sso: Option<crate::app::sso::SsoFile>,
 }
 
 /// Who may read the status page.
@@ -116,6 +118,7 @@ pub struct Exposure {
     pub alerts: Option<crate::app::alerts::AlertSettings>,
     /// Read from `catalogue` when it names a folder.
     pub catalogue: Option<crate::config::catalogue::Catalogue>,
+    pub sso: crate::app::sso::SsoSettings,
 }
 
 impl Exposure {
@@ -142,7 +145,12 @@ impl Exposure {
             Some(dir) => Some(crate::config::catalogue::load(Some(dir)).context("catalogue")?),
             None => None,
         };
+        let sso = match &f.sso {
+            Some(s) => crate::app::sso::SsoSettings::from_file(s).map_err(anyhow::Error::msg)?,
+            None => Default::default(),
+        };
         Ok(Exposure {
+            sso,
             catalogue,
             limits,
             trusted_proxies,
@@ -175,6 +183,7 @@ impl Exposure {
         app.set_report_close_after(self.report_close_after);
         app.set_status_page_public(self.status_page == StatusPage::Public);
         app.set_alert_settings(self.alerts.clone());
+        app.set_sso(self.sso.clone());
         if let Some(c) = &self.catalogue {
             app.set_catalogue(c.clone());
         }

@@ -425,6 +425,32 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         remote_addr -> Nullable<Text>,
+        sso_provider -> Nullable<Text>,
+        sso_id_token -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sso_logins (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        login_hint -> Nullable<Text>,
+        remote_addr -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_identities (issuer, subject) {
+        issuer -> Text,
+        subject -> Text,
+        user_id -> BigInt,
+        provider -> Text,
+        created_at -> Timestamp,
+        last_sign_in_at -> Timestamp,
     }
 }
 
@@ -474,6 +500,7 @@ diesel::joinable!(upstream_credit_shares -> upstream_credits (upstream_credit_id
 diesel::joinable!(upstream_credit_shares -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(web_sessions -> users (user_id));
+diesel::joinable!(sso_identities -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(tickets -> organisations (organisation_id));
 diesel::joinable!(tickets -> queues (queue_id));
@@ -618,6 +645,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_freezes,
     change_services,
     allowed_networks,
+    sso_logins,
+    sso_identities,
     macros,
     policy_versions,
     holiday_sets,

@@ -43,6 +43,7 @@ fn new_pre_cookie(req: &HttpRequest) -> Cookie<'static> {
 
 fn sign_in_form(
     req: &HttpRequest,
+    app: &crate::app::App,
     status: StatusCode,
     email: &str,
     error: Option<String>,
@@ -51,20 +52,48 @@ fn sign_in_form(
         Some(c) => c.into_owned(),
         None => new_pre_cookie(req),
     };
+    let sso = app.sso();
+    for p in sso.staff.iter().chain(&sso.organisations) {
+        super::allow_form_origin(&p.issuer);
+    }
     let mut r = page_with_status(
         status,
         None,
         "Sign in",
         "sign_in",
-        json!({"pre": cookie.value(), "email": email, "error": error}),
+        json!({
+            "pre": cookie.value(), "email": email, "error": error,
+            "sso_staff": sso.staff.as_ref().map(|p| p.label.clone()),
+            "sso_by_email": !sso.organisations.is_empty() || sso.staff.as_ref().is_some_and(|p| !p.domains.is_empty()),
+        }),
     )?;
     r.add_cookie(&cookie)
         .map_err(|e| WebError::bad_request(e.to_string()))?;
     Ok(r)
 }
 
-async fn sign_in_page(req: HttpRequest) -> Result<HttpResponse, WebError> {
-    sign_in_form(&req, StatusCode::OK, "", None)
+async fn sign_in_page(req: HttpRequest, app: State) -> Result<HttpResponse, WebError> {
+    sign_in_form(&req, &app, StatusCode::OK, "", None)
+}
+
+/// The sign-in form again, after a form that had expired (403).
+pub(super) fn sign_in_again(
+    req: &HttpRequest,
+    app: &crate::app::App,
+    email: &str,
+    why: &str,
+) -> Result<HttpResponse, WebError> {
+    sign_in_form(req, app, StatusCode::FORBIDDEN, email, Some(why.to_string()))
+}
+
+/// The sign-in form with why a sign-in was refused.
+pub(super) fn sign_in_refused(
+    req: &HttpRequest,
+    app: &crate::app::App,
+    status: StatusCode,
+    why: &str,
+) -> Result<HttpResponse, WebError> {
+    sign_in_form(req, app, status, "", Some(why.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -84,6 +113,7 @@ async fn sign_in(
     if pre_token(&req).is_none_or(|t| !super::constant_eq(t.as_bytes(), form.pre.as_bytes())) {
         return sign_in_form(
             &req,
+            &app,
             StatusCode::FORBIDDEN,
             &form.email,
             Some("The sign-in form had expired; please try again.".into()),
@@ -91,9 +121,9 @@ async fn sign_in(
     }
     let remote = crate::api::client::Client::of(&req).addr_text();
     let now = crate::app::now();
-    let app = app.get_ref().clone();
+    let a = app.get_ref().clone();
     let email = form.email.clone();
-    let outcome = run(move || match app.sign_in(&form.email, &form.password, remote, now) {
+    let outcome = run(move || match a.sign_in(&form.email, &form.password, remote, now) {
         Ok(ok) => Ok(Ok(ok)),
         Err(AppError::Unauthenticated(m) | AppError::Forbidden(m)) => Ok(Err((StatusCode::UNAUTHORIZED, m))),
         Err(AppError::RateLimited(m, _)) => Ok(Err((StatusCode::TOO_MANY_REQUESTS, m))),
@@ -113,7 +143,7 @@ async fn sign_in(
                 .map_err(|e| WebError::bad_request(e.to_string()))?;
             Ok(r)
         }
-        Err((status, message)) => sign_in_form(&req, status, &email, Some(message)),
+        Err((status, message)) => sign_in_form(&req, &app, status, &email, Some(message)),
     }
 }
 
@@ -185,10 +215,23 @@ struct CsrfOnly {
 
 async fn sign_out(s: AnySession, app: State, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
     check(&s, &form.csrf)?;
-    let app = app.get_ref().clone();
     let token = s.token.clone();
-    run(move || app.sign_out(&token, crate::app::now())).await?;
-    let mut r = redirect("/sign-in");
+    let a = app.get_ref().clone();
+    let elsewhere = run(move || {
+        Ok(match a.sign_out(&token, crate::app::now())? {
+            // Signed in at a provider: sign out there too, when it offers it.
+            Some((key, id_token)) => a.sso().by_key(&key).and_then(|p| {
+                let after = a.page_url("/sign-in");
+                crate::net::oidc::end_session_url(p, &id_token, &after)
+            }),
+            None => None,
+        })
+    })
+    .await?;
+    if let Some(url) = &elsewhere {
+        super::allow_form_origin(url);
+    }
+    let mut r = redirect(elsewhere.as_deref().unwrap_or("/sign-in"));
     r.add_removal_cookie(&removal_cookie(super::SESSION_COOKIE))
         .map_err(|e| WebError::bad_request(e.to_string()))?;
     Ok(r)

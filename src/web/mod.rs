@@ -9,6 +9,7 @@
 mod auth;
 mod mailroom;
 mod manage;
+mod sso;
 mod status;
 mod tickets;
 pub mod upload;
@@ -38,6 +39,30 @@ const PRE_COOKIE: &str = "sladesk_pre";
 /// The pages' Content-Security-Policy: our own scripts and styles only.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Origins a form may lead to besides our own: the identity providers a
+/// sign-in or sign-out form redirects to (browsers hold a form's redirects
+/// to its page's `form-action`). Only ever grows, by the providers this
+/// process has sent someone to.
+static FORM_ORIGINS: std::sync::RwLock<String> = std::sync::RwLock::new(String::new());
+
+/// Lets forms lead to `url`'s origin from now on.
+pub(crate) fn allow_form_origin(url: &str) {
+    let Ok(u) = url::Url::parse(url) else { return };
+    let origin = u.origin().ascii_serialization();
+    if origin == "null" || FORM_ORIGINS.read().expect("lock").split(' ').any(|o| o == origin) {
+        return;
+    }
+    let mut w = FORM_ORIGINS.write().expect("lock");
+    w.push(' ');
+    w.push_str(&origin);
+}
+
+/// `CSP` with the providers' origins in `form-action`.
+fn csp() -> String {
+    let extra = FORM_ORIGINS.read().expect("lock");
+    CSP.replace("form-action 'self'", &format!("form-action 'self'{extra}"))
+}
 
 /// What the pages share: the cookie key and the dashboard's figures.
 pub struct WebState {
@@ -224,7 +249,7 @@ fn viewer_json(v: &WebSession) -> Value {
 fn html_response(status: StatusCode, html: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(ContentType::html())
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(html)
@@ -520,6 +545,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Browsers ask for /favicon.ico whatever the page says.
     .route("/favicon.ico", web::get().to(|| async { asset_named("favicon.svg") }))
     .configure(auth::configure)
+    .configure(sso::configure)
     .configure(tickets::configure)
     .configure(mailroom::configure)
     .configure(manage::configure)

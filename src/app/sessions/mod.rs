@@ -342,6 +342,9 @@ impl App {
         }
         let user = user.expect("accepted, so the account exists");
         conn.write(|c| {
+            if let Some(why) = self.sso_required(c, &user)? {
+                return Err(AppError::Forbidden(why));
+            }
             let role: Role = user.role.parse().map_err(AppError::Conflict)?;
             let stage = if user.totp_secret.is_some() {
                 Stage::Code
@@ -511,11 +514,18 @@ impl App {
         Ok(sessions)
     }
 
-    /// Ends a web session; a token that is not one ends nothing.
-    pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+    /// Ends a web session; a token that is not one ends nothing. For a
+    /// session begun at a provider, which one and the ID token it gave, so
+    /// the caller can sign out there too.
+    pub fn sign_out(&self, token: &str, now: DateTime<Utc>) -> Result<Option<(String, String)>, AppError> {
         let session = self.web_session(token, None, now)?;
         let mut conn = self.conn()?;
         conn.write(|c| {
+            let sso: Option<(Option<String>, Option<String>)> = web_sessions::table
+                .filter(web_sessions::token_hash.eq(token_hash(token)))
+                .select((web_sessions::sso_provider, web_sessions::sso_id_token))
+                .first(c)
+                .optional()?;
             diesel::delete(web_sessions::table.filter(web_sessions::token_hash.eq(token_hash(token)))).execute(c)?;
             if let Some(s) = session.filter(|s| s.stage == Stage::Full) {
                 audit(
@@ -527,7 +537,10 @@ impl App {
                     now,
                 )?;
             }
-            Ok(())
+            Ok(match sso {
+                Some((Some(p), Some(t))) => Some((p, t)),
+                _ => None,
+            })
         })
     }
 }
