@@ -51,12 +51,13 @@ impl Delivery {
     }
 }
 
-/// The background work of a server: the outbox worker, and the IMAP
-/// poller when `[imap]` is configured.
+/// The background work of a server: the outbox worker, and an IMAP
+/// poller for each mailbox configured (`[imap]`, `[[mailboxes]]`).
 pub fn spawn_mail_workers(app: Arc<App>, mail: MailSettings) -> anyhow::Result<()> {
     mail.apply_to(&app)?;
-    if let Some(imap) = mail.imap.clone() {
-        crate::mail::imap::spawn_imap_poller(app.clone(), imap)?;
+    if !mail.mailboxes.is_empty() {
+        // The pollers run as long as the process: their stop is not kept.
+        let _ = crate::mail::imap::spawn_imap_pollers(app.clone(), mail.mailboxes.clone())?;
     }
     spawn_outbox_worker(app, mail)
 }

@@ -134,7 +134,44 @@ pub async fn metrics_unauthenticated(app: State, m: web::Data<Metrics>) -> HttpR
     scrape(app, m).await
 }
 
+/// Each mailbox's poller: whether its last poll worked, when one last
+/// did, and how many have failed in a row (alert on the first going 0 or
+/// the last growing).
+fn mailbox_metrics(out: &mut String, boxes: &[crate::app::mailboxes::MailboxHealth]) {
+    let label = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    out.push_str(
+        "# HELP sladesk_mailbox_up Whether the mailbox's last poll worked.\n# TYPE sladesk_mailbox_up gauge\n",
+    );
+    for b in boxes {
+        let _ = writeln!(
+            out,
+            "sladesk_mailbox_up{{mailbox=\"{}\"}} {}",
+            label(&b.mailbox),
+            u8::from(b.failing_since.is_none())
+        );
+    }
+    out.push_str("# HELP sladesk_mailbox_last_success_timestamp_seconds When the mailbox was last read.\n# TYPE sladesk_mailbox_last_success_timestamp_seconds gauge\n");
+    for b in boxes {
+        let t = b.last_success_at.map_or(0, |t| t.timestamp());
+        let _ = writeln!(
+            out,
+            "sladesk_mailbox_last_success_timestamp_seconds{{mailbox=\"{}\"}} {t}",
+            label(&b.mailbox)
+        );
+    }
+    out.push_str("# HELP sladesk_mailbox_consecutive_failures Polls of the mailbox that failed in a row.\n# TYPE sladesk_mailbox_consecutive_failures gauge\n");
+    for b in boxes {
+        let _ = writeln!(
+            out,
+            "sladesk_mailbox_consecutive_failures{{mailbox=\"{}\"}} {}",
+            label(&b.mailbox),
+            b.consecutive_failures
+        );
+    }
+}
+
 async fn scrape(app: State, m: web::Data<Metrics>) -> HttpResponse {
+    let app_for_mail = app.get_ref().clone();
     let app = app.get_ref().clone();
     let desk = web::block(move || app.desk_metrics()).await;
     let mut out = String::new();
@@ -167,6 +204,12 @@ async fn scrape(app: State, m: web::Data<Metrics>) -> HttpResponse {
             out.push_str("# HELP sladesk_up Whether the store answered.\n# TYPE sladesk_up gauge\nsladesk_up 1\n");
         }
         _ => out.push_str("# HELP sladesk_up Whether the store answered.\n# TYPE sladesk_up gauge\nsladesk_up 0\n"),
+    }
+    let app = app_for_mail.clone();
+    if let Ok(Ok(boxes)) = web::block(move || app.mailbox_health_all()).await
+        && !boxes.is_empty()
+    {
+        mailbox_metrics(&mut out, &boxes);
     }
     m.render(&mut out);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)

@@ -35,6 +35,7 @@ pub mod itil;
 pub mod jobs;
 pub mod limits;
 pub mod macros;
+pub mod mailboxes;
 pub mod mailroom;
 pub mod operations;
 pub mod outages;
@@ -314,7 +315,6 @@ pub struct App {
     catalogue: RwLock<Arc<crate::domain::itil::catalogue::Catalogue>>,
     /// Allow-lists by scope and when they were read (`admin::networks`).
     network_cache: RwLock<HashMap<String, admin::CachedNetworks>>,
-    /// What the desk holds of the systems around it (`integrations`).
     integrations: integrations::Integrations,
 }
 

@@ -48,6 +48,8 @@ pub struct FileSettings {
     pub smtp_ca_file: Option<PathBuf>,
     /// Read mail from an IMAP folder (see `crate::imap`).
     pub imap: Option<crate::mail::imap::ImapSettings>,
+    /// Further mailboxes (`[[mailboxes]]`), each polled on its own.
+    pub mailboxes: Option<Vec<crate::mail::imap::ImapSettings>>,
     /// Mail from senders who are no contact and at no organisation's
     /// domain: `quarantine` (default) or `reply` (refuse with a reply).
     pub unknown_senders: Option<UnknownSenders>,
@@ -219,7 +221,8 @@ pub struct MailSettings {
     pub from: String,
     pub smtp_url: Option<String>,
     pub smtp_ca_file: Option<PathBuf>,
-    pub imap: Option<crate::mail::imap::ImapSettings>,
+    /// `[imap]` and every `[[mailboxes]]`.
+    pub mailboxes: Vec<crate::mail::imap::ImapSettings>,
     pub unknown_senders: UnknownSenders,
     pub attachment_limit_mb: Option<u32>,
     pub sender_authentication: crate::app::sender_auth::Mode,
@@ -239,7 +242,7 @@ impl MailSettings {
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
             smtp_url: f.smtp_url.clone(),
             smtp_ca_file: f.smtp_ca_file.clone(),
-            imap: f.imap.clone(),
+            mailboxes: f.imap.iter().chain(f.mailboxes.iter().flatten()).cloned().collect(),
             unknown_senders: f.unknown_senders.unwrap_or_default(),
             attachment_limit_mb: f.attachment_limit_mb,
             sender_authentication: f.sender_authentication.unwrap_or_default(),

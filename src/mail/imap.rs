@@ -43,10 +43,26 @@ pub enum Security {
     None,
 }
 
-/// The `[imap]` section of `sladesk.toml`.
+/// How the poller signs in to the mailbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// LOGIN with a password.
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an OAuth access token (Microsoft 365, Google).
+    Xoauth2,
+    /// SASL OAUTHBEARER (RFC 7628) with an OAuth access token.
+    Oauthbearer,
+}
+
+/// A mailbox: `[imap]` or each `[[mailboxes]]` of `sladesk.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapSettings {
+    /// What the mailbox is called in health, metrics and notices (default:
+    /// the user and host).
+    pub name: Option<String>,
     pub host: String,
     /// Default 993 for `tls`, 143 otherwise.
     pub port: Option<u16>,
@@ -56,6 +72,18 @@ pub struct ImapSettings {
     /// The password; `SLADESK_IMAP_PASSWORD` in the environment wins.
     #[serde(default)]
     pub password: Option<String>,
+    /// The environment variable holding the password (for several mailboxes).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub auth: Auth,
+    /// The token flow for `xoauth2` and `oauthbearer`.
+    #[serde(default)]
+    pub oauth: Option<super::oauth::OAuthSettings>,
+    /// After this many minutes of failing, staff are told once (and once
+    /// more when it recovers). Default 15.
+    #[serde(default = "default_notice_minutes")]
+    pub notice_after_minutes: u32,
     #[serde(default = "default_folder")]
     pub folder: String,
     /// Move taken messages here (created if missing); without it they are
@@ -71,6 +99,10 @@ pub struct ImapSettings {
     /// At most this many messages per poll.
     #[serde(default = "default_batch")]
     pub batch: usize,
+}
+
+fn default_notice_minutes() -> u32 {
+    15
 }
 
 fn default_folder() -> String {
@@ -93,6 +125,13 @@ impl ImapSettings {
     }
 
     /// The key the position is stored under: one per mailbox and folder.
+    /// The mailbox's name in health, metrics and notices.
+    pub fn name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", self.user, self.host))
+    }
+
     pub fn source(&self) -> String {
         format!("imap://{}@{}:{}/{}", self.user, self.host, self.port(), self.folder)
     }
@@ -111,6 +150,18 @@ pub enum PollError {
     Protocol(String),
     #[error(transparent)]
     Store(#[from] AppError),
+    #[error("OAuth: {0}")]
+    Token(String),
+}
+
+/// A SASL initial response, sent whatever the server's challenge.
+struct Sasl(String);
+
+impl imap::Authenticator for Sasl {
+    type Response = String;
+    fn process(&self, _challenge: &[u8]) -> String {
+        self.0.clone()
+    }
 }
 
 trait Stream: Read + Write + Send {}
@@ -131,6 +182,7 @@ pub struct PollReport {
 pub struct Poller {
     settings: ImapSettings,
     password: String,
+    tokens: Option<super::oauth::TokenSource>,
     tls: Option<Arc<rustls::ClientConfig>>,
     session: Option<Session>,
     /// Whether this connection has marked or moved what earlier runs
@@ -142,10 +194,31 @@ impl Poller {
     /// A poller for the mailbox the settings name; settings that cannot work
     /// are refused.
     pub fn new(settings: ImapSettings) -> anyhow::Result<Poller> {
-        let password = std::env::var("SLADESK_IMAP_PASSWORD")
-            .ok()
-            .or_else(|| settings.password.clone())
-            .context("[imap]: no password (set password or SLADESK_IMAP_PASSWORD)")?;
+        let name = settings.name();
+        let (password, tokens) = match settings.auth {
+            Auth::Password => {
+                let password = match &settings.password_env {
+                    Some(var) => {
+                        std::env::var(var).with_context(|| format!("mailbox {name}: the environment has no {var}"))?
+                    }
+                    None => std::env::var("SLADESK_IMAP_PASSWORD")
+                        .ok()
+                        .or_else(|| settings.password.clone())
+                        .with_context(|| {
+                            format!("mailbox {name}: no password (set password, password_env or SLADESK_IMAP_PASSWORD)")
+                        })?,
+                };
+                (password, None)
+            }
+            Auth::Xoauth2 | Auth::Oauthbearer => {
+                let oauth = settings
+                    .oauth
+                    .clone()
+                    .with_context(|| format!("mailbox {name}: auth = {:?} needs [oauth]", settings.auth))?;
+                let tokens = super::oauth::TokenSource::new(oauth).with_context(|| format!("mailbox {name}"))?;
+                (String::new(), Some(tokens))
+            }
+        };
         let tls = match settings.security {
             Security::None => None,
             _ => Some(Arc::new(tls_config(settings.ca_file.as_ref())?)),
@@ -153,13 +226,23 @@ impl Poller {
         Ok(Poller {
             settings,
             password,
+            tokens,
             tls,
             session: None,
             tidied: false,
         })
     }
 
-    fn connect(&self) -> Result<Session, PollError> {
+    /// How many access tokens were fetched so far (none with a password).
+    pub fn tokens_fetched(&self) -> u32 {
+        self.tokens.as_ref().map_or(0, |t| t.fetched)
+    }
+
+    pub fn settings(&self) -> &ImapSettings {
+        &self.settings
+    }
+
+    fn connect(&mut self) -> Result<Session, PollError> {
         let s = &self.settings;
         let addr = (s.host.as_str(), s.port())
             .to_socket_addrs()?
@@ -186,7 +269,30 @@ impl Poller {
                 imap::Client::new(Box::new(self.wrap(tcp)?) as Box<dyn Stream>)
             }
         };
-        let mut session = client.login(&s.user, &self.password).map_err(|(e, _)| e)?;
+        let mut session = match s.auth {
+            Auth::Password => client.login(&s.user, &self.password).map_err(|(e, _)| e)?,
+            Auth::Xoauth2 | Auth::Oauthbearer => {
+                let tokens = self.tokens.as_mut().expect("made with the poller");
+                let token = tokens.token().map_err(PollError::Token)?;
+                let response = match s.auth {
+                    Auth::Xoauth2 => super::oauth::xoauth2(&s.user, &token),
+                    _ => super::oauth::oauthbearer(&s.user, &s.host, s.port(), &token),
+                };
+                let mechanism = if s.auth == Auth::Xoauth2 {
+                    "XOAUTH2"
+                } else {
+                    "OAUTHBEARER"
+                };
+                match client.authenticate(mechanism, &Sasl(response)) {
+                    Ok(session) => session,
+                    Err((e, _)) => {
+                        // Revoked or expired early: the next try fetches a new one.
+                        tokens.invalidate();
+                        return Err(e.into());
+                    }
+                }
+            }
+        };
         if let Some(folder) = &s.processed_folder
             && session.create(folder).is_err()
         {
@@ -217,6 +323,13 @@ impl Poller {
 
     /// Takes in what is new in the folder, up to `batch` messages.
     pub fn poll_once(&mut self, app: &App) -> Result<PollReport, PollError> {
+        // A session signed in with a token near its end signs in again
+        // with a new one, before the server ends it for us.
+        if self.tokens.as_ref().is_some_and(|t| t.due())
+            && let Some(mut old) = self.session.take()
+        {
+            let _ = old.logout();
+        }
         if self.session.is_none() {
             self.session = Some(self.connect()?);
             self.tidied = false;
@@ -385,27 +498,61 @@ fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<rustls::ClientConfig>
         .with_no_client_auth())
 }
 
-/// Polls the folder every `interval_seconds` on a thread of its own for as
-/// long as the process runs; failures are logged and retried.
-pub fn spawn_imap_poller(app: Arc<App>, settings: ImapSettings) -> anyhow::Result<()> {
-    let interval = Duration::from_secs(settings.interval_seconds.max(1));
-    let mut poller = Poller::new(settings)?;
-    std::thread::Builder::new()
-        .name("imap".into())
-        .spawn(move || {
-            loop {
-                match poller.poll_once(&app) {
-                    // A full batch: more is waiting, go on at once.
-                    Ok(r) if r.taken + r.refused >= poller.settings.batch => continue,
-                    Ok(r) if r.taken + r.refused > 0 => {
-                        tracing::info!(taken = r.taken, refused = r.refused, "imap poll")
+/// Polls each mailbox every `interval_seconds` on a thread of its own for
+/// as long as the process runs: one failing never holds up another.
+/// Failures are logged and retried, and each poll's outcome goes into the
+/// mailbox's health (`App::mailbox_polled`), which tells staff once when a
+/// mailbox has failed for `notice_after_minutes` and once when it recovers.
+pub fn spawn_imap_pollers(app: Arc<App>, mailboxes: Vec<ImapSettings>) -> anyhow::Result<Stop> {
+    let stop = Stop(Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    let mut names = std::collections::HashSet::new();
+    for m in &mailboxes {
+        if !names.insert(m.name()) {
+            anyhow::bail!("two mailboxes are called '{}': give each its own name", m.name());
+        }
+    }
+    let pollers = mailboxes
+        .into_iter()
+        .map(Poller::new)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for mut poller in pollers {
+        let app = app.clone();
+        let name = poller.settings.name();
+        let interval = Duration::from_secs(poller.settings.interval_seconds.max(1));
+        let notice_after = chrono::Duration::minutes(i64::from(poller.settings.notice_after_minutes));
+        let stopped = stop.0.clone();
+        std::thread::Builder::new()
+            .name(format!("imap {name}"))
+            .spawn(move || {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let result = poller.poll_once(&app);
+                    let error = result.as_ref().err().map(|e| e.to_string());
+                    if let Err(e) = app.mailbox_polled(&name, error.as_deref(), notice_after, crate::app::now()) {
+                        tracing::warn!(mailbox = %name, error = %e, "mailbox health not recorded");
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "imap poll"),
+                    match result {
+                        // A full batch: more is waiting, go on at once.
+                        Ok(r) if r.taken + r.refused >= poller.settings.batch => continue,
+                        Ok(r) if r.taken + r.refused > 0 => {
+                            tracing::info!(mailbox = %name, taken = r.taken, refused = r.refused, "imap poll")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(mailbox = %name, error = %e, "imap poll"),
+                    }
+                    std::thread::sleep(interval);
                 }
-                std::thread::sleep(interval);
-            }
-        })
-        .context("starting the IMAP thread")?;
-    Ok(())
+            })
+            .context("starting an IMAP thread")?;
+    }
+    Ok(stop)
+}
+
+/// Stops the pollers `spawn_imap_pollers` started, each after its poll
+/// under way (a server never stops them; tests do).
+pub struct Stop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    pub fn stop(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }

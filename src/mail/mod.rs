@@ -7,6 +7,7 @@
 
 pub mod delivery;
 pub mod imap;
+pub mod oauth;
 pub mod verify;
 
 pub use delivery::{DeliveryReport, deliver_outbox};
@@ -21,7 +22,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 18] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -39,6 +40,7 @@ pub const KINDS: [&str; 17] = [
     "status_update",
     "approval_request",
     "request_update",
+    "mailbox_health",
 ];
 
 /// Why a mail could not be built or sent.
@@ -359,6 +361,8 @@ mod tests {
             "comment": evil, "by_name": evil,
         });
         let status = serde_json::json!({
+            "mailbox": "support", "recovered": false, "failing_since": "09:15 on Monday 30 November 2026",
+            "failures": 4, "error": evil,
             "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",
             "status_url": "http://localhost:8080/status", "outage_name": evil, "headline": "Identified",
             "maintenance": true, "start": "22:00 on Monday 30 November 2026", "end": null,
@@ -376,6 +380,7 @@ mod tests {
             assert!(
                 kind == "rejected"
                     || kind == "sign_in_throttled"
+                    || kind == "mailbox_health"
                     || kind.starts_with("status_")
                     || subject.contains("[SD-000042]"),
                 "{kind}: {subject}"

@@ -48,3 +48,30 @@ pub fn client() -> &'static reqwest::blocking::Client {
         .expect("building the HTTP client")
     })
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpFail(String);
+
+/// The `oauth2` and `openidconnect` crates' HTTP calls, made with the
+/// desk's client.
+pub struct OAuthHttp;
+
+impl oauth2::SyncHttpClient for OAuthHttp {
+    type Error = HttpFail;
+
+    fn call(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpFail> {
+        let (parts, body) = request.into_parts();
+        let mut req = client().request(parts.method, parts.uri.to_string()).body(body);
+        for (name, value) in &parts.headers {
+            req = req.header(name, value);
+        }
+        let resp = req.send().map_err(|e| HttpFail(e.to_string()))?;
+        let mut out = oauth2::http::Response::builder().status(resp.status());
+        for (name, value) in resp.headers() {
+            out = out.header(name, value);
+        }
+        let body = resp.bytes().map_err(|e| HttpFail(e.to_string()))?;
+        out.body(body.to_vec()).map_err(|e| HttpFail(e.to_string()))
+    }
+}

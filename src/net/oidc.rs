@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, SyncHttpClient, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, TokenResponse,
 };
 
 use crate::app::AppError;
@@ -20,34 +20,6 @@ use crate::app::sso::{Begun, Identity, Pending, Provider};
 /// How long a provider's discovery document and keys are used before they
 /// are read again (sooner when a token's signature does not check out).
 const DISCOVERY_SECONDS: u64 = 3600;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpFail(String);
-
-/// `openidconnect`'s HTTP calls, made with the desk's client.
-struct Http;
-
-impl SyncHttpClient for Http {
-    type Error = HttpFail;
-
-    fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpFail> {
-        let (parts, body) = request.into_parts();
-        let mut req = super::http::client()
-            .request(parts.method, parts.uri.to_string())
-            .body(body);
-        for (name, value) in &parts.headers {
-            req = req.header(name, value);
-        }
-        let resp = req.send().map_err(|e| HttpFail(e.to_string()))?;
-        let mut out = openidconnect::http::Response::builder().status(resp.status());
-        for (name, value) in resp.headers() {
-            out = out.header(name, value);
-        }
-        let body = resp.bytes().map_err(|e| HttpFail(e.to_string()))?;
-        out.body(body.to_vec()).map_err(|e| HttpFail(e.to_string()))
-    }
-}
 
 #[derive(Clone)]
 struct Discovered {
@@ -96,7 +68,7 @@ fn discover(p: &Provider, fresh: bool) -> Result<Discovered, AppError> {
             ),
         ));
     }
-    let jwks = CoreJsonWebKeySet::fetch(metadata.jwks_uri(), &Http)
+    let jwks = CoreJsonWebKeySet::fetch(metadata.jwks_uri(), &super::http::OAuthHttp)
         .map_err(|e| unreachable_provider(p, format!("keys: {e}")))?;
     let end_session = serde_json::from_slice::<serde_json::Value>(&raw)
         .ok()
@@ -185,7 +157,7 @@ pub fn finish(pending: &Pending, redirect: &str, code: &str, iss: Option<&str>) 
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| unreachable_provider(p, e))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-        .request(&Http)
+        .request(&super::http::OAuthHttp)
         .map_err(|e| refused("the code was not accepted", &e))?;
     let id_token = token.id_token().ok_or_else(|| refused("no ID token", &"missing"))?;
     let nonce = Nonce::new(pending.nonce.clone());

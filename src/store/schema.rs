@@ -431,6 +431,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    mailbox_health (mailbox) {
+        mailbox -> Text,
+        last_success_at -> Nullable<Timestamp>,
+        last_failure_at -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        consecutive_failures -> Integer,
+        last_error -> Nullable<Text>,
+        notified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sso_logins (state_hash) {
         state_hash -> Text,
         provider -> Text,
@@ -647,6 +659,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     allowed_networks,
     sso_logins,
     sso_identities,
+    mailbox_health,
     macros,
     policy_versions,
     holiday_sets,

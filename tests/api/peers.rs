@@ -35,6 +35,12 @@ impl Idp {
     /// A provider with one confidential client per `(client_id, secret)`,
     /// each allowed to send people back to `desk`.
     pub fn start(desk: &str, clients: &[(&str, &str)]) -> Idp {
+        Idp::start_with(desk, clients, None)
+    }
+
+    /// The same, its client-credentials tokens living `cc_ttl` seconds.
+    #[allow(dead_code)]
+    pub fn start_with(desk: &str, clients: &[(&str, &str)], cc_ttl: Option<u32>) -> Idp {
         let dir = peers_dir();
         let port = free_port();
         let clients: Vec<Value> = clients
@@ -55,6 +61,7 @@ impl Idp {
             .arg(port.to_string())
             .arg(Value::Array(clients).to_string())
             .current_dir(&dir)
+            .env("OIDC_CC_TTL", cc_ttl.unwrap_or(300).to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -73,7 +80,14 @@ impl Idp {
         }
     }
 
+    /// The provider's port.
+    #[allow(dead_code)]
+    pub fn port(&self) -> u16 {
+        self.issuer.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     /// Makes or changes an account at the provider.
+    #[allow(dead_code)]
     pub async fn account(&self, id: &str, email: &str, name: &str, roles: &[&str]) {
         let r = reqwest::Client::new()
             .post(format!("{}/test/accounts", self.issuer))

@@ -86,8 +86,23 @@ pub fn certificates(dir: &Path) {
     ]));
 }
 
+/// The mailbox whose sign-in is an OAuth token (its user is the token's
+/// client id, as the provider's introspection names it).
+pub const OAUTH_USER: &str = "desk-mail";
+
 impl Dovecot {
     pub fn start() -> Dovecot {
+        Dovecot::start_with(None)
+    }
+
+    /// Dovecot that also takes XOAUTH2 and OAUTHBEARER, each token checked
+    /// at `introspection` (an OAuth introspection endpoint, with the
+    /// introspecting client's credentials in the address).
+    pub fn start_with_oauth(introspection: &str) -> Dovecot {
+        Dovecot::start_with(Some(introspection))
+    }
+
+    fn start_with(introspection: Option<&str>) -> Dovecot {
         let dovecot = Path::new("/usr/sbin/dovecot");
         assert!(
             dovecot.exists(),
@@ -114,14 +129,36 @@ impl Dovecot {
             )
         };
         run(Command::new("chown").args([&format!("{uid}:{gid}"), &dir.join("home").display().to_string()]));
-        std::fs::write(dir.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
+        std::fs::write(
+            dir.join("passwd"),
+            format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n{OAUTH_USER}:{{PLAIN}}{PASSWORD}::::::\n"),
+        )
+        .unwrap();
+        let oauth = match introspection {
+            Some(url) => {
+                std::fs::write(
+                    dir.join("oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\nforce_introspection = yes\n\
+                         username_attribute = client_id\nactive_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .unwrap();
+                format!(
+                    "auth_mechanisms = plain login xoauth2 oauthbearer\nauth_cache_size = 0\n\
+                     passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+                    dir.join("oauth2.conf.ext").display()
+                )
+            }
+            None => "auth_mechanisms = plain login\n".into(),
+        };
         let (port, tls_port) = (crate::free_port(), crate::free_port());
         let d = dir.display();
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\n\
              log_path = {d}/dovecot.log\nssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n\
-             disable_plaintext_auth = no\nauth_mechanisms = plain login\nfirst_valid_uid = 1\n{extra}\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+             disable_plaintext_auth = no\n{oauth}first_valid_uid = 1\n{extra}\
+             passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n\
              service imap-login {{\n  chroot =\n  inet_listener imap {{\n    port = {port}\n  }}\n  \
@@ -157,14 +194,22 @@ impl Dovecot {
 
     /// A plain session of the test's own, to put mail in and look.
     pub fn session(&self) -> imap::Session<TcpStream> {
+        self.session_of(USER)
+    }
+
+    pub fn session_of(&self, user: &str) -> imap::Session<TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         let mut client = imap::Client::new(tcp);
         client.read_greeting().unwrap();
-        client.login(USER, PASSWORD).map_err(|(e, _)| e).unwrap()
+        client.login(user, PASSWORD).map_err(|(e, _)| e).unwrap()
     }
 
     pub fn append(&self, folder: &str, messages: &[Vec<u8>]) {
-        let mut s = self.session();
+        self.append_as(USER, folder, messages)
+    }
+
+    pub fn append_as(&self, user: &str, folder: &str, messages: &[Vec<u8>]) {
+        let mut s = self.session_of(user);
         if folder != "INBOX" {
             let _ = s.create(folder);
         }

@@ -12,6 +12,11 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+// The OpenID provider, shared with the API suite.
+#[allow(dead_code)]
+#[path = "../api/peers.rs"]
+mod peers;
+
 mod alertmanager;
 mod browser;
 mod desk_tools;
@@ -19,6 +24,7 @@ mod dovecot;
 mod imap;
 mod incident_chain;
 mod itil;
+mod mailboxes;
 mod sender_auth;
 mod smtp;
 

@@ -3,6 +3,8 @@
 //
 //   node oidc.mjs PORT CLIENTS_JSON
 //
+// OIDC_CC_TTL in the environment sets the life of a client-credentials
+// token in seconds (300 otherwise), for tests of tokens that expire.
 // CLIENTS_JSON is a list of {client_id, client_secret, redirect_uris,
 // post_logout_redirect_uris, grant_types}. The provider signs in whoever the
 // relying party names in `login_hint` (an account's e-mail or id) without a
@@ -52,7 +54,7 @@ const provider = new Provider(issuer, {
     },
   },
   pkce: { required: () => true },
-  ttl: { AccessToken: 300, ClientCredentials: 300, IdToken: 300, Session: 3600, Interaction: 600, Grant: 3600 },
+  ttl: { AccessToken: 300, ClientCredentials: Number(process.env.OIDC_CC_TTL || 300), IdToken: 300, Session: 3600, Interaction: 600, Grant: 3600 },
   async findAccount(ctx, id) {
     const a = accounts.get(id);
     if (!a || a.disabled) return undefined;

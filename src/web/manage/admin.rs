@@ -23,7 +23,7 @@ pub(super) async fn admin_page(
     v.session.principal.require_admin()?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let ((orgs, networks), users, queues, tokens, tiers, services, subscriptions) = run(move || {
+    let ((orgs, networks, mailboxes), users, queues, tokens, tiers, services, subscriptions) = run(move || {
         let orgs = app.list_organisations(&who)?;
         let subscriptions = orgs
             .iter()
@@ -46,8 +46,9 @@ pub(super) async fn admin_page(
             let scope = crate::app::admin::NetworkScope::Organisation(o.slug.clone());
             networks.push((o.slug.clone(), o.name.clone(), app.networks(&who, &scope)?.networks));
         }
+        let mailboxes = app.mailbox_health(&who)?;
         Ok((
-            (orgs, networks),
+            (orgs, networks, mailboxes),
             app.list_users(&who)?,
             app.list_queues(&who)?,
             app.list_tokens(&who)?,
@@ -118,6 +119,11 @@ pub(super) async fn admin_page(
             "services": services_shown, "coverage": coverage,
             "networks": networks.iter().map(|(scope, name, list)| json!({
                 "scope": scope, "name": name, "list": list.join(", "), "lines": list.join("\n"),
+            })).collect::<Vec<_>>(),
+            "mailboxes": mailboxes.iter().map(|m| json!({
+                "name": m.mailbox, "ok": m.failing_since.is_none(), "failures": m.consecutive_failures,
+                "last_success": when_opt(m.last_success_at, tz), "failing_since": when_opt(m.failing_since, tz),
+                "error": m.last_error, "notified": m.notified,
             })).collect::<Vec<_>>(),
             "regions": Region::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "notice": notice, "error": error, "new_token": new_token,
