@@ -25,10 +25,11 @@ impl Delivery {
     /// set, else the folder), the loaded templates and the From address.
     pub fn prepare(mail: &MailSettings) -> anyhow::Result<Delivery> {
         Ok(Delivery {
-            outbound: crate::mail::Outbound::new(
+            outbound: crate::mail::Outbound::with_oauth(
                 mail.outbox_dir.clone(),
                 mail.smtp_url.as_deref(),
                 mail.smtp_ca_file.as_deref(),
+                mail.smtp_oauth.as_ref(),
             )?,
             templates: crate::mail::Templates::load_or_shipped(mail.templates.as_deref())?,
             from: mail

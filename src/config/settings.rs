@@ -50,6 +50,8 @@ pub struct FileSettings {
     pub imap: Option<crate::mail::imap::ImapSettings>,
     /// Further mailboxes (`[[mailboxes]]`), each polled on its own.
     pub mailboxes: Option<Vec<crate::mail::imap::ImapSettings>>,
+    /// SMTP signed in with an OAuth token (XOAUTH2) rather than a password.
+    pub smtp_oauth: Option<crate::mail::SmtpOAuthSettings>,
     /// Mail from senders who are no contact and at no organisation's
     /// domain: `quarantine` (default) or `reply` (refuse with a reply).
     pub unknown_senders: Option<UnknownSenders>,
@@ -221,6 +223,7 @@ pub struct MailSettings {
     pub from: String,
     pub smtp_url: Option<String>,
     pub smtp_ca_file: Option<PathBuf>,
+    pub smtp_oauth: Option<crate::mail::SmtpOAuthSettings>,
     /// `[imap]` and every `[[mailboxes]]`.
     pub mailboxes: Vec<crate::mail::imap::ImapSettings>,
     pub unknown_senders: UnknownSenders,
@@ -242,6 +245,7 @@ impl MailSettings {
                 .unwrap_or_else(|| "Service desk <desk@sladesk.invalid>".to_string()),
             smtp_url: f.smtp_url.clone(),
             smtp_ca_file: f.smtp_ca_file.clone(),
+            smtp_oauth: f.smtp_oauth.clone(),
             mailboxes: f.imap.iter().chain(f.mailboxes.iter().flatten()).cloned().collect(),
             unknown_senders: f.unknown_senders.unwrap_or_default(),
             attachment_limit_mb: f.attachment_limit_mb,

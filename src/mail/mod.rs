@@ -244,6 +244,15 @@ pub fn build(row: &OutgoingMail, templates: &Templates, from: &Mailbox) -> Resul
     b.multipart(mixed).map_err(|e| MailError::Build(e.to_string()))
 }
 
+/// `[smtp_oauth]` in sladesk.toml: who signs in to SMTP, and how its
+/// tokens are got.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpOAuthSettings {
+    pub user: String,
+    pub oauth: oauth::OAuthSettings,
+}
+
 /// Where delivered mail goes.
 pub enum Outbound {
     /// A folder of `.eml` files: the embedded default, works offline.
@@ -252,6 +261,42 @@ pub enum Outbound {
     /// `?tls=required` for STARTTLS), `smtps://user:password@host:465`
     /// (TLS); credentials in the URL authenticate.
     Smtp(Box<lettre::SmtpTransport>),
+    /// An SMTP server that takes an OAuth token (XOAUTH2: Microsoft 365,
+    /// Google): the transport is made again whenever the token is.
+    SmtpOAuth(Box<SmtpOAuth>),
+}
+
+/// SMTP with XOAUTH2: the transport's settings, the mailbox's tokens, and
+/// the transport made with the token in use.
+pub struct SmtpOAuth {
+    builder: lettre::transport::smtp::SmtpTransportBuilder,
+    user: String,
+    state: std::sync::Mutex<(oauth::TokenSource, Option<(String, lettre::SmtpTransport)>)>,
+}
+
+impl SmtpOAuth {
+    fn transport(&self) -> Result<lettre::SmtpTransport, MailError> {
+        use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+        let mut state = self.state.lock().expect("lock");
+        let token = state.0.token().map_err(MailError::Send)?;
+        if let Some((held, t)) = &state.1
+            && *held == token
+        {
+            return Ok(t.clone());
+        }
+        let t = self
+            .builder
+            .clone()
+            .credentials(Credentials::new(self.user.clone(), token.clone()))
+            .authentication(vec![Mechanism::Xoauth2])
+            .build();
+        state.1 = Some((token, t.clone()));
+        Ok(t)
+    }
+
+    fn refused(&self) {
+        self.state.lock().expect("lock").0.invalidate();
+    }
 }
 
 impl Outbound {
@@ -259,6 +304,17 @@ impl Outbound {
     /// CA to trust for the server's certificate instead of the public
     /// roots: for a relay inside the provider's own network.
     pub fn new(folder: PathBuf, smtp_url: Option<&str>, ca_file: Option<&Path>) -> Result<Outbound, MailError> {
+        Outbound::with_oauth(folder, smtp_url, ca_file, None)
+    }
+
+    /// The same, signing in to SMTP with XOAUTH2 when `oauth` is given
+    /// (`[smtp_oauth]`: the user and the token flow).
+    pub fn with_oauth(
+        folder: PathBuf,
+        smtp_url: Option<&str>,
+        ca_file: Option<&Path>,
+        oauth: Option<&SmtpOAuthSettings>,
+    ) -> Result<Outbound, MailError> {
         let Some(url) = smtp_url else {
             return Ok(Outbound::Folder(folder));
         };
@@ -286,9 +342,17 @@ impl Outbound {
                 _ => return Err(bad("smtp_ca_file needs TLS: smtps://, or ?tls=required".into())),
             });
         }
-        Ok(Outbound::Smtp(Box::new(
-            builder.timeout(Some(std::time::Duration::from_secs(30))).build(),
-        )))
+        let builder = builder.timeout(Some(std::time::Duration::from_secs(30)));
+        if let Some(o) = oauth {
+            let tokens = oauth::TokenSource::new(o.oauth.clone())
+                .map_err(|e| MailError::Send(format!("[smtp_oauth]: {e:#}")))?;
+            return Ok(Outbound::SmtpOAuth(Box::new(SmtpOAuth {
+                builder,
+                user: o.user.clone(),
+                state: std::sync::Mutex::new((tokens, None)),
+            })));
+        }
+        Ok(Outbound::Smtp(Box::new(builder.build())))
     }
 
     /// Hands a message to the transport.
@@ -296,6 +360,13 @@ impl Outbound {
         match self {
             // A returned Ok is the server's 250 for the message.
             Outbound::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
+            Outbound::SmtpOAuth(o) => o.transport()?.send(message).map(|_| ()).map_err(|e| {
+                // A refused token (revoked, or ended early) is not used again.
+                if e.is_permanent() {
+                    o.refused();
+                }
+                MailError::Send(e.to_string())
+            }),
             Outbound::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
                 lettre::FileTransport::new(dir)

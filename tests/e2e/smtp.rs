@@ -404,6 +404,11 @@ impl Drop for TlsSmtp {
 }
 
 fn start_tls_smtp(dir: &std::path::Path, mode: &str) -> TlsSmtp {
+    start_tls_smtp_with(dir, mode, None)
+}
+
+/// The same, also taking XOAUTH2 tokens checked at `introspection`.
+fn start_tls_smtp_with(dir: &std::path::Path, mode: &str, introspection: Option<&str>) -> TlsSmtp {
     use std::io::BufRead;
     let port = crate::free_port();
     let maildir = dir.join(format!("maildir-{mode}"));
@@ -414,6 +419,7 @@ fn start_tls_smtp(dir: &std::path::Path, mode: &str) -> TlsSmtp {
         .arg(dir.join("server.pem"))
         .arg(dir.join("server.key"))
         .args(["desk", "smtp-secret", mode])
+        .args(introspection)
         .stdout(Stdio::piped())
         // The refused handshakes the test provokes would print tracebacks.
         .stderr(Stdio::null())
@@ -484,5 +490,50 @@ async fn notifications_go_through_starttls_and_tls_with_authentication() {
             m.subject()
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SMTP signed in with XOAUTH2: a client-credentials token from the real
+/// OpenID provider, checked by the server at the provider's introspection
+/// endpoint; a wrong client secret gets no token and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_go_through_smtp_signed_in_with_an_oauth_token() {
+    let t = spawn_app(Db::Sqlite).await;
+    let secret = "smtp-client-secret-0123456789abcdef";
+    let idp = crate::peers::Idp::start_with(&t.address, &[("desk", secret)], None);
+    let dir = std::env::temp_dir().join(format!("sladesk-smtp-oauth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    crate::dovecot::certificates(&dir);
+    let introspection = format!("http://desk:{secret}@127.0.0.1:{}/token/introspection", idp.port());
+    let server = start_tls_smtp_with(&dir, "starttls", Some(&introspection));
+    let raw = "From: carol@acme.example\r\nTo: service-desk@desk.example\r\nSubject: Over OAuth\r\nMessage-ID: <oauth-smtp@acme.example>\r\n\r\nx\r\n";
+    t.app.ingest(raw.as_bytes(), "test", sladesk::app::now()).unwrap();
+    let settings = |client_secret: &str| -> sladesk::mail::SmtpOAuthSettings {
+        toml::from_str(&format!(
+            "user = 'desk'\n[oauth]\ntoken_url = '{}/token'\nclient_id = 'desk'\nclient_secret = '{client_secret}'\nscope = 'mail'\n",
+            idp.issuer
+        ))
+        .unwrap()
+    };
+    let (good, bad) = (settings(secret), settings("not-the-secret"));
+    let url = format!("smtp://127.0.0.1:{}?tls=required", server.port);
+    let ca = dir.join("ca.pem");
+    let app = t.app.clone();
+    let (refused, sent) = tokio::task::spawn_blocking(move || {
+        let (templates, from) = crate::helpers::shipped_mail();
+        let folder = std::env::temp_dir();
+        let wrong = sladesk::mail::Outbound::with_oauth(folder.clone(), Some(&url), Some(&ca), Some(&bad)).unwrap();
+        let refused = sladesk::mail::deliver_outbox(&app, &wrong, &templates, &from, sladesk::app::now(), 10).unwrap();
+        let right = sladesk::mail::Outbound::with_oauth(folder, Some(&url), Some(&ca), Some(&good)).unwrap();
+        let later = sladesk::app::now() + chrono::Duration::hours(1);
+        let sent = sladesk::mail::deliver_outbox(&app, &right, &templates, &from, later, 10).unwrap();
+        (refused, sent)
+    })
+    .await
+    .unwrap();
+    assert_eq!((refused.sent, refused.failed), (0, 1), "no token, no mail");
+    assert_eq!((sent.sent, sent.failed), (1, 0), "the token signs in");
+    let delivered = std::fs::read_dir(server.maildir.join("new")).unwrap().count();
+    assert_eq!(delivered, 1, "the acknowledgement arrived");
     let _ = std::fs::remove_dir_all(&dir);
 }
