@@ -124,16 +124,9 @@ impl App {
     ) -> Result<(), AppError> {
         let mut conn = self.conn()?;
         conn.write(|c| {
-            let before = load(c, Some(name))?.into_iter().next();
-            if before.is_none() {
-                diesel::insert_into(mailbox_health::table)
-                    .values((
-                        mailbox_health::mailbox.eq(name),
-                        mailbox_health::consecutive_failures.eq(0),
-                    ))
-                    .execute(c)?;
-            }
+            c.lock_mailbox_health(name)?;
             let row = mailbox_health::table.find(name);
+            let before = load(c, Some(name))?.into_iter().next();
             match error {
                 None => {
                     diesel::update(row)

@@ -266,6 +266,32 @@ impl DbConnection {
         }
     }
 
+    /// Makes a mailbox's health row if it is not there, and locks it for
+    /// the rest of the write transaction (SQLite's IMMEDIATE transaction
+    /// already holds everything), so two processes polling one mailbox
+    /// neither collide on the first row nor decide two notices.
+    pub fn lock_mailbox_health(&mut self, mailbox: &str) -> diesel::QueryResult<()> {
+        use diesel::sql_types::Text;
+        match self {
+            DbConnection::Postgres(pg) => {
+                diesel::sql_query(
+                    "INSERT INTO mailbox_health (mailbox, consecutive_failures) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                )
+                .bind::<Text, _>(mailbox)
+                .execute(pg)?;
+                diesel::sql_query("SELECT 1 FROM mailbox_health WHERE mailbox = $1 FOR UPDATE")
+                    .bind::<Text, _>(mailbox)
+                    .execute(pg)?;
+            }
+            DbConnection::Sqlite(lite) => {
+                diesel::sql_query("INSERT OR IGNORE INTO mailbox_health (mailbox, consecutive_failures) VALUES (?, 0)")
+                    .bind::<Text, _>(mailbox)
+                    .execute(lite)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Which backend this manager connects to.
     pub fn backend(&self) -> Backend {
         match self {
