@@ -83,6 +83,13 @@ pub fn spawn_outbox_worker(app: Arc<App>, mail: MailSettings) -> anyhow::Result<
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "outbox delivery"),
                 }
+                match crate::net::webhooks::deliver_webhooks(&app, crate::app::now(), 100) {
+                    Ok(r) if r.sent + r.failed > 0 => {
+                        tracing::info!(sent = r.sent, failed = r.failed, disabled = r.disabled, "webhooks")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "webhook delivery"),
+                }
                 std::thread::sleep(std::time::Duration::from_secs(2));
             }
         })

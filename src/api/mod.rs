@@ -41,6 +41,7 @@ mod subscriptions;
 mod time;
 mod views;
 mod watchers;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -177,6 +178,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/staff-networks", web::get().to(networks::staff_networks))
             .route("/staff-networks", web::put().to(networks::set_staff_networks))
+            .route("/webhooks", web::get().to(webhooks::list_webhooks))
+            .route("/webhooks", web::post().to(webhooks::create_webhook))
+            .route("/webhooks/{id}", web::delete().to(webhooks::delete_webhook))
+            .route("/webhooks/{id}/enable", web::post().to(webhooks::enable_webhook))
             .route("/users", web::get().to(list_users))
             .route("/users", web::post().to(create_user))
             .route("/queues", web::get().to(list_queues))

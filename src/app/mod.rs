@@ -3,8 +3,7 @@
 //! row in one transaction. The API, the web pages, the CLI, mail intake and
 //! the scheduler all call these; none of them writes to the store on its own.
 //!
-//! Everything here is blocking (diesel): async callers run it on a blocking
-//! thread (`web::block`), never on an actix worker.
+//! Everything here is blocking (diesel): async callers run it on a blocking thread.
 //!
 //! Which error where. Every use case returns `AppError`; the adapters map
 //! it once (`api::problem`, `web::WebError`, `cli::cli_error`):
@@ -50,6 +49,7 @@ pub mod sso;
 pub mod throttle;
 pub mod tickets;
 pub mod views;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -22,7 +22,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -41,6 +41,7 @@ pub const KINDS: [&str; 18] = [
     "approval_request",
     "request_update",
     "mailbox_health",
+    "webhook_disabled",
 ];
 
 /// Why a mail could not be built or sent.
@@ -433,7 +434,7 @@ mod tests {
         });
         let status = serde_json::json!({
             "mailbox": "support", "recovered": false, "failing_since": "09:15 on Monday 30 November 2026",
-            "failures": 4, "error": evil,
+            "failures": 4, "error": evil, "name": evil, "url": "https://hooks.example/x", "days": 3,
             "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",
             "status_url": "http://localhost:8080/status", "outage_name": evil, "headline": "Identified",
             "maintenance": true, "start": "22:00 on Monday 30 November 2026", "end": null,
@@ -452,6 +453,7 @@ mod tests {
                 kind == "rejected"
                     || kind == "sign_in_throttled"
                     || kind == "mailbox_health"
+                    || kind == "webhook_disabled"
                     || kind.starts_with("status_")
                     || subject.contains("[SD-000042]"),
                 "{kind}: {subject}"

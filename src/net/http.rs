@@ -9,7 +9,7 @@ use std::time::Duration;
 /// How long a call may take in all.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn tls() -> rustls::ClientConfig {
+pub(crate) fn tls() -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))

@@ -65,6 +65,21 @@ pub fn set_aside_expired_claims(c: &mut DbConnection, now: NaiveDateTime) -> Que
 /// oldest first.
 pub fn due(c: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
     outbox::table
+        .filter(outbox::kind.ne("webhook"))
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::in_doubt.eq(false))
+        .filter(outbox::claimed_until.is_null())
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::id)
+        .limit(limit)
+        .select(outbox::id)
+        .load(c)
+}
+
+/// The same, of one kind only (webhook deliveries, sent by their own loop).
+pub fn due_of_kind(c: &mut DbConnection, now: NaiveDateTime, limit: i64, kind: &str) -> QueryResult<Vec<i64>> {
+    outbox::table
+        .filter(outbox::kind.eq(kind))
         .filter(outbox::sent_at.is_null())
         .filter(outbox::in_doubt.eq(false))
         .filter(outbox::claimed_until.is_null())

@@ -431,6 +431,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        format -> Text,
+        secret -> Text,
+        event_types -> Text,
+        organisation_id -> Nullable<BigInt>,
+        queue_id -> Nullable<BigInt>,
+        severities -> Nullable<Text>,
+        allow_private -> Bool,
+        enabled -> Bool,
+        failing_since -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_failure_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     mailbox_health (mailbox) {
         mailbox -> Text,
         last_success_at -> Nullable<Timestamp>,
@@ -660,6 +683,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_logins,
     sso_identities,
     mailbox_health,
+    webhook_endpoints,
     macros,
     policy_versions,
     holiday_sets,

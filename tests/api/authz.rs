@@ -411,6 +411,31 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 Some(json!({"networks": []})),
                 [200, 403, 403, 403, 403, 401],
             ),
+            // Webhook subscriptions: admins only (they send the desk's events out).
+            (
+                Method::GET,
+                "/api/v1/webhooks".into(),
+                None,
+                [200, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/webhooks".into(),
+                Some(json!({"name": "Chat", "url": "https://hooks.example.com/x", "events": ["ticket.breached"]})),
+                [201, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/webhooks/999999".into(),
+                None,
+                [404, 403, 403, 403, 403, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/webhooks/999999/enable".into(),
+                Some(json!({})),
+                [404, 403, 403, 403, 403, 401],
+            ),
             // Problems, known errors, changes, the CAB and its calendar.
             (
                 Method::GET,

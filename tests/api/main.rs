@@ -36,3 +36,4 @@ mod time;
 mod views;
 mod watchers;
 mod web;
+mod webhooks;

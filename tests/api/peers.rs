@@ -105,3 +105,65 @@ impl Drop for Idp {
         let _ = self.child.wait();
     }
 }
+
+/// A webhook receiver checking every delivery with the npm
+/// `standardwebhooks` package (tests/peers/webhooks.mjs).
+pub struct Receiver {
+    pub base: String,
+    child: Child,
+}
+
+#[allow(dead_code)]
+impl Receiver {
+    pub fn start() -> Receiver {
+        let dir = peers_dir();
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(dir.join("webhooks.mjs"))
+            .arg(port.to_string())
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the webhook receiver did not start");
+        Receiver {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+
+    /// Everything received so far, each verified against `secret`.
+    pub async fn received(&self, secret: &str) -> Vec<Value> {
+        reqwest::Client::new()
+            .get(format!("{}/received", self.base))
+            .header("x-secret", secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The next `times` deliveries to `/hook/<name>` get 500.
+    pub async fn fail(&self, name: &str, times: u32) {
+        reqwest::Client::new()
+            .post(format!("{}/fail/{name}", self.base))
+            .json(&json!({"times": times}))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

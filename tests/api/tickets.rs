@@ -514,6 +514,10 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "PUT /api/v1/organisations/{slug}/networks",
         "GET /api/v1/staff-networks",
         "PUT /api/v1/staff-networks",
+        "GET /api/v1/webhooks",
+        "POST /api/v1/webhooks",
+        "DELETE /api/v1/webhooks/{id}",
+        "POST /api/v1/webhooks/{id}/enable",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

@@ -391,6 +391,8 @@ impl App {
             if kind == OutageKind::PlannedMaintenance {
                 view.warnings = self.short_notice(c, affected.as_deref(), req.start, req.notified_at.unwrap_or(now))?;
             }
+            let event = serde_json::to_value(&view).map_err(AppError::internal)?;
+            crate::app::webhooks::enqueue_outage(c, &event, affected.as_deref(), now)?;
             Ok(view)
         }
     }
@@ -440,7 +442,10 @@ impl App {
             let what = format!("outage {id} changed");
             mark_revised(c, orgs.as_deref(), utc(row.starts_at), row.ends_at.map_or(now, utc), &what, now)?;
             mark_revised(c, orgs.as_deref(), start, end.unwrap_or(now), &what, now)?;
-            self.outage_view(c, id, now)
+            let view = self.outage_view(c, id, now)?;
+            let event = serde_json::to_value(&view).map_err(AppError::internal)?;
+            crate::app::webhooks::enqueue_outage(c, &event, orgs.as_deref(), now)?;
+            Ok(view)
         })
     }
 

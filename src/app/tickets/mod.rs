@@ -312,6 +312,9 @@ pub(super) fn event_rows(ticket_id: i64, first_seq: usize, events: &[Event]) -> 
 /// any kept monthly report they fall in as revised.
 pub(super) fn insert_event_rows(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), diesel::result::Error> {
     crate::store::tickets::insert_events(conn, rows)?;
+    // Every event is written here, so every webhook it reaches is queued
+    // here, in the same transaction.
+    super::webhooks::enqueue_for_events(conn, rows)?;
     mark_kept_months(conn, rows)
 }
 
