@@ -213,6 +213,7 @@ pub fn serve_with_metrics(
             .app_data(gate.clone())
             .app_data(web_state.clone())
             .configure(crate::api::configure)
+            .configure(crate::api::scim::configure)
             .configure(crate::web::configure)
             .default_service(web::to(crate::web::not_found))
     })

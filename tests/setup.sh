@@ -30,6 +30,10 @@ fi
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 fi
+# The SCIM compliance checker the provisioning test runs against a live server.
+if ! python3 -c "import scim2_tester, httpx2" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'scim2-tester==0.5.2' httpx2
+fi
 missing=()
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

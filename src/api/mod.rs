@@ -15,6 +15,7 @@ mod networks;
 mod openapi;
 mod problems;
 mod requests;
+pub mod scim;
 mod tickets;
 use admin::*;
 pub use auth::Caller;

@@ -21,8 +21,7 @@
 //! - `Internal` — our fault: stored data that cannot be what it is, a
 //!   template that does not render (500, the cause logged, never shown).
 //!
-//! The domain has its own error types (`CommandError`, `SlaError`,
-//! `CalendarError`…); a use case decides which of the above each becomes.
+//! The domain's own errors (`CommandError`, `SlaError`…) become one of these where a use case decides.
 
 pub mod admin;
 pub mod alerts;
@@ -41,6 +40,7 @@ pub mod outages;
 pub mod outbox;
 pub mod progress;
 pub mod reports;
+pub mod scim;
 pub mod sender_auth;
 pub mod services;
 pub mod sessions;

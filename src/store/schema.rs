@@ -454,6 +454,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_resources (id) {
+        id -> Text,
+        resource_type -> Text,
+        realm -> Text,
+        user_id -> Nullable<BigInt>,
+        name_key -> Text,
+        external_id -> Nullable<Text>,
+        document -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     mailbox_health (mailbox) {
         mailbox -> Text,
         last_success_at -> Nullable<Timestamp>,
@@ -684,6 +699,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_identities,
     mailbox_health,
     webhook_endpoints,
+    scim_resources,
     macros,
     policy_versions,
     holiday_sets,

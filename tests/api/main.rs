@@ -27,6 +27,7 @@ mod recompute;
 mod reports;
 mod requests;
 mod scheduler;
+mod scim;
 mod search;
 mod services;
 mod sso;

@@ -82,8 +82,12 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<String, AppError> {
         who.require_admin()?;
-        if !matches!(scope, "full" | "intake" | "metrics" | "alerts") {
-            return Err(invalid("scope", "expected full, intake, metrics or alerts"));
+        let scim_org = scope.strip_prefix("scim:");
+        if !matches!(scope, "full" | "intake" | "metrics" | "alerts" | "scim") && scim_org.is_none() {
+            return Err(invalid(
+                "scope",
+                "expected full, intake, metrics, alerts, scim or scim:<organisation>",
+            ));
         }
         valid_text("name", name, 100)?;
         let mut raw = [0u8; 32];
@@ -91,6 +95,10 @@ impl App {
         let token = format!("sld_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let mut conn = self.conn()?;
         conn.write(|c| {
+            if let Some(slug) = scim_org {
+                self.organisation_by_slug(c, slug)
+                    .map_err(|_| invalid("scope", format!("unknown organisation '{slug}'")))?;
+            }
             let user = self
                 .user_by_email(c, email)
                 .map_err(|_| invalid("user", format!("unknown user '{email}'")))?;
