@@ -62,7 +62,28 @@ fn headline(event: &Value) -> (String, String) {
         other => other,
     };
     let title = match kind {
-        "outage.updated" => format!("{what}: {}", d["name"].as_str().unwrap_or("service")),
+        "outage.updated" => {
+            let services: Vec<&str> = d["services"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["name"].as_str())
+                .collect();
+            let what = if d["kind"].as_str().is_some_and(|k| k.contains("maintenance")) {
+                "Maintenance"
+            } else {
+                "Major incident"
+            };
+            format!(
+                "{what}: {} ({})",
+                if services.is_empty() {
+                    "services".to_string()
+                } else {
+                    services.join(", ")
+                },
+                d["status"].as_str().unwrap_or("open")
+            )
+        }
         _ => format!(
             "{what}: {} (S{}) {}",
             d["reference"].as_str().unwrap_or_default(),
@@ -77,8 +98,11 @@ fn headline(event: &Value) -> (String, String) {
     if let Some(c) = d["clock"].as_str() {
         detail.push(format!("Clock: {c}, due {}", d["due_at"].as_str().unwrap_or("?")));
     }
-    if let Some(s) = d["status"].as_str() {
+    if let Some(s) = d["status"].as_str().filter(|_| kind != "outage.updated") {
         detail.push(format!("Status: {s}"));
+    }
+    if let Some(u) = d["updates"].as_array().and_then(|u| u.last()) {
+        detail.push(u["body"].as_str().unwrap_or_default().chars().take(300).collect());
     }
     (title, detail.join(" · "))
 }

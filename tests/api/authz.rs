@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, spawn_app};
 
-crate::both_backends!(every_endpoint_answers_every_role_exactly);
+crate::both_backends!(every_endpoint_answers_every_role_exactly, scim_answers_scim_tokens_only);
 
 #[derive(Clone, Copy, Debug)]
 enum Who {
@@ -693,4 +693,42 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
     .await
     .unwrap();
     assert!(audited.contains(&"alice@desk.example".to_string()) && audited.contains(&"carol@acme.example".to_string()));
+}
+
+/// SCIM (`/scim/v2`) answers only a token of scope `scim` or `scim:<slug>`:
+/// every role's ordinary token is refused (403), no token is 401, each in
+/// SCIM's own error document (`application/scim+json`, RFC 7644 §3.12).
+async fn scim_answers_scim_tokens_only(db: Db) {
+    let t = spawn_app(db).await;
+    let paths = [
+        (Method::GET, "/scim/v2/Users"),
+        (Method::POST, "/scim/v2/Users"),
+        (Method::GET, "/scim/v2/Groups"),
+        (Method::GET, "/scim/v2/Users/nobody"),
+        (Method::PATCH, "/scim/v2/Users/nobody"),
+        (Method::DELETE, "/scim/v2/Groups/nobody"),
+        (Method::GET, "/scim/v2/ServiceProviderConfig"),
+        (Method::GET, "/scim/v2/Schemas"),
+    ];
+    for (method, path) in paths {
+        for who in ALL {
+            let mut req = t.client.request(method.clone(), format!("{}{path}", t.address));
+            if let Some(tok) = token(&t, who) {
+                req = req.bearer_auth(tok);
+            }
+            if matches!(method, Method::POST | Method::PATCH) {
+                req = req
+                    .header("content-type", "application/scim+json")
+                    .body(r#"{"userName": "x@desk.example"}"#);
+            }
+            let r = req.send().await.unwrap();
+            let expected = if matches!(who, Who::Nobody) { 401 } else { 403 };
+            assert_eq!(r.status().as_u16(), expected, "{method} {path} as {who:?}");
+            let ctype = r.headers()["content-type"].to_str().unwrap().to_string();
+            assert_eq!(ctype, "application/scim+json", "{method} {path} as {who:?}");
+            let text = r.text().await.unwrap();
+            assert!(text.contains("urn:ietf:params:scim:api:messages:2.0:Error"), "{text}");
+            assert!(!text.contains("acme"), "{method} {path} as {who:?} leaks: {text}");
+        }
+    }
 }

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use crate::helpers::{Db, TestApp, spawn_app};
 use crate::peers::Receiver;
 
-crate::both_backends!(webhooks_deliver_signed_events_and_give_up_on_a_dead_endpoint);
+crate::both_backends!(
+    webhooks_deliver_signed_events_and_give_up_on_a_dead_endpoint,
+    staff_alerts_and_major_incidents_reach_chat,
+);
 
 /// Runs the webhook sender once, as the outbox worker does, at `at`.
 async fn deliver(t: &TestApp, at: chrono::DateTime<chrono::Utc>) -> sladesk::net::webhooks::WebhookReport {
@@ -265,4 +268,88 @@ async fn webhooks_deliver_signed_events_and_give_up_on_a_dead_endpoint(db: Db) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 204, "{}", r.text);
+}
+
+/// The chat formats carry staff alerts: a ticket at risk and breached (from
+/// the SLA tick), and a major incident as it is declared and updated.
+async fn staff_alerts_and_major_incidents_reach_chat(db: Db) {
+    let t = spawn_app(db).await;
+    let hooks = Receiver::start();
+    let slack = subscribe(
+        &t,
+        json!({"name": "Desk alerts", "url": format!("{}/hook/alerts", hooks.base), "format": "slack",
+               "events": ["ticket.at_risk", "ticket.breached", "outage.updated"], "severities": [1], "allow_private": true}),
+    )
+    .await;
+    let secret = slack["secret"].as_str().unwrap().to_string();
+    let s1 = t.raise(&t.gina, "Core switch down", 1).await;
+    let _s3 = t.raise(&t.gina, "Printer toner", 3).await;
+    assert_eq!(
+        deliver(&t, sladesk::app::now()).await,
+        Default::default(),
+        "created is not subscribed"
+    );
+
+    // The tick records the warnings and breaches as they fall due.
+    let later = sladesk::app::now() + Duration::days(2);
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || app.sla_tick(later).unwrap())
+        .await
+        .unwrap();
+    let r = deliver(&t, later).await;
+    assert!(r.sent >= 2 && r.failed == 0, "{r:?}");
+    let got = hooks.received(&secret).await;
+    let texts: Vec<String> = at(&got, "/hook/alerts")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["verified"], true);
+            body(r)["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|x| x.starts_with("At risk of breaching") && x.contains(&s1)),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|x| x.starts_with("SLA breached") && x.contains(&s1)),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|x| x.contains("Printer toner")),
+        "severity 3 is filtered out: {texts:?}"
+    );
+
+    // A major incident, declared and then updated.
+    let o = t
+        .post(
+            "/api/v1/outages",
+            &t.manager,
+            json!({"kind": "platform_issue", "start": sladesk::app::now() - Duration::minutes(5), "organisations": "all",
+                   "description": "Core network down in LON2"}),
+        )
+        .await;
+    assert_eq!(o.status.as_u16(), 201, "{}", o.text);
+    let id = o.json["id"].as_i64().unwrap();
+    let u = t
+        .post(
+            &format!("/api/v1/outages/{id}/updates"),
+            &t.agent,
+            json!({"status": "identified", "body": "A line card failed; replacing it."}),
+        )
+        .await;
+    assert_eq!(u.status.as_u16(), 201, "{}", u.text);
+    assert_eq!(deliver(&t, sladesk::app::now()).await.sent, 2);
+    let got = hooks.received(&secret).await;
+    let all = at(&got, "/hook/alerts");
+    let last = body(all.last().unwrap());
+    assert!(last["text"].as_str().unwrap().starts_with("Major incident"), "{last}");
+    assert!(
+        last["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("line card"),
+        "{last}"
+    );
 }

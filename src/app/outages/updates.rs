@@ -184,6 +184,9 @@ impl App {
         };
         self.queue_status_notice(c, &notice, now)?;
         self.reply_on_linked(c, who, &view, status.title(), &body, now)?;
+        let orgs = outage_organisation_ids(c, id, row.all_organisations)?;
+        let event = serde_json::to_value(&view).map_err(AppError::internal)?;
+        crate::app::webhooks::enqueue_outage(c, &event, orgs.as_deref(), now)?;
         Ok(view)
     }
 

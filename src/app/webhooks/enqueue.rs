@@ -226,7 +226,8 @@ pub(crate) fn enqueue_for_events(c: &mut DbConnection, rows: &[NewEvent]) -> Res
 }
 
 /// Queues `outage.updated` for the subscriptions an outage reaches (those
-/// of any organisation it affects, `None` being all, and those of none).
+/// of any organisation it affects, `None` being all, and those of none;
+/// queue and severity narrow tickets only).
 pub(crate) fn enqueue_outage(
     c: &mut DbConnection,
     outage: &Value,
@@ -248,7 +249,6 @@ pub(crate) fn enqueue_outage(
     let to: Vec<(i64, Value)> = subscribed
         .iter()
         .filter(|e| e.events.iter().any(|x| x == "outage.updated"))
-        .filter(|e| e.queue_id.is_none() && e.severities.is_none())
         .filter(|e| {
             e.organisation_id
                 .is_none_or(|o| organisations_affected.is_none_or(|a| a.contains(&o)))
