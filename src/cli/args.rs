@@ -562,8 +562,9 @@ pub(super) enum TokenCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
-        /// full, intake (mail intake only), metrics (the /metrics scrape only)
-        /// or alerts (the Alertmanager webhook only).
+        /// full, intake (mail intake only), metrics (the /metrics scrape only),
+        /// alerts (the Alertmanager webhook only), scim (provisioning the
+        /// staff over /scim/v2) or scim:<slug> (an organisation's contacts).
         #[arg(long, default_value = "full")]
         scope: String,
         #[arg(long)]

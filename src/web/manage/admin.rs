@@ -46,7 +46,7 @@ pub(super) async fn admin_page(
             let scope = crate::app::admin::NetworkScope::Organisation(o.slug.clone());
             networks.push((o.slug.clone(), o.name.clone(), app.networks(&who, &scope)?.networks));
         }
-        let mailboxes = app.mailbox_health(&who)?;
+        let mailboxes = (app.mailbox_health(&who)?, app.list_webhooks(&who)?);
         Ok((
             (orgs, networks, mailboxes),
             app.list_users(&who)?,
@@ -120,7 +120,13 @@ pub(super) async fn admin_page(
             "networks": networks.iter().map(|(scope, name, list)| json!({
                 "scope": scope, "name": name, "list": list.join(", "), "lines": list.join("\n"),
             })).collect::<Vec<_>>(),
-            "mailboxes": mailboxes.iter().map(|m| json!({
+            "webhooks": mailboxes.1.iter().map(|w| json!({
+                "name": w.name, "url": w.url, "format": w.format.as_str(), "events": w.events.join(", "),
+                "scope": webhook_scope(w),
+                "enabled": w.enabled, "failing_since": when_opt(w.failing_since, tz), "disabled_at": when_opt(w.disabled_at, tz),
+                "last_success": when_opt(w.last_success_at, tz), "last_error": w.last_error,
+            })).collect::<Vec<_>>(),
+            "mailboxes": mailboxes.0.iter().map(|m| json!({
                 "name": m.mailbox, "ok": m.failing_since.is_none(), "failures": m.consecutive_failures,
                 "last_success": when_opt(m.last_success_at, tz), "failing_since": when_opt(m.failing_since, tz),
                 "error": m.last_error, "notified": m.notified,
@@ -129,6 +135,24 @@ pub(super) async fn admin_page(
             "notice": notice, "error": error, "new_token": new_token,
         }),
     )
+}
+
+/// Whose events a webhook takes: its organisation, queue and severities,
+/// or all.
+fn webhook_scope(w: &crate::app::webhooks::WebhookView) -> String {
+    let severities = w
+        .severities
+        .as_ref()
+        .map(|s| s.iter().map(|x| format!("S{x}")).collect::<Vec<_>>().join(","));
+    let parts: Vec<String> = [w.organisation.clone(), w.queue.clone(), severities]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "everything".into()
+    } else {
+        parts.join(" · ")
+    }
 }
 
 pub(super) fn opt(form: &std::collections::HashMap<String, String>, k: &str) -> Option<String> {
