@@ -293,7 +293,7 @@ async fn administration_validates_each_field(db: Db) {
         (
             "/api/v1/tokens",
             json!({"user": "bob@desk.example", "name": "t", "scope": "root"}),
-            "scope: expected full, intake, metrics or alerts",
+            "scope: expected full, intake, metrics, alerts, scim or scim:<organisation>",
         ),
     ];
     for (path, body, detail) in cases {
