@@ -6,6 +6,10 @@
 # Reports requests/s and latency percentiles from wrk, and the server's RSS
 # idle and at its peak under load.
 #
+# WEBHOOKS=N subscribes N webhook endpoints (every ticket event, to a local
+# receiver answering 204) before the load, to measure what queuing and
+# sending deliveries costs the write path.
+#
 # Usage: benches/load.sh [sqlite|postgres]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +20,7 @@ work=$(mktemp -d)
 cleanup() {
   [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
   [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
+  [ -n "${receiver:-}" ] && kill "$receiver" 2>/dev/null
   if [ "$backend" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sladesk_load WITH (FORCE)" postgres >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
@@ -39,6 +44,27 @@ agent=$(awk '$2 == "alice@sladesk.example" {print $3}' "$work/banner")
 customer=$(awk '$3 == "nadia.patel@northwind.example" {print $4}' "$work/banner")
 [ -n "$agent" ] && [ -n "$customer" ] || { echo "the demo did not start:"; cat "$work/banner" "$work/log"; exit 1; }
 sleep 1
+hooks=${WEBHOOKS:-0}
+if [ "$hooks" -gt 0 ]; then
+  admin=$(awk '$1 == "admin" {print $3}' "$work/banner")
+  hport=$((port + 1))
+  python3 -c "
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('content-length', 0)))
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('127.0.0.1', $hport), H).serve_forever()" &
+  receiver=$!
+  sleep 0.5
+  for i in $(seq 1 "$hooks"); do
+    curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/v1/webhooks" -H "Authorization: Bearer $admin" \
+      -H 'Content-Type: application/json' \
+      -d "{\"name\":\"load $i\",\"url\":\"http://127.0.0.1:$hport/hook/$i\",\"allow_private\":true,\"events\":[\"ticket.created\",\"ticket.changed\",\"ticket.resolved\"]}"
+  done
+  echo "webhooks: $hooks endpoints subscribed to every ticket event"
+fi
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 echo "backend: $backend; idle RSS: $(( $(rss) / 1024 )) MiB"
 
