@@ -299,3 +299,30 @@ impl FileSettings {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The embedded database unless told otherwise.
 pub const DEFAULT_DATABASE: &str = "sqlite://sladesk.db";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The commented examples `sladesk init` writes, uncommented, are
+    /// settings sladesk reads: what an operator copies works.
+    #[test]
+    fn the_init_files_examples_read_back() {
+        let text: String = include_str!("../cli/init.toml")
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.starts_with('[') || r.contains(" = "))
+                    .unwrap_or("")
+            })
+            .map(|l| l.split("  #").next().unwrap_or(l).trim_end().to_string() + "\n")
+            .collect();
+        let start = text.find("[[mailboxes]]").expect("the mailbox example");
+        let f: FileSettings = toml::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}\n{}", &text[start..]));
+        assert_eq!(f.mailboxes.as_ref().map(Vec::len), Some(1));
+        assert!(f.smtp_oauth.is_some());
+        let sso = f.sso.expect("[sso]");
+        assert_eq!(sso.organisations["acme"].domains, vec!["acme.example".to_string()]);
+        assert!(sso.staff.is_some());
+    }
+}
