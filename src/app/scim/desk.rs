@@ -86,13 +86,9 @@ pub(super) fn cut_off(c: &mut DbConnection, user_id: i64) -> Result<(), diesel::
         .set(users::disabled.eq(true))
         .execute(c)?;
     diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(user_id))).execute(c)?;
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::user_id.eq(user_id))
-            .filter(api_tokens::scope.eq("full")),
-    )
-    .set(api_tokens::revoked.eq(true))
-    .execute(c)?;
+    diesel::update(api_tokens::table.filter(api_tokens::user_id.eq(user_id)))
+        .set(api_tokens::revoked.eq(true))
+        .execute(c)?;
     Ok(())
 }
 

@@ -384,6 +384,8 @@ impl App {
             self.scim_groups_to_desk(c, caller, now)?;
             Ok(((id.clone(), user_id, String::new(), 1, naive(now), naive(now)), doc))
         })?;
+        // An account linked inactive must not ride on a cached token.
+        self.token_cache.write().expect("lock").clear();
         Ok(self.scim_render(kind, &row, &doc))
     }
 
