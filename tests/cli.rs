@@ -2060,3 +2060,82 @@ fn services_are_defined_subscribed_and_named_by_outages_from_the_command_line() 
         0
     );
 }
+
+/// A backup taken while the database is in use, restored into an empty one
+/// (on SQLite, and on PostgreSQL through pg_dump and pg_restore), holds
+/// what was there; a backup never overwrites, a restore never merges.
+#[test]
+fn a_backup_restores_into_an_empty_database_on_both_backends() {
+    let dir = tempdir();
+    let pg = std::env::var("SLADESK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg_db = |name: &str| format!("{}/{name}", pg.rsplit_once('/').unwrap().0);
+    let psql = |sql: &str| {
+        let o = Command::new("psql")
+            .args(["-q", &pg, "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(o.status.success(), "{sql}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let tag = std::process::id();
+    let (pg_a, pg_b) = (format!("sladesk_backup_a_{tag}"), format!("sladesk_backup_b_{tag}"));
+    for d in [&pg_a, &pg_b] {
+        psql(&format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"));
+        psql(&format!("CREATE DATABASE {d}"));
+    }
+    let cases = [
+        (
+            format!("sqlite://{}", dir.join("a.db").display()),
+            format!("sqlite://{}", dir.join("b.db").display()),
+            "sqlite",
+        ),
+        (pg_db(&pg_a), pg_db(&pg_b), "postgres"),
+    ];
+    for (from, to, name) in &cases {
+        let run = |db: &str, args: &[&str]| sladesk_with(&dir, db, args, b"");
+        assert!(run(from, &["migrate"]).status.success());
+        let o = run(
+            from,
+            &[
+                "org",
+                "add",
+                "--slug",
+                "acme",
+                "--name",
+                "Acme Ltd",
+                "--tier",
+                "silver",
+                "--region",
+                "scotland",
+                "--email-domain",
+                "acme.example",
+            ],
+        );
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let file = dir.join(format!("{name}.backup"));
+        let o = run(from, &["backup", "--out", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(stdout(&o).starts_with("wrote "), "{}", stdout(&o));
+        let o = run(from, &["backup", "--out", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{name}: a backup never overwrites");
+        assert!(stderr(&o).contains("exists"), "{}", stderr(&o));
+
+        let o = run(to, &["restore", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        // The organisation came back: adding it again is refused as taken.
+        let o = run(
+            to,
+            &[
+                "org", "add", "--slug", "acme", "--name", "Acme Ltd", "--tier", "silver", "--region", "scotland",
+            ],
+        );
+        assert!(!o.status.success(), "{name}: acme is there after the restore");
+        assert!(stderr(&o).contains("acme"), "{name}: {}", stderr(&o));
+        let o = run(to, &["restore", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{name}: a restore never merges");
+        assert!(stderr(&o).contains("empty database"), "{}", stderr(&o));
+    }
+    for d in [&pg_a, &pg_b] {
+        psql(&format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"));
+    }
+}

@@ -52,6 +52,22 @@ pub(super) enum Command {
     Demo(ServeArgs),
     /// Applies pending database migrations.
     Migrate(DbArgs),
+    /// Writes a consistent backup of the database while it is in use
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format).
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The backup file to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restores a backup into an empty database, then migrates it.
+    Restore {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A file `sladesk backup` wrote.
+        file: PathBuf,
+    },
     /// Writes editable copies of the shipped SLA policies and email
     /// templates into DIR, with a commented sladesk.toml that uses them.
     Init {

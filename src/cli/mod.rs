@@ -143,9 +143,12 @@ fn open_app(db: &DbArgs) -> Result<std::sync::Arc<crate::app::App>, Failure> {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        c @ (Command::Serve { .. } | Command::Demo { .. } | Command::Init { .. } | Command::Migrate { .. }) => {
-            commands::serve::run(c)
-        }
+        c @ (Command::Serve { .. }
+        | Command::Demo { .. }
+        | Command::Init { .. }
+        | Command::Migrate { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }) => commands::serve::run(c),
         c @ (Command::Outbox { .. } | Command::Ingest { .. }) => commands::mail::run(c),
         c @ Command::Scheduler { .. } => commands::scheduler::run(c),
         c @ (Command::Report { .. }

@@ -19,6 +19,7 @@
 //! This module does no business logic: `app` is the only writer and decides
 //! what is written; this is where and how.
 
+pub mod backup;
 pub mod find;
 pub mod jobs;
 pub mod models;
@@ -66,6 +67,8 @@ pub enum StoreError {
     BadUrl(String),
     #[error("cannot connect to the database: {0}")]
     Connect(String),
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("migrations failed: {0}")]
     Migrate(String),
     #[error("no database connection available: {0}")]

@@ -83,6 +83,22 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        _ => unreachable!("cli::run sends only Serve, Demo, Init, Migrate here"),
+        Command::Backup { db, out } => {
+            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            refuse_new_database(&s)?;
+            let bytes = s.database_url.backup(&out).map_err(|e| Failure(format!("{e}"), 1))?;
+            println!("wrote {} ({bytes} bytes)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { db, file } => {
+            let s = settings(&db, None, DEFAULT_DATABASE)?;
+            let applied = s.database_url.restore(&file).map_err(|e| Failure(format!("{e}"), 1))?;
+            println!("restored {}", file.display());
+            for v in applied {
+                println!("applied {v}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => unreachable!("cli::run sends only Serve, Demo, Init, Migrate, Backup, Restore here"),
     }
 }
