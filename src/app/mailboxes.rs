@@ -7,12 +7,11 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::outbox::{insert_outbox_rows, new_message_id};
+use super::outbox::enqueue_to_admins;
 use super::{App, AppError, Principal, naive, utc};
 use crate::domain::local_time::for_person;
 use crate::store::DbConnection;
-use crate::store::models::NewOutbox;
-use crate::store::schema::{mailbox_health, users};
+use crate::store::schema::mailbox_health;
 
 /// The longest error kept (a server can say a lot).
 const ERROR_CHARS: usize = 500;
@@ -74,41 +73,21 @@ fn load(c: &mut DbConnection, name: Option<&str>) -> Result<Vec<MailboxHealth>, 
 
 /// Mails every enabled admin about a mailbox, in the caller's transaction.
 fn tell_admins(c: &mut DbConnection, h: &MailboxHealth, recovered: bool, now: DateTime<Utc>) -> Result<(), AppError> {
-    let admins: Vec<(String, String)> = users::table
-        .filter(users::role.eq("admin"))
-        .filter(users::disabled.eq(false))
-        .order(users::email)
-        .select((users::email, users::time_zone))
-        .load(c)?;
-    let rows: Vec<(String, String, String)> = admins
-        .into_iter()
-        .map(|(email, zone)| {
-            let context = serde_json::json!({
+    enqueue_to_admins(
+        c,
+        "mailbox_health",
+        |zone| {
+            serde_json::json!({
                 "mailbox": h.mailbox,
                 "recovered": recovered,
-                "failing_since": h.failing_since.map(|t| for_person(t, &zone)),
+                "failing_since": h.failing_since.map(|t| for_person(t, zone)),
                 "failures": h.consecutive_failures,
                 "error": h.last_error,
                 "desk_name": "The service desk",
             })
-            .to_string();
-            (email, context, new_message_id("mailbox", "mailbox_health"))
-        })
-        .collect();
-    let outbox: Vec<NewOutbox> = rows
-        .iter()
-        .map(|(to, context, id)| NewOutbox {
-            ticket_id: None,
-            kind: "mailbox_health",
-            to_address: to,
-            message_id: id,
-            in_reply_to: None,
-            context: context.clone(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .collect();
-    insert_outbox_rows(c, &outbox)
+        },
+        now,
+    )
 }
 
 impl App {

@@ -191,6 +191,40 @@ pub(crate) fn enqueue_throttle_notice(
     )
 }
 
+/// Mails every enabled admin a notice of `kind` (mailbox health, a
+/// webhook turned off: the desk's own plumbing), each with the context
+/// `context` makes for their time zone, in the caller's transaction.
+pub(crate) fn enqueue_to_admins(
+    c: &mut DbConnection,
+    kind: &str,
+    context: impl Fn(&str) -> serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::store::schema::users;
+    let admins: Vec<(String, String)> = users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled.eq(false))
+        .order(users::email)
+        .select((users::email, users::time_zone))
+        .load(c)?;
+    let ids: Vec<String> = admins.iter().map(|_| new_message_id("desk", kind)).collect();
+    let rows: Vec<NewOutbox> = admins
+        .iter()
+        .zip(&ids)
+        .map(|((to, zone), id)| NewOutbox {
+            ticket_id: None,
+            kind,
+            to_address: to,
+            message_id: id,
+            in_reply_to: None,
+            context: context(zone).to_string(),
+            created_at: naive(now),
+            next_attempt_at: naive(now),
+        })
+        .collect();
+    insert_outbox_rows(c, &rows)
+}
+
 /// Inserts outbox rows, many in one statement (`store::outbox`), in the
 /// caller's transaction.
 pub(crate) fn insert_outbox_rows(c: &mut DbConnection, rows: &[NewOutbox]) -> Result<(), AppError> {

@@ -10,12 +10,12 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::{KIND, WebhookView};
-use crate::app::outbox::{insert_outbox_rows, new_message_id};
+use crate::app::outbox::insert_outbox_rows;
 use crate::app::{AppError, naive, utc};
 use crate::domain::local_time::for_person;
 use crate::store::DbConnection;
 use crate::store::models::{NewEvent, NewOutbox};
-use crate::store::schema::{organisations, queues, tickets, users, webhook_endpoints};
+use crate::store::schema::{organisations, queues, tickets, webhook_endpoints};
 
 /// The enabled subscriptions, as the filters need them.
 struct Endpoint {
@@ -263,39 +263,19 @@ pub(crate) fn enqueue_outage(
 
 /// Tells every enabled admin that an endpoint was disabled.
 pub(super) fn tell_admins_disabled(c: &mut DbConnection, w: &WebhookView, now: DateTime<Utc>) -> Result<(), AppError> {
-    let admins: Vec<(String, String)> = users::table
-        .filter(users::role.eq("admin"))
-        .filter(users::disabled.eq(false))
-        .order(users::email)
-        .select((users::email, users::time_zone))
-        .load(c)?;
-    let rows: Vec<(String, String, String)> = admins
-        .into_iter()
-        .map(|(email, zone)| {
-            let context = json!({
+    crate::app::outbox::enqueue_to_admins(
+        c,
+        "webhook_disabled",
+        |zone| {
+            json!({
                 "name": w.name,
                 "url": w.url,
-                "failing_since": w.failing_since.map(|t| for_person(t, &zone)),
+                "failing_since": w.failing_since.map(|t| for_person(t, zone)),
                 "error": w.last_error,
                 "days": super::DISABLE_AFTER_DAYS,
                 "desk_name": "The service desk",
             })
-            .to_string();
-            (email, context, new_message_id("webhook", "webhook_disabled"))
-        })
-        .collect();
-    let outbox: Vec<NewOutbox> = rows
-        .iter()
-        .map(|(to, context, id)| NewOutbox {
-            ticket_id: None,
-            kind: "webhook_disabled",
-            to_address: to,
-            message_id: id,
-            in_reply_to: None,
-            context: context.clone(),
-            created_at: naive(now),
-            next_attempt_at: naive(now),
-        })
-        .collect();
-    insert_outbox_rows(c, &outbox)
+        },
+        now,
+    )
 }
