@@ -7,6 +7,7 @@ mod tokens;
 
 pub use networks::{CachedNetworks, MAX_NETWORKS, NETWORK_CACHE_SECONDS, NetworkScope, Networks, parse_network};
 pub use queue::{NewQueueRequest, QueueView};
+pub(crate) use tokens::live_token;
 pub use tokens::{TokenView, token_hash};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};

@@ -25,6 +25,28 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
+/// A narrow-scope token and its user, if the token is known, not revoked,
+/// not expired and its user not disabled (one answer for all of those).
+pub(crate) fn live_token(
+    c: &mut crate::store::DbConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(ApiToken, User), AppError> {
+    let found: Option<(ApiToken, User)> = api_tokens::table
+        .inner_join(users::table)
+        .filter(api_tokens::token_hash.eq(token_hash(token.trim())))
+        .select((ApiToken::as_select(), User::as_select()))
+        .first(c)
+        .optional()?;
+    let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
+    if tok.revoked || tok.expires_at.is_some_and(|e| utc(e) <= now) || user.disabled {
+        return Err(AppError::Unauthenticated(
+            "the token is revoked, expired or its user disabled".into(),
+        ));
+    }
+    Ok((tok, user))
+}
+
 impl App {
     /// The API tokens the caller may see, without their secrets.
     pub fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>, AppError> {
@@ -142,18 +164,7 @@ impl App {
     /// token opens that one door and no other.
     pub fn authenticate_scoped(&self, token: &str, scope: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let mut conn = self.conn()?;
-        let found: Option<(ApiToken, User)> = api_tokens::table
-            .inner_join(users::table)
-            .filter(api_tokens::token_hash.eq(token_hash(token.trim())))
-            .select((ApiToken::as_select(), User::as_select()))
-            .first(&mut conn)
-            .optional()?;
-        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
-        if tok.revoked || tok.expires_at.is_some_and(|e| utc(e) <= now) || user.disabled {
-            return Err(AppError::Unauthenticated(
-                "the token is revoked, expired or its user disabled".into(),
-            ));
-        }
+        let (tok, _) = live_token(&mut conn, token, now)?;
         if tok.scope != scope {
             return Err(AppError::Forbidden(format!("this takes a token with scope {scope}")));
         }

@@ -20,11 +20,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::admin::token_hash;
 use super::{App, AppError, Principal, audit, naive, utc};
 use crate::store::DbConnection;
-use crate::store::models::{ApiToken, User};
-use crate::store::schema::{api_tokens, organisations, scim_resources, users};
+use crate::store::schema::{organisations, scim_resources};
 
 pub use patch::ScimFault;
 
@@ -226,18 +224,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<ScimCaller, AppError> {
         let mut conn = self.conn()?;
-        let found: Option<(ApiToken, User)> = api_tokens::table
-            .inner_join(users::table)
-            .filter(api_tokens::token_hash.eq(token_hash(token.trim())))
-            .select((ApiToken::as_select(), User::as_select()))
-            .first(&mut conn)
-            .optional()?;
-        let (tok, user) = found.ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
-        if tok.revoked || tok.expires_at.is_some_and(|e| utc(e) <= now) || user.disabled {
-            return Err(AppError::Unauthenticated(
-                "the token is revoked, expired or its user disabled".into(),
-            ));
-        }
+        let (tok, user) = super::admin::live_token(&mut conn, token, now)?;
         let realm = match tok.scope.as_str() {
             "scim" => Realm::Staff,
             s if s.starts_with("scim:") => {
