@@ -183,8 +183,6 @@ async fn scim_provisions_through_a_compliant_endpoint(db: Db) {
 
     // Deactivated (as Entra ID does it: "False" as a string): her session
     // and her token stop at once.
-    let her_token = token(&t, "full").await; // the admin's: made to check revocation below
-    let _ = her_token;
     let app = t.app.clone();
     let nia_token = tokio::task::spawn_blocking(move || {
         app.create_token(

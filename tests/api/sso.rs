@@ -186,10 +186,12 @@ async fn single_sign_on_through_a_real_provider(db: Db) {
         page.contains("Continue to your organisation") && page.contains("Sign in with Desk ID"),
         "{page}"
     );
-    assert!(
-        csp.contains(&format!("form-action 'self' {}", a.issuer)) || csp.contains(&a.issuer),
-        "{csp}"
-    );
+    // Tests running at once add their own providers to the same list.
+    let form_action = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("form-action"))
+        .unwrap_or_default();
+    assert!(form_action.split_whitespace().any(|o| o == a.issuer), "{csp}");
 
     // 1. A new contact of acme signs in through acme's provider: the
     //    account is made, as a customer of acme, and audited.

@@ -283,8 +283,7 @@ impl App {
         let mut any_role_group = false;
         let all_queues: Vec<(i64, String)> = queues::table.select((queues::id, queues::slug)).load(c)?;
         let mut queue_sets: Vec<(i64, Vec<i64>)> = Vec::new();
-        for (_, kind, _, text) in resources.iter().filter(|r| r.1 == "Group") {
-            let _ = kind;
+        for (_, _, _, text) in resources.iter().filter(|r| r.1 == "Group") {
             let g: Value = serde_json::from_str(text).unwrap_or_default();
             let name = str_at(&g, "displayName").unwrap_or_default().to_string();
             let members: Vec<i64> = g["members"]
