@@ -130,23 +130,29 @@ impl App {
         // Before the write lock: `verify` may wait on DNS.
         let verdict = parsed.as_ref().map(|m| self.sender_verdict(m));
         let mut conn = self.conn()?;
-        let outcome = conn.write(|c| -> Result<IngestOutcome, AppError> {
-            let outcome = self.ingest_in(c, parsed.as_ref(), verdict.as_ref(), raw, via, now)?;
-            if let Some(p) = position {
-                save_position(c, p, now)?;
+        // A unique key taken by a concurrent writer: this message arriving
+        // twice at once, or two first messages from one new sender both
+        // making its contact. Which one is known only by trying again: the
+        // first finds the message there (a duplicate), the second finds the
+        // contact and goes on. Answering "duplicate" without looking lost
+        // the second kind (benches/chaos.sh found it).
+        let mut tries = 0;
+        loop {
+            let outcome = conn.write(|c| -> Result<IngestOutcome, AppError> {
+                let outcome = self.ingest_in(c, parsed.as_ref(), verdict.as_ref(), raw, via, now)?;
+                if let Some(p) = position {
+                    save_position(c, p, now)?;
+                }
+                Ok(outcome)
+            });
+            match outcome {
+                Err(AppError::Store(crate::store::StoreError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )))) if tries < 3 => tries += 1,
+                Ok(o) => return Ok(o),
+                Err(e) => return Err(e.into()),
             }
-            Ok(outcome)
-        });
-        match outcome {
-            Ok(o) => Ok(o),
-            // The same message arriving twice at once: the other one won.
-            Err(AppError::Store(crate::store::StoreError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )))) => Ok(IngestOutcome::Duplicate {
-                first_outcome: "concurrent".into(),
-            }),
-            Err(e) => Err(e.into()),
         }
     }
 
