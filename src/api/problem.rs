@@ -143,8 +143,9 @@ impl From<AppError> for Problem {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage-unavailable",
                     "Storage unavailable",
-                    "the database could not complete the request; nothing was changed. Try again shortly.",
+                    "the database could not complete the request (it may be restarting). Try again shortly.",
                 )
+                .retry_after(2)
             }
         }
     }
@@ -158,5 +159,6 @@ impl From<actix_web::error::BlockingError> for Problem {
             "Server overloaded",
             "the server could not schedule the request; try again shortly",
         )
+        .retry_after(1)
     }
 }

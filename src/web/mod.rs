@@ -338,7 +338,14 @@ impl From<AppError> for WebError {
             AppError::Conflict(m) => page(StatusCode::CONFLICT, "That cannot be done now", m),
             AppError::RateLimited(m, _) => page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", m),
             AppError::Command(c) => page(StatusCode::CONFLICT, "That cannot be done now", c.to_string()),
-            AppError::Store(s) => WebError::internal(s.to_string()),
+            AppError::Store(s) => {
+                tracing::error!(error = ?s, "storage failure");
+                page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    "the database could not complete the request (it may be restarting): try again in a moment".into(),
+                )
+            }
             AppError::Internal(cause) => WebError::internal(cause.clone()),
         }
     }
@@ -373,7 +380,14 @@ impl ResponseError for WebError {
                 let html = TEMPLATES
                     .render("layout", &json!({"title": title, "body": body}))
                     .unwrap_or(body);
-                html_response(*status, html)
+                let mut r = html_response(*status, html);
+                if *status == StatusCode::SERVICE_UNAVAILABLE {
+                    r.headers_mut().insert(
+                        actix_web::http::header::RETRY_AFTER,
+                        actix_web::http::header::HeaderValue::from_static("2"),
+                    );
+                }
+                r
             }
         }
     }
