@@ -19,7 +19,38 @@ crate::both_backends!(
     a_tickets_files_and_original_mail_are_there_for_those_who_may_see_them,
     the_acknowledgement_speaks_in_the_requesters_time_zone,
     the_attachment_limit_is_a_setting,
+    first_messages_from_a_new_sender_at_once_all_become_tickets,
 );
+
+/// A new sender at an organisation's domain sends several messages at
+/// once: each needs the sender's contact, which only one may make. Every
+/// message becomes its own ticket; none is taken for a duplicate of
+/// another (which lost mail: benches/chaos.sh found it on PostgreSQL).
+async fn first_messages_from_a_new_sender_at_once_all_become_tickets(db: Db) {
+    let t = spawn_app(db).await;
+    let now = sladesk::app::now();
+    let mut sent = Vec::new();
+    for i in 0..8 {
+        let app = t.app.clone();
+        sent.push(tokio::task::spawn_blocking(move || {
+            let m = format!(
+                "From: New Person <new.person@globex.example>\r\nTo: service-desk@desk.example\r\n\
+                 Subject: At once {i}\r\nMessage-ID: <at-once-{i}@globex.example>\r\n\r\nBody {i}\r\n"
+            );
+            app.ingest(m.as_bytes(), "test", now).unwrap()
+        }));
+    }
+    let mut references = std::collections::BTreeSet::new();
+    for s in sent {
+        match s.await.unwrap() {
+            IngestOutcome::Created { reference, .. } => {
+                references.insert(reference);
+            }
+            other => panic!("every message is a new ticket, not {other:?}"),
+        }
+    }
+    assert_eq!(references.len(), 8, "{references:?}");
+}
 
 #[derive(Deserialize)]
 struct Manifest {
