@@ -120,6 +120,36 @@ pub fn spawn_search_indexer(app: Arc<App>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts the thread that hears the other processes' changes (PostgreSQL
+/// only: see `store::notify`) and drops this process's copies of them.
+pub fn spawn_cache_listener(app: Arc<App>, url: &crate::store::DatabaseUrl) -> anyhow::Result<()> {
+    let Some(mut listener) = crate::store::notify::Listener::new(url) else {
+        return Ok(());
+    };
+    std::thread::Builder::new()
+        .name("cache-listener".into())
+        .spawn(move || {
+            let mut down = false;
+            loop {
+                match listener.next(std::time::Duration::from_secs(1)) {
+                    Ok(heard) => {
+                        down = false;
+                        app.heard(heard)
+                    }
+                    Err(e) => {
+                        if !down {
+                            tracing::warn!(error = %e, "cache listener lost the database; retrying every second");
+                        }
+                        down = true;
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                }
+            }
+        })
+        .context("starting the cache listener thread")?;
+    Ok(())
+}
+
 /// Loads policies and holidays, opens (and migrates) the database, and
 /// builds the application.
 pub fn build_app(s: &Settings) -> anyhow::Result<Arc<App>> {

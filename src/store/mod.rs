@@ -23,6 +23,7 @@ pub mod backup;
 pub mod find;
 pub mod jobs;
 pub mod models;
+pub mod notify;
 pub mod outbox;
 pub mod schema;
 pub mod search;

@@ -224,6 +224,32 @@ pub async fn spawn_app(db: Db) -> TestApp {
     }
 }
 
+/// A second process on `t`'s database, as a second `sladesk serve` behind
+/// a load balancer would be: its own app (pool, caches), its own server
+/// and, as `serve` starts it, its own listener for the others' changes.
+/// Returns its address; it stops when the test's runtime ends.
+pub async fn second_process(t: &TestApp) -> String {
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: t.database_url.parse().unwrap(),
+        policies: None,
+        holidays_file: None,
+        pool_size: 4,
+        workers: 1,
+    };
+    let url = settings.database_url.clone();
+    let app = tokio::task::spawn_blocking(move || build_app(&settings).unwrap())
+        .await
+        .unwrap();
+    sladesk::server::spawn_cache_listener(app.clone(), &url).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move { serve(app, listener, 1).unwrap().await })
+    });
+    address
+}
+
 /// The shared test desk (`fixtures/test/desk.toml`), planted; a token for
 /// each person, staff first, in the file's order.
 fn seed(app: &App) -> Vec<String> {

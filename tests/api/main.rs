@@ -23,6 +23,7 @@ mod networks;
 mod notices;
 mod peers;
 mod problems;
+mod processes;
 mod recompute;
 mod reports;
 mod requests;

@@ -1,6 +1,7 @@
 //! Organisations, users, API tokens and queues: creation, listing, and
 //! turning a bearer token into a `Principal`.
 
+mod caches;
 mod networks;
 mod queue;
 mod tokens;
@@ -498,7 +499,7 @@ impl App {
                 .first(c)?;
             Ok(UserView::of(u, org))
         })?;
-        self.token_cache.write().expect("lock").clear();
+        self.tokens_changed();
         Ok(view)
     }
 

@@ -134,7 +134,7 @@ impl App {
             audit(c, who, "networks.set", &key, Some(&detail), now)?;
             Ok::<_, AppError>(key)
         })?;
-        self.network_cache.write().expect("lock").remove(&key);
+        self.networks_changed(&key);
         Ok(Networks {
             networks: nets.iter().map(|n| n.to_string()).collect(),
         })

@@ -89,7 +89,7 @@ impl App {
                 .execute(c)?;
             audit(c, who, "token.revoke", &format!("user:{user}"), Some(&name), now)
         })?;
-        self.token_cache.write().expect("lock").clear();
+        self.tokens_changed();
         Ok(())
     }
 

@@ -372,7 +372,7 @@ impl App {
             Ok(((id.clone(), user_id, String::new(), 1, naive(now), naive(now)), doc))
         })?;
         // An account linked inactive must not ride on a cached token.
-        self.token_cache.write().expect("lock").clear();
+        self.tokens_changed();
         Ok(self.scim_render(kind, &row, &doc))
     }
 
@@ -458,7 +458,7 @@ impl App {
             self.scim_groups_to_desk(c, caller, now)?;
             Ok(((row.0, user_id, String::new(), row.3 + 1, row.4, naive(now)), doc))
         })?;
-        self.token_cache.write().expect("lock").clear();
+        self.tokens_changed();
         Ok(self.scim_render(kind, &row, &doc))
     }
 
@@ -499,7 +499,7 @@ impl App {
             self.scim_groups_to_desk(c, caller, now)?;
             Ok(())
         })?;
-        self.token_cache.write().expect("lock").clear();
+        self.tokens_changed();
         Ok(())
     }
 }

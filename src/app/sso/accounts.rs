@@ -139,10 +139,7 @@ impl App {
             Ok::<_, AppError>((token, who))
         })?;
         // A role or address changed here must not wait for a cached token.
-        self.token_cache
-            .write()
-            .expect("lock")
-            .retain(|_, (w, _)| w.user_id != principal.user_id);
+        self.user_tokens_changed(principal.user_id);
         Ok(token)
     }
 

@@ -20,6 +20,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             exposure.apply_to(&app);
             crate::server::spawn_mail_workers(app.clone(), mail).map_err(Failure::exit(1))?;
             crate::server::spawn_search_indexer(app.clone()).map_err(Failure::exit(1))?;
+            crate::server::spawn_cache_listener(app.clone(), &s.database_url).map_err(Failure::exit(1))?;
             crate::scheduler::spawn_scheduler(app.clone(), scheduler).map_err(Failure::exit(1))?;
             serve_until_stopped(app, &s, &exposure)
         }
@@ -41,6 +42,7 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
             exposure.apply_to(&demo.app);
             crate::server::spawn_mail_workers(demo.app.clone(), mail).map_err(Failure::exit(1))?;
             crate::server::spawn_search_indexer(demo.app.clone()).map_err(Failure::exit(1))?;
+            crate::server::spawn_cache_listener(demo.app.clone(), &s.database_url).map_err(Failure::exit(1))?;
             crate::scheduler::spawn_scheduler(demo.app.clone(), scheduler).map_err(Failure::exit(1))?;
             let listener = bind(&s)?;
             let addr = listener.local_addr()?;
