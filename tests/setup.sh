@@ -7,7 +7,8 @@
 # free loopback port, so no system service is started here); Debian's
 # Chromium and ChromeDriver and the npm package axe-core for the browser
 # tests; Debian's Prometheus Alertmanager for the monitoring alerts test;
-# the npm packages oidc-provider and standardwebhooks (tests/peers).
+# the npm packages oidc-provider and standardwebhooks (tests/peers); Debian's
+# HAProxy for benches/chaos.sh.
 # The toolchain builds SQLite and the PostgreSQL client library itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 # The monitoring alerts test sends through the real Prometheus Alertmanager.
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+# benches/chaos.sh (whose short variant .ci/run runs) puts HAProxy in front
+# of several processes, with deploy/haproxy.cfg.
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
