@@ -2139,3 +2139,187 @@ fn a_backup_restores_into_an_empty_database_on_both_backends() {
         psql(&format!("DROP DATABASE IF EXISTS {d} WITH (FORCE)"));
     }
 }
+
+/// The first release's desk (fixtures/upgrade: 200 tickets as commit
+/// ebac49f wrote them at migration 000001) upgraded by `sladesk migrate`
+/// to today's migrations, on SQLite and on PostgreSQL: every ticket reads
+/// back through the API as that release stored it (status, severity,
+/// clocks, each event), with that release's own tokens; a customer still
+/// sees only their organisation; and the upgraded desk takes new work.
+#[test]
+fn the_first_releases_database_upgrades_and_reads_back_on_both_backends() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+    const AGENT: &str = "sld_2cf6fa8897f9dd1ade93d3b5343e220fd1f3ff78194b78c9dcc6f579dfaef26b";
+    const NADIA: &str = "sld_2794866c45ddb9ead05fdade22ce3c2f984908564c6f245217ab7d8eb9b6b27e";
+
+    #[derive(QueryableByName, Debug)]
+    struct Stored {
+        #[diesel(sql_type = Text)]
+        reference: String,
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = Integer)]
+        severity: i32,
+        #[diesel(sql_type = Text)]
+        organisation: String,
+        #[diesel(sql_type = Text)]
+        response_state: String,
+        #[diesel(sql_type = Text)]
+        resolve_state: String,
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        response_due_at: Option<chrono::NaiveDateTime>,
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        resolve_due_at: Option<chrono::NaiveDateTime>,
+        #[diesel(sql_type = BigInt)]
+        events: i64,
+    }
+    const STORED: &str = "SELECT t.reference, t.status, t.severity, o.slug AS organisation, t.response_state, \
+        t.resolve_state, t.response_due_at, t.resolve_due_at, \
+        (SELECT COUNT(*) FROM ticket_events e WHERE e.ticket_id = t.id) AS events \
+        FROM tickets t JOIN organisations o ON o.id = t.organisation_id ORDER BY t.id";
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/upgrade/first-release.sql"
+    ))
+    .unwrap();
+
+    let dir = tempdir();
+    let pg = std::env::var("SLADESK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg_name = format!("sladesk_upgrade_{}", std::process::id());
+    let pg_url = format!("{}/{pg_name}", pg.rsplit_once('/').unwrap().0);
+    let mut admin = PgConnection::establish(&pg).expect("PostgreSQL for the upgrade test");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+        .unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {pg_name}")).unwrap();
+
+    // At migration 000001, the first release's rows, as it wrote them.
+    let sqlite_url = format!("sqlite://{}", dir.join("first.db").display());
+    let mut lite = SqliteConnection::establish(dir.join("first.db").to_str().unwrap()).unwrap();
+    lite.run_next_migration(SQLITE).unwrap();
+    lite.batch_execute(&fixture).unwrap();
+    let stored: Vec<Stored> = diesel::sql_query(STORED).load(&mut lite).unwrap();
+    drop(lite);
+    let mut post = PgConnection::establish(&pg_url).unwrap();
+    post.run_next_migration(POSTGRES).unwrap();
+    post.batch_execute(&fixture).unwrap();
+    // Ids were given: the sequences go on after them.
+    for table in [
+        "organisations",
+        "users",
+        "api_tokens",
+        "queues",
+        "tickets",
+        "ticket_events",
+        "audit_log",
+    ] {
+        post.batch_execute(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+        ))
+        .unwrap();
+    }
+    drop(post);
+    assert_eq!(stored.len(), 200);
+    assert_eq!(stored.iter().map(|s| s.events).sum::<i64>(), 1658);
+
+    for (url, name) in [(&sqlite_url, "sqlite"), (&pg_url, "postgres")] {
+        let o = sladesk_with(&dir, url, &["migrate"], b"");
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let applied = stdout(&o).lines().filter(|l| l.starts_with("applied ")).count();
+        assert!(applied >= 34, "{name}: every later migration applied: {}", stdout(&o));
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        // No scheduler: the SLA tick would rightly record the breaches of
+        // the tickets left open since then, and the test reads what was stored.
+        std::fs::write(dir.join("quiet.toml"), "[scheduler]\nenabled = false\n").unwrap();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_sladesk"))
+            .args(["serve", "--listen", &addr, "--database-url", url, "--config"])
+            .arg(dir.join("quiet.toml"))
+            .current_dir(&dir)
+            .env("RUST_LOG", "warn")
+            .env("SLADESK_OUTBOX_DIR", dir.join("outbox"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::net::TcpStream::connect(&addr).is_ok() && http_get(&addr, AGENT, "/readyz").contains("\"ready\"")
+        });
+        assert!(ready, "{name}: the upgraded desk serves");
+
+        let instant = |t: &Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
+        let read = |path: &str, token: &str| -> serde_json::Value {
+            let body = http_get(&addr, token, path);
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{name} {path}: {e}: {body}"))
+        };
+        for s in &stored {
+            let t = read(&format!("/api/v1/tickets/{}", s.reference), AGENT);
+            let at = |v: &serde_json::Value| {
+                v.as_str()
+                    .map(|x| chrono::DateTime::parse_from_rfc3339(x).unwrap().to_utc().to_rfc3339())
+            };
+            assert_eq!(t["status"], s.status.as_str(), "{name} {s:?}: {t}");
+            assert_eq!(t["severity"], s.severity, "{name} {s:?}");
+            assert_eq!(t["type"], "incident", "{name}: what was there is an incident");
+            assert_eq!(t["response"]["state"], s.response_state.as_str(), "{name} {s:?}: {t}");
+            assert_eq!(t["resolve"]["state"], s.resolve_state.as_str(), "{name} {s:?}: {t}");
+            assert_eq!(
+                at(&t["response"]["due_at"]),
+                instant(&s.response_due_at),
+                "{name} {s:?}"
+            );
+            assert_eq!(at(&t["resolve"]["due_at"]), instant(&s.resolve_due_at), "{name} {s:?}");
+            let events = read(&format!("/api/v1/tickets/{}/events", s.reference), AGENT);
+            let kinds: Vec<&str> = events
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["type"].as_str().unwrap_or("?"))
+                .collect();
+            assert_eq!(kinds.len() as i64, s.events, "{name} {}: {kinds:?}", s.reference);
+        }
+        // The customer's token of then: their organisation's tickets only.
+        let theirs = stored.iter().find(|s| s.organisation == "northwind").unwrap();
+        let other = stored.iter().find(|s| s.organisation != "northwind").unwrap();
+        assert_eq!(
+            read(&format!("/api/v1/tickets/{}", theirs.reference), NADIA)["reference"],
+            theirs.reference.as_str()
+        );
+        assert_eq!(
+            read(&format!("/api/v1/tickets/{}", other.reference), NADIA)["status"],
+            404,
+            "{name}"
+        );
+        // New work on the old desk: a reply to a ticket still open.
+        let open = stored.iter().find(|s| s.status == "open").expect("an open ticket");
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let body = r#"{"body":"Picked up again after the upgrade."}"#;
+        write!(
+            s,
+            "POST /api/v1/tickets/{}/replies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {AGENT}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            open.reference,
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{name}: {answer}");
+        let events = read(&format!("/api/v1/tickets/{}/events", open.reference), AGENT);
+        assert_eq!(events.as_array().unwrap().len() as i64, open.events + 1, "{name}");
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"));
+}
