@@ -21,6 +21,7 @@
 
 pub mod backup;
 pub mod find;
+mod group;
 pub mod jobs;
 pub mod models;
 pub mod notify;
@@ -304,16 +305,23 @@ impl DbConnection {
         }
     }
 
-    /// Runs `f` in a write transaction. On SQLite it begins IMMEDIATE, taking
-    /// the write lock up front, so two writers queue on the busy timeout
-    /// instead of one failing when it upgrades a read lock.
+    /// Runs `f` in a write transaction, answering once it has committed.
+    /// On SQLite, concurrent writers share one transaction, each in a
+    /// savepoint (group commit: `store::group`); it begins IMMEDIATE, taking
+    /// the write lock up front, so writers of other processes queue on the
+    /// busy timeout instead of one failing when it upgrades a read lock.
     pub fn write<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<diesel::result::Error>,
     {
         match self {
             DbConnection::Postgres(_) => self.transaction(f),
-            DbConnection::Sqlite(_) => {
+            DbConnection::Sqlite(sq) => {
+                if group::enabled()
+                    && let Some(group) = group::of(sq)?
+                {
+                    return group.write(f);
+                }
                 // Writers in this process queue on a mutex, in order, rather
                 // than in SQLite's busy handler, which sleeps in growing steps
                 // (up to 100 ms) and makes tail latency under load ragged.
