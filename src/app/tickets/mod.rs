@@ -197,6 +197,21 @@ pub(crate) fn raise_in_queue(c: &mut DbConnection, row: &TicketRow, level: i32) 
 /// breach's position is its real instant) and raised tickets keep their
 /// order of arrival among themselves. The column orders the queue and
 /// nothing shows it.
+/// The queue place of a ticket with nothing to watch: after every instant,
+/// rather than NULL, so that every urgency order is a walk of the index
+/// `(queue_order_at, id)` and not a sort of every ticket (migration 000036).
+pub(crate) fn never() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .expect("a date")
+        .and_hms_opt(0, 0, 0)
+        .expect("a time")
+}
+
+/// A queue place as stored: `never()` for none.
+pub(crate) fn stored_order(at: Option<DateTime<Utc>>) -> Option<chrono::NaiveDateTime> {
+    Some(at.map(naive).unwrap_or_else(never))
+}
+
 pub(crate) fn raised_order(received_at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     received_at - chrono::Duration::days(365_250)
 }
@@ -269,7 +284,7 @@ pub(super) fn sla_columns(view: &SlaView, now: DateTime<Utc>) -> SlaColumns {
         resolve_breached_at: view.resolve.breached_at.map(naive),
         at_risk_at: at_risk_at(view).map(naive),
         next_check_at: view.next_check_at.map(naive),
-        queue_order_at: queue_order(view).map(naive),
+        queue_order_at: stored_order(queue_order(view)),
         sla_computed_at: naive(now),
     }
 }

@@ -268,7 +268,7 @@ impl App {
         };
         // The queue order: the nearest warning or breach first, an
         // unassigned severity 1 ticket that has begun to escalate above all;
-        // NULLs (nothing to watch) last, on both backends.
+        // nothing to watch (`never()`) last.
         match sort {
             Sort::Newest => {
                 if let Some(Cursor { at: Some(at), id }) = cursor {
@@ -285,31 +285,23 @@ impl App {
             Sort::Severity => {
                 q = q.order((
                     tickets::severity.asc(),
-                    tickets::queue_order_at.is_null(),
                     tickets::queue_order_at.asc(),
                     tickets::id.asc(),
                 ))
             }
             Sort::Urgency => {
-                match cursor {
-                    Some(Cursor { at: Some(at), id }) => {
-                        q = q.filter(
-                            tickets::queue_order_at
-                                .gt(at)
-                                .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id)))
-                                .or(tickets::queue_order_at.is_null()),
-                        )
-                    }
-                    Some(Cursor { at: None, id }) => {
-                        q = q.filter(tickets::queue_order_at.is_null().and(tickets::id.gt(id)))
-                    }
-                    None => {}
+                // Nothing to watch is stored as `never()`, the last place, so
+                // this is a walk of an index; a cursor of an older release
+                // (no instant) stands among those.
+                if let Some(Cursor { at, id }) = cursor {
+                    let at = at.unwrap_or_else(super::never);
+                    q = q.filter(
+                        tickets::queue_order_at
+                            .gt(at)
+                            .or(tickets::queue_order_at.eq(at).and(tickets::id.gt(id))),
+                    )
                 }
-                q = q.order((
-                    tickets::queue_order_at.is_null(),
-                    tickets::queue_order_at.asc(),
-                    tickets::id.asc(),
-                ));
+                q = q.order((tickets::queue_order_at.asc(), tickets::id.asc()));
             }
         }
         let rows: Vec<(TicketRow, super::read::Names)> = q

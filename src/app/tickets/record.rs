@@ -183,7 +183,7 @@ pub(crate) fn no_incident_clock(order_at: Option<DateTime<Utc>>, now: DateTime<U
         at_risk_at: None,
         next_check_at: None,
         sla_computed_at: naive(now),
-        queue_order_at: order_at.map(naive),
+        queue_order_at: super::stored_order(order_at),
     }
 }
 
