@@ -479,6 +479,11 @@ pub(super) enum SchedulerCommand {
         /// whatever its slot (with --once).
         #[arg(long)]
         job: Option<String>,
+        /// With --once --job: run the job as of this instant (RFC 3339), to
+        /// catch up a run that was missed, e.g. the monthly mailing of a day
+        /// the desk was down.
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
     },
     /// Each job's schedule, last run, outcome and next run.
     Status {
