@@ -10,6 +10,10 @@
 # receiver answering 204) before the load, to measure what queuing and
 # sending deliveries costs the write path.
 #
+# SEED=N serves a desk with N tickets of history instead (benches/seed.rs:
+# 1,000,000 tickets and 6,000,000 events for the issue 20 targets), and
+# reads one of its old tickets.
+#
 # Usage: benches/load.sh [sqlite|postgres]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,16 +41,30 @@ case "$backend" in
   *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
 esac
 
-RUST_LOG=warn target/release/sladesk demo --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
-server=$!
-for _ in $(seq 1 120); do grep -q "try:" "$work/banner" 2>/dev/null && break; sleep 0.5; done
-agent=$(awk '$2 == "alice@sladesk.example" {print $3}' "$work/banner")
-customer=$(awk '$3 == "nadia.patel@northwind.example" {print $4}' "$work/banner")
-[ -n "$agent" ] && [ -n "$customer" ] || { echo "the demo did not start:"; cat "$work/banner" "$work/log"; exit 1; }
+if [ -n "${SEED:-}" ]; then
+  # Years of history (benches/seed.rs), then the server on it.
+  echo "seeding $SEED tickets ..."
+  SLADESK_SEED_URL=$url SLADESK_BENCH_TICKETS=$SEED cargo bench --quiet --bench seed >"$work/seeded"
+  RUST_LOG=warn target/release/sladesk serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
+  server=$!
+  for _ in $(seq 1 120); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.5; done
+  agent=$(awk '$1 == "agent" {print $2}' "$work/seeded")
+  customer=$(awk '$1 == "customer" {print $2}' "$work/seeded")
+  admin=$(awk '$1 == "admin" {print $2}' "$work/seeded")
+  read_ref=$(awk '$1 == "history" {print $2}' "$work/seeded")
+else
+  RUST_LOG=warn target/release/sladesk demo --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
+  server=$!
+  for _ in $(seq 1 120); do grep -q "try:" "$work/banner" 2>/dev/null && break; sleep 0.5; done
+  agent=$(awk '$2 == "alice@sladesk.example" {print $3}' "$work/banner")
+  customer=$(awk '$3 == "nadia.patel@northwind.example" {print $4}' "$work/banner")
+  admin=$(awk '$1 == "admin" {print $3}' "$work/banner")
+  read_ref=SD-000100
+fi
+[ -n "$agent" ] && [ -n "$customer" ] || { echo "the server did not start:"; cat "$work/banner" "$work/log"; exit 1; }
 sleep 1
 hooks=${WEBHOOKS:-0}
 if [ "$hooks" -gt 0 ]; then
-  admin=$(awk '$1 == "admin" {print $3}' "$work/banner")
   hport=$((port + 1))
   python3 -c "
 import http.server
@@ -78,8 +96,14 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $customer"
 wrk.body = '{"subject":"Load test ticket","description":"Raised by benches/load.sh","severity":3}'
 LUA
-echo "== reads: GET /api/v1/tickets/SD-000100, 64 connections, $duration"
-wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets/SD-000100" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== reads: GET /api/v1/tickets/$read_ref, 64 connections, $duration"
+wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets/$read_ref" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== the agents' queue: GET /api/v1/tickets?limit=50, 64 connections, $duration"
+wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets?limit=50" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 echo "== creations: POST /api/v1/tickets, 64 connections, $duration"
 wrk -t2 -c64 -d"$duration" --latency -s "$work/create.lua" "http://127.0.0.1:$port/api/v1/tickets" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+# What a creation answers right after the load (a non-2xx above is named here).
+curl -s -o "$work/last" -w "a creation after the load: %{http_code}\n" -X POST -H "Authorization: Bearer $customer" \
+  -H 'Content-Type: application/json' -d '{"subject":"After the load","description":"x","severity":3}' "http://127.0.0.1:$port/api/v1/tickets"
+grep -q '"status":2' "$work/last" || head -c 300 "$work/last"; echo
 echo "peak RSS under load: $(( $(cat "$peak") / 1024 )) MiB"

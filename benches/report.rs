@@ -16,11 +16,9 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
+use sladesk::app::Principal;
 use sladesk::app::outages::{Affected, NewOutageRequest};
-use sladesk::app::tickets::{Change, TicketFilter};
-use sladesk::app::{Principal, Role};
-use sladesk::domain::ticket::Status;
+use sladesk::app::tickets::TicketFilter;
 
 mod common;
 
@@ -49,56 +47,8 @@ fn main() {
     // The test desk's staff and queues (and its two customers, with no
     // tickets); the bench's own organisations follow.
     db.plant_test_desk(setup);
-    let alice = app.principal_for("alice@desk.example").unwrap();
     let started = Instant::now();
-    for o in 0..ORGS {
-        let slug = format!("org{o:02}");
-        app.create_organisation(
-            &op,
-            NewOrganisationRequest {
-                slug: slug.clone(),
-                name: format!("Organisation {o}"),
-                tier: ["platinum", "gold", "silver", "bronze"][o as usize % 4].into(),
-                region: "england-and-wales".into(),
-                email_domains: vec![format!("{slug}.example")],
-                monthly_charge_pence: 1_000_000,
-                contract_start: None,
-                contract_end: None,
-                may_declare_severity: false,
-                account_contact: None,
-                ticket_sharing: Default::default(),
-            },
-            setup,
-        )
-        .unwrap();
-        let contact = format!("contact@{slug}.example");
-        app.create_user(
-            &op,
-            NewUserRequest {
-                email: contact.clone(),
-                name: None,
-                role: Role::Customer,
-                organisation: Some(slug.clone()),
-                password: None,
-            },
-            setup,
-        )
-        .unwrap();
-        let customer = app.principal_for(&contact).unwrap();
-        let reference = db.template_ticket(&customer, at("2026-10-05T08:00:00Z"));
-        let change = |who: &Principal, c: Change, when: &str| {
-            app.change_ticket(who, &reference, &[c], None, at(when)).unwrap();
-        };
-        change(&alice, Change::Reply("On it.".into()), "2026-10-05T08:20:00Z");
-        change(&alice, Change::Status(Status::PendingCustomer), "2026-10-05T09:00:00Z");
-        change(
-            &customer,
-            Change::Reply("Logs attached.".into()),
-            "2026-10-05T13:00:00Z",
-        );
-        change(&alice, Change::Resolve, "2026-10-06T10:00:00Z");
-        db.copy_ticket(db.ticket_id(&reference), per_org - 1, 1_000_000 * (o + 1), None);
-    }
+    db.seed_history(ORGS, per_org, at("2026-10-05T08:00:00Z"));
     app.create_outage(
         &op,
         NewOutageRequest {

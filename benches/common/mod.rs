@@ -55,6 +55,25 @@ impl BenchDb {
         }
     }
 
+    /// The application on an existing database (`url`), migrated; it is
+    /// kept when the bench ends.
+    pub fn open(url: &str) -> BenchDb {
+        let settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            database_url: url.parse().unwrap(),
+            policies: None,
+            holidays_file: None,
+            pool_size: 4,
+            workers: 1,
+        };
+        BenchDb {
+            app: build_app(&settings).unwrap(),
+            postgres: url.starts_with("postgres"),
+            admin: None,
+            name: String::new(),
+        }
+    }
+
     /// Plants the desk every test and bench starts from
     /// (`fixtures/test/desk.toml`), dated `at`.
     pub fn plant_test_desk(&self, at: chrono::DateTime<chrono::Utc>) {
@@ -84,6 +103,71 @@ impl BenchDb {
             )
             .unwrap()
             .reference
+    }
+
+    /// A desk with history: `orgs` organisations (`org00`…, tiers in turn,
+    /// each with `contact@orgNN.example`) of `per_org` tickets each. Each
+    /// organisation's first ticket is raised at `at` and worked through the
+    /// application (reply, pending customer, customer reply, resolved: six
+    /// events); the rest are SQL copies of it, real tickets the core
+    /// replays. The report, tick and HTTP load benches share it.
+    pub fn seed_history(&self, orgs: i64, per_org: i64, at: chrono::DateTime<chrono::Utc>) {
+        use sladesk::app::admin::{NewOrganisationRequest, NewUserRequest};
+        use sladesk::app::tickets::Change;
+        use sladesk::app::{Principal, Role};
+        use sladesk::domain::ticket::Status;
+        let app = &self.app;
+        let op = Principal::operator();
+        let alice = app.principal_for("alice@desk.example").unwrap();
+        for o in 0..orgs {
+            let slug = format!("org{o:02}");
+            app.create_organisation(
+                &op,
+                NewOrganisationRequest {
+                    slug: slug.clone(),
+                    name: format!("Organisation {o}"),
+                    tier: ["platinum", "gold", "silver", "bronze"][o as usize % 4].into(),
+                    region: "england-and-wales".into(),
+                    email_domains: vec![format!("{slug}.example")],
+                    monthly_charge_pence: 1_000_000,
+                    contract_start: None,
+                    contract_end: None,
+                    may_declare_severity: false,
+                    account_contact: None,
+                    ticket_sharing: Default::default(),
+                },
+                at - chrono::Duration::days(1),
+            )
+            .unwrap();
+            let contact = format!("contact@{slug}.example");
+            app.create_user(
+                &op,
+                NewUserRequest {
+                    email: contact.clone(),
+                    name: None,
+                    role: Role::Customer,
+                    organisation: Some(slug.clone()),
+                    password: None,
+                },
+                at - chrono::Duration::days(1),
+            )
+            .unwrap();
+            let customer = app.principal_for(&contact).unwrap();
+            let reference = self.template_ticket(&customer, at);
+            let minutes = |m: i64| at + chrono::Duration::minutes(m);
+            let change = |who: &Principal, c: Change, when| {
+                app.change_ticket(who, &reference, &[c], None, when).unwrap();
+            };
+            change(&alice, Change::Reply("On it.".into()), minutes(20));
+            change(&alice, Change::Status(Status::PendingCustomer), minutes(60));
+            change(&customer, Change::Reply("Logs attached.".into()), minutes(300));
+            change(&alice, Change::Resolve, minutes(26 * 60));
+            // References from the copies' own ids, as the application
+            // makes them: tickets raised later take the next id and must
+            // not meet a copy's reference.
+            let template = self.ticket_id(&reference);
+            self.copy_ticket(template, per_org - 1, template, None);
+        }
     }
 
     pub fn backend(&self) -> &'static str {
