@@ -84,7 +84,11 @@ http.server.ThreadingHTTPServer(('127.0.0.1', $hport), H).serve_forever()" &
   echo "webhooks: $hooks endpoints subscribed to every ticket event"
 fi
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
-echo "backend: $backend; idle RSS: $(( $(rss) / 1024 )) MiB"
+# RSS counts the pages of the database file SQLite reads through its memory
+# map (mmap_size), which the kernel may drop at any time; the anonymous part
+# is what the process itself holds.
+anon() { awk '/RssAnon/ {print $2}' "/proc/$server/status"; }
+echo "backend: $backend; idle RSS: $(( $(rss) / 1024 )) MiB, of which anonymous $(( $(anon) / 1024 )) MiB"
 
 peak="$work/peak"; echo 0 >"$peak"
 ( max=0; while kill -0 "$server" 2>/dev/null; do r=$(rss || echo 0); if [ "${r:-0}" -gt "$max" ]; then max=$r; echo "$max" >"$peak.tmp" && mv "$peak.tmp" "$peak"; fi; sleep 0.2; done ) &
