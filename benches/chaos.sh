@@ -54,13 +54,16 @@ cleanup() {
   [ -n "${backup:-}" ] && kill "$backup" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   pkill -f "sladesk-chaos-$base" 2>/dev/null || true
+  # Gone before their files are removed (a mail worker may be writing).
+  for _ in $(seq 1 20); do pgrep -f "sladesk-chaos-$base" >/dev/null || break; sleep 0.1; done
+  pkill -9 -f "sladesk-chaos-$base" 2>/dev/null || true
   [ -n "$lb" ] && kill "$lb" 2>/dev/null || true
   # Never leave the machine's PostgreSQL stopped.
   if [ "$backend" = postgres ]; then
     pg_ctlcluster --skip-systemctl-redirect "$(cluster)" main start >/dev/null 2>&1 || true
     [ -z "${KEEP:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sladesk_chaos WITH (FORCE)" postgres >/dev/null 2>&1 || true
   fi
-  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 fail=0
