@@ -39,24 +39,14 @@ impl BenchDb {
                 (format!("sqlite://{}", dir.join("bench.db").display()), None)
             }
         };
-        let settings = Settings {
-            listen: "127.0.0.1:0".into(),
-            database_url: url.parse().unwrap(),
-            policies: None,
-            holidays_file: None,
-            pool_size: 4,
-            workers: 1,
-        };
-        BenchDb {
-            app: build_app(&settings).unwrap(),
-            postgres: admin.is_some(),
-            admin,
-            name: name.to_string(),
-        }
+        let mut db = BenchDb::open(&url);
+        db.admin = admin;
+        db.name = name.to_string();
+        db
     }
 
     /// The application on an existing database (`url`), migrated; it is
-    /// kept when the bench ends.
+    /// kept when the bench ends (`new` makes one that is dropped).
     pub fn open(url: &str) -> BenchDb {
         let settings = Settings {
             listen: "127.0.0.1:0".into(),
