@@ -92,9 +92,12 @@ def outcome(kind, status, r):
             tally("503 without Retry-After")
         # A client that honours Retry-After, within reason: the run is short.
         time.sleep(min(float(wait or 1), 0.5))
+    elif status == 502:
+        # HAProxy's: the process it was talking to was killed mid-answer.
+        tally(f"{kind}:502")
     elif status >= 500:
         tally(f"{kind}:{status}")
-        tally("5xx other than 503")
+        tally("5xx other than 502 and 503")
     else:
         tally(f"{kind}:{status}")
     return False
