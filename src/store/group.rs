@@ -161,13 +161,12 @@ impl Group {
         } else {
             conn.batch_execute("ROLLBACK TO member; RELEASE member")
         };
-        let (members, opened) = {
+        let (members, opened, waiting) = {
             let mut st = self.state();
             let (_, members, opened) = st.open.as_mut().expect("the batch is open");
             *members += 1;
-            (*members, *opened)
+            (*members, *opened, st.waiting)
         };
-        let waiting = self.state().waiting;
         let broken = kept.as_ref().err().map(|e| e.to_string());
         let decide = broken.is_some() || waiting == 0 || members >= MAX_MEMBERS || opened.elapsed() >= MAX_OPEN;
         if decide {

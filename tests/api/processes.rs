@@ -48,22 +48,16 @@ async fn a_change_on_one_process_reaches_the_others_at_once() {
     // Disabled on the first process: refused on the second long before its
     // cached copy of the token would have expired.
     let off = t
-        .call(
-            Method::PATCH,
-            "/api/v1/users/gina@globex.example",
-            Some(&t.admin),
-            Some(json!({"disabled": true})),
-        )
+        .patch("/api/v1/users/gina@globex.example", &t.admin, json!({"disabled": true}))
         .await;
     assert_eq!(off.status, 200, "{}", off.text);
     let took = until_status(&t, &b, &t.gina, 401, Duration::from_secs(5)).await;
     eprintln!("a disabled account was refused by the other process after {took:?}");
     let on = t
-        .call(
-            Method::PATCH,
+        .patch(
             "/api/v1/users/gina@globex.example",
-            Some(&t.admin),
-            Some(json!({"disabled": false})),
+            &t.admin,
+            json!({"disabled": false}),
         )
         .await;
     assert_eq!(on.status, 200, "{}", on.text);
