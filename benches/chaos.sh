@@ -100,6 +100,12 @@ customer=$(awk '$3 == "nadia.patel@northwind.example" {print $4}' "$work/banner"
 kill "$demo"; wait "$demo" 2>/dev/null || true
 RUST_LOG=off "$bin" org add --slug rapidco --name "Rapid Co" --tier rapid --region england-and-wales \
   --email-domain rapid.example --may-declare-severity --account-contact account.manager@sladesk.example "${common[@]}" >/dev/null
+# Severity 1 mail on one-minute targets before the load begins, so that
+# even a short run sees the tick warn (at 45 s) while it runs.
+for i in 1 2 3; do
+  printf 'From: <ola@rapid.example>\r\nTo: support@sladesk.example\r\nSubject: [S1] Chaos setup %s\r\nMessage-ID: <setup-%s-%s@chaos.example>\r\n\r\nDown.\r\n' \
+    "$i" "$base" "$i" | RUST_LOG=off "$bin" ingest "${common[@]}" >/dev/null
+done
 intake=$(RUST_LOG=off "$bin" token create --user admin@sladesk.example --name chaos --scope intake "${common[@]}")
 
 start_proc() { # n
