@@ -8,7 +8,8 @@
 # Chromium and ChromeDriver and the npm package axe-core for the browser
 # tests; Debian's Prometheus Alertmanager for the monitoring alerts test;
 # the npm packages oidc-provider and standardwebhooks (tests/peers); Debian's
-# HAProxy for benches/chaos.sh.
+# HAProxy for benches/chaos.sh; Debian's PgBouncer, and replication from
+# loopback, for the replica and pooling tests.
 # The toolchain builds SQLite and the PostgreSQL client library itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,15 @@ fi
 if ! pg_isready -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "PostgreSQL is not reachable at 127.0.0.1:5432; the API tests need it ($pg_url)." >&2
   exit 1
+fi
+
+# The replica test (tests/api/replica.rs) makes a streaming replica of this
+# cluster with pg_basebackup: let loopback replication connections in, as
+# this cluster already trusts loopback for every other connection.
+hba=$(psql "$pg_url" -Atc 'SHOW hba_file' 2>/dev/null || true)
+if [ -n "$hba" ] && [ -w "$hba" ] && ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+  echo "host replication all 127.0.0.1/32 trust" >>"$hba"
+  psql "$pg_url" -qAtc 'SELECT pg_reload_conf()' >/dev/null
 fi
 
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
@@ -48,6 +58,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # benches/chaos.sh (whose short variant .ci/run runs) puts HAProxy in front
 # of several processes, with deploy/haproxy.cfg.
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+# The pooling test (tests/api/replica.rs) serves through Debian's PgBouncer
+# in transaction mode, as docs/scaling.md recommends.
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true

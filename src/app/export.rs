@@ -77,7 +77,8 @@ impl App {
             });
             Ok(())
         };
-        let mut conn = self.conn()?;
+        // An export may lag the primary a little: the replica, if one is set.
+        let mut conn = self.read_conn()?;
         let org = self.organisation_by_slug(&mut conn, slug)?;
         let org_view: super::admin::OrganisationView = org.clone().into();
         put("organisation.json".into(), json(&org_view))?;

@@ -39,6 +39,7 @@ pub mod operations;
 pub mod outages;
 pub mod outbox;
 pub mod progress;
+pub mod replica;
 pub mod reports;
 pub mod scim;
 pub mod sender_auth;
@@ -316,6 +317,8 @@ pub struct App {
     /// Allow-lists by scope and when they were read (`admin::networks`).
     network_cache: RwLock<HashMap<String, admin::CachedNetworks>>,
     integrations: integrations::Integrations,
+    /// `read_database_url`: where reads that may lag go (`replica`).
+    read_pool: RwLock<Option<Arc<replica::ReadPool>>>,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -354,8 +357,7 @@ impl App {
         self.limits.read().expect("lock").clone()
     }
 
-    /// Sets where long runs report their progress (a terminal's bars, or
-    /// nowhere).
+    /// Sets where long runs report their progress (a terminal's bars, or nowhere).
     pub fn set_progress(&self, p: Arc<dyn progress::Progress>) {
         *self.progress.write().expect("lock") = p;
     }
@@ -433,8 +435,7 @@ impl App {
         self.sender_auth.read().expect("lock").clone()
     }
 
-    /// Whether mail from unknown senders is refused with a reply (else
-    /// quarantined).
+    /// Whether mail from unknown senders is refused with a reply (else quarantined).
     pub fn replies_to_unknown_senders(&self) -> bool {
         self.reply_to_unknown_senders.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -475,6 +476,7 @@ impl App {
             catalogue: RwLock::new(Arc::new(itil::shipped_catalogue())),
             network_cache: RwLock::new(HashMap::new()),
             integrations: Default::default(),
+            read_pool: RwLock::new(None),
         };
         let mut conn = app.pool.get()?;
         let now = naive(Utc::now());
@@ -513,12 +515,6 @@ impl App {
             Ok::<_, AppError>(())
         })?;
         Ok(app)
-    }
-
-    /// A connection from the pool; a pool that cannot give one is unavailable
-    /// (503).
-    pub fn conn(&self) -> Result<diesel::r2d2::PooledConnection<crate::store::Manager>, AppError> {
-        Ok(self.pool.get()?)
     }
 
     /// A policy by exact version: loaded files first, then versions kept in the store.

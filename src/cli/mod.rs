@@ -105,9 +105,18 @@ fn config(db: &DbArgs, listen: Option<String>, default_db: &str) -> Result<Confi
         .clone()
         .or(file.database_url)
         .unwrap_or_else(|| default_db.to_string());
-    let database_url = url
+    let database_url: crate::store::DatabaseUrl = url
         .parse()
         .map_err(|e: crate::store::StoreError| Failure(format!("--database-url: {e}"), 2))?;
+    if exposure.replica.is_some() && database_url.backend != crate::store::Backend::Postgres {
+        return Err(Failure(
+            format!(
+                "{}: read_database_url: a replica needs a PostgreSQL primary",
+                path.display()
+            ),
+            1,
+        ));
+    }
     let settings = Settings {
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
         database_url,

@@ -32,6 +32,10 @@ pub struct FileSettings {
     pub policies: Option<PathBuf>,
     pub holidays_file: Option<PathBuf>,
     pub pool_size: Option<u32>,
+    /// A streaming replica of the PostgreSQL primary, for the reads that may
+    /// lag it by the replication delay: reports, the dashboard, search and
+    /// exports (`crate::app::replica`). Also `SLADESK_READ_DATABASE_URL`.
+    pub read_database_url: Option<String>,
     pub workers: Option<usize>,
     /// Folder the local outbox writes `.eml` files to (default `outbox`).
     pub outbox_dir: Option<PathBuf>,
@@ -123,6 +127,8 @@ pub struct Exposure {
     /// Read from `catalogue` when it names a folder.
     pub catalogue: Option<crate::config::catalogue::Catalogue>,
     pub sso: crate::app::sso::SsoSettings,
+    /// `read_database_url`, and the size of its pool.
+    pub replica: Option<(crate::store::DatabaseUrl, u32)>,
 }
 
 impl Exposure {
@@ -153,7 +159,22 @@ impl Exposure {
             Some(s) => crate::app::sso::SsoSettings::from_file(s).map_err(anyhow::Error::msg)?,
             None => Default::default(),
         };
+        let replica = match std::env::var("SLADESK_READ_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or(f.read_database_url.clone())
+        {
+            Some(u) => {
+                let url: crate::store::DatabaseUrl = u.parse().context("read_database_url")?;
+                if url.backend != crate::store::Backend::Postgres {
+                    anyhow::bail!("read_database_url: a replica is a PostgreSQL streaming replica (postgres://…)");
+                }
+                Some((url, f.pool_size.unwrap_or(16)))
+            }
+            None => None,
+        };
         Ok(Exposure {
+            replica,
             sso,
             catalogue,
             limits,
@@ -188,6 +209,9 @@ impl Exposure {
         app.set_status_page_public(self.status_page == StatusPage::Public);
         app.set_alert_settings(self.alerts.clone());
         app.set_sso(self.sso.clone());
+        if let Some((url, size)) = &self.replica {
+            app.set_read_pool(crate::app::replica::ReadPool::new(url, *size));
+        }
         if let Some(c) = &self.catalogue {
             app.set_catalogue(c.clone());
         }

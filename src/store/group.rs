@@ -99,6 +99,7 @@ pub(super) fn of(c: &mut diesel::SqliteConnection) -> QueryResult<Option<Arc<Gro
                     url: DatabaseUrl {
                         backend: Backend::Sqlite,
                         target: file,
+                        pooled: false,
                     },
                 })
             })

@@ -60,6 +60,13 @@ pub struct DatabaseUrl {
     pub backend: Backend,
     /// For SQLite the file path; for PostgreSQL the whole URL.
     pub target: String,
+    /// PostgreSQL reached through a pooler in transaction mode (PgBouncer),
+    /// said by `pgbouncer=true` in the URL, as other PostgreSQL clients
+    /// spell it: no statement is prepared by name (the next transaction may
+    /// be on another server connection), and migrations hold their lock
+    /// for one transaction only. The parameter is sladesk's, not libpq's,
+    /// and is taken out of `target`.
+    pub pooled: bool,
 }
 
 /// Why the store could not be opened or migrated.
@@ -89,16 +96,42 @@ impl std::str::FromStr for DatabaseUrl {
             return Ok(DatabaseUrl {
                 backend: Backend::Sqlite,
                 target: path.to_string(),
+                pooled: false,
             });
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            let (target, pooled) = take_pgbouncer(s).ok_or_else(|| StoreError::BadUrl(s.to_string()))?;
             return Ok(DatabaseUrl {
                 backend: Backend::Postgres,
-                target: s.to_string(),
+                target,
+                pooled,
             });
         }
         Err(StoreError::BadUrl(s.to_string()))
     }
+}
+
+/// `s` without its `pgbouncer` parameter, and whether that said `true`;
+/// `None` for a parameter that is neither `true` nor `false`.
+fn take_pgbouncer(s: &str) -> Option<(String, bool)> {
+    let Some((base, query)) = s.split_once('?') else {
+        return Some((s.to_string(), false));
+    };
+    let mut pooled = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("pgbouncer", "true")) => pooled = true,
+            Some(("pgbouncer", "false")) => {}
+            Some(("pgbouncer", _)) => return None,
+            _ => kept.push(pair),
+        }
+    }
+    Some(if kept.is_empty() {
+        (base.to_string(), pooled)
+    } else {
+        (format!("{base}?{}", kept.join("&")), pooled)
+    })
 }
 
 impl DatabaseUrl {
@@ -137,9 +170,16 @@ impl DatabaseUrl {
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(c))
             }
-            Backend::Postgres => diesel::PgConnection::establish(&self.target)
-                .map(DbConnection::Postgres)
-                .map_err(|e| StoreError::Connect(e.to_string())),
+            Backend::Postgres => {
+                let mut c =
+                    diesel::PgConnection::establish(&self.target).map_err(|e| StoreError::Connect(e.to_string()))?;
+                if self.pooled {
+                    // Unnamed statements go out with their parameters in
+                    // one message, which a transaction pooler passes whole.
+                    c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                }
+                Ok(DbConnection::Postgres(c))
+            }
         }
     }
 
@@ -170,6 +210,18 @@ impl DatabaseUrl {
                     }
                 }
             }
+            DbConnection::Postgres(c) if self.pooled => {
+                // A session's lock would stay on whichever server connection
+                // the pooler lent: take turns for one transaction instead,
+                // every migration inside it.
+                c.transaction(|c| {
+                    diesel::sql_query("SELECT pg_advisory_xact_lock(7243002)").execute(c)?;
+                    c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(names)
+                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
+                })
+                .map_err(|e| StoreError::Migrate(e.to_string()))
+            }
             DbConnection::Postgres(c) => {
                 // Several servers starting at once on an empty database take
                 // turns; the later ones find nothing pending.
@@ -195,6 +247,21 @@ impl DatabaseUrl {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: self.clone() })
             .map_err(|e| StoreError::Connect(e.to_string()))
+    }
+
+    /// A pool on a read-only replica: never migrated (it follows the
+    /// primary's schema), connecting only when first used (a replica down
+    /// while the server starts does not stop it), and quick to give up
+    /// (its reader then reads from the primary). Each connection is checked
+    /// as it is lent: one round trip, cheap beside the reports and searches
+    /// sent there, and a replica that went away is found before the read.
+    pub fn replica_pool(&self, size: u32) -> Pool {
+        r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .test_on_check_out(true)
+            .connection_timeout(Duration::from_secs(2))
+            .build_unchecked(Manager { url: self.clone() })
     }
 }
 
@@ -368,5 +435,24 @@ mod tests {
         let (sqlite, postgres) = (versions("sqlite"), versions("postgresql"));
         assert!(sqlite.len() >= 15, "{sqlite:?}");
         assert_eq!(sqlite, postgres);
+    }
+
+    /// `pgbouncer=true` is sladesk's word and never reaches libpq, which
+    /// refuses parameters it does not know; the others pass untouched.
+    #[test]
+    fn the_pooler_parameter_is_taken_out_of_the_url() {
+        let u = |s: &str| s.parse::<super::DatabaseUrl>().map(|u| (u.target, u.pooled));
+        let base = "postgres://sladesk@db:6432/desk";
+        assert_eq!(u(base).unwrap(), (base.to_string(), false));
+        assert_eq!(u(&format!("{base}?pgbouncer=true")).unwrap(), (base.to_string(), true));
+        assert_eq!(
+            u(&format!("{base}?sslmode=require&pgbouncer=true&connect_timeout=5")).unwrap(),
+            (format!("{base}?sslmode=require&connect_timeout=5"), true)
+        );
+        assert_eq!(
+            u(&format!("{base}?pgbouncer=false")).unwrap(),
+            (base.to_string(), false)
+        );
+        assert!(u(&format!("{base}?pgbouncer=yes")).is_err(), "neither true nor false");
     }
 }

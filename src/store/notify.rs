@@ -55,9 +55,16 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// A listener for `url`; `None` on SQLite.
+    /// A listener for `url`; `None` on SQLite, and through a transaction
+    /// pooler, which lends a server connection for one transaction and so
+    /// cannot keep one listening (the copies then live out their short life).
     pub fn new(url: &DatabaseUrl) -> Option<Listener> {
-        (url.backend == Backend::Postgres).then(|| Listener {
+        if url.pooled {
+            tracing::warn!(
+                "database_url is through a transaction pooler: no process hears the others' changes; cached tokens and allow-lists live out their life (10 s, 30 s)"
+            );
+        }
+        (url.backend == Backend::Postgres && !url.pooled).then(|| Listener {
             url: url.clone(),
             conn: None,
         })

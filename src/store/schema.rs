@@ -532,6 +532,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    kept_figures (name) {
+        name -> Text,
+        computed_at -> Timestamp,
+        body -> Text,
+    }
+}
+
+diesel::table! {
     web_keys (id) {
         id -> BigInt,
         secret -> Text,
@@ -728,4 +736,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_throttles,
     recovery_codes,
     web_keys,
+    kept_figures,
 );

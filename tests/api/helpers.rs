@@ -229,18 +229,29 @@ pub async fn spawn_app(db: Db) -> TestApp {
 /// and, as `serve` starts it, its own listener for the others' changes.
 /// Returns its address; it stops when the test's runtime ends.
 pub async fn second_process(t: &TestApp) -> String {
+    process_on(&t.database_url, |_| {}).await
+}
+
+/// A process on `database_url` (`t`'s database, maybe through a pooler),
+/// with `configure` applied to its app before it serves, as `serve` applies
+/// sladesk.toml.
+pub async fn process_on(database_url: &str, configure: impl FnOnce(&App) + Send + 'static) -> String {
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
-        database_url: t.database_url.parse().unwrap(),
+        database_url: database_url.parse().unwrap(),
         policies: None,
         holidays_file: None,
         pool_size: 4,
         workers: 1,
     };
     let url = settings.database_url.clone();
-    let app = tokio::task::spawn_blocking(move || build_app(&settings).unwrap())
-        .await
-        .unwrap();
+    let app = tokio::task::spawn_blocking(move || {
+        let app = build_app(&settings).unwrap();
+        configure(&app);
+        app
+    })
+    .await
+    .unwrap();
     sladesk::server::spawn_cache_listener(app.clone(), &url).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());

@@ -35,6 +35,7 @@ mod sso;
 mod status;
 mod tickets;
 mod time;
+mod topology;
 mod views;
 mod watchers;
 mod web;

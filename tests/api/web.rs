@@ -2566,3 +2566,45 @@ async fn an_admin_sets_an_allow_list_on_the_admin_page(db: Db) {
     assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", locked.body);
     assert!(locked.body.contains("locked out"), "{}", locked.body);
 }
+
+/// Two processes behind one load balancer show a manager the same
+/// month-to-date figures, counted once by the scheduler and kept in the
+/// store (issue 20), not each process's own count at its own time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_process_shows_the_dashboard_figures_the_scheduler_kept() {
+    let t = spawn_app(Db::Postgres).await;
+    people(&t).await;
+    t.raise(&t.gina, "Counted this month", 3).await;
+    let kept_at = chrono::Utc::now();
+    let app = t.app.clone();
+    let counted = tokio::task::spawn_blocking(move || app.keep_month_to_date(kept_at).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(counted, 1, "the ticket raised is counted");
+    let b = crate::helpers::second_process(&t).await;
+    // A count made by either process from now would show a later time.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let mut w = Web::new(&t);
+    w.sign_in("mona@desk.example", PASSWORD).await;
+    let csrf = w.csrf("/sign-in/code").await;
+    let code = totp_code(TOTP, "mona@desk.example", chrono::Utc::now()).unwrap();
+    w.post("/sign-in/code", &[("code", &code), ("csrf", &csrf)]).await;
+    let want = format!(
+        r#"datetime="{}""#,
+        kept_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let on_a = w.get("/dashboard").await;
+    assert_eq!(on_a.status, StatusCode::OK);
+    assert!(on_a.body.contains(&want), "first process: not the kept figures");
+    // The same browser, sent to the other process: no sticky session.
+    w.base = b;
+    let on_b = w.get("/dashboard").await;
+    assert_eq!(on_b.status, StatusCode::OK);
+    assert!(on_b.body.contains(&want), "second process: not the kept figures");
+    let compliance = |body: &str| {
+        let at = body.find("compliance-title").expect("the compliance section");
+        body[at..].split("</section>").next().unwrap().to_string()
+    };
+    assert_eq!(compliance(&on_a.body), compliance(&on_b.body));
+}

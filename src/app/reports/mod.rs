@@ -13,6 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
+use super::replica::Reads;
 use super::{App, AppError, Principal, Role, naive};
 use crate::domain::availability::{Month, availability};
 use crate::domain::clock::sla;
@@ -63,7 +64,8 @@ impl App {
         version: Option<i32>,
         now: DateTime<Utc>,
     ) -> Result<ReportRead, AppError> {
-        let mut conn = self.conn()?;
+        // A read that may lag the primary a little: the replica, if one is set.
+        let mut conn = self.read_conn()?;
         let c = &mut *conn;
         let org = match organisation {
             Some(slug) => Some(self.organisation_by_slug(c, slug)?),
@@ -96,7 +98,7 @@ impl App {
                     "version {v} of the {month} report: the month is provisional, no version is kept yet"
                 )));
             }
-            let report = self.compute_report(c, org.as_ref(), month, now)?;
+            let report = self.compute_report(c, org.as_ref(), month, now, Reads::Replica)?;
             let text = ReportJson(serde_json::to_string(&report).expect("a report serialises"));
             return Ok(ReportRead {
                 report: text,
@@ -128,15 +130,19 @@ impl App {
         org: Option<&Organisation>,
         month: Month,
         now: DateTime<Utc>,
+        reads: Reads,
     ) -> Result<MonthlyReport, AppError> {
         match org {
-            Some(o) => Ok(self.compute_month(c, std::slice::from_ref(o), month, now)?.0.remove(0)),
+            Some(o) => Ok(self
+                .compute_month(c, std::slice::from_ref(o), month, now, reads)?
+                .0
+                .remove(0)),
             None => {
                 let all = organisations::table
                     .order(organisations::slug)
                     .select(Organisation::as_select())
                     .load(c)?;
-                Ok(self.compute_month(c, &all, month, now)?.1)
+                Ok(self.compute_month(c, &all, month, now, reads)?.1)
             }
         }
     }
@@ -149,6 +155,7 @@ impl App {
         orgs: &[Organisation],
         month: Month,
         now: DateTime<Utc>,
+        reads: Reads,
     ) -> Result<(Vec<MonthlyReport>, MonthlyReport), AppError> {
         let as_of = now.min(month.end());
         let mut all = Vec::new();
@@ -159,7 +166,7 @@ impl App {
         let steps = super::progress::Steps::begin(&*progress, &format!("{month} reports"), orgs.len() as u64);
         for o in orgs {
             steps.advance();
-            let tickets = self.tickets_in_month(c, o, month, as_of)?;
+            let tickets = self.tickets_in_month(c, o, month, as_of, reads)?;
             let (avail, cr) = self.availability_and_credits(c, o, month, as_of, &tickets)?;
             summaries.push(OrganisationSummary {
                 organisation: o.slug.clone(),
@@ -328,6 +335,7 @@ impl App {
         o: &Organisation,
         month: Month,
         as_of: DateTime<Utc>,
+        reads: Reads,
     ) -> Result<Vec<TicketMonth>, AppError> {
         // Received before the month ended, and not finished before it began
         // (a finished ticket changes no more: its last change is its end).
@@ -371,7 +379,8 @@ impl App {
                 .chunks(part)
                 .map(|p| {
                     s.spawn(move || -> Result<Vec<TicketMonth>, AppError> {
-                        let mut conn = self.conn()?;
+                        // Where `c` reads: a kept version must see the last commit.
+                        let mut conn = self.conn_for(reads)?;
                         self.replay_part(&mut conn, p, o, region, month, as_of)
                     })
                 })

@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::ReportJson;
+use crate::app::replica::Reads;
 use crate::app::{App, AppError, Principal, audit, invalid, naive, utc};
 use crate::domain::availability::Month;
 use crate::domain::holidays::Region;
@@ -414,7 +415,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, String)>, AppError> {
         let orgs = all_organisations(c)?;
-        let (reports, desk) = self.compute_month(c, &orgs, month, now)?;
+        let (reports, desk) = self.compute_month(c, &orgs, month, now, Reads::Primary)?;
         Ok(orgs
             .iter()
             .map(|o| o.slug.clone())
@@ -437,7 +438,7 @@ impl App {
         while m.end() <= now {
             let mut conn = self.conn()?;
             if list(&mut conn, &o.slug, m)?.is_empty() {
-                let report = self.compute_report(&mut conn, Some(o), m, now)?;
+                let report = self.compute_report(&mut conn, Some(o), m, now, Reads::Primary)?;
                 let data = serde_json::to_string(&report).expect("a report serialises");
                 conn.write(|c| {
                     let reason = "kept before the organisation's data was deleted at the end of its contract";

@@ -169,7 +169,8 @@ impl App {
                 message: "a filter for staff only".into(),
             });
         }
-        let mut conn = self.conn()?;
+        // Search may lag the primary a little: the replica, if one is set.
+        let mut conn = self.read_conn()?;
         // The organisation narrows inside the index: a customer's always,
         // staff's when they name one (the window then holds only its
         // tickets, not the newest of all that the filter would thin out).
@@ -308,7 +309,7 @@ impl App {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.conn()?;
+        let mut conn = self.read_conn()?;
         let rows: Vec<(TicketRow, super::read::Names)> = tickets::table
             .inner_join(organisations::table)
             .inner_join(queues::table)

@@ -63,7 +63,20 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
     require_manager(&v)?;
     let app = app.get_ref().clone();
     let (who, tz) = (v.who(), v.tz());
-    let cached = web_state.compliance(crate::app::now());
+    // The scheduler's figures, kept in the store, are what every process
+    // shows alike; while they are fresh no process counts on its own. When
+    // the scheduler does not run (disabled, or behind), this process counts
+    // and keeps its own copy, as one process alone always did.
+    let now = crate::app::now();
+    let shared = {
+        let (app, who) = (app.clone(), who.clone());
+        run(move || app.kept_month_to_date(&who, now)).await?
+    }
+    .filter(|(at, _)| (now - *at).num_seconds() < 2 * super::COMPLIANCE_SECONDS);
+    let cached = match shared {
+        Some(kept) => Some((kept, false)),
+        None => web_state.compliance(now),
+    };
     if let Some((_, true)) = cached
         && web_state.begin_refresh()
     {
