@@ -133,7 +133,7 @@ fn the_installed_binary_does_the_readme_walkthrough_from_an_empty_folder() {
 
     // The scheduler's jobs, as the demo left them.
     let status = ok(&bin, &here, &["scheduler", "status"]);
-    assert_eq!(status.lines().count(), 5, "{status}");
+    assert_eq!(status.lines().count(), sladesk::scheduler::JOBS.len(), "{status}");
 
     // An outage, then the organisation's export, with the ticket just mailed in.
     let start = (now - chrono::Duration::hours(3)).to_rfc3339();
