@@ -77,6 +77,20 @@ where
     Ok(web::block(f).await??)
 }
 
+/// A one-row read: on the request's own thread where `App::reads_inline`
+/// allows (a local SQLite file with a connection idle), else on the
+/// blocking pool like every other use case.
+pub(crate) async fn read<T, F>(app: &App, f: F) -> Result<T, Problem>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    if app.reads_inline() {
+        return Ok(f()?);
+    }
+    run(f).await
+}
+
 /// Configures the routes on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

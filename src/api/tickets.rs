@@ -79,7 +79,8 @@ pub(super) async fn get_ticket(
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let customer = who.role == crate::app::Role::Customer;
-    let v = run(move || app.get_ticket(&who, &path)).await?;
+    let reader = app.clone();
+    let v = super::read(&reader, move || app.get_ticket(&who, &path)).await?;
     Ok(ticket_response(StatusCode::OK, v, customer))
 }
 

@@ -65,6 +65,16 @@ type AlertRow = (i64, bool, chrono::NaiveDateTime, i64, Option<i64>);
 const RACE: &str = "an alert fingerprint recorded meanwhile";
 
 impl App {
+    /// Sets `[alerts]`: how monitoring alerts become tickets and outages.
+    pub fn set_alert_settings(&self, settings: Option<AlertSettings>) {
+        *self.alert_settings.write().expect("lock") = settings.map(std::sync::Arc::new);
+    }
+
+    /// `[alerts]`, if set.
+    pub fn alert_settings(&self) -> Option<std::sync::Arc<AlertSettings>> {
+        self.alert_settings.read().expect("lock").clone()
+    }
+
     /// Records an Alertmanager notification (version 4).
     pub fn receive_alertmanager(&self, payload: Payload, now: DateTime<Utc>) -> Result<AlertsReceived, AppError> {
         if payload.version != "4" {

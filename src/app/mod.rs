@@ -319,6 +319,8 @@ pub struct App {
     integrations: integrations::Integrations,
     /// `read_database_url`: where reads that may lag go (`replica`).
     read_pool: RwLock<Option<Arc<replica::ReadPool>>>,
+    /// The store is a SQLite file on this machine (`replica::reads_inline`).
+    local_file: std::sync::atomic::AtomicBool,
 }
 
 /// Where the pages are when `public_url` is not set: the default listen address.
@@ -404,16 +406,6 @@ impl App {
             .store(public, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Sets `[alerts]`: how monitoring alerts become tickets and outages.
-    pub fn set_alert_settings(&self, settings: Option<alerts::AlertSettings>) {
-        *self.alert_settings.write().expect("lock") = settings.map(Arc::new);
-    }
-
-    /// `[alerts]`, if set.
-    pub fn alert_settings(&self) -> Option<Arc<alerts::AlertSettings>> {
-        self.alert_settings.read().expect("lock").clone()
-    }
-
     /// Whether the status page is for anyone.
     pub fn status_page_public(&self) -> bool {
         self.status_page_public.load(std::sync::atomic::Ordering::Relaxed)
@@ -477,8 +469,11 @@ impl App {
             network_cache: RwLock::new(HashMap::new()),
             integrations: Default::default(),
             read_pool: RwLock::new(None),
+            local_file: Default::default(),
         };
         let mut conn = app.pool.get()?;
+        let sqlite = matches!(*conn, DbConnection::Sqlite(_)) && replica::inline_reads_wanted();
+        app.local_file.store(sqlite, std::sync::atomic::Ordering::Relaxed);
         let now = naive(Utc::now());
         conn.write(|c| {
             c.lock_registration()?;

@@ -47,7 +47,25 @@ impl ReadPool {
     }
 }
 
+/// Whether short reads may run on the request's own thread;
+/// `SLADESK_INLINE_READS=off` keeps every read on the blocking pool (to
+/// compare, or should a SQLite file sit on a network disk).
+pub fn inline_reads_wanted() -> bool {
+    std::env::var("SLADESK_INLINE_READS").map_or(true, |v| v != "off")
+}
+
 impl App {
+    /// Whether a one-row read may run on the caller's own thread instead of
+    /// hopping to the blocking pool and back: the store is a SQLite file on
+    /// this machine (no network; a reader in WAL mode waits on no writer, and
+    /// reads one row in tens of microseconds, less than the two thread
+    /// switches of the hop cost), and a pooled connection is idle now, so
+    /// taking one waits on nothing. A PostgreSQL read waits on the network:
+    /// it hops.
+    pub fn reads_inline(&self) -> bool {
+        self.local_file.load(std::sync::atomic::Ordering::Relaxed) && self.pool.state().idle_connections > 0
+    }
+
     /// A connection from the primary's pool; a pool that cannot give one is
     /// unavailable (503).
     pub fn conn(&self) -> Result<PooledConnection<Manager>, AppError> {
