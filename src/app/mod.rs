@@ -472,7 +472,7 @@ impl App {
             local_file: Default::default(),
         };
         let mut conn = app.pool.get()?;
-        let sqlite = matches!(*conn, DbConnection::Sqlite(_)) && replica::inline_reads_wanted();
+        let sqlite = conn.is_local_file() && replica::inline_reads_wanted();
         app.local_file.store(sqlite, std::sync::atomic::Ordering::Relaxed);
         let now = naive(Utc::now());
         conn.write(|c| {

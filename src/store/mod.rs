@@ -310,6 +310,12 @@ pub type Pool = r2d2::Pool<Manager>;
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl DbConnection {
+    /// Whether this is a SQLite file on this machine (no network between
+    /// the process and its data), for `App::reads_inline`.
+    pub fn is_local_file(&self) -> bool {
+        matches!(self, DbConnection::Sqlite(_))
+    }
+
     /// Serialises start-up registration (policy versions, holiday sets)
     /// between several `serve` processes starting at once on PostgreSQL,
     /// for the rest of the write transaction.
