@@ -79,8 +79,7 @@ pub(super) async fn get_ticket(
 ) -> Result<HttpResponse, Problem> {
     let app = app.get_ref().clone();
     let customer = who.role == crate::app::Role::Customer;
-    let reader = app.clone();
-    let v = super::read(&reader, move || app.get_ticket(&who, &path)).await?;
+    let v = super::read(&app.clone(), move || app.get_ticket(&who, &path)).await?;
     Ok(ticket_response(StatusCode::OK, v, customer))
 }
 

@@ -168,19 +168,31 @@ fn database_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string()
 }
 
+/// The status and body of `path` as the process at `addr` answers `token`.
+async fn get_at(t: &TestApp, addr: &str, path: &str, token: &str) -> (u16, String) {
+    let r = t
+        .client
+        .get(format!("{addr}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 /// The references in globex's monthly report as `addr` answers it (the
 /// whole desk's names no tickets).
 async fn reported(t: &TestApp, addr: &str) -> Vec<String> {
     let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let r = t
-        .client
-        .get(format!("{addr}/api/v1/reports/monthly?month={month}&org=globex"))
-        .bearer_auth(&t.manager)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let v: Value = r.json().await.unwrap();
+    let (status, body) = get_at(
+        t,
+        addr,
+        &format!("/api/v1/reports/monthly?month={month}&org=globex"),
+        &t.manager,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
     v["tickets"]
         .as_array()
         .unwrap_or_else(|| panic!("no tickets in {v}"))
@@ -229,14 +241,8 @@ async fn reports_read_from_a_streaming_replica_and_the_primary_when_it_is_gone()
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let ticket = t.get(&format!("/api/v1/tickets/{held}"), &t.agent).await;
     assert_eq!(ticket.status.as_u16(), 200);
-    let on_b = t
-        .client
-        .get(format!("{b}/api/v1/tickets/{held}"))
-        .bearer_auth(&t.agent)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(on_b.status().as_u16(), 200, "a ticket is read from the primary");
+    let (on_b, _) = get_at(&t, &b, &format!("/api/v1/tickets/{held}"), &t.agent).await;
+    assert_eq!(on_b, 200, "a ticket is read from the primary");
     let primary = reported(&t, &t.address).await;
     assert!(primary.contains(&held), "the primary reports {held}: {primary:?}");
     assert!(
@@ -387,14 +393,8 @@ async fn sladesk_works_behind_pgbouncer_in_transaction_mode() {
     }
     // A report counts events before its instant, to the second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let listed = t
-        .client
-        .get(format!("{p}/api/v1/tickets?limit=50&q=pooler"))
-        .bearer_auth(&t.agent)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.status().as_u16(), 200);
+    let (listed, body) = get_at(&t, &p, "/api/v1/tickets?limit=50&q=pooler", &t.agent).await;
+    assert_eq!(listed, 200, "{body}");
     let report = reported(&t, &p).await;
     // Every write made through the pooler is on the primary, once.
     for r in &references {
