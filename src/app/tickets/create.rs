@@ -320,7 +320,9 @@ impl App {
         let mut raw = [0u8; 12];
         rand::fill(&mut raw);
         let placeholder = format!("new-{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        diesel::insert_into(tickets::table)
+        // The reference is the row's id, known once the row exists: a unique
+        // placeholder first, then the reference with the SLA state.
+        let id: i64 = diesel::insert_into(tickets::table)
             .values(NewTicket {
                 reference: &placeholder,
                 organisation_id: org.id,
@@ -340,11 +342,8 @@ impl App {
                 reopen_count: 0,
                 sla: sla_columns(&view, now),
             })
-            .execute(c)?;
-        let id: i64 = tickets::table
-            .filter(tickets::reference.eq(&placeholder))
-            .select(tickets::id)
-            .first(c)?;
+            .returning(tickets::id)
+            .get_result(c)?;
         let reference = format!("SD-{id:06}");
         let state = state_row(&ticket, &view, queue.id, None, 1, &self.holiday_set, now);
         diesel::update(tickets::table.find(id))
