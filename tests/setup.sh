@@ -45,6 +45,11 @@ fi
 if ! python3 -c "import scim2_tester, httpx2" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'scim2-tester==0.5.2' httpx2
 fi
+# The SLA replay tests check histories against docs/sla-replay.schema.json
+# with a real JSON Schema validator.
+if ! python3 -c "import jsonschema" 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore jsonschema
+fi
 missing=()
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

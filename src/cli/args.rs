@@ -653,6 +653,14 @@ pub(super) enum SlaCommand {
         #[arg(long)]
         start: String,
     },
+    /// Both clocks of ticket histories, offline: JSON lines in (one history
+    /// each), one answer line out per input line, in order
+    /// (docs/sla-replay.md).
+    Replay {
+        /// Count the histories answered on stderr, when it is a terminal.
+        #[arg(long)]
+        progress: bool,
+    },
     /// Moves open tickets onto the policy version and holiday data now in
     /// force, showing old and new due instants and breach states per ticket.
     Recompute {

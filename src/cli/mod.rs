@@ -12,6 +12,7 @@
 mod args;
 mod commands;
 mod progress;
+mod replay;
 mod serve;
 mod setup;
 mod sla;

@@ -95,7 +95,7 @@ pub(super) struct BatchLine<'a> {
 #[derive(Deserialize)]
 pub(super) struct IdOnly<'a> {
     #[serde(borrow)]
-    id: Option<&'a RawValue>,
+    pub(super) id: Option<&'a RawValue>,
 }
 
 pub(super) enum Answer {

@@ -55,6 +55,22 @@ pub(in crate::cli) fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Sla {
             sources,
+            command: SlaCommand::Replay { progress },
+        } => {
+            let (policies, holidays) = load(&sources)?;
+            let mut cache = CalendarCache::new(&policies, &holidays);
+            let stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
+            let stdout = std::io::stdout();
+            let bar = if progress {
+                self::progress::for_terminal()
+            } else {
+                std::sync::Arc::new(crate::app::progress::Quiet)
+            };
+            let failed = replay::replay(&policies, &mut cache, stdin, stdout.lock(), &*bar)?;
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Sla {
+            sources,
             command:
                 SlaCommand::Recompute {
                     database_url,

@@ -8,5 +8,6 @@
 
 pub mod clock;
 mod decide;
+pub mod history;
 
 pub use decide::*;

@@ -1,0 +1,216 @@
+//! `sladesk sla replay`: the clocks of ticket histories, offline. One JSON
+//! history per input line, one answer per line, in order; a bad line gets
+//! `{"id":…,"error":…}` and the run goes on, as in `calendar batch`. The
+//! clocks are `domain::clock::sla` over `Ticket::replay` of the events: the
+//! computation whose result the server stores with every event
+//! (docs/sla-replay.md has the format and its JSON Schema).
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::domain::clock::SlaView;
+use crate::domain::policy::Policy;
+use crate::domain::ticket::history::{self, Start, Step};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    /// A policy name (the version in effect when the ticket was received),
+    /// or `name@version`.
+    #[serde(borrow)]
+    policy: Option<Cow<'a, str>>,
+    /// A version hash, as `sladesk policy check` lists them.
+    #[serde(borrow)]
+    policy_version: Option<Cow<'a, str>>,
+    /// The text of a policy file, for a version not loaded here.
+    policy_file: Option<String>,
+    #[serde(borrow)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    as_of: Option<Cow<'a, str>>,
+    #[serde(default)]
+    events: Vec<Step>,
+}
+
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    as_of: String,
+    policy: &'a str,
+    policy_version: &'a str,
+    severity: Severity,
+    status: &'a str,
+    events_counted: usize,
+    #[serde(flatten)]
+    view: &'a SlaView,
+}
+
+/// Policies given inline, parsed once per distinct text.
+#[derive(Default)]
+pub(super) struct Inline {
+    by_text: HashMap<String, Policy>,
+}
+
+impl Inline {
+    fn parse(&mut self, text: String) -> Result<&Policy, String> {
+        if !self.by_text.contains_key(&text) {
+            let p = Policy::from_toml("policy_file", &text).map_err(|e| e.to_string())?;
+            self.by_text.insert(text.clone(), p);
+        }
+        Ok(&self.by_text[&text])
+    }
+
+    fn version(&self, name: &str, version: &str) -> Option<&Policy> {
+        self.by_text.values().find(|p| p.name == name && p.version == version)
+    }
+}
+
+fn by_version<'p>(policies: &'p PolicySet, version: &str) -> Option<&'p Policy> {
+    policies.iter().map(|(p, _)| p).find(|p| p.version == version)
+}
+
+/// One history's clocks, written to `out`.
+fn answer(
+    policies: &PolicySet,
+    cache: &mut CalendarCache,
+    inline: &mut Inline,
+    line: Line,
+    out: &mut impl Write,
+    id: &str,
+) -> Result<(), String> {
+    let received = line
+        .events
+        .first()
+        .map(|s| s.at)
+        .ok_or("events: a history needs at least its receipt")?;
+    let start: Option<(String, String)> = if let Some(text) = line.policy_file {
+        let p = inline.parse(text).map_err(|e| format!("policy_file: {e}"))?;
+        Some((p.name.clone(), p.version.clone()))
+    } else if let Some(v) = &line.policy_version {
+        let p = by_version(policies, v).ok_or_else(|| {
+            format!("policy_version: no loaded policy has version '{v}' (give its file as policy_file, or --policies)")
+        })?;
+        Some((p.name.clone(), p.version.clone()))
+    } else if let Some(named) = &line.policy {
+        let p = match named.split_once('@') {
+            Some((name, version)) => policies
+                .version(name, version)
+                .ok_or_else(|| format!("policy: {name} has no loaded version '{version}'"))?,
+            None => policies
+                .effective(named, received)
+                .map_err(|e| format!("policy: {e}"))?,
+        };
+        Some((p.name.clone(), p.version.clone()))
+    } else {
+        None
+    };
+    let events = history::events(
+        &line.events,
+        start.as_ref().map(|(policy, version)| Start { policy, version }),
+    )
+    .map_err(|e| e.to_string())?;
+    let last = events.last().map(|e| e.at).unwrap_or(received);
+    let as_of = match &line.as_of {
+        Some(s) => parse_instant(s).map_err(|e| format!("as_of: {e}"))?,
+        None => last,
+    };
+    if as_of < received {
+        return Err(format!(
+            "as_of {} is before the ticket was received ({})",
+            fmt_instant(as_of),
+            fmt_instant(received)
+        ));
+    }
+    // As of an earlier instant, the later steps have not happened yet.
+    let counted = events.partition_point(|e| e.at <= as_of);
+    let ticket = Ticket::replay(&events[..counted]).map_err(|e| e.to_string())?;
+    let region: Region = line
+        .region
+        .as_deref()
+        .ok_or("missing field: region")?
+        .parse()
+        .map_err(|e| format!("region: {e}"))?;
+    let policy = inline
+        .version(&ticket.policy, &ticket.policy_version)
+        .or_else(|| policies.version(&ticket.policy, &ticket.policy_version))
+        .ok_or_else(|| {
+            format!(
+                "the history runs on {}@{}, which is not loaded (give its file as policy_file, or --policies)",
+                ticket.policy, ticket.policy_version
+            )
+        })?;
+    let calendars = cache.policy_calendars(policy, region);
+    let ctx = SlaContext { policy, calendars };
+    let view = sla(&ticket, &ctx, as_of).map_err(|e| e.to_string())?;
+    let answer = Answer {
+        as_of: fmt_instant(as_of),
+        policy: &ticket.policy,
+        policy_version: &ticket.policy_version,
+        severity: ticket.severity,
+        status: ticket.status.as_str(),
+        events_counted: counted,
+        view: &view,
+    };
+    let body = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
+    // `{"id":…,` then the answer's fields: the id stays the caller's bytes.
+    write!(out, "{{\"id\":{id},{}", &body[1..]).map_err(|e| e.to_string())?;
+    writeln!(out).map_err(|e| e.to_string())
+}
+
+/// Runs the replay protocol; returns whether any line failed.
+pub fn replay<R: Read, W: Write>(
+    policies: &PolicySet,
+    cache: &mut CalendarCache,
+    mut input: BufReader<R>,
+    output: W,
+    progress: &dyn crate::app::progress::Progress,
+) -> std::io::Result<bool> {
+    let steps = crate::app::progress::Steps::begin(progress, "histories replayed", 0);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
+    let mut inline = Inline::default();
+    let mut failed = false;
+    let mut buf = String::new();
+    let mut answer_buf: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        if input.read_line(&mut buf)? == 0 {
+            break;
+        }
+        let text = buf.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        answer_buf.clear();
+        let (id, result) = match serde_json::from_str::<Line>(text) {
+            Ok(line) => {
+                let id = line.id.map(RawValue::get).unwrap_or("null");
+                (
+                    id.to_string(),
+                    answer(policies, cache, &mut inline, line, &mut answer_buf, id),
+                )
+            }
+            Err(e) => {
+                let id = serde_json::from_str::<IdOnly>(text)
+                    .ok()
+                    .and_then(|l| l.id)
+                    .map(RawValue::get)
+                    .unwrap_or("null");
+                (id.to_string(), Err(format!("unreadable line: {e}")))
+            }
+        };
+        match result {
+            Ok(()) => out.write_all(&answer_buf)?,
+            Err(msg) => {
+                failed = true;
+                writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
+            }
+        }
+        steps.advance();
+        if input.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(failed)
+}
