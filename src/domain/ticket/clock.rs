@@ -106,9 +106,9 @@ pub enum SlaError {
 }
 
 /// Running segments `[start, end)` in UTC seconds; the last may be open.
-type Segments = Vec<(i64, Option<i64>)>;
+pub(super) type Segments = Vec<(i64, Option<i64>)>;
 
-fn segments(ticket: &Ticket, ctx: &SlaContext) -> (Segments, Segments) {
+pub(super) fn segments(ticket: &Ticket, ctx: &SlaContext) -> (Segments, Segments) {
     let p = ctx.policy;
     let runs_response =
         |status: Status, responded: bool| !responded && !status.stops_clocks() && !p.response_pause.contains(&status);

@@ -8,6 +8,7 @@
 
 pub mod clock;
 mod decide;
+pub mod explain;
 pub mod history;
 
 pub use decide::*;
