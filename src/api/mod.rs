@@ -57,7 +57,7 @@ use serde_json::{Map, Value};
 use crate::app::admin::{NewOrganisationRequest, NewQueueRequest, NewUserRequest, OrganisationPatch};
 use crate::app::admin::{OrganisationView, QueueView, TokenView, UserPatch, UserView};
 use crate::app::tickets::{Change, NewTicketRequest, TicketFilter, TicketView, parse_severity, parse_status};
-use crate::app::tickets::{EventView, RecomputeLine, SlaDetail, TicketPage};
+use crate::app::tickets::{EventView, RecomputeLine, SlaDetail, SlaExplanation, TicketPage};
 use crate::app::{App, AppError, Principal, invalid};
 use problem::Problem;
 use utoipa::OpenApi;
@@ -123,6 +123,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tickets/{reference}", web::patch().to(patch_ticket))
             .route("/tickets/{reference}/events", web::get().to(ticket_events))
             .route("/tickets/{reference}/sla", web::get().to(ticket_sla))
+            .route("/tickets/{reference}/sla/explain", web::get().to(ticket_sla_explain))
+            .route("/tickets/{reference}/sla/history", web::get().to(ticket_sla_history))
             .route("/macros", web::get().to(macros::list_macros))
             .route("/macros", web::post().to(macros::create_macro))
             .route("/macros/{id}", web::patch().to(macros::update_macro))

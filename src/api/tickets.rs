@@ -150,6 +150,34 @@ pub(super) async fn ticket_sla(
         .json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/sla/explain", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
+    responses((status = 200, description = "Why each clock is due when it is: the policy version and calendar, each interval counted, each stretch skipped and why, the severity changes, and the arithmetic of the due or breach instant (docs/sla-replay.md)", body = SlaExplanation), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem), (status = 409, description = "Not an incident: its clocks do not run", body = Problem)))]
+pub(super) async fn ticket_sla_explain(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let v = run(move || app.explain_ticket_sla(&who, &path, crate::app::now())).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{reference}/sla/history", tag = "tickets", params(("reference" = String, Path, description = "Ticket reference, e.g. SD-000123")), security(("bearer" = [])),
+    responses((status = 200, description = "The ticket's history as one `sladesk sla replay` line (docs/sla-replay.schema.json): its events without their text, the region, and the instant its clocks were last stored. Customers get the events that move a clock and their public messages.", body = Object), (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem)))]
+pub(super) async fn ticket_sla_history(
+    app: State,
+    Caller(who): Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let app = app.get_ref().clone();
+    let v = run(move || app.ticket_sla_history(&who, &path)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v))
+}
+
 /// A reply or note.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

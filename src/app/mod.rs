@@ -61,7 +61,6 @@ use diesel::prelude::*;
 use crate::domain::holidays::{Holidays, Region};
 use crate::domain::policy::set::PolicySet;
 use crate::domain::policy::{Policy, PolicyCalendars};
-use sha2::Digest;
 
 use crate::store::models::{HolidaySet, NewAudit, PolicyVersion};
 use crate::store::schema::{audit_log, holiday_sets, policy_versions};
@@ -440,11 +439,7 @@ impl App {
             crate::domain::holidays::RULES_LAST_YEAR + 1,
         );
         let holiday_source = holidays.to_govuk_json(first, last);
-        let holiday_set: String = sha2::Sha256::digest(holiday_source.as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let holiday_set = tickets::fingerprint(&holiday_source);
         let app = App {
             holiday_set: holiday_set.clone(),
             stored_holidays: RwLock::new(HashMap::new()),

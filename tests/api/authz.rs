@@ -48,6 +48,8 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
         (Method::GET, "", None, [200, 200, 200, 200, 404, 401]),
         (Method::GET, "/events", None, [200, 200, 200, 200, 404, 401]),
         (Method::GET, "/sla", None, [200, 200, 200, 200, 404, 401]),
+        (Method::GET, "/sla/explain", None, [200, 200, 200, 200, 404, 401]),
+        (Method::GET, "/sla/history", None, [200, 200, 200, 200, 404, 401]),
         (Method::GET, "/time", None, [200, 200, 200, 403, 404, 401]),
         (Method::GET, "/presence", None, [200, 200, 200, 403, 404, 401]),
         (

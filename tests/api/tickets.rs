@@ -419,6 +419,8 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "PATCH /api/v1/tickets/{reference}",
         "GET /api/v1/tickets/{reference}/events",
         "GET /api/v1/tickets/{reference}/sla",
+        "GET /api/v1/tickets/{reference}/sla/explain",
+        "GET /api/v1/tickets/{reference}/sla/history",
         "GET /api/v1/tickets/{reference}/time",
         "GET /api/v1/tickets/{reference}/presence",
         "GET /api/v1/macros",
@@ -522,7 +524,14 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");
     let schemas = a.json["components"]["schemas"].as_object().unwrap();
-    for s in ["TicketView", "NewTicketRequest", "Problem", "SlaDetail", "EventView"] {
+    for s in [
+        "TicketView",
+        "NewTicketRequest",
+        "Problem",
+        "SlaDetail",
+        "SlaExplanation",
+        "EventView",
+    ] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
 }

@@ -71,6 +71,9 @@ pub struct ClockExplanation {
     /// Intervals past `MAX_INTERVALS`, not listed.
     pub intervals_not_listed: usize,
     pub gaps: Vec<Gap>,
+    /// While the clock is paused: since when, in which status (open-ended,
+    /// so not among the gaps).
+    pub paused: Option<Pause>,
     /// Where the running total reaches the target: the due or breach instant.
     pub crossing: Option<Crossing>,
 }
@@ -95,6 +98,13 @@ pub struct Gap {
     #[serde(flatten)]
     pub why: Why,
     pub projected: bool,
+}
+
+/// A pause still going on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pause {
+    pub since: DateTime<Utc>,
+    pub status: Status,
 }
 
 /// Why a stretch was not counted.
@@ -357,20 +367,14 @@ fn clock(
         )?;
         previous_end = e;
     }
-    // A clock paused now: paused since its last stop, in the status then.
-    if matches!(v.state, ClockState::Paused | ClockState::BreachedPaused)
-        && let Some(pe) = previous_end
-        && pe < now
-    {
-        gaps.push(Gap {
-            from: ts(pe),
-            to: as_of,
-            why: Why::Paused {
-                status: status_at(statuses, pe),
-            },
-            projected: false,
-        });
-    }
+    // A clock paused now: since its last stop, in the status then.
+    let paused = match (v.state, previous_end) {
+        (ClockState::Paused | ClockState::BreachedPaused, Some(pe)) => Some(Pause {
+            since: ts(pe),
+            status: status_at(statuses, pe),
+        }),
+        _ => None,
+    };
     // Running short of the target: what is still to count, up to the due instant.
     if let (Some(due), true) = (v.due, v.due.is_some_and(|d| d > as_of)) {
         walk(
@@ -411,6 +415,7 @@ fn clock(
         counted,
         intervals_not_listed: not_listed,
         gaps,
+        paused,
         crossing,
     })
 }

@@ -1,0 +1,214 @@
+//! A ticket's SLA evidence: why each clock is due when it is
+//! (`domain::ticket::explain`, with the policy version and calendar it ran
+//! on named), and its history as a `sladesk sla replay` line, so anyone can
+//! recompute the clocks offline. Customers get both minus what is the desk's
+//! own: internal notes, routing, the warnings staff are sent (their
+//! thresholds and instants), and the server's file paths. Nothing they lose
+//! moves a clock, so their history replays to the same due instants.
+
+use super::*;
+use crate::domain::ticket::explain::{Explanation, explain};
+
+/// The policy version a ticket's clocks ran on.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PolicyNote {
+    pub name: String,
+    pub version: String,
+    pub effective_from: chrono::NaiveDate,
+    /// Staff only: the file it was loaded from, or where it is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// The calendar a ticket's clocks count in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CalendarNote {
+    /// `business` or `24x7`.
+    pub kind: String,
+    pub time_zone: String,
+    /// The weekly hours, as people read them.
+    pub hours: String,
+    /// One business day, in seconds (what "1bd" in a target means).
+    pub day_seconds: i64,
+    /// Whether bank holidays are closed, and whose.
+    pub bank_holidays: bool,
+    pub region: String,
+    /// The holiday data's fingerprint, as recorded on the ticket.
+    pub holiday_set: String,
+    /// `rules` (sladesk's own holiday rules), or `imported` (a GOV.UK
+    /// bank-holidays file, over the rules).
+    pub holiday_source: String,
+}
+
+/// Why a ticket's clocks are due when they are.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SlaExplanation {
+    pub reference: String,
+    pub policy_note: PolicyNote,
+    pub calendar: CalendarNote,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub explanation: Explanation,
+}
+
+/// Stored event kinds a customer's copy of a history keeps: the ones that
+/// move a clock, and their public messages.
+const CUSTOMER_KINDS: &[&str] = &[
+    "created",
+    "status_changed",
+    "severity_changed",
+    "merged",
+    "policy_changed",
+    "copied",
+];
+
+impl App {
+    /// Both clocks of a ticket explained as of `now` (or its last event, if later).
+    pub fn explain_ticket_sla(
+        &self,
+        who: &Principal,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SlaExplanation, AppError> {
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let l = self.load_ticket(c, who, reference)?;
+        if l.row.ticket_type != crate::domain::itil::TicketType::Incident.as_str() {
+            return Err(AppError::Conflict(format!(
+                "{} is a {}: the incident clocks do not run for it",
+                l.row.reference, l.row.ticket_type
+            )));
+        }
+        let calendars = self.calendars(c, &l.policy, l.region, &l.row.holiday_set)?;
+        let holidays = self.holidays_of(c, &l.row.holiday_set)?;
+        let ctx = SlaContext {
+            policy: &l.policy,
+            calendars: &calendars,
+        };
+        let as_of = now.max(l.ticket.last_event_at());
+        // Nothing in it is the desk's own timing (no warning thresholds):
+        // customers get the same explanation, less the policy's file.
+        let explanation = explain(&l.ticket, &ctx, &holidays, l.region, as_of)
+            .map_err(|e| AppError::internal(format!("ticket {}: {e}", l.row.reference)))?;
+        let staff = who.role != Role::Customer;
+        let choice = l.policy.targets(l.ticket.severity).calendar;
+        let calendar = calendars.get(choice);
+        Ok(SlaExplanation {
+            reference: l.row.reference.clone(),
+            policy_note: PolicyNote {
+                name: l.policy.name.clone(),
+                version: l.policy.version.clone(),
+                effective_from: l.policy.effective_from,
+                source: staff.then(|| self.policy_source(&l.policy)),
+            },
+            calendar: CalendarNote {
+                kind: match choice {
+                    crate::domain::policy::CalendarChoice::Business => "business".into(),
+                    crate::domain::policy::CalendarChoice::Always => "24x7".into(),
+                },
+                time_zone: l.policy.time_zone.name().to_string(),
+                hours: match choice {
+                    crate::domain::policy::CalendarChoice::Business => l.policy.hours.summary(),
+                    crate::domain::policy::CalendarChoice::Always => "every hour of every day".into(),
+                },
+                day_seconds: calendar.standard_day_seconds(),
+                bank_holidays: l.policy.bank_holidays && choice == crate::domain::policy::CalendarChoice::Business,
+                region: l.region.as_str().to_string(),
+                holiday_set: l.row.holiday_set.clone(),
+                holiday_source: if l.row.holiday_set == rules_fingerprint() {
+                    "rules".into()
+                } else {
+                    "imported".into()
+                },
+            },
+            explanation,
+        })
+    }
+
+    /// A ticket's history as one `sladesk sla replay` line
+    /// (docs/sla-replay.md): its stored events without their text, with
+    /// the region, and the instant its clocks were last stored as `as_of`.
+    pub fn ticket_sla_history(&self, who: &Principal, reference: &str) -> Result<serde_json::Value, AppError> {
+        let mut conn = self.conn()?;
+        let c = &mut *conn;
+        let l = self.load_ticket(c, who, reference)?;
+        let customer = who.role == Role::Customer;
+        let mut events = Vec::with_capacity(l.ticket.events.len());
+        for e in &l.ticket.events {
+            let mut v = serde_json::to_value(e).map_err(|e| AppError::internal(e.to_string()))?;
+            let kind = v["type"].as_str().unwrap_or_default().to_string();
+            let public_comment = kind == "commented" && v["visibility"] == "public";
+            if customer && !(CUSTOMER_KINDS.contains(&kind.as_str()) || public_comment) {
+                continue;
+            }
+            if let Some(o) = v.as_object_mut() {
+                // The words are not evidence of time; who wrote them is.
+                o.remove("body");
+                if customer {
+                    // Staff ids are the desk's own.
+                    if o.get("by").and_then(|b| b.get("role")).and_then(|r| r.as_str()) == Some("agent") {
+                        o.insert("by".into(), serde_json::json!({"role": "agent", "id": ""}));
+                    }
+                }
+            }
+            events.push(v);
+        }
+        let mut line = serde_json::json!({
+            "id": l.row.reference,
+            "region": l.region.as_str(),
+            "as_of": l.row.sla.sla_computed_at.and_utc().max(l.ticket.last_event_at())
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "events": events,
+        });
+        // A version no longer among the loaded files travels with its text.
+        if self.policies.version(&l.policy.name, &l.policy.version).is_none()
+            && let Some(o) = line.as_object_mut()
+        {
+            o.insert(
+                "policy_file".into(),
+                self.stored_policy_text(c, &l.policy.version)?.into(),
+            );
+        }
+        Ok(line)
+    }
+
+    /// Where a policy version comes from: its file, or the store.
+    fn policy_source(&self, policy: &crate::domain::policy::Policy) -> String {
+        self.policies
+            .iter()
+            .find(|(p, _)| p.version == policy.version)
+            .map(|(_, f)| f.display().to_string())
+            .unwrap_or_else(|| format!("kept in the database as version {}", policy.version))
+    }
+
+    fn stored_policy_text(&self, c: &mut DbConnection, version: &str) -> Result<String, AppError> {
+        use crate::store::schema::policy_versions;
+        Ok(policy_versions::table
+            .find(version)
+            .select(policy_versions::source)
+            .first(c)?)
+    }
+}
+
+/// The fingerprint of sladesk's own holiday rules.
+fn rules_fingerprint() -> &'static str {
+    static F: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let (first, last) = (
+            crate::domain::holidays::RULES_FIRST_YEAR - 1,
+            crate::domain::holidays::RULES_LAST_YEAR + 1,
+        );
+        fingerprint(&crate::domain::holidays::Holidays::from_rules().to_govuk_json(first, last))
+    })
+}
+
+/// A holiday set's fingerprint (recorded on every ticket): of its GOV.UK
+/// form over the years the rules cover, as `App::new` takes it.
+pub(crate) fn fingerprint(source: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(source.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
