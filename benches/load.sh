@@ -14,6 +14,9 @@
 # 1,000,000 tickets and 6,000,000 events for the issue 20 targets), and
 # reads one of its old tickets.
 #
+# PERF=FILE samples the server with perf during the agents' queue load and
+# writes where its time went to FILE.
+#
 # Usage: benches/load.sh [sqlite|postgres]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +106,21 @@ LUA
 echo "== reads: GET /api/v1/tickets/$read_ref, 64 connections, $duration"
 wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets/$read_ref" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 echo "== the agents' queue: GET /api/v1/tickets?limit=50, 64 connections, $duration"
+if [ -n "${PERF:-}" ]; then
+  # Where the server's time goes during this load (perf's sampling, call
+  # graphs): the report lands in $PERF. Build with line tables for names:
+  # CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_PROFILE_RELEASE_STRIP=false.
+  secs=${duration%s}
+  perf record -q -F 499 -g -p "$server" -o "$work/perf.data" -- sleep "$((secs - 2))" 2>/dev/null &
+  perfpid=$!
+fi
 wrk -t2 -c64 -d"$duration" --latency -H "Authorization: Bearer $agent" "http://127.0.0.1:$port/api/v1/tickets?limit=50" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+if [ -n "${PERF:-}" ]; then
+  wait "$perfpid" || true
+  perf report -i "$work/perf.data" -g none --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -80 >"$PERF" || true
+  perf report -i "$work/perf.data" -g none --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >>"$PERF" || true
+  echo "profile of the list load: $PERF"
+fi
 echo "== creations: POST /api/v1/tickets, 64 connections, $duration"
 wrk -t2 -c64 -d"$duration" --latency -s "$work/create.lua" "http://127.0.0.1:$port/api/v1/tickets" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 # What a creation answers right after the load (a non-2xx above is named here).

@@ -1213,6 +1213,7 @@ async fn the_status_page_is_public_and_a_customer_sees_their_own(db: Db) {
 }
 
 crate::both_backends!(
+    the_ticket_page_explains_why_it_is_due_in_the_viewers_words,
     an_agent_links_tickets_to_an_outage_from_the_queue_and_the_ticket_and_resolves_them_together,
     the_status_page_is_public_and_a_customer_sees_their_own,
     an_admin_defines_a_service_and_ticks_who_takes_it,
@@ -1505,6 +1506,63 @@ async fn the_outage_form_keeps_what_was_sent_and_ending_one_is_confirmed(db: Db)
 /// resolved ticket shows Reopen and Close, and neither a status menu nor
 /// "Pending customer". Resolving takes a public note (which the resolved
 /// mail carries) and an optional code; cancel and close take a ticked box.
+async fn the_ticket_page_explains_why_it_is_due_in_the_viewers_words(db: Db) {
+    let t = spawn_app(db).await;
+    people(&t).await;
+    let app = t.app.clone();
+    let wendy = tokio::task::spawn_blocking(move || {
+        app.create_token(
+            &Principal::operator(),
+            "wendy@globex.example",
+            "test",
+            "full",
+            None,
+            sladesk::app::now(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let reference = t.raise(&wendy, "Backups failing", 2).await;
+    let api = format!("/api/v1/tickets/{reference}");
+    t.post(
+        &format!("{api}/replies"),
+        &t.agent,
+        serde_json::json!({"body": "Which server?"}),
+    )
+    .await;
+    let paused = t
+        .patch(&api, &t.agent, serde_json::json!({"status": "pending_customer"}))
+        .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let path = format!("/tickets/{reference}");
+
+    let mut staff = Web::new(&t);
+    staff.sign_in("walter@desk.example", PASSWORD).await;
+    let page = staff.get(&path).await;
+    assert!(page.body.contains("Why is it due then?"), "{}", page.body);
+    assert!(page.body.contains("Waiting on the customer since"), "{}", page.body);
+    assert!(page.body.contains(".toml"), "staff see the policy's file");
+
+    let mut customer = Web::new(&t);
+    customer.sign_in("wendy@globex.example", PASSWORD).await;
+    let page = customer.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Why is it due then?"));
+    assert!(page.body.contains("Waiting on you since"), "{}", page.body);
+    assert!(!page.body.contains(".toml"), "not the desk's file paths");
+    // The history to check it with, as the customer may see it.
+    let history = customer.get(&format!("{path}/sla-history.jsonl")).await;
+    assert_eq!(history.status, StatusCode::OK);
+    let line: serde_json::Value = serde_json::from_str(history.body.trim()).unwrap();
+    assert_eq!(line["id"], reference.as_str());
+    assert!(!history.body.contains("Which server?"), "no message text");
+    // Another organisation's ticket: not found, as every path says.
+    let acme = t.raise(&t.carol, "Acme's own", 3).await;
+    let none = customer.get(&format!("/tickets/{acme}/sla-history.jsonl")).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+}
+
 async fn a_ticket_page_offers_only_the_moves_the_core_allows(db: Db) {
     let t = spawn_app(db).await;
     people(&t).await;

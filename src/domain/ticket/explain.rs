@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -418,16 +418,4 @@ fn clock(
         paused,
         crossing,
     })
-}
-
-/// Whole hours and minutes, as people read a business duration.
-pub fn hours_minutes(seconds: i64) -> String {
-    let d = Duration::seconds(seconds);
-    let (h, m, s) = (d.num_hours(), d.num_minutes() % 60, d.num_seconds() % 60);
-    match (h, m, s) {
-        (0, m, 0) => format!("{m} min"),
-        (h, 0, 0) => format!("{h} h"),
-        (h, m, 0) => format!("{h} h {m} min"),
-        (h, m, s) => format!("{h} h {m} min {s} s"),
-    }
 }

@@ -6,6 +6,7 @@
 mod act;
 mod catalogue;
 mod changes;
+mod explain;
 mod lists;
 mod new;
 mod page;
@@ -62,6 +63,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{reference}/presence", web::post().to(presence))
         .route("/tickets/{reference}/reopen-request", web::post().to(reopen_request))
         .route("/tickets/{reference}/attachments/{id}", web::get().to(attachment))
+        .route(
+            "/tickets/{reference}/sla-history.jsonl",
+            web::get().to(explain::history),
+        )
         .route("/queue", web::get().to(queue))
         .route("/search", web::get().to(search_page))
         .route("/views", web::post().to(save_view))

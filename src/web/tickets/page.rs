@@ -268,6 +268,12 @@ pub(super) async fn ticket_page_at(
         } else {
             Vec::new()
         };
+        // "Why is it due then?": an incident's clocks explained.
+        let why = if t.ticket_type == "incident" {
+            Some(app.explain_ticket_sla(&who, &reference, now)?)
+        } else {
+            None
+        };
         let (present, macros) = if staff {
             (app.present_on(&who, &reference, now)?, app.list_macros(&who)?)
         } else {
@@ -291,7 +297,7 @@ pub(super) async fn ticket_page_at(
                 macros,
                 watchers,
                 links,
-                (request, problem, known, change),
+                (request, problem, known, change, why),
             ),
         ))
     })
@@ -305,8 +311,9 @@ pub(super) async fn ticket_page_at(
         queues,
         moves,
         agents,
-        (recent, incidents, time, seen, present, macros, watchers, links, (request, problem, known, change)),
+        (recent, incidents, time, seen, present, macros, watchers, links, (request, problem, known, change, why)),
     ) = data;
+    let why = why.map(|e| super::explain::explanation_json(&e, tz, !staff));
     let me = v.session.principal.email.as_str();
     let requester = t.requester.eq_ignore_ascii_case(me);
     let incident = t.ticket_type == "incident";
@@ -425,6 +432,7 @@ pub(super) async fn ticket_page_at(
                 "region": sla.region,
             },
             "timeline": timeline,
+            "why": why,
             "earlier": events.previous_before,
             "later": events.next_after,
             "files": files,
