@@ -131,6 +131,22 @@ pub struct OrganisationSummary {
     pub credits_pence: i64,
 }
 
+/// Why a ticket's clock breached when it did (`ticket::explain`), for the
+/// report that counts the breach for a credit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BreachEvidence {
+    pub reference: String,
+    pub policy: String,
+    pub policy_version: String,
+    pub severity: Severity,
+    /// What the calendar counts, in words.
+    pub calendar: String,
+    /// One day of that calendar, in seconds (a business day, or 86 400).
+    pub day_seconds: i64,
+    pub severity_changes: Vec<super::ticket::explain::SeverityChange>,
+    pub clock: super::ticket::explain::ClockExplanation,
+}
+
 /// A month's SLA report, for one organisation or the whole desk.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MonthlyReport {
@@ -176,6 +192,11 @@ pub struct MonthlyReport {
     /// Changes whose window opened in the month. Left out when none did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeSection>,
+    /// The explanation of every breach counted for a service credit, as of
+    /// the report's instant: the evidence behind the credit lines (an
+    /// appendix of the HTML report). Left out when no credit counts one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breach_evidence: Vec<BreachEvidence>,
 }
 
 /// One catalogue item's requests fulfilled in the month.
@@ -520,6 +541,7 @@ pub fn assemble(
         time_spent: None,
         service_requests: Vec::new(),
         changes: None,
+        breach_evidence: Vec::new(),
     }
 }
 

@@ -3,4 +3,5 @@
 //! tickets count, the figures, the credits) is pure and lives in the
 //! domain: `domain::report`.
 
+pub mod evidence;
 pub mod render;

@@ -366,6 +366,7 @@ pub fn html(r: &Value) -> Result<String, String> {
                     s => hours_minutes(s),
                 },
                 "state": if b["stopped"].as_bool().unwrap_or(false) { "stopped" } else { "still running at month end" },
+                "link": super::evidence::link(r, b),
             })
         })
         .collect();
@@ -514,6 +515,7 @@ pub fn html(r: &Value) -> Result<String, String> {
             "calendar": if t["calendar"] == "24x7" { "24x7" } else { "business hours, bank holidays closed" },
         })).collect::<Vec<_>>(),
         "breaches": breaches,
+        "evidence": super::evidence::appendix(r, london),
         "availability": availability,
         "major_incidents": r["major_incidents"].as_array().unwrap_or(&empty).iter().map(|m| serde_json::json!({
             "outage": m["outage"],

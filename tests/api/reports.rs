@@ -487,8 +487,36 @@ async fn october_2026_for_acme_equals_its_hand_computed_golden_file(db: Db) {
 
     equals_golden(&report, "october-2026-acme");
 
+    // The evidence behind the credit: T3's resolve clock, as worked by hand
+    // in fixtures/reports/october-2026-acme.md.
+    let e = &report["breach_evidence"];
+    assert_eq!(e.as_array().unwrap().len(), 1, "{e}");
+    assert_eq!(e[0]["reference"], "SD-000003");
+    let x = &e[0]["clock"]["crossing"];
+    assert_eq!(
+        (
+            &x["counted_before"],
+            &x["interval_from"],
+            &x["into_interval_seconds"],
+            &x["at"]
+        ),
+        (
+            &json!(30_600),
+            &json!("2026-10-15T07:00:00Z"),
+            &json!(3_600),
+            &json!("2026-10-15T08:00:00Z")
+        )
+    );
+
     // The HTML carries the same figures and its three charts.
     let page = sladesk::reports::render::html(&report).unwrap();
+    // Each breach line links to why: the credit's breach to its appendix
+    // entry, the others to the ticket's explanation on the desk.
+    assert!(page.contains("href=\"#evidence-SD-000003-resolve\""), "{page}");
+    assert!(page.contains("id=\"evidence-SD-000003-resolve\""));
+    assert!(page.contains("href=\"/tickets/SD-000002#why-due\""));
+    assert!(page.contains("Appendix: the breaches behind the credits"));
+    assert!(page.contains("8 h 30 min counted before the interval from 15 Oct 2026 08:00 BST; the 1 business day target was reached 1 h 00 min into it: breached at 15 Oct 2026 09:00 BST"), "{page}");
     for figure in [
         "99.530%",
         "£75.00",

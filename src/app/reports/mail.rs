@@ -108,8 +108,9 @@ impl App {
             }
             let mut report: serde_json::Value = serde_json::from_str(&data)
                 .map_err(|e| AppError::internal(format!("a kept report cannot be read: {e}")))?;
-            // The page needs no ticket rows.
+            // The page needs no ticket rows; its breach lines link to the desk.
             report["tickets"] = serde_json::json!([]);
+            report["links"] = serde_json::json!({"desk": self.page_url("")});
             let scope = (scope != "*").then_some(scope.as_str());
             let page = crate::reports::render::html(&report).map_err(AppError::Conflict)?;
             let totals = |k: &str| {

@@ -192,7 +192,15 @@ impl App {
             let booked = time_booked(c, &[o.id], month)?;
             let fulfilled = self.fulfilled_in(c, o.id, month, as_of)?;
             let changes = self.changes_in(c, o.id, month)?;
+            // The evidence behind each ticket-breach credit line.
+            let mut counted: Vec<String> = cr_causes(reports.last());
+            counted.dedup();
+            let mut evidence = Vec::new();
+            for reference in &counted {
+                evidence.extend(self.breach_evidence(c, reference, month, as_of)?);
+            }
             if let Some(r) = reports.last_mut() {
+                r.breach_evidence = evidence;
                 r.major_incidents = crate::domain::report::major_incidents(&links, &tickets);
                 r.time_spent = crate::domain::report::time_spent(&booked, true);
                 r.service_requests = crate::domain::itil::report::request_lines(&fulfilled);
@@ -555,4 +563,17 @@ fn time_booked(
         ))
         .load(c)?;
     Ok(rows.into_iter().map(|(o, r, m)| (o, r, m.unwrap_or(0))).collect())
+}
+
+/// The tickets a report's credit lines count breaches of, sorted.
+fn cr_causes(report: Option<&MonthlyReport>) -> Vec<String> {
+    let mut refs: Vec<String> = report
+        .and_then(|r| r.credits.as_ref())
+        .into_iter()
+        .flat_map(|c| c.lines.iter())
+        .filter(|l| l.kind == crate::domain::credits::LineKind::TicketBreach)
+        .flat_map(|l| l.causes.iter().cloned())
+        .collect();
+    refs.sort();
+    refs
 }

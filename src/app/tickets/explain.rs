@@ -7,6 +7,7 @@
 //! moves a clock, so their history replays to the same due instants.
 
 use super::*;
+use crate::domain::report::BreachEvidence;
 use crate::domain::ticket::explain::{Explanation, explain};
 
 /// The policy version a ticket's clocks ran on.
@@ -40,6 +41,41 @@ pub struct CalendarNote {
     pub holiday_source: String,
 }
 
+impl CalendarNote {
+    /// What the clocks count, as people read it: "business hours, Mon–Fri
+    /// 08:00–17:30 Europe/London; a business day is 9 h 30 min; not on bank
+    /// holidays in Scotland (sladesk's holiday rules)".
+    pub fn words(&self) -> String {
+        if self.kind == "24x7" {
+            return format!("every hour of every day ({})", self.time_zone);
+        }
+        let region = match self.region.as_str() {
+            "england-and-wales" => "England and Wales",
+            "scotland" => "Scotland",
+            "northern-ireland" => "Northern Ireland",
+            other => other,
+        };
+        format!(
+            "business hours, {} {}; a business day is {}{}",
+            self.hours,
+            self.time_zone,
+            crate::domain::duration::business_text(self.day_seconds, i64::MAX),
+            if self.bank_holidays {
+                format!(
+                    "; not on bank holidays in {region} ({})",
+                    if self.holiday_source == "rules" {
+                        "sladesk's holiday rules"
+                    } else {
+                        "an imported GOV.UK holiday list"
+                    }
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
 /// Why a ticket's clocks are due when they are.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlaExplanation {
@@ -71,21 +107,42 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<SlaExplanation, AppError> {
         let mut conn = self.conn()?;
-        let c = &mut *conn;
-        let l = self.load_ticket(c, who, reference)?;
+        self.explain_in(&mut conn, who, reference, None, now)
+    }
+
+    /// The explanation as of `as_of`: the history before it, as the month's
+    /// report replays it (`until` set), or all of it.
+    fn explain_in(
+        &self,
+        c: &mut DbConnection,
+        who: &Principal,
+        reference: &str,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<SlaExplanation, AppError> {
+        let mut l = self.load_ticket(c, who, reference)?;
         if l.row.ticket_type != crate::domain::itil::TicketType::Incident.as_str() {
             return Err(AppError::Conflict(format!(
                 "{} is a {}: the incident clocks do not run for it",
                 l.row.reference, l.row.ticket_type
             )));
         }
+        let as_of = match until {
+            Some(cut) => {
+                let before: Vec<Event> = l.ticket.events.iter().filter(|e| e.at < cut).cloned().collect();
+                l.ticket = Ticket::replay(&before)
+                    .map_err(|e| AppError::internal(format!("ticket {}: {e}", l.row.reference)))?;
+                l.policy = self.policy_version(c, &l.ticket.policy, &l.ticket.policy_version)?;
+                cut
+            }
+            None => now.max(l.ticket.last_event_at()),
+        };
         let calendars = self.calendars(c, &l.policy, l.region, &l.row.holiday_set)?;
         let holidays = self.holidays_of(c, &l.row.holiday_set)?;
         let ctx = SlaContext {
             policy: &l.policy,
             calendars: &calendars,
         };
-        let as_of = now.max(l.ticket.last_event_at());
         // Nothing in it is the desk's own timing (no warning thresholds):
         // customers get the same explanation, less the policy's file.
         let explanation = explain(&l.ticket, &ctx, &holidays, l.region, as_of)
@@ -123,6 +180,35 @@ impl App {
             },
             explanation,
         })
+    }
+
+    /// The evidence of a ticket's breaches in `month`, as its report
+    /// replays it to `as_of`: for the credit lines that count them.
+    pub(crate) fn breach_evidence(
+        &self,
+        c: &mut DbConnection,
+        reference: &str,
+        month: crate::domain::availability::Month,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<BreachEvidence>, AppError> {
+        let e = self.explain_in(c, &Principal::operator(), reference, Some(as_of), as_of)?;
+        let calendar = e.calendar.words();
+        let day_seconds = e.calendar.day_seconds;
+        let x = e.explanation;
+        Ok(x.clocks
+            .into_iter()
+            .filter(|k| k.breached_at.is_some_and(|b| b >= month.start() && b < month.end()))
+            .map(|clock| BreachEvidence {
+                reference: e.reference.clone(),
+                policy: x.policy.clone(),
+                policy_version: x.policy_version.clone(),
+                severity: x.severity,
+                calendar: calendar.clone(),
+                day_seconds,
+                severity_changes: x.severity_changes.clone(),
+                clock,
+            })
+            .collect())
     }
 
     /// A ticket's history as one `sladesk sla replay` line

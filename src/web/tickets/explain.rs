@@ -71,7 +71,7 @@ fn clock_json(c: &ClockExplanation, day: i64, tz: Tz, customer: bool) -> Value {
                 json!({
                     "from": when(k.from, tz), "to": when(k.to, tz),
                     "counted": span(k.business_seconds), "total": span(k.running_total),
-                    "projected": k.projected,
+                    "skipped": null, "projected": k.projected,
                 }),
             )
         })
@@ -81,7 +81,8 @@ fn clock_json(c: &ClockExplanation, day: i64, tz: Tz, customer: bool) -> Value {
             g.from,
             json!({
                 "from": when(g.from, tz), "to": when(g.to, tz),
-                "skipped": skipped(&g.why, customer), "projected": g.projected,
+                "skipped": skipped(&g.why, customer), "counted": null, "total": null,
+                "projected": g.projected,
             }),
         )
     }));
@@ -137,29 +138,7 @@ fn capitalise(s: &str) -> String {
 pub(super) fn explanation_json(e: &SlaExplanation, tz: Tz, customer: bool) -> Value {
     let x = &e.explanation;
     let day = e.calendar.day_seconds;
-    let calendar = if e.calendar.kind == "24x7" {
-        format!("every hour of every day ({})", e.calendar.time_zone)
-    } else {
-        format!(
-            "business hours, {} {}; a business day is {}{}",
-            e.calendar.hours,
-            e.calendar.time_zone,
-            business_text(day, i64::MAX),
-            if e.calendar.bank_holidays {
-                format!(
-                    "; not on bank holidays in {} ({})",
-                    region_words(&e.calendar.region),
-                    if e.calendar.holiday_source == "rules" {
-                        "sladesk's holiday rules"
-                    } else {
-                        "an imported GOV.UK holiday list"
-                    }
-                )
-            } else {
-                String::new()
-            }
-        )
-    };
+    let calendar = e.calendar.words();
     json!({
         "policy": format!("{}, version {}, in force from {}", e.policy_note.name, e.policy_note.version, e.policy_note.effective_from),
         "source": e.policy_note.source,
@@ -172,15 +151,6 @@ pub(super) fn explanation_json(e: &SlaExplanation, tz: Tz, customer: bool) -> Va
         "clocks": x.clocks.iter().map(|c| clock_json(c, day, tz, customer)).collect::<Vec<_>>(),
         "history": format!("/tickets/{}/sla-history.jsonl", e.reference),
     })
-}
-
-fn region_words(region: &str) -> &str {
-    match region {
-        "england-and-wales" => "England and Wales",
-        "scotland" => "Scotland",
-        "northern-ireland" => "Northern Ireland",
-        other => other,
-    }
 }
 
 /// The ticket's history as one `sladesk sla replay` line, to download and

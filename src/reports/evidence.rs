@@ -1,0 +1,116 @@
+//! The appendix of the HTML report: the explanation of every breach counted
+//! for a service credit (`breach_evidence` in the report's document), as
+//! the report reads its instants (Europe/London), and where each breach
+//! line of the report links to: that appendix entry, or the ticket page's
+//! "Why is it due then?" panel.
+
+use serde_json::{Value, json};
+
+use crate::domain::duration::business_text;
+
+/// The in-document anchor of a breach's evidence.
+pub fn anchor(reference: &Value, clock: &Value) -> String {
+    format!(
+        "evidence-{}-{}",
+        reference.as_str().unwrap_or_default(),
+        clock.as_str().unwrap_or_default()
+    )
+}
+
+/// Where a breach line links: its evidence in the appendix when the report
+/// holds it, else the ticket's explanation on the desk (`links.desk`, the
+/// desk's public address, when the report is sent; relative on the desk).
+pub fn link(r: &Value, breach: &Value) -> String {
+    let held = r["breach_evidence"].as_array().is_some_and(|e| {
+        e.iter()
+            .any(|x| x["reference"] == breach["reference"] && x["clock"]["kind"] == breach["clock"])
+    });
+    if held {
+        format!("#{}", anchor(&breach["reference"], &breach["clock"]))
+    } else {
+        format!(
+            "{}/tickets/{}#why-due",
+            r["links"]["desk"].as_str().unwrap_or_default().trim_end_matches('/'),
+            breach["reference"].as_str().unwrap_or_default()
+        )
+    }
+}
+
+fn why(g: &Value) -> String {
+    match g["why"].as_str().unwrap_or_default() {
+        "outside_hours" => "outside business hours".into(),
+        "not_a_working_day" => "not a working day".into(),
+        "bank_holiday" => format!("bank holiday: {}", g["name"].as_str().unwrap_or_default()),
+        "paused" => match g["status"].as_str() {
+            Some("pending_customer") => "waiting on the customer".into(),
+            Some("pending_third_party") => "waiting on a supplier".into(),
+            other => format!("paused ({})", other.unwrap_or_default()),
+        },
+        "stopped" => format!("{} until reopened", g["status"].as_str().unwrap_or_default()),
+        other => other.to_string(),
+    }
+}
+
+/// The appendix's entries, for the template.
+pub fn appendix(r: &Value, london: impl Fn(&Value) -> String) -> Vec<Value> {
+    let empty = Vec::new();
+    r["breach_evidence"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|e| {
+            let c = &e["clock"];
+            let day = e["day_seconds"].as_i64().unwrap_or(86_400);
+            let span = |v: &Value| business_text(v.as_i64().unwrap_or(0), day);
+            let mut rows: Vec<(String, Value)> = c["counted"]
+                .as_array()
+                .unwrap_or(&empty)
+                .iter()
+                .filter(|k| k["projected"] != true)
+                .map(|k| {
+                    (
+                        k["from"].as_str().unwrap_or_default().to_string(),
+                        json!({"from": london(&k["from"]), "to": london(&k["to"]),
+                               "counted": span(&k["business_seconds"]), "total": span(&k["running_total"]), "skipped": null}),
+                    )
+                })
+                .collect();
+            rows.extend(c["gaps"].as_array().unwrap_or(&empty).iter().filter(|g| g["projected"] != true).map(|g| {
+                (
+                    g["from"].as_str().unwrap_or_default().to_string(),
+                    json!({"from": london(&g["from"]), "to": london(&g["to"]), "skipped": why(g), "counted": null, "total": null}),
+                )
+            }));
+            // RFC 3339 in UTC sorts as time does.
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            let x = &c["crossing"];
+            let arithmetic = if x.is_null() {
+                format!("{} counted against a target of {}.", span(&c["elapsed_seconds"]), span(&c["target_seconds"]))
+            } else {
+                format!(
+                    "{} counted before the interval from {}; the {} target was reached {} into it: breached at {}.",
+                    span(&x["counted_before"]),
+                    london(&x["interval_from"]),
+                    span(&x["target_seconds"]),
+                    span(&x["into_interval_seconds"]),
+                    london(&x["at"]),
+                )
+            };
+            json!({
+                "anchor": anchor(&e["reference"], &c["kind"]),
+                "reference": e["reference"],
+                "clock": if c["kind"] == "response" { "response" } else { "resolution" },
+                "severity": e["severity"],
+                "policy": format!("{}, version {}", e["policy"].as_str().unwrap_or_default(), e["policy_version"].as_str().unwrap_or_default()),
+                "calendar": e["calendar"],
+                "severity_changes": e["severity_changes"].as_array().unwrap_or(&empty).iter().map(|s| format!(
+                    "{}: severity {} → {}, measured on the new severity's targets from the receipt", london(&s["at"]), s["from"], s["to"]
+                )).collect::<Vec<_>>(),
+                "elapsed": span(&c["elapsed_seconds"]),
+                "arithmetic": arithmetic,
+                "rows": rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
+                "not_listed": c["intervals_not_listed"],
+            })
+        })
+        .collect()
+}
