@@ -17,6 +17,8 @@
 # PERF=FILE samples the server with perf during the agents' queue load and
 # writes where its time went to FILE.
 #
+# SLADESK_BIN=PATH serves with that binary instead of this checkout's release.
+#
 # Usage: benches/load.sh [sqlite|postgres]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,8 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet
+bin=${SLADESK_BIN:-target/release/sladesk}
+[ -n "${SLADESK_BIN:-}" ] || cargo build --release --quiet
 case "$backend" in
   sqlite) url="sqlite://$work/load.db" ;;
   postgres)
@@ -48,7 +51,7 @@ if [ -n "${SEED:-}" ]; then
   # Years of history (benches/seed.rs), then the server on it.
   echo "seeding $SEED tickets ..."
   SLADESK_SEED_URL=$url SLADESK_BENCH_TICKETS=$SEED cargo bench --quiet --bench seed >"$work/seeded"
-  RUST_LOG=warn target/release/sladesk serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
+  RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
   server=$!
   for _ in $(seq 1 120); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.5; done
   agent=$(awk '$1 == "agent" {print $2}' "$work/seeded")
@@ -56,7 +59,7 @@ if [ -n "${SEED:-}" ]; then
   admin=$(awk '$1 == "admin" {print $2}' "$work/seeded")
   read_ref=$(awk '$1 == "history" {print $2}' "$work/seeded")
 else
-  RUST_LOG=warn target/release/sladesk demo --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
+  RUST_LOG=warn "$bin" demo --listen "127.0.0.1:$port" --database-url "$url" >"$work/banner" 2>"$work/log" &
   server=$!
   for _ in $(seq 1 120); do grep -q "try:" "$work/banner" 2>/dev/null && break; sleep 0.5; done
   agent=$(awk '$2 == "alice@sladesk.example" {print $3}' "$work/banner")
