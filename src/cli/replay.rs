@@ -36,6 +36,8 @@ struct Line<'a> {
 
 #[derive(serde::Serialize)]
 struct Answer<'a> {
+    /// The caller's bytes, unchanged.
+    id: &'a RawValue,
     as_of: String,
     policy: &'a str,
     policy_version: &'a str,
@@ -70,14 +72,18 @@ fn by_version<'p>(policies: &'p PolicySet, version: &str) -> Option<&'p Policy> 
     policies.iter().map(|(p, _)| p).find(|p| p.version == version)
 }
 
-/// One history's clocks, written to `out`.
+/// A line without an id is answered with `"id":null`.
+static NULL_ID: std::sync::LazyLock<Box<RawValue>> =
+    std::sync::LazyLock::new(|| RawValue::from_string("null".into()).expect("null is JSON"));
+
+/// One history's clocks, written to `out` (nothing is written on an error).
 fn answer(
     policies: &PolicySet,
     cache: &mut CalendarCache,
     inline: &mut Inline,
     line: Line,
     out: &mut impl Write,
-    id: &str,
+    id: &RawValue,
 ) -> Result<(), String> {
     let received = line
         .events
@@ -144,6 +150,7 @@ fn answer(
     let ctx = SlaContext { policy, calendars };
     let view = sla(&ticket, &ctx, as_of).map_err(|e| e.to_string())?;
     let answer = Answer {
+        id,
         as_of: fmt_instant(as_of),
         policy: &ticket.policy,
         policy_version: &ticket.policy_version,
@@ -152,10 +159,9 @@ fn answer(
         events_counted: counted,
         view: &view,
     };
-    let body = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
-    // `{"id":…,` then the answer's fields: the id stays the caller's bytes.
-    write!(out, "{{\"id\":{id},{}", &body[1..]).map_err(|e| e.to_string())?;
-    writeln!(out).map_err(|e| e.to_string())
+    // Straight into the output: a line's answer is written only once whole.
+    serde_json::to_writer(&mut *out, &answer).map_err(|e| e.to_string())?;
+    out.write_all(b"\n").map_err(|e| e.to_string())
 }
 
 /// Runs the replay protocol; returns whether any line failed.
@@ -171,7 +177,6 @@ pub fn replay<R: Read, W: Write>(
     let mut inline = Inline::default();
     let mut failed = false;
     let mut buf = String::new();
-    let mut answer_buf: Vec<u8> = Vec::with_capacity(1024);
     loop {
         buf.clear();
         if input.read_line(&mut buf)? == 0 {
@@ -181,28 +186,27 @@ pub fn replay<R: Read, W: Write>(
         if text.trim().is_empty() {
             continue;
         }
-        answer_buf.clear();
-        let (id, result) = match serde_json::from_str::<Line>(text) {
+        match serde_json::from_str::<Line>(text) {
             Ok(line) => {
-                let id = line.id.map(RawValue::get).unwrap_or("null");
-                (
-                    id.to_string(),
-                    answer(policies, cache, &mut inline, line, &mut answer_buf, id),
-                )
+                let id: &RawValue = line.id.unwrap_or(&NULL_ID);
+                if let Err(msg) = answer(policies, cache, &mut inline, line, &mut out, id) {
+                    failed = true;
+                    writeln!(
+                        out,
+                        "{{\"id\":{},\"error\":{}}}",
+                        id.get(),
+                        serde_json::Value::String(msg)
+                    )?;
+                }
             }
             Err(e) => {
+                failed = true;
                 let id = serde_json::from_str::<IdOnly>(text)
                     .ok()
                     .and_then(|l| l.id)
                     .map(RawValue::get)
                     .unwrap_or("null");
-                (id.to_string(), Err(format!("unreadable line: {e}")))
-            }
-        };
-        match result {
-            Ok(()) => out.write_all(&answer_buf)?,
-            Err(msg) => {
-                failed = true;
+                let msg = format!("unreadable line: {e}");
                 writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
             }
         }
