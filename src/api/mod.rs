@@ -29,6 +29,7 @@ use tickets::*;
 
 pub mod body;
 pub mod client;
+mod disputes;
 mod feeds;
 pub mod metrics;
 mod outages;
@@ -254,6 +255,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/upstream-credits", web::post().to(outages::create_upstream_credit))
             .route("/outages/{id}", web::delete().to(outages::delete_outage))
             .route("/reports/monthly", web::get().to(reports::monthly_report))
+            .route("/disputes", web::get().to(disputes::list))
+            .route("/disputes", web::post().to(disputes::raise))
+            .route("/disputes/{id}", web::get().to(disputes::get))
+            .route("/disputes/{id}/files/{file}", web::get().to(disputes::file))
+            .route("/disputes/{id}/decision", web::post().to(disputes::decide))
             .route("/reports/monthly/close", web::post().to(reports::close_month))
             .route("/reports/monthly/recompute", web::post().to(reports::recompute_month))
             .service(web::resource("/inbound/quarantine").route(web::get().to(list_quarantine)))

@@ -27,7 +27,7 @@ impl utoipa::Modify for BearerAuth {
         list_quarantine, inbound_raw, accept_inbound, reject_inbound, list_attachments, get_attachment, ticket_messages,
         outages::list_outages, outages::create_outage, outages::get_outage, outages::patch_outage, outages::post_update, outages::confirm_outage, alerts::alertmanager, outages::linked_tickets, outages::link_tickets, outages::unlink_ticket, outages::resolve_linked,
         outages::list_upstream_credits, outages::create_upstream_credit, outages::delete_outage,
-        reports::monthly_report, reports::close_month, reports::recompute_month,
+        reports::monthly_report, reports::close_month, reports::recompute_month, disputes::raise, disputes::list, disputes::get, disputes::file, disputes::decide,
         services::list_services, services::create_service, services::service_subscribers,
         services::organisation_services, services::set_organisation_services,
         status::status, status::history, status::feed, status::maintenance_calendar,

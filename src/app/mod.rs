@@ -289,6 +289,7 @@ pub struct App {
     /// Mail from unknown senders: quarantined (false, the default) or
     /// refused with a reply (true); `unknown_senders` in sladesk.toml.
     reply_to_unknown_senders: std::sync::atomic::AtomicBool,
+    disputes_by_account_contact: std::sync::atomic::AtomicBool,
     /// The most a message's attachments may weigh together.
     attachment_limit: std::sync::atomic::AtomicUsize,
     /// What one request may cost (`[limits]`).
@@ -450,6 +451,7 @@ impl App {
             stored_policies: RwLock::new(HashMap::new()),
             token_cache: RwLock::new(HashMap::new()),
             reply_to_unknown_senders: std::sync::atomic::AtomicBool::new(false),
+            disputes_by_account_contact: std::sync::atomic::AtomicBool::new(false),
             attachment_limit: std::sync::atomic::AtomicUsize::new(intake::MAX_ATTACHMENT_BYTES),
             limits: RwLock::new(Arc::new(limits::Limits::default())),
             progress: RwLock::new(Arc::new(progress::Quiet)),

@@ -83,6 +83,9 @@ pub struct FileSettings {
     /// Working days after a month ends before the monthly job closes its
     /// reports (default 5; 0 to 20). Until then the month is provisional.
     pub report_close_after: Option<u32>,
+    /// Who may dispute a closed month's report: `any_contact` of the
+    /// organisation (the default) or only its `account_contact`.
+    pub disputes_raised_by: Option<DisputesRaisedBy>,
     /// Reverse proxies (CIDRs, or single addresses) whose `X-Forwarded-For`
     /// and `Forwarded` headers are believed, for the client's address and
     /// for whether it came over HTTPS. Empty (the default): none.
@@ -115,12 +118,21 @@ pub enum StatusPage {
 
 /// How the server faces the network (limits, proxies, the metrics
 /// address), and when months close: settings every command applies.
+/// Who may raise an organisation's disputes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputesRaisedBy {
+    AnyContact,
+    AccountContact,
+}
+
 #[derive(Debug, Clone)]
 pub struct Exposure {
     pub limits: crate::app::limits::Limits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub metrics_listen: Option<String>,
     pub report_close_after: u32,
+    pub disputes_by_account_contact: bool,
     pub public_url: Option<String>,
     pub status_page: StatusPage,
     pub alerts: Option<crate::app::alerts::AlertSettings>,
@@ -181,6 +193,7 @@ impl Exposure {
             trusted_proxies,
             metrics_listen: f.metrics_listen.clone(),
             report_close_after,
+            disputes_by_account_contact: f.disputes_raised_by == Some(DisputesRaisedBy::AccountContact),
             status_page: f.status_page.unwrap_or_default(),
             alerts: match &f.alerts {
                 Some(a) if !(1..=4).contains(&a.severity) => {
@@ -206,6 +219,7 @@ impl Exposure {
         app.set_limits(self.limits.clone());
         app.set_trusted_proxies(self.trusted_proxies.clone());
         app.set_report_close_after(self.report_close_after);
+        app.set_disputes_by_account_contact(self.disputes_by_account_contact);
         app.set_status_page_public(self.status_page == StatusPage::Public);
         app.set_alert_settings(self.alerts.clone());
         app.set_sso(self.sso.clone());

@@ -72,6 +72,8 @@ pub enum LineKind {
     TicketBreach,
     Cap,
     Upstream,
+    /// A customer's dispute, upheld by a manager: outside the cap, as decided.
+    Dispute,
 }
 
 /// One line of a service-credit statement: why, how much, and the figures
@@ -200,6 +202,31 @@ pub fn credits(
         upstream_pence,
         total_pence: own_pence + upstream_pence,
     }
+}
+
+/// An upheld dispute's adjustment to a month's credits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeAdjustment {
+    pub id: i64,
+    /// What was disputed, in words.
+    pub subject: String,
+    pub amount_pence: i64,
+}
+
+/// The credits with each upheld dispute's adjustment as a line of its own.
+/// The cap does not apply to them: a manager decided the amount, knowing it.
+pub fn with_disputes(mut c: Credits, upheld: &[DisputeAdjustment]) -> Credits {
+    for d in upheld {
+        c.lines.push(CreditLine {
+            kind: LineKind::Dispute,
+            description: format!("dispute {} upheld: {}", d.id, d.subject),
+            rate_basis_points: None,
+            amount_pence: d.amount_pence,
+            causes: vec![format!("dispute {}", d.id)],
+        });
+        c.total_pence += d.amount_pence;
+    }
+    c
 }
 
 /// `value` in units of 10^-`decimals` percent, written without trailing

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod availability;
 pub mod calendar;
 pub mod credits;
+pub mod dispute;
 pub mod duration;
 pub mod holidays;
 pub mod itil;

@@ -22,7 +22,7 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::app::outbox::OutgoingMail;
 
 /// Notification kinds and their templates (`<kind>.subject.hbs`, `.txt.hbs`, `.html.hbs`).
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 20] = [
     "acknowledgement",
     "agent_reply",
     "pending_customer",
@@ -42,6 +42,7 @@ pub const KINDS: [&str; 19] = [
     "request_update",
     "mailbox_health",
     "webhook_disabled",
+    "dispute_decided",
 ];
 
 /// Why a mail could not be built or sent.
@@ -438,6 +439,9 @@ mod tests {
             "confirmed": false, "manage_url": "http://localhost:8080/status/subscriptions/ab12",
             "status_url": "http://localhost:8080/status", "outage_name": evil, "headline": "Identified",
             "maintenance": true, "start": "22:00 on Monday 30 November 2026", "end": null,
+            "dispute_id": 7, "month_name": "November 2026", "subject_words": evil, "outcome": "upheld",
+            "upheld": true, "adjustment": "£25.00", "reply": evil, "report_version": 2,
+            "dispute_url": "http://localhost:8080/disputes/7",
             "unsubscribe_url": "http://localhost:8080/status/subscriptions/ab12/unsubscribe",
         });
         let mut ctx = ctx;
@@ -454,6 +458,7 @@ mod tests {
                     || kind == "sign_in_throttled"
                     || kind == "mailbox_health"
                     || kind == "webhook_disabled"
+                    || kind == "dispute_decided"
                     || kind.starts_with("status_")
                     || subject.contains("[SD-000042]"),
                 "{kind}: {subject}"

@@ -114,3 +114,30 @@ pub fn appendix(r: &Value, london: impl Fn(&Value) -> String) -> Vec<Value> {
         })
         .collect()
 }
+
+/// The month's disputes and their outcomes (`disputes`, added when the
+/// report is read), for the template.
+pub fn disputes(r: &Value, london: impl Fn(&Value) -> String) -> Vec<Value> {
+    let empty = Vec::new();
+    r["disputes"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d["id"],
+                "subject": d["subject"],
+                "raised": london(&d["raised_at"]),
+                "outcome": match d["status"].as_str() {
+                    Some("upheld") => format!(
+                        "upheld: {}",
+                        crate::domain::money::Pence(d["adjustment_pence"].as_i64().unwrap_or(0))
+                    ),
+                    Some("rejected") => "rejected".to_string(),
+                    _ => "awaiting a decision".to_string(),
+                },
+                "reply": d["reply"].as_str().unwrap_or_default(),
+            })
+        })
+        .collect()
+}

@@ -516,6 +516,7 @@ pub fn html(r: &Value) -> Result<String, String> {
         })).collect::<Vec<_>>(),
         "breaches": breaches,
         "evidence": super::evidence::appendix(r, london),
+        "disputes": super::evidence::disputes(r, london),
         "availability": availability,
         "major_incidents": r["major_incidents"].as_array().unwrap_or(&empty).iter().map(|m| serde_json::json!({
             "outage": m["outage"],

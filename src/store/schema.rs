@@ -547,6 +547,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disputes (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        month -> Text,
+        subject -> Text,
+        reason -> Text,
+        raised_by -> BigInt,
+        raised_at -> Timestamp,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        reply -> Nullable<Text>,
+        adjustment_pence -> BigInt,
+        evidence -> Nullable<Text>,
+        report_version -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    dispute_files (id) {
+        id -> BigInt,
+        dispute_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        data -> Binary,
+    }
+}
+
+diesel::joinable!(disputes -> organisations (organisation_id));
+diesel::joinable!(dispute_files -> disputes (dispute_id));
 diesel::joinable!(outage_organisations -> outages (outage_id));
 diesel::joinable!(organisation_services -> organisations (organisation_id));
 diesel::joinable!(organisation_services -> services (service_id));
@@ -689,6 +721,8 @@ diesel::joinable!(status_subscriber_services -> services (service_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    disputes,
+    dispute_files,
     users,
     api_tokens,
     queues,

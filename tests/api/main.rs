@@ -13,6 +13,7 @@ mod bulk;
 mod changes;
 mod collisions;
 mod concurrency;
+mod disputes;
 mod evidence;
 mod hardening;
 mod incidents;

@@ -520,6 +520,11 @@ async fn the_openapi_document_matches_the_routes_served(db: Db) {
         "POST /api/v1/webhooks",
         "DELETE /api/v1/webhooks/{id}",
         "POST /api/v1/webhooks/{id}/enable",
+        "GET /api/v1/disputes",
+        "POST /api/v1/disputes",
+        "GET /api/v1/disputes/{id}",
+        "GET /api/v1/disputes/{id}/files/{file}",
+        "POST /api/v1/disputes/{id}/decision",
     ];
     served.sort();
     assert_eq!(documented, served, "every route served is documented, and nothing else");

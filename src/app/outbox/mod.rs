@@ -105,7 +105,7 @@ pub(in crate::app) fn queue_mail(c: &mut DbConnection, q: Queued, now: DateTime<
     Ok(())
 }
 
-pub(in crate::app) fn new_message_id(reference: &str, kind: &str) -> String {
+pub(crate) fn new_message_id(reference: &str, kind: &str) -> String {
     let mut raw = [0u8; 6];
     rand::fill(&mut raw);
     let tag: String = raw.iter().map(|b| format!("{b:02x}")).collect();

@@ -32,6 +32,7 @@ const CHUNK: usize = 1000;
 /// Working days after a month's end before the monthly job closes it.
 pub const DEFAULT_CLOSE_AFTER: u32 = 5;
 
+pub mod disputes;
 mod itil;
 mod mail;
 pub mod versions;
@@ -103,6 +104,7 @@ impl App {
             return Ok(ReportRead {
                 report: text,
                 standing: Standing::provisional(self.closes_on(month)),
+                disputes: Vec::new(),
             });
         };
         let shown = match version {
@@ -117,9 +119,14 @@ impl App {
         };
         let text = versions::data(c, &scope, month, shown)?;
         let pending = versions::pending(c, &scope, month)?;
+        let disputes = match &org {
+            Some(o) => self.disputes_of(c, o.id, month)?,
+            None => Vec::new(),
+        };
         Ok(ReportRead {
             report: text,
             standing: Standing::closed(shown, &versions, &pending, staff),
+            disputes,
         })
     }
 
@@ -333,6 +340,8 @@ impl App {
         }
         let upstream = self.upstream_shares_for(c, o.id, month)?;
         let cr = credits(&schedule, o.monthly_charge_pence, &avail, &breaches, &upstream);
+        // A customer's dispute a manager upheld: its own line, as decided.
+        let cr = crate::domain::credits::with_disputes(cr, &self.upheld_disputes(c, o.id, month)?);
         Ok((avail, Some(cr)))
     }
 

@@ -29,18 +29,30 @@ use crate::store::schema::{organisations, report_revisions_pending, report_versi
 pub struct ReportRead {
     pub report: ReportJson,
     pub standing: Standing,
+    /// The month's disputes and their outcomes, as they stand now (not
+    /// kept with a version: a decision does not wait for a recompute).
+    pub disputes: Vec<super::disputes::DisputeLine>,
 }
 
 impl ReportRead {
     /// The report alone, as computed or kept.
     pub fn value(&self) -> Result<serde_json::Value, AppError> {
-        self.report.value()
+        let mut v = self.report.value()?;
+        if !self.disputes.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert(
+                "disputes".into(),
+                serde_json::to_value(&self.disputes).expect("serialises"),
+            );
+        }
+        Ok(v)
     }
 
     /// The report with its standing beside the figures, as the API and
     /// the pages give it.
     pub fn document(&self) -> Result<serde_json::Value, AppError> {
-        let mut v = self.report.value()?;
+        let mut v = self.value()?;
         if let Some(o) = v.as_object_mut() {
             o.insert(
                 "standing".into(),

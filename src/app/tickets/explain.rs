@@ -191,13 +191,31 @@ impl App {
         month: crate::domain::availability::Month,
         as_of: DateTime<Utc>,
     ) -> Result<Vec<BreachEvidence>, AppError> {
+        Ok(self
+            .clock_evidence(c, reference, as_of)?
+            .into_iter()
+            .filter(|k| {
+                k.clock
+                    .breached_at
+                    .is_some_and(|b| b >= month.start() && b < month.end())
+            })
+            .collect())
+    }
+
+    /// Both clocks of a ticket explained as its history before `as_of` gives
+    /// them: the evidence kept with a dispute's decision.
+    pub(crate) fn clock_evidence(
+        &self,
+        c: &mut DbConnection,
+        reference: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<BreachEvidence>, AppError> {
         let e = self.explain_in(c, &Principal::operator(), reference, Some(as_of), as_of)?;
         let calendar = e.calendar.words();
         let day_seconds = e.calendar.day_seconds;
         let x = e.explanation;
         Ok(x.clocks
             .into_iter()
-            .filter(|k| k.breached_at.is_some_and(|b| b >= month.start() && b < month.end()))
             .map(|clock| BreachEvidence {
                 reference: e.reference.clone(),
                 policy: x.policy.clone(),

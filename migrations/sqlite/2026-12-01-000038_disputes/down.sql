@@ -1,0 +1,2 @@
+DROP TABLE dispute_files;
+DROP TABLE disputes;
