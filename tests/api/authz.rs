@@ -438,6 +438,33 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
                 Some(json!({})),
                 [404, 403, 403, 403, 403, 401],
             ),
+            // Disputes of a report: customers raise (a month still
+            // provisional is refused as such), managers decide; agents have
+            // no part, and nobody reads another organisation's.
+            (
+                Method::GET,
+                "/api/v1/disputes".into(),
+                None,
+                [200, 200, 403, 200, 200, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/disputes".into(),
+                Some(json!({"month": "2099-01", "subject": {"kind": "credit_line", "description": "x"}, "reason": "r"})),
+                [403, 403, 403, 409, 409, 401],
+            ),
+            (
+                Method::GET,
+                "/api/v1/disputes/999999".into(),
+                None,
+                [404, 404, 403, 404, 404, 401],
+            ),
+            (
+                Method::POST,
+                "/api/v1/disputes/999999/decision".into(),
+                Some(json!({"outcome": "reject", "reply": "no"})),
+                [404, 404, 403, 403, 403, 401],
+            ),
             // Problems, known errors, changes, the CAB and its calendar.
             (
                 Method::GET,
