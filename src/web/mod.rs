@@ -162,6 +162,8 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         "known_errors",
         "cab",
         "change_calendar",
+        "disputes",
+        "dispute",
     );
     h.register_partial("countdown", include_str!("../../templates/web/countdown.hbs"))
         .expect("templates/web/countdown.hbs");

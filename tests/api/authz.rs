@@ -450,7 +450,9 @@ async fn every_endpoint_answers_every_role_exactly(db: Db) {
             (
                 Method::POST,
                 "/api/v1/disputes".into(),
-                Some(json!({"month": "2099-01", "subject": {"kind": "credit_line", "description": "x"}, "reason": "r"})),
+                Some(
+                    json!({"month": "2099-01", "subject": {"kind": "credit_line", "description": "x"}, "reason": "r"}),
+                ),
                 [403, 403, 403, 409, 409, 401],
             ),
             (

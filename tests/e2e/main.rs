@@ -21,6 +21,7 @@ mod alertmanager;
 mod browser;
 mod desk_tools;
 mod dovecot;
+mod evidence;
 mod imap;
 mod incident_chain;
 mod itil;

@@ -60,7 +60,7 @@ pub struct ClockExplanation {
     pub state: ClockState,
     pub target_seconds: Option<i64>,
     pub elapsed_seconds: i64,
-    /// Target less elapsed, while short of it.
+    /// Target less elapsed, while short of it and the clock can still run.
     pub remaining_seconds: Option<i64>,
     pub due: Option<DateTime<Utc>>,
     pub breached_at: Option<DateTime<Utc>>,
@@ -408,7 +408,11 @@ fn clock(
         state: v.state,
         target_seconds: v.target_seconds,
         elapsed_seconds: v.elapsed_seconds,
-        remaining_seconds: v.target_seconds.map(|t| t - v.elapsed_seconds).filter(|r| *r > 0),
+        // Only a clock that can still run has time to go.
+        remaining_seconds: v
+            .target_seconds
+            .map(|t| t - v.elapsed_seconds)
+            .filter(|r| *r > 0 && matches!(v.state, ClockState::Running | ClockState::Paused)),
         due: v.due,
         breached_at: v.breached_at,
         stopped_at: v.stopped_at,

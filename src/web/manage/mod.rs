@@ -3,6 +3,7 @@
 //! loaded policies and holiday calendars, read-only).
 
 mod admin;
+mod disputes;
 mod incident;
 mod macros;
 mod outages;
@@ -35,6 +36,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/reports/download", web::get().to(download))
         .route("/reports/close", web::post().to(close))
         .route("/reports/recompute", web::post().to(recompute))
+        .route("/disputes", web::get().to(disputes::list))
+        .route("/disputes", web::post().to(disputes::raise))
+        .route("/disputes/{id}", web::get().to(disputes::show))
+        .route("/disputes/{id}/decide", web::post().to(disputes::decide))
+        .route("/disputes/{id}/files/{file}", web::get().to(disputes::file))
         .route("/outages", web::get().to(outages))
         .route("/outages", web::post().to(add_outage))
         .route("/outages/{id}/end", web::post().to(end_outage))
@@ -96,7 +102,7 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
     }
     let kept = cached.map(|(k, _)| k);
     let kept_was_none = kept.is_none();
-    let (desk, (report_at, report), ongoing) = run(move || {
+    let (desk, (report_at, report), (ongoing, open_disputes)) = run(move || {
         let now = crate::app::now();
         let desk = app.desk_now(&who, now)?;
         let report = match kept {
@@ -112,7 +118,8 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
             .into_iter()
             .filter(|o| o.ongoing)
             .collect();
-        Ok((desk, report, ongoing))
+        let disputes = app.list_disputes(&who, true)?;
+        Ok((desk, report, (ongoing, disputes)))
     })
     .await?;
     if kept_was_none {
@@ -174,6 +181,7 @@ async fn dashboard(v: Viewer, app: State, web_state: super::Web) -> Result<HttpR
             "compliance_at": when(report_at, tz),
             "compliance": compliance,
             "outages": outages,
+            "disputes": open_disputes.iter().map(|d| disputes::dispute_json(d, tz)).collect::<Vec<_>>(),
         }),
     )
 }

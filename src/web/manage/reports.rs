@@ -115,12 +115,19 @@ pub(super) async fn reports(v: Viewer, app: State, q: web::Query<ReportQuery>) -
         .map(|p| json!({"at": when(p.at, tz), "what": p.what}))
         .collect();
     let manager = v.session.principal.require_manager().is_ok();
+    // A customer disputes a closed month's breach or credit line from here.
+    let choices = if customer && standing.state != "provisional" {
+        super::disputes::dispute_choices(&report)
+    } else {
+        Vec::new()
+    };
     page(
         Some(&v.session),
         "Monthly report",
         "reports",
         json!({
             "report": body,
+            "dispute_choices": choices,
             "months": months,
             "orgs": org_opts,
             "customer": customer,
