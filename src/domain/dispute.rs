@@ -47,6 +47,13 @@ pub enum Status {
 }
 
 impl Status {
+    /// A status by the name `as_str` gives it.
+    pub fn from_name(name: &str) -> Option<Status> {
+        [Status::Open, Status::Upheld, Status::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Open => "open",

@@ -440,7 +440,7 @@ mod tests {
             "status_url": "http://localhost:8080/status", "outage_name": evil, "headline": "Identified",
             "maintenance": true, "start": "22:00 on Monday 30 November 2026", "end": null,
             "dispute_id": 7, "month_name": "November 2026", "subject_words": evil, "outcome": "upheld",
-            "upheld": true, "adjustment": "£25.00", "reply": evil, "report_version": 2,
+            "upheld": true, "adjustment": "£25.00", "reply": evil,
             "dispute_url": "http://localhost:8080/disputes/7",
             "unsubscribe_url": "http://localhost:8080/status/subscriptions/ab12/unsubscribe",
         });

@@ -248,24 +248,12 @@ impl App {
     }
 
     /// Disputes, newest first: every organisation's for managers and admins
-    /// (`open_only` for the dashboard), a customer's own organisation's.
+    /// (`open_only` for the dashboard), a customer's own organisation's; at
+    /// most 500, read in two queries whatever their number.
     pub fn list_disputes(&self, who: &Principal, open_only: bool) -> Result<Vec<DisputeView>, AppError> {
-        let org = self.dispute_reach(who)?;
+        let reach = self.dispute_reach(who)?;
         let mut conn = self.conn()?;
-        let mut q = disputes::table.into_boxed();
-        if let Some(o) = org {
-            q = q.filter(disputes::organisation_id.eq(o));
-        }
-        if open_only {
-            q = q.filter(disputes::status.eq("open"));
-        }
-        let ids: Vec<i64> = q
-            .order(disputes::id.desc())
-            .limit(500)
-            .select(disputes::id)
-            .load(&mut conn)?;
-        drop(conn);
-        ids.into_iter().map(|id| self.get_dispute(who, id)).collect()
+        load_views(&mut conn, reach, None, open_only)
     }
 
     /// Whose disputes `who` may see: all (`None`), or one organisation's.
@@ -281,64 +269,9 @@ impl App {
     pub fn get_dispute(&self, who: &Principal, id: i64) -> Result<DisputeView, AppError> {
         let reach = self.dispute_reach(who)?;
         let mut conn = self.conn()?;
-        let c = &mut *conn;
-        let not_found = || AppError::NotFound(format!("dispute {id}"));
-        let mut q = disputes::table
-            .inner_join(organisations::table)
-            .inner_join(users::table.on(disputes::raised_by.eq(users::id)))
-            .filter(disputes::id.eq(id))
-            .into_boxed();
-        if let Some(org) = reach {
-            q = q.filter(disputes::organisation_id.eq(org));
-        }
-        let row: Row = q
-            .select((
-                disputes::id,
-                organisations::slug,
-                organisations::name,
-                disputes::month,
-                disputes::subject,
-                disputes::reason,
-                users::email,
-                disputes::raised_at,
-                disputes::status,
-                disputes::decided_at,
-                disputes::reply,
-                disputes::adjustment_pence,
-                disputes::evidence,
-                disputes::report_version,
-            ))
-            .first(c)
-            .optional()?
-            .ok_or_else(not_found)?;
-        let files: Vec<(i64, String, i64)> = dispute_files::table
-            .filter(dispute_files::dispute_id.eq(id))
-            .order(dispute_files::id)
-            .select((dispute_files::id, dispute_files::filename, dispute_files::size))
-            .load(c)?;
-        let subject: Subject =
-            serde_json::from_str(&row.4).map_err(|e| AppError::internal(format!("dispute {id}: {e}")))?;
-        Ok(DisputeView {
-            id: row.0,
-            organisation: row.1,
-            organisation_name: row.2,
-            month: row.3,
-            subject_words: subject.words(),
-            subject,
-            reason: row.5,
-            raised_by: row.6,
-            raised_at: utc(row.7),
-            status: row.8,
-            decided_at: row.9.map(utc),
-            reply: row.10,
-            adjustment_pence: row.11,
-            evidence: row.12.and_then(|e| serde_json::from_str(&e).ok()),
-            report_version: row.13,
-            files: files
-                .into_iter()
-                .map(|(id, filename, size)| DisputeFile { id, filename, size })
-                .collect(),
-        })
+        load_views(&mut conn, reach, Some(id), false)?
+            .pop()
+            .ok_or_else(|| AppError::NotFound(format!("dispute {id}")))
     }
 
     /// A dispute's file, for whoever may see the dispute.
@@ -371,11 +304,8 @@ impl App {
     ) -> Result<DisputeView, AppError> {
         who.require_manager()?;
         let d = self.get_dispute(who, id)?;
-        let status = match d.status.as_str() {
-            "open" => Status::Open,
-            "upheld" => Status::Upheld,
-            _ => Status::Rejected,
-        };
+        let status = Status::from_name(&d.status)
+            .ok_or_else(|| AppError::internal(format!("dispute {id}: status '{}'", d.status)))?;
         let decided = dispute::decide(status, &decision, &who.email, now).map_err(from_dispute_error)?;
         let month: Month = d
             .month
@@ -383,20 +313,18 @@ impl App {
             .map_err(|e: crate::domain::availability::MonthSyntax| AppError::internal(e.to_string()))?;
         let mut conn = self.conn()?;
         let c = &mut *conn;
-        if decided.adjustment_pence < 0 {
-            let kept = super::versions::latest(c, month)?;
-            let total = kept
-                .iter()
-                .find(|(s, _, _)| *s == d.organisation)
-                .and_then(|(_, _, data)| serde_json::from_str::<serde_json::Value>(data).ok())
-                .and_then(|r| r["credits"]["total_pence"].as_i64())
-                .unwrap_or(0);
-            if total + decided.adjustment_pence < 0 {
-                return Err(invalid(
-                    "adjustment",
-                    format!("the month's credits are {total} pence: a reduction cannot take them below nothing"),
-                ));
-            }
+        // The organisation's latest kept report: what the decision weighs.
+        let report: serde_json::Value = super::versions::latest(c, month)?
+            .into_iter()
+            .find(|(scope, _, _)| *scope == d.organisation)
+            .and_then(|(_, _, data)| serde_json::from_str(&data).ok())
+            .unwrap_or_default();
+        let total = report["credits"]["total_pence"].as_i64().unwrap_or(0);
+        if total + decided.adjustment_pence < 0 {
+            return Err(invalid(
+                "adjustment",
+                format!("the month's credits are {total} pence: a reduction cannot take them below nothing"),
+            ));
         }
         let evidence = match &d.subject {
             Subject::Breach { reference, clock } => self
@@ -404,22 +332,29 @@ impl App {
                 .into_iter()
                 .find(|e| e.clock.kind == *clock)
                 .map(|e| serde_json::to_value(e).unwrap_or_default()),
-            Subject::CreditLine { description } => super::versions::latest(c, month)?
-                .into_iter()
-                .find(|(s, _, _)| *s == d.organisation)
-                .and_then(|(_, _, data)| serde_json::from_str::<serde_json::Value>(&data).ok())
-                .and_then(|r| {
-                    r["credits"]["lines"]
-                        .as_array()
-                        .and_then(|l| l.iter().find(|x| x["description"] == description.as_str()).cloned())
-                }),
+            Subject::CreditLine { description } => report["credits"]["lines"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["description"] == description.as_str()).cloned()),
         };
-        let raiser: (String, String) = disputes::table
-            .inner_join(users::table.on(disputes::raised_by.eq(users::id)))
-            .filter(disputes::id.eq(id))
-            .select((users::email, users::time_zone))
-            .first(c)?;
         let upheld = decided.status == Status::Upheld;
+        let context = serde_json::json!({
+            "dispute_id": id,
+            "month_name": month.first_day().format("%B %Y").to_string(),
+            "subject_words": d.subject_words,
+            "outcome": decided.status.as_str(),
+            "upheld": upheld,
+            "adjustment": crate::domain::money::Pence(decided.adjustment_pence).to_string(),
+            "reply": decided.reply,
+            "reason": d.reason,
+            "dispute_url": self.page_url(&format!("/disputes/{id}")),
+            "desk_name": "The service desk",
+        });
+        let message_id = crate::app::outbox::new_message_id("dispute", "dispute_decided");
+        let org_id: i64 = disputes::table.find(id).select(disputes::organisation_id).first(c)?;
+        // The decision, its audit row, the mark that the month's report is
+        // out of date (upheld) and the mail commit together: a decision is
+        // never kept without its mail, nor a credit without the report
+        // knowing it must change.
         c.write(|c| -> Result<(), AppError> {
             let changed = diesel::update(disputes::table.find(id).filter(disputes::status.eq("open")))
                 .set((
@@ -447,50 +382,22 @@ impl App {
                 )),
                 now,
             )?;
-            Ok(())
-        })?;
-        drop(conn);
-        let mut version = None;
-        if upheld {
-            let kept = self.recompute_month_as(
-                &who.email,
-                Some(who),
-                month,
-                &format!("dispute {id} upheld: {}", d.subject_words),
-                now,
-            )?;
-            version = kept.iter().find(|k| k.scope == d.organisation).map(|k| k.version);
-            let mut conn = self.conn()?;
-            conn.write(|c| -> Result<(), AppError> {
-                diesel::update(disputes::table.find(id))
-                    .set(disputes::report_version.eq(version))
-                    .execute(c)?;
-                Ok(())
-            })?;
-        }
-        // The mail goes once the decision (and any new version) is kept.
-        let context = serde_json::json!({
-            "dispute_id": id,
-            "month_name": month.first_day().format("%B %Y").to_string(),
-            "subject_words": d.subject_words,
-            "outcome": decided.status.as_str(),
-            "upheld": upheld,
-            "adjustment": crate::domain::money::Pence(decided.adjustment_pence).to_string(),
-            "reply": decided.reply,
-            "reason": d.reason,
-            "report_version": version,
-            "dispute_url": self.page_url(&format!("/disputes/{id}")),
-            "desk_name": "The service desk",
-        });
-        let message_id = crate::app::outbox::new_message_id("dispute", "dispute_decided");
-        let mut conn = self.conn()?;
-        conn.write(|c| {
+            if upheld {
+                super::versions::mark_revised(
+                    c,
+                    Some(&[org_id]),
+                    month.start(),
+                    month.start(),
+                    &format!("dispute {id} upheld: {}", d.subject_words),
+                    now,
+                )?;
+            }
             crate::app::outbox::insert_outbox_rows(
                 c,
                 &[NewOutbox {
                     ticket_id: None,
                     kind: "dispute_decided",
-                    to_address: &raiser.0,
+                    to_address: &d.raised_by,
                     message_id: &message_id,
                     in_reply_to: None,
                     context: context.to_string(),
@@ -500,6 +407,25 @@ impl App {
             )
         })?;
         drop(conn);
+        if upheld {
+            // At once, so the customer's next read shows it; should this
+            // fail, the month stands revised pending for the daily job.
+            let kept = self.recompute_month_as(
+                &who.email,
+                Some(who),
+                month,
+                &format!("dispute {id} upheld: {}", d.subject_words),
+                now,
+            )?;
+            let version = kept.iter().find(|k| k.scope == d.organisation).map(|k| k.version);
+            let mut conn = self.conn()?;
+            conn.write(|c| -> Result<(), AppError> {
+                diesel::update(disputes::table.find(id))
+                    .set(disputes::report_version.eq(version))
+                    .execute(c)?;
+                Ok(())
+            })?;
+        }
         self.get_dispute(who, id)
     }
 
@@ -565,4 +491,90 @@ impl App {
             })
             .collect())
     }
+}
+
+/// Disputes as their readers see them: one organisation's (`reach`) or all,
+/// one (`id`) or the newest 500, open ones only or every one; the rows in
+/// one query, their files in another.
+fn load_views(
+    c: &mut DbConnection,
+    reach: Option<i64>,
+    id: Option<i64>,
+    open_only: bool,
+) -> Result<Vec<DisputeView>, AppError> {
+    let mut q = disputes::table
+        .inner_join(organisations::table)
+        .inner_join(users::table.on(disputes::raised_by.eq(users::id)))
+        .into_boxed();
+    if let Some(org) = reach {
+        q = q.filter(disputes::organisation_id.eq(org));
+    }
+    if let Some(id) = id {
+        q = q.filter(disputes::id.eq(id));
+    }
+    if open_only {
+        q = q.filter(disputes::status.eq("open"));
+    }
+    let rows: Vec<Row> = q
+        .order(disputes::id.desc())
+        .limit(500)
+        .select((
+            disputes::id,
+            organisations::slug,
+            organisations::name,
+            disputes::month,
+            disputes::subject,
+            disputes::reason,
+            users::email,
+            disputes::raised_at,
+            disputes::status,
+            disputes::decided_at,
+            disputes::reply,
+            disputes::adjustment_pence,
+            disputes::evidence,
+            disputes::report_version,
+        ))
+        .load(c)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut files: std::collections::HashMap<i64, Vec<DisputeFile>> = std::collections::HashMap::new();
+    for (dispute, id, filename, size) in dispute_files::table
+        .filter(dispute_files::dispute_id.eq_any(&ids))
+        .order(dispute_files::id)
+        .select((
+            dispute_files::dispute_id,
+            dispute_files::id,
+            dispute_files::filename,
+            dispute_files::size,
+        ))
+        .load::<(i64, i64, String, i64)>(c)?
+    {
+        files
+            .entry(dispute)
+            .or_default()
+            .push(DisputeFile { id, filename, size });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let subject: Subject =
+                serde_json::from_str(&row.4).map_err(|e| AppError::internal(format!("dispute {}: {e}", row.0)))?;
+            Ok(DisputeView {
+                id: row.0,
+                organisation: row.1,
+                organisation_name: row.2,
+                month: row.3,
+                subject_words: subject.words(),
+                subject,
+                reason: row.5,
+                raised_by: row.6,
+                raised_at: utc(row.7),
+                status: row.8,
+                decided_at: row.9.map(utc),
+                reply: row.10,
+                adjustment_pence: row.11,
+                evidence: row.12.and_then(|e| serde_json::from_str(&e).ok()),
+                report_version: row.13,
+                files: files.remove(&row.0).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
