@@ -144,3 +144,8 @@ pub async fn collect_form(
     }
     Ok((Value::Object(fields), files))
 }
+
+/// A field of a form `read_multipart` read, or "" when absent.
+pub fn field<'a>(form: &'a serde_json::Value, name: &str) -> &'a str {
+    form.get(name).and_then(|v| v.as_str()).unwrap_or("")
+}

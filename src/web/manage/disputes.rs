@@ -12,6 +12,7 @@ use super::{State, Viewer, WebError, page, page_with_status, redirect, run, run_
 use crate::app::reports::disputes::{DisputeUpload, DisputeView, NewDispute};
 use crate::domain::dispute::{Decide, Subject};
 use crate::domain::vocabulary::ClockKind;
+use crate::web::upload::field;
 
 /// A dispute as the pages show it.
 pub(super) fn dispute_json(d: &DisputeView, tz: chrono_tz::Tz) -> Value {
@@ -77,10 +78,6 @@ fn subject_of(choice: &str) -> Option<Subject> {
     choice.strip_prefix("line:").map(|d| Subject::CreditLine {
         description: d.to_string(),
     })
-}
-
-fn field<'a>(form: &'a Value, name: &str) -> &'a str {
-    form.get(name).and_then(|v| v.as_str()).unwrap_or("")
 }
 
 /// A customer raises a dispute from the report page (multipart: files).

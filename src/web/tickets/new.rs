@@ -43,9 +43,7 @@ pub(super) async fn new_page(v: Viewer, app: State) -> Result<HttpResponse, WebE
     new_ticket_page(&v, &app, json!({}), None, StatusCode::OK).await
 }
 
-pub(super) fn field<'a>(form: &'a Value, name: &str) -> &'a str {
-    form.get(name).and_then(|v| v.as_str()).unwrap_or("")
-}
+pub(super) use crate::web::upload::field;
 
 pub(super) async fn create(
     v: Viewer,
