@@ -82,7 +82,7 @@ fn answer(
     cache: &mut CalendarCache,
     inline: &mut Inline,
     line: Line,
-    out: &mut impl Write,
+    out: &mut dyn Write,
     id: &RawValue,
 ) -> Result<(), String> {
     let received = line
@@ -168,53 +168,14 @@ fn answer(
 pub fn replay<R: Read, W: Write>(
     policies: &PolicySet,
     cache: &mut CalendarCache,
-    mut input: BufReader<R>,
+    input: BufReader<R>,
     output: W,
     progress: &dyn crate::app::progress::Progress,
 ) -> std::io::Result<bool> {
-    let steps = crate::app::progress::Steps::begin(progress, "histories replayed", 0);
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut inline = Inline::default();
-    let mut failed = false;
-    let mut buf = String::new();
-    loop {
-        buf.clear();
-        if input.read_line(&mut buf)? == 0 {
-            break;
-        }
-        let text = buf.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Line>(text) {
-            Ok(line) => {
-                let id: &RawValue = line.id.unwrap_or(&NULL_ID);
-                if let Err(msg) = answer(policies, cache, &mut inline, line, &mut out, id) {
-                    failed = true;
-                    writeln!(
-                        out,
-                        "{{\"id\":{},\"error\":{}}}",
-                        id.get(),
-                        serde_json::Value::String(msg)
-                    )?;
-                }
-            }
-            Err(e) => {
-                failed = true;
-                let id = serde_json::from_str::<IdOnly>(text)
-                    .ok()
-                    .and_then(|l| l.id)
-                    .map(RawValue::get)
-                    .unwrap_or("null");
-                let msg = format!("unreadable line: {e}");
-                writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
-            }
-        }
-        steps.advance();
-        if input.buffer().is_empty() {
-            out.flush()?;
-        }
-    }
-    out.flush()?;
-    Ok(failed)
+    json_lines(input, output, progress, "histories replayed", |text, out| {
+        let line = serde_json::from_str::<Line>(text).map_err(|e| format!("unreadable line: {e}"))?;
+        let id: &RawValue = line.id.unwrap_or(&NULL_ID);
+        answer(policies, cache, &mut inline, line, out, id)
+    })
 }

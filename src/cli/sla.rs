@@ -152,11 +152,36 @@ pub fn batch<R: Read, W: Write>(cache: &mut CalendarCache, input: BufReader<R>, 
 /// The batch protocol, counting the lines answered (`--progress`).
 pub fn batch_with_progress<R: Read, W: Write>(
     cache: &mut CalendarCache,
-    mut input: BufReader<R>,
+    input: BufReader<R>,
     output: W,
     progress: &dyn crate::app::progress::Progress,
 ) -> std::io::Result<bool> {
-    let steps = crate::app::progress::Steps::begin(progress, "lines answered", 0);
+    json_lines(input, output, progress, "lines answered", |text, out| {
+        let line = serde_json::from_str::<BatchLine>(text).map_err(|e| format!("unreadable line: {e}"))?;
+        let id = line.id.map(RawValue::get).unwrap_or("null");
+        match answer(cache, &line)? {
+            Answer::Due(t) => writeln!(out, "{{\"id\":{id},\"due\":\"{}\"}}", fmt_instant(t)),
+            Answer::Minutes(m) => writeln!(out, "{{\"id\":{id},\"business_minutes\":{m}}}"),
+        }
+        .map_err(|e| e.to_string())
+    })
+}
+
+/// A JSON-lines protocol (`calendar batch`, `sla replay`): each non-blank
+/// line goes to `answer`, which writes its one answer line to the output or
+/// says why it cannot; then `{"id":…,"error":…}` is written in its place
+/// (the id as the line gave it) and the run goes on. Returns whether any
+/// line failed. Output is flushed whenever the input has nothing more
+/// buffered, so a caller that writes one line and waits gets its answer,
+/// and a bulk caller gets speed.
+pub(super) fn json_lines<R: Read, W: Write>(
+    mut input: BufReader<R>,
+    output: W,
+    progress: &dyn crate::app::progress::Progress,
+    counting: &str,
+    mut answer: impl FnMut(&str, &mut dyn Write) -> Result<(), String>,
+) -> std::io::Result<bool> {
+    let steps = crate::app::progress::Steps::begin(progress, counting, 0);
     let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut failed = false;
     let mut buf = String::new();
@@ -169,21 +194,14 @@ pub fn batch_with_progress<R: Read, W: Write>(
         if text.trim().is_empty() {
             continue;
         }
-        let (id, result) = match serde_json::from_str::<BatchLine>(text) {
-            Ok(line) => (line.id, answer(cache, &line)),
-            Err(e) => {
-                let id = serde_json::from_str::<IdOnly>(text).ok().and_then(|l| l.id);
-                (id, Err(format!("unreadable line: {e}")))
-            }
-        };
-        let id = id.map(RawValue::get).unwrap_or("null");
-        match result {
-            Ok(Answer::Due(t)) => writeln!(out, "{{\"id\":{id},\"due\":\"{}\"}}", fmt_instant(t))?,
-            Ok(Answer::Minutes(m)) => writeln!(out, "{{\"id\":{id},\"business_minutes\":{m}}}")?,
-            Err(msg) => {
-                failed = true;
-                writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
-            }
+        if let Err(msg) = answer(text, &mut out) {
+            failed = true;
+            let id = serde_json::from_str::<IdOnly>(text)
+                .ok()
+                .and_then(|l| l.id)
+                .map(RawValue::get)
+                .unwrap_or("null");
+            writeln!(out, "{{\"id\":{id},\"error\":{}}}", serde_json::Value::String(msg))?;
         }
         steps.advance();
         if input.buffer().is_empty() {
