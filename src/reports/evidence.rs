@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::duration::business_text;
+use crate::domain::ticket::explain::Why;
 
 /// The in-document anchor of a breach's evidence.
 pub fn anchor(reference: &Value, clock: &Value) -> String {
@@ -33,21 +34,6 @@ pub fn link(r: &Value, breach: &Value) -> String {
             r["links"]["desk"].as_str().unwrap_or_default().trim_end_matches('/'),
             breach["reference"].as_str().unwrap_or_default()
         )
-    }
-}
-
-fn why(g: &Value) -> String {
-    match g["why"].as_str().unwrap_or_default() {
-        "outside_hours" => "outside business hours".into(),
-        "not_a_working_day" => "not a working day".into(),
-        "bank_holiday" => format!("bank holiday: {}", g["name"].as_str().unwrap_or_default()),
-        "paused" => match g["status"].as_str() {
-            Some("pending_customer") => "waiting on the customer".into(),
-            Some("pending_third_party") => "waiting on a supplier".into(),
-            other => format!("paused ({})", other.unwrap_or_default()),
-        },
-        "stopped" => format!("{} until reopened", g["status"].as_str().unwrap_or_default()),
-        other => other.to_string(),
     }
 }
 
@@ -78,7 +64,8 @@ pub fn appendix(r: &Value, london: impl Fn(&Value) -> String) -> Vec<Value> {
             rows.extend(c["gaps"].as_array().unwrap_or(&empty).iter().filter(|g| g["projected"] != true).map(|g| {
                 (
                     g["from"].as_str().unwrap_or_default().to_string(),
-                    json!({"from": london(&g["from"]), "to": london(&g["to"]), "skipped": why(g), "counted": null, "total": null}),
+                    json!({"from": london(&g["from"]), "to": london(&g["to"]), "counted": null, "total": null,
+                           "skipped": serde_json::from_value::<Why>(g.clone()).map_or_else(|e| e.to_string(), |w| w.words(false))}),
                 )
             }));
             // RFC 3339 in UTC sorts as time does.
@@ -140,4 +127,29 @@ pub fn disputes(r: &Value, london: impl Fn(&Value) -> String) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_gap_reads_back_in_the_words_the_ticket_page_uses() {
+        for (gap, words) in [
+            (
+                json!({"from": "a", "to": "b", "why": "outside_hours", "projected": false}),
+                "outside business hours",
+            ),
+            (
+                json!({"from": "a", "to": "b", "why": "bank_holiday", "name": "Boxing Day", "projected": false}),
+                "bank holiday: Boxing Day",
+            ),
+            (
+                json!({"from": "a", "to": "b", "why": "paused", "status": "pending_customer", "projected": false}),
+                "waiting on the customer",
+            ),
+        ] {
+            assert_eq!(serde_json::from_value::<Why>(gap).unwrap().words(false), words);
+        }
+    }
 }

@@ -108,7 +108,7 @@ pub struct Pause {
 }
 
 /// Why a stretch was not counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "why", rename_all = "snake_case")]
 pub enum Why {
     /// A working day, before opening or after closing.
@@ -126,6 +126,30 @@ pub enum Why {
     Stopped {
         status: Status,
     },
+}
+
+impl Why {
+    /// In words, for staff or (`to_customer`) for the customer, whose
+    /// wait is "waiting on you".
+    pub fn words(&self, to_customer: bool) -> String {
+        match self {
+            Why::OutsideHours => "outside business hours".into(),
+            Why::NotAWorkingDay => "not a working day".into(),
+            Why::BankHoliday { name } => format!("bank holiday: {name}"),
+            Why::Paused { status } => waiting(*status, to_customer),
+            Why::Stopped { status } => format!("{} until reopened", status.as_str().replace('_', " ")),
+        }
+    }
+}
+
+/// A pause in words: on whom the ticket waits.
+pub fn waiting(status: Status, to_customer: bool) -> String {
+    match (status, to_customer) {
+        (Status::PendingCustomer, true) => "waiting on you".into(),
+        (Status::PendingCustomer, false) => "waiting on the customer".into(),
+        (Status::PendingThirdParty, _) => "waiting on a supplier".into(),
+        (other, _) => format!("paused while {}", other.as_str().replace('_', " ")),
+    }
 }
 
 /// The arithmetic of the due (or breach) instant: the target is reached

@@ -8,55 +8,10 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use crate::app::tickets::SlaExplanation;
-use crate::domain::clock::ClockState;
 use crate::domain::duration::business_text;
-use crate::domain::ticket::explain::{ClockExplanation, Why};
-use crate::domain::vocabulary::{ClockKind, Status};
+use crate::domain::ticket::explain::{ClockExplanation, waiting};
+use crate::domain::vocabulary::ClockKind;
 use crate::web::{State, Viewer, WebError, run, when};
-
-/// Why a stretch was not counted, as the viewer reads it.
-fn skipped(why: &Why, customer: bool) -> String {
-    match why {
-        Why::OutsideHours => "outside business hours".into(),
-        Why::NotAWorkingDay => "not a working day".into(),
-        Why::BankHoliday { name } => format!("bank holiday: {name}"),
-        Why::Paused { status } => waiting(*status, customer),
-        Why::Stopped { status } => format!("{} until reopened", status_words(*status)),
-    }
-}
-
-fn waiting(status: Status, customer: bool) -> String {
-    match (status, customer) {
-        (Status::PendingCustomer, true) => "waiting on you".into(),
-        (Status::PendingCustomer, false) => "waiting on the customer".into(),
-        (Status::PendingThirdParty, _) => "waiting on a supplier".into(),
-        (other, _) => format!("paused while {}", status_words(other)),
-    }
-}
-
-fn status_words(s: Status) -> &'static str {
-    match s {
-        Status::New => "new",
-        Status::Open => "open",
-        Status::PendingCustomer => "pending customer",
-        Status::PendingThirdParty => "pending third party",
-        Status::Resolved => "resolved",
-        Status::Closed => "closed",
-        Status::Cancelled => "cancelled",
-    }
-}
-
-fn state_words(s: ClockState) -> &'static str {
-    match s {
-        ClockState::Running => "running",
-        ClockState::Paused => "paused",
-        ClockState::Met => "met",
-        ClockState::BreachedRunning => "breached, still running",
-        ClockState::BreachedPaused => "breached, paused",
-        ClockState::BreachedMet => "breached (stopped late)",
-        ClockState::Cancelled => "cancelled",
-    }
-}
 
 /// One clock: its rows in time order (counted and skipped), and the
 /// arithmetic of its due or breach instant in a sentence.
@@ -81,7 +36,7 @@ fn clock_json(c: &ClockExplanation, day: i64, tz: Tz, customer: bool) -> Value {
             g.from,
             json!({
                 "from": when(g.from, tz), "to": when(g.to, tz),
-                "skipped": skipped(&g.why, customer), "counted": null, "total": null,
+                "skipped": g.why.words(customer), "counted": null, "total": null,
                 "projected": g.projected,
             }),
         )
@@ -114,7 +69,7 @@ fn clock_json(c: &ClockExplanation, day: i64, tz: Tz, customer: bool) -> Value {
     };
     json!({
         "title": match c.kind { ClockKind::Response => "Response", ClockKind::Resolve => "Resolution" },
-        "state": state_words(c.state),
+        "state": super::state_words(c.state).0,
         "target": target,
         "elapsed": span(c.elapsed_seconds),
         "remaining": c.remaining_seconds.map(span),
