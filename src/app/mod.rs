@@ -435,12 +435,7 @@ impl App {
     /// Builds the application and records every loaded policy version in the
     /// store, so a ticket's version can be rebuilt after its file changes.
     pub fn new(pool: Pool, policies: PolicySet, holidays: Holidays) -> Result<App, AppError> {
-        let (first, last) = (
-            crate::domain::holidays::RULES_FIRST_YEAR - 1,
-            crate::domain::holidays::RULES_LAST_YEAR + 1,
-        );
-        let holiday_source = holidays.to_govuk_json(first, last);
-        let holiday_set = tickets::fingerprint(&holiday_source);
+        let (holiday_source, holiday_set) = tickets::holiday_set(&holidays);
         let app = App {
             holiday_set: holiday_set.clone(),
             stored_holidays: RwLock::new(HashMap::new()),

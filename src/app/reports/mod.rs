@@ -256,10 +256,7 @@ impl App {
                     severity: s.number(),
                     response: t.response.to_string(),
                     resolve: t.resolve.to_string(),
-                    calendar: match t.calendar {
-                        crate::domain::policy::CalendarChoice::Business => "business".into(),
-                        crate::domain::policy::CalendarChoice::Always => "24x7".into(),
-                    },
+                    calendar: t.calendar.as_str().into(),
                 }
             })
             .collect()

@@ -159,10 +159,7 @@ impl App {
                 source: staff.then(|| self.policy_source(&l.policy)),
             },
             calendar: CalendarNote {
-                kind: match choice {
-                    crate::domain::policy::CalendarChoice::Business => "business".into(),
-                    crate::domain::policy::CalendarChoice::Always => "24x7".into(),
-                },
+                kind: choice.as_str().into(),
                 time_zone: l.policy.time_zone.name().to_string(),
                 hours: match choice {
                     crate::domain::policy::CalendarChoice::Business => l.policy.hours.summary(),
@@ -297,22 +294,21 @@ impl App {
 /// The fingerprint of sladesk's own holiday rules.
 fn rules_fingerprint() -> &'static str {
     static F: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    F.get_or_init(|| {
-        let (first, last) = (
-            crate::domain::holidays::RULES_FIRST_YEAR - 1,
-            crate::domain::holidays::RULES_LAST_YEAR + 1,
-        );
-        fingerprint(&crate::domain::holidays::Holidays::from_rules().to_govuk_json(first, last))
-    })
+    F.get_or_init(|| holiday_set(&crate::domain::holidays::Holidays::from_rules()).1)
 }
 
-/// A holiday set's fingerprint (recorded on every ticket): of its GOV.UK
-/// form over the years the rules cover, as `App::new` takes it.
-pub(crate) fn fingerprint(source: &str) -> String {
+/// A holiday set as the store keeps it: its GOV.UK form over the years the
+/// rules cover, and that text's fingerprint (recorded on every ticket).
+pub(crate) fn holiday_set(h: &crate::domain::holidays::Holidays) -> (String, String) {
     use sha2::Digest;
-    sha2::Sha256::digest(source.as_bytes())
+    let source = h.to_govuk_json(
+        crate::domain::holidays::RULES_FIRST_YEAR - 1,
+        crate::domain::holidays::RULES_LAST_YEAR + 1,
+    );
+    let fingerprint = sha2::Sha256::digest(source.as_bytes())
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
-        .collect()
+        .collect();
+    (source, fingerprint)
 }

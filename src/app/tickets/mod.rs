@@ -30,7 +30,7 @@ mod views;
 mod watchers;
 pub use access::TicketSharing;
 pub use bulk::{BulkOutcome, BulkReport, BulkRequest, MAX_BULK};
-pub(crate) use explain::fingerprint;
+pub(crate) use explain::holiday_set;
 pub use explain::{CalendarNote, PolicyNote, SlaExplanation};
 pub(in crate::app) use files::store_attachments;
 pub use files::{AttachmentView, TicketMessage};

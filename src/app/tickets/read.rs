@@ -388,10 +388,7 @@ impl App {
             computed_at: now,
             policy: l.policy.name.clone(),
             policy_version: l.policy.version.clone(),
-            calendar: match targets.calendar {
-                crate::domain::policy::CalendarChoice::Business => "business".into(),
-                crate::domain::policy::CalendarChoice::Always => "24x7".into(),
-            },
+            calendar: targets.calendar.as_str().into(),
             time_zone: l.policy.time_zone.name().to_string(),
             region: l.region.as_str().to_string(),
             severity: l.ticket.severity.number() as i32,

@@ -36,6 +36,16 @@ pub enum CalendarChoice {
     Always,
 }
 
+impl CalendarChoice {
+    /// Its name as policy files and the API write it: `business` or `24x7`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalendarChoice::Business => "business",
+            CalendarChoice::Always => "24x7",
+        }
+    }
+}
+
 /// A severity's targets: response and resolve, and the calendar they count in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct SeverityTargets {
