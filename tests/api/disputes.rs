@@ -7,53 +7,13 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, a_closed_october, spawn_app};
 
 crate::both_backends!(a_dispute_is_raised_upheld_and_changes_the_credits_in_a_new_version);
 
-fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
-    s.parse().unwrap()
-}
-
-/// October 2026 for acme (Silver, £2,500 a month, 1% per severity 1
-/// resolve breach): SD-000001 breached its resolve target; closed.
-async fn a_closed_october(t: &TestApp) {
-    use sladesk::app::tickets::{Change, NewTicketRequest};
-    use sladesk::domain::ticket::Severity;
-    let app = t.app.clone();
-    tokio::task::spawn_blocking(move || {
-        let carol = app.principal_for("carol@acme.example").unwrap();
-        let alice = app.principal_for("alice@desk.example").unwrap();
-        let manager = app.principal_for("manager@desk.example").unwrap();
-        let r = app
-            .create_ticket(
-                &carol,
-                NewTicketRequest {
-                    subject: "Payroll down".into(),
-                    description: "Nobody can run payroll.".into(),
-                    severity: Some(Severity::S1),
-                    queue: Some("service-desk".into()),
-                    organisation: None,
-                    requester: None,
-                    source: None,
-                },
-                at("2026-10-14T08:00:00Z"),
-            )
-            .unwrap()
-            .reference;
-        let change = |c: Change, when: &str| app.change_ticket(&alice, &r, &[c], None, at(when)).unwrap();
-        change(Change::Reply("On it.".into()), "2026-10-14T08:20:00Z");
-        change(Change::Resolve, "2026-10-16T09:00:00Z");
-        app.close_month(&manager, "2026-10".parse().unwrap(), at("2026-12-01T00:00:00Z"))
-            .unwrap();
-    })
-    .await
-    .unwrap();
-}
-
 async fn a_dispute_is_raised_upheld_and_changes_the_credits_in_a_new_version(db: Db) {
     let t = spawn_app(db).await;
-    a_closed_october(&t).await;
+    a_closed_october(&t, "carol@acme.example").await;
     let report = |token: String| {
         let t = &t;
         async move {

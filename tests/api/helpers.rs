@@ -539,3 +539,41 @@ pub async fn web_users(t: &TestApp, password: &str, users: &[(&str, Role, Option
     .await
     .unwrap();
 }
+
+/// October 2026 for acme (Silver, £2,500 a month, 1% per severity 1
+/// resolve breach): `customer`'s payroll ticket, SD-000001, raised at
+/// severity 1 and resolved two days late; then the month is closed.
+pub async fn a_closed_october(t: &TestApp, customer: &'static str) {
+    use sladesk::app::tickets::{Change, NewTicketRequest};
+    use sladesk::domain::ticket::Severity;
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let app = t.app.clone();
+    tokio::task::spawn_blocking(move || {
+        let raiser = app.principal_for(customer).unwrap();
+        let alice = app.principal_for("alice@desk.example").unwrap();
+        let manager = app.principal_for("manager@desk.example").unwrap();
+        let r = app
+            .create_ticket(
+                &raiser,
+                NewTicketRequest {
+                    subject: "Payroll down".into(),
+                    description: "Nobody can run payroll.".into(),
+                    severity: Some(Severity::S1),
+                    queue: Some("service-desk".into()),
+                    organisation: None,
+                    requester: None,
+                    source: None,
+                },
+                at("2026-10-14T08:00:00Z"),
+            )
+            .unwrap()
+            .reference;
+        let change = |c: Change, when: &str| app.change_ticket(&alice, &r, &[c], None, at(when)).unwrap();
+        change(Change::Reply("On it.".into()), "2026-10-14T08:20:00Z");
+        change(Change::Resolve, "2026-10-16T09:00:00Z");
+        app.close_month(&manager, "2026-10".parse().unwrap(), at("2026-12-01T00:00:00Z"))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}

@@ -7,49 +7,13 @@
 use fantoccini::Locator;
 
 use crate::browser::{Browser, Factor, TOTP, people};
-use crate::helpers::{Db, spawn_app};
-
-fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
-    s.parse().unwrap()
-}
+use crate::helpers::{Db, a_closed_october, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispute_goes_from_a_customers_click_to_a_new_report_version_with_the_credit_changed() {
-    use sladesk::app::tickets::{Change, NewTicketRequest};
-    use sladesk::domain::ticket::Severity;
     let t = spawn_app(Db::Sqlite).await;
     people(&t).await;
-    // October 2026 for acme (Silver, 1% of £2,500 per severity 1 resolve
-    // breach): carl's payroll ticket resolved two days late; closed.
-    let app = t.app.clone();
-    tokio::task::spawn_blocking(move || {
-        let carl = app.principal_for("carl@acme.example").unwrap();
-        let alice = app.principal_for("alice@desk.example").unwrap();
-        let manager = app.principal_for("manager@desk.example").unwrap();
-        let r = app
-            .create_ticket(
-                &carl,
-                NewTicketRequest {
-                    subject: "Payroll down".into(),
-                    description: "Nobody can run payroll.".into(),
-                    severity: Some(Severity::S1),
-                    queue: Some("service-desk".into()),
-                    organisation: None,
-                    requester: None,
-                    source: None,
-                },
-                at("2026-10-14T08:00:00Z"),
-            )
-            .unwrap()
-            .reference;
-        let change = |c: Change, when: &str| app.change_ticket(&alice, &r, &[c], None, at(when)).unwrap();
-        change(Change::Reply("On it.".into()), "2026-10-14T08:20:00Z");
-        change(Change::Resolve, "2026-10-16T09:00:00Z");
-        app.close_month(&manager, "2026-10".parse().unwrap(), at("2026-12-01T00:00:00Z"))
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    a_closed_october(&t, "carl@acme.example").await;
 
     // The customer: the breach explained on the ticket, then disputed.
     let b = Browser::start(&t.address).await;
