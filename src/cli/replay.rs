@@ -82,7 +82,7 @@ fn answer(
     cache: &mut CalendarCache,
     inline: &mut Inline,
     line: Line,
-    out: &mut dyn Write,
+    out: &mut impl Write,
     id: &RawValue,
 ) -> Result<(), String> {
     let received = line
